@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Router, startEmulator } from './server.ts';
+import { HttpClient } from '../../src/core/http.ts';
+
+const errorBody = (status: number, message: string) => ({ error: { status, message } });
+
+test('emulator serves routes over TLS and the shared client retries 429 and 5xx to success', async () => {
+  const router = new Router().on('GET', '/items/:id', (r) => ({ status: 200, body: { id: r.params.id } }));
+  const emu = await startEmulator({ name: 't', router, tls: true, errorBody });
+  const client = new HttpClient({ service: 'Test', baseUrl: emu.url, ca: emu.ca, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+  try {
+    emu.setFaults({ script: [{ path: '/items', status: 429, headers: { 'retry-after': '0' } }, { path: '/items', status: 503 }] });
+    const res = await client.get<{ id: string }>('/items/42');
+    assert.equal(res.body.id, '42');
+    assert.equal(client.stats.retries, 2);
+    assert.equal(emu.stats.faultsInjected, 2);
+    assert.equal(emu.stats.rateLimited, 1);
+  } finally {
+    await client.close();
+    await emu.close();
+  }
+});
+
+test('a 404 maps to NOT_FOUND and a 401 to AUTH, with the vendor message and no credential', async () => {
+  const router = new Router()
+    .on('GET', '/missing', () => ({ status: 404, body: errorBody(404, 'no such thing') }))
+    .on('GET', '/secret', () => ({ status: 401, body: { message: 'bad token' } }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  const client = new HttpClient({
+    service: 'Test',
+    baseUrl: emu.url,
+    authHeaders: () => ({ authorization: 'Bearer s3cr3t-value' }),
+    errorMessage: (_s, b) => (b as { error?: { message?: string } })?.error?.message,
+  });
+  try {
+    await assert.rejects(client.get('/missing'), (e: any) => e.code === 'NOT_FOUND' && /no such thing/.test(e.message));
+    await assert.rejects(client.get('/secret?token=abc'), (e: any) => {
+      assert.equal(e.code, 'AUTH');
+      assert.doesNotMatch(e.message + (e.hint ?? ''), /s3cr3t|abc/);
+      return true;
+    });
+  } finally {
+    await client.close();
+    await emu.close();
+  }
+});
+
+test('the rate limiter answers 429 with Retry-After once the bucket is empty', async () => {
+  const router = new Router().on('GET', '/x', () => ({ status: 200, body: {} }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  emu.setFaults({ rateLimit: { capacity: 2, perSecond: 0.001, retryAfterSeconds: 7 } });
+  try {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${emu.url}/x`);
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter = r.headers.get('retry-after');
+      await r.arrayBuffer();
+    }
+    assert.deepEqual(statuses, [200, 200, 429]);
+    assert.equal(retryAfter, '7');
+  } finally {
+    await emu.close();
+  }
+});

@@ -1,0 +1,348 @@
+// Shared plumbing of every emulator: a small router on node:http(s), JSON and form bodies,
+// a token-bucket rate limiter answering 429 with Retry-After, switchable faults (5xx, slow
+// answers, dropped connections, scripted one-off failures) and a control API under
+// /_emulator/ so a test or a benchmark can steer an emulator running in another process.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { emulatorTls } from './tls.ts';
+
+export interface EmulatorRequest {
+  method: string;
+  path: string;
+  /** Raw path+query as received (used to echo nextLinks verbatim). */
+  rawUrl: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON or form body; undefined when empty. */
+  body: unknown;
+  rawBody: string;
+  /** Origin the client used, e.g. https://127.0.0.1:4431 */
+  origin: string;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Objects are sent as JSON; strings as text. */
+  body?: unknown;
+}
+
+export type Handler = (req: EmulatorRequest) => EmulatorResponse | Promise<EmulatorResponse>;
+
+interface Route {
+  method: string;
+  parts: string[];
+  handler: Handler;
+}
+
+export class Router {
+  private routes: Route[] = [];
+
+  /** Pattern segments starting with `:` capture; a trailing `*` captures the rest as `rest`. */
+  on(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method: method.toUpperCase(), parts: pattern.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  match(method: string, path: string): { handler: Handler; params: Record<string, string> } | 'method' | undefined {
+    const segs = path.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const params = matchParts(r.parts, segs);
+      if (!params) continue;
+      pathMatched = true;
+      if (r.method === method) return { handler: r.handler, params };
+    }
+    return pathMatched ? 'method' : undefined;
+  }
+}
+
+function matchParts(parts: string[], segs: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p === '*') {
+      params.rest = segs.slice(i).map(safeDecode).join('/');
+      return params;
+    }
+    const s = segs[i];
+    if (s === undefined) return undefined;
+    if (p.startsWith(':')) params[p.slice(1)] = safeDecode(s);
+    else if (p !== s) return undefined;
+  }
+  return segs.length === parts.length ? params : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Faults a test can switch on. All default to off. */
+export interface Faults {
+  /** Fraction (0..1) of requests answered with `errorStatus`. */
+  errorRate: number;
+  errorStatus: number;
+  /** Added to every response. */
+  latencyMs: number;
+  /** Fraction of requests whose connection is destroyed without an answer. */
+  dropRate: number;
+  /** Token bucket: `capacity` requests, refilled at `perSecond`; empty → 429 with Retry-After. */
+  rateLimit?: { capacity: number; perSecond: number; retryAfterSeconds?: number };
+  /** One-off scripted answers: the next request matching `path` (substring) gets `status`. */
+  script: Array<{ method?: string; path?: string; status: number; body?: unknown; headers?: Record<string, string>; times?: number; drop?: boolean }>;
+  /** Deterministic fault choices. */
+  seed: number;
+}
+
+export const NO_FAULTS: Faults = { errorRate: 0, errorStatus: 503, latencyMs: 0, dropRate: 0, script: [], seed: 1 };
+
+export interface EmulatorStats {
+  requests: number;
+  writes: number;
+  byRoute: Record<string, number>;
+  rateLimited: number;
+  faultsInjected: number;
+}
+
+export interface EmulatorOptions {
+  name: string;
+  router: Router;
+  tls?: boolean;
+  host?: string;
+  port?: number;
+  /** Vendor error body for a status (429, 5xx, 404 of unknown routes, ...). */
+  errorBody: (status: number, message: string) => unknown;
+  /** Extra headers on a 429 (vendor specific rate-limit headers). */
+  rateLimitHeaders?: (retryAfterSeconds: number) => Record<string, string>;
+  /** Paths that skip faults and the rate limiter (e.g. the token endpoint). */
+  exempt?: (path: string) => boolean;
+  /** Called by POST /_emulator/reset. */
+  onReset?: () => void;
+  /** Extra control routes (seeding, inspection) under /_emulator/. */
+  control?: Router;
+}
+
+export interface RunningEmulator {
+  name: string;
+  url: string;
+  port: number;
+  /** PEM of the certificate to trust, when TLS is on. */
+  ca?: string;
+  faults: Faults;
+  stats: EmulatorStats;
+  setFaults(f: Partial<Faults>): void;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
+  const faults: Faults = { ...NO_FAULTS, script: [] };
+  const stats: EmulatorStats = { requests: 0, writes: 0, byRoute: {}, rateLimited: 0, faultsInjected: 0 };
+  let bucket = { tokens: 0, at: Date.now() };
+  let rng = mulberry32(faults.seed);
+
+  const setFaults = (f: Partial<Faults>) => {
+    Object.assign(faults, f);
+    if (f.script) faults.script = f.script.map((s) => ({ ...s }));
+    if (f.rateLimit) bucket = { tokens: f.rateLimit.capacity, at: Date.now() };
+    if (f.seed !== undefined) rng = mulberry32(f.seed);
+  };
+  const resetStats = () => {
+    Object.assign(stats, { requests: 0, writes: 0, byRoute: {}, rateLimited: 0, faultsInjected: 0 });
+  };
+
+  const tls = opts.tls ? await emulatorTls() : undefined;
+  const listener = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const origin = `${tls ? 'https' : 'http'}://${req.headers.host ?? '127.0.0.1'}`;
+    const url = new URL(req.url ?? '/', origin);
+    const rawBody = await readBody(req);
+    let body: unknown;
+    if (rawBody) {
+      const ct = String(req.headers['content-type'] ?? '');
+      if (ct.includes('application/x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(rawBody));
+      else {
+        try {
+          body = JSON.parse(rawBody);
+        } catch {
+          body = rawBody;
+        }
+      }
+    }
+    const base: Omit<EmulatorRequest, 'params'> = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      rawUrl: req.url ?? '/',
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      rawBody,
+      origin,
+    };
+
+    if (url.pathname.startsWith('/_emulator/')) {
+      return send(res, await control(base));
+    }
+
+    stats.requests++;
+    if (base.method !== 'GET') stats.writes++;
+    const exempt = opts.exempt?.(url.pathname) ?? false;
+
+    if (!exempt) {
+      const scripted = faults.script.find(
+        (s) => (!s.method || s.method === base.method) && (!s.path || url.pathname.includes(s.path) || base.rawUrl.includes(s.path)),
+      );
+      if (scripted) {
+        scripted.times = (scripted.times ?? 1) - 1;
+        if (scripted.times <= 0) faults.script.splice(faults.script.indexOf(scripted), 1);
+        stats.faultsInjected++;
+        if (scripted.drop) return void req.socket.destroy();
+        if (scripted.status === 429) stats.rateLimited++;
+        return send(res, {
+          status: scripted.status,
+          headers: scripted.headers,
+          body: scripted.body ?? opts.errorBody(scripted.status, 'Injected fault'),
+        });
+      }
+      if (faults.rateLimit) {
+        const rl = faults.rateLimit;
+        const now = Date.now();
+        bucket.tokens = Math.min(rl.capacity, bucket.tokens + ((now - bucket.at) / 1000) * rl.perSecond);
+        bucket.at = now;
+        if (bucket.tokens < 1) {
+          stats.rateLimited++;
+          const retryAfter = rl.retryAfterSeconds ?? Math.max(1, Math.ceil((1 - bucket.tokens) / rl.perSecond));
+          return send(res, {
+            status: 429,
+            headers: { 'retry-after': String(retryAfter), ...opts.rateLimitHeaders?.(retryAfter) },
+            body: opts.errorBody(429, 'Too many requests'),
+          });
+        }
+        bucket.tokens -= 1;
+      }
+      if (faults.dropRate > 0 && rng() < faults.dropRate) {
+        stats.faultsInjected++;
+        return void req.socket.destroy();
+      }
+      if (faults.errorRate > 0 && rng() < faults.errorRate) {
+        stats.faultsInjected++;
+        return send(res, { status: faults.errorStatus, body: opts.errorBody(faults.errorStatus, 'Injected fault') });
+      }
+      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+    }
+
+    const m = opts.router.match(base.method, url.pathname);
+    if (m === undefined) return send(res, { status: 404, body: opts.errorBody(404, `No route for ${url.pathname}`) });
+    if (m === 'method') return send(res, { status: 405, body: opts.errorBody(405, `Method ${base.method} not allowed`) });
+    const routeKey = `${base.method} ${routeName(url.pathname)}`;
+    stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
+    try {
+      send(res, await m.handler({ ...base, params: m.params }));
+    } catch (e) {
+      send(res, { status: 500, body: opts.errorBody(500, `Emulator error: ${(e as Error).message}`) });
+    }
+  };
+
+  const control = async (req: Omit<EmulatorRequest, 'params'>): Promise<EmulatorResponse> => {
+    const path = req.path.slice('/_emulator'.length);
+    if (path === '/faults' && req.method === 'GET') return { status: 200, body: faults };
+    if (path === '/faults' && req.method === 'POST') {
+      setFaults((req.body ?? {}) as Partial<Faults>);
+      return { status: 200, body: faults };
+    }
+    if (path === '/stats' && req.method === 'GET') return { status: 200, body: stats };
+    if (path === '/stats/reset' && req.method === 'POST') {
+      resetStats();
+      return { status: 204 };
+    }
+    if (path === '/reset' && req.method === 'POST') {
+      setFaults({ ...NO_FAULTS, rateLimit: undefined, script: [] });
+      resetStats();
+      opts.onReset?.();
+      return { status: 204 };
+    }
+    const m = opts.control?.match(req.method, path);
+    if (m && m !== 'method') return m.handler({ ...req, params: m.params });
+    return { status: 404, body: { error: `unknown control route ${path}` } };
+  };
+
+  const server = tls
+    ? https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 60_000 }, listener)
+    : http.createServer({ keepAliveTimeout: 60_000 }, listener);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
+  return {
+    name: opts.name,
+    url: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    ca: tls?.cert,
+    faults,
+    stats,
+    setFaults,
+    resetStats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function routeName(path: string): string {
+  // Collapse ids so stats group by endpoint: long hex/uuid/number-ish segments become :id.
+  return path
+    .split('/')
+    .map((s) => (/^[0-9a-f-]{16,}$/i.test(s) || /^\d+$/.test(s) || s.includes('@') ? ':id' : s))
+    .join('/');
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, r: EmulatorResponse): void {
+  if (res.destroyed) return;
+  const headers: Record<string, string> = { ...r.headers };
+  let payload: string | undefined;
+  if (r.body !== undefined) {
+    if (typeof r.body === 'string') {
+      payload = r.body;
+      headers['content-type'] ??= 'text/plain; charset=utf-8';
+    } else {
+      payload = JSON.stringify(r.body);
+      headers['content-type'] ??= 'application/json; charset=utf-8';
+    }
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  } else {
+    headers['content-length'] = '0';
+  }
+  res.writeHead(r.status, headers);
+  res.end(payload);
+}
+
+/** Small deterministic PRNG so fault patterns repeat run to run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

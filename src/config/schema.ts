@@ -1,0 +1,69 @@
+// The configuration model: connectors, each one source and one or more targets, with a
+// mapping table per target. The same model comes from a YAML file (CLI) or from the store
+// (UI/API). Source and target settings are validated by their own module's schema
+// (see src/sources/registry.ts and src/targets/registry.ts); this file holds what is common.
+import { z } from 'zod';
+
+export const mappingRuleSchema = z
+  .object({
+    target: z.string().min(1, 'target field is required'),
+    source: z.string().min(1, 'source attribute or expression is required'),
+    default: z.any().optional(),
+    flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'),
+    whenEmpty: z.enum(['keep', 'clear']).default('keep'),
+  })
+  .strict();
+
+export const scheduleSchema = z
+  .object({
+    cron: z.string().min(1),
+    timezone: z.string().default('UTC'),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+/** Settings every target has, whatever its type. Type-specific keys are checked by the target module. */
+export const targetBaseSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+    type: z.string().min(1),
+    mapping: z.array(mappingRuleSchema).default([]),
+    /** Create users that do not exist in the target yet. */
+    createUsers: z.boolean().default(true),
+    /** Create groups that a mapping produces but the target lacks. */
+    createMissingGroups: z.boolean().default(false),
+    /** Parallel write requests to this target. */
+    concurrency: z.number().int().min(1).max(64).default(8),
+  })
+  .passthrough();
+
+export const sourceBaseSchema = z
+  .object({
+    type: z.string().min(1),
+    /** Only members of these groups (display names) are synced. */
+    requiredGroups: z.array(z.string()).default([]),
+  })
+  .passthrough();
+
+export const connectorSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+    name: z.string().optional(),
+    source: sourceBaseSchema,
+    targets: z.array(targetBaseSchema).min(1, 'a connector needs at least one target'),
+    schedule: scheduleSchema.optional(),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    connectors: z.array(connectorSchema).min(1, 'the file defines no connector'),
+  })
+  .strict();
+
+export type MappingRuleConfig = z.infer<typeof mappingRuleSchema>;
+export type TargetConfig = z.infer<typeof targetBaseSchema>;
+export type SourceConfig = z.infer<typeof sourceBaseSchema>;
+export type ConnectorConfig = z.infer<typeof connectorSchema>;
+export type ConfigFile = z.infer<typeof configFileSchema>;

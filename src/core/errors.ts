@@ -1,0 +1,49 @@
+// Errors carry a code that decides what the engine does with them (see docs/architecture.md):
+// TRANSIENT and RATE_LIMITED are retried, BAD_REQUEST fails one user, CONFIG and AUTH stop
+// the run with a message for the administrator, NOT_FOUND is the only one that may mean "gone".
+
+export type ErrorCode =
+  | 'TRANSIENT'
+  | 'RATE_LIMITED'
+  | 'BAD_REQUEST'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'AUTH'
+  | 'CONFIG'
+  | 'INTERNAL';
+
+export class IdsyncError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status of the response that caused it, when there was one. */
+  readonly status?: number;
+  /** What the administrator can do about it. */
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, opts: { status?: number; hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'IdsyncError';
+    this.code = code;
+    this.status = opts.status;
+    this.hint = opts.hint;
+  }
+
+  /** Message plus hint, as shown to a person. */
+  describe(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}
+
+export function isIdsyncError(e: unknown, code?: ErrorCode): e is IdsyncError {
+  return e instanceof IdsyncError && (code === undefined || e.code === code);
+}
+
+/** Errors that concern a whole run rather than one user. */
+export function isRunFatal(e: unknown): boolean {
+  return e instanceof IdsyncError && (e.code === 'AUTH' || e.code === 'CONFIG');
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof IdsyncError) return e.describe();
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,296 @@
+// The one HTTP client every connector uses: keep-alive connection pool (undici), JSON in and
+// out, retries with backoff for 5xx / timeouts / dropped connections, 429 handled by honouring
+// Retry-After for the whole client (so a storm pauses everyone instead of hammering), and
+// errors mapped to IdsyncError codes with the vendor's own message and never a credential.
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { IdsyncError, type ErrorCode } from './errors.ts';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Absolute URL, or a path appended to the client's baseUrl. */
+  url: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** JSON body (object) or a pre-encoded string/form. */
+  body?: unknown;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Statuses that are answers, not errors (e.g. 404 when "not found" is expected). */
+  accept?: number[];
+  /** Retry non-idempotent requests too (default: only when the server never saw them, or GET/PUT/DELETE). */
+  retryUnsafe?: boolean;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Longest Retry-After honoured; longer waits fail the request as RATE_LIMITED. */
+  maxRetryAfterMs: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  status: number;
+}
+
+export interface HttpClientOptions {
+  /** Name used in messages, e.g. "Microsoft Graph", "Jira". */
+  service: string;
+  baseUrl: string;
+  /** Extra CA certificate (PEM) to trust, e.g. an emulator's or a company CA. */
+  ca?: string;
+  /** Headers added to every request (auth). Called per request so tokens can refresh. */
+  authHeaders?: () => Promise<Record<string, string>> | Record<string, string>;
+  /** Called once after a 401, so a cached token can be dropped before one retry. */
+  onUnauthorized?: () => void;
+  /** Turns a vendor error body into one readable sentence. */
+  errorMessage?: (status: number, body: unknown) => string | undefined;
+  timeoutMs?: number;
+  connections?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Observes every finished request (benchmarks replay them as the transport floor). */
+  recorder?: (r: RecordedRequest) => void;
+  /** Test seam for backoff waits. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 200, maxDelayMs: 10_000, maxRetryAfterMs: 120_000 };
+
+export const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class HttpClient {
+  readonly service: string;
+  readonly baseUrl: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly opts: HttpClientOptions;
+  private readonly retry: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** While a 429 is being honoured, every request waits until this time. */
+  private pausedUntil = 0;
+  /** Counters, read by tests, benchmarks and run summaries. */
+  readonly stats = { requests: 0, writes: 0, retries: 0, rateLimited: 0 };
+
+  constructor(opts: HttpClientOptions) {
+    this.opts = opts;
+    this.service = opts.service;
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.sleep = opts.sleep ?? realSleep;
+    this.dispatcher = new Agent({
+      connections: opts.connections ?? 32,
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.timeoutMs ?? 60_000,
+      bodyTimeout: opts.timeoutMs ?? 60_000,
+      connect: opts.ca ? { ca: opts.ca } : undefined,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  resolve(url: string, query?: HttpRequest['query']): string {
+    const full = /^https?:\/\//.test(url) ? url : this.baseUrl + (url.startsWith('/') ? url : `/${url}`);
+    if (!query) return full;
+    const u = new URL(full);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async get<T = unknown>(url: string, query?: HttpRequest['query'], accept?: number[]): Promise<HttpResponse<T>> {
+    return this.send<T>({ method: 'GET', url, query, accept });
+  }
+
+  async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const url = this.resolve(req.url, req.query);
+    let bodyText: string | undefined;
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    if (req.form) {
+      bodyText = new URLSearchParams(req.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (req.body !== undefined) {
+      bodyText = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const idempotent = req.method !== 'POST' && req.method !== 'PATCH';
+    let attempt = 0;
+    let reauthed = false;
+    for (;;) {
+      await this.waitWhilePaused();
+      const auth = this.opts.authHeaders ? await this.opts.authHeaders() : {};
+      let status: number;
+      let resHeaders: Record<string, string | string[] | undefined>;
+      let text: string;
+      try {
+        this.stats.requests++;
+        if (req.method !== 'GET') this.stats.writes++;
+        const res = await undiciRequest(url, {
+          method: req.method,
+          headers: { ...headers, ...auth },
+          body: bodyText,
+          dispatcher: this.dispatcher,
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000),
+        });
+        status = res.statusCode;
+        resHeaders = res.headers;
+        text = await res.body.text();
+      } catch (e) {
+        // Connection refused / reset / timeout. A request that may have reached the server is
+        // only retried when repeating it is harmless.
+        const neverSent = isConnectError(e);
+        if (attempt < this.retry.maxRetries && (idempotent || neverSent || req.retryUnsafe)) {
+          attempt++;
+          this.stats.retries++;
+          await this.sleep(this.backoff(attempt));
+          continue;
+        }
+        throw new IdsyncError('TRANSIENT', `${this.service} could not be reached at ${redactUrl(url)}: ${describeNetworkError(e)}`, {
+          hint: 'check the URL, the network and that the service is up',
+          cause: e,
+        });
+      }
+      this.opts.recorder?.({ method: req.method, url, headers: { ...headers, ...auth }, body: bodyText, status });
+      const body = parseBody(text, resHeaders['content-type']);
+
+      if (req.accept?.includes(status) || (status >= 200 && status < 300)) {
+        return { status, headers: resHeaders, body: body as T };
+      }
+      if (status === 401 && !reauthed && this.opts.onUnauthorized) {
+        reauthed = true;
+        this.opts.onUnauthorized();
+        continue;
+      }
+      if (status === 429 || (status === 503 && resHeaders['retry-after'] !== undefined)) {
+        this.stats.rateLimited++;
+        const waitMs = retryAfterMs(resHeaders['retry-after']) ?? this.backoff(attempt + 1);
+        if (attempt < this.retry.maxRetries * 3 && waitMs <= this.retry.maxRetryAfterMs) {
+          attempt++;
+          this.stats.retries++;
+          this.pause(waitMs);
+          continue;
+        }
+        throw this.toError(status, body, url, 'RATE_LIMITED');
+      }
+      if ((status >= 500 || status === 408) && attempt < this.retry.maxRetries && (idempotent || req.retryUnsafe)) {
+        attempt++;
+        this.stats.retries++;
+        await this.sleep(this.backoff(attempt));
+        continue;
+      }
+      throw this.toError(status, body, url);
+    }
+  }
+
+  private toError(status: number, body: unknown, url: string, forced?: ErrorCode): IdsyncError {
+    const vendor = this.opts.errorMessage?.(status, body) ?? genericMessage(body);
+    const code: ErrorCode =
+      forced ??
+      (status === 401 || status === 403
+        ? 'AUTH'
+        : status === 404
+          ? 'NOT_FOUND'
+          : status === 409
+            ? 'CONFLICT'
+            : status >= 500 || status === 408
+              ? 'TRANSIENT'
+              : 'BAD_REQUEST');
+    const where = `${this.service} answered ${status} for ${redactUrl(url)}`;
+    return new IdsyncError(code, vendor ? `${where}: ${vendor}` : where, { status, hint: hintFor(code, this.service) });
+  }
+
+  private backoff(attempt: number): number {
+    const exp = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(exp / 2 + Math.random() * (exp / 2));
+  }
+
+  private pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    for (;;) {
+      const wait = this.pausedUntil - Date.now();
+      if (wait <= 0) return;
+      await this.sleep(wait);
+    }
+  }
+}
+
+function hintFor(code: ErrorCode, service: string): string | undefined {
+  switch (code) {
+    case 'AUTH':
+      return `check the credentials and permissions configured for ${service}`;
+    case 'RATE_LIMITED':
+      return `${service} kept throttling; the run can be retried later`;
+    case 'TRANSIENT':
+      return `${service} had a temporary failure; retrying later usually works`;
+    default:
+      return undefined;
+  }
+}
+
+/** Retry-After is seconds or an HTTP date. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v === '') return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function parseBody(text: string, contentType: string | string[] | undefined): unknown {
+  if (text === '') return undefined;
+  const ct = String(contentType ?? '');
+  if (ct.includes('json') || /^[\s]*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function genericMessage(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.slice(0, 300);
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    if (typeof b.message === 'string') return b.message;
+    if (typeof b.error_description === 'string') return b.error_description;
+  }
+  return undefined;
+}
+
+/** Query values may carry secrets in odd APIs; keep the path and parameter names only. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    const names = [...new Set(u.searchParams.keys())];
+    return names.length ? `${u.origin}${u.pathname}?${names.join('&')}` : `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function isConnectError(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+function describeNetworkError(e: unknown): string {
+  const err = e as { code?: string; message?: string; name?: string };
+  if (err?.name === 'TimeoutError') return 'timed out';
+  return err?.code ? `${err.code}${err.message ? ` (${err.message})` : ''}` : (err?.message ?? String(e));
+}

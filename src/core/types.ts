@@ -1,0 +1,206 @@
+// Domain contracts shared by sources, targets, the mapper and the engine.
+// Everything that crosses a module boundary is declared here, so a new source or
+// target is written against this file alone.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Outcome of "Test connection": ok, or the first thing that failed, in words an admin can act on. */
+export interface TestResult {
+  ok: boolean;
+  /** One line per check, e.g. "token: ok", "read users: missing permission User.Read.All". */
+  checks: Array<{ name: string; ok: boolean; message: string }>;
+}
+
+// ---------------------------------------------------------------- sources
+
+/** A user as read from an identity provider. `id` is the provider's immutable id. */
+export interface SourceUser {
+  id: string;
+  /**
+   * Attributes as the provider returns them (nested objects kept), plus resolved
+   * references: `manager` is `{id, mail, userPrincipalName, displayName}` or null.
+   */
+  attrs: Record<string, unknown>;
+  /** Group display names, when the mapping asked for groups. */
+  groups?: string[];
+}
+
+export interface AttributeInfo {
+  /** Path as used in a mapping source, e.g. `department`, `manager.mail`. */
+  path: string;
+  type: 'string' | 'boolean' | 'number' | 'string[]' | 'object' | 'datetime';
+  description?: string;
+}
+
+/** What the engine asks a source for; built from the mapping so only needed data is fetched. */
+export interface SourceQuery {
+  /** Attribute paths the mapping reads (top-level names are enough for $select). */
+  attributes: string[];
+  /** Whether group memberships are needed (a `groups` rule or required groups). */
+  groups: boolean;
+  /** Whether the manager reference is needed (any `manager.*` path). */
+  manager: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SourceConnector {
+  readonly kind: string;
+  test(): Promise<TestResult>;
+  attributes(): Promise<AttributeInfo[]>;
+  /** Full read, page by page. Throws on any failure: an error is never "no more users". */
+  listUsers(query: SourceQuery): AsyncIterable<SourceUser[]>;
+  /**
+   * One user by any reference the admin may type (UPN, mail, object id).
+   * Returns null only when the provider says the user does not exist.
+   */
+  getUser(ref: string, query: SourceQuery): Promise<SourceUser | null>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- targets
+
+/**
+ * Target field names (see docs): `user.username`, `user.displayName`, `user.email`,
+ * `user.active`, `groups`, `property.<key>`, `confluence.profile.<name>`,
+ * `crowd.attribute.<name>`, `atlassian.profile.<name>`.
+ */
+export type TargetFieldName = string;
+
+export interface TargetField {
+  /** Exact name, or a prefix ending in `.` for families such as `property.`. */
+  name: TargetFieldName;
+  type: 'string' | 'boolean' | 'json' | 'string[]';
+  label: string;
+  /** Why this field exists / caveats shown in the mapping editor. */
+  description?: string;
+  /** Needed to create a user (the mapping must produce it). */
+  requiredOnCreate?: boolean;
+  /** Maximum serialized length where the product enforces one. */
+  maxLength?: number;
+}
+
+export interface TargetCapabilities {
+  /** Product and deployment, e.g. `jira-dc`. */
+  kind: string;
+  fields: TargetField[];
+  /**
+   * Fields a user might expect here but this target cannot write, with the reason and
+   * the alternative; the mapping validator quotes it when such a field is chosen.
+   */
+  unsupported?: Array<{ name: TargetFieldName; reason: string }>;
+  /** Whether the target can create users (Cloud products often cannot). */
+  canCreateUsers: boolean;
+}
+
+/** How a user is known in a target. `key` is the target's immutable id (Jira user key, account id). */
+export interface TargetUserRef {
+  key: string;
+  username?: string;
+}
+
+/** Values of target fields. `groups` is a sorted string[]; a null value means "clear". */
+export type FieldValues = Record<TargetFieldName, Json>;
+
+export interface TargetUser {
+  ref: TargetUserRef;
+  /** Current values of the fields asked for (account fields always; others on request). */
+  values: FieldValues;
+}
+
+export interface MatchKeys {
+  /** From the link store: the target key found earlier. */
+  key?: string;
+  username?: string;
+  email?: string;
+}
+
+/** One field's change, as journaled: what it was, what it becomes. */
+export interface FieldChange {
+  field: TargetFieldName;
+  before: Json | undefined;
+  after: Json | undefined;
+  /** For `groups`: membership deltas computed by the planner. */
+  add?: string[];
+  remove?: string[];
+}
+
+/** What the executor asks a target to do for one user. */
+export interface UserWrite {
+  op: 'create' | 'update';
+  ref?: TargetUserRef; // set for update
+  /** All desired values (create needs them all; update uses `changes`). */
+  desired: FieldValues;
+  changes: FieldChange[];
+  options: { createMissingGroups: boolean };
+}
+
+export interface FieldResult {
+  field: TargetFieldName;
+  ok: boolean;
+  error?: string;
+  /** Value reported as skipped (e.g. account not managed), not failed. */
+  skipped?: string;
+}
+
+export interface WriteResult {
+  ref: TargetUserRef;
+  fields: FieldResult[];
+}
+
+export interface TargetConnector {
+  readonly kind: string;
+  /** Configured id of this target inside its connector, e.g. `jira`. */
+  readonly id: string;
+  capabilities(): TargetCapabilities;
+  test(): Promise<TestResult>;
+  /** Finds a user by link key first, then username, then email. Null when none matches. */
+  findUser(keys: MatchKeys, fields?: TargetFieldName[]): Promise<TargetUser | null>;
+  /** Reads the current values of `fields` for a known user (reconcile and ifEmpty rules). */
+  readUser(ref: TargetUserRef, fields: TargetFieldName[]): Promise<TargetUser | null>;
+  /**
+   * Performs the writes. Per-field failures are reported in the result (the user fails,
+   * the run goes on); errors that concern the whole target (auth, unreachable) throw.
+   */
+  write(request: UserWrite): Promise<WriteResult>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- mapping
+
+export type MappingFlow = 'always' | 'onCreate' | 'ifEmpty';
+export type WhenEmpty = 'keep' | 'clear';
+
+export interface MappingRule {
+  /** Target field, e.g. `property.costCenter`. */
+  target: TargetFieldName;
+  /** Attribute path (`department`, `manager.mail`) or JSONata expression. */
+  source: string;
+  default?: Json;
+  flow: MappingFlow;
+  whenEmpty: WhenEmpty;
+}
+
+// ---------------------------------------------------------------- runs
+
+export type RunKind = 'full' | 'user';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
+export type ItemOperation =
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'failed'
+  | 'skipped'
+  | 'missing'
+  | 'disabled';
+
+export interface RunCounts {
+  read: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  skipped: number;
+  missing: number;
+  /** HTTP write requests sent to targets (0 on a no-change run). */
+  writes: number;
+}

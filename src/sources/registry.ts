@@ -1,0 +1,44 @@
+// Every source type idsync knows, loaded on demand so a deployment pays only for what it uses.
+// A source module exports `definition: SourceDefinition`.
+import type { z } from 'zod';
+import type { AttributeInfo, SourceConnector } from '../core/types.ts';
+import type { RecordedRequest } from '../core/http.ts';
+import type { StoredSecretLookup } from '../config/secrets.ts';
+import { IdsyncError } from '../core/errors.ts';
+
+export interface ConnectorContext {
+  /** Secrets entered in the UI, by stored name. */
+  storedSecret?: StoredSecretLookup;
+  /** Extra CA (PEM) to trust, e.g. the emulators' certificate. */
+  ca?: string;
+  /** Observes HTTP requests (benchmarks). */
+  recorder?: (r: RecordedRequest) => void;
+  /** Shortens retry waits in tests. */
+  fastRetries?: boolean;
+}
+
+export interface SourceDefinition<C = any> {
+  type: string;
+  label: string;
+  /** Validates this type's settings (including the common ones from sourceBaseSchema). */
+  configSchema: z.ZodType<C>;
+  /** Dotted paths of settings that hold a SecretRef, e.g. ['clientSecret', 'certificate.privateKey']. */
+  secretFields: string[];
+  /** Attributes always offered in the mapping editor, before discovery. */
+  knownAttributes: AttributeInfo[];
+  create(config: C, ctx: ConnectorContext): SourceConnector;
+}
+
+const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> = {
+  entra: () => import('./entra/index.ts'),
+};
+
+export const sourceTypes = Object.keys(loaders);
+
+export async function sourceDefinition(type: string): Promise<SourceDefinition> {
+  const load = loaders[type];
+  if (!load) {
+    throw new IdsyncError('CONFIG', `unknown source type "${type}"`, { hint: `use one of: ${sourceTypes.join(', ')}` });
+  }
+  return (await load()).definition;
+}

@@ -1,0 +1,35 @@
+// Every target type idsync knows. A target module exports `definition: TargetDefinition`;
+// its `capabilities` is the single declaration that the engine, mapping validation, the UI
+// pickers and the README's capability table all come from.
+import type { z } from 'zod';
+import type { TargetCapabilities, TargetConnector } from '../core/types.ts';
+import type { ConnectorContext } from '../sources/registry.ts';
+import { IdsyncError } from '../core/errors.ts';
+
+export interface TargetDefinition<C = any> {
+  type: string;
+  label: string;
+  configSchema: z.ZodType<C>;
+  secretFields: string[];
+  capabilities: TargetCapabilities;
+  create(config: C, ctx: ConnectorContext): TargetConnector;
+}
+
+const loaders: Record<string, () => Promise<{ definition: TargetDefinition }>> = {
+  'jira-dc': () => import('./jira-dc/index.ts'),
+  'jira-cloud': () => import('./jira-cloud/index.ts'),
+  'confluence-dc': () => import('./confluence-dc/index.ts'),
+  'confluence-cloud': () => import('./confluence-cloud/index.ts'),
+  'atlassian-admin': () => import('./atlassian-admin/index.ts'),
+  crowd: () => import('./crowd/index.ts'),
+};
+
+export const targetTypes = Object.keys(loaders);
+
+export async function targetDefinition(type: string): Promise<TargetDefinition> {
+  const load = loaders[type];
+  if (!load) {
+    throw new IdsyncError('CONFIG', `unknown target type "${type}"`, { hint: `use one of: ${targetTypes.join(', ')}` });
+  }
+  return (await load()).definition;
+}
