@@ -1,0 +1,85 @@
+// Opens the store: an embedded SQLite file under the data directory by default, or PostgreSQL
+// when a database URL is given (several idsync instances may then share it). Migrations run on
+// open, so an upgrade needs no separate step.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.ts';
+import { migrationProvider } from './migrations.ts';
+import { secretBox, secretKey } from './crypto.ts';
+import { ConnectorRepo } from './connectors.ts';
+import { LinkRepo } from './links.ts';
+import { RunRepo } from './runs.ts';
+import { IdsyncError } from '../core/errors.ts';
+
+export interface StoreOptions {
+  /** Folder for the SQLite file and the secret key. Ignored for the database file when databaseUrl is set. */
+  dataDir?: string;
+  /** postgres://... to use PostgreSQL; ':memory:' for a throwaway SQLite store (tests). */
+  databaseUrl?: string;
+  /** PostgreSQL schema to use (tests isolate themselves with one each). */
+  pgSchema?: string;
+}
+
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly connectors: ConnectorRepo;
+  readonly links: LinkRepo;
+  readonly runs: RunRepo;
+
+  private constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', key: Buffer) {
+    this.db = db;
+    this.dialect = dialect;
+    this.connectors = new ConnectorRepo(db, secretBox(key));
+    this.links = new LinkRepo(db, dialect);
+    this.runs = new RunRepo(db, dialect);
+  }
+
+  static async open(opts: StoreOptions = {}): Promise<Store> {
+    const url = opts.databaseUrl ?? process.env.IDSYNC_DATABASE_URL;
+    const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
+    let db: Kysely<Database>;
+    let dialect: 'sqlite' | 'postgres';
+    if (url && /^postgres(ql)?:\/\//.test(url)) {
+      const pool = new pg.Pool({ connectionString: url, max: 10 });
+      if (opts.pgSchema) {
+        const schema = opts.pgSchema.replace(/[^a-z0-9_]/gi, '');
+        pool.on('connect', (client) => void client.query(`SET search_path TO "${schema}"`));
+        const c = await pool.connect();
+        await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        await c.query(`SET search_path TO "${schema}"`);
+        c.release();
+      }
+      db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      dialect = 'postgres';
+    } else {
+      let file = ':memory:';
+      if (url !== ':memory:') {
+        if (!dataDir) throw new IdsyncError('CONFIG', 'no data directory given', { hint: 'pass --data-dir DIR or set IDSYNC_DATA_DIR' });
+        mkdirSync(dataDir, { recursive: true });
+        file = join(dataDir, 'idsync.sqlite');
+      }
+      const sqlite = new SQLite(file);
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('busy_timeout = 5000');
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      dialect = 'sqlite';
+    }
+    const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      await db.destroy();
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new IdsyncError('CONFIG', `the store could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
+    }
+    return new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

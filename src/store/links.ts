@@ -1,0 +1,160 @@
+// Links between a source user (immutable IdP id) and a target user (immutable target key),
+// with the last-applied snapshot that lets a sync write only what changed.
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import type { FieldValues } from '../core/types.ts';
+
+export interface Link {
+  connectorId: string;
+  targetId: string;
+  sourceId: string;
+  targetKey: string;
+  targetUsername: string | null;
+  label: string | null;
+  applied: FieldValues;
+  managedGroups: string[];
+  missingSince: string | null;
+}
+
+/** Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const CHUNK = 500;
+
+export class LinkRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
+
+  async getMany(connectorId: string, targetId: string, sourceIds: string[]): Promise<Map<string, Link>> {
+    const out = new Map<string, Link>();
+    for (let i = 0; i < sourceIds.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('links')
+        .selectAll()
+        .where('connector_id', '=', connectorId)
+        .where('target_id', '=', targetId)
+        .where('source_id', 'in', sourceIds.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.source_id, fromRow(r));
+    }
+    return out;
+  }
+
+  async get(connectorId: string, targetId: string, sourceId: string): Promise<Link | undefined> {
+    return (await this.getMany(connectorId, targetId, [sourceId])).get(sourceId);
+  }
+
+  /** Source ids linked to a target key (a target user must not be claimed by two source users). */
+  async byTargetKey(connectorId: string, targetId: string, targetKey: string): Promise<Link | undefined> {
+    const r = await this.db
+      .selectFrom('links')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .where('target_id', '=', targetId)
+      .where('target_key', '=', targetKey)
+      .executeTakeFirst();
+    return r ? fromRow(r) : undefined;
+  }
+
+  async upsertMany(links: Link[]): Promise<void> {
+    if (links.length === 0) return;
+    const now = new Date().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < links.length; i += CHUNK) {
+        const rows = links.slice(i, i + CHUNK).map((l) => ({
+          connector_id: l.connectorId,
+          target_id: l.targetId,
+          source_id: l.sourceId,
+          target_key: l.targetKey,
+          target_username: l.targetUsername,
+          label: l.label,
+          applied: JSON.stringify(l.applied),
+          managed_groups: JSON.stringify(l.managedGroups),
+          missing_since: l.missingSince,
+          created_at: now,
+          updated_at: now,
+        }));
+        await trx
+          .insertInto('links')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['connector_id', 'target_id', 'source_id']).doUpdateSet((eb) => ({
+              target_key: eb.ref('excluded.target_key'),
+              target_username: eb.ref('excluded.target_username'),
+              label: eb.ref('excluded.label'),
+              applied: eb.ref('excluded.applied'),
+              managed_groups: eb.ref('excluded.managed_groups'),
+              missing_since: eb.ref('excluded.missing_since'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  /** Every source id linked for a connector's target, in pages (memory stays flat). */
+  async *sourceIds(connectorId: string, targetId: string): AsyncIterable<Array<{ sourceId: string; label: string | null; missingSince: string | null }>> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('links')
+        .select(['source_id', 'label', 'missing_since'])
+        .where('connector_id', '=', connectorId)
+        .where('target_id', '=', targetId)
+        .where('source_id', '>', after)
+        .orderBy('source_id')
+        .limit(5000)
+        .execute();
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ sourceId: r.source_id, label: r.label, missingSince: r.missing_since }));
+      after = rows[rows.length - 1]!.source_id;
+    }
+  }
+
+  async setMissing(connectorId: string, targetId: string, sourceIds: string[], since: string | null): Promise<void> {
+    for (let i = 0; i < sourceIds.length; i += CHUNK) {
+      await this.db
+        .updateTable('links')
+        .set({ missing_since: since })
+        .where('connector_id', '=', connectorId)
+        .where('target_id', '=', targetId)
+        .where('source_id', 'in', sourceIds.slice(i, i + CHUNK))
+        .execute();
+    }
+  }
+
+  /** Finds a link by what an admin may type: source id, target username or label. */
+  async search(connectorId: string, text: string, limit = 20): Promise<Link[]> {
+    const like = `%${text.replace(/[%_]/g, '')}%`;
+    const op = this.dialect === 'postgres' ? 'ilike' : 'like';
+    const rows = await this.db
+      .selectFrom('links')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .where((eb) => eb.or([eb('source_id', '=', text), eb('target_username', op, like), eb('label', op, like)]))
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async count(connectorId: string, targetId?: string): Promise<number> {
+    let q = this.db.selectFrom('links').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', connectorId);
+    if (targetId) q = q.where('target_id', '=', targetId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+}
+
+function fromRow(r: Database['links']): Link {
+  return {
+    connectorId: r.connector_id,
+    targetId: r.target_id,
+    sourceId: r.source_id,
+    targetKey: r.target_key,
+    targetUsername: r.target_username,
+    label: r.label,
+    applied: JSON.parse(r.applied),
+    managedGroups: JSON.parse(r.managed_groups),
+    missingSince: r.missing_since,
+  };
+}

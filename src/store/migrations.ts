@@ -1,0 +1,100 @@
+// Versioned schema migrations, applied in name order at start-up. Add a new entry for every
+// change; never edit one that has shipped. Other modules (e.g. the web server's auth tables)
+// register theirs with `registerMigrations` before the store opens.
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+const core: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('connectors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('secrets')
+        .addColumn('connector_id', 'text', (c) => c.notNull().references('connectors.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('secrets_pk', ['connector_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('links')
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('target_key', 'text', (c) => c.notNull())
+        .addColumn('target_username', 'text')
+        .addColumn('label', 'text')
+        .addColumn('applied', 'text', (c) => c.notNull())
+        .addColumn('managed_groups', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('missing_since', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('links_pk', ['connector_id', 'target_id', 'source_id'])
+        .execute();
+      await db.schema.createIndex('links_by_target_key').on('links').columns(['connector_id', 'target_id', 'target_key']).execute();
+
+      await db.schema
+        .createTable('runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('dry_run', 'integer', (c) => c.notNull())
+        .addColumn('reconcile', 'integer', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('user_ref', 'text')
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('counts', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .execute();
+      await db.schema.createIndex('runs_by_connector').on('runs').columns(['connector_id', 'started_at']).execute();
+
+      await db.schema
+        .createTable('run_items')
+        .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('source_id', 'text')
+        .addColumn('label', 'text')
+        .addColumn('target_id', 'text')
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('changes', 'text')
+        .addColumn('details', 'text')
+        .addPrimaryKeyConstraint('run_items_pk', ['run_id', 'seq'])
+        .execute();
+      await db.schema.createIndex('run_items_by_op').on('run_items').columns(['run_id', 'operation']).execute();
+
+      await db.schema
+        .createTable('state')
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('state_pk', ['connector_id', 'key'])
+        .execute();
+    },
+  },
+};
+
+const extra: Record<string, Migration> = {};
+
+/** Lets a feature module add its own tables (names must sort after 0001_core). */
+export function registerMigrations(migrations: Record<string, Migration>): void {
+  Object.assign(extra, migrations);
+}
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return { ...core, ...extra };
+  },
+};

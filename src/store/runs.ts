@@ -1,0 +1,174 @@
+// Run history and per-user run items (what changed, from what to what).
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
+
+export interface RunRecord {
+  id: string;
+  connectorId: string;
+  kind: RunKind;
+  dryRun: boolean;
+  reconcile: boolean;
+  trigger: string;
+  status: RunStatus;
+  userRef: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  error: string | null;
+}
+
+export interface RunItem {
+  seq: number;
+  sourceId: string | null;
+  label: string | null;
+  targetId: string | null;
+  operation: ItemOperation;
+  error: string | null;
+  changes: FieldChange[];
+  details: Record<string, unknown> | null;
+}
+
+export interface ItemQuery {
+  operation?: ItemOperation | ItemOperation[];
+  targetId?: string;
+  /** Matches label or source id, case-insensitively. */
+  search?: string;
+  offset?: number;
+  limit?: number;
+}
+
+export const emptyCounts = (): RunCounts => ({ read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 0 });
+
+/** Time-sortable, unguessable run id. */
+export function newRunId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+export class RunRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
+
+  async create(r: Omit<RunRecord, 'finishedAt' | 'counts' | 'error' | 'status'>): Promise<RunRecord> {
+    const rec: RunRecord = { ...r, status: 'running', finishedAt: null, counts: emptyCounts(), error: null };
+    await this.db
+      .insertInto('runs')
+      .values({
+        id: rec.id,
+        connector_id: rec.connectorId,
+        kind: rec.kind,
+        dry_run: rec.dryRun ? 1 : 0,
+        reconcile: rec.reconcile ? 1 : 0,
+        trigger: rec.trigger,
+        status: rec.status,
+        user_ref: rec.userRef,
+        started_at: rec.startedAt,
+        finished_at: null,
+        counts: JSON.stringify(rec.counts),
+        error: null,
+      })
+      .execute();
+    return rec;
+  }
+
+  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error'>>): Promise<void> {
+    const set: Partial<Database['runs']> = {};
+    if (patch.status) set.status = patch.status;
+    if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
+    if (patch.counts) set.counts = JSON.stringify(patch.counts);
+    if (patch.error !== undefined) set.error = patch.error;
+    await this.db.updateTable('runs').set(set).where('id', '=', id).execute();
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    const r = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? runFromRow(r) : undefined;
+  }
+
+  async list(opts: { connectorId?: string; limit?: number; offset?: number } = {}): Promise<RunRecord[]> {
+    let q = this.db.selectFrom('runs').selectAll();
+    if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
+    const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(opts.limit ?? 50).offset(opts.offset ?? 0).execute();
+    return rows.map(runFromRow);
+  }
+
+  /** Runs left "running" by a process that died; marked failed at start-up. */
+  async failInterrupted(message: string): Promise<number> {
+    const res = await this.db
+      .updateTable('runs')
+      .set({ status: 'failed', error: message, finished_at: new Date().toISOString() })
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  async addItems(runId: string, items: RunItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < items.length; i += 500) {
+        await trx
+          .insertInto('run_items')
+          .values(
+            items.slice(i, i + 500).map((it) => ({
+              run_id: runId,
+              seq: it.seq,
+              source_id: it.sourceId,
+              label: it.label,
+              target_id: it.targetId,
+              operation: it.operation,
+              error: it.error,
+              changes: it.changes.length ? JSON.stringify(it.changes) : null,
+              details: it.details ? JSON.stringify(it.details) : null,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async items(runId: string, query: ItemQuery = {}): Promise<{ total: number; items: RunItem[] }> {
+    let q = this.db.selectFrom('run_items').where('run_id', '=', runId);
+    if (query.operation) q = q.where('operation', 'in', Array.isArray(query.operation) ? query.operation : [query.operation]);
+    if (query.targetId) q = q.where('target_id', '=', query.targetId);
+    if (query.search) {
+      const like = `%${query.search.replace(/[%_]/g, '')}%`;
+      const op = this.dialect === 'postgres' ? 'ilike' : 'like';
+      q = q.where((eb) => eb.or([eb('label', op, like), eb('source_id', op, like)]));
+    }
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const rows = await q.selectAll().orderBy('seq').limit(query.limit ?? 100).offset(query.offset ?? 0).execute();
+    return {
+      total,
+      items: rows.map((r) => ({
+        seq: r.seq,
+        sourceId: r.source_id,
+        label: r.label,
+        targetId: r.target_id,
+        operation: r.operation as ItemOperation,
+        error: r.error,
+        changes: r.changes ? JSON.parse(r.changes) : [],
+        details: r.details ? JSON.parse(r.details) : null,
+      })),
+    };
+  }
+}
+
+function runFromRow(r: Database['runs']): RunRecord {
+  return {
+    id: r.id,
+    connectorId: r.connector_id,
+    kind: r.kind as RunKind,
+    dryRun: r.dry_run === 1,
+    reconcile: r.reconcile === 1,
+    trigger: r.trigger,
+    status: r.status as RunStatus,
+    userRef: r.user_ref,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    counts: JSON.parse(r.counts),
+    error: r.error,
+  };
+}

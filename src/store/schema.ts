@@ -1,0 +1,86 @@
+// Table shapes as Kysely sees them. Portable between SQLite and PostgreSQL: timestamps are
+// ISO-8601 text, booleans are 0/1 integers, JSON is text. Migrations live in ./migrations.ts.
+
+export interface ConnectorsTable {
+  id: string;
+  name: string;
+  /** ConnectorConfig as JSON; secret settings hold references ({env}|{file}|{stored}), never values. */
+  config: string;
+  /** Incremented on every save; lets the UI detect a concurrent edit. */
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SecretsTable {
+  connector_id: string;
+  name: string;
+  /** AES-256-GCM: base64(iv | tag | ciphertext). */
+  value: string;
+  updated_at: string;
+}
+
+export interface LinksTable {
+  connector_id: string;
+  target_id: string;
+  /** The identity provider's immutable id. */
+  source_id: string;
+  /** The target's immutable id (Jira user key, account id). */
+  target_key: string;
+  target_username: string | null;
+  /** Display label for searching results (display name or UPN). */
+  label: string | null;
+  /** Last-applied snapshot: JSON FieldValues as idsync last wrote or observed them. */
+  applied: string;
+  /** Group names idsync itself added (JSON string[]); only these are ever removed. */
+  managed_groups: string;
+  missing_since: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  connector_id: string;
+  kind: string;
+  dry_run: number;
+  reconcile: number;
+  trigger: string;
+  status: string;
+  user_ref: string | null;
+  started_at: string;
+  finished_at: string | null;
+  /** JSON RunCounts. */
+  counts: string;
+  error: string | null;
+}
+
+export interface RunItemsTable {
+  run_id: string;
+  seq: number;
+  source_id: string | null;
+  label: string | null;
+  target_id: string | null;
+  operation: string;
+  error: string | null;
+  /** JSON FieldChange[]. */
+  changes: string | null;
+  /** JSON: extra per-user detail (steps of a single-user sync, skipped reasons). */
+  details: string | null;
+}
+
+export interface StateTable {
+  connector_id: string;
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface Database {
+  connectors: ConnectorsTable;
+  secrets: SecretsTable;
+  links: LinksTable;
+  runs: RunsTable;
+  run_items: RunItemsTable;
+  state: StateTable;
+}

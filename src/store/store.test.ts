@@ -1,0 +1,99 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { storeKinds } from '../../test/helpers/stores.ts';
+import { newRunId } from './runs.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+
+const connector: ConnectorConfig = {
+  id: 'entra-main',
+  name: 'Contoso',
+  source: { type: 'entra', requiredGroups: [], clientSecret: { stored: 'clientSecret' } },
+  targets: [{ id: 'jira', type: 'jira-dc', mapping: [], createUsers: true, createMissingGroups: false, concurrency: 8 }],
+};
+
+for (const [kind, open] of storeKinds) {
+  describe(`store on ${kind}`, () => {
+    test('connectors save atomically with encrypted secrets and detect concurrent edits', async () => {
+      const t = await open();
+      try {
+        const saved = await t.store.connectors.save(connector, { secrets: { clientSecret: 'hunter2-secret' } });
+        assert.equal(saved.revision, 1);
+        assert.deepEqual(saved.secretNames, ['clientSecret']);
+        const raw = await t.store.db.selectFrom('secrets').select('value').executeTakeFirstOrThrow();
+        assert.doesNotMatch(raw.value, /hunter2/);
+        const lookup = await t.store.connectors.secretLookup('entra-main');
+        assert.equal(lookup('clientSecret'), 'hunter2-secret');
+
+        const again = await t.store.connectors.save({ ...connector, name: 'Renamed' }, { expectedRevision: 1 });
+        assert.equal(again.revision, 2);
+        await assert.rejects(t.store.connectors.save(connector, { expectedRevision: 1 }), /changed by someone else/);
+        assert.equal((await t.store.connectors.get('entra-main'))?.config.name, 'Renamed');
+        assert.equal((await t.store.connectors.secretLookup('entra-main'))('clientSecret'), 'hunter2-secret');
+
+        assert.equal(await t.store.connectors.delete('entra-main'), true);
+        assert.equal(await t.store.connectors.get('entra-main'), undefined);
+      } finally {
+        await t.dispose();
+      }
+    });
+
+    test('links upsert in bulk, page through source ids and keep snapshots', async () => {
+      const t = await open();
+      try {
+        const links = Array.from({ length: 1203 }, (_, i) => ({
+          connectorId: 'c',
+          targetId: 'jira',
+          sourceId: `s${String(i).padStart(5, '0')}`,
+          targetKey: `JIRAUSER${i}`,
+          targetUsername: `user${i}`,
+          label: `User ${i}`,
+          applied: { 'user.displayName': `User ${i}`, groups: ['a'] },
+          managedGroups: ['a'],
+          missingSince: null,
+        }));
+        await t.store.links.upsertMany(links);
+        await t.store.links.upsertMany([{ ...links[5]!, applied: { 'user.displayName': 'Changed' } }]);
+        const got = await t.store.links.getMany('c', 'jira', ['s00005', 's00006', 'nope']);
+        assert.equal(got.size, 2);
+        assert.deepEqual(got.get('s00005')?.applied, { 'user.displayName': 'Changed' });
+        assert.deepEqual(got.get('s00006')?.managedGroups, ['a']);
+        let seen = 0;
+        for await (const page of t.store.links.sourceIds('c', 'jira')) seen += page.length;
+        assert.equal(seen, 1203);
+        assert.equal((await t.store.links.byTargetKey('c', 'jira', 'JIRAUSER7'))?.sourceId, 's00007');
+        assert.equal((await t.store.links.search('c', 'user 1202'))[0]?.sourceId, 's01202');
+        assert.equal(await t.store.links.count('c'), 1203);
+      } finally {
+        await t.dispose();
+      }
+    });
+
+    test('runs and items are journaled, filtered and paged', async () => {
+      const t = await open();
+      try {
+        const id = newRunId();
+        await t.store.runs.create({ id, connectorId: 'c', kind: 'full', dryRun: false, reconcile: false, trigger: 'cli', userRef: null, startedAt: new Date().toISOString() });
+        await t.store.runs.addItems(id, [
+          { seq: 1, sourceId: 'a', label: 'Alice Ärger', targetId: 'jira', operation: 'created', error: null, changes: [{ field: 'user.email', before: undefined, after: 'a@x' }], details: null },
+          { seq: 2, sourceId: 'b', label: 'Bob', targetId: 'jira', operation: 'failed', error: 'boom', changes: [], details: { step: 'write' } },
+          { seq: 3, sourceId: 'c', label: 'Carol', targetId: 'jira', operation: 'unchanged', error: null, changes: [], details: null },
+        ]);
+        await t.store.runs.update(id, { status: 'partial', finishedAt: new Date().toISOString() });
+        const run = await t.store.runs.get(id);
+        assert.equal(run?.status, 'partial');
+        const failed = await t.store.runs.items(id, { operation: 'failed' });
+        assert.equal(failed.total, 1);
+        assert.deepEqual(failed.items[0]?.details, { step: 'write' });
+        const search = await t.store.runs.items(id, { search: 'alice' });
+        assert.equal(search.items[0]?.changes[0]?.after, 'a@x');
+        const page = await t.store.runs.items(id, { limit: 1, offset: 1 });
+        assert.equal(page.total, 3);
+        assert.equal(page.items[0]?.seq, 2);
+        assert.equal((await t.store.runs.list({ connectorId: 'c' })).length, 1);
+        assert.equal(await t.store.runs.failInterrupted('x'), 0);
+      } finally {
+        await t.dispose();
+      }
+    });
+  });
+}

@@ -1,0 +1,55 @@
+// Opens a throwaway store of each kind the suite runs against: a real SQLite file and a real
+// PostgreSQL schema (the local server, database `test`), dropped afterwards.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Store } from '../../src/store/index.ts';
+
+export const PG_URL = process.env.IDSYNC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestStore {
+  kind: 'sqlite' | 'postgres';
+  store: Store;
+  dataDir: string;
+  dispose(): Promise<void>;
+}
+
+export async function openSqliteStore(): Promise<TestStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'));
+  const store = await Store.open({ dataDir });
+  return {
+    kind: 'sqlite',
+    store,
+    dataDir,
+    async dispose() {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function openPostgresStore(): Promise<TestStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'));
+  const schema = `idsync_test_${randomBytes(6).toString('hex')}`;
+  const store = await Store.open({ dataDir, databaseUrl: PG_URL, pgSchema: schema });
+  return {
+    kind: 'postgres',
+    store,
+    dataDir,
+    async dispose() {
+      await store.close();
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const storeKinds: Array<[string, () => Promise<TestStore>]> = [
+  ['sqlite', openSqliteStore],
+  ['postgres', openPostgresStore],
+];
