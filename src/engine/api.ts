@@ -1,0 +1,56 @@
+// The engine's contract with its callers (CLI, REST API, scheduler). Implemented in ./engine.ts.
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { FieldChange, FieldValues, ItemOperation, TestResult } from '../core/types.ts';
+import type { RunRecord } from '../store/runs.ts';
+
+export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench';
+
+export interface SyncRequest {
+  connector: ConnectorConfig;
+  kind: 'full' | 'user';
+  /** For kind 'user': UPN, mail, object id, or the Atlassian username of a linked user. */
+  userRef?: string;
+  /** Simulate: plan everything, write nothing to targets or links; the run is journaled as a dry run. */
+  dryRun?: boolean;
+  /** Compare against the targets' actual values instead of the last-applied snapshot. */
+  reconcile?: boolean;
+  trigger: Trigger;
+  onProgress?: (p: SyncProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SyncProgress {
+  phase: 'connecting' | 'reading' | 'resolving' | 'checking-missing' | 'done';
+  read: number;
+  planned: number;
+  written: number;
+  failed: number;
+}
+
+/** What a single-user sync did, step by step, for the UI's "Sync a user" panel. */
+export interface UserSyncReport {
+  found: boolean;
+  sourceId?: string;
+  label?: string;
+  /** Mapped values per target. */
+  mapped: Record<string, FieldValues>;
+  targets: Array<{
+    targetId: string;
+    matched: 'link' | 'username' | 'email' | 'none';
+    targetKey?: string;
+    operation: ItemOperation;
+    changes: FieldChange[];
+    error?: string;
+  }>;
+}
+
+export interface SyncResult {
+  run: RunRecord;
+  user?: UserSyncReport;
+}
+
+export interface ConnectionReport {
+  ok: boolean;
+  source: TestResult;
+  targets: Record<string, TestResult>;
+}
