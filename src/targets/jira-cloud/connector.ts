@@ -1,0 +1,257 @@
+// Jira Cloud as a target. Cloud's REST API cannot create accounts (without an org-admin
+// invite), rename them, change their email or deactivate them: those belong to the Atlassian
+// account and are written by the `atlassian-admin` target. What Jira Cloud can write is group
+// membership (by group id) and user properties (app data stored against the account).
+import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import type { HttpClient } from '../../core/http.ts';
+import type {
+  FieldChange,
+  FieldResult,
+  FieldValues,
+  Json,
+  MatchKeys,
+  TargetCapabilities,
+  TargetConnector,
+  TargetFieldName,
+  TargetUser,
+  TargetUserRef,
+  TestResult,
+  UserWrite,
+  WriteResult,
+} from '../../core/types.ts';
+import { JiraCloudApi, type CloudUser } from './api.ts';
+
+export const PROPERTY_KEY_MAX = 255;
+export const PROPERTY_VALUE_MAX = 32_768;
+
+const NOT_WRITABLE =
+  "Jira Cloud's API cannot change identity fields or deactivate; add an atlassian-admin target";
+
+export const jiraCloudCapabilities: TargetCapabilities = {
+  kind: 'jira-cloud',
+  canCreateUsers: false,
+  fields: [
+    {
+      name: 'groups',
+      type: 'string[]',
+      label: 'Groups',
+      description: 'Group memberships by group name (resolved to group ids). idsync removes only memberships it added.',
+    },
+    {
+      name: 'property.',
+      type: 'json',
+      label: 'User property',
+      description:
+        'A Jira user property (app data stored against the account, not the profile). Key at most 255 characters; JSON value at most 32,768 characters.',
+      maxLength: PROPERTY_VALUE_MAX,
+    },
+  ],
+  unsupported: [
+    { name: 'user.username', reason: `${NOT_WRITABLE} (Cloud accounts have no username)` },
+    { name: 'user.displayName', reason: NOT_WRITABLE },
+    { name: 'user.email', reason: NOT_WRITABLE },
+    { name: 'user.active', reason: NOT_WRITABLE },
+  ],
+};
+
+export class JiraCloudTarget implements TargetConnector {
+  readonly kind = 'jira-cloud';
+  private readonly api: JiraCloudApi;
+  /** lower(group name) → group id, filled lazily; group ids never change. */
+  private readonly groupIdCache = new Map<string, string>();
+
+  constructor(
+    readonly id: string,
+    private readonly http: HttpClient,
+  ) {
+    this.api = new JiraCloudApi(http);
+  }
+
+  capabilities(): TargetCapabilities {
+    return jiraCloudCapabilities;
+  }
+
+  async test(): Promise<TestResult> {
+    const checks: TestResult['checks'] = [];
+    try {
+      const me = await this.api.myself();
+      checks.push({ name: 'credentials', ok: true, message: `signed in as ${me.body.displayName ?? me.body.accountId}` });
+    } catch (e) {
+      checks.push({ name: 'credentials', ok: false, message: errorText(e) });
+      return { ok: false, checks };
+    }
+    try {
+      const info = await this.api.serverInfo();
+      const cloud = info.body.deploymentType === 'Cloud';
+      checks.push({
+        name: 'deployment',
+        ok: cloud,
+        message: cloud ? 'Jira Cloud' : `this is a ${info.body.deploymentType ?? 'non-Cloud'} site; use the jira-dc target type`,
+      });
+    } catch (e) {
+      checks.push({ name: 'deployment', ok: false, message: errorText(e) });
+    }
+    return { ok: checks.every((c) => c.ok), checks };
+  }
+
+  async findUser(keys: MatchKeys, fields: TargetFieldName[] = []): Promise<TargetUser | null> {
+    if (keys.key) {
+      const user = await this.api.user(keys.key);
+      if (user) return this.toTargetUser(user, fields);
+    }
+    // Cloud has no usernames; the email is the only other way in.
+    if (keys.email) {
+      const accountId = await this.accountIdByEmail(keys.email);
+      if (accountId) return this.readUser({ key: accountId }, fields);
+    }
+    return null;
+  }
+
+  async readUser(ref: TargetUserRef, fields: TargetFieldName[]): Promise<TargetUser | null> {
+    const user = await this.api.user(ref.key);
+    return user ? this.toTargetUser(user, fields) : null;
+  }
+
+  async write(request: UserWrite): Promise<WriteResult> {
+    if (request.op === 'create' || !request.ref) {
+      throw new IdsyncError('CONFIG', 'Jira Cloud cannot create accounts through its REST API', {
+        hint: 'turn off "create users" for this target and create accounts with SCIM provisioning or an invitation; idsync then links them by email',
+      });
+    }
+    const ref = request.ref;
+    const fields: FieldResult[] = [];
+    for (const change of request.changes) {
+      try {
+        const skipped = await this.applyChange(ref.key, change, request.options.createMissingGroups);
+        fields.push(skipped ? { field: change.field, ok: true, skipped } : { field: change.field, ok: true });
+      } catch (e) {
+        if (isRunFatal(e)) throw e;
+        fields.push({ field: change.field, ok: false, error: errorText(e) });
+      }
+    }
+    return { ref, fields };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Performs one field change; returns a skip reason when nothing could be done. */
+  private async applyChange(accountId: string, change: FieldChange, createMissingGroups: boolean): Promise<string | undefined> {
+    if (change.field === 'groups') {
+      await this.applyGroups(accountId, change, createMissingGroups);
+      return undefined;
+    }
+    if (change.field.startsWith('property.')) {
+      await this.applyProperty(accountId, change.field.slice('property.'.length), change.after);
+      return undefined;
+    }
+    const reason = jiraCloudCapabilities.unsupported?.find((u) => u.name === change.field)?.reason;
+    throw new IdsyncError('BAD_REQUEST', `${change.field} cannot be written to Jira Cloud: ${reason ?? 'not a Jira Cloud field'}`);
+  }
+
+  private async applyProperty(accountId: string, key: string, value: Json | undefined): Promise<void> {
+    if (!key || key.length > PROPERTY_KEY_MAX) {
+      throw new IdsyncError('BAD_REQUEST', `user property key must be 1 to ${PROPERTY_KEY_MAX} characters (got ${key.length})`);
+    }
+    if (value === null || value === undefined) {
+      await this.api.deleteProperty(accountId, key);
+      return;
+    }
+    const json = JSON.stringify(value);
+    if (json.length > PROPERTY_VALUE_MAX) {
+      throw new IdsyncError(
+        'BAD_REQUEST',
+        `user property ${key} is ${json.length} characters of JSON; Jira allows at most ${PROPERTY_VALUE_MAX}`,
+        { hint: 'shorten the mapped value' },
+      );
+    }
+    await this.api.setProperty(accountId, key, json);
+  }
+
+  private async applyGroups(accountId: string, change: FieldChange, createMissing: boolean): Promise<void> {
+    const before = asStrings(change.before);
+    const after = asStrings(change.after);
+    const add = change.add ?? after.filter((g) => !before.some((b) => sameName(b, g)));
+    const remove = change.remove ?? before.filter((g) => !after.some((a) => sameName(a, g)));
+    const ids = await this.resolveGroups([...add, ...remove]);
+    const failures: string[] = [];
+    for (const name of add) {
+      try {
+        let groupId = ids.get(name.toLowerCase());
+        if (!groupId) {
+          if (!createMissing) {
+            failures.push(`group "${name}" does not exist in Jira Cloud (create it, or enable "create missing groups")`);
+            continue;
+          }
+          groupId = await this.api.createGroup(name);
+          this.groupIdCache.set(name.toLowerCase(), groupId);
+        }
+        await this.api.addMember(groupId, accountId);
+      } catch (e) {
+        if (isRunFatal(e)) throw e;
+        failures.push(`add to "${name}": ${errorText(e)}`);
+      }
+    }
+    for (const name of remove) {
+      const groupId = ids.get(name.toLowerCase());
+      if (!groupId) continue; // the group is gone, so is the membership
+      try {
+        await this.api.removeMember(groupId, accountId);
+      } catch (e) {
+        if (isRunFatal(e)) throw e;
+        failures.push(`remove from "${name}": ${errorText(e)}`);
+      }
+    }
+    if (failures.length) throw new IdsyncError('BAD_REQUEST', failures.join('; '));
+  }
+
+  private async resolveGroups(names: string[]): Promise<Map<string, string>> {
+    const unknown = [...new Set(names.map((n) => n.toLowerCase()))].filter((n) => !this.groupIdCache.has(n));
+    if (unknown.length) {
+      const found = await this.api.groupIds(names.filter((n) => unknown.includes(n.toLowerCase())));
+      for (const [n, id] of found) this.groupIdCache.set(n, id);
+    }
+    return this.groupIdCache;
+  }
+
+  /**
+   * Finds the account with this email. `/user/search` matches emails even when the owner hides
+   * them, but then the answer carries no address to confirm: a full-address query that yields a
+   * single account with a hidden email is taken as that account; several candidates are a conflict.
+   */
+  private async accountIdByEmail(email: string): Promise<string | undefined> {
+    const found = (await this.api.search(email)).filter((u) => u.accountType === undefined || u.accountType === 'atlassian');
+    const exact = found.filter((u) => u.emailAddress?.toLowerCase() === email.toLowerCase());
+    if (exact.length === 1) return exact[0]!.accountId;
+    if (exact.length > 1) {
+      throw new IdsyncError('CONFLICT', `several Jira Cloud accounts have the email ${email}`, { hint: 'link the user by account id' });
+    }
+    const hidden = found.filter((u) => u.emailAddress === undefined);
+    if (found.length === 1 && hidden.length === 1) return hidden[0]!.accountId;
+    return undefined;
+  }
+
+  private async toTargetUser(user: CloudUser, fields: TargetFieldName[]): Promise<TargetUser> {
+    const values: FieldValues = {
+      'user.displayName': user.displayName ?? null,
+      'user.active': user.active ?? true,
+      groups: (user.groups?.items ?? []).map((g) => g.name).sort(),
+    };
+    if (user.emailAddress) values['user.email'] = user.emailAddress;
+    const propertyFields = fields.filter((f) => f.startsWith('property.'));
+    const props = await Promise.all(propertyFields.map((f) => this.api.getProperty(user.accountId, f.slice('property.'.length))));
+    propertyFields.forEach((f, i) => (values[f] = props[i] ?? null));
+    return { ref: { key: user.accountId }, values };
+  }
+}
+
+function asStrings(v: Json | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
