@@ -1,0 +1,426 @@
+// Jira Data Center target: finds, reads and writes users through /rest/api/2.
+//
+// Decisions worth knowing:
+// - Users are addressed by their immutable user key (`?key=`), so a rename never breaks a link.
+// - Matching by email uses the user search and keeps exact (case-insensitive) matches only.
+//   Jira DC allows several users with one email; when more than one matches, findUser throws
+//   CONFLICT (that user fails with the candidates named) instead of guessing or creating a
+//   duplicate. The administrator links one by username or fixes the data.
+// - Account fields change in one PUT; groups and properties are separate calls, each one's
+//   failure is reported on its field while the others still apply.
+// - A create that hits "username already exists" (a race, or a retried POST whose first answer
+//   was lost) adopts the existing user: it is found by username, updated to the desired values
+//   and returned, so the engine links it.
+// - Errors that concern the whole target (credentials, permissions, unreachable) throw.
+import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
+import type { HttpClient } from '../../core/http.ts';
+import type {
+  FieldChange,
+  FieldResult,
+  FieldValues,
+  Json,
+  MatchKeys,
+  TargetCapabilities,
+  TargetConnector,
+  TargetFieldName,
+  TargetUser,
+  TargetUserRef,
+  TestResult,
+  UserWrite,
+  WriteResult,
+} from '../../core/types.ts';
+import { jiraErrorMessage } from './client.ts';
+import { jiraDcCapabilities, PROPERTY_KEY_MAX, PROPERTY_VALUE_MAX } from './capabilities.ts';
+
+const API = '/rest/api/2';
+
+/** Target account fields and their names in Jira's user JSON. */
+const ACCOUNT_FIELDS = {
+  'user.username': 'name',
+  'user.displayName': 'displayName',
+  'user.email': 'emailAddress',
+  'user.active': 'active',
+} as const;
+type AccountField = keyof typeof ACCOUNT_FIELDS;
+const isAccountField = (f: string): f is AccountField => f in ACCOUNT_FIELDS;
+const PROPERTY_PREFIX = 'property.';
+
+interface JiraUserJson {
+  key: string;
+  name: string;
+  displayName?: string;
+  emailAddress?: string;
+  active?: boolean;
+  groups?: { size: number; items: Array<{ name: string }> };
+}
+
+/** Errors that stop the run rather than fail one field: credentials, permissions, unreachable. */
+function concernsWholeTarget(e: unknown): boolean {
+  if (!isIdsyncError(e)) return true; // a bug: let it surface
+  return e.code === 'AUTH' || e.code === 'CONFIG' || e.status === undefined;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export class JiraDcTarget implements TargetConnector {
+  readonly kind = 'jira-dc';
+
+  constructor(
+    readonly id: string,
+    private readonly http: HttpClient,
+  ) {}
+
+  capabilities(): TargetCapabilities {
+    return jiraDcCapabilities;
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  // ------------------------------------------------------------------ test
+
+  async test(): Promise<TestResult> {
+    const checks: TestResult['checks'] = [];
+    const done = () => ({ ok: checks.every((c) => c.ok), checks });
+    try {
+      const info = await this.http.send<{ version?: string; deploymentType?: string }>({
+        method: 'GET',
+        url: `${API}/serverInfo`,
+        accept: [401, 403],
+      });
+      const what = info.status === 200 ? `Jira ${info.body?.version ?? '(unknown version)'}` : `answered ${info.status}`;
+      checks.push({ name: 'reach Jira', ok: true, message: `${this.http.baseUrl}: ${what}` });
+    } catch (e) {
+      checks.push({ name: 'reach Jira', ok: false, message: errorText(e) });
+      return done();
+    }
+    try {
+      const me = await this.http.get<JiraUserJson>(`${API}/myself`);
+      checks.push({ name: 'credentials', ok: true, message: `signed in as ${me.body.name}` });
+    } catch (e) {
+      checks.push({ name: 'credentials', ok: false, message: `${errorText(e)}; check the personal access token or the username and password` });
+      return done();
+    }
+    try {
+      const perms = await this.http.get<{ permissions?: Record<string, { havePermission?: boolean }> }>(`${API}/mypermissions`, {
+        permissions: 'ADMINISTER',
+      });
+      const admin = perms.body.permissions?.ADMINISTER?.havePermission === true;
+      checks.push({
+        name: 'administrator',
+        ok: admin,
+        message: admin
+          ? 'has the Jira Administrators global permission'
+          : 'this account lacks the Jira Administrators global permission, which creating and updating users needs',
+      });
+    } catch (e) {
+      checks.push({ name: 'administrator', ok: false, message: errorText(e) });
+    }
+    return done();
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  async findUser(keys: MatchKeys, fields: TargetFieldName[] = []): Promise<TargetUser | null> {
+    const expand = fields.includes('groups');
+    let found: JiraUserJson | null = null;
+    if (keys.key) found = await this.getUser({ key: keys.key }, expand);
+    if (!found && keys.username) found = await this.getUser({ username: keys.username }, expand);
+    if (!found && keys.email) {
+      const byEmail = await this.searchByEmail(keys.email);
+      if (byEmail) found = expand ? await this.getUser({ key: byEmail.key }, true) : byEmail;
+    }
+    return found ? this.toTargetUser(found, fields) : null;
+  }
+
+  async readUser(ref: TargetUserRef, fields: TargetFieldName[]): Promise<TargetUser | null> {
+    const user = await this.getUser({ key: ref.key }, fields.includes('groups'));
+    return user ? this.toTargetUser(user, fields) : null;
+  }
+
+  private async getUser(by: { key: string } | { username: string }, expandGroups: boolean): Promise<JiraUserJson | null> {
+    const res = await this.http.send<JiraUserJson>({
+      method: 'GET',
+      url: `${API}/user`,
+      query: { ...by, expand: expandGroups ? 'groups' : undefined },
+      accept: [404],
+    });
+    return res.status === 404 ? null : res.body;
+  }
+
+  /** The one user whose email is exactly `email` (ignoring case); CONFLICT when several are. */
+  private async searchByEmail(email: string): Promise<JiraUserJson | null> {
+    const wanted = email.trim().toLowerCase();
+    const matches: JiraUserJson[] = [];
+    const pageSize = 1000;
+    for (let startAt = 0; ; startAt += pageSize) {
+      const page = await this.http.get<JiraUserJson[]>(`${API}/user/search`, {
+        username: email.trim(),
+        includeActive: true,
+        includeInactive: true,
+        startAt,
+        maxResults: pageSize,
+      });
+      matches.push(...page.body.filter((u) => (u.emailAddress ?? '').toLowerCase() === wanted));
+      if (page.body.length < pageSize) break;
+    }
+    if (matches.length > 1) {
+      throw new IdsyncError('CONFLICT', `${matches.length} Jira users have the email ${email}: ${matches.map((u) => u.name).join(', ')}`, {
+        hint: 'idsync does not guess; give the users distinct emails in Jira or match this user by username',
+      });
+    }
+    return matches[0] ?? null;
+  }
+
+  private async toTargetUser(u: JiraUserJson, fields: TargetFieldName[]): Promise<TargetUser> {
+    const values: FieldValues = {
+      'user.username': u.name,
+      'user.displayName': u.displayName ?? null,
+      'user.email': u.emailAddress ?? null,
+      'user.active': u.active ?? true,
+    };
+    if (fields.includes('groups')) {
+      values.groups = (u.groups?.items ?? []).map((g) => g.name).sort();
+    }
+    for (const f of fields) {
+      if (f.startsWith(PROPERTY_PREFIX)) values[f] = await this.readProperty(u.key, f.slice(PROPERTY_PREFIX.length));
+    }
+    return { ref: { key: u.key, username: u.name }, values };
+  }
+
+  private async readProperty(userKey: string, prop: string): Promise<Json> {
+    const res = await this.http.send<{ value?: Json }>({
+      method: 'GET',
+      url: `${API}/user/properties/${encodeURIComponent(prop)}`,
+      query: { userKey },
+      accept: [404],
+    });
+    return res.status === 404 ? null : (res.body?.value ?? null);
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  async write(request: UserWrite): Promise<WriteResult> {
+    if (request.op === 'create') return this.create(request);
+    if (!request.ref) throw new IdsyncError('INTERNAL', 'an update needs the Jira user key (ref) of the user');
+    return this.update(request.ref, request.changes, request.options);
+  }
+
+  private async create(request: UserWrite): Promise<WriteResult> {
+    const d = request.desired;
+    const missing = (['user.username', 'user.displayName', 'user.email'] as const).filter((f) => typeof d[f] !== 'string' || d[f] === '');
+    if (missing.length) {
+      throw new IdsyncError('BAD_REQUEST', `cannot create the Jira user: ${missing.join(', ')} ${missing.length > 1 ? 'have' : 'has'} no value`, {
+        hint: 'map these fields, or give them a default, in the connector mapping',
+      });
+    }
+    const body: Record<string, unknown> = {
+      name: d['user.username'],
+      displayName: d['user.displayName'],
+      emailAddress: d['user.email'],
+    };
+    if (typeof d['user.active'] === 'boolean') body.active = d['user.active'];
+
+    let created: JiraUserJson;
+    try {
+      // Safe to repeat: a duplicate answers "username exists", which adopts the user below.
+      created = (await this.http.send<JiraUserJson>({ method: 'POST', url: `${API}/user`, body, retryUnsafe: true })).body;
+    } catch (e) {
+      if (!isUsernameTaken(e)) throw e;
+      return this.adopt(request, e as IdsyncError);
+    }
+    const ref: TargetUserRef = { key: created.key, username: created.name };
+    const fields: FieldResult[] = Object.keys(ACCOUNT_FIELDS)
+      .filter((f) => d[f] !== undefined)
+      .map((field) => ({ field, ok: true }));
+    // Everything else is applied as changes against an empty user.
+    const rest: FieldChange[] = Object.entries(d)
+      .filter(([f]) => !isAccountField(f))
+      .map(([field, after]) => ({ field, before: undefined, after, add: field === 'groups' ? asStrings(after) : undefined, remove: [] }));
+    fields.push(...(await this.applyOtherFields(ref, rest, request.options)));
+    return { ref, fields };
+  }
+
+  /** The username exists already: link that user and bring it to the desired values. */
+  private async adopt(request: UserWrite, cause: IdsyncError): Promise<WriteResult> {
+    const username = String(request.desired['user.username']);
+    const existingFields = Object.keys(request.desired).filter((f) => f === 'groups' || f.startsWith(PROPERTY_PREFIX));
+    const existing = await this.findUser({ username }, existingFields);
+    if (!existing) throw cause;
+    const changes: FieldChange[] = [];
+    for (const [field, after] of Object.entries(request.desired)) {
+      const before = existing.values[field];
+      if (field === 'groups') {
+        const have = new Set(asStrings(before));
+        const add = asStrings(after).filter((g) => !have.has(g));
+        if (add.length) changes.push({ field, before, after, add, remove: [] });
+      } else if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null)) {
+        changes.push({ field, before, after });
+      }
+    }
+    return this.update(existing.ref, changes, request.options);
+  }
+
+  private async update(ref: TargetUserRef, changes: FieldChange[], options: UserWrite['options']): Promise<WriteResult> {
+    const fields: FieldResult[] = [];
+    let current = { ...ref };
+    const account = changes.filter((c) => isAccountField(c.field));
+    if (account.length) {
+      const outcome = await this.updateAccount(ref, account);
+      fields.push(...outcome.results);
+      if (outcome.username) current = { ...current, username: outcome.username };
+    }
+    fields.push(...(await this.applyOtherFields(current, changes.filter((c) => !isAccountField(c.field)), options)));
+    return { ref: current, fields };
+  }
+
+  /** One PUT for every changed account field; they succeed or fail together, as Jira does. */
+  private async updateAccount(ref: TargetUserRef, changes: FieldChange[]): Promise<{ results: FieldResult[]; username?: string }> {
+    const body: Record<string, unknown> = {};
+    const results: FieldResult[] = [];
+    const sent: string[] = [];
+    for (const c of changes) {
+      const field = c.field as AccountField;
+      const after = c.after;
+      if (field === 'user.active' ? typeof after !== 'boolean' : typeof after !== 'string' || after === '') {
+        results.push({ field, ok: false, error: `Jira cannot clear ${field}; it needs a ${field === 'user.active' ? 'true/false' : 'non-empty'} value` });
+        continue;
+      }
+      body[ACCOUNT_FIELDS[field]] = after;
+      sent.push(field);
+    }
+    if (!sent.length) return { results };
+    try {
+      const res = await this.http.send<JiraUserJson>({ method: 'PUT', url: `${API}/user`, query: { key: ref.key }, body });
+      results.push(...sent.map((field) => ({ field, ok: true })));
+      return { results, username: res.body?.name ?? (body.name as string | undefined) };
+    } catch (e) {
+      if (concernsWholeTarget(e) || isIdsyncError(e, 'NOT_FOUND')) throw e; // NOT_FOUND: the user is gone
+      results.push(...sent.map((field) => ({ field, ok: false, error: errorText(e) })));
+      return { results };
+    }
+  }
+
+  /** Groups, properties and anything this target does not know; each reports on its own field. */
+  private async applyOtherFields(ref: TargetUserRef, changes: FieldChange[], options: UserWrite['options']): Promise<FieldResult[]> {
+    const results: FieldResult[] = [];
+    for (const c of changes) {
+      try {
+        if (c.field === 'groups') results.push(await this.applyGroups(ref, c, options));
+        else if (c.field.startsWith(PROPERTY_PREFIX)) results.push(await this.applyProperty(ref, c));
+        else results.push({ field: c.field, ok: false, error: `Jira Data Center cannot write ${c.field}` });
+      } catch (e) {
+        if (concernsWholeTarget(e)) throw e;
+        results.push({ field: c.field, ok: false, error: errorText(e) });
+      }
+    }
+    return results;
+  }
+
+  private async applyProperty(ref: TargetUserRef, c: FieldChange): Promise<FieldResult> {
+    const prop = c.field.slice(PROPERTY_PREFIX.length);
+    const url = `${API}/user/properties/${encodeURIComponent(prop)}`;
+    if (!prop || prop.length > PROPERTY_KEY_MAX) {
+      return { field: c.field, ok: false, error: `property key is ${prop.length} characters; Jira allows 1 to ${PROPERTY_KEY_MAX}` };
+    }
+    if (c.after === null || c.after === undefined) {
+      // Already absent is the wanted state.
+      await this.http.send({ method: 'DELETE', url, query: { userKey: ref.key }, accept: [404] });
+      return { field: c.field, ok: true };
+    }
+    const json = JSON.stringify(c.after);
+    if (json.length > PROPERTY_VALUE_MAX) {
+      return { field: c.field, ok: false, error: `value is ${fmt(json.length)} characters; Jira allows ${fmt(PROPERTY_VALUE_MAX)}` };
+    }
+    await this.http.send({ method: 'PUT', url, query: { userKey: ref.key }, body: json });
+    return { field: c.field, ok: true };
+  }
+
+  private async applyGroups(ref: TargetUserRef, c: FieldChange, options: UserWrite['options']): Promise<FieldResult> {
+    const before = new Set(asStrings(c.before));
+    const after = new Set(asStrings(c.after));
+    const add = c.add ?? [...after].filter((g) => !before.has(g));
+    const remove = c.remove ?? [...before].filter((g) => !after.has(g));
+    if (!add.length && !remove.length) return { field: 'groups', ok: true };
+    const username = ref.username ?? (await this.usernameOf(ref));
+    const failures: string[] = [];
+    for (const group of add) {
+      const problem = await this.addToGroup(ref, username, group, options.createMissingGroups);
+      if (problem) failures.push(problem);
+    }
+    for (const group of remove) {
+      const problem = await this.removeFromGroup(ref, username, group);
+      if (problem) failures.push(problem);
+    }
+    return failures.length ? { field: 'groups', ok: false, error: failures.join('; ') } : { field: 'groups', ok: true };
+  }
+
+  /** Adds one membership; returns a readable problem, or undefined when the user is a member. */
+  private async addToGroup(ref: TargetUserRef, username: string, group: string, createMissing: boolean): Promise<string | undefined> {
+    const add = () =>
+      this.http.send({
+        method: 'POST',
+        url: `${API}/group/user`,
+        query: { groupname: group },
+        body: { name: username },
+        accept: [400, 404],
+        retryUnsafe: true, // adding twice is harmless: "already a member" is checked below
+      });
+    let res = await add();
+    if (res.status === 404 && !(await this.groupExists(group))) {
+      if (!createMissing) {
+        return `group "${group}" does not exist in Jira; create it there or turn on "create missing groups"`;
+      }
+      await this.http.send({ method: 'POST', url: `${API}/group`, body: { name: group }, accept: [400], retryUnsafe: true });
+      res = await add();
+    }
+    if (res.status < 300) return undefined;
+    // Jira answers 400 to an existing membership; whatever the wording, the membership decides.
+    if (await this.isMember(ref, group)) return undefined;
+    return `could not add to group "${group}": Jira answered ${res.status}: ${describeBody(res.status, res.body)}`;
+  }
+
+  private async removeFromGroup(ref: TargetUserRef, username: string, group: string): Promise<string | undefined> {
+    const res = await this.http.send({
+      method: 'DELETE',
+      url: `${API}/group/user`,
+      query: { groupname: group, username },
+      accept: [400, 404],
+    });
+    if (res.status < 300) return undefined;
+    // Not a member (any more), or the group is gone: the wanted state either way.
+    if (!(await this.isMember(ref, group))) return undefined;
+    return `could not remove from group "${group}": Jira answered ${res.status}: ${describeBody(res.status, res.body)}`;
+  }
+
+  private async groupExists(group: string): Promise<boolean> {
+    const res = await this.http.send({ method: 'GET', url: `${API}/group/member`, query: { groupname: group, maxResults: 1 }, accept: [404] });
+    return res.status !== 404;
+  }
+
+  private async isMember(ref: TargetUserRef, group: string): Promise<boolean> {
+    const user = await this.getUser({ key: ref.key }, true);
+    if (!user) throw new IdsyncError('NOT_FOUND', `Jira user with key ${ref.key} no longer exists`);
+    return (user.groups?.items ?? []).some((g) => g.name.toLowerCase() === group.toLowerCase());
+  }
+
+  private async usernameOf(ref: TargetUserRef): Promise<string> {
+    const user = await this.getUser({ key: ref.key }, false);
+    if (!user) throw new IdsyncError('NOT_FOUND', `Jira user with key ${ref.key} no longer exists`);
+    return user.name;
+  }
+}
+
+function asStrings(v: Json | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function isUsernameTaken(e: unknown): boolean {
+  if (isIdsyncError(e, 'CONFLICT')) return true;
+  return isIdsyncError(e, 'BAD_REQUEST') && /username: .*already exists/i.test(e.message);
+}
+
+function describeBody(status: number, body: unknown): string {
+  return jiraErrorMessage(status, body) ?? 'no details';
+}
