@@ -122,6 +122,8 @@ export interface FieldChange {
   /** For `groups`: membership deltas computed by the planner. */
   add?: string[];
   remove?: string[];
+  /** Set in run results when writing this field failed. */
+  error?: string;
 }
 
 /** What the executor asks a target to do for one user. */

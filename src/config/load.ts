@@ -1,0 +1,68 @@
+// Reads an idsync YAML configuration file. Secrets in it are references ({env: VAR} or
+// {file: PATH}); a relative secret file path is taken relative to the configuration file.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { IdsyncError } from '../core/errors.ts';
+import { configFileSchema, type ConfigFile, type ConnectorConfig } from './schema.ts';
+import { ConfigError, validateConnector, zodIssues } from './validate.ts';
+
+export async function loadConfigFile(path: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new IdsyncError('CONFIG', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      hint: 'pass the path of your idsync.yaml with --config',
+    });
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new IdsyncError('CONFIG', `${path} is not valid YAML: ${doc.errors[0]!.message}`);
+  }
+  const raw = doc.toJS() as unknown;
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(path, zodIssues(parsed.error));
+  const base = dirname(resolve(path));
+  const connectors: ConnectorConfig[] = [];
+  for (const [i, c] of parsed.data.connectors.entries()) {
+    const withPaths = resolveSecretFiles(c, base) as ConnectorConfig;
+    const { config, issues } = await validateConnector(withPaths);
+    const errors = issues.filter((x) => x.severity === 'error');
+    if (!config || errors.length > 0) {
+      throw new ConfigError(`${path}: connectors[${i}] (${c.id})`, issues);
+    }
+    connectors.push(config);
+  }
+  const ids = connectors.map((c) => c.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new IdsyncError('CONFIG', `${path}: connector id "${dup}" is defined twice`);
+  return { version: 1, connectors };
+}
+
+export function findConnector(file: ConfigFile, id: string | undefined, path: string): ConnectorConfig {
+  if (!id) {
+    if (file.connectors.length === 1) return file.connectors[0]!;
+    throw new IdsyncError('CONFIG', `${path} defines ${file.connectors.length} connectors`, {
+      hint: `choose one with --connector (${file.connectors.map((c) => c.id).join(', ')})`,
+    });
+  }
+  const c = file.connectors.find((x) => x.id === id);
+  if (!c) {
+    throw new IdsyncError('CONFIG', `no connector "${id}" in ${path}`, { hint: `defined: ${file.connectors.map((x) => x.id).join(', ')}` });
+  }
+  return c;
+}
+
+function resolveSecretFiles(value: unknown, base: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveSecretFiles(v, base));
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length === 1 && keys[0] === 'file' && typeof obj.file === 'string') {
+      return { file: isAbsolute(obj.file) ? obj.file : resolve(base, obj.file) };
+    }
+    return Object.fromEntries(keys.map((k) => [k, resolveSecretFiles(obj[k], base)]));
+  }
+  return value;
+}

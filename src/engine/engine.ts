@@ -1,0 +1,357 @@
+// The sync engine: one pipeline for full sync, single-user sync and simulation.
+//
+//   source pages ─▶ scope filter ─▶ mapper ─▶ planner/writer per target ─▶ journal ─▶ links
+//
+// Pages stream through (the next page is read while the current one is written), so memory
+// stays flat whatever the directory size. Missing users are detected only after a complete
+// read: a failed read fails the run and marks nobody missing.
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { AttributeInfo, SourceUser } from '../core/types.ts';
+import { IdsyncError, errorText } from '../core/errors.ts';
+import type { Store } from '../store/index.ts';
+import type { Link } from '../store/links.ts';
+import { newRunId, type RunRecord } from '../store/runs.ts';
+import type { ConnectorContext } from '../sources/registry.ts';
+import type { MappingContext } from '../mapping/api.ts';
+import type { ConnectionReport, SyncProgress, SyncRequest, SyncResult, UserSyncReport } from './api.ts';
+import { buildRuntime, type Runtime, type TargetRuntime } from './runtime.ts';
+import { Journal } from './journal.ts';
+import { mapLimit, prefetch } from './concurrency.ts';
+import { syncUserToTarget, type UserOutcome } from './user-sync.ts';
+
+/** Per-target knowledge gathered during a run: who is linked under which username. */
+class UsernameResolver {
+  private readonly known = new Map<string, string | null>();
+  private readonly processed = new Set<string>();
+  /** At the end of a run everything not known is final: not synced. */
+  final = false;
+
+  record(sourceId: string, username: string | null): void {
+    this.known.set(sourceId, username);
+    this.processed.add(sourceId);
+  }
+
+  async prefill(links: Store['links'], connectorId: string, targetId: string, ids: string[]): Promise<void> {
+    const unknown = [...new Set(ids)].filter((id) => !this.known.has(id));
+    if (unknown.length === 0) return;
+    const found = await links.getMany(connectorId, targetId, unknown);
+    for (const id of unknown) {
+      const l = found.get(id);
+      if (l) this.known.set(id, l.targetUsername);
+    }
+  }
+
+  lookup(sourceId: string): string | null | undefined {
+    const v = this.known.get(sourceId);
+    if (v !== undefined) return v;
+    return this.final || this.processed.has(sourceId) ? null : undefined;
+  }
+}
+
+interface RunContext {
+  runtime: Runtime;
+  run: RunRecord;
+  journal: Journal;
+  req: SyncRequest;
+  resolvers: Map<string, UsernameResolver>;
+  progress: SyncProgress;
+  /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
+  deferred: Map<string, Map<string, SourceUser>>;
+}
+
+export class SyncEngine {
+  private readonly active = new Map<string, string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly ctx: ConnectorContext = {},
+  ) {}
+
+  /** Id of the run in progress for a connector, if any. */
+  activeRun(connectorId: string): string | undefined {
+    return this.active.get(connectorId);
+  }
+
+  async run(req: SyncRequest): Promise<SyncResult> {
+    const connector = req.connector;
+    const running = this.active.get(connector.id);
+    if (running) {
+      throw new IdsyncError('CONFLICT', `a sync of connector ${connector.id} is already running (run ${running})`, {
+        hint: 'wait for it to finish; runs of one connector never overlap',
+      });
+    }
+    const run = await this.store.runs.create({
+      id: newRunId(),
+      connectorId: connector.id,
+      kind: req.kind,
+      dryRun: req.dryRun ?? false,
+      reconcile: req.reconcile ?? false,
+      trigger: req.trigger,
+      userRef: req.userRef ?? null,
+      startedAt: new Date().toISOString(),
+    });
+    this.active.set(connector.id, run.id);
+    const journal = new Journal(this.store.runs, run.id);
+    const progress: SyncProgress = { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 };
+    let runtime: Runtime | undefined;
+    let user: UserSyncReport | undefined;
+    let status: RunRecord['status'] = 'succeeded';
+    let error: string | null = null;
+    try {
+      runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map() };
+      for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
+      if (req.kind === 'full') await this.fullSync(rc);
+      else user = await this.singleUserSync(rc);
+      if (journal.counts.failed > 0) status = 'partial';
+    } catch (e) {
+      status = 'failed';
+      error = errorText(e);
+    } finally {
+      await runtime?.close();
+      try {
+        await journal.flush();
+      } catch (e) {
+        status = 'failed';
+        error ??= `the run's results could not be saved: ${errorText(e)}`;
+      }
+      this.active.delete(connector.id);
+    }
+    progress.phase = 'done';
+    req.onProgress?.({ ...progress });
+    const finishedAt = new Date().toISOString();
+    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts });
+    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts } }, user };
+  }
+
+  private async fullSync(rc: RunContext): Promise<void> {
+    const { runtime, req } = rc;
+    const seen = new Set<string>();
+    rc.progress.phase = 'reading';
+    for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
+      if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
+      rc.journal.counts.read += page.length;
+      rc.progress.read += page.length;
+      const inScope = page.filter((u) => this.inScope(runtime, u));
+      for (const u of inScope) seen.add(u.id);
+      await this.processUsers(rc, inScope);
+      req.onProgress?.({ ...rc.progress });
+    }
+    await this.resolvePending(rc);
+    rc.progress.phase = 'checking-missing';
+    req.onProgress?.({ ...rc.progress });
+    for (const t of runtime.targets) await this.reportMissing(rc, t, seen);
+  }
+
+  private async singleUserSync(rc: RunContext): Promise<UserSyncReport> {
+    const { runtime, req } = rc;
+    const ref = (req.userRef ?? '').trim();
+    if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
+    rc.progress.phase = 'reading';
+    let user = await runtime.source.getUser(ref, runtime.query);
+    let knownLinks: Link[] = [];
+    if (!user) {
+      // Maybe the admin typed the Atlassian username of a linked user.
+      knownLinks = (await this.store.links.search(runtime.connector.id, ref, 5)).filter(
+        (l) => l.sourceId === ref || l.targetUsername?.toLowerCase() === ref.toLowerCase(),
+      );
+      if (knownLinks[0]) user = await runtime.source.getUser(knownLinks[0].sourceId, runtime.query);
+    }
+    if (!user) {
+      if (knownLinks[0]) {
+        const l = knownLinks[0];
+        await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: l.targetId, operation: 'missing', error: 'the identity provider no longer returns this user' });
+        return { found: false, sourceId: l.sourceId, label: l.label ?? undefined, mapped: {}, targets: [] };
+      }
+      throw new IdsyncError('NOT_FOUND', `no user "${ref}" in the identity provider, and no linked Atlassian user of that name`, {
+        hint: 'check the spelling; a UPN, mail address, object id or linked username works',
+      });
+    }
+    rc.journal.counts.read = 1;
+    rc.progress.read = 1;
+    const report: UserSyncReport = { found: true, sourceId: user.id, label: userLabel(user), mapped: {}, targets: [] };
+    if (!this.inScope(runtime, user)) {
+      await rc.journal.add({ sourceId: user.id, label: userLabel(user), targetId: null, operation: 'skipped', error: `not a member of the required groups (${runtime.requiredGroups.join(', ')})` });
+      return report;
+    }
+    await this.processUsers(rc, [user], report);
+    await this.resolvePending(rc, report);
+    return report;
+  }
+
+  private inScope(runtime: Runtime, user: SourceUser): boolean {
+    if (runtime.requiredGroups.length === 0) return true;
+    const groups = new Set(user.groups ?? []);
+    return runtime.requiredGroups.some((g) => groups.has(g));
+  }
+
+  /**
+   * Maps and syncs a batch of users into every target; journals one item per user and target.
+   * A user whose mapping waits for a reference (a manager not seen yet) is deferred to the end
+   * of the run, so every user is written once and a dry run shows exactly the real plan.
+   */
+  private async processUsers(rc: RunContext, users: SourceUser[], report?: UserSyncReport, only?: TargetRuntime): Promise<void> {
+    const { runtime } = rc;
+    const connectorId = runtime.connector.id;
+    const ids = users.map((u) => u.id);
+    for (const t of only ? [only] : runtime.targets) {
+      const resolver = rc.resolvers.get(t.config.id)!;
+      const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x);
+      await resolver.prefill(this.store.links, connectorId, t.config.id, managerIds);
+      const links = await this.store.links.getMany(connectorId, t.config.id, ids);
+      const mctx: MappingContext = { targetUsernameOf: (id) => resolver.lookup(id) };
+      const outcomes = await mapLimit(users, t.config.concurrency, async (user): Promise<UserOutcome | undefined> => {
+        const mapped = await t.mapping.evaluate(user, mctx);
+        if (mapped.pending.length > 0 && !resolver.final) {
+          defer(rc, user, t.config.id);
+          return undefined;
+        }
+        const outcome = await syncUserToTarget({
+          connectorId,
+          user,
+          label: userLabel(user),
+          target: t,
+          link: links.get(user.id),
+          mapped,
+          dryRun: rc.req.dryRun ?? false,
+          reconcile: rc.req.reconcile ?? false,
+          links: this.store.links,
+        });
+        resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
+        if (report) {
+          report.mapped[t.config.id] = mapped.values;
+          report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
+        }
+        return outcome;
+      });
+      await this.store.links.upsertMany(outcomes.map((o) => o?.link).filter((l): l is Link => !!l));
+      for (const [i, o] of outcomes.entries()) {
+        if (!o) continue;
+        if (o.wrote) rc.journal.counts.writes++;
+        rc.progress.planned++;
+        if (o.wrote) rc.progress.written++;
+        if (o.operation === 'failed') rc.progress.failed++;
+        await rc.journal.add({
+          sourceId: users[i]!.id,
+          label: userLabel(users[i]!),
+          targetId: t.config.id,
+          operation: o.operation,
+          error: o.error,
+          changes: o.changes,
+          details: { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
+        });
+      }
+    }
+  }
+
+  /**
+   * End of the run: users deferred for a reference. Managers go before their reports (a chain
+   * of deferred managers resolves top-down); what is still unknown now is final: not synced.
+   */
+  private async resolvePending(rc: RunContext, report?: UserSyncReport): Promise<void> {
+    if (rc.deferred.size === 0) return;
+    rc.progress.phase = 'resolving';
+    rc.req.onProgress?.({ ...rc.progress });
+    for (const t of rc.runtime.targets) {
+      const waiting = rc.deferred.get(t.config.id);
+      if (!waiting?.size) continue;
+      rc.resolvers.get(t.config.id)!.final = true;
+      while (waiting.size > 0) {
+        let ready = [...waiting.values()].filter((u) => !waiting.has(managerId(u) ?? ''));
+        if (ready.length === 0) ready = [...waiting.values()]; // a cycle: nothing more to wait for
+        for (const u of ready) waiting.delete(u.id);
+        for (let i = 0; i < ready.length; i += 200) await this.processUsers(rc, ready.slice(i, i + 200), report, t);
+      }
+    }
+    rc.deferred.clear();
+  }
+
+  private async reportMissing(rc: RunContext, t: TargetRuntime, seen: Set<string>): Promise<void> {
+    const connectorId = rc.runtime.connector.id;
+    const now = new Date().toISOString();
+    const newlyMissing: string[] = [];
+    const returned: string[] = [];
+    for await (const page of this.store.links.sourceIds(connectorId, t.config.id)) {
+      for (const l of page) {
+        if (seen.has(l.sourceId)) {
+          if (l.missingSince) returned.push(l.sourceId);
+          continue;
+        }
+        if (!l.missingSince) newlyMissing.push(l.sourceId);
+        await rc.journal.add({
+          sourceId: l.sourceId,
+          label: l.label,
+          targetId: t.config.id,
+          operation: 'missing',
+          error: 'no longer returned by the identity provider (or out of scope); left untouched',
+          details: { missingSince: l.missingSince ?? now },
+        });
+      }
+    }
+    if (rc.req.dryRun) return;
+    await this.store.links.setMissing(connectorId, t.config.id, newlyMissing, now);
+    await this.store.links.setMissing(connectorId, t.config.id, returned, null);
+  }
+
+  async testConnection(connector: ConnectorConfig): Promise<ConnectionReport> {
+    const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+    try {
+      const safe = async (f: () => Promise<ConnectionReport['source']>, what: string) => {
+        try {
+          return await f();
+        } catch (e) {
+          return { ok: false, checks: [{ name: what, ok: false, message: errorText(e) }] };
+        }
+      };
+      const [source, ...targets] = await Promise.all([
+        safe(() => runtime.source.test(), 'source'),
+        ...runtime.targets.map((t) => safe(() => t.connector.test(), t.config.id)),
+      ]);
+      const byId = Object.fromEntries(runtime.targets.map((t, i) => [t.config.id, targets[i]!]));
+      return { ok: source!.ok && targets.every((t) => t.ok), source: source!, targets: byId };
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  /** The source's attribute catalogue, for the mapping editor. */
+  async attributes(connector: ConnectorConfig): Promise<AttributeInfo[]> {
+    const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+    try {
+      return await runtime.source.attributes();
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  /** A source user for previews: by reference, or the first one the source lists. */
+  async sampleUser(connector: ConnectorConfig, ref?: string): Promise<SourceUser | null> {
+    const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+    try {
+      if (ref) return await runtime.source.getUser(ref, runtime.query);
+      for await (const page of runtime.source.listUsers(runtime.query)) return page[0] ?? null;
+      return null;
+    } finally {
+      await runtime.close();
+    }
+  }
+}
+
+function defer(rc: RunContext, user: SourceUser, targetId: string): void {
+  let waiting = rc.deferred.get(targetId);
+  if (!waiting) rc.deferred.set(targetId, (waiting = new Map()));
+  waiting.set(user.id, user);
+}
+
+function managerId(u: SourceUser): string | undefined {
+  const m = u.attrs.manager as { id?: unknown } | null | undefined;
+  return typeof m?.id === 'string' ? m.id : undefined;
+}
+
+export function userLabel(u: SourceUser): string {
+  const a = u.attrs;
+  const name = typeof a.displayName === 'string' ? a.displayName : undefined;
+  const login = [a.userPrincipalName, a.mail, a.login, a.email].find((x) => typeof x === 'string') as string | undefined;
+  if (name && login) return `${name} <${login}>`;
+  return name ?? login ?? u.id;
+}

@@ -1,0 +1,47 @@
+// Collects run items and counts while a run goes, writing items to the store in batches so a
+// 100,000-user run journals every user without a write per user.
+import type { FieldChange, ItemOperation, RunCounts } from '../core/types.ts';
+import type { RunItem, RunRepo } from '../store/runs.ts';
+import { emptyCounts } from '../store/runs.ts';
+
+export class Journal {
+  readonly counts: RunCounts = emptyCounts();
+  private buffer: RunItem[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly runs: RunRepo,
+    private readonly runId: string,
+    private readonly batchSize = 1000,
+  ) {}
+
+  async add(item: {
+    sourceId: string | null;
+    label: string | null;
+    targetId: string | null;
+    operation: ItemOperation;
+    error?: string | null;
+    changes?: FieldChange[];
+    details?: Record<string, unknown> | null;
+  }): Promise<void> {
+    this.counts[item.operation === 'disabled' ? 'updated' : item.operation]++;
+    this.buffer.push({
+      seq: ++this.seq,
+      sourceId: item.sourceId,
+      label: item.label,
+      targetId: item.targetId,
+      operation: item.operation,
+      error: item.error ?? null,
+      changes: item.changes ?? [],
+      details: item.details ?? null,
+    });
+    if (this.buffer.length >= this.batchSize) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    await this.runs.addItems(this.runId, batch);
+  }
+}

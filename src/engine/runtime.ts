@@ -1,0 +1,69 @@
+// Turns a connector configuration into live parts: the source connector, each target connector
+// with its compiled mapping, and the source query the mappings need.
+import type { ConnectorConfig, TargetConfig } from '../config/schema.ts';
+import type { SourceConnector, SourceQuery, TargetCapabilities, TargetConnector } from '../core/types.ts';
+import type { CompiledMapping } from '../mapping/api.ts';
+import { compileMapping } from '../mapping/index.ts';
+import { sourceDefinition, type ConnectorContext } from '../sources/registry.ts';
+import { targetDefinition } from '../targets/registry.ts';
+import { parseSection } from '../config/validate.ts';
+
+export interface TargetRuntime {
+  config: TargetConfig;
+  connector: TargetConnector;
+  capabilities: TargetCapabilities;
+  mapping: CompiledMapping;
+  /** Fields the mapping writes; asked of findUser / readUser. */
+  fields: string[];
+}
+
+export interface Runtime {
+  connector: ConnectorConfig;
+  source: SourceConnector;
+  targets: TargetRuntime[];
+  query: Omit<SourceQuery, 'signal'>;
+  requiredGroups: string[];
+  close(): Promise<void>;
+}
+
+export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorContext): Promise<Runtime> {
+  const where = `connector ${connector.id}`;
+  const sourceDef = await sourceDefinition(connector.source.type);
+  const sourceConfig = parseSection(sourceDef.configSchema, connector.source, `${where}: source`);
+  const source = sourceDef.create(sourceConfig, ctx);
+
+  const targets: TargetRuntime[] = [];
+  for (const t of connector.targets) {
+    const def = await targetDefinition(t.type);
+    const config = parseSection(def.configSchema, t, `${where}: target ${t.id}`) as TargetConfig;
+    const mapping = compileMapping(config.mapping, def.capabilities);
+    targets.push({
+      config,
+      connector: def.create(config, ctx),
+      capabilities: def.capabilities,
+      mapping,
+      fields: [...new Set(config.mapping.map((r) => r.target))],
+    });
+  }
+
+  const requiredGroups = connector.source.requiredGroups ?? [];
+  const attributes = new Set<string>();
+  let groups = requiredGroups.length > 0;
+  let manager = false;
+  for (const t of targets) {
+    t.mapping.needs.attributes.forEach((a) => attributes.add(a));
+    groups ||= t.mapping.needs.groups;
+    manager ||= t.mapping.needs.manager;
+  }
+
+  return {
+    connector,
+    source,
+    targets,
+    requiredGroups,
+    query: { attributes: [...attributes], groups, manager },
+    async close() {
+      await Promise.allSettled([source.close?.(), ...targets.map((t) => t.connector.close?.())]);
+    },
+  };
+}
