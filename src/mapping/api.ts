@@ -3,7 +3,7 @@ import type { AttributeInfo, FieldValues, Json, MappingRule, SourceQuery, Source
 
 /** One problem in a mapping table, placed so the UI can show it next to the row and field. */
 export interface MappingIssue {
-  /** Index of the rule in the table. */
+  /** Index of the rule in the table; -1 for an issue about the table as a whole (a required field no rule maps). */
   row: number;
   field: 'target' | 'source' | 'default' | 'flow' | 'whenEmpty';
   message: string;
@@ -46,4 +46,7 @@ export interface MappingValidationInput {
   attributes?: AttributeInfo[];
 }
 
-export type PreviewResult = { ok: true; value: Json | undefined; empty: boolean } | { ok: false; error: string };
+export type PreviewResult =
+  /** `pending`: the value depends on a reference not known yet (e.g. the manager's target username). */
+  | { ok: true; value: Json | undefined; empty: boolean; pending?: boolean }
+  | { ok: false; error: string };
