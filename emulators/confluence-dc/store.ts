@@ -149,6 +149,23 @@ export class ConfluenceDcStore {
     if (patch.active !== undefined) user.active = patch.active;
   }
 
+  /** Renames a user; the user key stays, as in Confluence 5.7+. */
+  renameUser(key: string, newName: string): void {
+    const user = this.users.get(key);
+    if (!user) throw new Error(`no user ${key}`);
+    const username = lower(newName);
+    if (username === user.username) return;
+    if (this.byName.has(username)) throw new Error(`user ${username} already exists`);
+    this.byName.delete(user.username);
+    user.username = username;
+    this.byName.set(username, key);
+    this.sortedUsers = undefined;
+    for (const g of this.userGroups.get(key) ?? []) {
+      const group = this.groups.get(g);
+      if (group) group.sorted = undefined;
+    }
+  }
+
   deleteUser(key: string): void {
     const user = this.users.get(key);
     if (!user) return;

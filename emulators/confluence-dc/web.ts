@@ -6,6 +6,7 @@
 // no-check` header that Atlassian documents for scripted form posts.
 import type { EmulatorRequest, EmulatorResponse, Router } from '../common/server.ts';
 import { cookies, type Sessions, type WebSession } from './auth.ts';
+import { userNameProblem } from './rest.ts';
 import { PROFILE_FIELDS, type ConfluenceDcStore, type ConfluenceDcUser, type ProfileField } from './store.ts';
 
 export interface DcWebOptions {
@@ -55,7 +56,9 @@ export function registerWeb(router: Router, store: ConfluenceDcStore, sessions: 
         error ? `<div class="aui-message error">${escapeHtml(error)}</div>` : '',
         '<form name="edituser" method="post" action="doedituser.action" class="aui">',
         input('atl_token', session.xsrfToken, 'hidden'),
-        input('username', target.username, 'hidden'),
+        input('userKey', target.userKey, 'hidden'),
+        // Editable: an administrator renames a user of the internal directory here (5.7+).
+        input('username', values.username ?? target.username),
         input('fullName', values.fullName ?? ''),
         input('email', values.email ?? ''),
         ...PROFILE_FIELDS.map((f) => input(`userparam-${f}`, values[`userparam-${f}`] ?? '')),
@@ -116,12 +119,19 @@ export function registerWeb(router: Router, store: ConfluenceDcStore, sessions: 
       if (!noCheck && f.atl_token !== g.session.xsrfToken) {
         return html(403, '<h1>XSRF Security Token Missing</h1><p>This form did not contain a security token. Please return to the previous page and try again.</p>');
       }
-      const target = store.getByName(f.username ?? '');
-      if (!target) return html(404, `<div class="aui-message error">User ${escapeHtml(f.username ?? '')} does not exist.</div>`);
+      const target = f.userKey ? store.getByKey(f.userKey) : store.getByName(f.username ?? '');
+      if (!target) return html(404, `<div class="aui-message error">User ${escapeHtml(f.userKey ?? f.username ?? '')} does not exist.</div>`);
       const fullName = (f.fullName ?? '').trim();
       const email = (f.email ?? '').trim();
-      const error = !fullName ? 'Full name is required.' : !/^[^@\s]+@[^@\s]+$/.test(email) ? 'Please enter a valid email address.' : undefined;
+      const newName = (f.username ?? target.username).trim();
+      const taken = newName.toLowerCase() !== target.username && store.getByName(newName);
+      const error = !fullName
+        ? 'Full name is required.'
+        : !/^[^@\s]+@[^@\s]+$/.test(email)
+          ? 'Please enter a valid email address.'
+          : userNameProblem(newName) ?? (taken ? 'A user with this username already exists.' : undefined);
       if (error) return editForm(200, g.session, target, { ...currentValues(target), ...f }, error);
+      store.renameUser(target.userKey, newName);
       store.updateUser(target.userKey, { fullName, email });
       // UserDetailsMap writes every known field from the form; a blank one removes the value.
       const profile: Partial<Record<ProfileField, string>> = {};
