@@ -20,12 +20,14 @@ export interface ConfigIssue {
 
 export class ConfigError extends IdsyncError {
   readonly issues: ConfigIssue[];
+  readonly where: string;
   constructor(where: string, issues: ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
     super('CONFIG', `${where}: ${errors.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`, {
       hint: 'fix the settings named above and try again',
     });
     this.issues = issues;
+    this.where = where;
   }
 }
 

@@ -80,17 +80,24 @@ export class SyncEngine {
         hint: 'wait for it to finish; runs of one connector never overlap',
       });
     }
-    const run = await this.store.runs.create({
-      id: newRunId(),
-      connectorId: connector.id,
-      kind: req.kind,
-      dryRun: req.dryRun ?? false,
-      reconcile: req.reconcile ?? false,
-      trigger: req.trigger,
-      userRef: req.userRef ?? null,
-      startedAt: new Date().toISOString(),
-    });
-    this.active.set(connector.id, run.id);
+    const runId = newRunId();
+    this.active.set(connector.id, runId); // claimed before the first await: no race between triggers
+    let run: RunRecord;
+    try {
+      run = await this.store.runs.create({
+        id: runId,
+        connectorId: connector.id,
+        kind: req.kind,
+        dryRun: req.dryRun ?? false,
+        reconcile: req.reconcile ?? false,
+        trigger: req.trigger,
+        userRef: req.userRef ?? null,
+        startedAt: new Date().toISOString(),
+      });
+    } catch (e) {
+      this.active.delete(connector.id);
+      throw e;
+    }
     const journal = new Journal(this.store.runs, run.id);
     const progress: SyncProgress = { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 };
     let runtime: Runtime | undefined;

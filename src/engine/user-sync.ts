@@ -54,19 +54,22 @@ export async function syncUserToTarget(input: UserSyncInput): Promise<UserOutcom
 
 async function syncUnsafe(input: UserSyncInput): Promise<UserOutcome> {
   const { user, target: t, mapped } = input;
-  const linkUsername = input.link?.targetUsername ?? null;
-  if (mapped.errors.length > 0) {
-    return {
-      operation: 'failed',
-      changes: [],
-      error: mapped.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-      matched: input.link ? 'link' : 'none',
-      targetKey: input.link?.targetKey,
-      username: linkUsername,
-      wrote: false,
-    };
-  }
+  // A rule that failed for this user (too long, wrong type, expression error) fails the user,
+  // but the other fields still apply: one bad value must not hold back the rest.
+  const mappingErrors = mapped.errors.map((e) => ({ field: e.field, before: undefined, after: undefined, error: e.message }) as FieldChange);
+  const outcome = await syncFields(input);
+  if (mappingErrors.length === 0) return outcome;
+  const errors = mappingErrors.map((c) => `${c.field}: ${c.error}`);
+  return {
+    ...outcome,
+    operation: 'failed',
+    changes: [...outcome.changes, ...mappingErrors],
+    error: [...errors, ...(outcome.error ? [outcome.error] : [])].join('; '),
+  };
+}
 
+async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
+  const { user, target: t, mapped } = input;
   let link = input.link;
   let ref: TargetUserRef | undefined;
   let current: FieldValues = {};

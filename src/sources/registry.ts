@@ -35,6 +35,12 @@ const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> =
 
 export const sourceTypes = Object.keys(loaders);
 
+/** Adds a source type at run time (plugins, and test doubles in the engine's tests). */
+export function registerSourceType(definition: SourceDefinition): void {
+  loaders[definition.type] = async () => ({ definition });
+  if (!sourceTypes.includes(definition.type)) sourceTypes.push(definition.type);
+}
+
 export async function sourceDefinition(type: string): Promise<SourceDefinition> {
   const load = loaders[type];
   if (!load) {

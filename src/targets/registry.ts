@@ -26,6 +26,12 @@ const loaders: Record<string, () => Promise<{ definition: TargetDefinition }>> =
 
 export const targetTypes = Object.keys(loaders);
 
+/** Adds a target type at run time (plugins, and test doubles in the engine's tests). */
+export function registerTargetType(definition: TargetDefinition): void {
+  loaders[definition.type] = async () => ({ definition });
+  if (!targetTypes.includes(definition.type)) targetTypes.push(definition.type);
+}
+
 export async function targetDefinition(type: string): Promise<TargetDefinition> {
   const load = loaders[type];
   if (!load) {

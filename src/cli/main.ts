@@ -1,0 +1,204 @@
+// The `idsync` command line.
+import { Command, Option } from 'commander';
+import { errorText, IdsyncError } from '../core/errors.ts';
+import { SyncEngine } from '../engine/engine.ts';
+import { ConfigError } from '../config/validate.ts';
+import type { SyncResult } from '../engine/api.ts';
+import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
+import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
+
+/** Exit codes: 0 success, 1 the run or command failed, 3 the run finished but some users failed. */
+const EXIT_FAILED = 1;
+const EXIT_PARTIAL = 3;
+
+const program = new Command()
+  .name('idsync')
+  .description('Sync users, groups and attributes from your identity provider into Jira, Confluence and Crowd.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .addOption(new Option('--data-dir <dir>', 'where idsync keeps its database and key').env('IDSYNC_DATA_DIR'));
+
+function withConnector(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (otherwise: connectors saved in the store)')
+    .option('--connector <id>', 'connector to use (needed when several are configured)')
+    .option('--json', 'machine-readable output');
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return { ...program.opts(), ...cmd.opts() } as GlobalOptions;
+}
+
+async function runSync(cmd: Command, kind: 'full' | 'user', userRef?: string): Promise<void> {
+  const opts = globals(cmd) as GlobalOptions & { dryRun?: boolean; reconcile?: boolean; details?: boolean };
+  const store = await openStore(opts);
+  const progress = progressReporter(!opts.json);
+  try {
+    const connector = await resolveConnector(opts, store);
+    const engine = new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA });
+    const result = await engine.run({ connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress });
+    progress.stop();
+    await report(result, store, opts);
+    process.exitCode = exitCodeOf(result);
+  } finally {
+    progress.stop();
+    await store.close();
+  }
+}
+
+async function report(result: SyncResult, store: Awaited<ReturnType<typeof openStore>>, opts: GlobalOptions & { details?: boolean }): Promise<void> {
+  const { run } = result;
+  if (opts.json) {
+    printJson({ run: run.id, status: run.status, dryRun: run.dryRun, ...run.counts, error: run.error ?? undefined, user: result.user });
+    return;
+  }
+  if (result.user) {
+    const u = result.user;
+    console.log(u.found ? `found in source: ${u.label} (${u.sourceId})` : `not found in source${u.sourceId ? `: ${u.label ?? u.sourceId} is linked but gone` : ''}`);
+    for (const [target, values] of Object.entries(u.mapped)) {
+      console.log(`mapped for ${target}:`);
+      for (const [k, v] of Object.entries(values)) console.log(`  ${k} = ${JSON.stringify(v)}`);
+    }
+    for (const t of u.targets) {
+      console.log(`${t.targetId}: matched by ${t.matched}${t.targetKey ? ` (${t.targetKey})` : ''} → ${t.operation}${t.error ? `: ${t.error}` : ''}`);
+      for (const c of t.changes) console.log(`  ${formatChange(c)}`);
+    }
+  } else {
+    const changed = await store.runs.items(run.id, { operation: ['created', 'updated', 'failed', 'skipped'], limit: opts.details ? 1000 : 20 });
+    printItems(changed.items);
+    if (changed.total > changed.items.length) console.log(`… and ${changed.total - changed.items.length} more (idsync run ${run.id})`);
+  }
+  console.log(summaryLine(run));
+  if (run.error) console.error(`error: ${run.error}`);
+}
+
+function exitCodeOf(result: SyncResult): number {
+  if (result.run.status === 'failed') return EXIT_FAILED;
+  if (result.run.status === 'partial') return EXIT_PARTIAL;
+  return 0;
+}
+
+withConnector(program.command('sync'))
+  .description('run a full sync of a connector')
+  .option('--dry-run', 'simulate: plan everything, write nothing')
+  .option('--reconcile', "compare with the targets' actual values and repair manual changes")
+  .option('--details', 'list every changed user, not only the first 20')
+  .action(async (_o, cmd: Command) => runSync(cmd, 'full'));
+
+withConnector(program.command('sync-user'))
+  .description('sync one user, named by UPN, mail, object id or Atlassian username')
+  .argument('<user>', 'the user to sync')
+  .option('--dry-run', 'simulate: show what would change, write nothing')
+  .option('--reconcile', "compare with the target's actual values")
+  .action(async (user: string, _o, cmd: Command) => runSync(cmd, 'user', user));
+
+program
+  .command('runs')
+  .description('list recent runs')
+  .option('--connector <id>', 'only this connector')
+  .option('-n, --limit <n>', 'how many', '20')
+  .option('--json', 'machine-readable output')
+  .action(async (_o, cmd: Command) => {
+    const opts = globals(cmd) as GlobalOptions & { limit: string };
+    const store = await openStore(opts);
+    try {
+      const runs = await store.runs.list({ connectorId: opts.connector, limit: Number(opts.limit) });
+      if (opts.json) return printJson(runs);
+      if (runs.length === 0) return console.log('no runs yet: start one with `idsync sync`');
+      for (const r of runs) console.log(`${r.startedAt}  ${r.connectorId.padEnd(14)} ${summaryLine(r)}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('run')
+  .description("show one run's result: per user, what changed from what to what")
+  .argument('<id>', 'run id (see `idsync runs`)')
+  .option('--operation <op>', 'only items with this operation (created, updated, unchanged, failed, skipped, missing)')
+  .option('--search <text>', 'only users whose name or id contains this')
+  .option('-n, --limit <n>', 'how many items', '200')
+  .option('--json', 'machine-readable output')
+  .action(async (id: string, _o, cmd: Command) => {
+    const opts = globals(cmd) as GlobalOptions & { operation?: string; search?: string; limit: string };
+    const store = await openStore(opts);
+    try {
+      const run = await store.runs.get(id);
+      if (!run) throw new IdsyncError('NOT_FOUND', `no run ${id}`, { hint: 'list runs with `idsync runs`' });
+      const items = await store.runs.items(id, { operation: opts.operation as never, search: opts.search, limit: Number(opts.limit) });
+      if (opts.json) return printJson({ run, total: items.total, items: items.items });
+      console.log(summaryLine(run));
+      if (run.error) console.log(`error: ${run.error}`);
+      printItems(items.items);
+      if (items.total > items.items.length) console.log(`… ${items.total - items.items.length} more; use --limit or --operation`);
+    } finally {
+      await store.close();
+    }
+  });
+
+withConnector(program.command('validate'))
+  .description('check a configuration file without connecting anywhere')
+  .action(async (_o, cmd: Command) => {
+    const opts = globals(cmd);
+    if (!opts.config) throw new IdsyncError('CONFIG', 'validate needs --config FILE');
+    const { loadConfigFile } = await import('../config/load.ts');
+    const file = await loadConfigFile(opts.config);
+    if (opts.json) return printJson({ ok: true, connectors: file.connectors.map((c) => c.id) });
+    console.log(`${opts.config} is valid: ${file.connectors.map((c) => c.id).join(', ')}`);
+  });
+
+withConnector(program.command('test'))
+  .description("test a connector's connections (identity provider and every target)")
+  .action(async (_o, cmd: Command) => {
+    const opts = globals(cmd);
+    const store = await openStore(opts);
+    try {
+      const connector = await resolveConnector(opts, store);
+      const report = await new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA }).testConnection(connector);
+      if (opts.json) printJson(report);
+      else {
+        for (const [name, r] of [['source', report.source], ...Object.entries(report.targets)] as const) {
+          for (const c of r.checks) console.log(`${c.ok ? '✓' : '✗'} ${name}: ${c.name}: ${c.message}`);
+        }
+      }
+      if (!report.ok) process.exitCode = EXIT_FAILED;
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('demo')
+  .description('start emulated Entra ID, Jira and Confluence with a sample company, sync it and show the result')
+  .option('--once', 'exit after the sync instead of keeping the emulators and UI up')
+  .option('--users <n>', 'size of the sample organisation', '300')
+  .option('--port <n>', 'port of the web UI (default: a free one)')
+  .option('--json', 'print the run summary as JSON')
+  .action(async (_o, cmd: Command) => {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo(globals(cmd) as never);
+  });
+
+program
+  .command('serve')
+  .description('run the web UI, REST API and scheduler')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <n>', 'port', '8080')
+  .action(async (_o, cmd: Command) => {
+    const opts = globals(cmd) as GlobalOptions & { host: string; port: string };
+    const { serve } = await import('./serve.ts');
+    await serve({ dataDir: opts.dataDir, host: opts.host, port: Number(opts.port) });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    console.error(`error: ${e.where} is invalid:`);
+    for (const i of e.issues.filter((x) => x.severity === 'error')) {
+      console.error(`  ${i.path || '(top)'}: ${i.message}${i.position !== undefined ? ` (at character ${i.position})` : ''}`);
+    }
+  } else {
+    console.error(`error: ${errorText(e)}`);
+    if (process.env.IDSYNC_DEBUG && e instanceof Error) console.error(e.stack);
+  }
+  process.exitCode = EXIT_FAILED;
+});

@@ -1,0 +1,206 @@
+// The engine end to end against the real Jira DC emulator, with an in-memory identity provider
+// the tests can edit between runs.
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { memoryDataset, person } from './helpers/memory-source.ts';
+import { openSqliteStore, type TestStore } from './helpers/stores.ts';
+import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
+import { SyncEngine } from '../src/engine/engine.ts';
+import type { ConnectorConfig } from '../src/config/schema.ts';
+import type { MappingRule } from '../src/core/types.ts';
+
+process.env.TEST_JIRA_PAT = 'admin-pat';
+
+const rules: MappingRule[] = [
+  { target: 'user.username', source: '$lower($stripDomain(userPrincipalName))', flow: 'always', whenEmpty: 'keep' },
+  { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
+  { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+  { target: 'user.active', source: 'accountEnabled', flow: 'always', whenEmpty: 'keep' },
+  { target: 'groups', source: 'groups', flow: 'always', whenEmpty: 'clear' },
+  { target: 'property.department', source: 'department', flow: 'always', whenEmpty: 'clear' },
+  { target: 'property.managerEmail', source: 'manager.mail', flow: 'always', whenEmpty: 'clear' },
+  { target: 'property.managerUsername', source: 'manager.targetUsername', flow: 'always', whenEmpty: 'clear' },
+];
+
+function connector(url: string, extra: Partial<ConnectorConfig['targets'][0]> = {}): ConnectorConfig {
+  return {
+    id: 'test',
+    source: { type: 'memory', dataset: 'org', requiredGroups: [] },
+    targets: [
+      { id: 'jira', type: 'jira-dc', url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } }, mapping: rules, createUsers: true, createMissingGroups: true, concurrency: 4, ...extra },
+    ],
+  };
+}
+
+/** A small org where reports come before their managers, so manager links resolve late. */
+function org() {
+  const boss = person('00000000-0000-0000-0000-000000000001', 'Bea Boss', { department: 'Board' }, ['staff']);
+  const mgr = person('00000000-0000-0000-0000-000000000002', 'Max Manager', { department: 'Engineering', manager: { id: boss.id, mail: boss.attrs.mail, userPrincipalName: boss.attrs.userPrincipalName, displayName: 'Bea Boss' } }, ['staff', 'eng']);
+  const dev = (n: number, name: string) =>
+    person(`00000000-0000-0000-0000-0000000001${String(n).padStart(2, '0')}`, name, { department: 'Engineering', manager: { id: mgr.id, mail: mgr.attrs.mail, userPrincipalName: mgr.attrs.userPrincipalName, displayName: 'Max Manager' } }, ['staff', 'eng']);
+  return [dev(1, 'Ada Dev'), dev(2, 'Zoë Ünicode'), dev(3, 'Carl Coder'), mgr, boss];
+}
+
+describe('sync engine with Jira DC', () => {
+  let jira: JiraDcEmulator;
+  let t: TestStore;
+  let engine: SyncEngine;
+
+  before(async () => {
+    jira = await startJiraDcEmulator();
+  });
+  after(async () => {
+    await jira.close();
+  });
+  beforeEach(async () => {
+    await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
+    if (t) await t.dispose();
+    t = await openSqliteStore();
+    engine = new SyncEngine(t.store, { fastRetries: true });
+  });
+  after(async () => t?.dispose());
+
+  test('a full sync creates users with manager references; a second sync writes nothing', async () => {
+    memoryDataset('org', org());
+    const first = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(first.run.status, 'succeeded', first.run.error ?? '');
+    assert.equal(first.run.counts.created, 5);
+    const ada = jira.inspect('ada.dev')!;
+    assert.equal(ada.displayName, 'Ada Dev');
+    assert.deepEqual(ada.properties.managerUsername, 'max.manager');
+    assert.deepEqual(ada.properties.managerEmail, 'max.manager@contoso.com');
+    assert.deepEqual(ada.properties.department, 'Engineering');
+    assert.ok(ada.groups.includes('eng'));
+    assert.equal(jira.inspect('max.manager')!.properties.managerUsername, 'bea.boss');
+    assert.equal(jira.inspect('bea.boss')!.properties.managerUsername, undefined, 'no manager: nothing written');
+
+    jira.resetStats();
+    const second = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(second.run.status, 'succeeded');
+    assert.equal(second.run.counts.unchanged, 5);
+    assert.equal(second.run.counts.writes, 0);
+    assert.equal(jira.stats.writes, 0, 'no write request reached Jira');
+  });
+
+  test('a dry run writes nothing and plans exactly what the real run then does', async () => {
+    memoryDataset('org', org());
+    const dry = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli', dryRun: true });
+    assert.equal(jira.stats.writes, 0);
+    assert.equal(jira.inspect('ada.dev'), undefined);
+    assert.equal(await t.store.links.count('test'), 0);
+    const real = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    const plan = async (id: string) =>
+      (await t.store.runs.items(id, { limit: 100 })).items.map((i) => ({ id: i.sourceId, op: i.operation, changes: i.changes.map((c) => [c.field, c.after]) }));
+    assert.deepEqual(await plan(dry.run.id), await plan(real.run.id));
+    assert.equal(dry.run.counts.created, 5);
+  });
+
+  test('a change in the source updates only the changed field, before → after', async () => {
+    const users = org();
+    memoryDataset('org', users);
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    users[0]!.attrs.department = 'Research';
+    jira.resetStats();
+    const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(r.run.counts.updated, 1);
+    assert.equal(jira.stats.writes, 1);
+    const item = (await t.store.runs.items(r.run.id, { operation: 'updated' })).items[0]!;
+    assert.deepEqual(item.changes, [{ field: 'property.department', before: 'Engineering', after: 'Research' }]);
+    assert.equal(jira.inspect('ada.dev')!.properties.department, 'Research');
+  });
+
+  test('a source failure part-way fails the run and marks nobody missing', async () => {
+    const ds = memoryDataset('org', org(), 2);
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    ds.failAfterPages = 1;
+    const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(r.run.status, 'failed');
+    assert.match(r.run.error ?? '', /injected failure/);
+    assert.equal(r.run.counts.missing, 0);
+    const links = await t.store.links.getMany('test', 'jira', org().map((u) => u.id));
+    assert.ok([...links.values()].every((l) => l.missingSince === null));
+  });
+
+  test('users the source no longer returns are reported missing and left untouched', async () => {
+    const users = org();
+    const ds = memoryDataset('org', users);
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    ds.users = users.filter((u) => u.attrs.displayName !== 'Carl Coder');
+    const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(r.run.counts.missing, 1);
+    assert.equal(jira.inspect('carl.coder')!.active, true, 'not disabled: cleanup is a later feature');
+    const missing = (await t.store.runs.items(r.run.id, { operation: 'missing' })).items[0]!;
+    assert.match(missing.label ?? '', /Carl Coder/);
+    // Back again: no longer missing.
+    ds.users = users;
+    const back = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(back.run.counts.missing, 0);
+  });
+
+  test('groups: idsync removes only memberships it added; manual ones stay', async () => {
+    const users = org();
+    memoryDataset('org', users);
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    // An admin adds Ada to a group by hand.
+    jira.store.ensureGroup('hand-picked');
+    jira.store.addMember('hand-picked', jira.inspect('ada.dev')!.key);
+    users[0]!.groups = ['staff'];
+    const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli', reconcile: true });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    const groups = jira.inspect('ada.dev')!.groups;
+    assert.ok(!groups.includes('eng'), 'eng removed: idsync had added it');
+    assert.ok(groups.includes('hand-picked'), 'manual membership stays');
+  });
+
+  test('reconcile repairs a value changed by hand in Jira; the snapshot-based sync does not see it', async () => {
+    memoryDataset('org', org());
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    jira.store.setProperty(jira.inspect('ada.dev')!.key, 'department', JSON.stringify('Hacked'));
+    const plain = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(plain.run.counts.updated, 0);
+    const rec = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli', reconcile: true });
+    assert.equal(rec.run.counts.updated, 1);
+    assert.equal(jira.inspect('ada.dev')!.properties.department, 'Engineering');
+  });
+
+  test('a 40,000-character property value fails only that user', async () => {
+    const users = org();
+    users[1]!.attrs.department = 'x'.repeat(40_000);
+    memoryDataset('org', users);
+    const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(r.run.status, 'partial');
+    assert.equal(r.run.counts.failed, 1);
+    assert.equal(r.run.counts.created, 4);
+    const failed = (await t.store.runs.items(r.run.id, { operation: 'failed' })).items[0]!;
+    assert.match(failed.error ?? '', /property\.department.*32,?768/);
+    assert.equal(failed.label, 'Zoë Ünicode <zo.nicode@contoso.com>');
+    const zoe = jira.inspect('zo.nicode')!;
+    assert.equal(zoe.displayName, 'Zoë Ünicode', 'the account was still created');
+    assert.equal(zoe.properties.department, undefined);
+    assert.equal(zoe.properties.managerEmail, 'max.manager@contoso.com', 'other fields still applied');
+  });
+
+  test('single-user sync by UPN, and by the Atlassian username of a linked user', async () => {
+    memoryDataset('org', org());
+    const r = await engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'max.manager@contoso.com', trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.user?.found, true);
+    assert.equal(r.user?.targets[0]?.operation, 'created');
+    assert.equal(r.user?.mapped.jira?.['property.department'], 'Engineering');
+    // The manager (Bea) is not synced yet: the reference stays empty rather than waiting forever.
+    assert.equal(jira.inspect('max.manager')!.properties.managerUsername, undefined);
+    const again = await engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'max.manager', trigger: 'cli' });
+    assert.equal(again.user?.targets[0]?.matched, 'link');
+    assert.equal(again.user?.targets[0]?.operation, 'unchanged');
+    const none = await engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'nobody@contoso.com', trigger: 'cli' });
+    assert.equal(none.run.status, 'failed');
+    assert.match(none.run.error ?? '', /no user "nobody@contoso.com"/);
+  });
+
+  test('runs of one connector never overlap', async () => {
+    memoryDataset('org', org());
+    const a = engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    await assert.rejects(engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' }), /already running/);
+    assert.equal((await a).run.status, 'succeeded');
+  });
+});
