@@ -1,0 +1,214 @@
+// The Atlassian Cloud organisation as a target: writes what belongs to the Atlassian account
+// itself (name, email, profile details, active) through the user-management API. This only works
+// for accounts the organisation manages (verified domain); for any other account each field is
+// reported as skipped, not failed, because no configuration change on our side could fix it.
+import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import type { HttpClient } from '../../core/http.ts';
+import type {
+  FieldChange,
+  FieldResult,
+  FieldValues,
+  Json,
+  MatchKeys,
+  TargetCapabilities,
+  TargetConnector,
+  TargetFieldName,
+  TargetUser,
+  TargetUserRef,
+  TestResult,
+  UserWrite,
+  WriteResult,
+} from '../../core/types.ts';
+import { AtlassianAdminApi, type AccountAnswer, type AdminProfile } from './api.ts';
+
+export const NOT_MANAGED = 'account is not managed by your organisation';
+
+/** `atlassian.profile.<name>` → where it lives in the profile API. */
+const PROFILE_FIELDS: Record<string, { path: 'top' | 'extended'; key: string; label: string }> = {
+  nickname: { path: 'top', key: 'nickname', label: 'Nickname' },
+  zoneinfo: { path: 'top', key: 'zoneinfo', label: 'Time zone (IANA, e.g. Europe/Berlin)' },
+  locale: { path: 'top', key: 'locale', label: 'Locale (e.g. en-US)' },
+  job_title: { path: 'extended', key: 'job_title', label: 'Job title' },
+  department: { path: 'extended', key: 'department', label: 'Department' },
+  organization: { path: 'extended', key: 'organization', label: 'Organization' },
+  location: { path: 'extended', key: 'location', label: 'Location' },
+};
+
+export const atlassianAdminCapabilities: TargetCapabilities = {
+  kind: 'atlassian-admin',
+  canCreateUsers: false,
+  fields: [
+    { name: 'user.displayName', type: 'string', label: 'Full name', description: 'The Atlassian account name (profile `name`). Managed accounts only.', maxLength: 255 },
+    { name: 'user.email', type: 'string', label: 'Email', description: 'Changes the email of a managed account (its login). Managed accounts only.' },
+    { name: 'user.active', type: 'boolean', label: 'Active', description: 'Deactivates or reactivates the Atlassian account in every product. Managed accounts only.' },
+    ...Object.entries(PROFILE_FIELDS).map(([name, f]) => ({
+      name: `atlassian.profile.${name}`,
+      type: 'string' as const,
+      label: f.label,
+      description: 'Atlassian account profile field. Managed accounts only.',
+      maxLength: 255,
+    })),
+  ],
+  unsupported: [
+    { name: 'user.username', reason: 'Atlassian accounts have no username; they are identified by account id and email' },
+    { name: 'atlassian.profile.name', reason: 'map the full name to user.displayName' },
+    { name: 'groups', reason: 'group membership is written by the jira-cloud (or confluence-cloud) target' },
+  ],
+};
+
+export interface AtlassianAdminOptions {
+  /** Shown to a person whose account idsync deactivates. */
+  deactivationMessage: string;
+}
+
+export class AtlassianAdminTarget implements TargetConnector {
+  readonly kind = 'atlassian-admin';
+
+  constructor(
+    readonly id: string,
+    private readonly http: HttpClient,
+    private readonly api: AtlassianAdminApi,
+    private readonly orgId: string,
+    private readonly options: AtlassianAdminOptions,
+  ) {}
+
+  capabilities(): TargetCapabilities {
+    return atlassianAdminCapabilities;
+  }
+
+  async test(): Promise<TestResult> {
+    const checks: TestResult['checks'] = [];
+    try {
+      const orgs = await this.api.orgs();
+      const mine = orgs.find((o) => o.id === this.orgId);
+      checks.push(
+        mine
+          ? { name: 'api key', ok: true, message: `organisation ${mine.name ?? mine.id}` }
+          : {
+              name: 'api key',
+              ok: false,
+              message: `the API key does not reach organisation ${this.orgId}; it reaches ${orgs.map((o) => o.id).join(', ') || 'no organisation'}`,
+            },
+      );
+    } catch (e) {
+      checks.push({ name: 'api key', ok: false, message: errorText(e) });
+      return { ok: false, checks };
+    }
+    try {
+      await this.api.usersByEmail('idsync-connection-test@invalid.example');
+      checks.push({ name: 'directory search', ok: true, message: 'users can be looked up by email' });
+    } catch (e) {
+      checks.push({ name: 'directory search', ok: false, message: errorText(e) });
+    }
+    return { ok: checks.every((c) => c.ok), checks };
+  }
+
+  async findUser(keys: MatchKeys, _fields?: TargetFieldName[]): Promise<TargetUser | null> {
+    if (keys.key) {
+      const user = await this.readUser({ key: keys.key }, []);
+      if (user) return user;
+    }
+    if (keys.email) {
+      const matches = await this.api.usersByEmail(keys.email);
+      if (matches.length > 1) {
+        throw new IdsyncError('CONFLICT', `several Atlassian accounts in the organisation have the email ${keys.email}`);
+      }
+      const match = matches[0];
+      if (match) return this.readUser({ key: match.accountId }, []);
+    }
+    return null;
+  }
+
+  /** Managed accounts come with their values; unmanaged ones with none (their fields will be skipped). */
+  async readUser(ref: TargetUserRef, _fields: TargetFieldName[]): Promise<TargetUser | null> {
+    const res = await this.api.profile(ref.key);
+    if (res.kind === 'missing') return null;
+    if (res.kind === 'unmanaged') return { ref: { key: ref.key }, values: {} };
+    return { ref: { key: res.value.account_id }, values: profileValues(res.value) };
+  }
+
+  async write(request: UserWrite): Promise<WriteResult> {
+    if (request.op === 'create' || !request.ref) {
+      throw new IdsyncError('CONFIG', 'the Atlassian admin API cannot create accounts', {
+        hint: 'turn off "create users" for this target; accounts come from SCIM provisioning or invitations and are linked by email',
+      });
+    }
+    const accountId = request.ref.key;
+    const results = new Map<string, FieldResult>();
+    const profileChanges = request.changes.filter((c) => c.field === 'user.displayName' || c.field.startsWith('atlassian.profile.'));
+    const others = request.changes.filter((c) => !profileChanges.includes(c));
+
+    if (profileChanges.length) {
+      const outcome = await this.guard(() => this.writeProfile(accountId, profileChanges));
+      for (const c of profileChanges) results.set(c.field, { field: c.field, ...outcome });
+    }
+    for (const c of others) {
+      results.set(c.field, { field: c.field, ...(await this.guard(() => this.writeAccountField(accountId, c))) });
+    }
+    return { ref: request.ref, fields: request.changes.map((c) => results.get(c.field)!) };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Runs one write and turns its answer into a field outcome; only run-fatal errors escape. */
+  private async guard(fn: () => Promise<AccountAnswer<unknown>>): Promise<Omit<FieldResult, 'field'>> {
+    try {
+      const res = await fn();
+      if (res.kind === 'unmanaged') return { ok: true, skipped: NOT_MANAGED };
+      if (res.kind === 'missing') return { ok: false, error: 'the Atlassian account no longer exists' };
+      return { ok: true };
+    } catch (e) {
+      if (isRunFatal(e)) throw e;
+      return { ok: false, error: errorText(e) };
+    }
+  }
+
+  private async writeProfile(accountId: string, changes: FieldChange[]): Promise<AccountAnswer<unknown>> {
+    const patch: Record<string, unknown> = {};
+    const extended: Record<string, string | null> = {};
+    for (const c of changes) {
+      const value = c.after === undefined || c.after === null || c.after === '' ? null : String(c.after);
+      if (c.field === 'user.displayName') {
+        if (value === null) throw new IdsyncError('BAD_REQUEST', 'an Atlassian account name cannot be empty');
+        patch.name = value;
+        continue;
+      }
+      const spec = PROFILE_FIELDS[c.field.slice('atlassian.profile.'.length)];
+      if (!spec) throw new IdsyncError('BAD_REQUEST', `${c.field} is not an Atlassian profile field`);
+      if (spec.path === 'top') patch[spec.key] = value;
+      else extended[spec.key] = value;
+    }
+    if (Object.keys(extended).length) patch.extended_profile = extended;
+    return this.api.updateProfile(accountId, patch);
+  }
+
+  private async writeAccountField(accountId: string, c: FieldChange): Promise<AccountAnswer<unknown>> {
+    if (c.field === 'user.active') {
+      if (typeof c.after !== 'boolean') throw new IdsyncError('BAD_REQUEST', 'user.active must be true or false');
+      return this.api.setActive(accountId, c.after, this.options.deactivationMessage);
+    }
+    if (c.field === 'user.email') {
+      if (typeof c.after !== 'string' || !c.after.includes('@')) throw new IdsyncError('BAD_REQUEST', 'user.email must be an email address');
+      return this.api.setEmail(accountId, c.after);
+    }
+    const reason = atlassianAdminCapabilities.unsupported?.find((u) => u.name === c.field)?.reason;
+    throw new IdsyncError('BAD_REQUEST', `${c.field} cannot be written by the atlassian-admin target${reason ? `: ${reason}` : ''}`);
+  }
+}
+
+function profileValues(p: AdminProfile): FieldValues {
+  const values: FieldValues = {
+    'user.displayName': p.name,
+    'user.email': p.email,
+    'user.active': p.account_status === 'active',
+  };
+  for (const [name, spec] of Object.entries(PROFILE_FIELDS)) {
+    const raw = spec.path === 'top' ? (p as unknown as Record<string, unknown>)[spec.key] : p.extended_profile?.[spec.key];
+    values[`atlassian.profile.${name}`] = (typeof raw === 'string' && raw !== '' ? raw : null) as Json;
+  }
+  return values;
+}
