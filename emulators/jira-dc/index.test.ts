@@ -155,3 +155,17 @@ test('100,000 users: seeded and looked up through indexes', async () => {
     await big.close();
   }
 });
+
+test('TLS: the emulator serves https with its own CA, which the shared client trusts', async () => {
+  const { HttpClient } = await import('../../src/core/http.ts');
+  const secure = await startJiraDcEmulator({ tls: true });
+  const client = new HttpClient({ service: 'Jira', baseUrl: secure.url, ca: secure.ca, authHeaders: () => admin });
+  try {
+    assert.match(secure.url, /^https:/);
+    const me = await client.get<{ name: string }>('/rest/api/2/myself');
+    assert.equal(me.body.name, 'admin');
+  } finally {
+    await client.close();
+    await secure.close();
+  }
+});

@@ -234,9 +234,9 @@ export class JiraDcTarget implements TargetConnector {
     const fields: FieldResult[] = Object.keys(ACCOUNT_FIELDS)
       .filter((f) => d[f] !== undefined)
       .map((field) => ({ field, ok: true }));
-    // Everything else is applied as changes against an empty user.
+    // Everything else is applied as changes against an empty user (nothing to clear there).
     const rest: FieldChange[] = Object.entries(d)
-      .filter(([f]) => !isAccountField(f))
+      .filter(([f, v]) => !isAccountField(f) && v !== null && v !== undefined)
       .map(([field, after]) => ({ field, before: undefined, after, add: field === 'groups' ? asStrings(after) : undefined, remove: [] }));
     fields.push(...(await this.applyOtherFields(ref, rest, request.options)));
     return { ref, fields };
