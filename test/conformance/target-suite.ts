@@ -49,6 +49,8 @@ export interface TargetHarness {
   /** Write (non-GET) requests the emulator received since `resetCounters()`. */
   writeCount(): Promise<number>;
   resetCounters(): Promise<void>;
+  /** Faults the emulator really injected since `resetCounters()` (proves fault tests bit). Optional. */
+  faultsInjected?(): Promise<number>;
   /** Back to the seeded state, no faults, counters zeroed. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +62,12 @@ export interface TargetHarness {
   createConflict: 'link' | 'fail';
   /** The same connector with wrong credentials, to check that AUTH errors throw. */
   badCredentials?: () => TargetConnector;
+  /**
+   * The string-valued field that the generic update, isolation, 404, 409, 429, 5xx and
+   * credential tests write. Default `user.displayName`; a target that cannot write it (Jira
+   * Cloud) names another field it declares, e.g. `property.idsyncProbe`.
+   */
+  probeField?: string;
 }
 
 const ACCOUNT_DISPLAY = 'user.displayName';
@@ -85,6 +93,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
     // test decides there whether it applies (and skips itself with the reason).
     const caps = () => h.connector.capabilities();
     const has = (field: string) => caps().fields.some((f) => f.name === field);
+    const probe = () => h.probeField ?? ACCOUNT_DISPLAY;
     const requires = (t: { skip: (msg?: string) => void }, field: string): boolean => {
       if (has(field)) return true;
       t.skip(`${name} does not declare ${field}`);
@@ -136,16 +145,16 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
 
     test('findUser and readUser: an unknown user is null, not an error', async () => {
       assert.equal(await h.connector.findUser({ key: 'no-such-key-42', username: 'no-such-user-42', email: 'no-such-user-42@example.invalid' }), null);
-      assert.equal(await h.connector.readUser({ key: 'no-such-key-42' }, [ACCOUNT_DISPLAY]), null);
+      assert.equal(await h.connector.readUser({ key: 'no-such-key-42' }, [probe()]), null);
     });
 
     test('update: a changed display name is written and read back', async () => {
       const { ref, values } = await existingUser();
       const after = `Renamed ${unique()} Ünïcødé`;
-      const res = await update(ref, [{ field: ACCOUNT_DISPLAY, before: values[ACCOUNT_DISPLAY], after }]);
+      const res = await update(ref, [{ field: probe(), before: values[probe()], after }]);
       assertAllOk(res);
-      assert.equal((await h.inspect(ref))?.[ACCOUNT_DISPLAY], after);
-      assert.equal((await h.connector.readUser(res.ref, [ACCOUNT_DISPLAY]))?.values[ACCOUNT_DISPLAY], after);
+      assert.equal((await h.inspect(ref))?.[probe()], after);
+      assert.equal((await h.connector.readUser(res.ref, [probe()]))?.values[probe()], after);
     });
 
     test('no-op: a write without changes sends zero write requests', async () => {
@@ -253,16 +262,16 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       if (!failing) return t.skip(`${name} has no field that can be made to fail`);
       const { ref, values } = await existingUser();
       const after = `Isolated ${unique()}`;
-      const res = await update(ref, [failing, { field: ACCOUNT_DISPLAY, before: values[ACCOUNT_DISPLAY], after }]);
+      const res = await update(ref, [failing, { field: probe(), before: values[probe()], after }]);
       assert.equal(fieldResult(res, failing.field).ok, false);
-      assert.equal(fieldResult(res, ACCOUNT_DISPLAY).ok, true);
-      assert.equal((await h.inspect(ref))?.[ACCOUNT_DISPLAY], after);
+      assert.equal(fieldResult(res, probe()).ok, true);
+      assert.equal((await h.inspect(ref))?.[probe()], after);
     });
 
     test('404: updating a user that no longer exists says NOT_FOUND (or fails every field)', async () => {
       const gone = { key: 'no-such-key-404', username: 'no-such-user-404' };
       try {
-        const res = await update(gone, [{ field: ACCOUNT_DISPLAY, before: 'a', after: 'b' }]);
+        const res = await update(gone, [{ field: probe(), before: 'a', after: 'b' }]);
         assert.ok(res.fields.length > 0 && res.fields.every((f) => !f.ok), 'every field failed');
       } catch (e) {
         assert.ok(isIdsyncError(e, 'NOT_FOUND'), `expected NOT_FOUND, got ${e}`);
@@ -275,10 +284,11 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       const desired = h.newUser(unique());
       const existing = await h.seedUser(desired);
       const changedName = `Linked ${unique()}`;
+      await h.resetCounters();
       await h.setFaults({ script: [{ method: 'POST', status: 409, times: 1 }] });
       const attempt = h.connector.write({
         op: 'create',
-        desired: { ...desired, [ACCOUNT_DISPLAY]: changedName },
+        desired: { ...desired, [probe()]: changedName },
         changes: [],
         options: { createMissingGroups: false },
       });
@@ -286,10 +296,11 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
         const res = await attempt;
         assertAllOk(res);
         assert.equal(res.ref.key, existing.key, 'linked to the existing user');
-        assert.equal((await h.inspect(existing))?.[ACCOUNT_DISPLAY], changedName, 'brought to the desired values');
+        assert.equal((await h.inspect(existing))?.[probe()], changedName, 'brought to the desired values');
       } else {
         await assert.rejects(attempt, (e: unknown) => isIdsyncError(e) && (e.code === 'CONFLICT' || e.code === 'BAD_REQUEST') && e.message.length > 10);
       }
+      if (h.faultsInjected) assert.equal(await h.faultsInjected(), 1, 'the 409 was answered');
     });
 
     test('409 on create of a user that does not exist: a clear failure, nothing half-done', async (t) => {
@@ -308,18 +319,22 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
 
     test('429 storm: the write waits as told and converges', async () => {
       const { ref, values } = await existingUser();
+      await h.resetCounters();
       await h.setFaults({ script: [{ status: 429, times: 6, headers: { 'retry-after': '0' } }] });
       const after = `After storm ${unique()}`;
-      assertAllOk(await update(ref, [{ field: ACCOUNT_DISPLAY, before: values[ACCOUNT_DISPLAY], after }]));
-      assert.equal((await h.inspect(ref))?.[ACCOUNT_DISPLAY], after);
+      assertAllOk(await update(ref, [{ field: probe(), before: values[probe()], after }]));
+      assert.equal((await h.inspect(ref))?.[probe()], after);
+      if (h.faultsInjected) assert.equal(await h.faultsInjected(), 6, 'all six 429s were answered');
     });
 
     test('transient 5xx: retried until the write converges', async () => {
       const { ref, values } = await existingUser();
+      await h.resetCounters();
       await h.setFaults({ script: [{ status: 502, times: 1 }, { status: 500, times: 2 }] });
       const after = `After 5xx ${unique()}`;
-      assertAllOk(await update(ref, [{ field: ACCOUNT_DISPLAY, before: values[ACCOUNT_DISPLAY], after }]));
-      assert.equal((await h.inspect(ref))?.[ACCOUNT_DISPLAY], after);
+      assertAllOk(await update(ref, [{ field: probe(), before: values[probe()], after }]));
+      assert.equal((await h.inspect(ref))?.[probe()], after);
+      if (h.faultsInjected) assert.equal(await h.faultsInjected(), 3, 'all three 5xx were answered');
     });
 
     test('test(): every check passes with good credentials', async () => {
@@ -336,7 +351,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
         assert.equal(result.ok, false);
         const { ref, values } = await existingUser();
         await assert.rejects(
-          bad.write({ op: 'update', ref, desired: {}, changes: [{ field: ACCOUNT_DISPLAY, before: values[ACCOUNT_DISPLAY], after: 'x' }], options: { createMissingGroups: false } }),
+          bad.write({ op: 'update', ref, desired: {}, changes: [{ field: probe(), before: values[probe()], after: 'x' }], options: { createMissingGroups: false } }),
           (e: unknown) => isIdsyncError(e, 'AUTH'),
         );
         await assert.rejects(bad.findUser({ key: ref.key }), (e: unknown) => isIdsyncError(e, 'AUTH'));
