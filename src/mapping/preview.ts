@@ -47,18 +47,43 @@ async function previewPrepared(runtime: RuleRuntime, scope: UserScope): Promise<
   }
 }
 
+function isCapabilities(value: unknown): value is TargetCapabilities {
+  return typeof value === 'object' && value !== null && Array.isArray((value as TargetCapabilities).fields);
+}
+
+/**
+ * The third argument may be the link context or, for callers that have no links at hand, the
+ * target's capabilities (so the preview coerces to the real field type).
+ */
+function splitArguments(third: MappingContext | TargetCapabilities | undefined, opts: PreviewOptions): [MappingContext, PreviewOptions] {
+  if (isCapabilities(third)) return [NO_LINKS, { ...opts, capabilities: opts.capabilities ?? third }];
+  return [third ?? NO_LINKS, opts];
+}
+
 /**
  * The value one rule gives for a sample user: after default / whenEmpty and coercion.
  * `value` undefined means the field would be left alone; null means it would be cleared.
  */
-export async function previewRule(rule: MappingRule, sampleUser: SourceUser, ctx: MappingContext = NO_LINKS, opts: PreviewOptions = {}): Promise<PreviewResult> {
+export async function previewRule(
+  rule: MappingRule,
+  sampleUser: SourceUser,
+  ctxOrCapabilities?: MappingContext | TargetCapabilities,
+  options: PreviewOptions = {},
+): Promise<PreviewResult> {
+  const [ctx, opts] = splitArguments(ctxOrCapabilities, options);
   const runtime = prepare(rule, opts);
   if ('error' in runtime) return { ok: false, error: runtime.error };
   return previewPrepared(runtime, new UserScope(sampleUser, ctx));
 }
 
 /** Previews every row of a table for a sample user; results are in row order. */
-export async function previewMapping(rules: MappingRule[], sampleUser: SourceUser, ctx: MappingContext = NO_LINKS, opts: PreviewOptions = {}): Promise<PreviewResult[]> {
+export async function previewMapping(
+  rules: MappingRule[],
+  sampleUser: SourceUser,
+  ctxOrCapabilities?: MappingContext | TargetCapabilities,
+  options: PreviewOptions = {},
+): Promise<PreviewResult[]> {
+  const [ctx, opts] = splitArguments(ctxOrCapabilities, options);
   const results: PreviewResult[] = [];
   for (const rule of rules) {
     const runtime = prepare(rule, opts);
