@@ -153,7 +153,9 @@ export class JiraDcTarget implements TargetConnector {
   private async searchByEmail(email: string): Promise<JiraUserJson | null> {
     const wanted = email.trim().toLowerCase();
     const matches: JiraUserJson[] = [];
-    const pageSize = 1000;
+    // Jira 10 caps user search at 100 results (startAt + maxResults, JRASERVER-78660); Jira 9
+    // allowed 1,000. Pages of 100 work on both; an exact email has few prefix matches anyway.
+    const pageSize = 100;
     for (let startAt = 0; ; startAt += pageSize) {
       const page = await this.http.get<JiraUserJson[]>(`${API}/user/search`, {
         username: email.trim(),
