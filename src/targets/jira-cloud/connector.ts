@@ -164,7 +164,7 @@ export class JiraCloudTarget implements TargetConnector {
     if (json.length > PROPERTY_VALUE_MAX) {
       throw new IdsyncError(
         'BAD_REQUEST',
-        `user property ${key} is ${json.length} characters of JSON; Jira allows at most ${PROPERTY_VALUE_MAX}`,
+        `user property ${key} is ${n(json.length)} characters of JSON; Jira allows at most ${n(PROPERTY_VALUE_MAX)}`,
         { hint: 'shorten the mapped value' },
       );
     }
@@ -247,6 +247,9 @@ export class JiraCloudTarget implements TargetConnector {
     return { ref: { key: user.accountId }, values };
   }
 }
+
+/** Numbers as people read them in messages: 32,768. */
+const n = (x: number) => x.toLocaleString('en-US');
 
 function asStrings(v: Json | undefined): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
