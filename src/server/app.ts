@@ -1,0 +1,168 @@
+// The web server: REST API under /api/v1 (documented at /api/v1/openapi.json), the admin UI's
+// static files, and (in startServer) the scheduler. `idsync serve` calls startServer.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { Migrator } from 'kysely';
+import { Store } from '../store/index.ts';
+import { migrationProvider } from '../store/migrations.ts';
+import { AuthRepo } from '../store/auth.ts';
+import { authenticator } from './auth.ts';
+import { LoginLimiter } from './login-limiter.ts';
+import { hashPassword, passwordProblem } from './passwords.ts';
+import { ApiRouter, errorReply } from './routes.ts';
+import { authRoutes } from './routes-auth.ts';
+import { connectorRoutes } from './routes-connectors.ts';
+import { runRoutes } from './routes-runs.ts';
+import { RunCoordinator } from './run-coordinator.ts';
+import { Scheduler } from './scheduler.ts';
+import { defaultServices, type EngineService, type Services } from './services.ts';
+
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+export interface ServerOptions {
+  store: Store;
+  /** Engine, mapper and registries; defaults to the real modules. */
+  services?: Services;
+  /** Shortcut to replace only the engine (tests use a fake that implements the contract). */
+  engine?: EngineService;
+  /** Built admin UI (web/dist); the API works without it. */
+  webDir?: string;
+  /** Runs schedules (startServer turns this on). */
+  scheduler?: boolean;
+  loginLimiter?: LoginLimiter;
+  /** Pino logger options, or false for none (tests). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface IdsyncServer {
+  app: FastifyInstance;
+  api: ApiRouter;
+  auth: AuthRepo;
+  runs: RunCoordinator;
+  scheduler?: Scheduler;
+  close(): Promise<void>;
+}
+
+export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
+  // The auth tables' migration is registered when this module loads; a store opened earlier
+  // (e.g. by the CLI) gets it here. Migrating an up-to-date store does nothing.
+  const migrated = await new Migrator({ db: opts.store.db, provider: migrationProvider }).migrateToLatest();
+  if (migrated.error) throw migrated.error;
+  const base = opts.services ?? (await defaultServices(opts.store));
+  const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
+  const app = Fastify({
+    logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'] } : opts.logger,
+    bodyLimit: 8 * 1024 * 1024,
+    trustProxy: false,
+  });
+  await app.register(fastifyCookie);
+
+  const auth = new AuthRepo(opts.store.db);
+  const runs = new RunCoordinator(services.engine, app.log);
+  const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
+  const api = new ApiRouter(app, authenticator(auth));
+
+  app.setErrorHandler((e, req, reply) => {
+    const { status, body } = errorReply(e);
+    if (status >= 500) req.log.error({ err: e }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'same-origin');
+    reply.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter());
+  connectorRoutes(api, { store: opts.store, services, runs, ...(scheduler ? { scheduler } : {}) });
+  runRoutes(api, { store: opts.store, services, onConfigImported: async () => scheduler?.reload() });
+
+  let openapi: Record<string, unknown> | undefined;
+  app.get('/api/v1/openapi.json', async () => (openapi ??= api.openapi({ title: 'idsync REST API', version: '1' })));
+  app.all('/api/*', async (req, reply) => reply.code(404).send({ error: `no API route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json` }));
+
+  const webDir = opts.webDir ?? DEFAULT_WEB_DIR;
+  if (existsSync(webDir)) {
+    await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false, cacheControl: false });
+    // The UI routes in the browser: any other page path gets the app shell.
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').sendFile('index.html');
+      return reply.code(404).send({ error: 'not found' });
+    });
+  } else {
+    app.get('/', async (_req, reply) =>
+      reply.type('text/html').send('<!doctype html><title>idsync</title><p>The admin UI is not built. Run <code>npm run build:web</code>; the REST API is at <a href="/api/v1/openapi.json">/api/v1</a>.</p>'),
+    );
+  }
+
+  return {
+    app,
+    api,
+    auth,
+    runs,
+    ...(scheduler ? { scheduler } : {}),
+    async close() {
+      scheduler?.stop();
+      await runs.stopAll();
+      await app.close();
+    },
+  };
+}
+
+/** Creates the first administrator from IDSYNC_ADMIN_PASSWORD when no user exists yet. */
+export async function ensureAdminFromEnv(auth: AuthRepo, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const password = env.IDSYNC_ADMIN_PASSWORD;
+  if (!password || (await auth.countUsers()) > 0) return undefined;
+  const problem = passwordProblem(password);
+  if (problem) throw new Error(`IDSYNC_ADMIN_PASSWORD is not acceptable: ${problem}`);
+  const username = env.IDSYNC_ADMIN_USER || 'admin';
+  await auth.createUser(username, await hashPassword(password), 'administrator');
+  return username;
+}
+
+export interface StartOptions {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  databaseUrl?: string;
+  store?: Store;
+  services?: Services;
+  webDir?: string;
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface RunningServer extends IdsyncServer {
+  url: string;
+  store: Store;
+}
+
+/**
+ * Opens the store, builds the server, starts the schedules (catching up a run missed while
+ * down) and listens. Binds to 127.0.0.1 unless a host is given.
+ */
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const ownStore = !opts.store;
+  const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
+  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const created = await ensureAdminFromEnv(server.auth);
+  if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
+  const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
+  if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
+  const address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  await server.scheduler?.start();
+  return {
+    ...server,
+    url: address.replace('://[::1]', '://localhost'),
+    store,
+    async close() {
+      await server.close();
+      if (ownStore) await store.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// `idsync config export|import`: moves connector configuration between a YAML file and the store.
+// An export writes secret references only ({env}, {file}, or {stored: name} for secrets entered
+// in the UI), never a secret's value. An import validates every connector before saving any.
+import { parse, stringify } from 'yaml';
+import { configFileSchema, type ConnectorConfig } from '../config/schema.ts';
+import { IdsyncError } from '../core/errors.ts';
+import type { Store } from '../store/index.ts';
+import { validateConnector } from './connector-validation.ts';
+import type { FieldIssue } from './routes.ts';
+import type { Services } from './services.ts';
+
+export async function exportConfig(store: Store): Promise<string> {
+  const connectors = (await store.connectors.list()).map((c) => c.config);
+  const header = '# idsync configuration export. Secret values are not included: secrets entered in the UI\n# appear as {stored: NAME} and stay in the store; set them again after importing elsewhere.\n';
+  return header + stringify({ version: 1, connectors });
+}
+
+export interface ImportResult {
+  saved: string[];
+  warnings: Array<{ connector: string } & FieldIssue>;
+}
+
+/**
+ * Validates and saves every connector in `text`. Nothing is saved when any connector is
+ * invalid; the error lists each problem with its place.
+ */
+export async function importConfig(store: Store, text: string, services: Pick<Services, 'registry' | 'mapping'>): Promise<ImportResult> {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new IdsyncError('CONFIG', `the file is not valid YAML: ${(e as Error).message}`);
+  }
+  const file = configFileSchema.safeParse(raw);
+  if (!file.success) {
+    const lines = file.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
+    throw new IdsyncError('CONFIG', `the file is not a valid idsync configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const checked: ConnectorConfig[] = [];
+  const problems: string[] = [];
+  const warnings: ImportResult['warnings'] = [];
+  for (const c of file.data.connectors) {
+    const existing = await store.connectors.get(c.id);
+    const outcome = await validateConnector(c, services);
+    problems.push(...outcome.errors.map((e) => `connector ${c.id}: ${e.path.join('.')}: ${e.message}`));
+    warnings.push(...outcome.warnings.map((w) => ({ connector: c.id, ...w })));
+    // A {stored} reference must name a secret this store already holds for that connector.
+    for (const name of storedNames(c)) {
+      if (!existing?.secretNames.includes(name)) problems.push(`connector ${c.id}: secret "${name}" is not stored here; set it in the UI or use {env: VAR} / {file: PATH}`);
+    }
+    if (outcome.config) checked.push(outcome.config);
+  }
+  if (problems.length) throw new IdsyncError('CONFIG', `nothing was imported:\n  ${problems.join('\n  ')}`);
+  for (const c of checked) await store.connectors.save(c);
+  return { saved: checked.map((c) => c.id), warnings };
+}
+
+function storedNames(v: unknown, out: string[] = []): string[] {
+  if (Array.isArray(v)) v.forEach((x) => storedNames(x, out));
+  else if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.stored === 'string' && Object.keys(o).length === 1) out.push(o.stored);
+    else Object.values(o).forEach((x) => storedNames(x, out));
+  }
+  return out;
+}

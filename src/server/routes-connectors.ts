@@ -1,0 +1,353 @@
+// Connectors: list, read, create, replace, delete; the pickers' catalogues (source attributes,
+// target fields); mapping validation and preview; test connection; sync triggers and progress.
+import { z } from 'zod';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { AttributeInfo, SourceUser } from '../core/types.ts';
+import { errorText } from '../core/errors.ts';
+import type { Store } from '../store/index.ts';
+import type { StoredConnector } from '../store/connectors.ts';
+import { applySecretInput, redactConnector } from './connector-secrets.ts';
+import { mergeAttributes, validateConnector } from './connector-validation.ts';
+import type { RunCoordinator } from './run-coordinator.ts';
+import { runOut } from './api-schemas.ts';
+import { HttpError, type ApiRouter, type FieldIssue } from './routes.ts';
+import type { Scheduler } from './scheduler.ts';
+import { describeSchedule } from './schedule.ts';
+import { asJson, type Services } from './services.ts';
+
+const json = z.any();
+const issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), position: z.number().optional() });
+const scheduleOut = z.object({ valid: z.boolean(), text: z.string().optional(), next: z.array(z.string()), error: z.string().optional() });
+const progressOut = z.object({ phase: z.string(), read: z.number(), planned: z.number(), written: z.number(), failed: z.number() });
+const activeOut = z.object({ connectorId: z.string(), kind: z.enum(['full', 'user']), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut });
+const activityOut = z.object({
+  active: activeOut.optional(),
+  last: z.object({ runId: z.string().optional(), status: z.string(), error: z.string().optional(), finishedAt: z.string() }).optional(),
+});
+const summaryOut = z.object({
+  id: z.string(), name: z.string(), source: z.object({ type: z.string() }), targets: z.array(z.object({ id: z.string(), type: z.string() })),
+  status: z.enum(['running', 'succeeded', 'failed', 'partial', 'never-run']), revision: z.number(), updatedAt: z.string(),
+  lastRun: runOut.nullable(), schedule: z.object({ cron: z.string(), timezone: z.string(), enabled: z.boolean(), description: scheduleOut }).nullable(),
+  nextRun: z.string().nullable(), active: activeOut.optional(),
+});
+const detailOut = z.object({
+  config: json.describe('The connector; stored secrets appear as {"set": true}'), revision: z.number(), createdAt: z.string(), updatedAt: z.string(),
+  schedule: scheduleOut.nullable(),
+});
+const configIn = z.record(z.string(), json).describe(
+  'The connector as in the config model. Secret settings: {"set": true} keeps the stored value, {"replace": "..."} stores a new one, {"env": VAR} or {"file": PATH} references one, absent removes it.',
+);
+const ruleIn = z.object({ target: z.string(), source: z.string(), default: json.optional(), flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'), whenEmpty: z.enum(['keep', 'clear']).default('keep') });
+const previewOut = z.object({ ok: z.boolean(), value: json.optional(), empty: z.boolean().optional(), error: z.string().optional() });
+const sampleUserOut = z.object({ id: z.string(), label: z.string(), attrs: z.record(z.string(), json), groups: z.array(z.string()).optional() });
+
+export interface ConnectorRouteDeps {
+  store: Store;
+  services: Services;
+  runs: RunCoordinator;
+  scheduler?: Scheduler;
+}
+
+export function labelOf(u: SourceUser): string {
+  const a = u.attrs as Record<string, unknown>;
+  const name = typeof a.displayName === 'string' ? a.displayName : undefined;
+  const upn = typeof a.userPrincipalName === 'string' ? a.userPrincipalName : typeof a.mail === 'string' ? a.mail : undefined;
+  return name && upn ? `${name} (${upn})` : (name ?? upn ?? u.id);
+}
+
+export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void {
+  const { store, services, runs } = deps;
+  /** Attributes discovered per connector, so a save can check paths the provider really has. */
+  const discovered = new Map<string, AttributeInfo[]>();
+
+  async function load(id: string): Promise<StoredConnector> {
+    const c = await store.connectors.get(id);
+    if (!c) throw new HttpError(404, `no connector with id "${id}"`);
+    return c;
+  }
+
+  async function summary(c: StoredConnector): Promise<z.infer<typeof summaryOut>> {
+    const [lastRun] = await store.runs.list({ connectorId: c.config.id, limit: 1 });
+    const activity = runs.activity(c.config.id);
+    const s = c.config.schedule;
+    const description = s ? describeSchedule(s.cron, s.timezone) : undefined;
+    const next = s?.enabled ? (deps.scheduler?.nextRun(c.config.id)?.toISOString() ?? description?.next[0] ?? null) : null;
+    return {
+      id: c.config.id,
+      name: c.config.name ?? c.config.id,
+      source: { type: c.config.source.type },
+      targets: c.config.targets.map((t) => ({ id: t.id, type: t.type })),
+      status: activity.active ? 'running' : ((lastRun?.status as 'succeeded') ?? 'never-run'),
+      revision: c.revision,
+      updatedAt: c.updatedAt,
+      lastRun: lastRun ?? null,
+      schedule: s && description ? { cron: s.cron, timezone: s.timezone, enabled: s.enabled, description } : null,
+      nextRun: next,
+      ...(activity.active ? { active: activity.active } : {}),
+    };
+  }
+
+  function detail(c: StoredConnector): z.infer<typeof detailOut> {
+    const s = c.config.schedule;
+    return { config: redactConnector(c.config), revision: c.revision, createdAt: c.createdAt, updatedAt: c.updatedAt, schedule: s ? describeSchedule(s.cron, s.timezone) : null };
+  }
+
+  /** Validates and saves; throws 400 with placed issues and saves nothing when anything is wrong. */
+  async function save(input: Record<string, unknown>, existing: StoredConnector | undefined, expectedRevision?: number): Promise<{ stored: StoredConnector; warnings: FieldIssue[] }> {
+    const { config, secrets, missing } = applySecretInput(input, existing);
+    const errors: FieldIssue[] = missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' }));
+    const id = typeof config.id === 'string' ? config.id : '';
+    const outcome = await validateConnector(config, services, { discoveredAttributes: discovered.get(id) });
+    errors.push(...outcome.errors);
+    if (errors.length || !outcome.config) {
+      throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix`, { issues: errors, warnings: outcome.warnings });
+    }
+    const stored = await store.connectors.save(outcome.config as ConnectorConfig, { secrets, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
+    await deps.scheduler?.reload();
+    return { stored, warnings: outcome.warnings };
+  }
+
+  // ------------------------------------------------------------ catalogues
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/source-types', tag: 'catalogue', access: 'viewer', summary: 'Source types: settings, secret settings, attributes known before discovery',
+      response: z.object({ sourceTypes: z.array(z.object({ type: z.string(), label: z.string(), available: z.boolean(), secretFields: z.array(z.string()), knownAttributes: z.array(json), configSchema: json.optional(), error: z.string().optional() })) }),
+    },
+    async () => ({
+      sourceTypes: await Promise.all(
+        services.registry.sourceTypes.map(async (type) => {
+          try {
+            const d = await services.registry.source(type);
+            return { type, label: d.label, available: true, secretFields: d.secretFields, knownAttributes: d.knownAttributes, configSchema: safeJsonSchema(d.configSchema) };
+          } catch (e) {
+            return { type, label: type, available: false, secretFields: [], knownAttributes: [], error: errorText(e) };
+          }
+        }),
+      ),
+    }),
+  );
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/target-types', tag: 'catalogue', access: 'viewer', summary: 'Target types: settings, secret settings and the fields each can write (capabilities)',
+      response: z.object({ targetTypes: z.array(z.object({ type: z.string(), label: z.string(), available: z.boolean(), secretFields: z.array(z.string()), capabilities: json.optional(), configSchema: json.optional(), error: z.string().optional() })) }),
+    },
+    async () => ({
+      targetTypes: await Promise.all(
+        services.registry.targetTypes.map(async (type) => {
+          try {
+            const d = await services.registry.target(type);
+            return { type, label: d.label, available: true, secretFields: d.secretFields, capabilities: d.capabilities, configSchema: safeJsonSchema(d.configSchema) };
+          } catch (e) {
+            return { type, label: type, available: false, secretFields: [], error: errorText(e) };
+          }
+        }),
+      ),
+    }),
+  );
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/schedule/describe', tag: 'catalogue', access: 'viewer', summary: 'A cron schedule in words with its next three run times',
+      query: z.object({ cron: z.string().min(1), timezone: z.string().default('UTC') }), response: scheduleOut,
+    },
+    async ({ query }) => describeSchedule(query.cron, query.timezone),
+  );
+
+  // ------------------------------------------------------------ CRUD
+
+  api.route(
+    { method: 'GET', path: '/api/v1/connectors', tag: 'connectors', access: 'viewer', summary: 'Connectors with status, last run and next scheduled run', response: z.object({ connectors: z.array(summaryOut) }) },
+    async () => ({ connectors: await Promise.all((await store.connectors.list()).map(summary)) }),
+  );
+
+  api.route(
+    { method: 'GET', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'viewer', summary: 'One connector (secrets shown as {"set": true})', response: detailOut, errors: { 404: 'no such connector' } },
+    async ({ params }) => detail(await load(params.id!)),
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors', tag: 'connectors', access: 'administrator', status: 201,
+      summary: 'Creates a connector after validating all of it (settings, each mapping against its target, schedule)',
+      body: z.object({ config: configIn }), response: detailOut.extend({ warnings: z.array(issue) }), errors: { 409: 'the id is taken' },
+    },
+    async ({ body }) => {
+      const id = String(body.config.id ?? '');
+      if (id && (await store.connectors.get(id))) throw new HttpError(409, `a connector with id "${id}" exists already; choose another id`);
+      const { stored, warnings } = await save(body.config, undefined);
+      return { ...detail(stored), warnings };
+    },
+  );
+
+  api.route(
+    {
+      method: 'PUT', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'administrator',
+      summary: 'Replaces a connector atomically; refused with placed issues when anything is invalid, and with 409 when someone saved in between',
+      body: z.object({ config: configIn, revision: z.number().int().optional() }), response: detailOut.extend({ warnings: z.array(issue) }),
+      errors: { 404: 'no such connector', 409: 'changed by someone else since you loaded it' },
+    },
+    async ({ body, params }) => {
+      const existing = await load(params.id!);
+      if (body.config.id !== params.id) throw new HttpError(400, 'the id in the body differs from the one in the URL; a connector cannot be renamed, create a new one', { issues: [{ path: ['id'], message: 'the id cannot change' }] });
+      const { stored, warnings } = await save(body.config, existing, body.revision);
+      return { ...detail(stored), warnings };
+    },
+  );
+
+  api.route(
+    { method: 'DELETE', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'administrator', summary: 'Deletes a connector with its stored secrets and links', status: 204, errors: { 404: 'no such connector', 409: 'a run is in progress' } },
+    async ({ params }) => {
+      await load(params.id!);
+      if (runs.isRunning(params.id!)) throw new HttpError(409, 'a run of this connector is in progress; wait for it to finish before deleting');
+      await store.connectors.delete(params.id!);
+      await deps.scheduler?.reload();
+      return null;
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors/validate', tag: 'connectors', access: 'administrator', summary: 'Validates a connector without saving it',
+      body: z.object({ config: configIn }), response: z.object({ ok: z.boolean(), issues: z.array(issue), warnings: z.array(issue) }),
+    },
+    async ({ body }) => {
+      const id = String(body.config.id ?? '');
+      const existing = id ? await store.connectors.get(id) : undefined;
+      const { config, missing } = applySecretInput(body.config, existing);
+      const outcome = await validateConnector(config, services, { discoveredAttributes: discovered.get(id) });
+      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors];
+      return { ok: issues.length === 0, issues, warnings: outcome.warnings };
+    },
+  );
+
+  // ------------------------------------------------------------ pickers, preview, test
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/connectors/:id/attributes', tag: 'mapping', access: 'viewer',
+      summary: "Source attributes for the mapping editor: the source type's known ones plus those discovered from the provider",
+      response: z.object({ attributes: z.array(z.object({ path: z.string(), type: z.string(), description: z.string().optional() })), discovered: z.boolean(), error: z.string().optional() }),
+    },
+    async ({ params }) => {
+      const c = await load(params.id!);
+      let known: AttributeInfo[] = [];
+      try {
+        known = (await services.registry.source(c.config.source.type)).knownAttributes;
+      } catch {
+        /* unknown source type: only discovery can help */
+      }
+      try {
+        const found = await services.engine.attributes(c.config);
+        discovered.set(c.config.id, found);
+        return { attributes: mergeAttributes(known, found), discovered: true };
+      } catch (e) {
+        return { attributes: known, discovered: false, error: `could not read attributes from the provider: ${errorText(e)}` };
+      }
+    },
+  );
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/connectors/:id/sample-users', tag: 'mapping', access: 'viewer', summary: 'Users from the source matching a search (name, mail or UPN), for previews',
+      query: z.object({ q: z.string().default(''), limit: z.coerce.number().int().min(1).max(50).default(10) }), response: z.object({ users: z.array(sampleUserOut) }),
+    },
+    async ({ params, query }) => {
+      const c = await load(params.id!);
+      const users = await services.engine.sampleUsers(c.config, query.q, query.limit);
+      return { users: users.map((u) => ({ id: u.id, label: labelOf(u), attrs: asJson(u.attrs) as Record<string, unknown>, ...(u.groups ? { groups: u.groups } : {}) })) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors/:id/mapping/preview', tag: 'mapping', access: 'administrator',
+      summary: 'Evaluates mapping rows against one sample user from the source (the first match of userRef, or the first user)',
+      body: z.object({ targetId: z.string().optional(), targetType: z.string().optional(), rules: z.array(ruleIn).max(500), userRef: z.string().optional() }),
+      response: z.object({ user: sampleUserOut.nullable(), results: z.array(previewOut) }),
+    },
+    async ({ params, body }) => {
+      const c = await load(params.id!);
+      const targetType = body.targetType ?? c.config.targets.find((t) => t.id === body.targetId)?.type ?? c.config.targets[0]!.type;
+      const capabilities = (await services.registry.target(targetType)).capabilities;
+      const [user] = await services.engine.sampleUsers(c.config, body.userRef ?? '', 1);
+      if (!user) return { user: null, results: body.rules.map(() => ({ ok: false, error: body.userRef ? `no user matches "${body.userRef}"` : 'the source has no user to preview with' })) };
+      const results = [];
+      for (const rule of body.rules) {
+        try {
+          results.push(await services.mapping.preview(rule, user, capabilities));
+        } catch (e) {
+          results.push({ ok: false as const, error: errorText(e) });
+        }
+      }
+      return { user: { id: user.id, label: labelOf(user), attrs: asJson(user.attrs) as Record<string, unknown>, ...(user.groups ? { groups: user.groups } : {}) }, results };
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/mapping/validate', tag: 'mapping', access: 'administrator', summary: "Validates a mapping table against a target type's capabilities",
+      body: z.object({ targetType: z.string(), sourceType: z.string().optional(), connectorId: z.string().optional(), rules: z.array(ruleIn).max(500) }),
+      response: z.object({ issues: z.array(z.object({ row: z.number(), field: z.string(), message: z.string(), position: z.number().optional(), severity: z.enum(['error', 'warning']) })) }),
+    },
+    async ({ body }) => {
+      const capabilities = (await services.registry.target(body.targetType)).capabilities;
+      let attributes: AttributeInfo[] | undefined;
+      if (body.sourceType) {
+        const known = (await services.registry.source(body.sourceType)).knownAttributes;
+        attributes = mergeAttributes(known, discovered.get(body.connectorId ?? '') ?? []);
+      }
+      return { issues: await services.mapping.validate({ rules: body.rules, capabilities, ...(attributes ? { attributes } : {}) }) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors/:id/test', tag: 'connectors', access: 'administrator', summary: 'Tests both ends of the stored connector; each check says what failed',
+      response: z.object({ ok: z.boolean(), source: json, targets: z.record(z.string(), json) }),
+    },
+    async ({ params }) => services.engine.testConnection((await load(params.id!)).config),
+  );
+
+  // ------------------------------------------------------------ sync triggers
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors/:id/sync', tag: 'sync', access: 'administrator',
+      summary: 'Full sync, simulation (dryRun) or single-user sync. Full runs answer 202 at once (follow /activity); a user sync answers with its step-by-step report',
+      body: z
+        .object({ kind: z.enum(['full', 'user']), dryRun: z.boolean().default(false), userRef: z.string().trim().min(1).optional() })
+        .refine((b) => b.kind !== 'user' || b.userRef, { message: 'name the user to sync (UPN, mail or object id)', path: ['userRef'] }),
+      response: z.object({ run: runOut.optional(), user: json.optional(), active: activeOut.optional() }),
+      errors: { 202: 'full sync started', 409: 'a run of this connector is in progress' },
+    },
+    async ({ params, body, reply }) => {
+      const c = await load(params.id!);
+      if (body.kind === 'full') {
+        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger: 'api' });
+        reply.code(202);
+        return reply.send({ active });
+      }
+      const result = await runs.start({ connector: c.config, kind: 'user', dryRun: body.dryRun, userRef: body.userRef!, trigger: 'api' });
+      return result;
+    },
+  );
+
+  api.route(
+    { method: 'GET', path: '/api/v1/connectors/:id/activity', tag: 'sync', access: 'viewer', summary: 'Live progress of the running sync (users read, planned, written, failed) and the last outcome', response: activityOut },
+    async ({ params }) => {
+      await load(params.id!);
+      return runs.activity(params.id!);
+    },
+  );
+}
+
+function safeJsonSchema(schema: z.ZodType): unknown {
+  try {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    return rest;
+  } catch {
+    return undefined;
+  }
+}

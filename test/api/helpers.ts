@@ -1,0 +1,91 @@
+// A small API client over Fastify's inject (no sockets): keeps cookies like a browser, sends the
+// CSRF header when asked, and records every answer so a test can check that no secret leaked.
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
+import { Store } from '../../src/store/index.ts';
+import { LoginLimiter } from '../../src/server/login-limiter.ts';
+import { FakeEngine, fakeServices } from './fakes.ts';
+
+export interface Answer {
+  status: number;
+  body: any;
+  text: string;
+  headers: Record<string, unknown>;
+}
+
+export const transcript: string[] = [];
+
+export class Client {
+  cookies = new Map<string, string>();
+  bearer?: string;
+  /** Send X-CSRF-Token from the csrf cookie (what the UI does). */
+  csrf = true;
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  async call(method: string, url: string, payload?: unknown): Promise<Answer> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.csrf && this.cookies.has('idsync_csrf')) headers['x-csrf-token'] = this.cookies.get('idsync_csrf')!;
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    const res = await this.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    for (const c of res.cookies) {
+      if (c.value === '' || (c.expires && c.expires.getTime() < Date.now())) this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+    transcript.push(`${method} ${url} ${res.statusCode} ${JSON.stringify(res.headers)} ${res.body}`);
+    let body: unknown;
+    try {
+      body = res.body ? JSON.parse(res.body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    return { status: res.statusCode, body, text: res.body, headers: res.headers as Record<string, unknown> };
+  }
+
+  get = (url: string) => this.call('GET', url);
+  post = (url: string, body: unknown = {}) => this.call('POST', url, body);
+  put = (url: string, body: unknown = {}) => this.call('PUT', url, body);
+  patch = (url: string, body: unknown = {}) => this.call('PATCH', url, body);
+  del = (url: string) => this.call('DELETE', url);
+}
+
+export interface Harness {
+  server: IdsyncServer;
+  store: Store;
+  engine: FakeEngine;
+  admin: Client;
+  anonymous: Client;
+  client(): Client;
+  dispose(): Promise<void>;
+}
+
+export const ADMIN_PASSWORD = 'correct horse battery';
+
+/** A server on an in-memory store with fake engine and registries, and a logged-in admin. */
+export async function harness(opts: { scheduler?: boolean } = {}): Promise<Harness> {
+  const store = await Store.open({ databaseUrl: ':memory:' });
+  const engine = new FakeEngine(store);
+  const server = await buildServer({ store, services: fakeServices(engine), logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }) });
+  const admin = new Client(server.app);
+  const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
+  if (setup.status !== 200) throw new Error(`setup failed: ${setup.text}`);
+  return {
+    server,
+    store,
+    engine,
+    admin,
+    anonymous: new Client(server.app),
+    client: () => new Client(server.app),
+    async dispose() {
+      engine.release();
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+/** Fills `:param` placeholders of a route path with harmless values. */
+export function concretePath(path: string): string {
+  return path.replace(/:id/g, 'contoso');
+}
