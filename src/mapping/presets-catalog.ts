@@ -17,8 +17,9 @@ export interface PresetRow {
 export const PRESET_CATALOG: readonly PresetRow[] = [
   {
     label: 'Username from UPN (without domain, lower case)',
-    description: 'alice@contoso.com becomes alice. Set once at creation so a UPN change does not rename the account.',
-    source: '$lower($stripDomain(userPrincipalName))',
+    description:
+      'alice@contoso.com becomes alice; a guest\'s #EXT# UPN uses their real address. Set once at creation so a UPN change does not rename the account.',
+    source: '$lower($stripDomain($guestToMail(userPrincipalName)))',
     target: 'user.username',
     flow: 'onCreate',
   },
