@@ -1,0 +1,52 @@
+// What every Graph route handler receives once the bearer token has been checked.
+import type { EmulatorRequest, EmulatorResponse } from '../common/server.ts';
+import type { Directory } from './directory.ts';
+import type { IssuedToken } from './auth.ts';
+import { hasAny } from './auth.ts';
+import { accessDenied, badRequest, unsupportedQuery, graphError } from './errors.ts';
+import { ODataError } from './odata.ts';
+
+export interface GraphCall {
+  req: EmulatorRequest;
+  dir: Directory;
+  grant: IssuedToken;
+}
+
+export type GraphHandler = (c: GraphCall) => EmulatorResponse;
+
+export const READ_USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const READ_MEMBERSHIP = ['GroupMember.Read.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const READ_APPLICATIONS = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const READ_SECURITY_ATTRIBUTES = ['CustomSecAttributeAssignment.Read.All', 'CustomSecAttributeAssignment.ReadWrite.All'];
+
+/** Wraps a handler with a permission check and turns OData parse errors into Graph 400s. */
+export function requires(permissions: readonly string[], handler: GraphHandler): GraphHandler {
+  return (c) => {
+    if (!hasAny(c.grant, permissions)) return accessDenied();
+    try {
+      return handler(c);
+    } catch (e) {
+      if (e instanceof ODataError) return e.code === 'Request_UnsupportedQuery' ? unsupportedQuery(e.message) : badRequest(e.message);
+      throw e;
+    }
+  };
+}
+
+/** Advanced query mode: `ConsistencyLevel: eventual` header plus `$count=true`. */
+export function isAdvanced(req: EmulatorRequest): boolean {
+  return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual' && req.query.get('$count')?.toLowerCase() === 'true';
+}
+
+export function notImplemented(message: string): EmulatorResponse {
+  return graphError(501, 'NotImplemented', message);
+}
+
+/** Graph's cost model (identity service): base cost, -1 for $select, +1 for $expand, -1 for $top < 20; never below 1. */
+export function resourceUnits(base: number, req: EmulatorRequest): number {
+  let cost = base;
+  if (req.query.has('$select')) cost -= 1;
+  if (req.query.has('$expand')) cost += 1;
+  const top = Number(req.query.get('$top'));
+  if (Number.isFinite(top) && top > 0 && top < 20) cost -= 1;
+  return Math.max(1, cost);
+}

@@ -1,0 +1,337 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent, fetch } from 'undici';
+import { generate } from 'selfsigned';
+import { createHash, createSign, X509Certificate } from 'node:crypto';
+import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from './index.ts';
+import { generateOrg, MANY_GROUPS_USER_INDEX } from '../org/index.ts';
+import { DEFAULT_USER_SELECT } from './directory.ts';
+
+let emu: GraphEmulator;
+let agent: Agent;
+let token: string;
+const org = generateOrg({ users: 450, seed: 21 });
+const limited = { clientId: 'limited-app', clientSecret: 'limited-secret', permissions: ['User.Read.All'] };
+let certPem: string;
+let keyPem: string;
+
+before(async () => {
+  const pems = await generate([{ name: 'commonName', value: 'idsync-test-client' }], { keySize: 2048, algorithm: 'sha256' } as never);
+  certPem = pems.cert;
+  keyPem = pems.private;
+  emu = await startGraphEmulator({ org, clients: [DEFAULT_GRAPH_CLIENT, limited, { clientId: 'cert-app', certificates: [certPem] }] });
+  agent = new Agent({ connect: { ca: emu.ca } });
+  token = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
+});
+after(async () => {
+  await agent.close();
+  await emu.close();
+});
+
+async function call(path: string, init: { method?: string; headers?: Record<string, string>; body?: string; auth?: string | null } = {}) {
+  const headers: Record<string, string> = { ...init.headers };
+  const auth = init.auth === undefined ? token : init.auth;
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  const res = await fetch(path.startsWith('http') ? path : `${emu.url}${path}`, { method: init.method ?? 'GET', headers, body: init.body, dispatcher: agent });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, headers: res.headers, body };
+}
+
+async function tokenRequest(form: Record<string, string>, tenant = emu.tenantId) {
+  return call(`/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    auth: null,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+async function getToken(clientId: string, clientSecret: string): Promise<string> {
+  const r = await tokenRequest({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'https://graph.microsoft.com/.default' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access_token;
+}
+
+const graphError = (body: any) => body?.error?.code as string;
+
+test('token endpoint: client secret, bad secret, unknown tenant, unknown client, and the bearer check', async () => {
+  const ok = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: DEFAULT_GRAPH_CLIENT.clientSecret, scope: 'https://graph.microsoft.com/.default' });
+  assert.equal(ok.body.token_type, 'Bearer');
+  assert.equal(ok.body.expires_in, 3599);
+  const bad = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: 'nope', scope: 'https://graph.microsoft.com/.default' });
+  assert.equal(bad.status, 401);
+  assert.equal(bad.body.error, 'invalid_client');
+  assert.deepEqual(bad.body.error_codes, [7000215]);
+  assert.match(bad.body.error_description, /^AADSTS7000215: Invalid client secret provided/);
+  const tenant = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: 'x', scope: 'https://graph.microsoft.com/.default' }, 'not-a-tenant');
+  assert.equal(tenant.status, 400);
+  assert.equal(tenant.body.error, 'invalid_request');
+  assert.match(tenant.body.error_description, /^AADSTS90002: Tenant 'not-a-tenant' not found/);
+  const client = await tokenRequest({ grant_type: 'client_credentials', client_id: 'ghost', client_secret: 'x', scope: 'https://graph.microsoft.com/.default' });
+  assert.deepEqual(client.body.error_codes, [700016]);
+  // The tenant's domain works as well as its id.
+  const byDomain = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: DEFAULT_GRAPH_CLIENT.clientSecret, scope: 'https://graph.microsoft.com/.default' }, org.initialDomain);
+  assert.equal(byDomain.status, 200);
+
+  const none = await call('/v1.0/users', { auth: null });
+  assert.equal(none.status, 401);
+  assert.equal(graphError(none.body), 'InvalidAuthenticationToken');
+  assert.ok(none.body.error.innerError['request-id']);
+  const forged = await call('/v1.0/users', { auth: 'a.b.c' });
+  assert.equal(forged.status, 401);
+  const fresh = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
+  assert.equal((await call('/v1.0/users?$top=1', { auth: fresh })).status, 200);
+  const expired = await (await fetch(`${emu.url}/_emulator/tokens/expire`, { method: 'POST', dispatcher: agent })).json() as { expired: number };
+  assert.ok(expired.expired >= 1);
+  const after = await call('/v1.0/users?$top=1', { auth: fresh });
+  assert.equal(after.status, 401);
+  assert.match(after.body.error.message, /expired/);
+  token = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
+});
+
+function assertion(opts: { key: string; cert: string; clientId: string; aud: string }): string {
+  const x5t = createHash('sha1').update(new X509Certificate(opts.cert).raw).digest('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${enc({ alg: 'RS256', typ: 'JWT', x5t })}.${enc({ aud: opts.aud, iss: opts.clientId, sub: opts.clientId, jti: 'j1', nbf: now, exp: now + 600 })}`;
+  return `${head}.${createSign('RSA-SHA256').update(head).sign(opts.key).toString('base64url')}`;
+}
+
+test('token endpoint: certificate client assertion is verified against the registered certificate', async () => {
+  const aud = `${emu.url}/${emu.tenantId}/oauth2/v2.0/token`;
+  const form = (a: string) => ({ grant_type: 'client_credentials', client_id: 'cert-app', scope: 'https://graph.microsoft.com/.default', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a });
+  const good = await tokenRequest(form(assertion({ key: keyPem, cert: certPem, clientId: 'cert-app', aud })));
+  assert.equal(good.status, 200, JSON.stringify(good.body));
+  const other = await generate([{ name: 'commonName', value: 'other' }], { keySize: 2048, algorithm: 'sha256' } as never);
+  // Signed by another key but claiming the registered thumbprint: signature check fails.
+  const forged = assertion({ key: other.private, cert: certPem, clientId: 'cert-app', aud });
+  const bad = await tokenRequest(form(forged));
+  assert.equal(bad.status, 401);
+  assert.match(bad.body.error_description, /^AADSTS700027: Client assertion failed signature validation/);
+  const unknownCert = await tokenRequest(form(assertion({ key: other.private, cert: other.cert, clientId: 'cert-app', aud })));
+  assert.match(unknownCert.body.error_description, /not registered on application/);
+});
+
+test('openid configuration points at the emulator token endpoint', async () => {
+  const r = await call(`/${emu.tenantId}/v2.0/.well-known/openid-configuration`, { auth: null });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.token_endpoint, `${emu.url}/${emu.tenantId}/oauth2/v2.0/token`);
+});
+
+test('users list: default property set, $top bounds, absolute nextLinks covering every user exactly once', async () => {
+  const first = await call('/v1.0/users');
+  assert.equal(first.status, 200);
+  assert.equal(first.body.value.length, 100);
+  assert.deepEqual(Object.keys(first.body.value[0]).sort(), [...DEFAULT_USER_SELECT].sort());
+  assert.equal(first.headers.get('x-ms-resource-unit'), '2');
+  const tooBig = await call('/v1.0/users?$top=1000');
+  assert.equal(tooBig.status, 400);
+  assert.equal(tooBig.body.error.message, "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.");
+  assert.equal((await call('/v1.0/users?$top=0')).status, 400);
+
+  const seen: string[] = [];
+  let url: string | undefined = '/v1.0/users?$select=id,displayName&$top=64';
+  let pages = 0;
+  while (url) {
+    const r = await call(url);
+    assert.equal(r.status, 200);
+    pages++;
+    for (const u of r.body.value) {
+      assert.deepEqual(Object.keys(u).sort(), ['displayName', 'id']);
+      seen.push(u.id);
+    }
+    url = r.body['@odata.nextLink'];
+    if (url) {
+      assert.match(url, new RegExp(`^${emu.url.replace(/[.]/g, '\\.')}/v1\\.0/users\\?.*\\$skiptoken=`));
+      assert.match(url, /\$select=id,displayName/);
+    }
+  }
+  assert.equal(pages, Math.ceil(org.users.length / 64));
+  assert.deepEqual(seen, org.users.map((u) => u.id));
+  const tampered = await call('/v1.0/users?$filter=accountEnabled eq false&$skiptoken=' + Buffer.from('DSpt\u00025\u0001zzz').toString('base64url'));
+  assert.equal(tampered.status, 400);
+});
+
+test('users list: $filter operators, advanced-query rules and $count', async () => {
+  const q = (f: string, headers?: Record<string, string>, extra = '') => call(`/v1.0/users?$select=id,userPrincipalName,accountEnabled&$top=999&$filter=${encodeURIComponent(f)}${extra}`, { headers });
+  const target = org.users[7]!;
+  const byUpn = await q(`userPrincipalName eq '${target.userPrincipalName.toUpperCase()}'`);
+  assert.deepEqual(byUpn.body.value.map((u: any) => u.id), [target.id]);
+  const disabled = await q('accountEnabled eq false');
+  assert.deepEqual(disabled.body.value.map((u: any) => u.id), org.users.filter((u) => !u.accountEnabled).map((u) => u.id));
+  const cc = org.users[3]!.onPremisesExtensionAttributes.extensionAttribute3!;
+  const byExt = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`);
+  assert.deepEqual(byExt.body.value.map((u: any) => u.id), org.users.filter((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc).map((u) => u.id));
+  const ids = [org.users[1]!.id, org.users[2]!.id];
+  const inList = await q(`id in ('${ids[0]}','${ids[1]}') and accountEnabled eq true or startswith(displayName,'zzzz')`);
+  assert.deepEqual(inList.body.value.map((u: any) => u.id), ids);
+  const guest = org.users.find((u) => u.userType === 'Guest')!;
+  const quoted = await q(`mail eq 'o''brien@nowhere' or userPrincipalName eq '${guest.userPrincipalName}'`);
+  assert.deepEqual(quoted.body.value.map((u: any) => u.id), [guest.id]);
+
+  const ne = await q('accountEnabled ne true');
+  assert.equal(ne.status, 400);
+  assert.equal(ne.body.error.code, 'Request_UnsupportedQuery');
+  const neAdvanced = await q('accountEnabled ne true', { consistencylevel: 'eventual' }, '&$count=true');
+  assert.equal(neAdvanced.status, 200);
+  assert.equal(neAdvanced.body['@odata.count'], disabled.body.value.length);
+  assert.equal((await q("endswith(mail,'@contoso.com')")).status, 400);
+  assert.equal((await call('/v1.0/users?$count=true')).status, 400);
+  const counted = await call('/v1.0/users?$count=true&$top=100', { headers: { consistencylevel: 'eventual' } });
+  assert.equal(counted.body['@odata.count'], org.users.length);
+  const second = await call(counted.body['@odata.nextLink'], { headers: { consistencylevel: 'eventual' } });
+  assert.equal(second.body['@odata.count'], undefined, '@odata.count only on the first page');
+  assert.equal((await q('nosuchprop eq 1')).status, 400);
+  assert.equal((await q("displayName eq 'unterminated")).status, 400);
+});
+
+test('users list: $expand=manager caps pages at 100 and embeds the manager; extensions only when selected; 501 for aboutMe', async () => {
+  const r = await call('/v1.0/users?$select=id,displayName&$top=999&$expand=manager($select=id,mail,userPrincipalName,displayName)');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.value.length, 100);
+  assert.ok(r.body['@odata.nextLink']);
+  const byId = new Map(org.users.map((u) => [u.id, u]));
+  for (const u of r.body.value) {
+    const src = byId.get(u.id)!;
+    if (src.managerId) {
+      assert.equal(u.manager.id, src.managerId);
+      assert.deepEqual(Object.keys(u.manager).sort(), ['@odata.type', 'displayName', 'id', 'mail', 'userPrincipalName']);
+    } else assert.equal(u.manager, undefined);
+  }
+  const hex = org.extensionAppId.replace(/-/g, '');
+  const ext = `extension_${hex}_badgeNumber`;
+  const withExt = await call(`/v1.0/users?$select=id,${ext},onPremisesExtensionAttributes&$top=50`);
+  assert.ok(withExt.body.value.some((u: any) => typeof u[ext] === 'number'));
+  assert.ok(withExt.body.value.every((u: any) => 'onPremisesExtensionAttributes' in u));
+  const without = await call('/v1.0/users?$top=50');
+  assert.ok(without.body.value.every((u: any) => !(ext in u) && !('onPremisesExtensionAttributes' in u)));
+  const about = await call('/v1.0/users?$select=aboutMe');
+  assert.equal(about.status, 501);
+  assert.equal((await call(`/v1.0/users/${org.users[0]!.id}?$select=aboutMe`)).status, 200);
+});
+
+test('get user by id, by UPN (guest #EXT# form too), 404 body; manager and its 404', async () => {
+  const u = org.users[30]!;
+  const byId = await call(`/v1.0/users/${u.id}?$select=id,department`);
+  assert.deepEqual({ id: byId.body.id, department: byId.body.department }, { id: u.id, department: u.department });
+  const guest = org.users.find((x) => x.userType === 'Guest')!;
+  const byUpn = await call(`/v1.0/users/${encodeURIComponent(guest.userPrincipalName)}`);
+  assert.equal(byUpn.body.id, guest.id);
+  const missing = await call('/v1.0/users/00000000-0000-4000-8000-000000000000');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.error.code, 'Request_ResourceNotFound');
+  assert.equal((await call(`/v1.0/users/${u.id}/manager`)).body.id, u.managerId);
+  const ceo = await call(`/v1.0/users/${org.users[0]!.id}/manager`);
+  assert.equal(ceo.status, 404);
+  assert.equal(ceo.body.error.message, "Resource 'manager' does not exist or one of its queried reference-property objects are not present.");
+});
+
+test('memberOf: mixed directory objects, the group cast, nextLinks for a user in >100 groups, transitive nesting', async () => {
+  const many = org.users[MANY_GROUPS_USER_INDEX]!;
+  const mixed: any[] = [];
+  let url: string | undefined = `/v1.0/users/${many.id}/memberOf`;
+  while (url) {
+    const r = await call(url);
+    assert.equal(r.status, 200);
+    mixed.push(...r.body.value);
+    url = r.body['@odata.nextLink'];
+  }
+  const expected = org.groups.filter((g) => g.members.includes(many.id)).length;
+  assert.equal(mixed.filter((o) => o['@odata.type'] === '#microsoft.graph.group').length, expected);
+  assert.ok(expected > 100);
+  assert.ok(mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole'));
+  const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
+  assert.equal(cast.body.value.length, expected);
+  assert.ok(cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.displayName));
+  assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.nothing`)).body.error.code, 'Request_UnsupportedQuery');
+
+  const admins = org.groups.find((g) => g.displayName === 'jira-administrators')!;
+  const admin = admins.members[0]!;
+  const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName`);
+  const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`);
+  const names = (r: any) => r.body.value.map((g: any) => g.displayName);
+  assert.ok(names(direct).includes('jira-administrators'));
+  assert.ok(names(transitive).includes('jira-users'), 'nested membership shows up transitively');
+});
+
+test('groups and members, with transitive expansion of nested groups', async () => {
+  const r = await call(`/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'confluence-users'")}`);
+  assert.equal(r.body.value.length, 1);
+  const id = r.body.value[0].id;
+  const direct = await call(`/v1.0/groups/${id}/members?$top=999&$select=id`);
+  assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'));
+  const users: string[] = [];
+  let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100`;
+  while (url) {
+    const p = await call(url);
+    users.push(...p.body.value.map((m: any) => m.id));
+    url = p.body['@odata.nextLink'];
+  }
+  const eng = org.groups.find((g) => g.displayName === 'dept-engineering')!;
+  assert.ok(eng.members.every((m) => users.includes(m)));
+  assert.equal(new Set(users).size, users.length);
+});
+
+test('$batch: limits, unique ids, per-request status, inner throttling', async () => {
+  const post = (requests: unknown[]) => call('/v1.0/$batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests }) });
+  const reqs = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: '/users?$top=1' }));
+  assert.equal((await post(reqs)).status, 400);
+  assert.equal((await post([{ id: 'a', method: 'GET', url: '/users' }, { id: 'A', method: 'GET', url: '/users' }])).status, 400);
+  const u = org.users[5]!;
+  emu.setBatchFaults([{ path: '/manager', status: 429, retryAfterSeconds: 3 }]);
+  const ok = await post([
+    { id: '1', method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` },
+    { id: '2', method: 'GET', url: '/users/00000000-0000-4000-8000-000000000000' },
+    { id: '3', method: 'GET', url: `/users/${u.id}/manager` },
+  ]);
+  assert.equal(ok.status, 200);
+  const byId = new Map(ok.body.responses.map((r: any) => [r.id, r]));
+  assert.equal((byId.get('1') as any).status, 200);
+  assert.deepEqual((byId.get('1') as any).body.value.map((g: any) => g.displayName).sort(), org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort());
+  assert.equal((byId.get('2') as any).status, 404);
+  assert.equal((byId.get('3') as any).status, 429);
+  assert.equal((byId.get('3') as any).headers['Retry-After'], '3');
+});
+
+test('permissions: a client without GroupMember.Read.All gets 403 Authorization_RequestDenied; customSecurityAttributes need their own permission', async () => {
+  const t = await getToken(limited.clientId, limited.clientSecret);
+  const r = await call(`/v1.0/users/${org.users[1]!.id}/memberOf`, { auth: t });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'Authorization_RequestDenied');
+  const withCsa = org.users.find((u) => u.customSecurityAttributes)!;
+  const limitedView = await call(`/v1.0/users/${withCsa.id}?$select=customSecurityAttributes`, { auth: t });
+  assert.equal(limitedView.body.customSecurityAttributes, null);
+  const fullView = await call(`/v1.0/users/${withCsa.id}?$select=customSecurityAttributes`);
+  assert.ok(fullView.body.customSecurityAttributes.Engineering);
+});
+
+test('rate limiter answers 429 with Retry-After and a Graph error body', async () => {
+  emu.setFaults({ rateLimit: { capacity: 1, perSecond: 0.001, retryAfterSeconds: 2 } });
+  try {
+    await call('/v1.0/users?$top=1');
+    const r = await call('/v1.0/users?$top=1');
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get('retry-after'), '2');
+    assert.equal(r.body.error.code, 'TooManyRequests');
+  } finally {
+    emu.setFaults({ rateLimit: undefined });
+  }
+});
+
+test('control API: PATCH and DELETE a user are visible through Graph', async () => {
+  const u = org.users[40]!;
+  const ctl = (path: string, method: string, body?: unknown) =>
+    fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.equal((await ctl(`/users/${u.id}`, 'PATCH', { jobTitle: 'Chief Tester' })).status, 200);
+  const filtered = await call(`/v1.0/users?$select=id&$filter=${encodeURIComponent("jobTitle eq 'Chief Tester'")}`);
+  assert.deepEqual(filtered.body.value.map((x: any) => x.id), [u.id]);
+  const victim = org.users[41]!.id;
+  assert.equal((await ctl(`/users/${victim}`, 'DELETE')).status, 204);
+  assert.equal((await call(`/v1.0/users/${victim}`)).status, 404);
+  const stats = (await (await ctl('/directory', 'GET')).json()) as { users: number };
+  assert.equal(stats.users, 449);
+});

@@ -1,0 +1,210 @@
+// /v1.0/users: list (select, filter, count, orderby, expand=manager, paging), get by id or
+// UPN, manager, memberOf / transitiveMemberOf (with OData cast), and the extension catalogue.
+import type { EmulatorResponse } from '../common/server.ts';
+import type { OrgUser } from '../org/types.ts';
+import { SINGLE_USER_ONLY, type Directory } from './directory.ts';
+import { badRequest, notFound, unsupportedQuery } from './errors.ts';
+import { DEFAULT_TOP, page, queryHash, readTop } from './listing.ts';
+import { advancedConstruct, evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
+import { castType, projectObject, projectUser } from './serialize.ts';
+import { READ_SECURITY_ATTRIBUTES, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
+import { hasAny as hasAnyPermission } from './auth.ts';
+
+/** Adding $expand=manager to a user list silently caps the page at 100 (Graph known issue). */
+export const EXPAND_PAGE_CAP = 100;
+
+const FILTERABLE_COMPLEX = new Set(['onPremisesExtensionAttributes', 'employeeOrgData', 'proxyAddresses', 'otherMails', 'businessPhones', 'identities', 'assignedLicenses', 'imAddresses']);
+
+function checkSelect(dir: Directory, select: string[] | undefined, list: boolean): EmulatorResponse | undefined {
+  for (const p of select ?? []) {
+    if (SINGLE_USER_ONLY.has(p)) {
+      if (list) return notImplemented(`The property '${p}' is only supported when retrieving a single user; it cannot be selected on a list of users.`);
+      continue;
+    }
+    if (p === 'manager' || !dir.isUserProperty(p)) {
+      return badRequest(`Could not find a property named '${p}' on type 'microsoft.graph.user'.`);
+    }
+  }
+  return undefined;
+}
+
+function checkFilter(dir: Directory, filter: FilterNode): EmulatorResponse | undefined {
+  for (const path of filterPaths(filter)) {
+    const [head, sub] = path;
+    if (!dir.isUserProperty(head!)) return badRequest(`Property '${head}' does not exist as a declared property or extension property.`);
+    if (sub !== undefined && !FILTERABLE_COMPLEX.has(head!)) return badRequest(`Property '${path.join('/')}' is not a valid filter path.`);
+  }
+  return undefined;
+}
+
+function readExpand(dir: Directory, raw: string | null, advanced: boolean): ExpandSpec | undefined | EmulatorResponse {
+  const specs = parseExpand(raw);
+  if (specs.length === 0) return undefined;
+  if (specs.length > 1) return badRequest('Only one level and one navigation property can be expanded on users.');
+  const spec = specs[0]!;
+  if (spec.property !== 'manager') return badRequest(`Expanding '${spec.property}' is not supported by this emulator; only 'manager' is.`);
+  if (spec.levels !== undefined && !advanced) {
+    return unsupportedQuery('$levels in $expand requires advanced query parameters (ConsistencyLevel: eventual and $count=true).');
+  }
+  const bad = checkSelect(dir, spec.select, false);
+  return bad ?? spec;
+}
+
+function withManager(c: GraphCall, u: OrgUser, json: Record<string, unknown>, spec: ExpandSpec, canCsa: boolean): Record<string, unknown> {
+  const manager = u.managerId ? c.dir.userById(u.managerId) : undefined;
+  if (manager) json.manager = projectUser(manager, { select: spec.select, canReadSecurityAttributes: canCsa, typed: true });
+  return json;
+}
+
+function parseOrderBy(raw: string | null): { property: string; desc: boolean } | undefined | EmulatorResponse {
+  if (raw === null) return undefined;
+  const m = /^\s*(displayName|userPrincipalName)(?:\s+(asc|desc))?\s*$/i.exec(raw);
+  if (!m) return badRequest(`Sorting by '${raw}' is not supported; use displayName or userPrincipalName.`);
+  return { property: m[1]!.toLowerCase() === 'displayname' ? 'displayName' : 'userPrincipalName', desc: m[2]?.toLowerCase() === 'desc' };
+}
+
+export function listUsers(c: GraphCall): EmulatorResponse {
+  const { req, dir } = c;
+  const advanced = isAdvanced(req);
+  if (req.query.get('$count')?.toLowerCase() === 'true' && !advanced) {
+    return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+  }
+  if (req.query.has('$skip')) return badRequest("'$skip' is not supported by the service.");
+  const select = parseSelect(req.query.get('$select'));
+  const badSelect = checkSelect(dir, select, true);
+  if (badSelect) return badSelect;
+  const expand = readExpand(dir, req.query.get('$expand'), advanced);
+  if (expand && 'status' in expand) return expand;
+  const top = readTop(req);
+  if (typeof top !== 'number') return top;
+
+  const filterText = req.query.get('$filter');
+  let filter: FilterNode | undefined;
+  if (filterText !== null && filterText.trim() !== '') {
+    filter = parseFilter(filterText);
+    const bad = checkFilter(dir, filter);
+    if (bad) return bad;
+    const construct = advancedConstruct(filter);
+    if (construct && !advanced) {
+      return unsupportedQuery(construct === 'ne' ? "Unsupported property filter clause operator 'NotEqualsMatch'." : `Unsupported query: '${construct}' requires advanced query parameters (ConsistencyLevel: eventual and $count=true).`);
+    }
+  }
+  const orderBy = parseOrderBy(req.query.get('$orderby'));
+  if (orderBy && 'status' in orderBy) return orderBy;
+  if (orderBy && filter && !advanced) return unsupportedQuery('Sorting and filtering together require advanced query parameters (ConsistencyLevel: eventual and $count=true).');
+  const search = req.query.get('$search');
+  if (search !== null && String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+    return badRequest('Request with $search query parameter only works through MSGraph with a special request header: \'ConsistencyLevel: eventual\'');
+  }
+
+  const key = queryHash(['users', filterText, req.query.get('$orderby'), search]);
+  let users = dir.listUsers(key, filter, orderBy);
+  if (search !== null) users = users.filter(searchMatcher(search));
+  const canCsa = hasAnyPermission(c.grant, READ_SECURITY_ATTRIBUTES);
+  const ctxSelect = select ? `(${select.join(',')})` : '';
+  return page({
+    req,
+    items: users,
+    top: expand ? Math.min(top, EXPAND_PAGE_CAP) : top,
+    hash: `${key}.${dir.version}`,
+    context: `${req.origin}/v1.0/$metadata#users${ctxSelect}`,
+    count: advanced,
+    headers: { 'x-ms-resource-unit': String(resourceUnits(2, req)) },
+    toJson: (u) => {
+      const json = projectUser(u, { select, canReadSecurityAttributes: canCsa });
+      return expand ? withManager(c, u, json, expand, canCsa) : json;
+    },
+  });
+}
+
+/** `$search="displayName:ann"` style: token-prefix match on the named property. */
+function searchMatcher(raw: string): (u: OrgUser) => boolean {
+  const clauses = [...raw.matchAll(/"(\w+):([^"]*)"/g)].map((m) => [m[1]!, m[2]!.toLowerCase()] as const);
+  return (u) =>
+    clauses.some(([prop, term]) => {
+      const v = (u as unknown as Record<string, unknown>)[prop];
+      return typeof v === 'string' && v.toLowerCase().split(/[\s.@_-]+/).some((w) => w.startsWith(term));
+    });
+}
+
+export function getUser(c: GraphCall): EmulatorResponse {
+  const { req, dir } = c;
+  const ref = req.params.id!;
+  if (ref === '$count') {
+    if (String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+    return { status: 200, headers: { 'content-type': 'text/plain' }, body: String(dir.org.users.length) };
+  }
+  const user = dir.findUser(ref);
+  if (!user) return notFound(ref);
+  const select = parseSelect(req.query.get('$select'));
+  const bad = checkSelect(dir, select, false);
+  if (bad) return bad;
+  const expand = readExpand(dir, req.query.get('$expand'), isAdvanced(req));
+  if (expand && 'status' in expand) return expand;
+  const canCsa = hasAnyPermission(c.grant, READ_SECURITY_ATTRIBUTES);
+  const json = { '@odata.context': `${req.origin}/v1.0/$metadata#users${select ? `(${select.join(',')})` : ''}/$entity`, ...projectUser(user, { select, canReadSecurityAttributes: canCsa }) };
+  return { status: 200, headers: { 'x-ms-resource-unit': String(resourceUnits(1, req)) }, body: expand ? withManager(c, user, json, expand, canCsa) : json };
+}
+
+export function getManager(c: GraphCall): EmulatorResponse {
+  const { req, dir } = c;
+  const user = dir.findUser(req.params.id!);
+  if (!user) return notFound(req.params.id!);
+  const manager = user.managerId ? dir.userById(user.managerId) : undefined;
+  if (!manager) return notFound('manager');
+  const select = parseSelect(req.query.get('$select'));
+  const bad = checkSelect(dir, select, false);
+  if (bad) return bad;
+  return {
+    status: 200,
+    headers: { 'x-ms-resource-unit': String(resourceUnits(1, req)) },
+    body: {
+      '@odata.context': `${req.origin}/v1.0/$metadata#directoryObjects/$entity`,
+      ...projectUser(manager, { select, canReadSecurityAttributes: hasAnyPermission(c.grant, READ_SECURITY_ATTRIBUTES), typed: true }),
+    },
+  };
+}
+
+/** /users/{id}/memberOf[/cast] and /transitiveMemberOf[/cast]. */
+export function memberOf(transitive: boolean) {
+  return (c: GraphCall): EmulatorResponse => {
+    const { req, dir } = c;
+    const user = dir.findUser(req.params.id!);
+    if (!user) return notFound(req.params.id!);
+    const cast = castType(req.params.cast);
+    if (cast === undefined || cast === 'user') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
+    const top = readTop(req, DEFAULT_TOP);
+    if (typeof top !== 'number') return top;
+    const select = parseSelect(req.query.get('$select'));
+    let items = dir.memberOf(user.id, transitive);
+    if (cast !== 'none') items = items.filter((o) => o.type === cast);
+    const filterText = req.query.get('$filter');
+    if (filterText) {
+      const f = parseFilter(filterText);
+      items = items.filter((o) => evaluate(f, o.obj as unknown as Record<string, unknown>));
+    }
+    const segment = transitive ? 'transitiveMemberOf' : 'memberOf';
+    return page({
+      req,
+      items,
+      top,
+      hash: queryHash([segment, user.id, req.params.cast, filterText, String(dir.version)]),
+      context: `${req.origin}/v1.0/$metadata#directoryObjects`,
+      headers: { 'x-ms-resource-unit': String(resourceUnits(2, req)) },
+      toJson: (o) => projectObject(o, select, false),
+    });
+  };
+}
+
+/** POST /directoryObjects/getAvailableExtensionProperties: the tenant's directory extensions. */
+export function availableExtensionProperties(c: GraphCall): EmulatorResponse {
+  const body = (c.req.body ?? {}) as { isSyncedFromOnPremises?: boolean };
+  const props = c.dir.org.extensionProperties.filter((p) => body.isSyncedFromOnPremises === undefined || p.isSyncedFromOnPremises === body.isSyncedFromOnPremises);
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${c.req.origin}/v1.0/$metadata#Collection(microsoft.graph.extensionProperty)`,
+      value: props.map((p) => ({ '@odata.type': '#microsoft.graph.extensionProperty', deletedDateTime: null, ...p })),
+    },
+  };
+}
