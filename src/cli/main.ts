@@ -167,6 +167,49 @@ withConnector(program.command('test'))
     }
   });
 
+const config = program.command('config').description('move connector configuration between a YAML file and the store');
+
+config
+  .command('export')
+  .description('write the stored connectors as YAML (secret values are never included)')
+  .option('-o, --output <file>', 'write to a file instead of standard output')
+  .action(async (_o, cmd: Command) => {
+    const opts = globals(cmd) as GlobalOptions & { output?: string };
+    const store = await openStore(opts);
+    try {
+      const { exportConfig } = await import('../server/config-io.ts');
+      const yaml = await exportConfig(store);
+      if (opts.output) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.output, yaml);
+        console.error(`wrote ${opts.output}`);
+      } else process.stdout.write(yaml);
+    } finally {
+      await store.close();
+    }
+  });
+
+config
+  .command('import')
+  .description('validate and save the connectors of a YAML file into the store (all or nothing)')
+  .argument('<file>', 'idsync YAML configuration')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, _o, cmd: Command) => {
+    const opts = globals(cmd);
+    const store = await openStore(opts);
+    try {
+      const { readFileSync } = await import('node:fs');
+      const { importConfig } = await import('../server/config-io.ts');
+      const { defaultServices } = await import('../server/services.ts');
+      const result = await importConfig(store, readFileSync(file, 'utf8'), await defaultServices(store));
+      if (opts.json) return printJson(result);
+      console.log(`imported ${result.saved.join(', ')}`);
+      for (const w of result.warnings) console.log(`warning: connector ${w.connector}: ${w.path.join('.')}: ${w.message}`);
+    } finally {
+      await store.close();
+    }
+  });
+
 program
   .command('demo')
   .description('start emulated Entra ID, Jira and Confluence with a sample company, sync it and show the result')

@@ -331,13 +331,19 @@ export class SyncEngine {
     }
   }
 
-  /** A source user for previews: by reference, or the first one the source lists. */
-  async sampleUser(connector: ConnectorConfig, ref?: string): Promise<SourceUser | null> {
+  /**
+   * Source users for previews and the "Sync a user" search: the user named by `query` (UPN,
+   * mail, object id), or the first users the source lists when no query is given.
+   */
+  async sampleUsers(connector: ConnectorConfig, query: string, limit = 5): Promise<SourceUser[]> {
     const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
     try {
-      if (ref) return await runtime.source.getUser(ref, runtime.query);
-      for await (const page of runtime.source.listUsers(runtime.query)) return page[0] ?? null;
-      return null;
+      if (query.trim()) {
+        const user = await runtime.source.getUser(query.trim(), runtime.query);
+        return user ? [user] : [];
+      }
+      for await (const page of runtime.source.listUsers(runtime.query)) return page.slice(0, limit);
+      return [];
     } finally {
       await runtime.close();
     }

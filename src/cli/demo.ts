@@ -1,0 +1,168 @@
+// `idsync demo`: the whole product in one command. Starts an emulated Entra ID tenant with a
+// seeded company, an emulated Jira DC and Confluence DC, saves a connector with a realistic
+// mapping, runs a full sync into both, prints what happened and serves the admin UI until
+// Ctrl-C (or exits after the sync with --once).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startSuite, type SuiteInfo } from '../../emulators/launch.ts';
+import { Store } from '../store/index.ts';
+import { SyncEngine } from '../engine/engine.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { MappingRule } from '../core/types.ts';
+import { printItems, printJson, progressReporter, summaryLine } from './output.ts';
+import { untilStopped } from './serve.ts';
+
+export interface DemoOptions {
+  once?: boolean;
+  json?: boolean;
+  users: string;
+  port?: string;
+  dataDir?: string;
+}
+
+const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+
+/** What an administrator would map on day one: the account, groups and the profile data Jira lacks. */
+export function demoJiraMapping(): MappingRule[] {
+  return [
+    rule('user.username', '$lower($stripDomain($guestToMail(userPrincipalName)))', { whenEmpty: 'keep' }),
+    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
+    rule('user.email', '$firstNonEmpty(mail, $guestToMail(userPrincipalName))', { whenEmpty: 'keep' }),
+    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
+    rule('groups', 'groups[$startsWith($, "dept-") or $ = "jira-users"]'),
+    rule('property.department', 'department'),
+    rule('property.jobTitle', 'jobTitle'),
+    rule('property.mobilePhone', 'mobilePhone'),
+    rule('property.officeLocation', 'officeLocation'),
+    rule('property.employeeId', 'employeeId'),
+    rule('property.costCenter', 'onPremisesExtensionAttributes.extensionAttribute3'),
+    rule('property.managerEmail', 'manager.mail'),
+    rule('property.managerUsername', 'manager.targetUsername'),
+  ];
+}
+
+export function demoConfluenceMapping(): MappingRule[] {
+  return [
+    rule('user.username', '$lower($stripDomain($guestToMail(userPrincipalName)))', { whenEmpty: 'keep' }),
+    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
+    rule('user.email', '$firstNonEmpty(mail, $guestToMail(userPrincipalName))', { whenEmpty: 'keep' }),
+    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
+    rule('groups', 'groups[$startsWith($, "dept-") or $ = "confluence-users"]'),
+    rule('confluence.profile.phone', '$firstNonEmpty(mobilePhone, businessPhones[0])'),
+    rule('confluence.profile.position', 'jobTitle'),
+    rule('confluence.profile.department', 'department'),
+    rule('confluence.profile.location', 'officeLocation'),
+  ];
+}
+
+export function demoConnector(info: SuiteInfo): ConnectorConfig {
+  const targets: ConnectorConfig['targets'] = [
+    {
+      id: 'jira',
+      type: 'jira-dc',
+      url: info.jira.url,
+      auth: { type: 'pat', token: { stored: 'target.jira.auth.token' } },
+      mapping: demoJiraMapping(),
+      createUsers: true,
+      createMissingGroups: true,
+      concurrency: 8,
+    },
+  ];
+  if (info.confluence) {
+    targets.push({
+      id: 'confluence',
+      type: 'confluence-dc',
+      url: info.confluence.url,
+      auth: { type: 'basic', username: info.confluence.username, password: { stored: 'target.confluence.auth.password' } },
+      mapping: demoConfluenceMapping(),
+      createUsers: true,
+      createMissingGroups: true,
+      concurrency: 8,
+    });
+  }
+  return {
+    id: 'contoso-entra',
+    name: 'Contoso (emulated Entra ID)',
+    source: {
+      type: 'entra',
+      tenantId: info.graph.tenantId,
+      clientId: info.graph.clientId,
+      clientSecret: { stored: 'source.clientSecret' },
+      authorityHost: info.graph.authorityHost,
+      graphUrl: info.graph.graphUrl,
+      requiredGroups: [],
+    },
+    targets,
+    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true },
+  };
+}
+
+export function demoSecrets(info: SuiteInfo): Record<string, string> {
+  return {
+    'source.clientSecret': info.graph.clientSecret,
+    'target.jira.auth.token': info.jira.pat,
+    ...(info.confluence ? { 'target.confluence.auth.password': info.confluence.password } : {}),
+  };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const users = Number(opts.users);
+  const log = (s: string) => {
+    if (!opts.json) console.log(s);
+  };
+  log(`Starting an emulated Entra ID tenant with ${users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
+  const suite = await startSuite({ users, confluence: true });
+  // A fresh data directory each time: the emulators start empty, so old links would be stale.
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
+  const store = await Store.open({ dataDir });
+  const connector = demoConnector(suite.info);
+  await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
+  const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
+  log(`Data directory: ${dataDir}`);
+  log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
+
+  const progress = progressReporter(!opts.json);
+  const result = await engine.run({ connector, kind: 'full', trigger: 'demo', onProgress: progress.onProgress });
+  progress.stop();
+  const { run } = result;
+  if (opts.json) {
+    printJson({ run: run.id, status: run.status, ...run.counts, error: run.error ?? undefined, targets: connector.targets.map((t) => t.id), dataDir });
+  } else {
+    const sample = await store.runs.items(run.id, { operation: ['created', 'failed'], limit: 4 });
+    printItems(sample.items);
+    log(`… see every user with: npx idsync run ${run.id} --data-dir ${dataDir}`);
+    log(summaryLine(run));
+    if (run.error) console.error(`error: ${run.error}`);
+  }
+  if (run.status === 'failed') process.exitCode = 1;
+
+  if (opts.once) {
+    await store.close();
+    await suite.close();
+    return;
+  }
+
+  const { startServer } = await import('../server/index.ts');
+  const { defaultServices } = await import('../server/services.ts');
+  const services = { ...(await defaultServices(store)), engine: engineService(engine) };
+  const server = await startServer({ store, services, port: opts.port ? Number(opts.port) : 0, logger: false });
+  log('');
+  const admins = await server.auth.countUsers();
+  log(`Admin UI: ${server.url}${admins === 0 ? '   (open it and create the first administrator)' : ''}`);
+  log(`Emulators: Graph ${suite.info.graph.url} · Jira ${suite.info.jira.url} · Confluence ${suite.info.confluence?.url}`);
+  log('Press Ctrl-C to stop.');
+  await untilStopped();
+  await server.close();
+  await store.close();
+  await suite.close();
+}
+
+function engineService(engine: SyncEngine) {
+  return {
+    run: engine.run.bind(engine),
+    testConnection: engine.testConnection.bind(engine),
+    attributes: engine.attributes.bind(engine),
+    sampleUsers: engine.sampleUsers.bind(engine),
+  };
+}
