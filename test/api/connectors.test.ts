@@ -1,0 +1,170 @@
+// Connectors, secrets, validation, sync triggers, results and config export through the API.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, transcript, type Harness } from './helpers.ts';
+import { newConnectorInput, SECRET, TOKEN_SECRET } from './fakes.ts';
+import { exportConfig, importConfig } from '../../src/server/index.ts';
+
+describe('connectors, runs and secrets', () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness();
+  });
+  after(async () => {
+    // Whatever the tests above did, no answer ever carried a stored secret.
+    const leaked = transcript.filter((t) => t.includes(SECRET) || t.includes(TOKEN_SECRET));
+    assert.deepEqual(leaked, [], 'a response contained a stored secret');
+    await h.dispose();
+  });
+
+  test('a connector is created with write-only secrets shown as {set: true}', async () => {
+    const created = await h.admin.post('/api/v1/connectors', { config: newConnectorInput() });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.body.config.source.clientSecret, { set: true });
+    assert.deepEqual(created.body.config.targets[0].token, { set: true });
+    assert.equal(created.body.schedule.valid, true);
+    assert.equal(created.body.schedule.next.length, 3);
+    const lookup = await h.store.connectors.secretLookup('contoso');
+    assert.equal(lookup('source.clientSecret'), SECRET);
+    assert.equal(lookup('target.jira.token'), TOKEN_SECRET);
+    const list = await h.admin.get('/api/v1/connectors');
+    assert.equal(list.body.connectors[0].status, 'never-run');
+    assert.ok(list.body.connectors[0].nextRun);
+    assert.match(list.body.connectors[0].schedule.description.text, /02:00/);
+  });
+
+  test('saving with {set: true} keeps the stored secret; {replace} changes it; a concurrent edit is refused', async () => {
+    const current = (await h.admin.get('/api/v1/connectors/contoso')).body;
+    const config = { ...current.config, name: 'Contoso Ltd' };
+    const saved = await h.admin.put('/api/v1/connectors/contoso', { config, revision: current.revision });
+    assert.equal(saved.status, 200, saved.text);
+    assert.equal((await h.store.connectors.secretLookup('contoso'))('source.clientSecret'), SECRET);
+    const stale = await h.admin.put('/api/v1/connectors/contoso', { config, revision: current.revision });
+    assert.equal(stale.status, 409);
+    assert.match(stale.body.error, /changed by someone else/);
+  });
+
+  test('an invalid connector is refused with each problem placed, and nothing is saved', async () => {
+    const current = (await h.admin.get('/api/v1/connectors/contoso')).body;
+    const config = structuredClone(current.config);
+    config.targets[0].mapping.push({ target: 'property.managerEmail', source: '$bad(manager.mail)', flow: 'always', whenEmpty: 'keep' });
+    config.targets[0].mapping.push({ target: 'confluence.profile.phone', source: 'mobilePhone', flow: 'always', whenEmpty: 'keep' });
+    config.targets[0].baseUrl = 'not a url';
+    config.schedule.cron = '61 * * * *';
+    config.source.clientSecret = { replace: 'would-be-new-secret' };
+    const res = await h.admin.put('/api/v1/connectors/contoso', { config, revision: current.revision });
+    assert.equal(res.status, 400);
+    const at = (path: string) => res.body.issues.find((i: { path: unknown[] }) => i.path.join('.') === path);
+    assert.equal(at('targets.0.mapping.2.source')?.position, 1);
+    assert.match(at('targets.0.mapping.2.source')?.message, /\$bad/);
+    assert.ok(at('targets.0.mapping.3.target'));
+    assert.match(at('targets.0.baseUrl')?.message, /base URL/);
+    assert.match(at('schedule.cron')?.message, /minute/);
+    const after = await h.store.connectors.get('contoso');
+    assert.equal(after?.revision, current.revision, 'nothing half-saved');
+    assert.equal((await h.store.connectors.secretLookup('contoso'))('source.clientSecret'), SECRET, 'the secret was not replaced');
+  });
+
+  test('a stored reference to a secret the connector does not own is refused', async () => {
+    const input = newConnectorInput();
+    input.id = 'other';
+    (input.source as Record<string, unknown>).clientSecret = { stored: 'source.clientSecret' };
+    const res = await h.admin.post('/api/v1/connectors', { config: input });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.issues[0].path, ['source', 'clientSecret']);
+  });
+
+  test('pickers: attributes merge known and discovered; target types list capabilities; preview evaluates rows', async () => {
+    const attrs = await h.admin.get('/api/v1/connectors/contoso/attributes');
+    const paths = attrs.body.attributes.map((a: { path: string }) => a.path);
+    assert.ok(paths.includes('manager.mail') && paths.includes('onPremisesExtensionAttributes.extensionAttribute3'));
+    const types = await h.admin.get('/api/v1/target-types');
+    assert.ok(types.body.targetTypes[0].capabilities.fields.some((f: { name: string }) => f.name === 'property.'));
+    const preview = await h.admin.post('/api/v1/connectors/contoso/mapping/preview', { targetId: 'jira', userRef: 'adele', rules: [{ target: 'property.managerEmail', source: 'manager.mail' }] });
+    assert.equal(preview.status, 200, preview.text);
+    assert.equal(preview.body.user.label, 'Adele Vance (adele@contoso.test)');
+    assert.equal(preview.body.results[0].value, 'megan@contoso.test');
+  });
+
+  test('test connection reports each check', async () => {
+    const res = await h.admin.post('/api/v1/connectors/contoso/test');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.targets.jira.checks[0].ok, false);
+    assert.match(res.body.targets.jira.checks[0].message, /401/);
+  });
+
+  test('a full sync runs in the background; a second trigger during it gets 409; progress is visible', async () => {
+    h.engine.hold();
+    const started = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' });
+    assert.equal(started.status, 202);
+    await h.engine.started;
+    const clash = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full', dryRun: true });
+    assert.equal(clash.status, 409);
+    assert.match(clash.body.error, /full sync of connector contoso is running/);
+    const clashUser = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+    assert.equal(clashUser.status, 409);
+    const live = await h.admin.get('/api/v1/connectors/contoso/activity');
+    assert.equal(live.body.active.progress.read, 1);
+    assert.equal((await h.admin.get('/api/v1/connectors')).body.connectors[0].status, 'running');
+    h.engine.release();
+    let last;
+    for (let i = 0; i < 100 && !last; i++) {
+      last = (await h.admin.get('/api/v1/connectors/contoso/activity')).body.last;
+      if (!last) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(last.status, 'partial');
+    assert.equal(h.engine.calls.filter((c) => c.kind === 'full').length, 1, 'the refused triggers never reached the engine');
+  });
+
+  test('a single-user sync answers with its step-by-step report', async () => {
+    const res = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.user.found, true);
+    assert.equal(res.body.user.mapped.jira['property.managerEmail'], 'megan@contoso.test');
+    assert.equal(res.body.run.kind, 'user');
+    const missing = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user' });
+    assert.equal(missing.status, 400);
+    assert.deepEqual(missing.body.issues[0].path, ['userRef']);
+  });
+
+  test('results: filter by operation, search, page, download JSON and CSV', async () => {
+    const runs = (await h.admin.get('/api/v1/runs?connectorId=contoso')).body.runs;
+    const full = runs.find((r: { kind: string }) => r.kind === 'full');
+    const failed = await h.admin.get(`/api/v1/runs/${full.id}/items?operation=failed`);
+    assert.equal(failed.body.total, 1);
+    assert.equal(failed.body.items[0].label, 'Megan Bowen');
+    assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?search=adele`)).body.items[0].changes[0].after, 'megan@contoso.test');
+    assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?limit=1&offset=1`)).body.items[0].seq, 2);
+    assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?operation=exploded`)).status, 400);
+    const csv = await h.admin.get(`/api/v1/runs/${full.id}/download?format=csv`);
+    assert.match(String(csv.headers['content-type']), /text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    assert.equal(lines[0], 'seq,target,sourceId,user,operation,field,before,after,error');
+    assert.equal(lines.length, 3);
+    assert.match(lines[1]!, /property\.managerEmail,,megan@contoso\.test/);
+    assert.match(lines[2]!, /"Jira refused the e-mail address, ""=cmd"" is not valid"/);
+    const json = await h.admin.get(`/api/v1/runs/${full.id}/download?format=json`);
+    assert.equal(json.body.run.id, full.id);
+    assert.equal(json.body.items.length, 2);
+    assert.equal((await h.admin.get('/api/v1/runs/nope')).status, 404);
+  });
+
+  test('config export never includes secret values; an import validates everything before saving', async () => {
+    const yaml = await exportConfig(h.store);
+    assert.ok(!yaml.includes(SECRET) && !yaml.includes(TOKEN_SECRET));
+    assert.match(yaml, /stored: source\.clientSecret/);
+    const viaApi = await h.admin.get('/api/v1/config/export');
+    assert.ok(viaApi.text.includes('contoso'));
+    const services = (await import('./fakes.ts')).fakeServices(h.engine);
+    const result = await importConfig(h.store, yaml.replace('Contoso Ltd', 'Contoso Imported'), services);
+    assert.deepEqual(result.saved, ['contoso']);
+    assert.equal((await h.store.connectors.get('contoso'))?.config.name, 'Contoso Imported');
+    await assert.rejects(importConfig(h.store, yaml.replace('0 2 * * *', 'every day'), services), /nothing was imported[\s\S]*schedule\.cron/);
+    await assert.rejects(importConfig(h.store, yaml.replace('stored: target.jira.token', 'stored: someone-elses'), services), /secret "someone-elses" is not stored/);
+  });
+
+  test('deleting a connector removes it', async () => {
+    assert.equal((await h.admin.del('/api/v1/connectors/contoso')).status, 204);
+    assert.equal((await h.admin.get('/api/v1/connectors/contoso')).status, 404);
+  });
+});

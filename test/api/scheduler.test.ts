@@ -1,0 +1,63 @@
+// The scheduler: a run missed while idsync was down runs once at start (not once per missed
+// slot), schedules are described in words with their next runs, and a slot during a run is skipped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Store } from '../../src/store/index.ts';
+import { AuthRepo } from '../../src/store/auth.ts'; // also registers the auth tables' migration
+import { RunCoordinator } from '../../src/server/run-coordinator.ts';
+import { Scheduler } from '../../src/server/scheduler.ts';
+import { describeSchedule, missedSlot } from '../../src/server/schedule.ts';
+import { FakeEngine } from './fakes.ts';
+import type { ConnectorConfig } from '../../src/config/schema.ts';
+
+const quietLog = { info() {}, warn() {}, error() {} };
+
+const connector = (id: string, cron: string): ConnectorConfig => ({
+  id,
+  source: { type: 'entra', requiredGroups: [] },
+  targets: [{ id: 'jira', type: 'jira-dc', mapping: [], createUsers: true, createMissingGroups: false, concurrency: 8 }],
+  schedule: { cron, timezone: 'Europe/Berlin', enabled: true },
+});
+
+test('a connector that missed many hourly slots while down runs exactly once at start', async () => {
+  const s2 = await Store.open({ databaseUrl: ':memory:' });
+  try {
+    const engine = new FakeEngine(s2);
+    const marks = new AuthRepo(s2.db);
+    await s2.connectors.save(connector('hourly', '0 * * * *'));
+    await s2.connectors.save(connector('yearly', '0 0 1 1 *'));
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    await marks.markSlot('hourly', threeDaysAgo);
+    await marks.markSlot('yearly', new Date().toISOString());
+    const runs = new RunCoordinator(engine, quietLog);
+    const scheduler = new Scheduler(s2, marks, runs, quietLog);
+    await scheduler.start();
+    await runs.stopAll();
+    assert.deepEqual(engine.calls.map((c) => [c.connector.id, c.trigger]), [['hourly', 'schedule']]);
+    assert.ok(new Date((await marks.lastSlot('hourly'))!).getTime() > Date.now() - 60_000, 'the catch-up is remembered as done');
+    // A second start (e.g. a quick restart) does not run it again.
+    await scheduler.start();
+    await runs.stopAll();
+    assert.equal(engine.calls.length, 1);
+    assert.ok(scheduler.nextRun('hourly'));
+    assert.ok(scheduler.nextRun('yearly'));
+    scheduler.stop();
+  } finally {
+    await s2.close();
+  }
+});
+
+test('schedules are described in words with the next three runs in their time zone', () => {
+  const d = describeSchedule('0 2 * * 1-5', 'Europe/Berlin', new Date('2026-11-27T12:00:00Z'));
+  assert.equal(d.valid, true);
+  assert.match(d.text!, /02:00.*Monday through Friday.*Europe\/Berlin/);
+  assert.deepEqual(d.next, ['2026-11-30T01:00:00.000Z', '2026-12-01T01:00:00.000Z', '2026-12-02T01:00:00.000Z']);
+  assert.equal(describeSchedule('0 2 * * *', 'Mars/Olympus').valid, false);
+  assert.match(describeSchedule('99 * * * *', 'UTC').error!, /minute/);
+});
+
+test('missedSlot finds the first slot after the last run only when it has passed', () => {
+  const now = new Date('2026-11-27T12:30:00Z');
+  assert.equal(missedSlot('0 * * * *', 'UTC', new Date('2026-11-27T12:00:00Z'), now), undefined);
+  assert.equal(missedSlot('0 * * * *', 'UTC', new Date('2026-11-27T10:00:00Z'), now)?.toISOString(), '2026-11-27T11:00:00.000Z');
+});
