@@ -18,6 +18,7 @@ import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
+import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -26,6 +27,8 @@ export interface ServerOptions {
   store: Store;
   /** Engine, mapper and registries; defaults to the real modules. */
   services?: Services;
+  /** Passed to the engine's connectors, e.g. the emulators' CA certificate. */
+  connectorContext?: ConnectorContext;
   /** Shortcut to replace only the engine (tests use a fake that implements the contract). */
   engine?: EngineService;
   /** Built admin UI (web/dist); the API works without it. */
@@ -51,7 +54,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // (e.g. by the CLI) gets it here. Migrating an up-to-date store does nothing.
   const migrated = await new Migrator({ db: opts.store.db, provider: migrationProvider }).migrateToLatest();
   if (migrated.error) throw migrated.error;
-  const base = opts.services ?? (await defaultServices(opts.store));
+  const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
   const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
   const app = Fastify({
     logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'] } : opts.logger,
@@ -133,6 +136,7 @@ export interface StartOptions {
   databaseUrl?: string;
   store?: Store;
   services?: Services;
+  connectorContext?: ConnectorContext;
   webDir?: string;
   logger?: boolean | Record<string, unknown>;
 }
@@ -149,7 +153,7 @@ export interface RunningServer extends IdsyncServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownStore = !opts.store;
   const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
-  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');

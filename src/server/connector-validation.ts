@@ -28,6 +28,10 @@ function mappingIssue(targetIndex: number, i: MappingIssue): FieldIssue {
 export async function validateConnector(
   input: unknown,
   services: Pick<Services, 'registry' | 'mapping'>,
+  /**
+   * Attributes discovered from the provider. Attribute names are checked only when these are
+   * known: the source type's built-in list alone would refuse extension attributes it cannot know.
+   */
   opts: { discoveredAttributes?: AttributeInfo[] } = {},
 ): Promise<ValidationOutcome> {
   const parsed = connectorSchema.safeParse(input);
@@ -41,7 +45,7 @@ export async function validateConnector(
     const def = await services.registry.source(config.source.type);
     const res = def.configSchema.safeParse(config.source);
     if (!res.success) errors.push(...zodIssues(res.error, ['source']));
-    attributes = mergeAttributes(def.knownAttributes, opts.discoveredAttributes ?? []);
+    if (opts.discoveredAttributes) attributes = mergeAttributes(def.knownAttributes, opts.discoveredAttributes);
   } catch (e) {
     errors.push({ path: ['source', 'type'], message: errorText(e) });
   }

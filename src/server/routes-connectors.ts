@@ -92,13 +92,34 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     return { config: redactConnector(c.config), revision: c.revision, createdAt: c.createdAt, updatedAt: c.updatedAt, schedule: s ? describeSchedule(s.cron, s.timezone) : null };
   }
 
+  /**
+   * The provider's attributes for checking source paths: from the cache the mapping editor
+   * filled, else discovered now (only when the settings' secrets are already stored).
+   */
+  async function discoveredFor(id: string, config: Record<string, unknown>, canDiscover: boolean): Promise<{ list?: AttributeInfo[]; warning?: FieldIssue }> {
+    const cached = discovered.get(id);
+    if (cached) return { list: cached };
+    if (canDiscover && id && (await store.connectors.get(id))) {
+      try {
+        const found = await services.engine.attributes(config as ConnectorConfig);
+        discovered.set(id, found);
+        return { list: found };
+      } catch (e) {
+        return { warning: { path: ['source'], message: `source attribute names were not checked: the provider could not be asked (${errorText(e)})` } };
+      }
+    }
+    return { warning: { path: ['source'], message: 'source attribute names were not checked: open the mapping editor once the connector is saved to discover them' } };
+  }
+
   /** Validates and saves; throws 400 with placed issues and saves nothing when anything is wrong. */
   async function save(input: Record<string, unknown>, existing: StoredConnector | undefined, expectedRevision?: number): Promise<{ stored: StoredConnector; warnings: FieldIssue[] }> {
     const { config, secrets, missing } = applySecretInput(input, existing);
     const errors: FieldIssue[] = missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' }));
     const id = typeof config.id === 'string' ? config.id : '';
-    const outcome = await validateConnector(config, services, { discoveredAttributes: discovered.get(id) });
+    const attributes = await discoveredFor(id, config, Object.keys(secrets).length === 0);
+    const outcome = await validateConnector(config, services, attributes.list ? { discoveredAttributes: attributes.list } : {});
     errors.push(...outcome.errors);
+    if (attributes.warning) outcome.warnings.push(attributes.warning);
     if (errors.length || !outcome.config) {
       throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix`, { issues: errors, warnings: outcome.warnings });
     }
@@ -216,7 +237,8 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       const id = String(body.config.id ?? '');
       const existing = id ? await store.connectors.get(id) : undefined;
       const { config, missing } = applySecretInput(body.config, existing);
-      const outcome = await validateConnector(config, services, { discoveredAttributes: discovered.get(id) });
+      const cached = discovered.get(id);
+      const outcome = await validateConnector(config, services, cached ? { discoveredAttributes: cached } : {});
       const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors];
       return { ok: issues.length === 0, issues, warnings: outcome.warnings };
     },
@@ -296,7 +318,8 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       let attributes: AttributeInfo[] | undefined;
       if (body.sourceType) {
         const known = (await services.registry.source(body.sourceType)).knownAttributes;
-        attributes = mergeAttributes(known, discovered.get(body.connectorId ?? '') ?? []);
+        const found = discovered.get(body.connectorId ?? '');
+        if (found) attributes = mergeAttributes(known, found);
       }
       return { issues: await services.mapping.validate({ rules: body.rules, capabilities, ...(attributes ? { attributes } : {}) }) };
     },

@@ -5,7 +5,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, Json, MappingRule, SourceUser, TargetCapabilities } from '../core/types.ts';
 import type { ConnectionReport, SyncRequest, SyncResult } from '../engine/api.ts';
 import type { MappingIssue, MappingValidationInput, PreviewResult } from '../mapping/api.ts';
-import type { SourceDefinition } from '../sources/registry.ts';
+import type { ConnectorContext, SourceDefinition } from '../sources/registry.ts';
 import type { TargetDefinition } from '../targets/registry.ts';
 import type { Store } from '../store/index.ts';
 import { IdsyncError } from '../core/errors.ts';
@@ -42,7 +42,7 @@ const notAvailable = (what: string) =>
   new IdsyncError('CONFIG', `${what} is not available in this build of idsync`, { hint: 'update idsync; this module is still being written' });
 
 /** Wires the real engine, mapper and registries. Modules still missing answer with a clear error. */
-export async function defaultServices(store: Store): Promise<Services> {
+export async function defaultServices(store: Store, ctx: ConnectorContext = {}): Promise<Services> {
   const sources = await import('../sources/registry.ts');
   const targets = await import('../targets/registry.ts');
   const registry: RegistryService = {
@@ -51,10 +51,10 @@ export async function defaultServices(store: Store): Promise<Services> {
     source: sources.sourceDefinition,
     target: targets.targetDefinition,
   };
-  return { engine: await realEngine(store), mapping: await realMapping(), registry };
+  return { engine: await realEngine(store, ctx), mapping: await realMapping(), registry };
 }
 
-async function realEngine(store: Store): Promise<EngineService> {
+async function realEngine(store: Store, ctx: ConnectorContext): Promise<EngineService> {
   let mod: Record<string, any>;
   try {
     mod = await import('../engine/engine.ts' as string);
@@ -64,7 +64,7 @@ async function realEngine(store: Store): Promise<EngineService> {
     };
     return { run: fail, testConnection: fail, attributes: fail, sampleUsers: fail };
   }
-  const engine = new mod.SyncEngine({ store });
+  const engine = new mod.SyncEngine(store, ctx);
   return {
     run: (req) => engine.run(req),
     testConnection: (c) => engine.testConnection(c),
