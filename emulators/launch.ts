@@ -5,8 +5,11 @@
 // emulators do not share the event loop with idsync):
 //   node --import tsx emulators/launch.ts --users 100000 [--seed 7] [--confluence]
 // prints one JSON line with the URLs and the Graph CA certificate, then serves until stdin
-// closes or SIGTERM.
-import { generateOrg } from './org/index.ts';
+// closes or SIGTERM. Commands arrive as JSON lines on stdin and are answered on stdout:
+//   {"cmd":"mutate","fraction":0.01,"seed":99}   → {"changed": N}   (see org/mutate.ts)
+//   {"cmd":"sample","count":50}                   → [{id, userPrincipalName}, ...] spread over the org
+import { createInterface } from 'node:readline';
+import { generateOrg, mutateOrg } from './org/index.ts';
 import { DEFAULT_GRAPH_CLIENT, startGraphEmulator, type GraphEmulator } from './graph/index.ts';
 import { EMULATOR_ADMIN, startJiraDcEmulator, type JiraDcEmulator } from './jira-dc/index.ts';
 import { DEFAULT_ADMIN as CONFLUENCE_ADMIN, startConfluenceDcEmulator, type ConfluenceDcEmulator } from './confluence-dc/index.ts';
@@ -81,8 +84,24 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.stdin.on('end', stop);
-  process.stdin.resume();
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => process.stdout.write(JSON.stringify(command(suite, JSON.parse(line))) + '\n'));
+  lines.on('close', stop);
+}
+
+function command(suite: Suite, c: { cmd: string; fraction?: number; seed?: number; count?: number }): unknown {
+  const org = suite.graph.directory.org;
+  if (c.cmd === 'mutate') {
+    const { changedIds } = mutateOrg(org, { fraction: c.fraction ?? 0.01, seed: c.seed ?? 1 });
+    suite.graph.directory.updateUser(changedIds[0] ?? '', {}); // clears the listing cache
+    return { changed: changedIds.length };
+  }
+  if (c.cmd === 'sample') {
+    const members = org.users.filter((u) => u.userType === 'Member' && u.mail);
+    const step = Math.max(1, Math.floor(members.length / (c.count ?? 50)));
+    return members.filter((_, i) => i % step === 0).slice(0, c.count ?? 50).map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName }));
+  }
+  return { error: `unknown command ${c.cmd}` };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
