@@ -3,7 +3,8 @@
 // sequence length) on every step it evaluates, so an endless loop or runaway recursion is
 // stopped with an error for that user instead of hanging the run.
 import jsonata from 'jsonata';
-import { analyzeExpression, usesManagerTargetUsername, type ExpressionFacts, type FunctionCall } from './ast.ts';
+import { analyzeExpression, usesManagerTargetUsername, type Node, type ExpressionFacts, type FunctionCall } from './ast.ts';
+import { planDirect, type DirectPlan } from './direct.ts';
 import { compileReplacePattern, STATIC_PRESETS, type TargetUsernameLookup } from './presets.ts';
 
 export const DEFAULT_EXPRESSION_TIMEOUT_MS = 50;
@@ -104,9 +105,14 @@ export class CompiledExpression {
   readonly readsManagerTargetUsername: boolean;
   private readonly expression: jsonata.Expression;
   private readonly timeoutMs: number;
+  /** Set when the expression is a simple preset call that runs without JSONata (see direct.ts). */
+  private readonly direct: DirectPlan | null;
 
-  /** Throws ExpressionProblem for syntax errors and invalid literal arguments. */
-  constructor(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS) {
+  /**
+   * Throws ExpressionProblem for syntax errors and invalid literal arguments.
+   * `allowDirect: false` forces JSONata even for simple preset calls (tests compare both).
+   */
+  constructor(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS, opts: { allowDirect?: boolean } = {}) {
     const parsed = parseExpression(source, timeoutMs);
     if (!parsed.ok) throw parsed.problem;
     const [literalProblem] = literalArgumentProblems(parsed.facts.calls);
@@ -116,6 +122,12 @@ export class CompiledExpression {
     this.facts = parsed.facts;
     this.timeoutMs = timeoutMs;
     this.readsManagerTargetUsername = usesManagerTargetUsername(parsed.facts);
+    this.direct = opts.allowDirect === false ? null : planDirect(parsed.expression.ast() as Node);
+  }
+
+  /** Whether evaluation bypasses JSONata (for tests and diagnostics). */
+  get runsDirectly(): boolean {
+    return this.direct !== null;
   }
 
   /** Evaluates against one user's input. Rejects with an Error whose message an admin can act on. */
@@ -129,6 +141,13 @@ export class CompiledExpression {
         return username ?? undefined;
       },
     };
+    if (this.direct) {
+      try {
+        return Promise.resolve(this.direct(input, lookups));
+      } catch (e) {
+        return Promise.reject(new Error(`expression error: ${e instanceof Error ? e.message : String(e)}`));
+      }
+    }
     return inLane(async () => {
       try {
         return await this.expression.evaluate(input, bindings);
