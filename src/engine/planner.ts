@@ -58,17 +58,27 @@ export function plan(input: PlanInput): Plan {
   return { changes, effective, unknownIfEmpty };
 }
 
+/**
+ * Group names compare without regard to case: Jira and Confluence treat "Developers" and
+ * "developers" as one group (Confluence even stores them in lower case), so a case difference
+ * must not show up as a change on every run.
+ */
 function planGroups(want: Json, input: PlanInput): FieldChange | undefined {
-  const desired = new Set(Array.isArray(want) ? (want as string[]) : []);
-  const current = new Set(Array.isArray(input.current.groups) ? (input.current.groups as string[]) : []);
-  const managed = new Set(input.managedGroups);
-  const add = [...desired].filter((g) => !current.has(g)).sort();
+  const key = (g: string) => g.toLowerCase();
+  const desired = new Map((Array.isArray(want) ? (want as string[]) : []).map((g) => [key(g), g]));
+  const current = new Map((Array.isArray(input.current.groups) ? (input.current.groups as string[]) : []).map((g) => [key(g), g]));
+  const managed = new Set(input.managedGroups.map(key));
+  const add = [...desired].filter(([k]) => !current.has(k)).map(([, g]) => g).sort();
   // Without the actual membership we only know the groups idsync manages; every one of them
   // that is no longer desired goes. With the actual membership, manual groups stay.
-  const remove = [...current].filter((g) => !desired.has(g) && (!input.groupsAreActual || managed.has(g))).sort();
+  const remove = [...current]
+    .filter(([k]) => !desired.has(k) && (!input.groupsAreActual || managed.has(k)))
+    .map(([, g]) => g)
+    .sort();
   if (add.length === 0 && remove.length === 0) return undefined;
-  const before = [...current].sort();
-  const after = [...new Set([...before.filter((g) => !remove.includes(g)), ...add])].sort();
+  const before = [...current.values()].sort();
+  const removed = new Set(remove.map(key));
+  const after = [...before.filter((g) => !removed.has(key(g))), ...add].sort();
   return { field: 'groups', before, after, add, remove };
 }
 
