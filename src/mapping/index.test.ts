@@ -235,3 +235,18 @@ test('confluence-style profile fields are written as text', async () => {
   const mapped = await mapping.evaluate(user({ businessPhones: [], mobilePhone: 4155550100 }), NO_LINKS);
   assert.deepEqual(mapped.values, { 'confluence.profile.phone': '4155550100' });
 });
+
+test('when the link store fails, the rules that read the manager\'s username fail and the others still map', async () => {
+  const mapping = compile([rule('property.a', '"by " & manager.targetUsername'), rule('property.b', '"also " & manager.targetUsername'), rule('property.c', '$upper(department) & "!"')]);
+  const mapped = await mapping.evaluate(user({ manager: { id: 'm1' } }), {
+    targetUsernameOf() {
+      throw new Error('link store unavailable');
+    },
+  });
+  assert.deepEqual(mapped.errors, [
+    { field: 'property.a', message: 'link store unavailable' },
+    { field: 'property.b', message: 'link store unavailable' },
+  ]);
+  assert.deepEqual(mapped.values, { 'property.c': 'FINANCE!' });
+  assert.deepEqual(mapped.pending, []);
+});

@@ -74,14 +74,28 @@ export class UserScope {
     return this.managerUsername;
   }
 
+  /**
+   * For the shared expression input. A failed lookup leaves the username out: rules that read
+   * it have already failed with that error before evaluating (see evaluateRule), and the
+   * others do not need it.
+   */
+  private managerUsernameOrNothing(): string | undefined {
+    try {
+      return this.managerTargetUsername() ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** `{...attrs, id, groups}`, with `manager.targetUsername` filled in when the manager is known. */
   expressionInput(withManagerUsername: boolean): Record<string, unknown> {
     if (!this.input) {
-      this.input = { ...this.user.attrs, id: this.user.id, groups: this.user.groups };
+      const input: Record<string, unknown> = { ...this.user.attrs, id: this.user.id, groups: this.user.groups };
       const manager = this.user.attrs.manager;
       if (withManagerUsername && manager !== null && typeof manager === 'object' && !Array.isArray(manager)) {
-        this.input.manager = { ...manager, targetUsername: this.managerTargetUsername() ?? undefined };
+        input.manager = { ...manager, targetUsername: this.managerUsernameOrNothing() };
       }
+      this.input = input;
     }
     return this.input;
   }
