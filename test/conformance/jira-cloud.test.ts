@@ -47,6 +47,7 @@ runTargetConformance('jira-cloud', async (): Promise<TargetHarness> => {
     setFaults: async (f) => emu.setFaults(f),
     writeCount: async () => emu.stats.writes,
     resetCounters: async () => emu.resetStats(),
+    faultsInjected: async () => emu.stats.faultsInjected,
     async reset() {
       const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
       if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);

@@ -38,9 +38,6 @@ export const atlassianAdminCapabilities: TargetCapabilities = {
   kind: 'atlassian-admin',
   canCreateUsers: false,
   fields: [
-    { name: 'user.displayName', type: 'string', label: 'Full name', description: 'The Atlassian account name (profile `name`). Managed accounts only.', maxLength: 255 },
-    { name: 'user.email', type: 'string', label: 'Email', description: 'Changes the email of a managed account (its login). Managed accounts only.' },
-    { name: 'user.active', type: 'boolean', label: 'Active', description: 'Deactivates or reactivates the Atlassian account in every product. Managed accounts only.' },
     ...Object.entries(PROFILE_FIELDS).map(([name, f]) => ({
       name: `atlassian.profile.${name}`,
       type: 'string' as const,
@@ -48,6 +45,9 @@ export const atlassianAdminCapabilities: TargetCapabilities = {
       description: 'Atlassian account profile field. Managed accounts only.',
       maxLength: 255,
     })),
+    { name: 'user.displayName', type: 'string', label: 'Full name', description: 'The Atlassian account name (profile `name`). Managed accounts only.', maxLength: 255 },
+    { name: 'user.email', type: 'string', label: 'Email', description: 'Changes the email of a managed account (its login). Managed accounts only.' },
+    { name: 'user.active', type: 'boolean', label: 'Active', description: 'Deactivates or reactivates the Atlassian account in every product. Managed accounts only.' },
   ],
   unsupported: [
     { name: 'user.username', reason: 'Atlassian accounts have no username; they are identified by account id and email' },
@@ -135,8 +135,14 @@ export class AtlassianAdminTarget implements TargetConnector {
     }
     const accountId = request.ref.key;
     const results = new Map<string, FieldResult>();
-    const profileChanges = request.changes.filter((c) => c.field === 'user.displayName' || c.field.startsWith('atlassian.profile.'));
-    const others = request.changes.filter((c) => !profileChanges.includes(c));
+    // Values the API would refuse fail on their own, before anything is sent.
+    const valid = request.changes.filter((c) => {
+      const problem = tooLong(c);
+      if (problem) results.set(c.field, { field: c.field, ok: false, error: problem });
+      return !problem;
+    });
+    const profileChanges = valid.filter((c) => c.field === 'user.displayName' || c.field.startsWith('atlassian.profile.'));
+    const others = valid.filter((c) => !profileChanges.includes(c));
 
     if (profileChanges.length) {
       const outcome = await this.guard(() => this.writeProfile(accountId, profileChanges));
@@ -198,6 +204,16 @@ export class AtlassianAdminTarget implements TargetConnector {
     const reason = atlassianAdminCapabilities.unsupported?.find((u) => u.name === c.field)?.reason;
     throw new IdsyncError('BAD_REQUEST', `${c.field} cannot be written by the atlassian-admin target${reason ? `: ${reason}` : ''}`);
   }
+}
+
+/** Profile values are limited to 255 characters. */
+export const PROFILE_MAX = 255;
+
+function tooLong(c: FieldChange): string | undefined {
+  const limited = c.field === 'user.displayName' || c.field.startsWith('atlassian.profile.');
+  if (!limited || typeof c.after !== 'string' || c.after.length <= PROFILE_MAX) return undefined;
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${c.field} is ${n(c.after.length)} characters; the Atlassian profile allows at most ${n(PROFILE_MAX)}`;
 }
 
 function profileValues(p: AdminProfile): FieldValues {

@@ -1,0 +1,58 @@
+// The Atlassian Cloud organisation (admin API) target against its emulator, through the shared
+// conformance suite. Accounts cannot be created here, so the suite seeds managed accounts.
+import { startAtlassianAdminEmulator, type AtlassianAdminEmulator } from '../../emulators/atlassian-admin/index.ts';
+import { definition } from '../../src/targets/atlassian-admin/index.ts';
+import type { FieldValues, TargetUserRef } from '../../src/core/types.ts';
+import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+
+function connectorFor(emu: AtlassianAdminEmulator, apiKey: string) {
+  const config = definition.configSchema.parse({
+    id: 'org',
+    type: 'atlassian-admin',
+    orgId: emu.orgId,
+    apiKey: { stored: 'org-key' },
+    baseUrl: emu.url,
+  });
+  return definition.create(config, { storedSecret: (name) => (name === 'org-key' ? apiKey : undefined), fastRetries: true });
+}
+
+function inspect(emu: AtlassianAdminEmulator, accountId: string): FieldValues | null {
+  const a = emu.store.accounts.get(accountId);
+  if (!a) return null;
+  const values: FieldValues = {
+    'user.displayName': a.name,
+    'user.email': a.email,
+    'user.active': a.account_status === 'active',
+    'atlassian.profile.nickname': a.nickname,
+    'atlassian.profile.zoneinfo': a.zoneinfo,
+    'atlassian.profile.locale': a.locale,
+  };
+  for (const [k, v] of Object.entries(a.extended_profile)) values[`atlassian.profile.${k}`] = v ?? null;
+  return values;
+}
+
+runTargetConformance('atlassian-admin', async (): Promise<TargetHarness> => {
+  const emu = await startAtlassianAdminEmulator();
+  return {
+    connector: connectorFor(emu, emu.apiKey),
+    badCredentials: () => connectorFor(emu, 'revoked-key'),
+    createConflict: 'fail',
+    newUser: (suffix) => ({ 'user.displayName': `Conformance ${suffix}`, 'user.email': `conf.${suffix}@example.com`, 'user.active': true }),
+    async seedUser(values): Promise<TargetUserRef> {
+      const a = emu.store.add({ email: String(values['user.email']), name: String(values['user.displayName']), managed: true });
+      return { key: a.account_id };
+    },
+    seedGroup: async () => undefined,
+    inspect: async (ref) => inspect(emu, ref.key),
+    groupExists: async () => false,
+    setFaults: async (f) => emu.setFaults(f),
+    writeCount: async () => emu.stats.writes,
+    resetCounters: async () => emu.resetStats(),
+    faultsInjected: async () => emu.stats.faultsInjected,
+    async reset() {
+      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
+      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
+    },
+    close: () => emu.close(),
+  };
+});
