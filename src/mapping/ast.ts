@@ -88,6 +88,12 @@ export function analyzeExpression(ast: jsonata.ExprNode | Node): ExpressionFacts
       const step = steps[i];
       if (i >= index && chain && step.type === 'name') {
         chain.push(String(step.value));
+        // After a filter (`emails[type="work"].value`) the names belong to the filtered
+        // elements; the attribute read from the record ends here.
+        if (STEP_DECORATIONS.some((key) => step[key])) {
+          facts.references.push({ path: chain.join('.'), position: chainStart });
+          chain = null;
+        }
       } else if (i >= index) {
         if (chain && chain.length > 0) facts.references.push({ path: chain.join('.'), position: chainStart });
         chain = null;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { analyzeExpression } from './ast.ts';
+import { parseExpression } from './expressions.ts';
 import { collectNeeds } from './needs.ts';
 
 const needs = (...sources: string[]) => collectNeeds(sources.map((source) => ({ source })));
@@ -48,4 +50,10 @@ test('an expression reading the whole record asks for groups and manager too', (
 
 test('needs of several rules are merged, sorted and de-duplicated; broken expressions add nothing', () => {
   assert.deepEqual(needs('mail', '$lower(mail)', 'displayName', '$lower(', 'groups'), { attributes: ['displayName', 'mail'], groups: true, manager: false });
+});
+
+test('a reference ends at the first filtered step', () => {
+  const parsed = parseExpression('emails[type = "work"].value & businessPhones[0] & onPremisesExtensionAttributes.extensionAttribute3');
+  assert.ok(parsed.ok);
+  assert.deepEqual(analyzeExpression(parsed.expression.ast()).references.map((r) => r.path), ['emails', 'businessPhones', 'onPremisesExtensionAttributes.extensionAttribute3']);
 });
