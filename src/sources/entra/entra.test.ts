@@ -1,0 +1,310 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, fetch } from 'undici';
+import { generate } from 'selfsigned';
+import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '../../../emulators/graph/index.ts';
+import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
+import type { SourceQuery, SourceUser } from '../../core/types.ts';
+import type { RecordedRequest } from '../../core/http.ts';
+import { definition, EntraSource } from './index.ts';
+import { needsAdvancedQuery, selectFor } from './query.ts';
+
+const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
+const org = generateOrg({ users: 450, seed: 77 });
+const byId = new Map(org.users.map((u) => [u.id, u]));
+const limited = { clientId: 'users-only-app', clientSecret: 'users-only-secret', permissions: ['User.Read.All'] };
+let emu: GraphEmulator;
+let certPem: string;
+let keyFile: string;
+const open: EntraSource[] = [];
+
+before(async () => {
+  const pems = await generate([{ name: 'commonName', value: 'idsync-entra-test' }], { keySize: 2048, algorithm: 'sha256' } as never);
+  certPem = pems.cert;
+  keyFile = join(mkdtempSync(join(tmpdir(), 'idsync-entra-')), 'key.pem');
+  writeFileSync(keyFile, pems.private);
+  emu = await startGraphEmulator({ org, clients: [DEFAULT_GRAPH_CLIENT, limited, { clientId: 'cert-app', certificates: [certPem] }] });
+  process.env[SECRET_ENV] = DEFAULT_GRAPH_CLIENT.clientSecret;
+});
+after(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  await emu.close();
+});
+
+function source(overrides: Record<string, unknown> = {}, recorder?: (r: RecordedRequest) => void): EntraSource {
+  const config = definition.configSchema.parse({
+    type: 'entra',
+    tenantId: emu.tenantId,
+    clientId: DEFAULT_GRAPH_CLIENT.clientId,
+    clientSecret: { env: SECRET_ENV },
+    authorityHost: emu.url,
+    graphUrl: emu.url,
+    ...overrides,
+  });
+  const s = definition.create(config, { ca: emu.ca, fastRetries: true, recorder }) as EntraSource;
+  open.push(s);
+  return s;
+}
+
+const q = (over: Partial<SourceQuery> = {}): SourceQuery => ({ attributes: [], groups: false, manager: false, ...over });
+
+async function readAll(s: EntraSource, query: SourceQuery): Promise<{ pages: SourceUser[][]; users: SourceUser[] }> {
+  const pages: SourceUser[][] = [];
+  for await (const p of s.listUsers(query)) pages.push(p);
+  return { pages, users: pages.flat() };
+}
+
+async function control(path: string, method = 'POST', body?: unknown) {
+  const agent = new Agent({ connect: { ca: emu.ca } });
+  try {
+    const r = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return r.status === 204 ? undefined : await r.json();
+  } finally {
+    await agent.close();
+  }
+}
+
+test('config: exactly one credential, sensible defaults, secrets only as references', () => {
+  const base = { type: 'entra', tenantId: 'contoso.onmicrosoft.com', clientId: 'x' };
+  const parsed = definition.configSchema.parse({ ...base, clientSecret: { env: 'S' } });
+  assert.equal(parsed.pageSize, 999);
+  assert.equal(parsed.authorityHost, 'https://login.microsoftonline.com');
+  assert.equal(parsed.graphUrl, 'https://graph.microsoft.com');
+  assert.deepEqual(parsed.requiredGroups, []);
+  assert.throws(() => definition.configSchema.parse(base), /exactly one credential/);
+  assert.throws(() => definition.configSchema.parse({ ...base, clientSecret: 'inline-secret' }));
+  assert.throws(() => definition.configSchema.parse({ ...base, clientSecret: { env: 'S' }, certificate: { privateKey: { env: 'K' }, thumbprint: 'AB'.repeat(20) } }));
+  assert.throws(() => definition.configSchema.parse({ ...base, tenantId: 'not a tenant', clientSecret: { env: 'S' } }), /tenantId/);
+  assert.throws(() => definition.configSchema.parse({ ...base, clientSecret: { env: 'S' }, pageSize: 1000 }));
+});
+
+test('listUsers pages through the directory with $top: every user exactly once, in order', async () => {
+  const s = source({ pageSize: 50 });
+  const { pages, users } = await readAll(s, q());
+  assert.equal(pages.length, Math.ceil(org.users.length / 50));
+  assert.ok(pages.slice(0, -1).every((p) => p.length === 50));
+  assert.deepEqual(users.map((u) => u.id), org.users.map((u) => u.id));
+  assert.equal(s.tokens.requests, 1, 'one token for the whole listing');
+});
+
+test('$select is exactly the properties the mapping needs; attrs carry only those', async () => {
+  const urls: string[] = [];
+  const s = source({ pageSize: 200 }, (r) => urls.push(r.url));
+  const query = q({ attributes: ['department', 'onPremisesExtensionAttributes.extensionAttribute3', 'manager.mail', 'groups', 'mail'] });
+  const { users } = await readAll(s, query);
+  const first = new URL(urls.find((u) => u.includes('/v1.0/users'))!);
+  assert.equal(first.searchParams.get('$select'), 'id,userPrincipalName,mail,displayName,accountEnabled,department,onPremisesExtensionAttributes');
+  assert.equal(first.searchParams.get('$top'), '200');
+  assert.equal(first.searchParams.get('$expand'), null);
+  const src = byId.get(users[3]!.id)!;
+  assert.deepEqual(Object.keys(users[3]!.attrs).sort(), ['accountEnabled', 'department', 'displayName', 'id', 'mail', 'onPremisesExtensionAttributes', 'userPrincipalName']);
+  assert.equal((users[3]!.attrs.onPremisesExtensionAttributes as any).extensionAttribute3, src.onPremisesExtensionAttributes.extensionAttribute3);
+  assert.deepEqual(selectFor(['$uppercase(mail)', 'extension_abc_x']), ['id', 'userPrincipalName', 'mail', 'displayName', 'accountEnabled', 'extension_abc_x']);
+});
+
+test('manager attributes via $expand=manager, including users without a manager; pages capped at 100', async () => {
+  const urls: string[] = [];
+  const s = source({}, (r) => urls.push(r.url));
+  const { pages, users } = await readAll(s, q({ attributes: ['manager.mail'], manager: true }));
+  assert.equal(pages[0]!.length, 100);
+  assert.equal(new URL(urls.find((u) => u.includes('/v1.0/users'))!).searchParams.get('$expand'), 'manager($select=id,mail,userPrincipalName,displayName)');
+  assert.equal(users.length, org.users.length);
+  let none = 0;
+  for (const u of users) {
+    const src = byId.get(u.id)!;
+    if (!src.managerId) {
+      none++;
+      assert.equal(u.attrs.manager, null);
+    } else {
+      const m = byId.get(src.managerId)!;
+      assert.deepEqual(u.attrs.manager, { id: m.id, mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName });
+    }
+  }
+  assert.ok(none > 1, 'the CEO and some others have no manager');
+});
+
+test('guests and unicode names come through unchanged', async () => {
+  const s = source();
+  const { users } = await readAll(s, q({ attributes: ['userType', 'givenName'] }));
+  const guest = users.find((u) => u.attrs.userType === 'Guest')!;
+  assert.match(String(guest.attrs.userPrincipalName), /#EXT#@/);
+  assert.equal(guest.attrs.userPrincipalName, byId.get(guest.id)!.userPrincipalName);
+  const unicode = org.users.find((u) => /[^\x00-\x7f]/.test(u.displayName))!;
+  assert.equal(users.find((u) => u.id === unicode.id)!.attrs.displayName, unicode.displayName);
+  const noMail = org.users.find((u) => u.userType === 'Member' && u.mail === null)!;
+  assert.equal(users.find((u) => u.id === noMail.id)!.attrs.mail, null);
+});
+
+test('getUser by object id, UPN, mail, guest UPN and guest mail; null for unknown; manager and groups when asked', async () => {
+  const s = source();
+  const query = q({ attributes: ['department'], manager: true, groups: true });
+  const u = org.users.find((x, i) => i > 20 && x.mail && x.managerId)!;
+  for (const ref of [u.id, u.userPrincipalName, u.userPrincipalName.toUpperCase(), u.mail!]) {
+    const got = await s.getUser(ref, query);
+    assert.equal(got?.id, u.id, `found by ${ref}`);
+    assert.equal(got!.attrs.department, u.department);
+    assert.equal((got!.attrs.manager as any).id, u.managerId);
+    assert.deepEqual(got!.groups, org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort());
+  }
+  const guest = org.users.find((x) => x.userType === 'Guest')!;
+  assert.equal((await s.getUser(guest.userPrincipalName, query))?.id, guest.id);
+  assert.equal((await s.getUser(guest.mail!, query))?.id, guest.id);
+  assert.equal((await s.getUser(org.users[0]!.id, query))!.attrs.manager, null, 'CEO has no manager');
+  assert.equal(await s.getUser('00000000-0000-4000-8000-000000000000', query), null);
+  assert.equal(await s.getUser("o'nobody@contoso.com", query), null);
+  assert.equal(await s.getUser('nobody-at-all', query), null);
+});
+
+test('groups via memberOf $batch, following nextLinks for a user in more than 100 groups', async () => {
+  const s = source({ pageSize: 100 });
+  const before = emu.batchStats.batches;
+  const { users } = await readAll(s, q({ groups: true }));
+  assert.equal(users.length, org.users.length);
+  for (const u of users) {
+    assert.deepEqual(u.groups, org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort());
+  }
+  const many = users.find((u) => u.id === org.users[MANY_GROUPS_USER_INDEX]!.id)!;
+  assert.ok(many.groups!.length > 100);
+  assert.ok(emu.batchStats.batches - before >= Math.ceil(org.users.length / 20));
+});
+
+test('requiredGroups: only members are listed, by member list or by memberOf; transitiveGroups follows nesting', async () => {
+  const apollo = org.groups.find((g) => g.displayName === 'project-apollo')!;
+  const members = apollo.members.filter((m) => byId.has(m));
+  const s = source({ requiredGroups: ['project-apollo'] });
+  const plain = await readAll(s, q());
+  assert.deepEqual(plain.users.map((u) => u.id).sort(), [...members].sort());
+  const withGroups = await readAll(s, q({ groups: true }));
+  assert.deepEqual(withGroups.users.map((u) => u.id).sort(), [...members].sort());
+  assert.ok(withGroups.users.every((u) => u.groups!.includes('project-apollo')));
+
+  const admins = org.groups.find((g) => g.displayName === 'jira-administrators')!.members;
+  const jiraDirect = org.groups.find((g) => g.displayName === 'jira-users')!.members;
+  const onlyAdmin = admins.find((a) => !jiraDirect.includes(a));
+  const direct = await readAll(source({ requiredGroups: ['jira-users'] }), q({ groups: true }));
+  const transitive = await readAll(source({ requiredGroups: ['jira-users'], transitiveGroups: true }), q({ groups: true }));
+  const transitiveByList = await readAll(source({ requiredGroups: ['jira-users'], transitiveGroups: true }), q());
+  if (onlyAdmin) assert.ok(!direct.users.some((u) => u.id === onlyAdmin));
+  for (const a of admins) assert.ok(transitive.users.some((u) => u.id === a), 'nested admins are in scope transitively');
+  assert.deepEqual(transitiveByList.users.map((u) => u.id).sort(), transitive.users.map((u) => u.id).sort());
+  await assert.rejects(readAll(source({ requiredGroups: ['no-such-group'] }), q()), (e: any) => e.code === 'CONFIG' && /no-such-group/.test(e.message));
+});
+
+test('a 5xx and 429 storm converges: every user read exactly once', async () => {
+  const s = source({ pageSize: 40 });
+  emu.setFaults({ errorRate: 0.3, errorStatus: 503, seed: 11 });
+  emu.setBatchFaults([{ status: 429, retryAfterSeconds: 0, times: 15 }, { status: 503, times: 10 }]);
+  try {
+    const { users } = await readAll(s, q({ groups: true, manager: true }));
+    assert.deepEqual(users.map((u) => u.id), org.users.map((u) => u.id));
+    assert.ok(emu.stats.faultsInjected > 3);
+    assert.ok(s.graph.stats.retries > 3);
+  } finally {
+    emu.setFaults({ errorRate: 0 });
+    emu.setBatchFaults([]);
+  }
+  emu.setFaults({ rateLimit: { capacity: 3, perSecond: 1000, retryAfterSeconds: 0 } });
+  try {
+    const t = source({ pageSize: 30 });
+    const { users } = await readAll(t, q());
+    assert.deepEqual(users.map((u) => u.id), org.users.map((u) => u.id));
+    assert.ok(t.graph.stats.rateLimited > 0);
+  } finally {
+    emu.setFaults({ rateLimit: undefined });
+  }
+});
+
+test('a persistent failure mid-listing makes listUsers throw, never end early', async () => {
+  const s = source({ pageSize: 100 });
+  emu.setFaults({ script: [{ path: '$skiptoken', status: 500, times: 1000 }] });
+  const seen: SourceUser[] = [];
+  try {
+    await assert.rejects(
+      (async () => {
+        for await (const p of s.listUsers(q())) seen.push(...p);
+      })(),
+      (e: any) => e.code === 'TRANSIENT' && /Microsoft Graph answered 500/.test(e.message),
+    );
+  } finally {
+    emu.setFaults({ script: [] });
+  }
+  assert.equal(seen.length, 100, 'only the first page arrived');
+  emu.setBatchFaults([{ status: 503, times: 1000 }]);
+  try {
+    await assert.rejects(readAll(source(), q({ groups: true })), (e: any) => e.code === 'TRANSIENT');
+  } finally {
+    emu.setBatchFaults([]);
+  }
+});
+
+test('bad secret, unknown tenant, unknown app and missing permission give clear errors without the secret', async () => {
+  process.env.IDSYNC_TEST_WRONG_SECRET = 'wr0ng-s3cret-value';
+  const bad = source({ clientSecret: { env: 'IDSYNC_TEST_WRONG_SECRET' } });
+  const result = await bad.test();
+  assert.equal(result.ok, false);
+  assert.equal(result.checks[0]!.name, 'token');
+  assert.match(result.checks[0]!.message, /client secret was rejected.*AADSTS7000215/);
+  await assert.rejects(readAll(bad, q()), (e: any) => {
+    assert.equal(e.code, 'AUTH');
+    assert.doesNotMatch(JSON.stringify({ m: e.message, h: e.hint }), /wr0ng-s3cret-value/);
+    return true;
+  });
+  await assert.rejects(readAll(source({ tenantId: 'fabrikam.onmicrosoft.com' }), q()), (e: any) => e.code === 'CONFIG' && /tenant 'fabrikam.onmicrosoft.com' was not found/.test(e.message));
+  await assert.rejects(readAll(source({ clientId: 'unknown-app' }), q()), (e: any) => e.code === 'CONFIG' && /application 'unknown-app' was not found/.test(e.message));
+  process.env.IDSYNC_TEST_LIMITED_SECRET = limited.clientSecret;
+  const noGroups = source({ clientId: limited.clientId, clientSecret: { env: 'IDSYNC_TEST_LIMITED_SECRET' } });
+  await assert.rejects(readAll(noGroups, q({ groups: true })), (e: any) => e.code === 'AUTH' && /GroupMember\.Read\.All/.test(e.message + e.hint));
+  await assert.rejects(readAll(source({ clientSecret: { env: 'IDSYNC_TEST_UNSET_VAR' } }), q()), (e: any) => e.code === 'CONFIG' && /IDSYNC_TEST_UNSET_VAR/.test(e.message));
+});
+
+test('an expired token is renewed after a 401 and the listing goes on', async () => {
+  const s = source({ pageSize: 100 });
+  const pages: number[] = [];
+  for await (const p of s.listUsers(q())) {
+    pages.push(p.length);
+    if (pages.length === 1) await control('/tokens/expire');
+  }
+  assert.equal(pages.reduce((a, b) => a + b, 0), org.users.length);
+  assert.equal(s.tokens.requests, 2);
+});
+
+test('certificate credential: a signed client assertion gets a token', async () => {
+  const s = source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, certificate: certPem } });
+  const result = await s.test();
+  assert.ok(result.ok, JSON.stringify(result));
+  const wrongThumb = source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, thumbprint: '00'.repeat(20) } });
+  const bad = await wrongThumb.test();
+  assert.match(bad.checks[0]!.message, /certificate credential was rejected/);
+});
+
+test('attributes(): static catalogue plus discovered directory extensions and custom security attributes', async () => {
+  const attrs = await source().attributes();
+  const paths = new Map(attrs.map((a) => [a.path, a.type]));
+  const hex = org.extensionAppId.replace(/-/g, '');
+  assert.equal(paths.get(`extension_${hex}_badgeNumber`), 'number');
+  assert.equal(paths.get(`extension_${hex}_githubHandle`), 'string');
+  assert.equal(paths.get('onPremisesExtensionAttributes.extensionAttribute15'), 'string');
+  assert.equal(paths.get('manager.targetUsername'), 'string');
+  assert.equal(paths.get('groups'), 'string[]');
+  assert.equal(paths.get('customSecurityAttributes.Engineering.Project'), 'string[]');
+  assert.ok(definition.knownAttributes.every((a) => paths.has(a.path)));
+});
+
+test('test(): token, users and manager checks pass against a healthy tenant', async () => {
+  const r = await source({ requiredGroups: ['jira-users'] }).test();
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.checks.map((c) => c.name), ['token', 'read users', 'read manager', 'required group jira-users']);
+});
+
+test('an advanced $filter gets ConsistencyLevel and $count automatically', async () => {
+  assert.equal(needsAdvancedQuery("accountEnabled ne false"), true);
+  assert.equal(needsAdvancedQuery("department eq 'Sales and not marketing'"), false);
+  const s = source({ filter: 'accountEnabled ne false' });
+  const { users } = await readAll(s, q());
+  assert.deepEqual(users.map((u) => u.id), org.users.filter((u) => u.accountEnabled).map((u) => u.id));
+  const simple = await readAll(source({ filter: "userType eq 'Guest'" }), q({ attributes: ['userType'] }));
+  assert.ok(simple.users.length > 0 && simple.users.every((u) => u.attrs.userType === 'Guest'));
+});
