@@ -67,12 +67,14 @@ test('an invalid literal regex is refused when the expression is compiled', () =
   assert.doesNotThrow(() => new CompiledExpression('$regexReplace(department, pattern, "")'));
 });
 
-test('an endless loop is stopped by the timebox with a clear error', async () => {
+// The test-level timeout only turns a broken timebox into a failure instead of a hang.
+test('an endless loop is stopped by the timebox with a clear error', { timeout: 60_000 }, async () => {
   const endless = '($loop := function($n) { $loop($n + 1) }; $loop(0))';
   await assert.rejects(evaluate(endless, {}, 20), /expression took longer than 20 ms and was stopped/);
 });
 
-test('runaway recursion and huge sequences are stopped too', async () => {
+// The test-level timeout only turns a broken timebox into a failure instead of a hang.
+test('runaway recursion and huge sequences are stopped too', { timeout: 60_000 }, async () => {
   // A generous time budget, so the depth and size guards are what stop these.
   await assert.rejects(evaluate('($f := function($n) { 1 + $f($n + 1) }; $f(0))', {}, 60_000), /recursed too deeply/);
   await assert.rejects(evaluate('$sum([1..5000000])', {}, 60_000), /more than 100000 values/);
@@ -83,7 +85,8 @@ test('run-time errors carry the position and JSONata\'s reason', async () => {
   await assert.rejects(evaluate('$joinNonEmpty([{"a": 1}], ",")', {}), /cannot join an object/);
 });
 
-test('a timed-out evaluation does not affect evaluations running alongside it', async () => {
+// The test-level timeout only turns a broken timebox into a failure instead of a hang.
+test('a timed-out evaluation does not affect evaluations running alongside it', { timeout: 60_000 }, async () => {
   const endless = new CompiledExpression('($loop := function($n) { $loop($n + 1) }; $loop(0))', 20);
   const quick = new CompiledExpression('$upper(name)', 10_000);
   const results = await Promise.allSettled([

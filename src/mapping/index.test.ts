@@ -204,7 +204,8 @@ test('a failing link lookup is an error for that field, not a crash', async () =
   assert.equal(mapped.values['user.displayName'], 'Alice Example');
 });
 
-test('an endless expression fails only the user that triggers it', async () => {
+// The test-level timeout only turns a broken timebox into a failure instead of a hang.
+test('an endless expression fails only the user that triggers it', { timeout: 60_000 }, async () => {
   const mapping = compile(
     [
       rule('property.code', 'department = "Loop" ? ($spin := function($n) { $spin($n + 1) }; $spin(0)) : $upper(department)'),
@@ -249,4 +250,10 @@ test('when the link store fails, the rules that read the manager\'s username fai
   ]);
   assert.deepEqual(mapped.values, { 'property.c': 'FINANCE!' });
   assert.deepEqual(mapped.pending, []);
+});
+
+test('a timeout that would disable the timebox is refused', () => {
+  for (const timeoutMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => compileMapping([], JIRA_LIKE, { timeoutMs }), (e: unknown) => isIdsyncError(e, 'CONFIG') && /invalid mapping expression timeout/.test(e.message), String(timeoutMs));
+  }
 });

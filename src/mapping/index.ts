@@ -2,6 +2,7 @@
 // target's field values. Plain attribute paths are read directly; anything else is a
 // JSONata expression with idsync's preset functions, compiled once and time-bounded.
 // See docs/mapping.md for the rule semantics administrators rely on.
+import { IdsyncError } from '../core/errors.ts';
 import type { MappingRule, SourceUser, TargetCapabilities } from '../core/types.ts';
 import type { CompiledMapping, MappedUser, MappingContext } from './api.ts';
 import { DEFAULT_EXPRESSION_TIMEOUT_MS } from './expressions.ts';
@@ -28,8 +29,12 @@ export interface CompileOptions {
  * table has errors; warnings do not stop compilation.
  */
 export function compileMapping(rules: MappingRule[], capabilities: TargetCapabilities, opts: CompileOptions = {}): CompiledMapping {
-  assertValidMapping(rules, capabilities);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXPRESSION_TIMEOUT_MS;
+  // JSONata reads 0 as "no limit"; an unbounded expression must never be configured by accident.
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new IdsyncError('CONFIG', `invalid mapping expression timeout ${timeoutMs} ms`, { hint: 'use a positive number of milliseconds, e.g. 50' });
+  }
+  assertValidMapping(rules, capabilities);
   const runtimes: RuleRuntime[] = rules.map((rule) => {
     const resolved = resolveTargetField(rule.target, capabilities);
     // Validation has refused every other kind of resolution.
