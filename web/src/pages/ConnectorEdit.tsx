@@ -1,0 +1,281 @@
+// Edit connector: basic settings (secrets write-only), Test connection, and behind "Show Advanced
+// Settings" the Attribute Mapping table per target, required groups, filters, group mapping and
+// the schedule. Save sends the whole connector; the server refuses it with placed problems.
+import { useEffect, useMemo, useState } from 'react';
+import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
+import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
+import { go } from '../router';
+import { SchemaField, SecretField, type Obj } from './fields';
+import { MappingTable, type RowIssue } from './MappingTable';
+
+const SOURCE_BASE = new Set(['type', 'requiredGroups']);
+const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMissingGroups', 'concurrency']);
+/** Settings shown under Advanced: filters and group handling. */
+const isAdvancedKey = (k: string) => /filter|group|select|page|delta|scope/i.test(k);
+
+const pathKey = (p: Array<string | number>) => p.join('.');
+
+function newConnector(source: string, target: string): Obj {
+  return { id: '', name: '', source: { type: source, requiredGroups: [] }, targets: [{ id: target.split('-')[0], type: target, mapping: [
+    { target: 'user.username', source: 'userPrincipalName', flow: 'always', whenEmpty: 'keep' },
+    { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
+    { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+  ] }] };
+}
+
+export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }) {
+  const readOnly = !isAdmin;
+  const [sourceTypes, setSourceTypes] = useState<SourceType[]>();
+  const [targetTypes, setTargetTypes] = useState<TargetType[]>();
+  const [config, setConfig] = useState<Obj>();
+  const [revision, setRevision] = useState<number>();
+  const [loadError, setLoadError] = useState<string>();
+  const [issues, setIssues] = useState<Issue[]>([]);
+  const [warnings, setWarnings] = useState<Issue[]>([]);
+  const [message, setMessage] = useState<{ color: string; text: string }>();
+  const [saving, setSaving] = useState(false);
+  const [advanced, setAdvanced] = useState(false);
+  const [attributes, setAttributes] = useState<string[]>([]);
+  const [attrNote, setAttrNote] = useState<string>();
+  const [test, setTest] = useState<any>();
+  const [testing, setTesting] = useState(false);
+  const [schedule, setSchedule] = useState<{ valid: boolean; text?: string; next: string[]; error?: string }>();
+
+  useEffect(() => {
+    (async () => {
+      try {
+        const [s, t] = await Promise.all([get('/source-types'), get('/target-types')]);
+        setSourceTypes(s.sourceTypes);
+        setTargetTypes(t.targetTypes);
+        if (id) {
+          const c = await get(`/connectors/${encodeURIComponent(id)}`);
+          setConfig(c.config);
+          setRevision(c.revision);
+        } else {
+          const src = s.sourceTypes.find((x: SourceType) => x.available)?.type ?? s.sourceTypes[0]?.type ?? 'entra';
+          const tgt = t.targetTypes.find((x: TargetType) => x.available)?.type ?? 'jira-dc';
+          setConfig(newConnector(src, tgt));
+        }
+      } catch (e) {
+        setLoadError((e as Error).message);
+      }
+    })();
+  }, [id]);
+
+  // Attributes for the source picker: known ones at once, discovered ones when the provider answers.
+  useEffect(() => {
+    const known = sourceTypes?.find((s) => s.type === config?.source?.type)?.knownAttributes.map((a) => a.path) ?? [];
+    setAttributes(known);
+    if (!id) return;
+    get(`/connectors/${encodeURIComponent(id)}/attributes`)
+      .then((r) => {
+        setAttributes(r.attributes.map((a: { path: string }) => a.path));
+        setAttrNote(r.discovered ? undefined : r.error);
+      })
+      .catch((e) => setAttrNote(e.message));
+  }, [id, sourceTypes, config?.source?.type]);
+
+  const cron = config?.schedule?.cron;
+  const tz = config?.schedule?.timezone ?? 'UTC';
+  useEffect(() => {
+    if (!cron) { setSchedule(undefined); return; }
+    const t = setTimeout(() => get(`/schedule/describe?cron=${encodeURIComponent(cron)}&timezone=${encodeURIComponent(tz)}`).then(setSchedule).catch(() => {}), 300);
+    return () => clearTimeout(t);
+  }, [cron, tz]);
+
+  const issueAt = (...path: Array<string | number>) => issues.filter((i) => pathKey(i.path) === pathKey(path)).map((i) => i.message).join('; ') || undefined;
+  const otherIssues = useMemo(() => issues.filter((i) => i.path.length === 0), [issues]);
+
+  if (loadError) return <Alert color="red" title="The connector cannot be shown">{loadError}</Alert>;
+  if (!config || !sourceTypes || !targetTypes) return <Loader size="sm" />;
+
+  const sourceType = sourceTypes.find((s) => s.type === config.source.type);
+  const setSource = (patch: Obj) => setConfig({ ...config, source: { ...config.source, ...patch } });
+  const setTarget = (i: number, patch: Obj) => setConfig({ ...config, targets: config.targets.map((t: Obj, j: number) => (j === i ? { ...t, ...patch } : t)) });
+
+  async function save() {
+    setSaving(true);
+    setMessage(undefined);
+    try {
+      const res = id ? await put(`/connectors/${encodeURIComponent(id)}`, { config, revision }) : await post('/connectors', { config });
+      setIssues([]);
+      setWarnings(res.warnings ?? []);
+      setConfig(res.config);
+      setRevision(res.revision);
+      setMessage({ color: 'green', text: 'Saved.' });
+      if (!id) go(`/connectors/${res.config.id}`);
+    } catch (e) {
+      const err = e as ApiError;
+      setIssues(err.issues ?? []);
+      setWarnings(err.body?.warnings ?? []);
+      if (err.issues?.some((i) => ['mapping', 'schedule', 'requiredGroups'].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
+      setMessage({ color: 'red', text: err.issues?.length ? `Not saved: ${err.message}. Each problem is shown next to its field.` : `Not saved: ${err.message}` });
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function testConnection() {
+    setTesting(true);
+    setTest(undefined);
+    try {
+      setTest(await post(`/connectors/${encodeURIComponent(id!)}/test`));
+    } catch (e) {
+      setTest({ error: (e as Error).message });
+    } finally {
+      setTesting(false);
+    }
+  }
+
+  const renderSettings = (section: Obj, schema: any, secretFields: string[], base: Set<string>, advancedOnly: boolean, onChange: (patch: Obj) => void, prefix: Array<string | number>) => {
+    const props: Record<string, any> = schema?.properties ?? {};
+    const required: string[] = schema?.required ?? [];
+    const keys = Object.keys(props).filter((k) => !base.has(k) && isAdvancedKey(k) === advancedOnly);
+    // Settings present in the config but unknown to the schema still show (e.g. type not loaded).
+    if (!schema) keys.push(...Object.keys(section).filter((k) => !base.has(k) && isAdvancedKey(k) === advancedOnly));
+    return keys.map((k) =>
+      secretFields.includes(k) ? (
+        <SecretField key={k} label={props[k]?.title ?? k} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} />
+      ) : (
+        <SchemaField key={k} name={k} schema={props[k] ?? {}} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} required={required.includes(k)} />
+      ),
+    );
+  };
+
+  return (
+    <Stack maw={1400}>
+      <Group justify="space-between">
+        <div>
+          <Anchor href="#/connectors" size="sm">← Connectors</Anchor>
+          <Title order={3}>{id ? `${readOnly ? 'View' : 'Edit'} connector ${config.name || id}` : 'Add connector'}</Title>
+        </div>
+        <Group>
+          {id && <Button variant="default" onClick={() => go(`/connectors/${id}/sync`)}>Sync…</Button>}
+          {id && isAdmin && <Button variant="default" onClick={testConnection} loading={testing}>Test connection</Button>}
+          {isAdmin && <Button onClick={save} loading={saving}>Save</Button>}
+        </Group>
+      </Group>
+      {message && <Alert color={message.color} role="status" data-testid="save-message">{message.text}</Alert>}
+      {otherIssues.map((i, n) => <Alert key={n} color="red">{i.message}</Alert>)}
+      {warnings.length > 0 && <Alert color="yellow" title="Warnings">{warnings.map((w, n) => <Text key={n} size="sm">{pathKey(w.path)}: {w.message}</Text>)}</Alert>}
+      {test && <TestReport report={test} />}
+
+      <Paper withBorder p="md">
+        <Title order={5} mb="sm">Basic settings</Title>
+        <SimpleGrid cols={{ base: 1, md: 2 }}>
+          <TextInput label="Name" value={config.name ?? ''} onChange={(e) => setConfig({ ...config, name: e.currentTarget.value })} disabled={readOnly} error={issueAt('name')} />
+          <TextInput label="ID" description="Lower-case letters, digits and dashes; cannot change later" value={config.id} onChange={(e) => setConfig({ ...config, id: e.currentTarget.value })} disabled={readOnly || !!id} error={issueAt('id')} withAsterisk />
+        </SimpleGrid>
+        <Divider my="md" label={`Source: ${sourceType?.label ?? config.source.type}`} labelPosition="left" />
+        <SimpleGrid cols={{ base: 1, md: 2 }}>
+          <Select label="Identity provider" data={sourceTypes.map((s) => ({ value: s.type, label: s.label, disabled: !s.available }))} value={config.source.type} onChange={(v) => v && setSource({ type: v })} disabled={readOnly || !!id} error={issueAt('source', 'type')} allowDeselect={false} />
+          {renderSettings(config.source, sourceType?.configSchema, sourceType?.secretFields ?? [], SOURCE_BASE, false, setSource, ['source'])}
+        </SimpleGrid>
+        {config.targets.map((t: Obj, i: number) => {
+          const tt = targetTypes.find((x) => x.type === t.type);
+          return (
+            <div key={i}>
+              <Divider my="md" label={`Target ${t.id}: ${tt?.label ?? t.type}`} labelPosition="left" />
+              <SimpleGrid cols={{ base: 1, md: 2 }}>
+                <TextInput label="Target ID" value={t.id} onChange={(e) => setTarget(i, { id: e.currentTarget.value })} disabled={readOnly} error={issueAt('targets', i, 'id')} />
+                <Select label="Product" data={targetTypes.map((x) => ({ value: x.type, label: x.label, disabled: !x.available }))} value={t.type} onChange={(v) => v && setTarget(i, { type: v })} disabled={readOnly} error={issueAt('targets', i, 'type')} allowDeselect={false} />
+                {renderSettings(t, tt?.configSchema, tt?.secretFields ?? [], TARGET_BASE, false, (p) => setTarget(i, p), ['targets', i])}
+              </SimpleGrid>
+              {!readOnly && config.targets.length > 1 && <Button mt="xs" size="xs" color="red" variant="subtle" onClick={() => setConfig({ ...config, targets: config.targets.filter((_: Obj, j: number) => j !== i) })}>Remove target {t.id}</Button>}
+            </div>
+          );
+        })}
+        {!readOnly && (
+          <Button mt="md" size="xs" variant="default" onClick={() => setConfig({ ...config, targets: [...config.targets, { id: `target-${config.targets.length + 1}`, type: targetTypes.find((x) => x.available)?.type ?? 'jira-dc', mapping: [] }] })}>
+            Add target
+          </Button>
+        )}
+      </Paper>
+
+      <Button variant="subtle" onClick={() => setAdvanced((a) => !a)} aria-expanded={advanced} w="fit-content">
+        {advanced ? 'Hide Advanced Settings' : 'Show Advanced Settings'}
+      </Button>
+      <Collapse in={advanced}>
+        <Stack>
+          <Paper withBorder p="md">
+            <Title order={5} mb="sm">Scope</Title>
+            <SimpleGrid cols={{ base: 1, md: 2 }}>
+              <TagsInput label="Required groups" description="Only members of these groups are synced (display names); empty means everyone" value={config.source.requiredGroups ?? []} onChange={(v) => setSource({ requiredGroups: v })} disabled={readOnly} error={issueAt('source', 'requiredGroups')} />
+              {renderSettings(config.source, sourceType?.configSchema, sourceType?.secretFields ?? [], SOURCE_BASE, true, setSource, ['source'])}
+            </SimpleGrid>
+          </Paper>
+          {config.targets.map((t: Obj, i: number) => {
+            const tt = targetTypes.find((x) => x.type === t.type);
+            const rowIssues: RowIssue[] = issues
+              .filter((x) => x.path[0] === 'targets' && x.path[1] === i && x.path[2] === 'mapping' && typeof x.path[3] === 'number')
+              .map((x) => ({ row: x.path[3] as number, field: String(x.path[4] ?? 'source'), message: x.message, ...(x.position !== undefined ? { position: x.position } : {}) }));
+            return (
+              <Paper withBorder p="md" key={i}>
+                <Group justify="space-between" mb="sm">
+                  <Title order={5}>Attribute Mapping — {t.id} ({tt?.label ?? t.type})</Title>
+                  {attrNote && <Text size="xs" c="orange">{attrNote}</Text>}
+                </Group>
+                <MappingTable
+                  connectorId={id}
+                  targetId={t.id}
+                  target={tt}
+                  sourceType={config.source.type}
+                  rules={t.mapping ?? []}
+                  onChange={(mapping) => setTarget(i, { mapping })}
+                  attributes={attributes}
+                  saveIssues={rowIssues}
+                  readOnly={readOnly}
+                />
+                <Divider my="md" label="Writing" labelPosition="left" />
+                <SimpleGrid cols={{ base: 1, md: 3 }}>
+                  <Switch label="Create users missing in the target" checked={t.createUsers ?? true} onChange={(e) => setTarget(i, { createUsers: e.currentTarget.checked })} disabled={readOnly} />
+                  <Switch label="Create groups the mapping names but the target lacks" checked={t.createMissingGroups ?? false} onChange={(e) => setTarget(i, { createMissingGroups: e.currentTarget.checked })} disabled={readOnly} />
+                  <SchemaField name="concurrency" schema={{ type: 'integer', title: 'Parallel write requests', default: 8 }} value={t.concurrency} onChange={(v) => setTarget(i, { concurrency: v })} readOnly={readOnly} error={issueAt('targets', i, 'concurrency')} />
+                  {renderSettings(t, tt?.configSchema, tt?.secretFields ?? [], TARGET_BASE, true, (p) => setTarget(i, p), ['targets', i])}
+                </SimpleGrid>
+              </Paper>
+            );
+          })}
+          <Paper withBorder p="md">
+            <Title order={5} mb="sm">Schedule</Title>
+            <SimpleGrid cols={{ base: 1, md: 3 }}>
+              <Switch label="Run a full sync on a schedule" checked={!!config.schedule && config.schedule.enabled !== false} disabled={readOnly}
+                onChange={(e) => setConfig({ ...config, schedule: e.currentTarget.checked ? { cron: config.schedule?.cron ?? '0 2 * * *', timezone: config.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, enabled: true } : config.schedule ? { ...config.schedule, enabled: false } : undefined })} />
+              <TextInput label="Cron expression" description="minute hour day-of-month month day-of-week" ff="monospace" value={config.schedule?.cron ?? ''} disabled={readOnly || !config.schedule} error={issueAt('schedule', 'cron')}
+                onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, cron: e.currentTarget.value } })} />
+              <TextInput label="Time zone" description="IANA name, e.g. Europe/Berlin" value={config.schedule?.timezone ?? ''} disabled={readOnly || !config.schedule} error={issueAt('schedule', 'timezone')}
+                onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, timezone: e.currentTarget.value } })} />
+            </SimpleGrid>
+            {schedule && (schedule.valid ? (
+              <Stack gap={2} mt="sm" data-testid="schedule-description">
+                <Text size="sm">{schedule.text}</Text>
+                <Text size="xs" c="dimmed">Next runs: {schedule.next.map((n) => new Date(n).toLocaleString()).join(' · ')}</Text>
+              </Stack>
+            ) : <Text size="sm" c="red" mt="sm">{schedule.error}</Text>)}
+          </Paper>
+        </Stack>
+      </Collapse>
+    </Stack>
+  );
+}
+
+function TestReport({ report }: { report: any }) {
+  if (report.error) return <Alert color="red" title="Test connection failed">{report.error}</Alert>;
+  const sections: Array<[string, any]> = [['Source', report.source], ...Object.entries(report.targets ?? {}).map(([k, v]) => [`Target ${k}`, v] as [string, any])];
+  return (
+    <Alert color={report.ok ? 'green' : 'red'} title={report.ok ? 'Both ends answer' : 'Something failed; see the checks'} data-testid="test-report">
+      <Table fz="sm">
+        <Table.Tbody>
+          {sections.flatMap(([name, r]) => (r?.checks ?? []).map((c: any, n: number) => (
+            <Table.Tr key={`${name}-${n}`}>
+              <Table.Td>{name}</Table.Td>
+              <Table.Td>{c.name}</Table.Td>
+              <Table.Td><Badge color={c.ok ? 'green' : 'red'} variant="light">{c.ok ? 'ok' : 'failed'}</Badge></Table.Td>
+              <Table.Td>{c.message}</Table.Td>
+            </Table.Tr>
+          )))}
+        </Table.Tbody>
+      </Table>
+    </Alert>
+  );
+}

@@ -1,0 +1,167 @@
+// Triggers: Sync a user (with its step-by-step report), Full sync and Simulate (with live
+// progress). A trigger while a run is in progress is refused by the server with a message.
+import { useEffect, useRef, useState } from 'react';
+import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, TextInput, Timeline, Title } from '@mantine/core';
+import { get, post, type Active } from '../api';
+import { Counts } from './ConnectorList';
+
+function show(v: unknown): string {
+  if (v === undefined) return '(none)';
+  if (v === null) return '(cleared)';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
+  const [userRef, setUserRef] = useState('');
+  const [userBusy, setUserBusy] = useState(false);
+  const [report, setReport] = useState<any>();
+  const [error, setError] = useState<string>();
+  const [activity, setActivity] = useState<{ active?: Active; last?: { runId?: string; status: string; error?: string; finishedAt: string } }>({});
+  const [lastRun, setLastRun] = useState<any>();
+  const polling = useRef<ReturnType<typeof setInterval>>(undefined);
+
+  const poll = async () => {
+    try {
+      const a = await get(`/connectors/${encodeURIComponent(id)}/activity`);
+      setActivity(a);
+      if (!a.active && polling.current) {
+        clearInterval(polling.current);
+        polling.current = undefined;
+      }
+      if (a.last?.runId) setLastRun((await get(`/runs/${a.last.runId}`)).run);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const startPolling = () => {
+    if (!polling.current) polling.current = setInterval(poll, 700);
+  };
+  useEffect(() => {
+    void poll().then(() => startPolling());
+    return () => clearInterval(polling.current);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id]);
+
+  async function full(dryRun: boolean) {
+    setError(undefined);
+    try {
+      await post(`/connectors/${encodeURIComponent(id)}/sync`, { kind: 'full', dryRun });
+      await poll();
+      startPolling();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }
+
+  async function syncUser(e: React.FormEvent) {
+    e.preventDefault();
+    setUserBusy(true);
+    setError(undefined);
+    setReport(undefined);
+    try {
+      setReport(await post(`/connectors/${encodeURIComponent(id)}/sync`, { kind: 'user', userRef }));
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setUserBusy(false);
+    }
+  }
+
+  const a = activity.active;
+  const p = a?.progress;
+  return (
+    <Stack maw={1200}>
+      <div>
+        <Anchor href={`#/connectors/${id}`} size="sm">← Connector {id}</Anchor>
+        <Title order={3}>Sync {id}</Title>
+      </div>
+      {error && <Alert color="red" role="alert" data-testid="sync-error">{error}</Alert>}
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Paper withBorder p="md">
+          <Title order={5}>Sync a user</Title>
+          <Text size="sm" c="dimmed" mb="sm">Reads one user from the source and writes them to every target now, showing each step.</Text>
+          <form onSubmit={syncUser}>
+            <Group align="flex-end">
+              <TextInput label="User" placeholder="UPN, mail, object id or Jira user name" value={userRef} onChange={(e) => setUserRef(e.currentTarget.value)} style={{ flex: 1 }} disabled={!isAdmin} />
+              <Button type="submit" loading={userBusy} disabled={!isAdmin || !userRef.trim()}>Sync user</Button>
+            </Group>
+          </form>
+        </Paper>
+        <Paper withBorder p="md">
+          <Title order={5}>Full sync</Title>
+          <Text size="sm" c="dimmed" mb="sm">Reads every user in scope and writes what changed. Simulate plans the same run and writes nothing.</Text>
+          <Group>
+            <Button onClick={() => full(false)} disabled={!isAdmin || !!a}>Full sync</Button>
+            <Button variant="default" onClick={() => full(true)} disabled={!isAdmin || !!a}>Simulate</Button>
+          </Group>
+          {!isAdmin && <Text size="xs" c="dimmed" mt="xs">Read-only access: you can watch runs but not start them.</Text>}
+        </Paper>
+      </SimpleGrid>
+
+      {a && p && (
+        <Paper withBorder p="md" data-testid="live-progress">
+          <Group justify="space-between"><Title order={5}>{a.kind === 'user' ? `Syncing ${a.userRef}` : a.dryRun ? 'Simulation running' : 'Full sync running'}</Title><Badge>{p.phase}</Badge></Group>
+          <Progress value={p.planned ? Math.min(100, ((p.written + p.failed) / Math.max(p.planned, 1)) * 100) : 5} animated mt="sm" />
+          <Group mt="xs" gap="xl">
+            <Text size="sm">Users read: <b>{p.read}</b></Text><Text size="sm">Planned: <b>{p.planned}</b></Text>
+            <Text size="sm">Written: <b>{p.written}</b></Text><Text size="sm" c={p.failed ? 'red' : undefined}>Failed: <b>{p.failed}</b></Text>
+          </Group>
+        </Paper>
+      )}
+      {!a && activity.last && (
+        <Alert color={activity.last.status === 'succeeded' ? 'green' : activity.last.status === 'partial' ? 'yellow' : 'red'} title={`Last run ${activity.last.status}`} data-testid="last-run">
+          {activity.last.error && <Text size="sm">{activity.last.error}</Text>}
+          {lastRun && <Counts counts={lastRun.counts} />}
+          {activity.last.runId && <Anchor href={`#/runs/${activity.last.runId}`} size="sm">Open the results</Anchor>}
+        </Alert>
+      )}
+      {report && <UserReport result={report} />}
+    </Stack>
+  );
+}
+
+function UserReport({ result }: { result: any }) {
+  const u = result.user;
+  if (!u) return <Alert color="yellow">The run finished without a user report.</Alert>;
+  return (
+    <Paper withBorder p="md" data-testid="user-report">
+      <Group justify="space-between" mb="sm">
+        <Title order={5}>What happened</Title>
+        {result.run && <Anchor href={`#/runs/${result.run.id}`} size="sm">Open this run</Anchor>}
+      </Group>
+      <Timeline active={u.found ? 3 : 0} bulletSize={18} lineWidth={2}>
+        <Timeline.Item title="Found in source">
+          {u.found ? <Text size="sm">{u.label} <Code>{u.sourceId}</Code></Text> : <Text size="sm" c="red">No user matches this reference in the identity provider.</Text>}
+        </Timeline.Item>
+        {u.found && (
+          <Timeline.Item title="Mapped values">
+            {Object.entries(u.mapped ?? {}).map(([target, values]: [string, any]) => (
+              <Table key={target} fz="xs" withTableBorder mt={4}>
+                <Table.Thead><Table.Tr><Table.Th colSpan={2}>{target}</Table.Th></Table.Tr></Table.Thead>
+                <Table.Tbody>{Object.entries(values).map(([f, v]) => <Table.Tr key={f}><Table.Td ff="monospace">{f}</Table.Td><Table.Td>{show(v)}</Table.Td></Table.Tr>)}</Table.Tbody>
+              </Table>
+            ))}
+          </Timeline.Item>
+        )}
+        {u.found && (
+          <Timeline.Item title="Matched in target">
+            {u.targets.map((t: any) => (
+              <Text size="sm" key={t.targetId}>{t.targetId}: {t.matched === 'none' ? 'no existing user' : `matched by ${t.matched}`}{t.targetKey ? <> (<Code>{t.targetKey}</Code>)</> : null}</Text>
+            ))}
+          </Timeline.Item>
+        )}
+        {u.found && (
+          <Timeline.Item title="Changes made">
+            {u.targets.map((t: any) => (
+              <Stack key={t.targetId} gap={2}>
+                <Text size="sm">{t.targetId}: <Badge size="sm" variant="light">{t.operation}</Badge></Text>
+                {t.error && <Text size="sm" c="red">{t.error}</Text>}
+                {t.changes.map((c: any) => <Text key={c.field} size="xs" ff="monospace">{c.field}: {show(c.before)} → {show(c.after)}</Text>)}
+              </Stack>
+            ))}
+          </Timeline.Item>
+        )}
+      </Timeline>
+    </Paper>
+  );
+}
