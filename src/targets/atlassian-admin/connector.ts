@@ -46,7 +46,7 @@ export const atlassianAdminCapabilities: TargetCapabilities = {
       maxLength: 255,
     })),
     { name: 'user.displayName', type: 'string', label: 'Full name', description: 'The Atlassian account name (profile `name`). Managed accounts only.', maxLength: 255 },
-    { name: 'user.email', type: 'string', label: 'Email', description: 'Changes the email of a managed account (its login). Managed accounts only.' },
+    { name: 'user.email', type: 'string', label: 'Email', description: 'Changes the email of a managed account (its login). The new domain must be verified by the organisation; the change signs the person out everywhere. Managed accounts only.' },
     { name: 'user.active', type: 'boolean', label: 'Active', description: 'Deactivates or reactivates the Atlassian account in every product. Managed accounts only.' },
   ],
   unsupported: [
