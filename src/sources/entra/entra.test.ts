@@ -14,6 +14,11 @@ import { needsAdvancedQuery, selectFor } from './query.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
 const org = generateOrg({ users: 450, seed: 77 });
+// One user in more groups than a memberOf page ($top=999) holds, so nextLinks must be followed.
+const POWER_USER = org.users[MANY_GROUPS_USER_INDEX]!.id;
+for (let i = 0; i < 1100; i++) {
+  org.groups.push({ ...org.groups[0]!, id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, displayName: `bulk-${String(i).padStart(4, '0')}`, members: [POWER_USER] });
+}
 const byId = new Map(org.users.map((u) => [u.id, u]));
 const limited = { clientId: 'users-only-app', clientSecret: 'users-only-secret', permissions: ['User.Read.All'] };
 let emu: GraphEmulator;
@@ -158,7 +163,7 @@ test('getUser by object id, UPN, mail, guest UPN and guest mail; null for unknow
   assert.equal(await s.getUser('nobody-at-all', query), null);
 });
 
-test('groups via memberOf $batch, following nextLinks for a user in more than 100 groups', async () => {
+test('groups via memberOf $batch, following nextLinks for a user in more than one page of groups', async () => {
   const s = source({ pageSize: 100 });
   const before = emu.batchStats.batches;
   const { users } = await readAll(s, q({ groups: true }));
@@ -166,8 +171,10 @@ test('groups via memberOf $batch, following nextLinks for a user in more than 10
   for (const u of users) {
     assert.deepEqual(u.groups, org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort());
   }
-  const many = users.find((u) => u.id === org.users[MANY_GROUPS_USER_INDEX]!.id)!;
-  assert.ok(many.groups!.length > 100);
+  const many = users.find((u) => u.id === POWER_USER)!;
+  assert.ok(many.groups!.length > 1100, 'memberOf nextLinks were followed inside the batch answer');
+  const single = await s.getUser(POWER_USER, q({ groups: true }));
+  assert.deepEqual(single!.groups, many.groups);
   assert.ok(emu.batchStats.batches - before >= Math.ceil(org.users.length / 20));
 });
 
