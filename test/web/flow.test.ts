@@ -1,0 +1,180 @@
+// The administrator's whole flow in a real browser against the emulators (Entra ID tenant and
+// Jira DC): log in, edit a connector, add manager.mail → property.managerEmail, preview it,
+// have a bad expression refused next to its row, save, sync one user and find the property in
+// Jira, run a full sync, browse and filter the results. Then a viewer who can change nothing and
+// never sees a secret. Screenshots go to docs/screenshots/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startSuite, type Suite } from '../../emulators/launch.ts';
+import { generateOrg } from '../../emulators/org/index.ts';
+import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { hashPassword } from '../../src/server/passwords.ts';
+import { Store } from '../../src/store/index.ts';
+import { ensureWebBuilt, launchBrowser, logIn, screenshot } from './helpers.ts';
+
+const USERS = 30;
+const ADMIN = { username: 'admin', password: 'admin password 1' };
+const VIEWER = { username: 'vera', password: 'viewer password 1' };
+
+describe('admin UI in a browser against the emulators', () => {
+  let suite: Suite;
+  let store: Store;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let dataDir: string;
+  let secrets: string[];
+  let subject: { upn: string; username: string; managerMail: string };
+
+  before(async () => {
+    ensureWebBuilt();
+    suite = await startSuite({ users: USERS, confluence: false });
+    const org = generateOrg({ users: USERS, seed: 7 });
+    const u = org.users.find((x) => x.managerId && x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#'))!;
+    subject = { upn: u.userPrincipalName, username: u.userPrincipalName.split('@')[0]!.toLowerCase(), managerMail: org.users.find((m) => m.id === u.managerId)!.mail! };
+
+    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-'));
+    store = await Store.open({ dataDir });
+    const connector = demoConnector(suite.info);
+    // Start without the managerEmail row: the test adds it through the UI.
+    connector.targets[0]!.mapping = connector.targets[0]!.mapping.filter((r) => r.target !== 'property.managerEmail');
+    const secretValues = demoSecrets(suite.info);
+    secrets = Object.values(secretValues);
+    await store.connectors.save(connector, { secrets: secretValues });
+    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
+    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
+    await server.auth.createUser(VIEWER.username, await hashPassword(VIEWER.password), 'viewer');
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await store?.close();
+    await suite?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('log in and see the connector list', async () => {
+    await logIn(page, server.url, ADMIN.username, ADMIN.password);
+    const list = page.getByTestId('connector-list');
+    await list.getByText('Contoso (emulated Entra ID)').waitFor();
+    await list.getByText('never', { exact: true }).waitFor();
+    await screenshot(page, 'connector-list');
+  });
+
+  test('edit the mapping: add manager.mail → property.managerEmail and preview it', async () => {
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: /Edit connector/ }).waitFor();
+    assert.equal(await page.getByText('set', { exact: true }).count() > 0, true, 'stored secrets show as set');
+    await page.getByRole('button', { name: 'Show Advanced Settings' }).click();
+    const table = page.getByTestId('mapping-table-jira');
+    const before = await table.locator('tbody tr').count();
+    await page.getByRole('button', { name: 'Add mapping row' }).click();
+    const row = before + 1;
+    await page.getByRole('textbox', { name: `Source of row ${row}`, exact: true }).fill('manager.mail');
+    await page.getByRole('textbox', { name: `Target of row ${row}`, exact: true }).fill('property.managerEmail');
+    await page.keyboard.press('Escape');
+    await page.getByLabel('Preview with user').fill(subject.upn);
+    await page.getByRole('button', { name: 'Preview', exact: true }).click();
+    await page.getByTestId(`preview-${row - 1}`).getByText(subject.managerMail).waitFor();
+    await table.scrollIntoViewIfNeeded();
+    await screenshot(page, 'mapping-table');
+  });
+
+  test('a bad expression is refused with its message next to the row, and nothing is saved', async () => {
+    const revision = (await store.connectors.get('contoso-entra'))!.revision;
+    await page.getByRole('button', { name: 'Add mapping row' }).click();
+    const rows = await page.getByTestId('mapping-table-jira').locator('tbody tr').count();
+    await page.getByRole('textbox', { name: `Source of row ${rows}`, exact: true }).fill('$lowercase(mail');
+    await page.getByRole('textbox', { name: `Target of row ${rows}`, exact: true }).fill('property.broken');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('save-message').getByText(/Not saved/).waitFor();
+    const badRow = page.getByTestId(`mapping-row-${rows - 1}`);
+    await badRow.getByText(/character/).waitFor();
+    assert.equal((await store.connectors.get('contoso-entra'))!.revision, revision);
+    await page.getByRole('button', { name: `Delete row ${rows}` }).click();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('save-message').getByText('Saved.').waitFor();
+    const saved = (await store.connectors.get('contoso-entra'))!.config;
+    assert.ok(saved.targets[0]!.mapping.some((r) => r.target === 'property.managerEmail' && r.source === 'manager.mail'));
+    assert.equal((await store.connectors.secretLookup('contoso-entra'))('source.clientSecret'), suite.info.graph.clientSecret, 'secrets kept');
+  });
+
+  test('sync one user and find the property written in the Jira emulator', async () => {
+    await page.getByRole('button', { name: 'Sync…' }).click();
+    await page.getByLabel('User', { exact: true }).fill(subject.upn);
+    await page.getByRole('button', { name: 'Sync user' }).click();
+    const report = page.getByTestId('user-report');
+    await report.getByText('Changes made').waitFor({ timeout: 60_000 });
+    await report.getByText(/property\.managerEmail/).first().waitFor();
+    assert.equal(suite.jira.inspect(subject.username)?.properties.managerEmail, subject.managerMail);
+  });
+
+  test('run a full sync with progress, then browse and filter the results', async () => {
+    await page.getByRole('button', { name: 'Full sync', exact: true }).click();
+    let run;
+    for (let i = 0; i < 600 && !run; i++) {
+      run = (await store.runs.list({ connectorId: 'contoso-entra' })).find((r) => r.kind === 'full' && r.finishedAt);
+      if (!run) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(run, 'the full sync finished');
+    assert.notEqual(run.status, 'failed', run.error ?? '');
+    await page.getByTestId('last-run').getByRole('link', { name: 'Open the results' }).click();
+    const items = page.getByTestId('run-items');
+    await items.waitFor();
+    await page.getByText('created', { exact: true }).first().waitFor();
+    await page.locator('label', { hasText: /^unchanged$/ }).click();
+    await page.waitForFunction(() => {
+      const badges = [...document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')].map((b) => b.textContent);
+      return badges.length > 0 && badges.every((b) => b === 'unchanged');
+    });
+    await page.locator('label', { hasText: /^unchanged$/ }).click();
+    await page.getByLabel('Search user').fill('zzz-nobody');
+    await page.getByText('No user matches this filter.').waitFor();
+    await page.getByLabel('Search user').fill('');
+    await items.waitFor();
+    await screenshot(page, 'run-results');
+    const csv = await page.evaluate(async (id) => (await fetch(`/api/v1/runs/${id}/download?format=csv`)).text(), run.id);
+    assert.match(csv, /^seq,target,sourceId,user,operation,field,before,after,error/);
+  });
+
+  test('a viewer can look but not change anything, and never sees a secret', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const viewer = await ctx.newPage();
+    const bodies: string[] = [];
+    viewer.on('response', async (res) => {
+      if (res.url().includes('/api/')) bodies.push(await res.text().catch(() => ''));
+    });
+    await logIn(viewer, server.url, VIEWER.username, VIEWER.password);
+    await viewer.getByRole('button', { name: 'View' }).click();
+    await viewer.getByRole('heading', { name: /View connector/ }).waitFor();
+    assert.equal(await viewer.getByRole('button', { name: 'Save' }).count(), 0);
+    assert.equal(await viewer.getByRole('button', { name: 'Replace' }).count(), 0);
+    await viewer.getByRole('button', { name: 'Show Advanced Settings' }).click();
+    assert.equal(await viewer.getByRole('button', { name: 'Add mapping row' }).count(), 0);
+    assert.ok(await viewer.getByRole('textbox', { name: 'Source of row 1', exact: true }).isDisabled());
+    const status = await viewer.evaluate(async () => {
+      const csrf = /idsync_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
+      const res = await fetch('/api/v1/connectors/contoso-entra', { method: 'DELETE', headers: { 'x-csrf-token': csrf } });
+      return res.status;
+    });
+    assert.equal(status, 403);
+    await viewer.goto(`${server.url}/#/connectors/contoso-entra/sync`);
+    assert.ok(await viewer.getByRole('button', { name: 'Full sync', exact: true }).isDisabled());
+    const html = await viewer.content();
+    for (const s of secrets) {
+      assert.ok(!html.includes(s), 'a secret appeared on the page');
+      assert.ok(!bodies.some((b) => b.includes(s)), 'a secret appeared in an API answer');
+    }
+    assert.ok(await store.connectors.get('contoso-entra'), 'the connector is still there');
+    await ctx.close();
+  });
+});
