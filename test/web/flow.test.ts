@@ -131,12 +131,22 @@ describe('admin UI in a browser against the emulators', () => {
     const items = page.getByTestId('run-items');
     await items.waitFor();
     await page.getByText('created', { exact: true }).first().waitFor();
-    await page.locator('label', { hasText: /^unchanged$/ }).click();
+    const chip = (op: string) => page.locator('label.mantine-Chip-label').filter({ hasText: new RegExp(`^${op}$`) });
+    await chip('created').click();
     await page.waitForFunction(() => {
       const badges = [...document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')].map((b) => b.textContent);
-      return badges.length > 0 && badges.every((b) => b === 'unchanged');
+      return badges.length > 0 && badges.every((b) => b === 'created');
+    }).catch(async (e) => {
+      await screenshot(page, 'debug-filter');
+      throw e;
     });
-    await page.locator('label', { hasText: /^unchanged$/ }).click();
+    await chip('created').click();
+    await chip('failed').click();
+    await page.waitForFunction(() => {
+      const badges = [...document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')].map((b) => b.textContent);
+      return document.body.textContent!.includes('No user matches this filter.') || (badges.length > 0 && badges.every((b) => b === 'failed'));
+    });
+    await chip('failed').click();
     await page.getByLabel('Search user').fill('zzz-nobody');
     await page.getByText('No user matches this filter.').waitFor();
     await page.getByLabel('Search user').fill('');

@@ -139,11 +139,11 @@ export function MappingTable({ connectorId, targetId, target, sourceType, rules,
         <Table.Thead>
           <Table.Tr>
             <Table.Th w={36}>#</Table.Th>
-            <Table.Th>Source attribute or expression</Table.Th>
-            <Table.Th>Target field</Table.Th>
-            <Table.Th w={150}>Apply</Table.Th>
+            <Table.Th miw={260}>Source attribute or expression</Table.Th>
+            <Table.Th miw={220}>Target field</Table.Th>
+            <Table.Th w={130}>Apply</Table.Th>
             <Table.Th w={160}>When source is empty</Table.Th>
-            <Table.Th w={120}>Default</Table.Th>
+            <Table.Th w={100}>Default</Table.Th>
             <Table.Th>Preview</Table.Th>
             {!readOnly && <Table.Th w={100} />}
           </Table.Tr>

@@ -70,13 +70,13 @@ export function RunDetail({ id }: { id: string }) {
       {items && items.total > 0 && (
         <>
           <Table withTableBorder striped data-testid="run-items">
-            <Table.Thead><Table.Tr><Table.Th>User</Table.Th><Table.Th>Target</Table.Th><Table.Th>Operation</Table.Th><Table.Th>Field: before → after</Table.Th></Table.Tr></Table.Thead>
+            <Table.Thead><Table.Tr><Table.Th>User</Table.Th><Table.Th>Target</Table.Th><Table.Th w={120}>Operation</Table.Th><Table.Th>Field: before → after</Table.Th></Table.Tr></Table.Thead>
             <Table.Tbody>
               {items.items.map((it) => (
                 <Table.Tr key={`${it.seq}`} style={{ verticalAlign: 'top' }}>
                   <Table.Td><Text size="sm">{it.label ?? it.sourceId}</Text><Text size="xs" c="dimmed">{it.sourceId}</Text></Table.Td>
                   <Table.Td>{it.targetId}</Table.Td>
-                  <Table.Td><Badge variant="light" color={opColor[it.operation] ?? 'gray'}>{it.operation}</Badge></Table.Td>
+                  <Table.Td><Badge variant="light" color={opColor[it.operation] ?? 'gray'} miw={96} style={{ overflow: 'visible' }}>{it.operation}</Badge></Table.Td>
                   <Table.Td>
                     {it.error && <Text size="sm" c="red">{it.error}</Text>}
                     {it.changes.map((c: any) => (
