@@ -134,7 +134,7 @@ describe('admin UI in a browser against the emulators', () => {
     const chip = (op: string) => page.locator('label.mantine-Chip-label').filter({ hasText: new RegExp(`^${op}$`) });
     await chip('created').click();
     await page.waitForFunction(() => {
-      const badges = [...document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')].map((b) => b.textContent);
+      const badges = Array.from(document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')).map((b) => b.textContent);
       return badges.length > 0 && badges.every((b) => b === 'created');
     }).catch(async (e) => {
       await screenshot(page, 'debug-filter');
@@ -143,7 +143,7 @@ describe('admin UI in a browser against the emulators', () => {
     await chip('created').click();
     await chip('failed').click();
     await page.waitForFunction(() => {
-      const badges = [...document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')].map((b) => b.textContent);
+      const badges = Array.from(document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')).map((b) => b.textContent);
       return document.body.textContent!.includes('No user matches this filter.') || (badges.length > 0 && badges.every((b) => b === 'failed'));
     });
     await chip('failed').click();
