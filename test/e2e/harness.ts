@@ -55,9 +55,18 @@ export interface Emulators {
   close(): Promise<void>;
 }
 
-export async function startEmulators(opts: { confluence?: boolean; users?: number } = {}): Promise<Emulators> {
-  const graph = await startGraphEmulator({ org: e2eOrg(opts.users), clients: [{ clientId: CLIENT_ID, clientSecret: SECRETS.graphClientSecret }] });
-  const jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' } });
+/** The directory groups the Jira mapping keeps, which a Jira administrator would have created. */
+export function jiraGroupsOf(org: Org): string[] {
+  return org.groups.map((g) => g.displayName).filter((n) => n.startsWith('dept-') || n === 'jira-users');
+}
+
+export async function startEmulators(opts: { confluence?: boolean; users?: number; /** Default true. */ precreateJiraGroups?: boolean } = {}): Promise<Emulators> {
+  const org = e2eOrg(opts.users);
+  const graph = await startGraphEmulator({ org, clients: [{ clientId: CLIENT_ID, clientSecret: SECRETS.graphClientSecret }] });
+  // Groups exist up front (as in most Jira sites), so runs do not depend on idsync creating
+  // them concurrently; the tests that cover group creation start without them.
+  const groups = opts.precreateJiraGroups === false ? [] : jiraGroupsOf(org);
+  const jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups });
   const confluence = opts.confluence ? await startConfluenceDcEmulator({}) : undefined;
   const all = [graph, jira, confluence].filter((e) => e !== undefined);
   return {
