@@ -33,17 +33,3 @@ export async function replayFloor(recorded: RecordedRequest[], opts: FloorOption
   await agent.close();
   return ms;
 }
-
-/** Samples this process's resident set size; `stop()` returns the peak in bytes. */
-export function rssSampler(everyMs = 50): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
-}

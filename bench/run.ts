@@ -1,21 +1,21 @@
 // `npm run bench -- --users N [--json] [--only initial,nochange,changed,reconcile,user]`
 //
-// Runs idsync against the emulators (Entra ID tenant + Jira DC, in a separate process so they
-// do not share idsync's event loop) and reports, per scenario: wall time, the transport floor
-// (a bare client sending the same HTTP requests, see floor.ts), their ratio, idsync's peak RSS
-// and request counts.
+// Measures idsync against the emulators (Entra ID tenant + Jira DC). The emulators run in one
+// process, each scenario in a fresh worker process (bench/worker.ts) as `idsync sync` would,
+// and this orchestrator replays each scenario's recorded requests with a bare HTTP client:
+// the transport floor (bench/floor.ts). Reported per scenario: wall time, floor, their ratio,
+// the worker's peak RSS, request and write counts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
-import { SyncEngine } from '../src/engine/engine.ts';
 import { demoConnector, demoSecrets } from '../src/cli/demo.ts';
 import type { RecordedRequest } from '../src/core/http.ts';
-import { replayFloor, rssSampler } from './floor.ts';
+import { replayFloor } from './floor.ts';
 
 interface ScenarioResult {
   scenario: string;
@@ -36,10 +36,15 @@ const arg = (name: string, dflt: string) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
+if (args.includes('--help')) {
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,user] [--user-samples 50] [--json]');
+  process.exit(0);
+}
 const users = Number(arg('--users', '10000'));
 const json = args.includes('--json');
 const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,user').split(','));
 const userSamples = Number(arg('--user-samples', '50'));
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const log = (s: string) => {
   if (!json) process.stderr.write(s + '\n');
 };
@@ -52,18 +57,16 @@ interface EmulatorProcess {
 }
 
 async function startEmulatorProcess(): Promise<EmulatorProcess> {
-  const launch = fileURLToPath(new URL('../emulators/launch.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', launch, '--users', String(users)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--max-old-space-size=8192', here('../emulators/launch.ts'), '--users', String(users)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const rl = createInterface({ input: child.stdout! });
   const answers: Array<(line: string) => void> = [];
   rl.on('line', (line) => answers.shift()?.(line));
-  const next = () =>
-    new Promise<string>((resolve, reject) => {
-      answers.push(resolve);
-      child.once('exit', (code) => reject(new Error(`emulator process exited with ${code}`)));
-    });
+  child.once('exit', (code) => {
+    if (answers.length) console.error(`emulator process exited with ${code}`);
+  });
+  const next = () => new Promise<string>((resolve) => answers.push(resolve));
   const info = JSON.parse(await next()) as SuiteInfo;
   return {
     info,
@@ -76,50 +79,66 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
   };
 }
 
+/** Runs one scenario in a fresh worker process and returns its JSON line. */
+async function runWorker(job: Record<string, unknown>, dir: string): Promise<Record<string, any>> {
+  const jobFile = join(dir, 'job.json');
+  writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`benchmark worker exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function readRecords(file: string): Promise<Array<RecordedRequest & { u: number }>> {
+  const records: Array<RecordedRequest & { u: number }> = [];
+  for await (const line of createInterface({ input: createReadStream(file) })) if (line) records.push(JSON.parse(line));
+  return records;
+}
+
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 async function main(): Promise<void> {
-  log(`idsync benchmark: ${users} users · ${cpus().length} × ${cpus()[0]?.model} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · Node ${process.version}`);
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  log(`idsync benchmark: ${users} users · ${machine.cpus} × ${machine.cpu} · ${machine.memGiB} GiB · Node ${machine.node}`);
   const t0 = performance.now();
   const emu = await startEmulatorProcess();
   log(`emulators up in ${((performance.now() - t0) / 1000).toFixed(1)} s (Graph ${emu.info.graph.url}, Jira ${emu.info.jira.url})`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'idsync-bench-'));
-  const store = await Store.open({ dataDir });
+  const dir = mkdtempSync(join(tmpdir(), 'idsync-bench-'));
+  const dataDir = join(dir, 'data');
   const info = { ...emu.info, confluence: undefined };
   const connector = demoConnector(info);
+  const store = await Store.open({ dataDir });
   await store.connectors.save(connector, { secrets: demoSecrets(info) });
-  let recorded: RecordedRequest[] = [];
-  const engine = new SyncEngine(store, { ca: info.graph.ca, recorder: (r) => recorded.push(r) });
+  await store.close();
   const concurrency = connector.targets[0]!.concurrency;
-  // Paged reads (Graph listings) must replay one after another; everything else in parallel.
+  const recordFile = join(dir, 'requests.ndjson');
+  // Paged reads of the identity provider form a chain (each page names the next).
   const isChained = (r: RecordedRequest) => r.method === 'GET' && r.url.startsWith(info.graph.url) && /\/v1\.0\/users(\?|$)/.test(r.url);
+  const isWrite = (r: RecordedRequest) => r.method !== 'GET' && !r.url.startsWith(info.graph.url);
   const results: ScenarioResult[] = [];
 
   const fullSync = async (scenario: string, reconcile = false) => {
-    recorded = [];
-    const rss = rssSampler();
-    const started = performance.now();
-    const { run } = await engine.run({ connector, kind: 'full', trigger: 'bench', reconcile });
-    const wallMs = performance.now() - started;
-    const peak = rss.stop();
-    if (run.status === 'failed') throw new Error(`${scenario}: run failed: ${run.error}`);
-    const reqs = recorded;
+    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
+    const reqs = await readRecords(recordFile);
     const floorMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained });
     const r: ScenarioResult = {
       scenario,
-      wallMs,
+      wallMs: w.wallMs,
       floorMs,
-      ratio: wallMs / floorMs,
-      peakRssMb: peak / 2 ** 20,
+      ratio: w.wallMs / floorMs,
+      peakRssMb: w.peakRssMb,
       requests: reqs.length,
-      writes: reqs.filter((x) => x.method !== 'GET' && !x.url.includes('/oauth2/')).length,
-      counts: { ...run.counts },
+      writes: reqs.filter(isWrite).length,
+      counts: w.counts,
     };
     results.push(r);
-    log(`${scenario.padEnd(10)} ${(wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(run.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
   };
 
   await fullSync('initial');
@@ -133,27 +152,22 @@ async function main(): Promise<void> {
 
   if (only.has('user')) {
     const sample = (await emu.command({ cmd: 'sample', count: userSamples })) as Array<{ userPrincipalName: string }>;
-    const times: number[] = [];
+    const w = await runWorker({ info, dataDir, scenario: 'users', userRefs: sample.map((s) => s.userPrincipalName), recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`user sync failed: ${w.error}`);
+    const reqs = await readRecords(recordFile);
     const floors: number[] = [];
-    const rss = rssSampler();
-    let requests = 0;
-    for (const u of sample) {
-      recorded = [];
-      const started = performance.now();
-      const { run } = await engine.run({ connector, kind: 'user', userRef: u.userPrincipalName, trigger: 'bench' });
-      times.push(performance.now() - started);
-      if (run.status === 'failed') throw new Error(`user sync failed: ${run.error}`);
-      requests += recorded.length;
-      floors.push(await replayFloor(recorded, { concurrency: 1, ca: info.graph.ca, isChained: () => true }));
+    for (let i = 0; i < sample.length; i++) {
+      floors.push(await replayFloor(reqs.filter((r) => r.u === i), { concurrency: 1, ca: info.graph.ca, isChained: () => true }));
     }
+    const times = w.times as number[];
     const r: ScenarioResult = {
       scenario: 'user',
       wallMs: times.reduce((a, b) => a + b, 0),
       floorMs: floors.reduce((a, b) => a + b, 0),
       ratio: percentile(times, 50) / percentile(floors, 50),
-      peakRssMb: rss.stop() / 2 ** 20,
-      requests,
-      writes: 0,
+      peakRssMb: w.peakRssMb,
+      requests: reqs.length,
+      writes: reqs.filter(isWrite).length,
       p50Ms: percentile(times, 50),
       p95Ms: percentile(times, 95),
       floorP50Ms: percentile(floors, 50),
@@ -162,10 +176,8 @@ async function main(): Promise<void> {
     log(`user       p50 ${r.p50Ms!.toFixed(1)} ms, p95 ${r.p95Ms!.toFixed(1)} ms (floor p50 ${r.floorP50Ms!.toFixed(1)} ms, ×${r.ratio.toFixed(2)}) over ${sample.length} users`);
   }
 
-  await store.close();
   emu.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  rmSync(dir, { recursive: true, force: true });
   if (json) process.stdout.write(JSON.stringify({ users, machine, results }, null, 2) + '\n');
   else printTable(results);
   process.exit(0);

@@ -203,8 +203,10 @@ export class SyncEngine {
     const ids = users.map((u) => u.id);
     for (const t of only ? [only] : runtime.targets) {
       const resolver = rc.resolvers.get(t.config.id)!;
-      const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x);
-      await resolver.prefill(this.store.links, connectorId, t.config.id, managerIds);
+      if (t.resolvesUsernames) {
+        const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x);
+        await resolver.prefill(this.store.links, connectorId, t.config.id, managerIds);
+      }
       const links = await this.store.links.getMany(connectorId, t.config.id, ids);
       const mctx: MappingContext = { targetUsernameOf: (id) => resolver.lookup(id) };
       const outcomes = await mapLimit(users, t.config.concurrency, async (user): Promise<UserOutcome | undefined> => {
@@ -245,7 +247,8 @@ export class SyncEngine {
           operation: o.operation,
           error: o.error,
           changes: o.changes,
-          details: { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
+          // An unchanged user linked as before needs no detail; keeping it out keeps large runs lean.
+          details: o.operation === 'unchanged' && o.matched === 'link' && !o.details ? null : { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
         });
       }
     }

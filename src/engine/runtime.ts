@@ -15,6 +15,8 @@ export interface TargetRuntime {
   mapping: CompiledMapping;
   /** Fields the mapping writes; asked of findUser / readUser. */
   fields: string[];
+  /** Whether a rule reads a linked username (manager.targetUsername, $targetUsername). */
+  resolvesUsernames: boolean;
 }
 
 export interface Runtime {
@@ -43,6 +45,7 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
       capabilities: def.capabilities,
       mapping,
       fields: [...new Set(config.mapping.map((r) => r.target))],
+      resolvesUsernames: config.mapping.some((r) => r.source.includes('targetUsername')),
     });
   }
 
