@@ -122,7 +122,10 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const idempotent = req.method !== 'POST' && req.method !== 'PATCH';
+    // Two separate budgets: being throttled (429) says nothing about the service failing, so
+    // waiting out throttling must not use up the retries kept for 5xx and network errors.
     let attempt = 0;
+    let throttled = 0;
     let reauthed = false;
     for (;;) {
       await this.waitWhilePaused();
@@ -171,9 +174,9 @@ export class HttpClient {
       }
       if (status === 429 || (status === 503 && resHeaders['retry-after'] !== undefined)) {
         this.stats.rateLimited++;
-        const waitMs = retryAfterMs(resHeaders['retry-after']) ?? this.backoff(attempt + 1);
-        if (attempt < this.retry.maxRetries * 3 && waitMs <= this.retry.maxRetryAfterMs) {
-          attempt++;
+        const waitMs = retryAfterMs(resHeaders['retry-after']) ?? this.backoff(throttled + 1);
+        if (throttled < this.retry.maxRetries * 3 && waitMs <= this.retry.maxRetryAfterMs) {
+          throttled++;
           this.stats.retries++;
           this.pause(waitMs);
           continue;

@@ -7,7 +7,10 @@ import { analyzeExpression, usesManagerTargetUsername, type Node, type Expressio
 import { planDirect, type DirectPlan } from './direct.ts';
 import { compileReplacePattern, STATIC_PRESETS, type TargetUsernameLookup } from './presets.ts';
 
-export const DEFAULT_EXPRESSION_TIMEOUT_MS = 50;
+// Generous on purpose: the limit is there to stop runaway expressions (endless recursion, huge
+// loops), which the depth and list-size guards usually catch first; a tight wall-clock budget
+// would fail healthy users whenever the machine is busy or the garbage collector pauses.
+export const DEFAULT_EXPRESSION_TIMEOUT_MS = 1000;
 /** Nested evaluation steps; legitimate mapping expressions stay far below this. */
 const MAX_EVALUATION_DEPTH = 2000;
 /** Values in one sequence: guards against `[1..10000000]` style work done in a single step. */

@@ -19,7 +19,7 @@ export { PRESET_CATALOG, presetsFor, type PresetRow } from './presets-catalog.ts
 export { DEFAULT_EXPRESSION_TIMEOUT_MS } from './expressions.ts';
 
 export interface CompileOptions {
-  /** Time budget for one expression evaluation for one user (default 50 ms). */
+  /** Time budget for one expression evaluation for one user (default 1,000 ms). */
   timeoutMs?: number;
 }
 

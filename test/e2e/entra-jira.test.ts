@@ -425,7 +425,6 @@ describe('retries and races under load', () => {
 
   test(
     'a write throttled a few times and then answered 502 once is still retried',
-    { todo: 'src/core/http.ts counts 429 retries against the 5xx retry budget: after maxRetries (6) throttled attempts, one 502 fails the user' },
     async () => {
       const engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
       const connector = e2eConnector(em);
@@ -452,7 +451,6 @@ describe('retries and races under load', () => {
 
   test(
     'a user still joins a group that another worker created between the add and the existence check',
-    { todo: 'src/targets/jira-dc/connector.ts addToGroup: after a 404 it re-checks the group but never retries the add when the group exists by then' },
     async () => {
       const engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
       const connector = e2eConnector(em);

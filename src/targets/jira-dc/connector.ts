@@ -370,11 +370,15 @@ export class JiraDcTarget implements TargetConnector {
         retryUnsafe: true, // adding twice is harmless: "already a member" is checked below
       });
     let res = await add();
-    if (res.status === 404 && !(await this.groupExists(group))) {
-      if (!createMissing) {
-        return `group "${group}" does not exist in Jira; create it there or turn on "create missing groups"`;
+    if (res.status === 404) {
+      // The group was missing when we tried. It may exist by now (another worker of this run,
+      // or an administrator, created it meanwhile); either way the add is tried once more.
+      if (!(await this.groupExists(group))) {
+        if (!createMissing) {
+          return `group "${group}" does not exist in Jira; create it there or turn on "create missing groups"`;
+        }
+        await this.http.send({ method: 'POST', url: `${API}/group`, body: { name: group }, accept: [400], retryUnsafe: true });
       }
-      await this.http.send({ method: 'POST', url: `${API}/group`, body: { name: group }, accept: [400], retryUnsafe: true });
       res = await add();
     }
     if (res.status < 300) return undefined;
