@@ -35,6 +35,13 @@ export const entraConfigSchema = sourceBaseSchema
     filter: z.string().min(1).optional(),
     /** Count memberships through nested groups too (transitiveMemberOf). */
     transitiveGroups: z.boolean().default(false),
+    /**
+     * How group memberships are read for a full listing: per user (memberOf, 20 users per
+     * $batch), per group (each group's member list) or `auto`, whichever needs fewer requests.
+     */
+    membershipStrategy: z.enum(['auto', 'perUser', 'perGroup']).default('auto'),
+    /** Server-side OData $filter on /groups, passed as written: only matching groups appear in `groups`. */
+    groupFilter: z.string().min(1).optional(),
     /** $top of the user listing (Graph allows 1..999; $expand=manager caps pages at 100 anyway). */
     pageSize: z.number().int().min(1).max(999).default(999),
   })

@@ -10,12 +10,25 @@ import type { EntraConfig } from './config.ts';
 import { MANAGER_FIELDS, STATIC_ATTRIBUTES } from './catalogue.ts';
 import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { MembershipReader, type Memberships } from './memberships.ts';
+import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
+import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
 import { assertListable, isGuid, needsAdvancedQuery, odataString, selectFor } from './query.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
 interface UserPage {
   value?: Array<Record<string, unknown>>;
   '@odata.nextLink'?: string;
+}
+
+/** How one listing reads memberships: the per-user reader, or every member list already read. */
+type MembershipPlan =
+  | { strategy: 'perUser'; reader: MembershipReader; requiredOutside?: Set<string> }
+  | { strategy: 'perGroup'; byUser: GroupsByUser; requiredOutside?: Set<string> };
+
+/** Marks a promise as observed (it is awaited later, or abandoned when the consumer stops early). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 const USERS_PERMISSION = 'User.Read.All';
@@ -26,8 +39,10 @@ export class EntraSource implements SourceConnector {
   readonly graph: HttpClient;
   readonly login: HttpClient;
   readonly tokens: TokenProvider;
-  private readonly memberships: MembershipReader;
   private readonly requiredGroups: string[];
+  private readonly baseDelayMs: number;
+  /** How the last listing read group memberships (undefined until a listing needed them). */
+  lastMembershipStrategy: MembershipStrategy | undefined;
 
   constructor(
     private readonly cfg: EntraConfig,
@@ -51,7 +66,7 @@ export class EntraSource implements SourceConnector {
       retry,
       recorder: ctx.recorder,
     });
-    this.memberships = new MembershipReader(this.graph, { transitive: cfg.transitiveGroups, baseDelayMs: ctx.fastRetries ? 1 : 500 });
+    this.baseDelayMs = ctx.fastRetries ? 1 : 500;
     this.requiredGroups = cfg.requiredGroups ?? [];
   }
 
@@ -79,10 +94,11 @@ export class EntraSource implements SourceConnector {
     if (advanced) params.$count = 'true';
     const headers: Record<string, string> = advanced ? { consistencylevel: 'eventual' } : {};
 
+    // Both are prepared while the first user page downloads, and awaited before it is yielded.
     // Without a groups rule, required groups are checked against their member lists, which
     // costs a few requests per group instead of one per user.
-    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? await this.requiredGroupMembers() : undefined;
-    const needGroups = query.groups || (this.requiredGroups.length > 0 && !requiredIds);
+    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups)) : undefined;
+    const plan = query.groups ? handled(this.planMemberships()) : undefined;
 
     const fetchPage = (url: string) =>
       this.graph
@@ -95,53 +111,128 @@ export class EntraSource implements SourceConnector {
           return res.body;
         });
 
-    // One page of look-ahead: the next page downloads while this one's groups are read and
-    // the engine consumes it. At most two pages are held.
-    let pending: Promise<UserPage> | undefined = fetchPage(this.graph.resolve('/users', params));
-    try {
-      while (pending) {
-        query.signal?.throwIfAborted();
-        const page: UserPage = await pending;
-        const next = page['@odata.nextLink'];
-        pending = next ? fetchPage(next) : undefined;
-        pending?.catch(() => undefined); // observed below; avoids an unhandled rejection if we stop early
-        let users = page.value!.map((raw) => toSourceUser(raw, query.manager));
-        if (requiredIds) users = users.filter((u) => requiredIds.has(u.id));
-        if (needGroups && users.length) users = this.applyMemberships(users, await this.readMemberships(users.map((u) => u.id)), query.groups);
-        if (users.length) yield users;
+    const complete = async (page: UserPage): Promise<SourceUser[]> => {
+      let users = page.value!.map((raw) => toSourceUser(raw, query.manager));
+      if (requiredIds) {
+        const ids = await requiredIds;
+        users = users.filter((u) => ids.has(u.id));
       }
-    } finally {
-      pending?.catch(() => undefined);
+      if (plan && users.length) users = await this.applyMemberships(users, await plan);
+      return users;
+    };
+    // A page is "prepared" from the moment its download starts until its users are complete
+    // (memberships read, when per user). Page N+1 is prepared while the engine consumes page
+    // N, so its memberOf batches overlap the engine's work; never more than two at a time.
+    const prepare = (url: string) => {
+      const page = handled(fetchPage(url));
+      return { page, users: handled(page.then(complete)) };
+    };
+
+    const queue = [prepare(this.graph.resolve('/users', params))];
+    while (queue.length > 0) {
+      query.signal?.throwIfAborted();
+      const next = (await queue[0]!.page)['@odata.nextLink'];
+      if (next) queue.push(prepare(next));
+      const users = await queue[0]!.users;
+      queue.shift();
+      if (users.length) yield users;
     }
   }
 
-  private async readMemberships(ids: string[]): Promise<Memberships> {
+  /**
+   * Decides how this listing reads group memberships (see strategy.ts) and, per group, reads
+   * them all. With a groupFilter the matching groups are listed in either case, so both ways
+   * give users the same `groups`.
+   */
+  private async planMemberships(): Promise<MembershipPlan> {
+    const setting = this.cfg.membershipStrategy;
+    const filter = this.cfg.groupFilter;
+    let strategy: MembershipStrategy;
+    let listing: GroupListing | undefined;
     try {
-      return await this.memberships.forUsers(ids);
+      if (setting === 'auto') {
+        const users = await this.estimateUsers();
+        // Without a groupFilter, listing can stop as soon as it is clear per user is cheaper.
+        const enough = filter ? Infinity : groupsWherePerUserWins(users);
+        listing = enough === 0 ? { groups: [], complete: false } : await listGroups(this.graph, filter, enough);
+        strategy = listing.complete ? cheaperStrategy(users, listing.groups.length) : 'perUser';
+      } else {
+        strategy = setting;
+        if (setting === 'perGroup' || filter) listing = await listGroups(this.graph, filter);
+      }
     } catch (e) {
-      throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
+      throw explainGraphError(e, 'list groups', GROUPS_PERMISSION);
     }
+    this.lastMembershipStrategy = strategy;
+    const listed = listing?.complete ? listing.groups : undefined;
+    const outside = listed ? await this.requiredOutside(listed) : undefined;
+    if (strategy === 'perUser') {
+      const onlyGroupIds = filter ? new Set(listed!.map((g) => g.id)) : undefined;
+      return { strategy, reader: this.membershipReader(onlyGroupIds), requiredOutside: outside };
+    }
+    try {
+      const byUser = await readGroupsByUser(this.graph, listed!, this.cfg.transitiveGroups);
+      return { strategy, byUser, requiredOutside: outside };
+    } catch (e) {
+      throw explainGraphError(e, 'read group members', GROUPS_PERMISSION);
+    }
+  }
+
+  /**
+   * Members of required groups the group listing does not include (left out by groupFilter,
+   * or not existing: then this fails with a CONFIG error naming the group).
+   */
+  private async requiredOutside(listed: readonly ListedGroup[]): Promise<Set<string> | undefined> {
+    const names = new Set(listed.map((g) => g.displayName.toLowerCase()));
+    const missing = this.requiredGroups.filter((r) => !names.has(r.toLowerCase()));
+    return missing.length ? this.requiredGroupMembers(missing) : undefined;
+  }
+
+  /** Users the listing will return, for choosing a strategy; the configured user filter narrows it when Graph can count with it. */
+  private async estimateUsers(): Promise<number> {
+    try {
+      return await countUsers(this.graph, this.cfg.filter);
+    } catch (e) {
+      // Not every $filter can be counted; the whole directory is an upper bound.
+      if (this.cfg.filter && e instanceof IdsyncError && e.code === 'BAD_REQUEST') return countUsers(this.graph, undefined);
+      throw e;
+    }
+  }
+
+  private membershipReader(onlyGroupIds?: ReadonlySet<string>): MembershipReader {
+    return new MembershipReader(this.graph, { transitive: this.cfg.transitiveGroups, baseDelayMs: this.baseDelayMs, onlyGroupIds });
   }
 
   /** Sets `groups`, drops users that vanished meanwhile and, with required groups, non-members. */
-  private applyMemberships(users: SourceUser[], memberships: Memberships, keepGroups: boolean): SourceUser[] {
+  private async applyMemberships(users: SourceUser[], plan: MembershipPlan): Promise<SourceUser[]> {
+    let memberships: Memberships;
+    if (plan.strategy === 'perUser') {
+      try {
+        memberships = await plan.reader.forUsers(users.map((u) => u.id));
+      } catch (e) {
+        throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
+      }
+    } else {
+      // Absent from every member list: in no (listed) group.
+      memberships = new Map(users.map((u) => [u.id, plan.byUser.get(u.id) ?? []]));
+    }
     const required = this.requiredGroups.map((g) => g.toLowerCase());
     const out: SourceUser[] = [];
     for (const u of users) {
       const groups = memberships.get(u.id);
       if (groups === null) continue; // deleted between the user page and the memberOf request
       if (groups === undefined) throw new IdsyncError('INTERNAL', `group memberships of user ${u.id} were not read`);
-      if (required.length && !groups.some((g) => required.includes(g.toLowerCase()))) continue;
-      if (keepGroups) u.groups = groups;
+      if (required.length && !groups.some((g) => required.includes(g.toLowerCase())) && !plan.requiredOutside?.has(u.id)) continue;
+      u.groups = groups;
       out.push(u);
     }
     return out;
   }
 
-  /** Ids of the (transitive, when configured) user members of the required groups. */
-  private async requiredGroupMembers(): Promise<Set<string>> {
+  /** Ids of the (transitive, when configured) user members of the named groups. */
+  private async requiredGroupMembers(groupNames: readonly string[]): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const name of this.requiredGroups) {
+    for (const name of groupNames) {
       const groupId = await this.findGroupId(name);
       const nav = this.cfg.transitiveGroups ? 'transitiveMembers' : 'members';
       let url: string | undefined = this.graph.resolve(`/groups/${groupId}/${nav}/microsoft.graph.user`, { $select: 'id', $top: 999 });
@@ -195,13 +286,22 @@ export class EntraSource implements SourceConnector {
     const user = toSourceUser(raw, false);
     if (query.manager) user.attrs.manager = await this.managerOf(user.id);
     if (query.groups || this.requiredGroups.length) {
-      const groups = await this.memberships.forUser(user.id).catch((e) => {
-        throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
-      });
+      const groups = await this.singleUserReader()
+        .then((reader) => reader.forUser(user.id))
+        .catch((e) => {
+          throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
+        });
       if (groups === null) return null;
       user.groups = groups;
     }
     return user;
+  }
+
+  /** One user's memberships are always read per user; a groupFilter is resolved by listing the matching groups. */
+  private async singleUserReader(): Promise<MembershipReader> {
+    if (!this.cfg.groupFilter) return this.membershipReader();
+    const { groups } = await listGroups(this.graph, this.cfg.groupFilter);
+    return this.membershipReader(new Set(groups.map((g) => g.id)));
   }
 
   private async managerOf(userId: string): Promise<Record<string, unknown> | null> {

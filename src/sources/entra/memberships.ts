@@ -12,11 +12,11 @@ const BATCH_LIMIT = 20;
 const CONCURRENT_BATCHES = 4;
 
 interface BatchResponse {
-  responses?: Array<{ id: string; status: number; headers?: Record<string, string>; body?: { value?: Array<{ displayName?: string }>; '@odata.nextLink'?: string } }>;
+  responses?: Array<{ id: string; status: number; headers?: Record<string, string>; body?: GroupPage }>;
 }
 
 interface GroupPage {
-  value?: Array<{ displayName?: string | null }>;
+  value?: Array<{ id?: string; displayName?: string | null }>;
   '@odata.nextLink'?: string;
 }
 
@@ -26,6 +26,11 @@ export interface MembershipOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Backoff unit for failures without Retry-After. */
   baseDelayMs?: number;
+  /**
+   * Only groups with these ids count (the source's groupFilter, resolved by listing the
+   * matching groups), so per-user and per-group reading give the same `groups`.
+   */
+  onlyGroupIds?: ReadonlySet<string>;
 }
 
 /** Group display names per user id; null when the user no longer exists. */
@@ -47,7 +52,8 @@ export class MembershipReader {
 
   private path(userId: string): string {
     const nav = this.opts.transitive ? 'transitiveMemberOf' : 'memberOf';
-    return `/users/${encodeURIComponent(userId)}/${nav}/microsoft.graph.group?$select=displayName&$top=999`;
+    const select = this.opts.onlyGroupIds ? 'id,displayName' : 'displayName';
+    return `/users/${encodeURIComponent(userId)}/${nav}/microsoft.graph.group?$select=${select}&$top=999`;
   }
 
   /** Memberships of one user, paging directly (single-user sync). */
@@ -119,10 +125,15 @@ export class MembershipReader {
   /** Display names from one page, following nextLinks to the end. */
   private async collect(first: GroupPage): Promise<string[]> {
     const names: string[] = [];
+    const only = this.opts.onlyGroupIds;
     let page: GroupPage | undefined = first;
     for (;;) {
       if (!Array.isArray(page?.value)) throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a memberOf page without a value list');
-      for (const g of page.value) if (typeof g.displayName === 'string') names.push(g.displayName);
+      for (const g of page.value) {
+        if (typeof g.displayName !== 'string') continue;
+        if (only && !(typeof g.id === 'string' && only.has(g.id))) continue;
+        names.push(g.displayName);
+      }
       const link: string | undefined = page['@odata.nextLink'];
       if (!link) break;
       page = (await this.graph.get<GroupPage>(link)).body;

@@ -1,0 +1,104 @@
+// Group memberships read per group: list the tenant's groups once, then each group's user
+// members, into one map from user id to group display names. At scale this costs a few
+// requests per group instead of one (batched) request per user. Failures are never read as
+// "no members": any read that fails after the HTTP client's retries fails the whole map.
+import type { HttpClient } from '../../core/http.ts';
+import { IdsyncError } from '../../core/errors.ts';
+import { needsAdvancedQuery } from './query.ts';
+
+/** A group as idsync needs it: the id to read members with and the name users receive. */
+export interface ListedGroup {
+  id: string;
+  displayName: string;
+}
+
+interface Page<T> {
+  value?: T[];
+  '@odata.nextLink'?: string;
+}
+
+/** How many groups have their member lists read at the same time. */
+export const GROUPS_IN_FLIGHT = 4;
+const PAGE = 999;
+
+export interface GroupListing {
+  groups: ListedGroup[];
+  /** False when the listing stopped at `stopAfter` groups (the caller only needed to know "more than"). */
+  complete: boolean;
+}
+
+/**
+ * The tenant's groups (those matching `filter`, an OData $filter passed as written), following
+ * nextLinks. Groups without a display name are skipped: they could never appear in `groups`.
+ * With `stopAfter`, listing ends once that many groups are known.
+ */
+export async function listGroups(graph: HttpClient, filter: string | undefined, stopAfter = Infinity): Promise<GroupListing> {
+  const query: Record<string, string> = { $select: 'id,displayName', $top: String(PAGE) };
+  const headers: Record<string, string> = {};
+  if (filter) query.$filter = filter;
+  if (needsAdvancedQuery(filter)) {
+    query.$count = 'true';
+    headers.consistencylevel = 'eventual';
+  }
+  const groups: ListedGroup[] = [];
+  let url: string | undefined = graph.resolve('/groups', query);
+  while (url) {
+    const res: { body: Page<{ id?: unknown; displayName?: unknown }> } = await graph.send({ method: 'GET', url, headers });
+    const value = res.body?.value;
+    if (!Array.isArray(value)) throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a group page without a value list', { hint: 'retry the run' });
+    for (const g of value) {
+      if (typeof g.id === 'string' && typeof g.displayName === 'string') groups.push({ id: g.id, displayName: g.displayName });
+    }
+    if (groups.length >= stopAfter) return { groups, complete: false };
+    url = res.body['@odata.nextLink'];
+  }
+  return { groups, complete: true };
+}
+
+/** Group display names per user id, each list sorted; users in no listed group are absent. */
+export type GroupsByUser = Map<string, string[]>;
+
+/**
+ * Reads the user members (direct, or through nested groups when `transitive`) of every group,
+ * `GROUPS_IN_FLIGHT` groups at a time. The lists hold the groups' own name strings, so a
+ * name shared by 50,000 users is stored once. A group deleted since it was listed (404) has
+ * no members any more and is skipped; anything else that fails throws.
+ */
+export async function readGroupsByUser(graph: HttpClient, groups: readonly ListedGroup[], transitive: boolean): Promise<GroupsByUser> {
+  const byUser: GroupsByUser = new Map();
+  let next = 0;
+  const worker = async () => {
+    while (next < groups.length) {
+      const group = groups[next++]!;
+      const members = await userMembers(graph, group, transitive);
+      if (members === null) continue;
+      for (const id of members) {
+        const list = byUser.get(id);
+        if (list) list.push(group.displayName);
+        else byUser.set(id, [group.displayName]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, groups.length) }, worker));
+  // Same order as the per-user reading gives, whatever order the groups completed in.
+  for (const list of byUser.values()) list.sort();
+  return byUser;
+}
+
+/** Ids of a group's user members, all pages; null when the group no longer exists. */
+async function userMembers(graph: HttpClient, group: ListedGroup, transitive: boolean): Promise<string[] | null> {
+  const nav = transitive ? 'transitiveMembers' : 'members';
+  // Collected per group and merged only once complete, so a group that vanishes half-way
+  // contributes nothing rather than half its members.
+  const ids: string[] = [];
+  let url: string | undefined = graph.resolve(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: PAGE });
+  while (url) {
+    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, accept: [404] });
+    if (res.status === 404) return null;
+    const value = res.body?.value;
+    if (!Array.isArray(value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of group '${group.displayName}' without a value list`, { hint: 'retry the run' });
+    for (const m of value) if (typeof m.id === 'string') ids.push(m.id);
+    url = res.body['@odata.nextLink'];
+  }
+  return ids;
+}
