@@ -335,3 +335,31 @@ test('control API: PATCH and DELETE a user are visible through Graph', async () 
   const stats = (await (await ctl('/directory', 'GET')).json()) as { users: number };
   assert.equal(stats.users, 449);
 });
+
+test('GET /users/$count: text/plain, needs ConsistencyLevel: eventual, honours $filter', async () => {
+  const plain = await call('/v1.0/users/$count');
+  assert.equal(plain.status, 400);
+  const all = await call('/v1.0/users/$count', { headers: { consistencylevel: 'eventual' } });
+  assert.equal(all.status, 200);
+  assert.match(String(all.headers.get('content-type')), /^text\/plain/);
+  assert.equal(String(all.body), String(emu.directory.org.users.length));
+  const disabled = await call(`/v1.0/users/$count?$filter=${encodeURIComponent('accountEnabled eq false')}`, { headers: { consistencylevel: 'eventual' } });
+  assert.equal(Number(disabled.body), emu.directory.org.users.filter((u) => !u.accountEnabled).length);
+  assert.ok(Number(disabled.body) > 0 && Number(disabled.body) < emu.directory.org.users.length);
+  assert.equal((await call(`/v1.0/users/$count?$filter=${encodeURIComponent('nosuchprop eq 1')}`, { headers: { consistencylevel: 'eventual' } })).status, 400);
+});
+
+test('usage counts every Graph call, batched ones included, and the resource units charged', async () => {
+  const before = { ...emu.usage };
+  const group = emu.directory.org.groups[0]!;
+  await call(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=id&$top=999`); // members, $select: 3 - 1
+  const users = emu.directory.org.users.slice(0, 3);
+  const batch = await call('/v1.0/$batch', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ requests: users.map((u, i) => ({ id: String(i), method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` })) }), // memberOf, $select: 2 - 1 each
+  });
+  assert.equal(batch.status, 200);
+  assert.equal(emu.usage.calls - before.calls, 4, 'the $batch envelope is not a call; its three requests are');
+  assert.equal(emu.usage.resourceUnits - before.resourceUnits, 2 + 3 * 1);
+});

@@ -48,6 +48,18 @@ export interface GraphEmulator extends RunningEmulator {
   batchStats: BatchStats;
   /** Scripted failures of single requests inside $batch. */
   setBatchFaults(faults: InnerFault[]): void;
+  /** What the client cost the tenant: Graph calls answered and the resource units they were charged. */
+  usage: GraphUsage;
+}
+
+/**
+ * Graph throttles and charges each call on its own, requests inside a $batch included, so the
+ * calls counted here are those (direct or batched; the $batch envelope itself is not one) and
+ * resource units are the sum of their `x-ms-resource-unit` costs.
+ */
+export interface GraphUsage {
+  calls: number;
+  resourceUnits: number;
 }
 
 export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
@@ -57,6 +69,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
   const tokens = new TokenService(() => [tenantId(), directory.org.initialDomain, directory.org.domain], tenantId, clients);
   const batchFaults: InnerFault[] = [];
   const batchStats: BatchStats = { batches: 0, innerRequests: 0, innerFaults: 0 };
+  const usage: GraphUsage = { calls: 0, resourceUnits: 0 };
 
   // Every Graph route: bearer token first, then the permission check, then the handler.
   const graph = (permissions: readonly string[], handler: GraphHandler) => {
@@ -65,6 +78,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       const clientRequestId = typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : randomUUID();
       const grant = tokens.authenticate(req);
       const res = 'status' in grant ? grant : guarded({ req, dir: directory, grant });
+      usage.calls++;
+      usage.resourceUnits += Number(res.headers?.['x-ms-resource-unit'] ?? 0) || 0;
       return { ...res, headers: { 'request-id': randomUUID(), 'client-request-id': clientRequestId, ...res.headers } };
     };
   };
@@ -111,7 +126,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       directory.replace(b.org ?? generateOrg({ users: b.users, seed: b.seed, company: b.company }));
       return { status: 200, body: directory.stats() };
     })
-    .on('GET', '/directory', () => ({ status: 200, body: { ...directory.stats(), tokensIssued: tokens.issued, batch: batchStats } }))
+    .on('GET', '/directory', () => ({ status: 200, body: { ...directory.stats(), tokensIssued: tokens.issued, batch: batchStats, usage } }))
     .on('GET', '/users/:id', (req) => {
       const u = directory.findUser(req.params.id!);
       return u ? { status: 200, body: u } : { status: 404, body: { error: 'no such user' } };
@@ -140,7 +155,10 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     errorBody: graphErrorForStatus,
     rateLimitHeaders: () => ({ 'x-ms-throttle-information': 'ResourceUnitLimitExceeded', 'x-ms-throttle-scope': `Tenant_Application/ReadOnly/*/${tenantId()}` }),
     exempt: (path) => path.includes('/.well-known/') || path.startsWith('/common/discovery'),
-    onReset: () => setBatchFaults([]),
+    onReset: () => {
+      setBatchFaults([]);
+      Object.assign(usage, { calls: 0, resourceUnits: 0 });
+    },
     control,
   });
 
@@ -152,5 +170,6 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     tokens,
     batchStats,
     setBatchFaults,
+    usage,
   });
 }

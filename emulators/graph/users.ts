@@ -130,10 +130,7 @@ function searchMatcher(raw: string): (u: OrgUser) => boolean {
 export function getUser(c: GraphCall): EmulatorResponse {
   const { req, dir } = c;
   const ref = req.params.id!;
-  if (ref === '$count') {
-    if (String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
-    return { status: 200, headers: { 'content-type': 'text/plain' }, body: String(dir.org.users.length) };
-  }
+  if (ref === '$count') return countUsers(c);
   const user = dir.findUser(ref);
   if (!user) return notFound(ref);
   const select = parseSelect(req.query.get('$select'));
@@ -144,6 +141,24 @@ export function getUser(c: GraphCall): EmulatorResponse {
   const canCsa = hasAnyPermission(c.grant, READ_SECURITY_ATTRIBUTES);
   const json = { '@odata.context': `${req.origin}/v1.0/$metadata#users${select ? `(${select.join(',')})` : ''}/$entity`, ...projectUser(user, { select, canReadSecurityAttributes: canCsa }) };
   return { status: 200, headers: { 'x-ms-resource-unit': String(resourceUnits(1, req)) }, body: expand ? withManager(c, user, json, expand, canCsa) : json };
+}
+
+/**
+ * GET /users/$count: the number of users (matching $filter when given) as text/plain. It is an
+ * advanced query: without `ConsistencyLevel: eventual` Graph answers 400.
+ */
+function countUsers(c: GraphCall): EmulatorResponse {
+  const { req, dir } = c;
+  if (String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+  const filterText = req.query.get('$filter');
+  let count = dir.org.users.length;
+  if (filterText !== null && filterText.trim() !== '') {
+    const filter = parseFilter(filterText);
+    const bad = checkFilter(dir, filter);
+    if (bad) return bad;
+    count = dir.listUsers(queryHash(['users', filterText, null, null]), filter).length;
+  }
+  return { status: 200, headers: { 'content-type': 'text/plain', 'x-ms-resource-unit': String(resourceUnits(1, req)) }, body: String(count) };
 }
 
 export function getManager(c: GraphCall): EmulatorResponse {
