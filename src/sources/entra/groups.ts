@@ -67,10 +67,17 @@ export type GroupsByUser = Map<string, string[]>;
 export async function readGroupsByUser(graph: HttpClient, groups: readonly ListedGroup[], transitive: boolean): Promise<GroupsByUser> {
   const byUser: GroupsByUser = new Map();
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < groups.length) {
+    while (next < groups.length && !failed) {
       const group = groups[next++]!;
-      const members = await userMembers(graph, group, transitive);
+      let members: string[] | null;
+      try {
+        members = await userMembers(graph, group, transitive);
+      } catch (e) {
+        failed = true; // the map is lost anyway: the other workers stop taking groups
+        throw e;
+      }
       if (members === null) continue;
       for (const id of members) {
         const list = byUser.get(id);
