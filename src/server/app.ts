@@ -5,9 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import { Migrator } from 'kysely';
 import { Store } from '../store/index.ts';
-import { migrationProvider } from '../store/migrations.ts';
 import { AuthRepo } from '../store/auth.ts';
 import { authenticator } from './auth.ts';
 import { LoginLimiter } from './login-limiter.ts';
@@ -52,8 +50,7 @@ export interface IdsyncServer {
 export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // The auth tables' migration is registered when this module loads; a store opened earlier
   // (e.g. by the CLI) gets it here. Migrating an up-to-date store does nothing.
-  const migrated = await new Migrator({ db: opts.store.db, provider: migrationProvider }).migrateToLatest();
-  if (migrated.error) throw migrated.error;
+  await opts.store.migrate();
   const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
   const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
   const app = Fastify({

@@ -30,7 +30,12 @@ export class Store {
   readonly links: LinkRepo;
   readonly runs: RunRepo;
 
-  private constructor(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', key: Buffer) {
+  private constructor(
+    db: Kysely<Database>,
+    dialect: 'sqlite' | 'postgres',
+    key: Buffer,
+    private readonly schema?: string,
+  ) {
     this.db = db;
     this.dialect = dialect;
     this.connectors = new ConnectorRepo(db, secretBox(key));
@@ -40,13 +45,13 @@ export class Store {
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
     const url = opts.databaseUrl ?? process.env.IDSYNC_DATABASE_URL;
+    const schema = opts.pgSchema?.replace(/[^a-z0-9_]/gi, '') || undefined;
     const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
     let db: Kysely<Database>;
     let dialect: 'sqlite' | 'postgres';
     if (url && /^postgres(ql)?:\/\//.test(url)) {
       const pool = new pg.Pool({ connectionString: url, max: 10 });
-      if (opts.pgSchema) {
-        const schema = opts.pgSchema.replace(/[^a-z0-9_]/gi, '');
+      if (schema) {
         pool.on('connect', (client) => void client.query(`SET search_path TO "${schema}"`));
         const c = await pool.connect();
         await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -70,13 +75,28 @@ export class Store {
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
       dialect = 'sqlite';
     }
-    const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-    if (error) {
+    const store = new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir), dialect === 'postgres' ? schema : undefined);
+    try {
+      await store.migrate();
+    } catch (e) {
       await db.destroy();
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * Applies pending migrations, including those registered by feature modules after the store
+   * was opened (the web server's tables). Running it on an up-to-date store does nothing.
+   */
+  async migrate(): Promise<void> {
+    // With a schema of its own (tests), the migration tables live there too: Kysely would
+    // otherwise find another schema's lock table and skip creating its own.
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider, migrationTableSchema: this.schema }).migrateToLatest();
+    if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       throw new IdsyncError('CONFIG', `the store could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
     }
-    return new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir));
   }
 
   async close(): Promise<void> {
