@@ -137,7 +137,8 @@ describe('admin UI in a browser against the emulators', () => {
       const badges = Array.from(document.querySelectorAll('[data-testid="run-items"] tbody .mantine-Badge-label')).map((b) => b.textContent);
       return badges.length > 0 && badges.every((b) => b === 'created');
     }).catch(async (e) => {
-      await screenshot(page, 'debug-filter');
+      // A failure picture for the person debugging, outside the documented screenshots.
+      await page.screenshot({ path: join(tmpdir(), 'idsync-debug-filter.png') });
       throw e;
     });
     await chip('created').click();
