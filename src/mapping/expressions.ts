@@ -6,6 +6,7 @@ import jsonata from 'jsonata';
 import { analyzeExpression, usesManagerTargetUsername, type Node, type ExpressionFacts, type FunctionCall } from './ast.ts';
 import { planDirect, type DirectPlan } from './direct.ts';
 import { compileReplacePattern, STATIC_PRESETS, type TargetUsernameLookup } from './presets.ts';
+import { readSegments } from './paths.ts';
 
 // Generous on purpose: the limit is there to stop runaway expressions (endless recursion, huge
 // loops), which the depth and list-size guards usually catch first; a tight wall-clock budget
@@ -101,6 +102,16 @@ export interface ExpressionLookups {
   onUnresolved(): void;
 }
 
+/**
+ * Functions whose result does not follow from the expression's attribute references alone:
+ * clocks and randomness, link lookups, and those that evaluate text or look up keys chosen at
+ * run time. An expression calling one of them is never memoized.
+ */
+const UNMEMOIZABLE_CALLS = new Set(['now', 'millis', 'random', 'eval', 'lookup', 'keys', 'each', 'sift', 'spread', 'targetUsername']);
+/** Distinct inputs remembered per expression before the memo starts over (bounds memory). */
+const MEMO_LIMIT = 10_000;
+const NO_VALUE = '\u0000undefined';
+
 export class CompiledExpression {
   readonly source: string;
   readonly facts: ExpressionFacts;
@@ -110,12 +121,20 @@ export class CompiledExpression {
   private readonly timeoutMs: number;
   /** Set when the expression is a simple preset call that runs without JSONata (see direct.ts). */
   private readonly direct: DirectPlan | null;
+  /**
+   * Results by the values of the attributes the expression reads (JSON text). Users share
+   * inputs (the same groups, department, office), so a pure expression such as a group filter
+   * runs once per distinct input instead of once per user: 100,000 users cost a few hundred
+   * JSONata evaluations. Null when the expression is not a pure function of its references.
+   */
+  private readonly memo: Map<string, string> | null;
+  private readonly memoPaths: string[][];
 
   /**
    * Throws ExpressionProblem for syntax errors and invalid literal arguments.
    * `allowDirect: false` forces JSONata even for simple preset calls (tests compare both).
    */
-  constructor(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS, opts: { allowDirect?: boolean } = {}) {
+  constructor(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS, opts: { allowDirect?: boolean; memoize?: boolean } = {}) {
     const parsed = parseExpression(source, timeoutMs);
     if (!parsed.ok) throw parsed.problem;
     const [literalProblem] = literalArgumentProblems(parsed.facts.calls);
@@ -126,6 +145,12 @@ export class CompiledExpression {
     this.timeoutMs = timeoutMs;
     this.readsManagerTargetUsername = usesManagerTargetUsername(parsed.facts);
     this.direct = opts.allowDirect === false ? null : planDirect(parsed.expression.ast() as Node);
+    const pure =
+      !parsed.facts.readsWholeRecord &&
+      !this.readsManagerTargetUsername &&
+      !parsed.facts.calls.some((c) => UNMEMOIZABLE_CALLS.has(c.name.replace(/^\$/, '')));
+    this.memo = this.direct === null && pure && opts.memoize !== false ? new Map() : null;
+    this.memoPaths = [...new Set(parsed.facts.references.map((r) => r.path))].sort().map((p) => p.split('.'));
   }
 
   /** Whether evaluation bypasses JSONata (for tests and diagnostics). */
@@ -151,13 +176,39 @@ export class CompiledExpression {
         return Promise.reject(new Error(`expression error: ${e instanceof Error ? e.message : String(e)}`));
       }
     }
+    const key = this.memo ? JSON.stringify(this.memoPaths.map((segments) => readSegments(input, segments) ?? null)) : undefined;
+    if (key !== undefined) {
+      const hit = this.memo!.get(key);
+      if (hit !== undefined) return Promise.resolve(hit === NO_VALUE ? undefined : JSON.parse(hit));
+    }
     return inLane(async () => {
+      let result: unknown;
       try {
-        return await this.expression.evaluate(input, bindings);
+        result = await this.expression.evaluate(input, bindings);
       } catch (e) {
         throw new Error(this.explain(e as JsonataFailure));
       }
+      if (key !== undefined) this.remember(key, result);
+      return result;
     });
+  }
+
+  /** Memoizes a JSON result (a JSONata function or other non-JSON value is not remembered). */
+  private remember(key: string, result: unknown): void {
+    let text: string | undefined;
+    try {
+      text = result === undefined ? NO_VALUE : JSON.stringify(result);
+    } catch {
+      return;
+    }
+    if (text === undefined || typeof result === 'function') return;
+    if (this.memo!.size >= MEMO_LIMIT) this.memo!.clear();
+    this.memo!.set(key, text);
+  }
+
+  /** Whether results are memoized by input (for tests and diagnostics). */
+  get memoizes(): boolean {
+    return this.memo !== null;
   }
 
   private explain(failure: JsonataFailure): string {
