@@ -197,6 +197,27 @@ describe('sync engine with Jira DC', () => {
     assert.match(none.run.error ?? '', /no user "nobody@contoso.com"/);
   });
 
+  test('a mapping change re-maps everyone although the directory did not change', async () => {
+    memoryDataset('org', org());
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    const more = connector(jira.url, { mapping: [...rules, { target: 'property.displayNameCopy', source: 'displayName', flow: 'always', whenEmpty: 'keep' }] });
+    const r = await engine.run({ connector: more, kind: 'full', trigger: 'cli' });
+    assert.equal(r.run.counts.updated, 5);
+    assert.equal(jira.inspect('carl.coder')!.properties.displayNameCopy, 'Carl Coder');
+    const again = await engine.run({ connector: more, kind: 'full', trigger: 'cli' });
+    assert.equal(again.run.counts.unchanged, 5);
+  });
+
+  test('a user that failed is tried again in full on the next run, although its record did not change', async () => {
+    const users = org();
+    users[1]!.attrs.department = 'x'.repeat(40_000);
+    memoryDataset('org', users);
+    await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    const second = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(second.run.counts.failed, 1, 'not taken for unchanged');
+    assert.equal(second.run.counts.unchanged, 4);
+  });
+
   test('runs of one connector never overlap', async () => {
     memoryDataset('org', org());
     const a = engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });

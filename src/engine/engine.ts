@@ -5,11 +5,12 @@
 // Pages stream through (the next page is read while the current one is written), so memory
 // stays flat whatever the directory size. Missing users are detected only after a complete
 // read: a failed read fails the run and marks nobody missing.
+import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, SourceUser } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
-import type { Link } from '../store/links.ts';
+import type { Link, LinkDigest } from '../store/links.ts';
 import { newRunId, type RunRecord } from '../store/runs.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import type { MappingContext } from '../mapping/api.ts';
@@ -41,9 +42,13 @@ class UsernameResolver {
     }
   }
 
+  /** Usernames of every linked user, when a full run loaded them. */
+  digests?: Map<string, LinkDigest>;
+
   lookup(sourceId: string): string | null | undefined {
-    const v = this.known.get(sourceId);
-    if (v !== undefined) return v;
+    if (this.known.has(sourceId)) return this.known.get(sourceId)!;
+    const digest = this.digests?.get(sourceId);
+    if (digest) return digest.username;
     return this.final || this.processed.has(sourceId) ? null : undefined;
   }
 }
@@ -55,6 +60,8 @@ interface RunContext {
   req: SyncRequest;
   resolvers: Map<string, UsernameResolver>;
   progress: SyncProgress;
+  /** Per target: what is known of every linked user (full runs). */
+  digests: Map<string, Map<string, LinkDigest>>;
   /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
   deferred: Map<string, Map<string, SourceUser>>;
 }
@@ -106,7 +113,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map() };
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map() };
       for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
       if (req.kind === 'full') await this.fullSync(rc);
       else user = await this.singleUserSync(rc);
@@ -200,20 +207,37 @@ export class SyncEngine {
   private async processUsers(rc: RunContext, users: SourceUser[], report?: UserSyncReport, only?: TargetRuntime): Promise<void> {
     const { runtime } = rc;
     const connectorId = runtime.connector.id;
-    const ids = users.map((u) => u.id);
     for (const t of only ? [only] : runtime.targets) {
       const resolver = rc.resolvers.get(t.config.id)!;
+      const digests = await this.digestsFor(rc, t);
       if (t.resolvesUsernames) {
-        const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x);
+        const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x && !digests?.has(x));
         await resolver.prefill(this.store.links, connectorId, t.config.id, managerIds);
       }
-      const links = await this.store.links.getMany(connectorId, t.config.id, ids);
+
+      // Fast path: a user whose source record and mapping are exactly as when it was last fully
+      // synced is unchanged, known without reading its link, mapping or planning it.
+      const fingerprints = new Map<string, string>();
+      const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
+      const slow: number[] = [];
+      for (const [i, user] of users.entries()) {
+        const fp = this.fingerprint(user, t, resolver);
+        if (fp) fingerprints.set(user.id, fp);
+        const digest = digests?.get(user.id);
+        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile) {
+          resolver.record(user.id, digest.username);
+          outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
+        } else slow.push(i);
+      }
+
+      const links = await this.store.links.getMany(connectorId, t.config.id, slow.map((i) => users[i]!.id));
       const mctx: MappingContext = { targetUsernameOf: (id) => resolver.lookup(id) };
-      const outcomes = await mapLimit(users, t.config.concurrency, async (user): Promise<UserOutcome | undefined> => {
+      await mapLimit(slow, t.config.concurrency, async (i) => {
+        const user = users[i]!;
         const mapped = await t.mapping.evaluate(user, mctx);
         if (mapped.pending.length > 0 && !resolver.final) {
           defer(rc, user, t.config.id);
-          return undefined;
+          return;
         }
         const outcome = await syncUserToTarget({
           connectorId,
@@ -227,13 +251,19 @@ export class SyncEngine {
           links: this.store.links,
         });
         resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
+        if (outcome.link) {
+          // Only a user fully in step may skip the work next time; a failure is retried in full.
+          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error;
+          outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
+          if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
+        }
         if (report) {
           report.mapped[t.config.id] = mapped.values;
           report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
-        return outcome;
+        outcomes[i] = outcome;
       });
-      await this.store.links.upsertMany(outcomes.map((o) => o?.link).filter((l): l is Link => !!l));
+      await this.store.links.upsertMany(outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!));
       for (const [i, o] of outcomes.entries()) {
         if (!o) continue;
         if (o.wrote) rc.journal.counts.writes++;
@@ -252,6 +282,33 @@ export class SyncEngine {
         });
       }
     }
+  }
+
+  /** The link digests of a target, loaded once per full run (single-user runs read links directly). */
+  private async digestsFor(rc: RunContext, t: TargetRuntime): Promise<Map<string, LinkDigest> | undefined> {
+    if (rc.req.kind !== 'full') return undefined;
+    let d = rc.digests.get(t.config.id);
+    if (!d) {
+      rc.digests.set(t.config.id, (d = await this.store.links.digests(rc.runtime.connector.id, t.config.id)));
+      rc.resolvers.get(t.config.id)!.digests = d;
+    }
+    return d;
+  }
+
+  /**
+   * What a user's mapped values depend on: the mapping, the source record and, when a rule reads
+   * it, the manager's username in the target. Undefined while that username is not known yet.
+   */
+  private fingerprint(user: SourceUser, t: TargetRuntime, resolver: UsernameResolver): string | undefined {
+    const manager = managerId(user);
+    const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
+    if (managerUsername === undefined) return undefined;
+    return createHash('sha1')
+      .update(t.mappingHash)
+      .update(JSON.stringify(user.attrs))
+      .update(JSON.stringify(user.groups ?? null))
+      .update(String(managerUsername))
+      .digest('base64url');
   }
 
   /**

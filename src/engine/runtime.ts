@@ -1,5 +1,6 @@
 // Turns a connector configuration into live parts: the source connector, each target connector
 // with its compiled mapping, and the source query the mappings need.
+import { createHash } from 'node:crypto';
 import type { ConnectorConfig, TargetConfig } from '../config/schema.ts';
 import type { SourceConnector, SourceQuery, TargetCapabilities, TargetConnector } from '../core/types.ts';
 import type { CompiledMapping } from '../mapping/api.ts';
@@ -17,6 +18,8 @@ export interface TargetRuntime {
   fields: string[];
   /** Whether a rule reads a linked username (manager.targetUsername, $targetUsername). */
   resolvesUsernames: boolean;
+  /** Identifies the mapping; part of every user's fingerprint, so a mapping change re-maps everyone. */
+  mappingHash: string;
 }
 
 export interface Runtime {
@@ -46,6 +49,7 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
       mapping,
       fields: [...new Set(config.mapping.map((r) => r.target))],
       resolvesUsernames: config.mapping.some((r) => r.source.includes('targetUsername')),
+      mappingHash: createHash('sha1').update(JSON.stringify([t.type, config.mapping])).digest('base64url'),
     });
   }
 

@@ -14,8 +14,10 @@ export interface UserOutcome {
   error?: string;
   matched: 'link' | 'username' | 'email' | 'none';
   targetKey?: string;
-  /** The link to persist (absent when nothing about the link changed or in a dry run). */
+  /** The link as it stands after this user (absent in a dry run or when the user is not in the target). */
   link?: Link;
+  /** Whether `link` differs from the stored one; an unchanged user with a clean link needs no store write. */
+  linkDirty?: boolean;
   /** The target username now linked to this user, null when the user is not in the target. */
   username: string | null;
   details?: Record<string, unknown>;
@@ -166,6 +168,7 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
     applied,
     managedGroups: Array.isArray(applied.groups) ? (applied.groups as string[]) : managedGroups,
     missingSince: null,
+    fingerprint: null,
   });
 
   if (planned.changes.length === 0) {
@@ -176,7 +179,8 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
       matched,
       targetKey: ref?.key,
       username: ref?.username ?? null,
-      link: !input.dryRun && ref && (linkDirty || link?.label !== input.label) ? baseLink(ref.key, ref.username ?? null, applied) : undefined,
+      link: !input.dryRun && ref ? baseLink(ref.key, ref.username ?? null, applied) : undefined,
+      linkDirty: linkDirty || link?.label !== input.label,
       details: Object.keys(details).length ? details : undefined,
       wrote: false,
     };
@@ -221,6 +225,7 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
     targetKey: result.ref.key,
     username,
     link: baseLink(result.ref.key, username, applied),
+    linkDirty: true,
     details: Object.keys(details).length ? details : undefined,
     wrote: true,
   };

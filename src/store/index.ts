@@ -92,7 +92,14 @@ export class Store {
   async migrate(): Promise<void> {
     // With a schema of its own (tests), the migration tables live there too: Kysely would
     // otherwise find another schema's lock table and skip creating its own.
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider, migrationTableSchema: this.schema }).migrateToLatest();
+    // Feature modules register their migrations when they load (the server's auth tables), so a
+    // store the CLI migrated earlier may meet an older-named migration later: apply it anyway.
+    const { error, results } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+      migrationTableSchema: this.schema,
+      allowUnorderedMigrations: true,
+    }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       throw new IdsyncError('CONFIG', `the store could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);

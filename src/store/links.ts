@@ -14,6 +14,18 @@ export interface Link {
   applied: FieldValues;
   managedGroups: string[];
   missingSince: string | null;
+  /**
+   * Fingerprint of the source record and mapping this link was last fully synced from; a full
+   * sync that sees the same fingerprint again knows the user is unchanged without mapping it.
+   */
+  fingerprint: string | null;
+}
+
+/** What a full sync needs to know of every linked user up front: small enough to hold for 100,000. */
+export interface LinkDigest {
+  fingerprint: string | null;
+  username: string | null;
+  missing: boolean;
 }
 
 /** Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -71,6 +83,7 @@ export class LinkRepo {
           applied: JSON.stringify(l.applied),
           managed_groups: JSON.stringify(l.managedGroups),
           missing_since: l.missingSince,
+          fingerprint: l.fingerprint,
           created_at: now,
           updated_at: now,
         }));
@@ -85,6 +98,7 @@ export class LinkRepo {
               applied: eb.ref('excluded.applied'),
               managed_groups: eb.ref('excluded.managed_groups'),
               missing_since: eb.ref('excluded.missing_since'),
+              fingerprint: eb.ref('excluded.fingerprint'),
               updated_at: eb.ref('excluded.updated_at'),
             })),
           )
@@ -108,6 +122,26 @@ export class LinkRepo {
         .execute();
       if (rows.length === 0) return;
       yield rows.map((r) => ({ sourceId: r.source_id, label: r.label, missingSince: r.missing_since }));
+      after = rows[rows.length - 1]!.source_id;
+    }
+  }
+
+  /** Fingerprint, username and missing flag of every user linked to a target, by source id. */
+  async digests(connectorId: string, targetId: string): Promise<Map<string, LinkDigest>> {
+    const out = new Map<string, LinkDigest>();
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('links')
+        .select(['source_id', 'fingerprint', 'target_username', 'missing_since'])
+        .where('connector_id', '=', connectorId)
+        .where('target_id', '=', targetId)
+        .where('source_id', '>', after)
+        .orderBy('source_id')
+        .limit(10_000)
+        .execute();
+      if (rows.length === 0) return out;
+      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
       after = rows[rows.length - 1]!.source_id;
     }
   }
@@ -156,5 +190,6 @@ function fromRow(r: Database['links']): Link {
     applied: JSON.parse(r.applied),
     managedGroups: JSON.parse(r.managed_groups),
     missingSince: r.missing_since,
+    fingerprint: r.fingerprint,
   };
 }

@@ -86,6 +86,12 @@ const core: Record<string, Migration> = {
   },
 };
 
+core['0003_link_fingerprints'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('links').addColumn('fingerprint', 'text').execute();
+  },
+};
+
 const extra: Record<string, Migration> = {};
 
 /** Lets a feature module add its own tables (names must sort after 0001_core). */

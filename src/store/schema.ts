@@ -35,6 +35,8 @@ export interface LinksTable {
   /** Group names idsync itself added (JSON string[]); only these are ever removed. */
   managed_groups: string;
   missing_since: string | null;
+  /** See Link.fingerprint. */
+  fingerprint: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -50,6 +50,7 @@ for (const [kind, open] of storeKinds) {
           applied: { 'user.displayName': `User ${i}`, groups: ['a'] },
           managedGroups: ['a'],
           missingSince: null,
+          fingerprint: i % 2 ? `fp${i}` : null,
         }));
         await t.store.links.upsertMany(links);
         await t.store.links.upsertMany([{ ...links[5]!, applied: { 'user.displayName': 'Changed' } }]);
@@ -63,6 +64,10 @@ for (const [kind, open] of storeKinds) {
         assert.equal((await t.store.links.byTargetKey('c', 'jira', 'JIRAUSER7'))?.sourceId, 's00007');
         assert.equal((await t.store.links.search('c', 'user 1202'))[0]?.sourceId, 's01202');
         assert.equal(await t.store.links.count('c'), 1203);
+        const digests = await t.store.links.digests('c', 'jira');
+        assert.equal(digests.size, 1203);
+        assert.deepEqual(digests.get('s00007'), { fingerprint: 'fp7', username: 'user7', missing: false });
+        assert.equal(digests.get('s00008')?.fingerprint, null);
       } finally {
         await t.dispose();
       }
