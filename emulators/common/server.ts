@@ -6,6 +6,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { emulatorTls } from './tls.ts';
+// Deterministic fault choices: the same seed gives the same pattern run to run.
+import { rng32 as mulberry32 } from '../org/random.ts';
 
 export interface EmulatorRequest {
   method: string;
@@ -333,16 +335,4 @@ function send(res: http.ServerResponse, r: EmulatorResponse): void {
   }
   res.writeHead(r.status, headers);
   res.end(payload);
-}
-
-/** Small deterministic PRNG so fault patterns repeat run to run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
