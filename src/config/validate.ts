@@ -8,6 +8,7 @@ import { sourceDefinition, sourceTypes } from '../sources/registry.ts';
 import { targetDefinition, targetTypes } from '../targets/registry.ts';
 import { validateMapping } from '../mapping/index.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
+import { scheduleProblem } from '../server/schedule.ts';
 
 export interface ConfigIssue {
   /** Where, e.g. `targets[0].mapping[2].source` (relative to the connector). */
@@ -89,6 +90,10 @@ export async function validateConnector(input: unknown, opts: { attributes?: Att
     if (t.createUsers && !def.capabilities.canCreateUsers) {
       issues.push({ path: `${at}.createUsers`, message: `${def.label} cannot create users; users must exist there already (set createUsers: false)`, severity: 'warning' });
     }
+  }
+  if (config.schedule) {
+    const problem = scheduleProblem(config.schedule.cron, config.schedule.timezone);
+    if (problem) issues.push({ path: `schedule.${problem.field}`, message: problem.message, severity: 'error' });
   }
   return { config, issues };
 }

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConnector } from './validate.ts';
+
+const base = {
+  id: 'c',
+  source: { type: 'entra', tenantId: 'contoso.onmicrosoft.com', clientId: 'x', clientSecret: { env: 'S' } },
+  targets: [
+    {
+      id: 'jira',
+      type: 'jira-dc',
+      url: 'https://jira.example.com',
+      auth: { type: 'pat', token: { env: 'T' } },
+      mapping: [{ target: 'user.displayName', source: 'displayName' }],
+    },
+  ],
+};
+
+test('a valid connector has no errors', async () => {
+  const { config, issues } = await validateConnector(base);
+  assert.ok(config);
+  assert.deepEqual(issues.filter((i) => i.severity === 'error'), []);
+});
+
+test('problems are placed: secret inline, bad expression with position, unwritable field, bad cron, duplicate target', async () => {
+  const { issues } = await validateConnector({
+    ...base,
+    source: { ...base.source, clientSecret: 'inline-secret' },
+    targets: [
+      { ...base.targets[0], mapping: [{ target: 'user.displayName', source: '$lower(displayName' }, { target: 'crowd.attribute.x', source: 'department' }] },
+      { ...base.targets[0] },
+    ],
+    schedule: { cron: 'every monday', timezone: 'UTC' },
+  });
+  const at = (path: string) => issues.filter((i) => i.path === path && i.severity === 'error');
+  assert.ok(at('source.clientSecret').length, JSON.stringify(issues));
+  assert.ok(at('targets[0].mapping[0].source')[0]?.position !== undefined);
+  assert.match(at('targets[0].mapping[1].target')[0]?.message ?? '', /Crowd/);
+  assert.ok(at('schedule.cron').length);
+  assert.ok(at('targets[1].id').length);
+  assert.ok(!JSON.stringify(issues).includes('inline-secret'), 'the refused secret is not echoed');
+});
