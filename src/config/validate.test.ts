@@ -40,3 +40,27 @@ test('problems are placed: secret inline, bad expression with position, unwritab
   assert.ok(at('targets[1].id').length);
   assert.ok(!JSON.stringify(issues).includes('inline-secret'), 'the refused secret is not echoed');
 });
+
+test('Confluence DC profile fields with only a personal access token are refused with the reason', async () => {
+  const confluence = (auth: Record<string, unknown>) => ({
+    ...base,
+    targets: [
+      {
+        id: 'wiki',
+        type: 'confluence-dc',
+        url: 'https://wiki.example.com',
+        auth,
+        mapping: [
+          { target: 'user.displayName', source: 'displayName' },
+          { target: 'confluence.profile.phone', source: 'mobilePhone' },
+        ],
+      },
+    ],
+  });
+  const withPat = await validateConnector(confluence({ type: 'pat', token: { env: 'T' } }));
+  const problem = withPat.issues.find((i) => i.path === 'targets[0].mapping[1].target');
+  assert.equal(problem?.severity, 'error');
+  assert.match(problem?.message ?? '', /administrator's password/);
+  const withPassword = await validateConnector(confluence({ type: 'basic', username: 'admin', password: { env: 'P' } }));
+  assert.deepEqual(withPassword.issues.filter((i) => i.severity === 'error'), []);
+});

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { IdsyncError } from '../core/errors.ts';
 import { connectorSchema, type ConnectorConfig } from './schema.ts';
 import { sourceDefinition, sourceTypes } from '../sources/registry.ts';
-import { targetDefinition, targetTypes } from '../targets/registry.ts';
+import { capabilitiesOf, targetDefinition, targetTypes } from '../targets/registry.ts';
 import { validateMapping } from '../mapping/index.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
 import { scheduleProblem } from '../server/schedule.ts';
@@ -83,7 +83,8 @@ export async function validateConnector(input: unknown, opts: { attributes?: Att
     const def = await targetDefinition(t.type);
     const r = def.configSchema.safeParse(t);
     if (!r.success) issues.push(...zodIssues(r.error, at));
-    const mappingIssues = validateMapping({ rules: t.mapping as MappingRule[], capabilities: def.capabilities, attributes: opts.attributes });
+    const capabilities = r.success ? capabilitiesOf(def, r.data) : def.capabilities;
+    const mappingIssues = validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
     for (const m of mappingIssues) {
       issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
     }

@@ -6,7 +6,7 @@ import type { SourceConnector, SourceQuery, TargetCapabilities, TargetConnector 
 import type { CompiledMapping } from '../mapping/api.ts';
 import { compileMapping } from '../mapping/index.ts';
 import { sourceDefinition, type ConnectorContext } from '../sources/registry.ts';
-import { targetDefinition } from '../targets/registry.ts';
+import { capabilitiesOf, targetDefinition } from '../targets/registry.ts';
 import { parseSection } from '../config/validate.ts';
 
 export interface TargetRuntime {
@@ -41,11 +41,12 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
   for (const t of connector.targets) {
     const def = await targetDefinition(t.type);
     const config = parseSection(def.configSchema, t, `${where}: target ${t.id}`) as TargetConfig;
-    const mapping = compileMapping(config.mapping, def.capabilities);
+    const capabilities = capabilitiesOf(def, config);
+    const mapping = compileMapping(config.mapping, capabilities);
     targets.push({
       config,
       connector: def.create(config, ctx),
-      capabilities: def.capabilities,
+      capabilities,
       mapping,
       fields: [...new Set(config.mapping.map((r) => r.target))],
       resolvesUsernames: config.mapping.some((r) => r.source.includes('targetUsername')),

@@ -9,6 +9,7 @@ import type { MappingIssue } from '../mapping/api.ts';
 import type { FieldIssue } from './routes.ts';
 import type { Services } from './services.ts';
 import { scheduleProblem } from './schedule.ts';
+import { capabilitiesOf } from '../targets/registry.ts';
 
 export interface ValidationOutcome {
   /** The parsed configuration (defaults filled in) when there is no error. */
@@ -58,7 +59,8 @@ export async function validateConnector(
       const def = await services.registry.target(target.type);
       const res = def.configSchema.safeParse(target);
       if (!res.success) errors.push(...zodIssues(res.error, ['targets', i]).filter((x) => x.path[2] !== 'mapping'));
-      const issues = await services.mapping.validate({ rules: target.mapping, capabilities: def.capabilities, attributes });
+      const capabilities = res.success ? capabilitiesOf(def, res.data) : def.capabilities;
+      const issues = await services.mapping.validate({ rules: target.mapping, capabilities, attributes });
       for (const issue of issues) (issue.severity === 'error' ? errors : warnings).push(mappingIssue(i, issue));
     } catch (e) {
       errors.push({ path: ['targets', i, 'type'], message: errorText(e) });

@@ -12,7 +12,18 @@ export interface TargetDefinition<C = any> {
   configSchema: z.ZodType<C>;
   secretFields: string[];
   capabilities: TargetCapabilities;
+  /**
+   * What a target with these settings can write, when settings narrow the type's capabilities
+   * (e.g. Confluence DC profile fields need an administrator's password). Mapping validation
+   * uses it, so such a rule is refused at save time with the reason.
+   */
+  capabilitiesFor?(config: C): TargetCapabilities;
   create(config: C, ctx: ConnectorContext): TargetConnector;
+}
+
+/** The capabilities a target with these (already parsed) settings has. */
+export function capabilitiesOf(def: TargetDefinition, config: unknown): TargetCapabilities {
+  return def.capabilitiesFor ? def.capabilitiesFor(config) : def.capabilities;
 }
 
 const loaders: Record<string, () => Promise<{ definition: TargetDefinition }>> = {

@@ -5,7 +5,7 @@ import { resolveSecret, type Secret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../../sources/registry.ts';
 import type { TargetDefinition } from '../registry.ts';
 import { confluenceErrorMessage } from './api.ts';
-import { confluenceDcCapabilities } from './capabilities.ts';
+import { capabilitiesWithoutProfile, confluenceDcCapabilities } from './capabilities.ts';
 import { confluenceDcConfigSchema, type ConfluenceDcConfig } from './config.ts';
 import { ConfluenceDcTarget } from './connector.ts';
 import { ConfluenceProfileForm } from './profile-form.ts';
@@ -19,8 +19,21 @@ export const definition: TargetDefinition<ConfluenceDcConfig> = {
   configSchema: confluenceDcConfigSchema,
   secretFields: ['auth.token', 'auth.password', 'formLogin.password'],
   capabilities: confluenceDcCapabilities,
+  capabilitiesFor(config) {
+    const reason = profileUnavailableReason(config);
+    return reason ? capabilitiesWithoutProfile(reason) : confluenceDcCapabilities;
+  },
   create: createConfluenceDcTarget,
 };
+
+/** Why these settings cannot write profile fields, or undefined when they can. */
+export function profileUnavailableReason(config: ConfluenceDcConfig): string | undefined {
+  if (config.profileFields === 'off') return 'profile fields are turned off for this target (profileFields: off)';
+  if (config.auth.type === 'pat' && !config.formLogin) {
+    return "writing profile fields needs an administrator's password (the secure administrator session cannot be confirmed with a personal access token); add formLogin {username, password}";
+  }
+  return undefined;
+}
 
 export function createConfluenceDcTarget(config: ConfluenceDcConfig, ctx: ConnectorContext): ConfluenceDcTarget {
   const where = `target ${config.id}`;
@@ -50,14 +63,9 @@ export function createConfluenceDcTarget(config: ConfluenceDcConfig, ctx: Connec
   });
 
   let profileForm: ConfluenceProfileForm | undefined;
-  let profileUnavailable: string | undefined;
+  const profileUnavailable = profileUnavailableReason(config);
   let web: HttpClient | undefined;
-  if (config.profileFields === 'off') {
-    profileUnavailable = 'profile fields are turned off for this target (profileFields: off)';
-  } else if (!adminLogin) {
-    profileUnavailable =
-      "writing profile fields needs an administrator's password (the secure administrator session cannot be confirmed with a personal access token); add formLogin {username, password}";
-  } else {
+  if (!profileUnavailable && adminLogin) {
     // A separate client: no REST auth header, and no recorder, because login forms carry the password.
     web = new HttpClient({ service: 'Confluence (profile form)', baseUrl: config.url, ca: ctx.ca, connections: 2, retry });
     profileForm = new ConfluenceProfileForm(web, adminLogin);
