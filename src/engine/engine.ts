@@ -11,7 +11,7 @@ import type { AttributeInfo, SourceUser } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Link, LinkDigest } from '../store/links.ts';
-import { newRunId, type RunRecord } from '../store/runs.ts';
+import { HEARTBEAT_MS, newRunId, type RunRecord } from '../store/runs.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import type { MappingContext } from '../mapping/api.ts';
 import type { ConnectionReport, SyncProgress, SyncRequest, SyncResult, UserSyncReport } from './api.ts';
@@ -106,6 +106,11 @@ export class SyncEngine {
       throw e;
     }
     const journal = new Journal(this.store.runs, run.id);
+    // Other idsync processes sharing the store see the run alive (and its counts) by this.
+    const heartbeat = setInterval(() => {
+      this.store.runs.heartbeat(runId, journal.counts).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
     const progress: SyncProgress = { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 };
     let runtime: Runtime | undefined;
     let user: UserSyncReport | undefined;
@@ -129,6 +134,7 @@ export class SyncEngine {
         status = 'failed';
         error ??= `the run's results could not be saved: ${errorText(e)}`;
       }
+      clearInterval(heartbeat);
       this.active.delete(connector.id);
     }
     progress.phase = 'done';

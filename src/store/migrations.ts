@@ -1,7 +1,7 @@
 // Versioned schema migrations, applied in name order at start-up. Add a new entry for every
 // change; never edit one that has shipped. Other modules (e.g. the web server's auth tables)
 // register theirs with `registerMigrations` before the store opens.
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const core: Record<string, Migration> = {
   '0001_core': {
@@ -89,6 +89,27 @@ const core: Record<string, Migration> = {
 core['0003_link_fingerprints'] = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable('links').addColumn('fingerprint', 'text').execute();
+  },
+};
+
+core['0004_run_heartbeats'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('runs').addColumn('heartbeat_at', 'text').execute();
+    // Runs an older idsync left "running" when it stopped cannot be told apart from live ones
+    // without heartbeats; they would also break the unique index below.
+    await db
+      .updateTable('runs')
+      .set({ status: 'failed', error: 'interrupted: idsync stopped while this run was in progress' })
+      .where('status', '=', 'running')
+      .execute();
+    // One running run per connector, whichever process or instance starts it.
+    await db.schema
+      .createIndex('runs_one_running_per_connector')
+      .on('runs')
+      .column('connector_id')
+      .unique()
+      .where(sql.ref('status'), '=', 'running')
+      .execute();
   },
 };
 

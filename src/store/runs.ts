@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { IdsyncError } from '../core/errors.ts';
 import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
 
 export interface RunRecord {
@@ -39,6 +40,10 @@ export interface ItemQuery {
   limit?: number;
 }
 
+/** How often a running run proves it is alive, and after how long without a sign it counts as dead. */
+export const HEARTBEAT_MS = 15_000;
+export const STALE_AFTER_MS = 120_000;
+
 export const emptyCounts = (): RunCounts => ({ read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 0 });
 
 /** Time-sortable, unguessable run id. */
@@ -52,8 +57,49 @@ export class RunRepo {
     private readonly dialect: 'sqlite' | 'postgres',
   ) {}
 
+  /**
+   * Starts a run. At most one run per connector is `running` at a time, across every idsync
+   * process sharing this store (a unique index enforces it); a run whose process stopped
+   * sending heartbeats is marked failed first, so a crash cannot block a connector forever.
+   */
   async create(r: Omit<RunRecord, 'finishedAt' | 'counts' | 'error' | 'status'>): Promise<RunRecord> {
     const rec: RunRecord = { ...r, status: 'running', finishedAt: null, counts: emptyCounts(), error: null };
+    await this.failStale(r.connectorId);
+    try {
+      await this.insert(rec);
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      const other = await this.db
+        .selectFrom('runs')
+        .select(['id', 'started_at'])
+        .where('connector_id', '=', r.connectorId)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      throw new IdsyncError('CONFLICT', `a sync of connector ${r.connectorId} is already running${other ? ` (run ${other.id}, started ${other.started_at})` : ''}`, {
+        hint: 'wait for it to finish; runs of one connector never overlap, also across idsync processes',
+      });
+    }
+    return rec;
+  }
+
+  /** Proves the run is alive (and publishes its counts to other processes). */
+  async heartbeat(id: string, counts: RunCounts): Promise<void> {
+    await this.db.updateTable('runs').set({ heartbeat_at: new Date().toISOString(), counts: JSON.stringify(counts) }).where('id', '=', id).where('status', '=', 'running').execute();
+  }
+
+  /** Marks failed the running runs of a connector (or of all) whose process stopped sending heartbeats. */
+  async failStale(connectorId?: string, now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - STALE_AFTER_MS).toISOString();
+    let q = this.db
+      .updateTable('runs')
+      .set({ status: 'failed', error: 'interrupted: the idsync process running it stopped', finished_at: new Date(now).toISOString() })
+      .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb.and([eb('heartbeat_at', 'is', null), eb('started_at', '<', cutoff)])]));
+    if (connectorId) q = q.where('connector_id', '=', connectorId);
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
+  }
+
+  private async insert(rec: RunRecord): Promise<void> {
     await this.db
       .insertInto('runs')
       .values({
@@ -69,9 +115,9 @@ export class RunRepo {
         finished_at: null,
         counts: JSON.stringify(rec.counts),
         error: null,
+        heartbeat_at: rec.startedAt,
       })
       .execute();
-    return rec;
   }
 
   async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error'>>): Promise<void> {
@@ -95,12 +141,17 @@ export class RunRepo {
     return rows.map(runFromRow);
   }
 
-  /** Runs left "running" by a process that died; marked failed at start-up. */
-  async failInterrupted(message: string): Promise<number> {
+  /**
+   * Runs left "running" by a process that died, marked failed at start-up. Only runs without a
+   * recent heartbeat: another idsync sharing the database may be running one right now.
+   */
+  async failInterrupted(message: string, now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - 2 * HEARTBEAT_MS).toISOString();
     const res = await this.db
       .updateTable('runs')
-      .set({ status: 'failed', error: message, finished_at: new Date().toISOString() })
+      .set({ status: 'failed', error: message, finished_at: new Date(now).toISOString() })
       .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb('heartbeat_at', 'is', null)]))
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
   }
@@ -171,4 +222,9 @@ function runFromRow(r: Database['runs']): RunRecord {
     counts: JSON.parse(r.counts),
     error: r.error,
   };
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }

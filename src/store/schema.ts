@@ -55,6 +55,8 @@ export interface RunsTable {
   /** JSON RunCounts. */
   counts: string;
   error: string | null;
+  /** Last sign of life of the process running it (see RunRepo.heartbeat). */
+  heartbeat_at: string | null;
 }
 
 export interface RunItemsTable {

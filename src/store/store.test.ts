@@ -73,6 +73,31 @@ for (const [kind, open] of storeKinds) {
       }
     });
 
+    test('one running run per connector across processes; a run without heartbeats is taken for dead', async () => {
+      const t = await open();
+      try {
+        const start = (id: string, connectorId = 'c', startedAt = new Date().toISOString()) =>
+          t.store.runs.create({ id, connectorId, kind: 'full', dryRun: false, reconcile: false, trigger: 'cli', userRef: null, startedAt });
+        await start('r1');
+        await assert.rejects(start('r2'), (e: any) => e.code === 'CONFLICT' && /run r1/.test(e.message));
+        await start('other', 'd'); // another connector is independent
+        // r1's process dies: no heartbeat for longer than the stale limit.
+        await t.store.db.updateTable('runs').set({ heartbeat_at: new Date(Date.now() - 10 * 60_000).toISOString() }).where('id', '=', 'r1').execute();
+        await start('r3');
+        assert.equal((await t.store.runs.get('r1'))?.status, 'failed');
+        assert.match((await t.store.runs.get('r1'))?.error ?? '', /interrupted/);
+        // A live run (fresh heartbeat) survives a restart's clean-up; a silent one does not.
+        await t.store.runs.heartbeat('r3', { read: 5, created: 1, updated: 0, unchanged: 4, failed: 0, skipped: 0, missing: 0, writes: 1 });
+        await t.store.db.updateTable('runs').set({ heartbeat_at: new Date(Date.now() - 5 * 60_000).toISOString() }).where('id', '=', 'other').execute();
+        assert.equal(await t.store.runs.failInterrupted('stopped'), 1);
+        assert.equal((await t.store.runs.get('r3'))?.status, 'running');
+        assert.equal((await t.store.runs.get('r3'))?.counts.read, 5);
+        assert.equal((await t.store.runs.get('other'))?.status, 'failed');
+      } finally {
+        await t.dispose();
+      }
+    });
+
     test('runs and items are journaled, filtered and paged', async () => {
       const t = await open();
       try {
@@ -95,7 +120,7 @@ for (const [kind, open] of storeKinds) {
         assert.equal(page.total, 3);
         assert.equal(page.items[0]?.seq, 2);
         assert.equal((await t.store.runs.list({ connectorId: 'c' })).length, 1);
-        assert.equal(await t.store.runs.failInterrupted('x'), 0);
+        assert.equal(await t.store.runs.failInterrupted('x'), 0, 'a finished run is left alone');
       } finally {
         await t.dispose();
       }
