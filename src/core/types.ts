@@ -203,6 +203,8 @@ export interface RunCounts {
   failed: number;
   skipped: number;
   missing: number;
-  /** HTTP write requests sent to targets (0 on a no-change run). */
+  /** Users for whom a write was sent to a target (0 on a no-change run). */
   writes: number;
+  /** The same counts per target, when the connector writes to several. */
+  targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;
 }

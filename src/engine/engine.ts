@@ -272,7 +272,6 @@ export class SyncEngine {
       await this.store.links.upsertMany(outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!));
       for (const [i, o] of outcomes.entries()) {
         if (!o) continue;
-        if (o.wrote) rc.journal.counts.writes++;
         rc.progress.planned++;
         if (o.wrote) rc.progress.written++;
         if (o.operation === 'failed') rc.progress.failed++;
@@ -283,6 +282,7 @@ export class SyncEngine {
           operation: o.operation,
           error: o.error,
           changes: o.changes,
+          wrote: o.wrote,
           // An unchanged user linked as before needs no detail; keeping it out keeps large runs lean.
           details: o.operation === 'unchanged' && o.matched === 'link' && !o.details ? null : { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
         });

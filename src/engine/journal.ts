@@ -21,10 +21,18 @@ export class Journal {
     targetId: string | null;
     operation: ItemOperation;
     error?: string | null;
+    /** A write request was sent for this user. */
+    wrote?: boolean;
     changes?: FieldChange[];
     details?: Record<string, unknown> | null;
   }): Promise<void> {
-    this.counts[item.operation === 'disabled' ? 'updated' : item.operation]++;
+    const key = item.operation === 'disabled' ? 'updated' : item.operation;
+    this.counts[key]++;
+    if (item.targetId) {
+      this.counts.targets ??= {};
+      const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 0 });
+      t[key]++;
+    }
     this.buffer.push({
       seq: ++this.seq,
       sourceId: item.sourceId,
@@ -35,6 +43,10 @@ export class Journal {
       changes: item.changes ?? [],
       details: item.details ?? null,
     });
+    if (item.wrote) {
+      this.counts.writes++;
+      if (item.targetId) this.counts.targets![item.targetId]!.writes++;
+    }
     if (this.buffer.length >= this.batchSize) await this.flush();
   }
 
