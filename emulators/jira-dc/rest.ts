@@ -178,7 +178,7 @@ export function restRouter(opts: RestOptions): Router {
       const includeInactive = boolParam(req.query, 'includeInactive', false);
       const out: unknown[] = [];
       let skipped = 0;
-      for (const u of store.allUsers()) {
+      for (const u of store.searchCandidates(query)) {
         if (u.active ? !includeActive : !includeInactive) continue;
         if (!matchesSearch(u, query)) continue;
         if (skipped++ < startAt) continue;

@@ -1,6 +1,7 @@
 // In-memory state of the Jira Data Center emulator: users, groups, memberships and user
 // properties. Everything is indexed by maps so 100,000 users stay fast: a user is found by
 // key, by username (case-insensitive, as Jira does) and by email without scanning.
+import { PrefixIndex } from '../common/prefix-index.ts';
 
 export interface JiraDcUser {
   /** Immutable user key. New users get `JIRAUSER<n>`, as Jira 8+ does; it survives renames. */
@@ -43,12 +44,15 @@ export class JiraDcStore {
   private userGroups = new Map<string, Set<string>>(); // key → lower(group names)
   private properties = new Map<string, Map<string, string>>(); // key → property key → JSON text
   private nextId = 10000;
+  /** Username, email and name words, for /user/search (hits are re-checked by the caller). */
+  private searchIndex = new PrefixIndex();
 
   /** Forgets everything (the emulator's reset). Keys keep counting up, as in a real instance. */
   clear(): void {
     this.users.clear();
     this.byName.clear();
     this.byEmail.clear();
+    this.searchIndex.clear();
     this.groups.clear();
     this.userGroups.clear();
     this.properties.clear();
@@ -78,6 +82,23 @@ export class JiraDcStore {
     return this.users.values();
   }
 
+  /**
+   * Users with a username, email or display-name word starting with `prefix` (as candidates:
+   * the caller applies the exact matching rule), in creation order like a scan would give.
+   */
+  searchCandidates(prefix: string): JiraDcUser[] {
+    const found: JiraDcUser[] = [];
+    for (const key of this.searchIndex.candidates(prefix)) {
+      const u = this.users.get(key);
+      if (u) found.push(u);
+    }
+    return found.sort((a, b) => creationOrder(a.key) - creationOrder(b.key) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  private indexForSearch(u: JiraDcUser): void {
+    this.searchIndex.add(u.key, [u.name, u.emailAddress, u.displayName, ...u.displayName.split(/\s+/)]);
+  }
+
   createUser(u: SeedUser): JiraDcUser {
     if (this.byName.has(lower(u.name))) throw new Error(`user ${u.name} already exists`);
     let key = u.key;
@@ -96,6 +117,7 @@ export class JiraDcStore {
     this.users.set(key, user);
     this.byName.set(lower(user.name), key);
     this.indexEmail(user);
+    this.indexForSearch(user);
     for (const g of u.groups ?? []) {
       this.ensureGroup(g);
       this.addMember(g, key);
@@ -121,6 +143,7 @@ export class JiraDcStore {
       this.indexEmail(user);
     }
     if (patch.displayName !== undefined) user.displayName = patch.displayName;
+    if (patch.name !== undefined || patch.emailAddress !== undefined || patch.displayName !== undefined) this.indexForSearch(user);
     if (patch.active !== undefined) user.active = patch.active;
     if (patch.password !== undefined) user.password = patch.password;
     return user;
@@ -239,4 +262,10 @@ export class JiraDcStore {
     for (const [k, v] of this.properties.get(key) ?? []) out[k] = JSON.parse(v);
     return out;
   }
+}
+
+/** Position of a key in creation order: generated keys carry a counter, seeded ones sort by text. */
+function creationOrder(key: string): number {
+  const m = /^JIRAUSER(\d+)$/.exec(key);
+  return m ? Number(m[1]) : -1;
 }
