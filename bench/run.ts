@@ -6,7 +6,7 @@
 // the transport floor (bench/floor.ts). Reported per scenario: wall time, floor, their ratio,
 // the worker's peak RSS, request and write counts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,9 +91,16 @@ async function runWorker(job: Record<string, unknown>, dir: string): Promise<Rec
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/** Reads a worker's recorded requests (see worker.ts for the format). */
 async function readRecords(file: string): Promise<Array<RecordedRequest & { u: number }>> {
+  const headers = JSON.parse(readFileSync(`${file}.headers.json`, 'utf8')) as Record<string, Record<string, string>>;
   const records: Array<RecordedRequest & { u: number }> = [];
-  for await (const line of createInterface({ input: createReadStream(file) })) if (line) records.push(JSON.parse(line));
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    if (!line) continue;
+    const [u, method, url, body] = JSON.parse(line) as [number, string, string, string | null];
+    const origin = url.slice(0, url.indexOf('/', 8));
+    records.push({ u, method, url, body: body ?? undefined, headers: headers[`${origin} ${body === null ? 'nobody' : 'body'}`] ?? {}, status: 0 });
+  }
   return records;
 }
 

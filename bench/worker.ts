@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/worker.ts <job.json>
 // job: { info: SuiteInfo, dataDir, scenario: 'full' | 'users', reconcile?, userRefs?, recordFile }
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -20,14 +20,28 @@ interface Job {
 }
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
-// The file holds request headers (emulator tokens): private to this user, deleted by the orchestrator.
-const out = createWriteStream(job.recordFile, { mode: 0o600 });
+// Recording must not distort what it measures: requests are kept as compact lines written in
+// large chunks, and each origin's headers (the same on every request) are written once at the
+// end. The files hold emulator tokens: private to this user, deleted by the orchestrator.
+const fd = openSync(job.recordFile, 'w', 0o600);
+const headersByOrigin: Record<string, Record<string, string>> = {};
+let pending: string[] = [];
+const flush = () => {
+  if (pending.length) writeSync(fd, pending.join('\n') + '\n');
+  pending = [];
+};
 let current = 0;
 const store = await Store.open({ dataDir: job.dataDir });
 const connector = demoConnector({ ...job.info, confluence: undefined });
 const engine = new SyncEngine(store, {
   ca: job.info.graph.ca,
-  recorder: (r) => out.write(JSON.stringify({ u: current, ...r }) + '\n'),
+  recorder: (r) => {
+    const origin = r.url.slice(0, r.url.indexOf('/', 8));
+    const kind = `${origin} ${r.body === undefined ? 'nobody' : 'body'}`;
+    headersByOrigin[kind] ??= r.headers;
+    pending.push(JSON.stringify([current, r.method, r.url, r.body ?? null]));
+    if (pending.length >= 5000) flush();
+  },
 });
 
 const result: Record<string, unknown> = {};
@@ -56,6 +70,8 @@ if (job.scenario === 'full') {
 // maxRSS is the process's peak resident set size, in kilobytes.
 result.peakRssMb = process.resourceUsage().maxRSS / 1024;
 await store.close();
-await new Promise<void>((resolve) => out.end(resolve));
+flush();
+closeSync(fd);
+writeFileSync(`${job.recordFile}.headers.json`, JSON.stringify(headersByOrigin), { mode: 0o600 });
 process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);

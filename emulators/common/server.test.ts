@@ -65,3 +65,18 @@ test('the rate limiter answers 429 with Retry-After once the bucket is empty', a
     await emu.close();
   }
 });
+
+test('a response slower than the timeout is retried and then reported as timed out', async () => {
+  const router = new Router().on('GET', '/slow', () => ({ status: 200, body: {} }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  // undici checks its timers about every half second, so the emulator is much slower than that.
+  emu.setFaults({ latencyMs: 4000 });
+  const client = new HttpClient({ service: 'Test', baseUrl: emu.url, timeoutMs: 200, retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+  try {
+    await assert.rejects(client.get('/slow'), (e: any) => e.code === 'TRANSIENT' && /timed out/.test(e.message));
+    assert.equal(client.stats.retries, 1);
+  } finally {
+    await client.close();
+    await emu.close();
+  }
+});

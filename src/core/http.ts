@@ -140,8 +140,8 @@ export class HttpClient {
           method: req.method,
           headers: { ...headers, ...auth },
           body: bodyText,
+          // Timeouts come from the agent (headersTimeout / bodyTimeout), not a signal per request.
           dispatcher: this.dispatcher,
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000),
         });
         status = res.statusCode;
         resHeaders = res.headers;
@@ -294,6 +294,6 @@ function isConnectError(e: unknown): boolean {
 
 function describeNetworkError(e: unknown): string {
   const err = e as { code?: string; message?: string; name?: string };
-  if (err?.name === 'TimeoutError') return 'timed out';
+  if (err?.name === 'TimeoutError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') return 'timed out';
   return err?.code ? `${err.code}${err.message ? ` (${err.message})` : ''}` : (err?.message ?? String(e));
 }

@@ -257,3 +257,11 @@ test('a timeout that would disable the timebox is refused', () => {
     assert.throws(() => compileMapping([], JIRA_LIKE, { timeoutMs }), (e: unknown) => isIdsyncError(e, 'CONFIG') && /invalid mapping expression timeout/.test(e.message), String(timeoutMs));
   }
 });
+
+test('account text is trimmed as the products store it; other text is written as mapped', async () => {
+  const m = compile([rule('user.displayName', 'displayName'), rule('user.email', 'mail'), rule('property.note', 'displayName')]);
+  const out = await m.evaluate(user({ displayName: '  Ada Lovelace ', mail: ' ada@example.com\t' }), NO_LINKS);
+  assert.equal(out.values['user.displayName'], 'Ada Lovelace');
+  assert.equal(out.values['user.email'], 'ada@example.com');
+  assert.equal(out.values['property.note'], '  Ada Lovelace ');
+});

@@ -101,12 +101,20 @@ export class UserScope {
   }
 }
 
+/**
+ * Account text that every Atlassian product stores trimmed. Writing it with surrounding spaces
+ * would make the value differ from what the product keeps, so a reconcile would "repair" it on
+ * every run without ever converging.
+ */
+const ACCOUNT_TEXT_FIELDS = new Set(['user.username', 'user.displayName', 'user.email']);
+
 /** Applies empty semantics and coercion to a value read for a rule. */
 export function settle(runtime: RuleRuntime, raw: unknown): RuleOutcome {
   if (!isEmptyValue(raw)) {
     const coerced = coerceToFieldType(raw, runtime.type, runtime.maxLength);
     if (!coerced.ok) return { kind: 'error', message: coerced.message };
-    if (!isEmptyValue(coerced.value)) return { kind: 'value', value: coerced.value, empty: false };
+    const value = ACCOUNT_TEXT_FIELDS.has(runtime.rule.target) && typeof coerced.value === 'string' ? coerced.value.trim() : coerced.value;
+    if (!isEmptyValue(value)) return { kind: 'value', value, empty: false };
   }
   if (runtime.defaultValue !== undefined) return { kind: 'value', value: runtime.defaultValue, empty: true };
   return runtime.rule.whenEmpty === 'clear' ? { kind: 'value', value: null, empty: true } : { kind: 'omit' };

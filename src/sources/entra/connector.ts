@@ -269,11 +269,11 @@ export class EntraSource implements SourceConnector {
     const select = selectFor(query.attributes).join(',');
     let raw: Record<string, unknown> | undefined;
     try {
-      if (isGuid(wanted) || !wanted.includes('@')) {
-        const res = await this.graph.send<Record<string, unknown>>({ method: 'GET', url: `/users/${encodeURIComponent(wanted)}`, query: { $select: select }, accept: [404] });
-        raw = res.status === 404 ? undefined : res.body;
-      } else {
-        // A UPN (guests: name_domain#EXT#@tenant) or a mail address; UPN wins if both match.
+      // An object id or a UPN (guests: name_domain#EXT#@tenant) is a direct read, which Graph
+      // answers from its index; only a mail address that is not a UPN needs a $filter.
+      const res = await this.graph.send<Record<string, unknown>>({ method: 'GET', url: `/users/${encodeURIComponent(wanted)}`, query: { $select: select }, accept: [400, 404] });
+      raw = res.status === 200 ? res.body : undefined;
+      if (!raw && wanted.includes('@')) {
         const literal = odataString(wanted);
         const res = await this.graph.get<UserPage>('/users', { $filter: `userPrincipalName eq ${literal} or mail eq ${literal}`, $select: select, $top: 10 });
         const found = res.body?.value ?? [];
