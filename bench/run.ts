@@ -38,6 +38,7 @@ const arg = (name: string, dflt: string) => {
 };
 if (args.includes('--help')) {
   console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,user] [--user-samples 50] [--json]');
+  console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
@@ -83,7 +84,9 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
 async function runWorker(job: Record<string, unknown>, dir: string): Promise<Record<string, any>> {
   const jobFile = join(dir, 'job.json');
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of every scenario's worker into DIR.
+  const profile = process.env.IDSYNC_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDSYNC_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
