@@ -34,6 +34,9 @@ function handled<T>(p: Promise<T>): Promise<T> {
 const USERS_PERMISSION = 'User.Read.All';
 const GROUPS_PERMISSION = 'GroupMember.Read.All';
 
+/** User pages downloaded ahead of the engine (each ~100-999 users). */
+const READ_AHEAD = 3;
+
 export class EntraSource implements SourceConnector {
   readonly kind = 'entra';
   readonly graph: HttpClient;
@@ -121,20 +124,36 @@ export class EntraSource implements SourceConnector {
       return users;
     };
     // A page is "prepared" from the moment its download starts until its users are complete
-    // (memberships read, when per user). Page N+1 is prepared while the engine consumes page
-    // N, so its memberOf batches overlap the engine's work; never more than two at a time.
-    const prepare = (url: string) => {
+    // (memberships read, when per user). Each page names the next, so the next download starts
+    // the moment a page arrives, not when the engine asks for it: the chain of pages runs at
+    // the speed of Graph while the engine works. At most READ_AHEAD pages are held.
+    type Prepared = { page: Promise<UserPage>; users: Promise<SourceUser[]> };
+    const queue: Prepared[] = [];
+    let parked: string | undefined; // the next page's URL, while the read-ahead is full
+    const launch = (url: string) => {
       const page = handled(fetchPage(url));
-      return { page, users: handled(page.then(complete)) };
+      queue.push({ page, users: handled(page.then(complete)) });
+      page.then(
+        (p) => {
+          const next = p['@odata.nextLink'];
+          if (!next) return;
+          if (queue.length < READ_AHEAD) launch(next);
+          else parked = next;
+        },
+        () => undefined, // the consumer sees the failure when it reaches this page
+      );
     };
 
-    const queue = [prepare(this.graph.resolve('/users', params))];
+    launch(this.graph.resolve('/users', params));
     while (queue.length > 0) {
       query.signal?.throwIfAborted();
-      const next = (await queue[0]!.page)['@odata.nextLink'];
-      if (next) queue.push(prepare(next));
       const users = await queue[0]!.users;
       queue.shift();
+      if (parked && queue.length < READ_AHEAD) {
+        const next = parked;
+        parked = undefined;
+        launch(next);
+      }
       if (users.length) yield users;
     }
   }

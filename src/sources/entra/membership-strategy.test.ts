@@ -249,26 +249,26 @@ test('requiredGroups reuse the per-group map: no second read; groups left out by
   await assert.rejects(readAll(source({ membershipStrategy: 'perGroup', requiredGroups: ['no-such-group'] })), (e: any) => e.code === 'CONFIG' && /no-such-group/.test(e.message));
 });
 
-test("per user: the next page's memberOf batches run while the consumer holds this page, two pages at most", async () => {
+test("per user: the next pages' memberOf batches run while the consumer holds this page, three pages ahead at most", async () => {
   const batchBodies: string[] = [];
   const userPages: string[] = [];
   const s = source({ membershipStrategy: 'perUser', pageSize: 100 }, (r) => {
     if (r.url.includes('/$batch')) batchBodies.push(String(r.body));
     else if (r.url.includes('/v1.0/users?')) userPages.push(r.url);
   });
-  const pageTwo = org2000.users.slice(100, 200).map((u) => u.id);
-  const seenAll = () => pageTwo.every((id) => batchBodies.some((b) => b.includes(id)));
+  const ahead = org2000.users.slice(100, 400).map((u) => u.id); // pages 2, 3 and 4
+  const seenAll = () => ahead.every((id) => batchBodies.some((b) => b.includes(id)));
   const iterator = s.listUsers(withGroups)[Symbol.asyncIterator]();
   const first = await iterator.next();
   assert.equal(first.value!.length, 100);
-  // Hold page 1 (as a slow engine would) until page 2's memberships have all been asked for.
+  // Hold page 1 (as a slow engine would) until the pages read ahead have their memberships.
   for (let i = 0; i < 2000 && !seenAll(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(seenAll(), "page 2's memberOf batches were sent while page 1 was still being consumed");
+  assert.ok(seenAll(), "the memberOf batches of pages 2 to 4 were sent while page 1 was still being consumed");
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(userPages.length, 2, 'no third page is fetched while the consumer holds page 1');
-  const pageThree = org2000.users[200]!.id;
-  assert.ok(!batchBodies.some((b) => b.includes(pageThree)), 'no memberships of page 3 yet');
+  assert.equal(userPages.length, 4, 'no fifth page is fetched while the consumer holds page 1');
+  const pageFive = org2000.users[400]!.id;
+  assert.ok(!batchBodies.some((b) => b.includes(pageFive)), 'no memberships of page 5 yet');
   const second = await iterator.next();
-  assert.deepEqual(second.value!.map((u: SourceUser) => u.id), pageTwo);
+  assert.deepEqual(second.value!.map((u: SourceUser) => u.id), ahead.slice(0, 100));
   await iterator.return?.();
 });
