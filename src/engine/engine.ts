@@ -5,7 +5,7 @@
 // Pages stream through (the next page is read while the current one is written), so memory
 // stays flat whatever the directory size. Missing users are detected only after a complete
 // read: a failed read fails the run and marks nobody missing.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, SourceUser } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
@@ -309,12 +309,8 @@ export class SyncEngine {
     const manager = managerId(user);
     const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
     if (managerUsername === undefined) return undefined;
-    return createHash('sha1')
-      .update(t.mappingHash)
-      .update(JSON.stringify(user.attrs))
-      .update(JSON.stringify(user.groups ?? null))
-      .update(String(managerUsername))
-      .digest('base64url');
+    // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
+    return hash('sha1', `${t.mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
   }
 
   /**

@@ -35,12 +35,13 @@ export class Store {
     dialect: 'sqlite' | 'postgres',
     key: Buffer,
     private readonly schema?: string,
+    sqlite?: SQLite.Database,
   ) {
     this.db = db;
     this.dialect = dialect;
     this.connectors = new ConnectorRepo(db, secretBox(key));
     this.links = new LinkRepo(db, dialect);
-    this.runs = new RunRepo(db, dialect);
+    this.runs = new RunRepo(db, dialect, sqlite);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
@@ -49,6 +50,7 @@ export class Store {
     const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
     let db: Kysely<Database>;
     let dialect: 'sqlite' | 'postgres';
+    let sqliteHandle: SQLite.Database | undefined;
     if (url && /^postgres(ql)?:\/\//.test(url)) {
       const pool = new pg.Pool({ connectionString: url, max: 10 });
       if (schema) {
@@ -73,9 +75,10 @@ export class Store {
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('busy_timeout = 5000');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      sqliteHandle = sqlite;
       dialect = 'sqlite';
     }
-    const store = new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir), dialect === 'postgres' ? schema : undefined);
+    const store = new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir), dialect === 'postgres' ? schema : undefined, sqliteHandle);
     try {
       await store.migrate();
     } catch (e) {

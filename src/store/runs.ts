@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import type { Database as SQLiteDatabase, Statement as SQLiteStatement } from 'better-sqlite3';
 import { IdsyncError } from '../core/errors.ts';
 import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
 
@@ -52,9 +53,13 @@ export function newRunId(now = Date.now()): string {
 }
 
 export class RunRepo {
+  private insertItem?: SQLiteStatement;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
+    /** The SQLite handle itself, for journaling in bulk without building SQL per batch. */
+    private readonly sqlite?: SQLiteDatabase,
   ) {}
 
   /**
@@ -158,6 +163,21 @@ export class RunRepo {
 
   async addItems(runId: string, items: RunItem[]): Promise<void> {
     if (items.length === 0) return;
+    const sqlite = this.sqlite;
+    if (sqlite) {
+      // A large run journals a row per user: one prepared statement in one transaction is several
+      // times cheaper than SQL text built per batch. Holding Kysely's connection keeps this out
+      // of any Kysely transaction in flight on the same handle.
+      await this.db.connection().execute(async () => {
+        const insert = (this.insertItem ??= sqlite.prepare(
+          'INSERT INTO run_items (run_id, seq, source_id, label, target_id, operation, error, changes, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ));
+        sqlite.transaction((rows: RunItem[]) => {
+          for (const it of rows) insert.run(runId, it.seq, it.sourceId, it.label, it.targetId, it.operation, it.error, it.changes.length ? JSON.stringify(it.changes) : null, it.details ? JSON.stringify(it.details) : null);
+        })(items);
+      });
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < items.length; i += 500) {
         await trx
