@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { errorText, IdsyncError } from '../core/errors.ts';
 import { SyncEngine } from '../engine/engine.ts';
-import { ConfigError } from '../config/validate.ts';
+import { ConfigError, describePlace } from '../config/validate.ts';
 import type { SyncResult } from '../engine/api.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
@@ -237,7 +237,7 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError) {
     console.error(`error: ${e.where} is invalid:`);
     for (const i of e.issues.filter((x) => x.severity === 'error')) {
-      console.error(`  ${i.path || '(top)'}: ${i.message}${i.position !== undefined ? ` (at character ${i.position})` : ''}`);
+      console.error(`  ${describePlace(i, e.targetIds)}: ${i.message}${i.position !== undefined && !i.message.includes('position') ? ` (at character ${i.position})` : ''}`);
     }
   } else {
     console.error(`error: ${errorText(e)}`);

@@ -30,7 +30,9 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
     const { config, issues } = await validateConnector(withPaths);
     const errors = issues.filter((x) => x.severity === 'error');
     if (!config || errors.length > 0) {
-      throw new ConfigError(`${path}: connectors[${i}] (${c.id})`, issues);
+      const error = new ConfigError(`${path}: connectors[${i}] (${c.id})`, issues);
+      error.targetIds = c.targets.map((t) => t.id);
+      throw error;
     }
     connectors.push(config);
   }

@@ -22,6 +22,8 @@ export interface ConfigIssue {
 export class ConfigError extends IdsyncError {
   readonly issues: ConfigIssue[];
   readonly where: string;
+  /** Ids of the connector's targets by position, so messages can name `targets[0]` as "jira". */
+  targetIds: string[] = [];
   constructor(where: string, issues: ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
     super('CONFIG', `${where}: ${errors.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`, {
@@ -30,6 +32,14 @@ export class ConfigError extends IdsyncError {
     this.issues = issues;
     this.where = where;
   }
+}
+
+/** An issue's place as a person reads it: `targets[0].mapping[2].source (target "jira")`. */
+export function describePlace(issue: ConfigIssue, targetIds: string[]): string {
+  const path = issue.path || '(top)';
+  const m = /^targets\[(\d+)\]/.exec(issue.path);
+  const id = m ? targetIds[Number(m[1])] : undefined;
+  return id ? `${path} (target "${id}")` : path;
 }
 
 export function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
