@@ -80,3 +80,42 @@ test('a response slower than the timeout is retried and then reported as timed o
     await emu.close();
   }
 });
+
+test('with HTTPS_PROXY set, requests go through the proxy (CONNECT tunnel), TLS trust included', async () => {
+  const http = await import('node:http');
+  const net = await import('node:net');
+  const tunnels: string[] = [];
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req, socket, head) => {
+    tunnels.push(String(req.url));
+    const [host, port] = String(req.url).split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  const router = new Router().on('GET', '/ping', () => ({ status: 200, body: { pong: true } }));
+  const emu = await startEmulator({ name: 't', router, tls: true, errorBody });
+  const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy };
+  process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  delete process.env.NO_PROXY;
+  delete process.env.no_proxy;
+  const client = new HttpClient({ service: 'Test', baseUrl: emu.url, ca: emu.ca });
+  try {
+    const res = await client.get<{ pong: boolean }>('/ping');
+    assert.equal(res.body.pong, true);
+    assert.deepEqual(tunnels, [`127.0.0.1:${emu.port}`]);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    await client.close();
+    await emu.close();
+    proxy.closeAllConnections();
+    await new Promise<void>((r) => proxy.close(() => r()));
+  }
+});

@@ -2,7 +2,7 @@
 // out, retries with backoff for 5xx / timeouts / dropped connections, 429 handled by honouring
 // Retry-After for the whole client (so a storm pauses everyone instead of hammering), and
 // errors mapped to IdsyncError codes with the vendor's own message and never a credential.
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
 import { IdsyncError, type ErrorCode } from './errors.ts';
 
 export interface HttpRequest {
@@ -85,13 +85,18 @@ export class HttpClient {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.sleep = opts.sleep ?? realSleep;
-    this.dispatcher = new Agent({
+    const agentOptions = {
       connections: opts.connections ?? 32,
       keepAliveTimeout: 30_000,
       headersTimeout: opts.timeoutMs ?? 60_000,
       bodyTimeout: opts.timeoutMs ?? 60_000,
       connect: opts.ca ? { ca: opts.ca } : undefined,
-    });
+    };
+    // Companies often reach the internet through a proxy: HTTPS_PROXY / HTTP_PROXY / NO_PROXY
+    // are honoured as curl does (through the proxy the extra CA applies to the tunnelled TLS).
+    this.dispatcher = proxyConfigured()
+      ? new EnvHttpProxyAgent({ ...agentOptions, requestTls: opts.ca ? { ca: opts.ca } : undefined })
+      : new Agent(agentOptions);
   }
 
   async close(): Promise<void> {
@@ -226,6 +231,10 @@ export class HttpClient {
       await this.sleep(wait);
     }
   }
+}
+
+function proxyConfigured(): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((k) => !!process.env[k]);
 }
 
 function hintFor(code: ErrorCode, service: string): string | undefined {
