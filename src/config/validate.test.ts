@@ -64,3 +64,11 @@ test('Confluence DC profile fields with only a personal access token are refused
   const withPassword = await validateConnector(confluence({ type: 'basic', username: 'admin', password: { env: 'P' } }));
   assert.deepEqual(withPassword.issues.filter((i) => i.severity === 'error'), []);
 });
+
+test('a placed path reads back as keys for the UI', async () => {
+  const { pathKeys } = await import('./validate.ts');
+  assert.deepEqual(pathKeys('targets[0].mapping[12].source'), ['targets', 0, 'mapping', 12, 'source']);
+  assert.deepEqual(pathKeys('targets[1].mapping[-1].target'), ['targets', 1, 'mapping', -1, 'target']);
+  assert.deepEqual(pathKeys('source.clientSecret'), ['source', 'clientSecret']);
+  assert.deepEqual(pathKeys(''), []);
+});

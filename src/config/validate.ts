@@ -2,11 +2,12 @@
 // and every mapping table against its target's capabilities. Problems come back placed (a path
 // like `targets[0].mapping[2].source`) so the CLI and the UI can say what is wrong and where.
 import type { z } from 'zod';
-import { IdsyncError } from '../core/errors.ts';
+import { IdsyncError, errorText } from '../core/errors.ts';
 import { connectorSchema, type ConnectorConfig } from './schema.ts';
-import { sourceDefinition, sourceTypes } from '../sources/registry.ts';
-import { capabilitiesOf, targetDefinition, targetTypes } from '../targets/registry.ts';
+import { sourceDefinition, type SourceDefinition } from '../sources/registry.ts';
+import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targets/registry.ts';
 import { validateMapping } from '../mapping/index.ts';
+import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
 import { scheduleProblem } from '../server/schedule.ts';
 
@@ -62,23 +63,38 @@ export function parseSection<T>(schema: z.ZodType<T>, value: unknown, where: str
   return r.data;
 }
 
+/** Where validation finds source and target definitions and mapping checks (tests inject fakes). */
+export interface ValidationDeps {
+  source(type: string): Promise<SourceDefinition>;
+  target(type: string): Promise<TargetDefinition>;
+  validateMapping(input: MappingValidationInput): MappingIssue[] | Promise<MappingIssue[]>;
+}
+
+const registryDeps: ValidationDeps = { source: sourceDefinition, target: targetDefinition, validateMapping };
+
 /**
- * Checks a connector completely. Returns every issue found (errors and warnings); the
- * connector is valid when none is an error. `attributes` (from the source's discovery) lets
- * the mapping check flag unknown attribute paths.
+ * Checks a connector completely: the common model, the source's and each target's own settings,
+ * every mapping table against what that target (with these settings) can write, and the
+ * schedule. Returns every issue found (errors and warnings); the connector is valid when none is
+ * an error. `attributes` (from the source's discovery) lets the mapping check flag unknown paths.
+ * The CLI, the YAML loader, the REST API and config import all validate through here.
  */
-export async function validateConnector(input: unknown, opts: { attributes?: AttributeInfo[] } = {}): Promise<{ config?: ConnectorConfig; issues: ConfigIssue[] }> {
+export async function validateConnector(
+  input: unknown,
+  opts: { attributes?: AttributeInfo[]; deps?: ValidationDeps } = {},
+): Promise<{ config?: ConnectorConfig; issues: ConfigIssue[] }> {
+  const deps = opts.deps ?? registryDeps;
   const base = connectorSchema.safeParse(input);
   if (!base.success) return { issues: zodIssues(base.error) };
   const config = base.data;
   const issues: ConfigIssue[] = [];
 
-  if (!sourceTypes.includes(config.source.type)) {
-    issues.push({ path: 'source.type', message: `unknown source type "${config.source.type}"; use one of ${sourceTypes.join(', ')}`, severity: 'error' });
-  } else {
-    const def = await sourceDefinition(config.source.type);
+  try {
+    const def = await deps.source(config.source.type);
     const r = def.configSchema.safeParse(config.source);
     if (!r.success) issues.push(...zodIssues(r.error, 'source'));
+  } catch (e) {
+    issues.push({ path: 'source.type', message: errorText(e), severity: 'error' });
   }
 
   const ids = new Set<string>();
@@ -86,15 +102,18 @@ export async function validateConnector(input: unknown, opts: { attributes?: Att
     const at = `targets[${i}]`;
     if (ids.has(t.id)) issues.push({ path: `${at}.id`, message: `target id "${t.id}" is used twice in this connector`, severity: 'error' });
     ids.add(t.id);
-    if (!targetTypes.includes(t.type)) {
-      issues.push({ path: `${at}.type`, message: `unknown target type "${t.type}"; use one of ${targetTypes.join(', ')}`, severity: 'error' });
+    let def: TargetDefinition;
+    try {
+      def = await deps.target(t.type);
+    } catch (e) {
+      issues.push({ path: `${at}.type`, message: errorText(e), severity: 'error' });
       continue;
     }
-    const def = await targetDefinition(t.type);
     const r = def.configSchema.safeParse(t);
-    if (!r.success) issues.push(...zodIssues(r.error, at));
+    // Mapping rows are reported by the mapping check below, placed by row and field.
+    if (!r.success) issues.push(...zodIssues(r.error, at).filter((x) => !x.path.startsWith(`${at}.mapping`)));
     const capabilities = r.success ? capabilitiesOf(def, r.data) : def.capabilities;
-    const mappingIssues = validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
+    const mappingIssues = await deps.validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
     for (const m of mappingIssues) {
       issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
     }
@@ -107,6 +126,17 @@ export async function validateConnector(input: unknown, opts: { attributes?: Att
     if (problem) issues.push({ path: `schedule.${problem.field}`, message: problem.message, severity: 'error' });
   }
   return { config, issues };
+}
+
+/** A path as written by this module (`targets[0].mapping[2].source`) as a list of keys. */
+export function pathKeys(path: string): Array<string | number> {
+  if (!path) return [];
+  return path.split('.').flatMap((part) => {
+    const m = /^([^[]*)((?:\[-?\d+\])*)$/.exec(part);
+    if (!m) return [part];
+    const indexes = [...m[2]!.matchAll(/\[(-?\d+)\]/g)].map((x) => Number(x[1]));
+    return [...(m[1] ? [m[1]] : []), ...indexes];
+  });
 }
 
 /** validateConnector, throwing a ConfigError when there is any error. */
