@@ -74,10 +74,6 @@ export class SyncEngine {
     private readonly ctx: ConnectorContext = {},
   ) {}
 
-  /** Id of the run in progress for a connector, if any. */
-  activeRun(connectorId: string): string | undefined {
-    return this.active.get(connectorId);
-  }
 
   async run(req: SyncRequest): Promise<SyncResult> {
     const connector = req.connector;

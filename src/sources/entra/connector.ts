@@ -12,7 +12,7 @@ import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { MembershipReader, type Memberships } from './memberships.ts';
 import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
-import { assertListable, isGuid, needsAdvancedQuery, odataString, selectFor } from './query.ts';
+import { assertListable, needsAdvancedQuery, odataString, selectFor } from './query.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
 interface UserPage {
