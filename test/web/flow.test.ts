@@ -21,6 +21,22 @@ const USERS = 30;
 const ADMIN = { username: 'admin', password: 'admin password 1' };
 const VIEWER = { username: 'vera', password: 'viewer password 1' };
 
+/** Clicks "Add mapping row" on the Jira table and returns the new row's number (1-based). */
+async function addMappingRow(page: Page): Promise<number> {
+  const rows = page.getByTestId('mapping-table-jira').locator('tbody tr');
+  const add = page.getByRole('button', { name: 'Add mapping row' });
+  await add.waitFor();
+  const before = await rows.count();
+  await add.click();
+  const source = page.getByRole('textbox', { name: `Source of row ${before + 1}`, exact: true });
+  await source.waitFor({ timeout: 10_000 }).catch(async (e) => {
+    // A failure picture and the table's state for the person debugging, outside docs/.
+    await page.screenshot({ path: join(tmpdir(), 'idsync-debug-add-row.png'), fullPage: true });
+    throw new Error(`row ${before + 1} did not appear after "Add mapping row" (rows now: ${await rows.count()}, picture in ${tmpdir()}/idsync-debug-add-row.png): ${(e as Error).message}`);
+  });
+  return before + 1;
+}
+
 describe('admin UI in a browser against the emulators', () => {
   let suite: Suite;
   let store: Store;
@@ -50,7 +66,8 @@ describe('admin UI in a browser against the emulators', () => {
     await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
     await server.auth.createUser(VIEWER.username, await hashPassword(VIEWER.password), 'viewer');
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // Reduced motion: the UI then opens sections at once, so no click lands mid-animation.
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
   });
 
   after(async () => {
@@ -75,9 +92,7 @@ describe('admin UI in a browser against the emulators', () => {
     assert.equal(await page.getByText('set', { exact: true }).count() > 0, true, 'stored secrets show as set');
     await page.getByRole('button', { name: 'Show Advanced Settings' }).click();
     const table = page.getByTestId('mapping-table-jira');
-    const before = await table.locator('tbody tr').count();
-    await page.getByRole('button', { name: 'Add mapping row' }).click();
-    const row = before + 1;
+    const row = await addMappingRow(page);
     await page.getByRole('textbox', { name: `Source of row ${row}`, exact: true }).fill('manager.mail');
     await page.getByRole('textbox', { name: `Target of row ${row}`, exact: true }).fill('property.managerEmail');
     await page.keyboard.press('Escape');
@@ -90,8 +105,7 @@ describe('admin UI in a browser against the emulators', () => {
 
   test('a bad expression is refused with its message next to the row, and nothing is saved', async () => {
     const revision = (await store.connectors.get('contoso-entra'))!.revision;
-    await page.getByRole('button', { name: 'Add mapping row' }).click();
-    const rows = await page.getByTestId('mapping-table-jira').locator('tbody tr').count();
+    const rows = await addMappingRow(page);
     await page.getByRole('textbox', { name: `Source of row ${rows}`, exact: true }).fill('$lowercase(mail');
     await page.getByRole('textbox', { name: `Target of row ${rows}`, exact: true }).fill('property.broken');
     await page.keyboard.press('Escape');
@@ -158,7 +172,7 @@ describe('admin UI in a browser against the emulators', () => {
   });
 
   test('a viewer can look but not change anything, and never sees a secret', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
     const viewer = await ctx.newPage();
     const bodies: string[] = [];
     viewer.on('response', async (res) => {

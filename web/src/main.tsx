@@ -7,6 +7,8 @@ import { App } from './App';
 // Dense, neutral look in the spirit of Atlassian admin screens.
 const theme = createTheme({
   primaryColor: 'blue',
+  // People who ask their system for less motion get none (collapses and menus open at once).
+  respectReducedMotion: true,
   defaultRadius: 'sm',
   fontFamily: '-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
   fontSizes: { md: '14px' },
