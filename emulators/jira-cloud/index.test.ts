@@ -61,6 +61,9 @@ test('property PUT answers 201 on create and 200 on update; limits and the error
     const atLimit = JSON.stringify('y'.repeat(PROPERTY_VALUE_MAX - 2));
     assert.equal((await call(emu, 'PUT', `/user/properties/big?accountId=${id}`, atLimit)).status, 201);
     assert.equal((await call(emu, 'PUT', `/user/properties/big?accountId=${id}`, JSON.stringify('y'.repeat(PROPERTY_VALUE_MAX - 1)))).status, 400);
+    // The limit counts bytes: 16,384 "é" are 16,386 characters of JSON but 32,770 bytes.
+    assert.equal((await call(emu, 'PUT', `/user/properties/wide?accountId=${id}`, JSON.stringify('\u00e9'.repeat(16_384)))).status, 400);
+    assert.equal((await call(emu, 'PUT', `/user/properties/wide?accountId=${id}`, JSON.stringify('\u00e9'.repeat(16_383)))).status, 201);
     const missing = await call(emu, 'GET', `/user/properties/nope?accountId=${id}`);
     assert.equal(missing.status, 404);
     assert.match(missing.body.errorMessages[0], /nope/);

@@ -153,7 +153,9 @@ export async function startJiraCloudEmulator(opts: JiraCloudEmulatorOptions = {}
       } catch {
         return err(400, 'The property value must be valid JSON.');
       }
-      if (text.length > PROPERTY_VALUE_MAX) return err(400, `The property value cannot be longer than ${PROPERTY_VALUE_MAX} characters.`);
+      // The documented limit is 32,768 bytes (developer.atlassian.com, Jira Cloud REST v3, user properties), as in DC.
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > PROPERTY_VALUE_MAX) return err(400, `The property value cannot be longer than ${PROPERTY_VALUE_MAX} bytes.`);
       const outcome = store.setProperty(id, key, text);
       return { status: outcome === 'created' ? 201 : 200 };
     }))

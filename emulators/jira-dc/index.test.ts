@@ -119,6 +119,22 @@ test('user properties: 201 then 200, keys list, limits checked on the raw JSON, 
   assert.deepEqual(Object.keys(emu.inspect('alice')!.properties), ['big']);
 });
 
+test('user properties: the value limit is 32,768 bytes of the body (UTF-8), not characters; a long key is 400 too', async () => {
+  // 16,383 "é" are 32,766 bytes: with the quotes exactly at the limit.
+  const atLimit = JSON.stringify('\u00e9'.repeat(16_383));
+  assert.equal(Buffer.byteLength(atLimit), 32_768);
+  assert.equal((await call('PUT', '/rest/api/2/user/properties/wide?username=alice', admin, atLimit)).status, 201);
+  // 16,384 "é": 16,386 characters, far below 32,768, but 32,770 bytes.
+  const over = await call('PUT', '/rest/api/2/user/properties/wide?username=alice', admin, JSON.stringify('\u00e9'.repeat(16_384)));
+  assert.equal(over.status, 400);
+  assert.deepEqual(Object.keys(over.body), ['errorMessages', 'errors']);
+  const longKey = await call('PUT', `/rest/api/2/user/properties/${'k'.repeat(256)}?username=alice`, admin, '{"a":1}');
+  assert.equal(longKey.status, 400);
+  assert.match(longKey.body.errorMessages[0], /255/);
+  assert.equal((await call('PUT', '/rest/api/2/user/properties/blank?username=alice', admin, '   ')).status, 400);
+  await call('DELETE', '/rest/api/2/user/properties/wide?username=alice');
+});
+
 test('rate limit: 429 with Jira DC headers; control routes seed, inspect and reset', async () => {
   emu.setFaults({ rateLimit: { capacity: 1, perSecond: 0.001, retryAfterSeconds: 5 } });
   await call('GET', '/rest/api/2/myself');

@@ -8,7 +8,8 @@ import { Router } from '../common/server.ts';
 import type { JiraDcStore, JiraDcUser } from './store.ts';
 
 export const API = '/rest/api/2';
-/** Jira's entity-property limits (developer.atlassian.com/server/jira/platform/entity-properties). */
+/** Jira's entity-property limits: key 255 characters, value 32,768 bytes of the request body
+ * (Jira's BasePropertyResource / JsonEntityPropertyManagerImpl; see docs/protocol-facts.md). */
 export const PROPERTY_KEY_MAX = 255;
 export const PROPERTY_VALUE_MAX = 32_768;
 const ADMIN_GROUPS = ['jira-administrators', 'jira-system-administrators'];
@@ -402,12 +403,18 @@ export function restRouter(opts: RestOptions): Router {
       const u = targetUser(store, req.query);
       if (isResponse(u)) return u;
       const key = req.params.propertyKey!;
-      const text = req.rawBody.trim();
-      // Jira validates the key and the raw JSON text (approx. wording of its messages).
-      if (key.length > PROPERTY_KEY_MAX) return jiraError(400, `The property key cannot be longer than ${PROPERTY_KEY_MAX} characters.`);
-      if (!text) return jiraError(400, 'The property value cannot be empty.');
-      if (text.length > PROPERTY_VALUE_MAX) {
-        return jiraError(400, `The property value cannot be longer than ${PROPERTY_VALUE_MAX} characters.`);
+      const text = req.rawBody;
+      // Jira's BasePropertyResource reads at most 32,768 *bytes* of the body and refuses more
+      // with 400 before anything else; then the entity-property service refuses an empty value,
+      // a key over 255 characters (reported with the same "too long" message as a long value)
+      // and JSON it cannot parse, all with 400 and the errorMessages envelope. Wording approx.
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > PROPERTY_VALUE_MAX) {
+        return jiraError(400, `The property value exceeds the maximum length of ${PROPERTY_VALUE_MAX} bytes.`);
+      }
+      if (!text.trim()) return jiraError(400, 'The property value cannot be empty.');
+      if (key.length > PROPERTY_KEY_MAX) {
+        return jiraError(400, `The property is too long: the maximum length is ${PROPERTY_KEY_MAX} characters, but it has ${key.length}.`);
       }
       try {
         JSON.parse(text);

@@ -131,11 +131,15 @@ test('write: an oversized property and an identity field fail per field without 
       changes: [
         { field: 'property.big', before: null, after: 'x'.repeat(40_000) },
         { field: 'user.displayName', before: 'Ada Lovelace', after: 'Ada King' },
+        // 17,002 characters, but 34,002 bytes: Jira counts bytes.
+        { field: 'property.wide', before: null, after: '\u00e9'.repeat(17_000) },
       ],
       options: { createMissingGroups: false },
     });
     assert.equal(res.fields[0]!.ok, false);
-    assert.match(res.fields[0]!.error!, /40,002 characters.*32,768/);
+    assert.match(res.fields[0]!.error!, /40,002 bytes.*32,768/);
+    assert.equal(res.fields.find((f) => f.field === 'property.wide')?.ok, false);
+    assert.match(res.fields.find((f) => f.field === 'property.wide')!.error!, /34,002 bytes/);
     assert.match(res.fields[1]!.error!, /atlassian-admin target/);
     assert.equal(emu.stats.writes, 0);
     await assert.rejects(

@@ -161,10 +161,12 @@ export class JiraCloudTarget implements TargetConnector {
       return;
     }
     const json = JSON.stringify(value);
-    if (json.length > PROPERTY_VALUE_MAX) {
+    // Jira measures the value in bytes (UTF-8), not characters.
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > PROPERTY_VALUE_MAX) {
       throw new IdsyncError(
         'BAD_REQUEST',
-        `user property ${key} is ${n(json.length)} characters of JSON; Jira allows at most ${n(PROPERTY_VALUE_MAX)}`,
+        `user property ${key} is ${n(bytes)} bytes of JSON (UTF-8); Jira allows at most ${n(PROPERTY_VALUE_MAX)}`,
         { hint: 'shorten the mapped value' },
       );
     }

@@ -2,7 +2,7 @@
 // validator, the UI pickers and the README's capability table read.
 import type { TargetCapabilities } from '../../core/types.ts';
 
-/** Jira's limit for an entity property value (serialized JSON), in characters. */
+/** Jira's limit for an entity property value: the serialized JSON's size in bytes (UTF-8). */
 export const PROPERTY_VALUE_MAX = 32_768;
 /** Jira's limit for an entity property key. */
 export const PROPERTY_KEY_MAX = 255;

@@ -193,6 +193,26 @@ test('clearing a required account field fails that field without a request; unkn
   assert.equal(emu.stats.writes, 0);
 });
 
+test('a property value over 32,768 bytes of UTF-8 fails that field before any request, even when it has fewer characters', async () => {
+  const u = emu.store.createUser({ name: 'ida', displayName: 'Ida', emailAddress: 'ida@example.com' });
+  emu.resetStats();
+  const wide = '\u00e9'.repeat(17_000); // 17,002 characters of JSON, 34,002 bytes
+  const res = await jira.write({
+    op: 'update',
+    ref: { key: u.key, username: 'ida' },
+    desired: {},
+    changes: [
+      { field: 'property.bio', before: null, after: wide },
+      { field: 'property.short', before: null, after: '\u00e9'.repeat(100) },
+    ],
+    options: { createMissingGroups: false },
+  });
+  assert.deepEqual(res.fields.map((f) => [f.field, f.ok]), [['property.bio', false], ['property.short', true]]);
+  assert.match(res.fields[0]!.error!, /34,002 bytes/);
+  assert.equal(emu.stats.writes, 1);
+  assert.deepEqual(emu.inspect(u.key)!.properties, { short: '\u00e9'.repeat(100) });
+});
+
 test('a wrong token never shows up in errors or test results', async () => {
   secrets.leaky = 'super-secret-token-value';
   const bad = connect({ type: 'pat', token: { stored: 'leaky' } });

@@ -332,8 +332,10 @@ export class JiraDcTarget implements TargetConnector {
       return { field: c.field, ok: true };
     }
     const json = JSON.stringify(c.after);
-    if (json.length > PROPERTY_VALUE_MAX) {
-      return { field: c.field, ok: false, error: `value is ${fmt(json.length)} characters; Jira allows ${fmt(PROPERTY_VALUE_MAX)}` };
+    // Jira counts the request body in bytes (UTF-8), not characters: 20,000 "é" are 40,002 bytes.
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > PROPERTY_VALUE_MAX) {
+      return { field: c.field, ok: false, error: `value is ${fmt(bytes)} bytes of JSON (UTF-8); Jira allows ${fmt(PROPERTY_VALUE_MAX)}` };
     }
     await this.http.send({ method: 'PUT', url, query: { userKey: ref.key }, body: json });
     return { field: c.field, ok: true };
