@@ -76,3 +76,43 @@ function splitOutsideQuotes(text: string, sep: RegExp): string[] {
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * The body of `POST /search` (a search restriction, as documented for Crowd's search resource):
+ * `property-search-restriction` ({property: {name, type}, match-mode, value}; the documented
+ * example spells it `matchMode`, both are read), `boolean-search-restriction`
+ * ({boolean-logic: and|or, restrictions: [...]}) and `null-search-restriction` (everything).
+ */
+export function compileRestriction(body: unknown): Predicate {
+  if (!body || typeof body !== 'object') throw new CqlError('the search restriction body is missing');
+  const r = body as Record<string, unknown>;
+  switch (r['restriction-type']) {
+    case 'null-search-restriction':
+      return () => true;
+    case 'boolean-search-restriction': {
+      const logic = String(r['boolean-logic'] ?? '').toLowerCase();
+      if (logic !== 'and' && logic !== 'or') throw new CqlError('boolean-logic must be "and" or "or"');
+      if (!Array.isArray(r.restrictions)) throw new CqlError('restrictions must be a list');
+      const parts = r.restrictions.map(compileRestriction);
+      return logic === 'and' ? (u) => parts.every((p) => p(u)) : (u) => parts.some((p) => p(u));
+    }
+    case 'property-search-restriction': {
+      const prop = (r.property as { name?: unknown } | undefined)?.name;
+      if (typeof prop !== 'string' || !prop) throw new CqlError('property.name is required');
+      const mode = String(r['match-mode'] ?? r.matchMode ?? 'EXACTLY_MATCHES').toUpperCase();
+      const value = String(r.value ?? '').toLowerCase();
+      const test: Record<string, (v: string) => boolean> = {
+        EXACTLY_MATCHES: (v) => v === value,
+        STARTS_WITH: (v) => v.startsWith(value),
+        ENDS_WITH: (v) => v.endsWith(value),
+        CONTAINS: (v) => v.includes(value),
+      };
+      if (mode === 'NULL') return (u) => valuesOf(u, prop).every((v) => v === '');
+      const fn = test[mode];
+      if (!fn) throw new CqlError(`unsupported match-mode ${mode}`);
+      return (u) => valuesOf(u, prop).some((v) => fn(v.toLowerCase()));
+    }
+    default:
+      throw new CqlError(`unsupported restriction-type ${String(r['restriction-type'])}`);
+  }
+}

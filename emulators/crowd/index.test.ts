@@ -127,3 +127,31 @@ test('XML unless the client asks for JSON; wrong application credentials are a 4
     await emu.close();
   }
 });
+
+test('search: POST /search takes a search-restriction body (property and boolean restrictions) like GET takes CQL', async () => {
+  const emu = await startCrowdEmulator();
+  try {
+    const byEmail = await call(emu, 'POST', '/search?entity-type=user', {
+      'restriction-type': 'property-search-restriction',
+      property: { name: 'email', type: 'STRING' },
+      'match-mode': 'EXACTLY_MATCHES',
+      value: 'ADA@example.com',
+    });
+    assert.equal(byEmail.status, 200);
+    assert.deepEqual(byEmail.body.users.map((u: { name: string }) => u.name), ['ada']);
+    // The documented example spells the match mode `matchMode`.
+    const either = await call(emu, 'POST', '/search?entity-type=user&expand=user', {
+      'restriction-type': 'boolean-search-restriction',
+      'boolean-logic': 'or',
+      restrictions: [
+        { 'restriction-type': 'property-search-restriction', property: { name: 'name', type: 'STRING' }, matchMode: 'STARTS_WITH', value: 'gr' },
+        { 'restriction-type': 'property-search-restriction', property: { name: 'email', type: 'STRING' }, matchMode: 'CONTAINS', value: 'zoe@' },
+      ],
+    });
+    assert.deepEqual(either.body.users.map((u: { name: string; email: string }) => [u.name, u.email]), [['grace', 'grace@example.com'], ['zoe', 'zoe@example.com']]);
+    const bad = await call(emu, 'POST', '/search?entity-type=user', { 'restriction-type': 'nonsense' });
+    assert.deepEqual([bad.status, bad.body.reason], [400, 'ILLEGAL_ARGUMENT']);
+  } finally {
+    await emu.close();
+  }
+});

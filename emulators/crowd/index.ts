@@ -2,10 +2,11 @@
 // client is an application: Basic auth with the application's name and password. Modelled:
 // users by username or immutable key (2.7+), create (201 + Location, password required), the
 // full-replacement PUT (omitted fields are overwritten: strings cleared, `active` false),
-// rename, multi-valued attributes, groups and direct memberships, CQL search, Crowd's error
+// rename, multi-valued attributes, groups and direct memberships, search (CQL by GET, a
+// search-restriction body by POST), Crowd's error
 // body `{"reason","message"}`, and XML unless the client asks for JSON with `Accept`.
 import { Router, startEmulator, type EmulatorRequest, type EmulatorResponse, type RunningEmulator } from '../common/server.ts';
-import { compileCql, CqlError } from './cql.ts';
+import { compileCql, compileRestriction, CqlError } from './cql.ts';
 import { CrowdStore, defaultCrowdSeed, type CrowdGroup, type CrowdSeed, type CrowdUser } from './store.ts';
 
 export { CrowdStore, defaultCrowdSeed, DIRECTORY_ID } from './store.ts';
@@ -223,11 +224,13 @@ export async function startCrowdEmulator(opts: CrowdEmulatorOptions = {}): Promi
     const names = [...g.members].map((k) => store.users.get(k)!.name).sort();
     return { status: 200, body: { expand: 'user', users: names.slice(start, start + max).map((name) => ({ name })) } };
   });
-  on('GET', '/search', (req) => {
+  // Search: GET with a CQL `restriction` parameter, or POST with a search-restriction body; both
+  // take entity-type, start-index and max-results (developer.atlassian.com/server/crowd/rest, "Search").
+  const search = (req: EmulatorRequest, compile: () => (u: CrowdUser) => boolean): EmulatorResponse => {
     if (req.query.get('entity-type') !== 'user') return fail(400, 'ILLEGAL_ARGUMENT', 'this emulator searches entity-type=user only');
     let match;
     try {
-      match = compileCql(req.query.get('restriction') ?? '');
+      match = compile();
     } catch (e) {
       return fail(400, 'ILLEGAL_ARGUMENT', (e as CqlError).message);
     }
@@ -238,7 +241,9 @@ export async function startCrowdEmulator(opts: CrowdEmulatorOptions = {}): Promi
       status: 200,
       body: { expand: 'user', users: found.map((u) => (full ? userJson(req, u, false) : { link: userJson(req, u, false).link, name: u.name })) },
     };
-  });
+  };
+  on('GET', '/search', (req) => search(req, () => compileCql(req.query.get('restriction') ?? '')));
+  on('POST', '/search', (req) => search(req, () => compileRestriction(req.body)));
 
   // Crowd answers XML unless asked for JSON; authentication comes first.
   const router = new Router();

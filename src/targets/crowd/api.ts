@@ -105,7 +105,9 @@ export class CrowdApi {
   /** Adds a direct membership: 'missing-group' when the group does not exist; existing membership is fine. */
   async addMembership(username: string, group: string): Promise<'added' | 'missing-group'> {
     const res = await this.http.send({ method: 'POST', url: '/user/group/direct', query: { username }, body: { name: group }, accept: [400, 404, 409], retryUnsafe: true });
-    if (res.status === 409) return 'added';
+    // Crowd's REST reference gives 409 for "already a direct member"; the status is not pinned by
+    // a source we could check, so the reason code decides too (a 400 MEMBERSHIP_ALREADY_EXISTS is fine).
+    if (res.status === 409 || reasonOf(res) === 'MEMBERSHIP_ALREADY_EXISTS') return 'added';
     if (reasonOf(res) === 'GROUP_NOT_FOUND') return 'missing-group';
     if (res.status === 404) throw new IdsyncError('NOT_FOUND', `Crowd: ${crowdErrorMessage(404, res.body)}`, { status: 404 });
     if (res.status === 400) throw new IdsyncError('BAD_REQUEST', `Crowd: ${crowdErrorMessage(400, res.body)}`, { status: 400 });

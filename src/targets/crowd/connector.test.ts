@@ -164,3 +164,24 @@ test('the target asks for JSON and never puts the application password in errors
     await emu.close();
   }
 });
+
+test('groups: "already a member" is success whether Crowd says it with 409 or with 400 MEMBERSHIP_ALREADY_EXISTS', async () => {
+  const { emu, target } = await setup();
+  try {
+    const ada = [...emu.store.users.values()].find((u) => u.name === 'ada')!;
+    emu.setFaults({
+      script: [{ method: 'POST', path: '/user/group/direct', status: 400, body: { reason: 'MEMBERSHIP_ALREADY_EXISTS', message: 'ada is already a direct member of staff' } }],
+    });
+    const res = await target.write({
+      op: 'update',
+      ref: { key: ada.key, username: 'ada' },
+      desired: {},
+      changes: [{ field: 'groups', before: [], after: ['engineering'], add: ['engineering'], remove: [] }],
+      options: opts,
+    });
+    assert.deepEqual(res.fields.map((f) => [f.field, f.ok, f.error]), [['groups', true, undefined]]);
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});
