@@ -102,6 +102,9 @@ test('groups: duplicate create and duplicate membership are 400s, members are a 
     const dup = await call(emu, 'POST', `/group/user?groupId=${created.body.groupId}`, { accountId: id });
     assert.equal(dup.status, 400);
     assert.match(dup.body.errorMessages[0], /already a member/);
+    // The documented answers for a missing accountId (400) and an unknown account (404).
+    assert.equal((await call(emu, 'POST', `/group/user?groupId=${created.body.groupId}`, {})).status, 400);
+    assert.equal((await call(emu, 'POST', `/group/user?groupId=${created.body.groupId}`, { accountId: 'no-such-account' })).status, 404);
     const members = await call(emu, 'GET', `/group/member?groupId=${created.body.groupId}`);
     assert.deepEqual({ total: members.body.total, isLast: members.body.isLast, startAt: members.body.startAt }, { total: 1, isLast: true, startAt: 0 });
     assert.equal((await call(emu, 'DELETE', `/group/user?groupId=${created.body.groupId}&accountId=${id}`)).status, 200);

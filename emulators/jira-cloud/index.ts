@@ -205,9 +205,12 @@ export async function startJiraCloudEmulator(opts: JiraCloudEmulatorOptions = {}
       const g = groupParam(req);
       if (isResponse(g)) return g;
       const accountId = (req.body as { accountId?: unknown } | undefined)?.accountId;
-      if (typeof accountId !== 'string' || !store.accounts.has(accountId)) {
-        return { status: 400, body: { errorMessages: [], errors: { accountId: 'You must specify an existing account id.' } } };
+      // Documented (Jira Cloud OpenAPI, addUserToGroup): 400 when accountId is missing, 404 when
+      // the group or user is not found.
+      if (typeof accountId !== 'string' || !accountId) {
+        return { status: 400, body: { errorMessages: [], errors: { accountId: 'You must specify an account id.' } } };
       }
+      if (!store.accounts.has(accountId)) return err(404, `The user with account id ${accountId} does not exist.`);
       if (g.members.has(accountId)) return err(400, `Cannot add user. User is already a member of '${g.name}'`);
       g.members.add(accountId);
       return { status: 201, body: { ...groupRef(req, g), users: { size: g.members.size, items: [] }, expand: 'users' } };
