@@ -118,7 +118,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     const id = typeof config.id === 'string' ? config.id : '';
     const attributes = await discoveredFor(id, config, Object.keys(secrets).length === 0);
     const outcome = await validateConnector(config, services, attributes.list ? { discoveredAttributes: attributes.list } : {});
-    errors.push(...outcome.errors);
+    errors.push(...outcome.errors.map(plainMissing));
     if (attributes.warning) outcome.warnings.push(attributes.warning);
     if (errors.length || !outcome.config) {
       throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix`, { issues: errors, warnings: outcome.warnings });
@@ -239,7 +239,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       const { config, missing } = applySecretInput(body.config, existing);
       const cached = discovered.get(id);
       const outcome = await validateConnector(config, services, cached ? { discoveredAttributes: cached } : {});
-      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors];
+      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors.map(plainMissing)];
       return { ok: issues.length === 0, issues, warnings: outcome.warnings };
     },
   );
@@ -364,6 +364,15 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       return runs.activity(params.id!);
     },
   );
+}
+
+/**
+ * A setting left empty comes back from the schema as "Invalid input: expected string, received
+ * undefined", which reads as if something wrong had been typed; next to the empty field the
+ * administrator needs to read that it is required.
+ */
+function plainMissing(issue: FieldIssue): FieldIssue {
+  return /^Invalid input: expected \w+, received undefined$/.test(issue.message) ? { ...issue, message: 'required: enter a value' } : issue;
 }
 
 function safeJsonSchema(schema: z.ZodType): unknown {

@@ -68,6 +68,8 @@ export class JiraDcTarget implements TargetConnector {
   constructor(
     readonly id: string,
     private readonly http: HttpClient,
+    /** What signs in, as the connection check names it ("the personal access token"). */
+    private readonly credential = 'the personal access token or the username and password',
   ) {}
 
   capabilities(): TargetCapabilities {
@@ -99,7 +101,17 @@ export class JiraDcTarget implements TargetConnector {
       const me = await this.http.get<JiraUserJson>(`${API}/myself`);
       checks.push({ name: 'credentials', ok: true, message: `signed in as ${me.body.name}` });
     } catch (e) {
-      checks.push({ name: 'credentials', ok: false, message: `${errorText(e)}; check the personal access token or the username and password` });
+      // Jira answers serverInfo without credentials, so a 401 here means the credential itself was
+      // refused: say that, naming the one configured, instead of the HTTP client's generic
+      // "check the credentials and permissions" followed by a second, either-or hint.
+      const refused = isIdsyncError(e) && e.status === 401;
+      checks.push({
+        name: 'credentials',
+        ok: false,
+        message: refused
+          ? `Jira did not accept ${this.credential}: it is wrong, expired or revoked (${(e as IdsyncError).message})`
+          : `${errorText(e)}; check ${this.credential}`,
+      });
       return done();
     }
     try {

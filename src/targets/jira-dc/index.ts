@@ -15,5 +15,6 @@ export const definition: TargetDefinition<JiraDcConfig> = {
   configSchema: jiraDcConfigSchema,
   secretFields: ['auth.token', 'auth.password'],
   capabilities: jiraDcCapabilities,
-  create: (config, ctx) => new JiraDcTarget(config.id, createJiraDcHttp(config, ctx)),
+  create: (config, ctx) =>
+    new JiraDcTarget(config.id, createJiraDcHttp(config, ctx), config.auth.type === 'pat' ? 'the personal access token' : `the password of ${config.auth.username}`),
 };

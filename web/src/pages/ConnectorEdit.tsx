@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
 import { go } from '../router';
-import { SchemaField, SecretField, type Obj } from './fields';
+import { labelFor, SchemaField, SecretField, VariantField, variantsOf, type Obj } from './fields';
 import { MappingTable, type RowIssue } from './MappingTable';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
@@ -135,7 +135,10 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
     if (!schema) keys.push(...Object.keys(section).filter((k) => !base.has(k) && isAdvancedKey(k) === advancedOnly));
     return keys.map((k) =>
       secretFields.includes(k) ? (
-        <SecretField key={k} label={props[k]?.title ?? k} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} />
+        // The label as for any other setting ("Client Secret"), not the raw key ("clientSecret").
+        <SecretField key={k} label={props[k]?.title ?? labelFor(k)} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} />
+      ) : variantsOf(props[k]) ? (
+        <VariantField key={k} name={k} schema={props[k]} value={section[k]} onChange={(v) => onChange({ [k]: v })} secretFields={secretFields} errorAt={(...sub) => issueAt(...prefix, k, ...sub)} readOnly={readOnly} />
       ) : (
         <SchemaField key={k} name={k} schema={props[k] ?? {}} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} required={required.includes(k)} />
       ),
