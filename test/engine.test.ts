@@ -70,7 +70,7 @@ describe('sync engine with Jira DC', () => {
     assert.deepEqual(ada.properties.managerUsername, 'max.manager');
     assert.deepEqual(ada.properties.managerEmail, 'max.manager@contoso.com');
     assert.deepEqual(ada.properties.department, 'Engineering');
-    assert.ok(ada.groups.includes('eng'));
+    assert.ok(ada.groups.includes('eng'), "ada.groups.includes('eng')");
     assert.equal(jira.inspect('max.manager')!.properties.managerUsername, 'bea.boss');
     assert.equal(jira.inspect('bea.boss')!.properties.managerUsername, undefined, 'no manager: nothing written');
 
@@ -118,7 +118,7 @@ describe('sync engine with Jira DC', () => {
     assert.match(r.run.error ?? '', /injected failure/);
     assert.equal(r.run.counts.missing, 0);
     const links = await t.store.links.getMany('test', 'jira', org().map((u) => u.id));
-    assert.ok([...links.values()].every((l) => l.missingSince === null));
+    assert.ok([...links.values()].every((l) => l.missingSince === null), '[...links.values()].every((l) => l.missingSince === null)');
   });
 
   test('users the source no longer returns are reported missing and left untouched', async () => {

@@ -29,7 +29,7 @@ test('org listing, and managed accounts paged by a full-URL cursor until links.n
     }
     assert.equal(pages, 3);
     assert.equal(seen.length, 5, 'the unmanaged partner is not a managed account');
-    assert.ok(!seen.includes('partner@partner.example.net'));
+    assert.ok(!seen.includes('partner@partner.example.net'), "!seen.includes('partner@partner.example.net')");
     assert.equal((await call(emu, 'GET', `/admin/v1/orgs/other/users`)).status, 404);
     assert.equal((await call(emu, 'GET', '/admin/v1/orgs', undefined, 'bad-key')).status, 401);
   } finally {

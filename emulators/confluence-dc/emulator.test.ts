@@ -90,7 +90,7 @@ test('user list pages with start/limit and a relative _links.next until the end'
     }
     assert.equal(pages, 3);
     assert.equal(seen.length, 8); // admin + 7
-    assert.ok(seen.includes('u3:Deactivated'));
+    assert.ok(seen.includes('u3:Deactivated'), "seen.includes('u3:Deactivated')");
   } finally {
     await emu.close();
   }
@@ -142,7 +142,7 @@ test('429 from the rate limiter carries the Confluence DC headers', async () => 
     assert.equal(limited.status, 429);
     assert.equal(limited.headers.get('retry-after'), '3');
     assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
-    assert.ok(limited.headers.get('x-ratelimit-fillrate'));
+    assert.ok(limited.headers.get('x-ratelimit-fillrate'), "limited.headers.get('x-ratelimit-fillrate')");
     assert.equal(limited.body.statusCode, 429);
   } finally {
     await emu.close();

@@ -80,13 +80,13 @@ test('token endpoint: client secret, bad secret, unknown tenant, unknown client,
   const none = await call('/v1.0/users', { auth: null });
   assert.equal(none.status, 401);
   assert.equal(graphError(none.body), 'InvalidAuthenticationToken');
-  assert.ok(none.body.error.innerError['request-id']);
+  assert.ok(none.body.error.innerError['request-id'], "none.body.error.innerError['request-id']");
   const forged = await call('/v1.0/users', { auth: 'a.b.c' });
   assert.equal(forged.status, 401);
   const fresh = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
   assert.equal((await call('/v1.0/users?$top=1', { auth: fresh })).status, 200);
   const expired = await (await fetch(`${emu.url}/_emulator/tokens/expire`, { method: 'POST', dispatcher: agent })).json() as { expired: number };
-  assert.ok(expired.expired >= 1);
+  assert.ok(expired.expired >= 1, 'expired.expired >= 1');
   const after = await call('/v1.0/users?$top=1', { auth: fresh });
   assert.equal(after.status, 401);
   assert.match(after.body.error.message, /expired/);
@@ -193,7 +193,7 @@ test('users list: $expand=manager caps pages at 100 and embeds the manager; exte
   const r = await call('/v1.0/users?$select=id,displayName&$top=999&$expand=manager($select=id,mail,userPrincipalName,displayName)');
   assert.equal(r.status, 200);
   assert.equal(r.body.value.length, 100);
-  assert.ok(r.body['@odata.nextLink']);
+  assert.ok(r.body['@odata.nextLink'], "r.body['@odata.nextLink']");
   const byId = new Map(org.users.map((u) => [u.id, u]));
   for (const u of r.body.value) {
     const src = byId.get(u.id)!;
@@ -205,10 +205,10 @@ test('users list: $expand=manager caps pages at 100 and embeds the manager; exte
   const hex = org.extensionAppId.replace(/-/g, '');
   const ext = `extension_${hex}_badgeNumber`;
   const withExt = await call(`/v1.0/users?$select=id,${ext},onPremisesExtensionAttributes&$top=50`);
-  assert.ok(withExt.body.value.some((u: any) => typeof u[ext] === 'number'));
-  assert.ok(withExt.body.value.every((u: any) => 'onPremisesExtensionAttributes' in u));
+  assert.ok(withExt.body.value.some((u: any) => typeof u[ext] === 'number'), "withExt.body.value.some((u: any) => typeof u[ext] === 'number')");
+  assert.ok(withExt.body.value.every((u: any) => 'onPremisesExtensionAttributes' in u), "withExt.body.value.every((u: any) => 'onPremisesExtensionAttributes' in u)");
   const without = await call('/v1.0/users?$top=50');
-  assert.ok(without.body.value.every((u: any) => !(ext in u) && !('onPremisesExtensionAttributes' in u)));
+  assert.ok(without.body.value.every((u: any) => !(ext in u) && !('onPremisesExtensionAttributes' in u)), "without.body.value.every((u: any) => !(ext in u) && !('onPremisesExtensionAttributes' i...");
   const about = await call('/v1.0/users?$select=aboutMe');
   assert.equal(about.status, 501);
   assert.equal((await call(`/v1.0/users/${org.users[0]!.id}?$select=aboutMe`)).status, 200);
@@ -242,11 +242,11 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
   }
   const expected = org.groups.filter((g) => g.members.includes(many.id)).length;
   assert.equal(mixed.filter((o) => o['@odata.type'] === '#microsoft.graph.group').length, expected);
-  assert.ok(expected > 100);
-  assert.ok(mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole'));
+  assert.ok(expected > 100, 'expected > 100');
+  assert.ok(mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole'), "mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole')");
   const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
   assert.equal(cast.body.value.length, expected);
-  assert.ok(cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.displayName));
+  assert.ok(cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.displayName), "cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.di...");
   assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.nothing`)).body.error.code, 'Request_UnsupportedQuery');
 
   const admins = org.groups.find((g) => g.displayName === 'jira-administrators')!;
@@ -254,7 +254,7 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
   const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName`);
   const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`);
   const names = (r: any) => r.body.value.map((g: any) => g.displayName);
-  assert.ok(names(direct).includes('jira-administrators'));
+  assert.ok(names(direct).includes('jira-administrators'), "names(direct).includes('jira-administrators')");
   assert.ok(names(transitive).includes('jira-users'), 'nested membership shows up transitively');
 });
 
@@ -263,7 +263,7 @@ test('groups and members, with transitive expansion of nested groups', async () 
   assert.equal(r.body.value.length, 1);
   const id = r.body.value[0].id;
   const direct = await call(`/v1.0/groups/${id}/members?$top=999&$select=id`);
-  assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'));
+  assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'), "direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group')");
   const users: string[] = [];
   let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100`;
   while (url) {
@@ -272,7 +272,7 @@ test('groups and members, with transitive expansion of nested groups', async () 
     url = p.body['@odata.nextLink'];
   }
   const eng = org.groups.find((g) => g.displayName === 'dept-engineering')!;
-  assert.ok(eng.members.every((m) => users.includes(m)));
+  assert.ok(eng.members.every((m) => users.includes(m)), 'eng.members.every((m) => users.includes(m))');
   assert.equal(new Set(users).size, users.length);
 });
 
@@ -306,7 +306,7 @@ test('permissions: a client without GroupMember.Read.All gets 403 Authorization_
   const limitedView = await call(`/v1.0/users/${withCsa.id}?$select=customSecurityAttributes`, { auth: t });
   assert.equal(limitedView.body.customSecurityAttributes, null);
   const fullView = await call(`/v1.0/users/${withCsa.id}?$select=customSecurityAttributes`);
-  assert.ok(fullView.body.customSecurityAttributes.Engineering);
+  assert.ok(fullView.body.customSecurityAttributes.Engineering, 'fullView.body.customSecurityAttributes.Engineering');
 });
 
 test('rate limiter answers 429 with Retry-After and a Graph error body', async () => {
@@ -345,7 +345,7 @@ test('GET /users/$count: text/plain, needs ConsistencyLevel: eventual, honours $
   assert.equal(String(all.body), String(emu.directory.org.users.length));
   const disabled = await call(`/v1.0/users/$count?$filter=${encodeURIComponent('accountEnabled eq false')}`, { headers: { consistencylevel: 'eventual' } });
   assert.equal(Number(disabled.body), emu.directory.org.users.filter((u) => !u.accountEnabled).length);
-  assert.ok(Number(disabled.body) > 0 && Number(disabled.body) < emu.directory.org.users.length);
+  assert.ok(Number(disabled.body) > 0 && Number(disabled.body) < emu.directory.org.users.length, 'Number(disabled.body) > 0 && Number(disabled.body) < emu.directory.org.users.length');
   assert.equal((await call(`/v1.0/users/$count?$filter=${encodeURIComponent('nosuchprop eq 1')}`, { headers: { consistencylevel: 'eventual' } })).status, 400);
 });
 

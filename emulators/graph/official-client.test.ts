@@ -71,7 +71,7 @@ test('get a user (also by #EXT# UPN), a manager, and the documented 404 for a mi
   assert.equal(manager.id, u.managerId);
   assert.equal(manager['@odata.type'], '#microsoft.graph.user');
   await assert.rejects(client.api(`/users/${org.users[0]!.id}/manager`).get(), (e: unknown) => {
-    assert.ok(e instanceof GraphError);
+    assert.ok(e instanceof GraphError, 'e instanceof GraphError');
     assert.equal(e.statusCode, 404);
     assert.equal(e.code, 'Request_ResourceNotFound');
     assert.match(e.message, /Resource 'manager' does not exist/);

@@ -56,7 +56,7 @@ test('property PUT answers 201 on create and 200 on update; limits and the error
     assert.equal((await call(emu, 'PUT', `/user/properties/k?accountId=${id}`, { a: 2 })).status, 200);
     const tooLong = await call(emu, 'PUT', `/user/properties/${'x'.repeat(256)}?accountId=${id}`, { a: 1 });
     assert.equal(tooLong.status, 400);
-    assert.ok(Array.isArray(tooLong.body.errorMessages) && tooLong.body.errors);
+    assert.ok(Array.isArray(tooLong.body.errorMessages) && tooLong.body.errors, 'Array.isArray(tooLong.body.errorMessages) && tooLong.body.errors');
     // Exactly at the limit is accepted; one more character is refused.
     const atLimit = JSON.stringify('y'.repeat(PROPERTY_VALUE_MAX - 2));
     assert.equal((await call(emu, 'PUT', `/user/properties/big?accountId=${id}`, atLimit)).status, 201);
@@ -139,7 +139,7 @@ test('rate limiting answers 429 with Retry-After and Jira Cloud rate-limit heade
     assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
     assert.match(limited.headers.get('x-ratelimit-reset') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\dZ$/);
     assert.equal(limited.headers.get('ratelimit-reason'), 'jira-burst-based');
-    assert.ok(Array.isArray(limited.body.errorMessages));
+    assert.ok(Array.isArray(limited.body.errorMessages), 'Array.isArray(limited.body.errorMessages)');
   } finally {
     await emu.close();
   }

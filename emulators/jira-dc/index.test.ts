@@ -31,7 +31,7 @@ test('auth: PAT and Basic work, no or wrong credentials get 401, a non-admin get
   assert.equal((await call('GET', '/rest/api/2/myself', wrongPw)).status, 401);
   const denied = await call('POST', '/rest/api/2/user', viewer, { name: 'x', displayName: 'X', emailAddress: 'x@example.com' });
   assert.equal(denied.status, 403);
-  assert.ok(Array.isArray(denied.body.errorMessages));
+  assert.ok(Array.isArray(denied.body.errorMessages), 'Array.isArray(denied.body.errorMessages)');
   const perms = await call('GET', '/rest/api/2/mypermissions?permissions=ADMINISTER', viewer);
   assert.equal(perms.body.permissions.ADMINISTER.havePermission, false);
   assert.equal((await call('GET', '/rest/api/2/serverInfo', {})).body.versionNumbers[0], 9);

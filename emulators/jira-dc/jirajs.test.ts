@@ -69,7 +69,7 @@ test('jira.js sets and reads a user property', async () => {
 test('jira.js adds a user to a group and lists the members', async () => {
   const group = await client.groups.addUserToGroup({ groupName: 'engineering', name: 'carol' });
   assert.equal(group.name, 'engineering');
-  assert.ok(emu.inspect('carol')!.groups.includes('engineering'));
+  assert.ok(emu.inspect('carol')!.groups.includes('engineering'), "emu.inspect('carol')!.groups.includes('engineering')");
   const members = await client.groups.getUsersFromGroup({ groupname: 'engineering' });
   assert.deepEqual(members.values?.map((u) => u.name), ['carol']);
   const created = await client.groups.createGroup({ name: 'design' });

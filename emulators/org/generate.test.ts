@@ -32,7 +32,7 @@ test('manager hierarchy: one CEO at the top, VPs report to the CEO, no cycles, s
   const ceo = org.users[0]!;
   assert.equal(ceo.managerId, null);
   assert.equal(ceo.jobTitle, 'Chief Executive Officer');
-  assert.ok(org.users.slice(1, 6).every((u) => u.managerId === ceo.id && /^Vice President/.test(u.jobTitle ?? '')));
+  assert.ok(org.users.slice(1, 6).every((u) => u.managerId === ceo.id && /^Vice President/.test(u.jobTitle ?? '')), 'org.users.slice(1, 6).every((u) => u.managerId === ceo.id && /^Vice President/.test(u.j...');
   let maxDepth = 0;
   for (const u of org.users) {
     let depth = 0;
@@ -50,20 +50,20 @@ test('manager hierarchy: one CEO at the top, VPs report to the CEO, no cycles, s
 test('edge cases are present: guests, no mail, unicode, disabled, long values, extensions', () => {
   const org = generateOrg({ users: 2000, seed: 3 });
   const guests = org.users.filter((u) => u.userType === 'Guest');
-  assert.ok(guests.length > 10);
+  assert.ok(guests.length > 10, 'guests.length > 10');
   for (const g of guests) assert.match(g.userPrincipalName, /^[^@]+_[a-z.]+#EXT#@contoso\.onmicrosoft\.com$/);
-  assert.ok(org.users.some((u) => u.userType === 'Member' && u.mail === null));
-  assert.ok(org.users.some((u) => /[éüØ]/.test(u.displayName)));
-  assert.ok(org.users.some((u) => /[\u4e00-\u9fff]/.test(u.displayName)));
-  assert.ok(org.users.some((u) => !u.accountEnabled));
-  assert.ok(org.users.some((u) => u.displayName.length === 256));
-  assert.ok(org.users.some((u) => (u.onPremisesExtensionAttributes.extensionAttribute15 ?? '').length === 1024));
+  assert.ok(org.users.some((u) => u.userType === 'Member' && u.mail === null), "org.users.some((u) => u.userType === 'Member' && u.mail === null)");
+  assert.ok(org.users.some((u) => /[éüØ]/.test(u.displayName)), 'org.users.some((u) => /[éüØ]/.test(u.displayName))');
+  assert.ok(org.users.some((u) => /[\u4e00-\u9fff]/.test(u.displayName)), 'org.users.some((u) => /[\\u4e00-\\u9fff]/.test(u.displayName))');
+  assert.ok(org.users.some((u) => !u.accountEnabled), 'org.users.some((u) => !u.accountEnabled)');
+  assert.ok(org.users.some((u) => u.displayName.length === 256), 'org.users.some((u) => u.displayName.length === 256)');
+  assert.ok(org.users.some((u) => (u.onPremisesExtensionAttributes.extensionAttribute15 ?? '').length === 1024), "org.users.some((u) => (u.onPremisesExtensionAttributes.extensionAttribute15 ?? '').leng...");
   assert.ok(org.users.filter((u) => u.userType === 'Member').every((u) => /^[\x21-\x7e]+$/.test(u.userPrincipalName)), 'UPNs are ASCII');
-  assert.ok(org.users.some((u) => /^CC-[A-Z]{3}-\d+$/.test(u.onPremisesExtensionAttributes.extensionAttribute3 ?? '')));
+  assert.ok(org.users.some((u) => /^CC-[A-Z]{3}-\d+$/.test(u.onPremisesExtensionAttributes.extensionAttribute3 ?? '')), 'org.users.some((u) => /^CC-[A-Z]{3}-\\d+$/.test(u.onPremisesExtensionAttributes.extensio...');
   const hex = org.extensionAppId.replace(/-/g, '');
   assert.match(org.extensionProperties[0]!.name, new RegExp(`^extension_${hex}_`));
-  assert.ok(org.users.some((u) => typeof u[`extension_${hex}_badgeNumber`] === 'number'));
-  assert.ok(org.users.some((u) => u.customSecurityAttributes?.Engineering));
+  assert.ok(org.users.some((u) => typeof u[`extension_${hex}_badgeNumber`] === 'number'), "org.users.some((u) => typeof u[`extension_${hex}_badgeNumber`] === 'number')");
+  assert.ok(org.users.some((u) => u.customSecurityAttributes?.Engineering), 'org.users.some((u) => u.customSecurityAttributes?.Engineering)');
 });
 
 test('groups: departmental, licence groups with nesting, and one user in more than 100 groups', () => {
@@ -71,11 +71,11 @@ test('groups: departmental, licence groups with nesting, and one user in more th
   const byName = new Map(org.groups.map((g) => [g.displayName, g]));
   for (const n of ['dept-engineering', 'jira-users', 'confluence-users', 'jira-administrators', 'project-apollo']) assert.ok(byName.has(n), n);
   assert.ok(byName.get('jira-users')!.members.includes(byName.get('jira-administrators')!.id), 'jira-users nests jira-administrators');
-  assert.ok(byName.get('confluence-users')!.members.includes(byName.get('dept-engineering')!.id));
+  assert.ok(byName.get('confluence-users')!.members.includes(byName.get('dept-engineering')!.id), "byName.get('confluence-users')!.members.includes(byName.get('dept-engineering')!.id)");
   const eng = org.users.filter((u) => u.department === 'Engineering').map((u) => u.id).sort();
   assert.deepEqual([...byName.get('dept-engineering')!.members].sort(), eng);
   const many = org.users[MANY_GROUPS_USER_INDEX]!.id;
-  assert.ok(org.groups.filter((g) => g.members.includes(many)).length >= GUILD_COUNT);
+  assert.ok(org.groups.filter((g) => g.members.includes(many)).length >= GUILD_COUNT, 'org.groups.filter((g) => g.members.includes(many)).length >= GUILD_COUNT');
 });
 
 test('scales to 100,000 users', () => {
@@ -99,7 +99,7 @@ test('mutateOrg changes a deterministic fraction of users', () => {
   const changed = new Set(ra.changedIds);
   a.users.forEach((u, i) => {
     const old = before[i]!;
-    if (changed.has(u.id)) assert.ok(u.jobTitle !== old.jobTitle || u.mobilePhone !== old.mobilePhone);
+    if (changed.has(u.id)) assert.ok(u.jobTitle !== old.jobTitle || u.mobilePhone !== old.mobilePhone, 'u.jobTitle !== old.jobTitle || u.mobilePhone !== old.mobilePhone');
     else assert.deepEqual(u, old);
   });
 });

@@ -18,7 +18,7 @@ const base = {
 
 test('a valid connector has no errors', async () => {
   const { config, issues } = await validateConnector(base);
-  assert.ok(config);
+  assert.ok(config, 'config');
   assert.deepEqual(issues.filter((i) => i.severity === 'error'), []);
 });
 
@@ -34,10 +34,10 @@ test('problems are placed: secret inline, bad expression with position, unwritab
   });
   const at = (path: string) => issues.filter((i) => i.path === path && i.severity === 'error');
   assert.ok(at('source.clientSecret').length, JSON.stringify(issues));
-  assert.ok(at('targets[0].mapping[0].source')[0]?.position !== undefined);
+  assert.ok(at('targets[0].mapping[0].source')[0]?.position !== undefined, "at('targets[0].mapping[0].source')[0]?.position !== undefined");
   assert.match(at('targets[0].mapping[1].target')[0]?.message ?? '', /Crowd/);
-  assert.ok(at('schedule.cron').length);
-  assert.ok(at('targets[1].id').length);
+  assert.ok(at('schedule.cron').length, "at('schedule.cron').length");
+  assert.ok(at('targets[1].id').length, "at('targets[1].id').length");
   assert.ok(!JSON.stringify(issues).includes('inline-secret'), 'the refused secret is not echoed');
 });
 

@@ -20,8 +20,8 @@ test('an invalid table is refused with a CONFIG error listing every issue', () =
   assert.throws(
     () => compileMapping(rules, JIRA_LIKE),
     (e: unknown) => {
-      assert.ok(e instanceof MappingValidationError);
-      assert.ok(isIdsyncError(e, 'CONFIG'));
+      assert.ok(e instanceof MappingValidationError, 'e instanceof MappingValidationError');
+      assert.ok(isIdsyncError(e, 'CONFIG'), "isIdsyncError(e, 'CONFIG')");
       assert.deepEqual(e.issues.filter((i) => i.severity === 'error').map((i) => i.row), [0, 1]);
       assert.match(e.message, /the mapping for jira-dc has 2 errors: row 1 \(target\): unknown target field "user.nickname".*row 2 \(source\): expression error at position 11/);
       assert.match(e.describe(), /fix the listed mapping rows/);
@@ -228,7 +228,7 @@ test('the compiled mapping carries its needs and a frozen copy of its rules', ()
   const mapping = compile(rules);
   assert.deepEqual(mapping.needs, { attributes: ['mail', 'userPrincipalName'], groups: true, manager: true });
   assert.deepEqual(mapping.rules, rules);
-  assert.ok(Object.isFrozen(mapping.rules) && Object.isFrozen(mapping.rules[0]));
+  assert.ok(Object.isFrozen(mapping.rules) && Object.isFrozen(mapping.rules[0]), 'Object.isFrozen(mapping.rules) && Object.isFrozen(mapping.rules[0])');
 });
 
 test('confluence-style profile fields are written as text', async () => {

@@ -54,6 +54,6 @@ test('needs of several rules are merged, sorted and de-duplicated; broken expres
 
 test('a reference ends at the first filtered step', () => {
   const parsed = parseExpression('emails[type = "work"].value & businessPhones[0] & onPremisesExtensionAttributes.extensionAttribute3');
-  assert.ok(parsed.ok);
+  assert.ok(parsed.ok, 'parsed.ok');
   assert.deepEqual(analyzeExpression(parsed.expression.ast()).references.map((r) => r.path), ['emails', 'businessPhones', 'onPremisesExtensionAttributes.extensionAttribute3']);
 });

@@ -29,8 +29,8 @@ test('every catalog row is a valid rule with no issue of its own', () => {
 
 test('presetsFor offers only rows the target can write', () => {
   const offered = presetsFor(JIRA_LIKE).map((r) => r.target);
-  assert.ok(offered.includes('property.managerEmail'));
-  assert.ok(offered.includes('user.username'));
+  assert.ok(offered.includes('property.managerEmail'), "offered.includes('property.managerEmail')");
+  assert.ok(offered.includes('user.username'), "offered.includes('user.username')");
   assert.equal(offered.some((t) => t.startsWith('confluence.') || t.startsWith('crowd.')), false);
 });
 

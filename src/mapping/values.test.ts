@@ -58,7 +58,7 @@ test('json fields take any JSON value; strings stay strings', () => {
 test('a JSONata-style sequence becomes a plain array', () => {
   const sequence = Object.assign(['a', 'b'], { sequence: true });
   const result = toJson(sequence);
-  assert.ok(result.ok);
+  assert.ok(result.ok, 'result.ok');
   assert.equal(Object.hasOwn(result.value as object, 'sequence'), false);
   assert.deepEqual(result.value, ['a', 'b']);
 });

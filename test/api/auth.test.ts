@@ -88,7 +88,7 @@ describe('authentication and authorisation', () => {
     for (let i = 0; i < 3; i++) assert.equal((await c.post('/api/v1/auth/login', { username: 'vera', password: 'wrong password!' })).status, 401);
     const blocked = await c.post('/api/v1/auth/login', { username: 'vera', password: 'viewer password 1' });
     assert.equal(blocked.status, 429);
-    assert.ok(Number(blocked.headers['retry-after']) > 0);
+    assert.ok(Number(blocked.headers['retry-after']) > 0, "Number(blocked.headers['retry-after']) > 0");
   });
 
   test('an API token is shown once, stored hashed and can be revoked', async () => {
@@ -131,6 +131,6 @@ describe('authentication and authorisation', () => {
       assert.ok(op, `${spec.method} ${spec.path} missing from the OpenAPI document`);
       assert.equal(op['x-idsync-access'], spec.access);
     }
-    assert.ok(doc.paths['/api/v1/connectors'].post.requestBody.content['application/json'].schema.properties.config);
+    assert.ok(doc.paths['/api/v1/connectors'].post.requestBody.content['application/json'].schema.properties.config, "doc.paths['/api/v1/connectors'].post.requestBody.content['application/json'].schema.pro...");
   });
 });

@@ -29,7 +29,7 @@ describe('connectors, runs and secrets', () => {
     assert.equal(lookup('target.jira.token'), TOKEN_SECRET);
     const list = await h.admin.get('/api/v1/connectors');
     assert.equal(list.body.connectors[0].status, 'never-run');
-    assert.ok(list.body.connectors[0].nextRun);
+    assert.ok(list.body.connectors[0].nextRun, 'list.body.connectors[0].nextRun');
     assert.match(list.body.connectors[0].schedule.description.text, /02:00/);
   });
 
@@ -57,7 +57,7 @@ describe('connectors, runs and secrets', () => {
     const at = (path: string) => res.body.issues.find((i: { path: unknown[] }) => i.path.join('.') === path);
     assert.equal(at('targets.0.mapping.2.source')?.position, 1);
     assert.match(at('targets.0.mapping.2.source')?.message, /\$bad/);
-    assert.ok(at('targets.0.mapping.3.target'));
+    assert.ok(at('targets.0.mapping.3.target'), "at('targets.0.mapping.3.target')");
     assert.match(at('targets.0.baseUrl')?.message, /base URL/);
     assert.match(at('schedule.cron')?.message, /minute/);
     const after = await h.store.connectors.get('contoso');
@@ -77,9 +77,9 @@ describe('connectors, runs and secrets', () => {
   test('pickers: attributes merge known and discovered; target types list capabilities; preview evaluates rows', async () => {
     const attrs = await h.admin.get('/api/v1/connectors/contoso/attributes');
     const paths = attrs.body.attributes.map((a: { path: string }) => a.path);
-    assert.ok(paths.includes('manager.mail') && paths.includes('onPremisesExtensionAttributes.extensionAttribute3'));
+    assert.ok(paths.includes('manager.mail') && paths.includes('onPremisesExtensionAttributes.extensionAttribute3'), "paths.includes('manager.mail') && paths.includes('onPremisesExtensionAttributes.extensi...");
     const types = await h.admin.get('/api/v1/target-types');
-    assert.ok(types.body.targetTypes[0].capabilities.fields.some((f: { name: string }) => f.name === 'property.'));
+    assert.ok(types.body.targetTypes[0].capabilities.fields.some((f: { name: string }) => f.name === 'property.'), 'types.body.targetTypes[0].capabilities.fields.some((f: { name: string }) => f.name === ...');
     const preview = await h.admin.post('/api/v1/connectors/contoso/mapping/preview', { targetId: 'jira', userRef: 'adele', rules: [{ target: 'property.managerEmail', source: 'manager.mail' }] });
     assert.equal(preview.status, 200, preview.text);
     assert.equal(preview.body.user.label, 'Adele Vance (adele@contoso.test)');
@@ -151,10 +151,10 @@ describe('connectors, runs and secrets', () => {
 
   test('config export never includes secret values; an import validates everything before saving', async () => {
     const yaml = await exportConfig(h.store);
-    assert.ok(!yaml.includes(SECRET) && !yaml.includes(TOKEN_SECRET));
+    assert.ok(!yaml.includes(SECRET) && !yaml.includes(TOKEN_SECRET), '!yaml.includes(SECRET) && !yaml.includes(TOKEN_SECRET)');
     assert.match(yaml, /stored: source\.clientSecret/);
     const viaApi = await h.admin.get('/api/v1/config/export');
-    assert.ok(viaApi.text.includes('contoso'));
+    assert.ok(viaApi.text.includes('contoso'), "viaApi.text.includes('contoso')");
     const services = (await import('./fakes.ts')).fakeServices(h.engine);
     const result = await importConfig(h.store, yaml.replace('Contoso Ltd', 'Contoso Imported'), services);
     assert.deepEqual(result.saved, ['contoso']);

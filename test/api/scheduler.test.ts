@@ -39,8 +39,8 @@ test('a connector that missed many hourly slots while down runs exactly once at 
     await scheduler.start();
     await runs.stopAll();
     assert.equal(engine.calls.length, 1);
-    assert.ok(scheduler.nextRun('hourly'));
-    assert.ok(scheduler.nextRun('yearly'));
+    assert.ok(scheduler.nextRun('hourly'), "scheduler.nextRun('hourly')");
+    assert.ok(scheduler.nextRun('yearly'), "scheduler.nextRun('yearly')");
     scheduler.stop();
   } finally {
     await s2.close();

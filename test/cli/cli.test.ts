@@ -216,12 +216,12 @@ describe('the idsync command line', () => {
   });
 
   test('no secret value in any output, in the runs and their items, or anywhere in the data directory', async () => {
-    assert.ok(transcript.length >= 10);
+    assert.ok(transcript.length >= 10, 'transcript.length >= 10');
     for (const t of transcript) assertNoSecret(t.out, `the output of idsync ${t.args.join(' ')}`);
     const store = await Store.open({ dataDir });
     try {
       const runs = await store.runs.list({ limit: 100 });
-      assert.ok(runs.length >= 5);
+      assert.ok(runs.length >= 5, 'runs.length >= 5');
       for (const r of runs) {
         assertNoSecret(JSON.stringify(r), `run ${r.id}`);
         assertNoSecret(JSON.stringify(await store.runs.items(r.id, { limit: 100_000 })), `the items of run ${r.id}`);

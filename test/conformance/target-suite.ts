@@ -195,7 +195,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       let groups = (await h.inspect(ref))?.groups as string[];
       assert.ok(groups.includes(a) && groups.includes(b), `member of ${a} and ${b}: ${groups}`);
       const read = (await h.connector.readUser(ref, ['groups']))?.values.groups as string[];
-      assert.ok(read.includes(a) && read.includes(b));
+      assert.ok(read.includes(a) && read.includes(b), 'read.includes(a) && read.includes(b)');
       assert.deepEqual(read, [...read].sort(), 'groups are returned sorted');
 
       assertAllOk(await update(ref, [{ field: 'groups', before: [a, b], after: [b], add: [], remove: [a] }]));
@@ -219,7 +219,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       const created = await update(ref, [{ field: 'groups', before: [], after: [missing], add: [missing], remove: [] }], true);
       assertAllOk(created);
       assert.equal(await h.groupExists(missing), true);
-      assert.ok(((await h.inspect(ref))?.groups as string[]).includes(missing));
+      assert.ok(((await h.inspect(ref))?.groups as string[]).includes(missing), '((await h.inspect(ref))?.groups as string[]).includes(missing)');
     });
 
     test('properties: set, replace and clear a JSON value', async (t) => {
@@ -311,7 +311,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
         const res = await h.connector.write({ op: 'create', desired, changes: [], options: { createMissingGroups: false } });
         // A connector may retry through a spurious 409; then the user must really exist.
         assertAllOk(res);
-        assert.ok(await h.inspect(res.ref));
+        assert.ok(await h.inspect(res.ref), 'await h.inspect(res.ref)');
       } catch (e) {
         assert.ok(isIdsyncError(e) && !['AUTH', 'CONFIG'].includes(e.code), `a per-user error, got ${e}`);
       }
@@ -340,7 +340,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
     test('test(): every check passes with good credentials', async () => {
       const result = await h.connector.test();
       assert.ok(result.ok, JSON.stringify(result.checks));
-      assert.ok(result.checks.length >= 2);
+      assert.ok(result.checks.length >= 2, 'result.checks.length >= 2');
     });
 
     test('wrong credentials: test() says so and writes throw AUTH (the run stops)', async (t) => {

@@ -86,7 +86,7 @@ for (const [kind, openStore] of storeKinds) {
       assert.equal(em.jira.stats.writes, 0, 'no write request reached Jira');
       const items = await planOf(store(), second.run.id);
       assert.equal(items.length, ORG_SIZE);
-      assert.ok(items.every((i) => i.operation === 'unchanged' && i.changes.length === 0));
+      assert.ok(items.every((i) => i.operation === 'unchanged' && i.changes.length === 0), "items.every((i) => i.operation === 'unchanged' && i.changes.length === 0)");
     });
 
     test('a dry run writes nothing and reports the plan the real run then carries out', async () => {
@@ -209,7 +209,7 @@ for (const [kind, openStore] of storeKinds) {
 
     test('guests get their real address from the #EXT# UPN; unicode names and values survive and compare equal', async () => {
       const guest = org().users.find((u) => u.userType === 'Guest');
-      assert.ok(guest);
+      assert.ok(guest, 'guest');
       await patchDirectoryUser(em.graph, guest.id, { mail: null });
       const unicodeName = org().users.find((u) => /[^\u0000-\u007f]/.test(u.displayName));
       assert.ok(unicodeName, 'the seeded org has a user with a non-ASCII name');
@@ -355,7 +355,7 @@ for (const [kind, openStore] of storeKinds) {
     test('users deleted from the directory are reported missing and left untouched in Jira', async () => {
       await initialSync();
       const gone = org().users.filter((u) => u.userType === 'Member' && !isManager(u)).slice(20, 23);
-      for (const u of gone) assert.ok(em.graph.directory.deleteUser(u.id));
+      for (const u of gone) assert.ok(em.graph.directory.deleteUser(u.id), 'em.graph.directory.deleteUser(u.id)');
       const r = await sync();
       assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
       assert.equal(r.run.counts.missing, gone.length);
@@ -475,7 +475,7 @@ describe('retries and races under load', () => {
       assert.equal(em.jira.stats.faultsInjected, 1, 'the scripted 404 was served');
       const failed = (await t.store.runs.items(r.run.id, { operation: 'failed' })).items;
       assert.deepEqual(failed.map((i) => `${i.label}: ${i.error}`), []);
-      assert.ok(em.jira.inspect(expectedUsername(user))!.groups.includes('jira-users'));
+      assert.ok(em.jira.inspect(expectedUsername(user))!.groups.includes('jira-users'), "em.jira.inspect(expectedUsername(user))!.groups.includes('jira-users')");
     },
   );
 });

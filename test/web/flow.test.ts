@@ -118,7 +118,7 @@ describe('admin UI in a browser against the emulators', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByTestId('save-message').getByText('Saved.').waitFor();
     const saved = (await store.connectors.get('contoso-entra'))!.config;
-    assert.ok(saved.targets[0]!.mapping.some((r) => r.target === 'property.managerEmail' && r.source === 'manager.mail'));
+    assert.ok(saved.targets[0]!.mapping.some((r) => r.target === 'property.managerEmail' && r.source === 'manager.mail'), "saved.targets[0]!.mapping.some((r) => r.target === 'property.managerEmail' && r.source ...");
     assert.equal((await store.connectors.secretLookup('contoso-entra'))('source.clientSecret'), suite.info.graph.clientSecret, 'secrets kept');
   });
 
@@ -185,7 +185,7 @@ describe('admin UI in a browser against the emulators', () => {
     assert.equal(await viewer.getByRole('button', { name: 'Replace' }).count(), 0);
     await viewer.getByRole('button', { name: 'Show Advanced Settings' }).click();
     assert.equal(await viewer.getByRole('button', { name: 'Add mapping row' }).count(), 0);
-    assert.ok(await viewer.getByRole('textbox', { name: 'Source of row 1', exact: true }).isDisabled());
+    assert.ok(await viewer.getByRole('textbox', { name: 'Source of row 1', exact: true }).isDisabled(), "await viewer.getByRole('textbox', { name: 'Source of row 1', exact: true }).isDisabled()");
     const status = await viewer.evaluate(async () => {
       const csrf = /idsync_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '';
       const res = await fetch('/api/v1/connectors/contoso-entra', { method: 'DELETE', headers: { 'x-csrf-token': csrf } });
@@ -193,7 +193,7 @@ describe('admin UI in a browser against the emulators', () => {
     });
     assert.equal(status, 403);
     await viewer.goto(`${server.url}/#/connectors/contoso-entra/sync`);
-    assert.ok(await viewer.getByRole('button', { name: 'Full sync', exact: true }).isDisabled());
+    assert.ok(await viewer.getByRole('button', { name: 'Full sync', exact: true }).isDisabled(), "await viewer.getByRole('button', { name: 'Full sync', exact: true }).isDisabled()");
     const html = await viewer.content();
     for (const s of secrets) {
       assert.ok(!html.includes(s), 'a secret appeared on the page');

@@ -107,7 +107,7 @@ test('per group and per user give every user the same groups: >100 groups, guest
     assert.ok(power.length > 100, 'the user in more than 100 groups keeps them all');
     const guests = perGroup.filter((u) => u.attrs.userType === 'Guest');
     assert.ok(guests.some((u) => u.groups!.length === 0) && guests.some((u) => u.groups!.length > 0), 'guests with and without groups');
-    assert.ok(perGroup.some((u) => u.attrs.userType === 'Member' && u.groups!.length > 0));
+    assert.ok(perGroup.some((u) => u.attrs.userType === 'Member' && u.groups!.length > 0), "perGroup.some((u) => u.attrs.userType === 'Member' && u.groups!.length > 0)");
     assert.ok(perGroup.every((u) => Array.isArray(u.groups)), 'users in no group get []');
   }
   // Nesting: jira-administrators sits inside jira-users, so its members reach jira-users only transitively.
@@ -117,8 +117,8 @@ test('per group and per user give every user the same groups: >100 groups, guest
   assert.ok(onlyNested, 'the seeded org has an administrator who is not a direct jira-users member');
   const direct = groupsById(await readAll(source({ membershipStrategy: 'perGroup' })));
   const transitive = groupsById(await readAll(source({ membershipStrategy: 'perGroup', transitiveGroups: true })));
-  assert.ok(!direct.get(onlyNested)!.includes('jira-users'));
-  assert.ok(transitive.get(onlyNested)!.includes('jira-users'));
+  assert.ok(!direct.get(onlyNested)!.includes('jira-users'), "!direct.get(onlyNested)!.includes('jira-users')");
+  assert.ok(transitive.get(onlyNested)!.includes('jira-users'), "transitive.get(onlyNested)!.includes('jira-users')");
 });
 
 test('per group costs far fewer Graph calls and resource units than per user on 2,000 users', async () => {
@@ -157,7 +157,7 @@ test('auto: per group for a 4,000-user org, per user once groups outnumber users
     const s = source();
     const users = await readAll(s);
     assert.equal(s.lastMembershipStrategy, 'perUser');
-    assert.ok(users.some((u) => u.groups!.includes('extra-0')));
+    assert.ok(users.some((u) => u.groups!.includes('extra-0')), "users.some((u) => u.groups!.includes('extra-0'))");
   });
   // The 2,000-user org has 139 groups, more than 2,000 / 20.
   const small = source();
@@ -239,13 +239,13 @@ test('requiredGroups reuse the per-group map: no second read; groups left out by
   const urls: string[] = [];
   const users = await readAll(source({ membershipStrategy: 'perGroup', requiredGroups: ['Project-Apollo'] }, (r) => urls.push(r.url)));
   assert.deepEqual(users.map((u) => u.id).sort(), members);
-  assert.ok(users.every((u) => u.groups!.includes('project-apollo')));
+  assert.ok(users.every((u) => u.groups!.includes('project-apollo')), "users.every((u) => u.groups!.includes('project-apollo'))");
   assert.equal(urls.filter((u) => u.includes(`/groups/${apollo.id}/`)).length, 1, "the group's members were read once");
   assert.equal(urls.filter((u) => u.includes('displayName%20eq') || u.includes('displayName+eq')).length, 0, 'no separate group lookup');
 
   const filtered = await readAll(source({ membershipStrategy: 'perGroup', requiredGroups: ['project-apollo'], groupFilter: "startswith(displayName,'dept-')" }));
   assert.deepEqual(filtered.map((u) => u.id).sort(), members);
-  assert.ok(filtered.every((u) => u.groups!.every((g) => g.startsWith('dept-'))));
+  assert.ok(filtered.every((u) => u.groups!.every((g) => g.startsWith('dept-'))), "filtered.every((u) => u.groups!.every((g) => g.startsWith('dept-')))");
   await assert.rejects(readAll(source({ membershipStrategy: 'perGroup', requiredGroups: ['no-such-group'] })), (e: any) => e.code === 'CONFIG' && /no-such-group/.test(e.message));
 });
 

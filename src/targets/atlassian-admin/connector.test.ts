@@ -28,7 +28,7 @@ test('capabilities: account fields and atlassian.profile.*, no creation, no grou
   for (const n of ['user.displayName', 'user.email', 'user.active', 'atlassian.profile.job_title', 'atlassian.profile.department', 'atlassian.profile.zoneinfo']) {
     assert.ok(names.includes(n), n);
   }
-  assert.ok(caps.unsupported?.some((u) => u.name === 'groups'));
+  assert.ok(caps.unsupported?.some((u) => u.name === 'groups'), "caps.unsupported?.some((u) => u.name === 'groups')");
 });
 
 test('test(): ok for the right org; names the reachable orgs when the org id is wrong', async () => {

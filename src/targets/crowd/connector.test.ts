@@ -58,7 +58,7 @@ test('update: one full PUT keeps the fields that did not change (no accidental d
   const { emu, target } = await setup();
   try {
     const ada = await target.findUser({ username: 'ada' });
-    assert.ok(ada);
+    assert.ok(ada, 'ada');
     emu.resetStats();
     const res = await target.write({
       op: 'update',
@@ -67,7 +67,7 @@ test('update: one full PUT keeps the fields that did not change (no accidental d
       changes: [{ field: 'user.email', before: 'ada@example.com', after: 'ada@new.example.com' }],
       options: opts,
     });
-    assert.ok(res.fields[0]!.ok);
+    assert.ok(res.fields[0]!.ok, 'res.fields[0]!.ok');
     assert.equal(emu.stats.writes, 1);
     const u = emu.store.user('ada')!;
     assert.deepEqual([u.email, u.displayName, u.active, u.firstName, u.lastName], ['ada@new.example.com', 'Ada Lovelace', true, 'Ada', 'Lovelace']);
@@ -156,7 +156,7 @@ test('the target asks for JSON and never puts the application password in errors
     assert.equal(res.ok, false);
     assert.match(res.checks[0]!.message, /401.*Application failed to authenticate/);
     assert.doesNotMatch(JSON.stringify(res), /wrong-app-secret/);
-    assert.ok(seen.every((a) => a.includes('application/json')));
+    assert.ok(seen.every((a) => a.includes('application/json')), "seen.every((a) => a.includes('application/json'))");
     await bad.close?.();
     assert.equal((await target.test()).ok, true);
   } finally {

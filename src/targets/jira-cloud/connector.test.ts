@@ -113,7 +113,7 @@ test('write: sets, reads back and clears a property; adds and removes groups; a 
       options: { createMissingGroups: true },
     });
     assert.equal(third.fields[0]!.ok, true);
-    assert.ok(emu.store.groupByName('does-not-exist')?.members.has(ada));
+    assert.ok(emu.store.groupByName('does-not-exist')?.members.has(ada), "emu.store.groupByName('does-not-exist')?.members.has(ada)");
   } finally {
     await target.close?.();
     await emu.close();

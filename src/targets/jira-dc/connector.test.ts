@@ -86,7 +86,7 @@ test('findUser by email: exact match only; two users with one email is a CONFLIC
 
   emu.store.createUser({ name: 'ann2', displayName: 'Ann Two', emailAddress: 'Ann@Example.com' });
   await assert.rejects(jira.findUser({ email: 'ann@example.com' }), (e: unknown) => {
-    assert.ok(isIdsyncError(e, 'CONFLICT'));
+    assert.ok(isIdsyncError(e, 'CONFLICT'), "isIdsyncError(e, 'CONFLICT')");
     assert.match(e.message, /ann, ann2|ann2, ann/);
     return true;
   });
@@ -112,7 +112,7 @@ test('create with groups and properties applies all of them; findUser returns th
   assert.ok(res.fields.every((f) => f.ok), JSON.stringify(res.fields));
   const stored = emu.inspect(res.ref.key)!;
   assert.equal(stored.active, false);
-  assert.ok(stored.groups.includes('staff'));
+  assert.ok(stored.groups.includes('staff'), "stored.groups.includes('staff')");
   assert.deepEqual(stored.properties, { team: { name: 'Maps' } });
 
   const found = await jira.findUser({ username: 'DORA' }, ['groups', 'property.team', 'property.absent']);
@@ -145,7 +145,7 @@ test('create meeting Jira’s own "username already exists" adopts that user (no
     options: { createMissingGroups: false },
   });
   assert.equal(res.ref.key, existing.key);
-  assert.ok(res.fields.every((f) => f.ok));
+  assert.ok(res.fields.every((f) => f.ok), 'res.fields.every((f) => f.ok)');
   const stored = emu.inspect(existing.key)!;
   assert.equal(stored.displayName, 'Fred Flintstone');
   assert.deepEqual(stored.groups, ['staff']);
@@ -220,7 +220,7 @@ test('a wrong token never shows up in errors or test results', async () => {
     const r = await bad.test();
     assert.doesNotMatch(JSON.stringify(r), /super-secret/);
     const err = await bad.findUser({ username: 'admin' }).catch((e: unknown) => e);
-    assert.ok(isIdsyncError(err, 'AUTH'));
+    assert.ok(isIdsyncError(err, 'AUTH'), "isIdsyncError(err, 'AUTH')");
     assert.doesNotMatch(errorText(err) + JSON.stringify(err), /super-secret/);
   } finally {
     await bad.close?.();
