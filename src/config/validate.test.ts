@@ -72,3 +72,17 @@ test('a placed path reads back as keys for the UI', async () => {
   assert.deepEqual(pathKeys('source.clientSecret'), ['source', 'clientSecret']);
   assert.deepEqual(pathKeys(''), []);
 });
+
+test('a bad id does not hide the other problems: one check reports them all', async () => {
+  const { config, issues } = await validateConnector({
+    ...base,
+    id: 'Entra Main',
+    source: { ...base.source, tenantId: undefined },
+    targets: [{ ...base.targets[0], mapping: [{ target: 'user.displayName', source: '$lower(displayName' }] }],
+    schedule: { cron: '61 * * * *', timezone: 'UTC' },
+  });
+  assert.equal(config, undefined, 'no config while anything is wrong');
+  const paths = issues.filter((i) => i.severity === 'error').map((i) => i.path);
+  for (const p of ['id', 'source.tenantId', 'targets[0].mapping[0].source', 'schedule.cron']) assert.ok(paths.includes(p), `${p} reported: ${paths.join(', ')}`);
+  assert.equal(new Set(issues.map((i) => `${i.path} ${i.message}`)).size, issues.length, 'each problem once');
+});

@@ -85,9 +85,11 @@ export async function validateConnector(
 ): Promise<{ config?: ConnectorConfig; issues: ConfigIssue[] }> {
   const deps = opts.deps ?? registryDeps;
   const base = connectorSchema.safeParse(input);
-  if (!base.success) return { issues: zodIssues(base.error) };
-  const config = base.data;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = base.success ? [] : zodIssues(base.error);
+  // A common-model problem (say, a bad id) does not hide the section problems: the sections
+  // are still checked as far as their shape allows, so one save reports everything at once.
+  const config = base.success ? base.data : sectionsOf(input);
+  if (!config) return { issues };
 
   try {
     const def = await deps.source(config.source.type);
@@ -113,19 +115,55 @@ export async function validateConnector(
     // Mapping rows are reported by the mapping check below, placed by row and field.
     if (!r.success) issues.push(...zodIssues(r.error, at).filter((x) => !x.path.startsWith(`${at}.mapping`)));
     const capabilities = r.success ? capabilitiesOf(def, r.data) : def.capabilities;
-    const mappingIssues = await deps.validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
-    for (const m of mappingIssues) {
-      issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
+    // Rows the common model already refused (not even a target and a source) are not checked twice.
+    if (base.success || t.mapping.every(isRuleShaped)) {
+      const mappingIssues = await deps.validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
+      for (const m of mappingIssues) {
+        issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
+      }
     }
     if (t.createUsers && !def.capabilities.canCreateUsers) {
       issues.push({ path: `${at}.createUsers`, message: `${def.label} cannot create users; users must exist there already (set createUsers: false)`, severity: 'warning' });
     }
   }
-  if (config.schedule) {
+  if (config.schedule && typeof config.schedule.cron === 'string') {
     const problem = scheduleProblem(config.schedule.cron, config.schedule.timezone);
     if (problem) issues.push({ path: `schedule.${problem.field}`, message: problem.message, severity: 'error' });
   }
-  return { config, issues };
+  return base.success ? { config: base.data, issues } : { issues: uniqueIssues(issues) };
+}
+
+type Sections = Pick<ConnectorConfig, 'source' | 'targets' | 'schedule'>;
+
+/** The parts of a connector the common model refused that can still be checked section by section. */
+function sectionsOf(input: unknown): Sections | undefined {
+  if (!isObject(input) || !isObject(input.source) || typeof input.source.type !== 'string') return undefined;
+  const targets = Array.isArray(input.targets) ? input.targets : [];
+  const shaped = targets.filter((t): t is Record<string, any> => isObject(t) && typeof t.type === 'string' && typeof t.id === 'string');
+  return {
+    source: input.source as Sections['source'],
+    targets: shaped.map((t) => ({ ...t, mapping: Array.isArray(t.mapping) ? t.mapping : [] })) as Sections['targets'],
+    schedule: isObject(input.schedule) ? (input.schedule as Sections['schedule']) : undefined,
+  };
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isRuleShaped(rule: unknown): boolean {
+  return isObject(rule) && typeof rule.target === 'string' && typeof rule.source === 'string';
+}
+
+/** One issue per place and message (the common model and a section's own schema may both say it). */
+function uniqueIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** A path as written by this module (`targets[0].mapping[2].source`) as a list of keys. */

@@ -111,11 +111,11 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
     await page.getByRole('heading', { name: 'Add connector' }).waitFor();
   });
 
-  test('an invalid id is refused next to the ID field, and nothing is saved', async () => {
+  test('an invalid id and a missing tenant are refused together, each next to its field, and nothing is saved', async () => {
     const g = suite.info.graph;
     await field('Name').fill(NAME);
     await field('ID').fill('Entra Main');
-    // Tenant ID left empty on purpose (next test).
+    // Tenant ID left empty on purpose.
     await field('Client ID').fill(g.clientId);
     await field('Client Secret').fill(g.clientSecret);
     await field('Authority Host').fill(g.authorityHost);
@@ -124,13 +124,15 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
     await page.getByRole('textbox', { name: 'Auth', exact: true }).click();
     await page.getByRole('option', { name: 'Personal access token' }).click();
     await field('Token').fill(suite.info.jira.pat);
-    await save(/^Not saved: the connector was not saved: 1 problem to fix/);
+    // Both problems come back from one save, each next to its field.
+    await save(/^Not saved: the connector was not saved: 2 problems to fix/);
     assert.equal(await errorOf(field('ID')), 'use lower-case letters, digits and dashes');
+    assert.equal(await errorOf(field('Tenant ID')), 'required: enter a value');
     assert.equal(await errorOf(field('Client ID')), '', 'a valid field shows no error');
     assert.deepEqual(await store.connectors.list(), [], 'nothing was saved');
   });
 
-  test('a missing required field (the tenant) is refused next to it, and nothing is saved', async () => {
+  test('with the id fixed, the missing tenant is still refused next to it, and nothing is saved', async () => {
     await field('ID').fill(ID);
     await save(/^Not saved: the connector was not saved: 1 problem to fix/);
     assert.equal(await errorOf(field('Tenant ID')), 'required: enter a value');
