@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, SourceUser } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
+import { secretRefSchema } from '../config/secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { StoredConnector } from '../store/connectors.ts';
 import { applySecretInput, redactConnector } from './connector-secrets.ts';
@@ -118,7 +119,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     const id = typeof config.id === 'string' ? config.id : '';
     const attributes = await discoveredFor(id, config, Object.keys(secrets).length === 0);
     const outcome = await validateConnector(config, services, attributes.list ? { discoveredAttributes: attributes.list } : {});
-    errors.push(...outcome.errors.map(plainMissing));
+    errors.push(...outcome.errors.map((i) => plainMissing(i, config)));
     if (attributes.warning) outcome.warnings.push(attributes.warning);
     if (errors.length || !outcome.config) {
       throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix`, { issues: errors, warnings: outcome.warnings });
@@ -239,7 +240,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       const { config, missing } = applySecretInput(body.config, existing);
       const cached = discovered.get(id);
       const outcome = await validateConnector(config, services, cached ? { discoveredAttributes: cached } : {});
-      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors.map(plainMissing)];
+      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors.map((i) => plainMissing(i, config))];
       return { ok: issues.length === 0, issues, warnings: outcome.warnings };
     },
   );
@@ -366,13 +367,24 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
   );
 }
 
+/** What the secret-reference schema says about a secret that is not there at all. */
+const SECRET_ABSENT = secretRefSchema.safeParse(undefined).error?.issues[0]?.message;
+
 /**
  * A setting left empty comes back from the schema as "Invalid input: expected string, received
  * undefined", which reads as if something wrong had been typed; next to the empty field the
- * administrator needs to read that it is required.
+ * administrator needs to read that it is required. The same for a required secret left empty
+ * (a certificate's private key, formLogin's password): its schema's message ("a secret must be
+ * given as {env: VAR}, {file: PATH} or set in the UI; it is never written inline") suggested a
+ * value had been typed inline.
  */
-function plainMissing(issue: FieldIssue): FieldIssue {
-  return /^Invalid input: expected \w+, received undefined$/.test(issue.message) ? { ...issue, message: 'required: enter a value' } : issue;
+function plainMissing(issue: FieldIssue, config: Record<string, unknown>): FieldIssue {
+  const absentSecret = issue.message === SECRET_ABSENT && valueAt(config, issue.path) === undefined;
+  return absentSecret || /^Invalid input: expected \w+, received undefined$/.test(issue.message) ? { ...issue, message: 'required: enter a value' } : issue;
+}
+
+function valueAt(v: unknown, path: Array<string | number>): unknown {
+  return path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), v);
 }
 
 function safeJsonSchema(schema: z.ZodType): unknown {

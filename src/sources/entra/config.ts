@@ -9,11 +9,15 @@ const pemCertificate = z.string().refine((s) => s.includes('-----BEGIN CERTIFICA
 export const entraCertificateSchema = z
   .object({
     /** PEM private key of the certificate registered on the app. */
-    privateKey: secretRefSchema,
+    privateKey: secretRefSchema.meta({ title: 'Private key (PEM)', description: 'The private key of the certificate (-----BEGIN PRIVATE KEY-----)' }),
     /** The certificate (PEM), inline or as a secret reference; used for its thumbprint. */
-    certificate: z.union([secretRefSchema, pemCertificate]).optional(),
+    certificate: z.union([secretRefSchema, pemCertificate]).optional().meta({ title: 'Certificate (PEM)', description: 'The certificate uploaded to the app registration (-----BEGIN CERTIFICATE-----); idsync takes its thumbprint from it' }),
     /** SHA-1 thumbprint (hex, as the Azure portal shows it) when the certificate itself is not given. */
-    thumbprint: z.string().regex(/^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){19}$/, 'thumbprint must be the 40-hex-digit SHA-1 thumbprint').optional(),
+    thumbprint: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){19}$/, 'thumbprint must be the 40-hex-digit SHA-1 thumbprint')
+      .optional()
+      .meta({ title: 'Thumbprint', description: 'Instead of the certificate: its SHA-1 thumbprint as the Azure portal shows it (Certificates & secrets)' }),
   })
   .strict()
   .refine((c) => c.certificate !== undefined || c.thumbprint !== undefined, { message: 'give the certificate (PEM) or its thumbprint', path: ['certificate'] });
@@ -27,8 +31,8 @@ export const entraConfigSchema = sourceBaseSchema
     tenantId: z.string().regex(guidOrDomain, 'tenantId must be the Directory (tenant) ID (a GUID) or a tenant domain'),
     /** Application (client) id of the app registration. */
     clientId: z.string().min(1, 'clientId is required'),
-    clientSecret: secretRefSchema.optional(),
-    certificate: entraCertificateSchema.optional(),
+    clientSecret: secretRefSchema.optional().meta({ description: "The Value (not the Secret ID) of a client secret of the app registration" }),
+    certificate: entraCertificateSchema.optional().meta({ title: 'Certificate', description: 'A certificate uploaded to the app registration: its private key, and the certificate or its thumbprint' }),
     authorityHost: z.url().default('https://login.microsoftonline.com'),
     graphUrl: z.url().default('https://graph.microsoft.com'),
     /** Server-side OData $filter on /users, passed as written. */

@@ -20,9 +20,20 @@ export const confluenceDcConfigSchema = targetBaseSchema.extend({
    * Edit User Details form (needs an administrator's password for the secure administrator
    * session; see docs/confluence-profile-fields.md), `off` declares them unsupported.
    */
-  profileFields: z.enum(['form', 'off']).default('form'),
+  profileFields: z
+    .enum(['form', 'off'])
+    .default('form')
+    .meta({ title: 'Profile fields', description: "form: write confluence.profile.* through the Edit User Details form (needs an administrator's password); off: do not write them" }),
   /** Administrator login for the profile form when `auth` is a personal access token. */
-  formLogin: z.object({ username: z.string().min(1), password: secretRefSchema }).strict().optional(),
+  formLogin: z
+    .object({ username: z.string().min(1), password: secretRefSchema })
+    .strict()
+    .optional()
+    .meta({
+      title: 'Administrator login for profile fields',
+      description:
+        "Profile fields are written through Confluence's Edit User Details form, which asks for an administrator's password (secure administrator session); a personal access token cannot answer it. Enter a Confluence administrator's username and password.",
+    }),
   /**
    * New users get a random password (for SSO/directory logins) or Confluence's own
    * "set your password" email.

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
 import { go } from '../router';
-import { labelFor, SchemaField, SecretField, VariantField, variantsOf, type Obj } from './fields';
+import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj } from './fields';
 import { MappingTable, type RowIssue } from './MappingTable';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
@@ -14,6 +14,16 @@ const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMiss
 const isAdvancedKey = (k: string) => /filter|group|select|page|delta|scope/i.test(k);
 
 const pathKey = (p: Array<string | number>) => p.join('.');
+
+/**
+ * Settings shown only when they matter with the rest of their section (by `type.key`); one that
+ * holds a value is shown anyway, so nothing is saved that the form does not show.
+ */
+const SHOWN_WHEN: Record<string, (section: Obj) => boolean> = {
+  // The administrator login for Confluence's profile form: with username-and-password auth that
+  // login is used, and with profile fields off nothing needs it.
+  'confluence-dc.formLogin': (t) => t.profileFields !== 'off' && t.auth?.type === 'pat',
+};
 
 function newConnector(source: string, target: string): Obj {
   return { id: '', name: '', source: { type: source, requiredGroups: [] }, targets: [{ id: target.split('-')[0], type: target, mapping: [
@@ -133,16 +143,18 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
     const keys = Object.keys(props).filter((k) => !base.has(k) && isAdvancedKey(k) === advancedOnly);
     // Settings present in the config but unknown to the schema still show (e.g. type not loaded).
     if (!schema) keys.push(...Object.keys(section).filter((k) => !base.has(k) && isAdvancedKey(k) === advancedOnly));
-    return keys.map((k) =>
-      secretFields.includes(k) ? (
-        // The label as for any other setting ("Client Secret"), not the raw key ("clientSecret").
-        <SecretField key={k} label={props[k]?.title ?? labelFor(k)} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} />
-      ) : variantsOf(props[k]) ? (
-        <VariantField key={k} name={k} schema={props[k]} value={section[k]} onChange={(v) => onChange({ [k]: v })} secretFields={secretFields} errorAt={(...sub) => issueAt(...prefix, k, ...sub)} readOnly={readOnly} />
-      ) : (
-        <SchemaField key={k} name={k} schema={props[k] ?? {}} value={section[k]} onChange={(v) => onChange({ [k]: v })} error={issueAt(...prefix, k)} readOnly={readOnly} required={required.includes(k)} />
-      ),
-    );
+    const shown = (k: string) => section[k] !== undefined || (SHOWN_WHEN[`${section.type}.${k}`]?.(section) ?? true);
+    return keys.filter(shown).map((k) => {
+      const group = alternativesOf(k, props);
+      if (group) {
+        // One choice for the whole group, where its first setting is.
+        if (group.options[0]!.key !== k) return null;
+        return <AlternativesField key={k} group={group} props={props} section={section} onChange={onChange} secretFields={secretFields} errorAt={(key, ...sub) => issueAt(...prefix, key, ...sub)} readOnly={readOnly} />;
+      }
+      return (
+        <SettingField key={k} name={k} path={k} schema={props[k] ?? {}} value={section[k]} onChange={(v) => onChange({ [k]: v })} secretFields={secretFields} errorAt={(...sub) => issueAt(...prefix, k, ...sub)} readOnly={readOnly} required={required.includes(k)} />
+      );
+    });
   };
 
   return (
