@@ -3,14 +3,14 @@
 // is rate-limited, tokens are shown once and can be revoked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, concretePath, harness, type Harness } from './helpers.ts';
+import { ADMIN_PASSWORD, concretePath, harness, STORE_KINDS, type Harness } from './helpers.ts';
 import { newConnectorInput } from './fakes.ts';
 
-describe('authentication and authorisation', () => {
+for (const kind of STORE_KINDS) describe(`authentication and authorisation (${kind} store)`, () => {
   let h: Harness;
   let viewerToken: string;
   before(async () => {
-    h = await harness();
+    h = await harness({ store: kind });
     assert.equal((await h.admin.post('/api/v1/connectors', { config: newConnectorInput() })).status, 201);
     const created = await h.admin.post('/api/v1/tokens', { name: 'read-only script', role: 'viewer' });
     assert.equal(created.status, 201);

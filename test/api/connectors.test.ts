@@ -1,14 +1,14 @@
 // Connectors, secrets, validation, sync triggers, results and config export through the API.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, transcript, type Harness } from './helpers.ts';
+import { harness, transcript, STORE_KINDS, type Harness } from './helpers.ts';
 import { newConnectorInput, SECRET, TOKEN_SECRET } from './fakes.ts';
 import { exportConfig, importConfig } from '../../src/server/index.ts';
 
-describe('connectors, runs and secrets', () => {
+for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} store)`, () => {
   let h: Harness;
   before(async () => {
-    h = await harness();
+    h = await harness({ store: kind });
   });
   after(async () => {
     // Whatever the tests above did, no answer ever carried a stored secret.

@@ -5,6 +5,7 @@ import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
 import { Store } from '../../src/store/index.ts';
 import { LoginLimiter } from '../../src/server/login-limiter.ts';
 import { FakeEngine, fakeServices } from './fakes.ts';
+import { openPostgresStore } from '../helpers/stores.ts';
 
 export interface Answer {
   status: number;
@@ -62,9 +63,14 @@ export interface Harness {
 
 export const ADMIN_PASSWORD = 'correct horse battery';
 
-/** A server on an in-memory store with fake engine and registries, and a logged-in admin. */
-export async function harness(opts: { scheduler?: boolean } = {}): Promise<Harness> {
-  const store = await Store.open({ databaseUrl: ':memory:' });
+/** The stores every API suite runs against: SQLite (the default) and a PostgreSQL schema of its own. */
+export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+/** A server on a fresh store with fake engine and registries, and a logged-in admin. */
+export async function harness(opts: { scheduler?: boolean; store?: StoreKind } = {}): Promise<Harness> {
+  const opened = opts.store === 'postgres' ? await openPostgresStore() : undefined;
+  const store = opened?.store ?? (await Store.open({ databaseUrl: ':memory:' }));
   const engine = new FakeEngine(store);
   const server = await buildServer({ store, services: fakeServices(engine), logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }) });
   const admin = new Client(server.app);
@@ -80,7 +86,8 @@ export async function harness(opts: { scheduler?: boolean } = {}): Promise<Harne
     async dispose() {
       engine.release();
       await server.close();
-      await store.close();
+      if (opened) await opened.dispose();
+      else await store.close();
     },
   };
 }
