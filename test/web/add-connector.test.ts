@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
 import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, launchBrowser, logIn, screenshot } from './helpers.ts';
+import { ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, saveConnector, screenshot, testConnection as testConnectionOf } from './helpers.ts';
 
 const ADMIN = { username: 'admin', password: 'admin password 1' };
 const ID = 'entra-main';
@@ -23,19 +23,7 @@ const WRONG_TOKEN = 'not-the-jira-token-4711';
 const WRONG_SECRET = 'not-the-client-secret-4711';
 const UNKNOWN_TENANT = '0b1e4f53-1c9a-4d8e-9f11-7a2d35c0e9b4';
 
-interface CheckRow {
-  end: string;
-  check: string;
-  status: string;
-  message: string;
-}
 
-/** The save problem shown with a field: Mantine ties it to the input through aria-describedby. */
-async function errorOf(field: Locator): Promise<string> {
-  const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter((x) => x.endsWith('-error'));
-  if (ids.length === 0) return '';
-  return (await field.page().locator(`[id="${ids[0]}"]`).textContent()) ?? '';
-}
 
 describe('adding a connector from scratch in a browser, and Test connection', () => {
   let suite: Suite;
@@ -47,33 +35,9 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
   /** Bodies of every /api/ response the page received. */
   const bodies: string[] = [];
 
-  /** The input labelled exactly `label` (a required field's label ends in an asterisk). */
-  const field = (label: string) => page.getByLabel(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`));
-  const save = async (expect: 'Saved.' | RegExp) => {
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByTestId('save-message').getByText(expect).waitFor();
-  };
-  /** Clicks Test connection and returns the report's rows once the page shows this test's answer. */
-  const testConnection = async (): Promise<{ title: string; rows: CheckRow[] }> => {
-    const button = page.getByRole('button', { name: 'Test connection' });
-    const answered = page.waitForResponse((r) => r.url().endsWith(`/api/v1/connectors/${ID}/test`));
-    await button.click();
-    await answered;
-    // The button stops loading in the same render that shows the new report.
-    await page.waitForFunction(() => {
-      const b = Array.from(document.querySelectorAll('button')).find((x) => x.textContent === 'Test connection');
-      return b && !b.hasAttribute('data-loading');
-    });
-    const report = page.getByTestId('test-report');
-    const title = (await report.locator('.mantine-Alert-title').textContent()) ?? '';
-    const rows = await report.locator('tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => {
-        const [end, check, status, message] = Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '');
-        return { end: end!, check: check!, status: status!, message: message! };
-      }),
-    );
-    return { title, rows };
-  };
+  const field = (label: string) => fieldByLabel(page, label);
+  const save = (expect: 'Saved.' | RegExp) => saveConnector(page, expect);
+  const testConnection = () => testConnectionOf(page, ID);
   const replaceSecret = async (label: string, value: string) => {
     await page.getByRole('button', { name: `Replace ${label}` }).click();
     await field(label).fill(value);
@@ -88,12 +52,7 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
     server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
     await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
     browser = await launchBrowser();
-    // Reduced motion: the UI then opens sections at once, so no click lands mid-animation.
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
-    page.setDefaultTimeout(15_000);
-    page.on('response', async (res) => {
-      if (res.url().includes('/api/')) bodies.push(await res.text().catch(() => ''));
-    });
+    page = await newTestPage(browser, bodies);
   });
 
   after(async () => {

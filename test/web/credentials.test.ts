@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { generate } from 'selfsigned';
 import { DEFAULT_GRAPH_CLIENT, startGraphEmulator, type GraphEmulator } from '../../emulators/graph/index.ts';
 import { EMULATOR_ADMIN, startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
@@ -18,7 +18,7 @@ import { DEFAULT_ADMIN as CONFLUENCE_ADMIN, startConfluenceDcEmulator, type Conf
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
 import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, launchBrowser, logIn } from './helpers.ts';
+import { ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, saveConnector, testConnection as testConnectionOf } from './helpers.ts';
 
 const ADMIN = { username: 'admin', password: 'admin password 1' };
 /** An app registration of the emulated tenant that signs in with a certificate only. */
@@ -26,19 +26,7 @@ const CERT_APP = 'c3a7f0d2-8e41-4b6a-9f2d-5a1c7e9b3d40';
 const ID = 'entra-cert';
 const WIKI_ID = 'wiki-sync';
 
-interface CheckRow {
-  end: string;
-  check: string;
-  status: string;
-  message: string;
-}
 
-/** The save problem shown with a field: Mantine ties it to the input through aria-describedby. */
-async function errorOf(field: Locator): Promise<string> {
-  const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter((x) => x.endsWith('-error'));
-  if (ids.length === 0) return '';
-  return (await field.page().locator(`[id="${ids[0]}"]`).textContent()) ?? '';
-}
 
 describe('credentials in the connector form: Entra ID certificate and Confluence DC administrator login', () => {
   let graph: GraphEmulator;
@@ -54,36 +42,14 @@ describe('credentials in the connector form: Entra ID certificate and Confluence
   /** Bodies of every /api/ response the page received. */
   const bodies: string[] = [];
 
-  /** The input labelled exactly `label` (a required field's label ends in an asterisk). */
-  const field = (label: string) => page.getByLabel(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`));
-  const save = async (expect: 'Saved.' | RegExp) => {
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByTestId('save-message').getByText(expect).waitFor();
-  };
+  const field = (label: string) => fieldByLabel(page, label);
+  const save = (expect: 'Saved.' | RegExp) => saveConnector(page, expect);
   const pick = async (select: string, option: string) => {
     await page.getByRole('textbox', { name: select, exact: true }).click();
     await page.getByRole('option', { name: option, exact: true }).click();
   };
   const credential = (name: 'Client secret' | 'Certificate') => page.getByRole('radiogroup', { name: 'Credential' }).getByText(name, { exact: true }).click();
-  /** Clicks Test connection and returns the report's rows once the page shows this test's answer. */
-  const testConnection = async (id: string): Promise<{ title: string; rows: CheckRow[] }> => {
-    const answered = page.waitForResponse((r) => r.url().endsWith(`/api/v1/connectors/${id}/test`));
-    await page.getByRole('button', { name: 'Test connection' }).click();
-    await answered;
-    await page.waitForFunction(() => {
-      const b = Array.from(document.querySelectorAll('button')).find((x) => x.textContent === 'Test connection');
-      return b && !b.hasAttribute('data-loading');
-    });
-    const report = page.getByTestId('test-report');
-    const title = (await report.locator('.mantine-Alert-title').textContent()) ?? '';
-    const rows = await report.locator('tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => {
-        const [end, check, status, message] = Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '');
-        return { end: end!, check: check!, status: status!, message: message! };
-      }),
-    );
-    return { title, rows };
-  };
+  const testConnection = (id: string) => testConnectionOf(page, id);
   const chooseFile = async (label: string, path: string) => {
     const chooser = page.waitForEvent('filechooser');
     await page.getByLabel(label, { exact: true }).click();
@@ -109,11 +75,7 @@ describe('credentials in the connector form: Entra ID certificate and Confluence
     server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: graph.ca, fastRetries: true } });
     await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
-    page.setDefaultTimeout(15_000);
-    page.on('response', async (res) => {
-      if (res.url().includes('/api/')) bodies.push(await res.text().catch(() => ''));
-    });
+    page = await newTestPage(browser, bodies);
   });
 
   after(async () => {

@@ -15,7 +15,7 @@ import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
 import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, launchBrowser, logIn, screenshot } from './helpers.ts';
+import { ensureWebBuilt, launchBrowser, logIn, newTestPage, screenshot } from './helpers.ts';
 
 const USERS = 30;
 const ADMIN = { username: 'admin', password: 'admin password 1' };
@@ -66,8 +66,7 @@ describe('admin UI in a browser against the emulators', () => {
     await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
     await server.auth.createUser(VIEWER.username, await hashPassword(VIEWER.password), 'viewer');
     browser = await launchBrowser();
-    // Reduced motion: the UI then opens sections at once, so no click lands mid-animation.
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
+    page = await newTestPage(browser);
   });
 
   after(async () => {

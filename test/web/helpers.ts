@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
@@ -26,6 +26,22 @@ export function ensureWebBuilt(): void {
   execFileSync(process.execPath, [`${ROOT}node_modules/vite/bin/vite.js`, 'build', '--config', `${ROOT}web/vite.config.ts`, '--logLevel', 'error'], { cwd: ROOT, stdio: 'inherit' });
 }
 
+/**
+ * A page as the tests use it: desktop size, reduced motion (the UI then opens sections at once,
+ * so no click lands mid-animation) and, when `apiBodies` is given, every /api/ answer recorded
+ * there so a test can check that no secret ever reached the browser.
+ */
+export async function newTestPage(browser: Browser, apiBodies?: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
+  page.setDefaultTimeout(30_000);
+  if (apiBodies) {
+    page.on('response', async (res) => {
+      if (res.url().includes('/api/')) apiBodies.push(await res.text().catch(() => ''));
+    });
+  }
+  return page;
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: false });
@@ -37,4 +53,51 @@ export async function logIn(page: Page, url: string, username: string, password:
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+}
+
+/** One row of the Test connection report. */
+export interface CheckRow {
+  end: string;
+  check: string;
+  status: string;
+  message: string;
+}
+
+/** The save problem shown with a field: Mantine ties it to the input through aria-describedby. */
+export async function errorOf(field: Locator): Promise<string> {
+  const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter((x) => x.endsWith('-error'));
+  if (ids.length === 0) return '';
+  return (await field.page().locator(`[id="${ids[0]}"]`).textContent()) ?? '';
+}
+
+/** The input labelled exactly `label` (a required field's label ends in an asterisk). */
+export function fieldByLabel(page: Page, label: string): Locator {
+  return page.getByLabel(new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\*)?$`));
+}
+
+/** Clicks Save on the connector form and waits for the message it expects. */
+export async function saveConnector(page: Page, expect: 'Saved.' | RegExp): Promise<void> {
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('save-message').getByText(expect).waitFor();
+}
+
+/** Clicks Test connection and returns the report's rows once the page shows this test's answer. */
+export async function testConnection(page: Page, connectorId: string): Promise<{ title: string; rows: CheckRow[] }> {
+  const answered = page.waitForResponse((r) => r.url().endsWith(`/api/v1/connectors/${connectorId}/test`));
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await answered;
+  // The button stops loading in the same render that shows the new report.
+  await page.waitForFunction(() => {
+    const b = Array.from(document.querySelectorAll('button')).find((x) => x.textContent === 'Test connection');
+    return b && !b.hasAttribute('data-loading');
+  });
+  const report = page.getByTestId('test-report');
+  const title = (await report.locator('.mantine-Alert-title').textContent()) ?? '';
+  const rows = await report.locator('tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => {
+      const [end, check, status, message] = Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '');
+      return { end: end!, check: check!, status: status!, message: message! };
+    }),
+  );
+  return { title, rows };
 }

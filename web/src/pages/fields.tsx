@@ -162,7 +162,9 @@ export function SchemaField({ name, schema: raw, value, onChange, error, readOnl
   const label = schema.title ?? labelFor(name);
   const description = schema.description;
   if (schema.enum) {
-    return <Select label={label} description={description} data={schema.enum.map(String)} value={value ?? null} onChange={(v) => onChange(v ?? undefined)} error={error} disabled={readOnly} clearable={!required} />;
+    // Unset means the default: say which, rather than show an empty box.
+    const placeholder = schema.default !== undefined ? `${String(schema.default)} (default)` : undefined;
+    return <Select label={label} description={description} data={schema.enum.map(String)} value={value ?? null} onChange={(v) => onChange(v ?? undefined)} error={error} disabled={readOnly} clearable={!required} placeholder={placeholder} />;
   }
   if (schema.type === 'boolean') {
     return <Switch label={label} description={description} checked={!!(value ?? schema.default)} onChange={(e) => onChange(e.currentTarget.checked)} error={error} disabled={readOnly} />;
