@@ -1,8 +1,8 @@
 // The administrator's whole flow in a real browser against the emulators (Entra ID tenant and
 // Jira DC): log in, edit a connector, add manager.mail → property.managerEmail, preview it,
 // have a bad expression refused next to its row, save, sync one user and find the property in
-// Jira, run a full sync, browse and filter the results. Then a viewer who can change nothing and
-// never sees a secret. Screenshots go to docs/screenshots/.
+// Jira, simulate a full sync (nothing written), run it, browse and filter the results. Then a
+// viewer who can change nothing and never sees a secret. Screenshots go to docs/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -131,16 +131,36 @@ describe('admin UI in a browser against the emulators', () => {
     assert.equal(suite.jira.inspect(subject.username)?.properties.managerEmail, subject.managerMail);
   });
 
+  test('Simulate plans the full sync, shows it as a simulation and writes nothing', async () => {
+    const writesBefore = suite.jira.stats.writes;
+    await page.getByRole('button', { name: 'Simulate', exact: true }).click();
+    let run;
+    for (let i = 0; i < 600 && !run; i++) {
+      run = (await store.runs.list({ connectorId: 'contoso-entra' })).find((r) => r.dryRun && r.finishedAt);
+      if (!run) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(run, 'the simulation finished');
+    assert.notEqual(run.status, 'failed', run.error ?? '');
+    assert.ok(run.counts.created > 0, `the plan creates the users not synced yet: ${JSON.stringify(run.counts)}`);
+    assert.equal(suite.jira.stats.writes, writesBefore, 'a simulation sends no write request to Jira');
+    await page.getByTestId('last-run').locator(`a[href="#/runs/${run.id}"]`).click();
+    await page.getByRole('heading', { name: /simulation: nothing was written/ }).waitFor();
+    await page.getByTestId('run-items').getByText('created', { exact: true }).first().waitFor();
+    await page.goBack();
+    await page.getByRole('button', { name: 'Full sync', exact: true }).waitFor();
+  });
+
   test('run a full sync with progress, then browse and filter the results', async () => {
     await page.getByRole('button', { name: 'Full sync', exact: true }).click();
     let run;
     for (let i = 0; i < 600 && !run; i++) {
-      run = (await store.runs.list({ connectorId: 'contoso-entra' })).find((r) => r.kind === 'full' && r.finishedAt);
+      run = (await store.runs.list({ connectorId: 'contoso-entra' })).find((r) => r.kind === 'full' && !r.dryRun && r.finishedAt);
       if (!run) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(run, 'the full sync finished');
     assert.notEqual(run.status, 'failed', run.error ?? '');
-    await page.getByTestId('last-run').getByRole('link', { name: 'Open the results' }).click();
+    // The link of this run, once the page has caught up (until then it shows the simulation).
+    await page.getByTestId('last-run').locator(`a[href="#/runs/${run.id}"]`).click();
     const items = page.getByTestId('run-items');
     await items.waitFor();
     await page.getByText('created', { exact: true }).first().waitFor();
