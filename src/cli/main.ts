@@ -173,17 +173,18 @@ config
   .command('export')
   .description('write the stored connectors as YAML (secret values are never included)')
   .option('-o, --output <file>', 'write to a file instead of standard output')
+  .option('--json', 'write JSON instead of YAML (config import reads either)')
   .action(async (_o, cmd: Command) => {
     const opts = globals(cmd) as GlobalOptions & { output?: string };
     const store = await openStore(opts);
     try {
-      const { exportConfig } = await import('../server/config-io.ts');
-      const yaml = await exportConfig(store);
+      const { exportConfig, exportConfigData } = await import('../server/config-io.ts');
+      const text = opts.json ? `${JSON.stringify(await exportConfigData(store), null, 2)}\n` : await exportConfig(store);
       if (opts.output) {
         const { writeFileSync } = await import('node:fs');
-        writeFileSync(opts.output, yaml);
+        writeFileSync(opts.output, text);
         console.error(`wrote ${opts.output}`);
-      } else process.stdout.write(yaml);
+      } else process.stdout.write(text);
     } finally {
       await store.close();
     }
@@ -226,11 +227,12 @@ program
   .command('serve')
   .description('run the web UI, REST API and scheduler')
   .option('--host <host>', 'address to bind', '127.0.0.1')
-  .option('--port <n>', 'port', '8080')
+  .option('--port <n>', 'port (0: any free one)', '8080')
+  .option('--json', 'announce the address as one JSON line ({"url", "administratorExists"})')
   .action(async (_o, cmd: Command) => {
     const opts = globals(cmd) as GlobalOptions & { host: string; port: string };
     const { serve } = await import('./serve.ts');
-    await serve({ dataDir: opts.dataDir, host: opts.host, port: Number(opts.port) });
+    await serve({ dataDir: opts.dataDir, host: opts.host, port: Number(opts.port), json: opts.json });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -6,13 +6,18 @@ export interface ServeOptions {
   dataDir?: string;
   host: string;
   port: number;
+  /** Announce the address as one JSON line (for scripts that start idsync on port 0). */
+  json?: boolean;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
   const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts) });
   const admins = await server.auth.countUsers();
-  console.log(`idsync is running at ${server.url}`);
-  if (admins === 0) console.log('No administrator exists yet: open the URL to create the first one (or set IDSYNC_ADMIN_PASSWORD).');
+  if (opts.json) console.log(JSON.stringify({ url: server.url, administratorExists: admins > 0 }));
+  else {
+    console.log(`idsync is running at ${server.url}`);
+    if (admins === 0) console.log('No administrator exists yet: open the URL to create the first one (or set IDSYNC_ADMIN_PASSWORD).');
+  }
   await untilStopped();
   await server.close();
 }

@@ -54,7 +54,9 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
   const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
   const app = Fastify({
-    logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'] } : opts.logger,
+    // Request logs go to standard error, so standard output carries only what the command says
+    // (e.g. `idsync serve --json`'s address line).
+    logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], stream: process.stderr } : opts.logger,
     bodyLimit: 8 * 1024 * 1024,
     trustProxy: false,
   });

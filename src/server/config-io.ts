@@ -9,10 +9,14 @@ import { validateConnector } from './connector-validation.ts';
 import type { FieldIssue } from './routes.ts';
 import type { Services } from './services.ts';
 
+/** The stored connectors as a configuration document: secret references, never secret values. */
+export async function exportConfigData(store: Store): Promise<{ version: 1; connectors: ConnectorConfig[] }> {
+  return { version: 1, connectors: (await store.connectors.list()).map((c) => c.config) };
+}
+
 export async function exportConfig(store: Store): Promise<string> {
-  const connectors = (await store.connectors.list()).map((c) => c.config);
   const header = '# idsync configuration export. Secret values are not included: secrets entered in the UI\n# appear as {stored: NAME} and stay in the store; set them again after importing elsewhere.\n';
-  return header + stringify({ version: 1, connectors });
+  return header + stringify(await exportConfigData(store));
 }
 
 export interface ImportResult {

@@ -213,6 +213,42 @@ describe('the idsync command line', () => {
     assert.equal(toFile.code, 0, toFile.stderr);
     assertNoSecret(readFileSync(file, 'utf8'), 'the exported file');
     assert.deepEqual(parse(readFileSync(file, 'utf8')), doc);
+
+    // --json: the same document as JSON, which config import reads too (into a second store).
+    const asJson = await idsync(['config', 'export', '--json']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    assert.deepEqual(json(asJson), doc);
+    const jsonFile = join(work, 'exported.json');
+    writeFileSync(jsonFile, asJson.stdout);
+    const elsewhere = await run(process.execPath, ['bin/idsync.mjs', '--data-dir', join(work, 'data-2'), 'config', 'import', '--json', jsonFile], { IDSYNC_DATABASE_URL: undefined });
+    assert.equal(elsewhere.code, 0, elsewhere.stdout + elsewhere.stderr);
+    assert.deepEqual(json(elsewhere).saved, ['entra-cli']);
+  });
+
+  test('serve --json announces its address as one JSON line, and the API answers there', async () => {
+    const child = spawn(process.execPath, ['bin/idsync.mjs', '--data-dir', join(work, 'data-serve'), 'serve', '--port', '0', '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, IDSYNC_DATABASE_URL: undefined, IDSYNC_ADMIN_PASSWORD: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code} before announcing itself: ${out}`)));
+      });
+      const announced = JSON.parse(line) as { url: string; administratorExists: boolean };
+      assert.match(announced.url, /^http:\/\/127\.0\.0\.1:\d+/);
+      assert.equal(announced.administratorExists, false);
+      const status = await fetch(`${announced.url}/api/v1/auth/status`);
+      assert.equal(status.status, 200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+    }
   });
 
   test('no secret value in any output, in the runs and their items, or anywhere in the data directory', async () => {
