@@ -127,7 +127,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   progress.stop();
   const { run } = result;
   if (opts.json) {
-    printJson({ run: run.id, status: run.status, ...run.counts, error: run.error ?? undefined, targets: connector.targets.map((t) => t.id), dataDir });
+    // run.counts.targets holds the counts per target (Jira and Confluence side by side).
+    printJson({ run: run.id, status: run.status, ...run.counts, error: run.error ?? undefined, dataDir });
   } else {
     const sample = await store.runs.items(run.id, { operation: ['created', 'failed'], limit: 4 });
     printItems(sample.items);

@@ -274,12 +274,23 @@ describe('npm run demo', () => {
     for (const attempt of [1, 2]) {
       const o = await run('npm', ['run', '--silent', 'demo', '--', '--once', '--json'], { IDSYNC_DATA_DIR: undefined });
       assert.equal(o.code, 0, `attempt ${attempt}: ${o.stdout}\n${o.stderr}`);
-      const summary = JSON.parse(o.stdout.slice(o.stdout.indexOf('{'))) as { run: string; status: string; failed: number; created: number; dataDir: string };
+      const summary = JSON.parse(o.stdout.slice(o.stdout.indexOf('{'))) as {
+        run: string;
+        status: string;
+        failed: number;
+        created: number;
+        dataDir: string;
+        targets: Record<string, { created: number; failed: number }>;
+      };
       const why =
         summary.failed > 0 ? (await run(process.execPath, ['bin/idsync.mjs', '--data-dir', summary.dataDir, 'run', summary.run, '--operation', 'failed'])).stdout : '';
       assert.equal(summary.status, 'succeeded', `attempt ${attempt}: ${why}`);
       assert.equal(summary.failed, 0, `attempt ${attempt}: ${why}`);
       assert.ok(summary.created > 100, `attempt ${attempt}: created ${summary.created}`);
+      // One tenant into Jira and Confluence at once: the summary counts each target.
+      assert.deepEqual(Object.keys(summary.targets), ['jira', 'confluence']);
+      assert.equal(summary.targets.jira!.created + summary.targets.confluence!.created, summary.created);
+      assert.ok(summary.targets.confluence!.created > 100, `attempt ${attempt}: Confluence created ${summary.targets.confluence!.created}`);
       rmSync(summary.dataDir, { recursive: true, force: true });
     }
   });
