@@ -86,3 +86,15 @@ test('a bad id does not hide the other problems: one check reports them all', as
   for (const p of ['id', 'source.tenantId', 'targets[0].mapping[0].source', 'schedule.cron']) assert.ok(paths.includes(p), `${p} reported: ${paths.join(', ')}`);
   assert.equal(new Set(issues.map((i) => `${i.path} ${i.message}`)).size, issues.length, 'each problem once');
 });
+
+test('problems keep their place when an earlier target or the source cannot even be read', async () => {
+  const { issues } = await validateConnector({
+    ...base,
+    source: { tenantId: 'contoso.onmicrosoft.com' },
+    targets: [42, { ...base.targets[0], mapping: [{ target: 'user.displayName', source: '$lower(displayName' }] }],
+  });
+  const paths = issues.filter((i) => i.severity === 'error').map((i) => i.path);
+  assert.ok(paths.includes('targets[1].mapping[0].source'), `the expression error stays on targets[1]: ${paths.join(', ')}`);
+  assert.ok(paths.some((p) => p.startsWith('source')), `the source without a type is reported: ${paths.join(', ')}`);
+  assert.ok(paths.some((p) => p.startsWith('targets[0]')), `the unreadable first target is reported: ${paths.join(', ')}`);
+});

@@ -88,19 +88,21 @@ export async function validateConnector(
   const issues: ConfigIssue[] = base.success ? [] : zodIssues(base.error);
   // A common-model problem (say, a bad id) does not hide the section problems: the sections
   // are still checked as far as their shape allows, so one save reports everything at once.
-  const config = base.success ? base.data : sectionsOf(input);
-  if (!config) return { issues };
+  const config: Sections = base.success ? base.data : sectionsOf(input);
 
-  try {
-    const def = await deps.source(config.source.type);
-    const r = def.configSchema.safeParse(config.source);
-    if (!r.success) issues.push(...zodIssues(r.error, 'source'));
-  } catch (e) {
-    issues.push({ path: 'source.type', message: errorText(e), severity: 'error' });
+  if (config.source) {
+    try {
+      const def = await deps.source(config.source.type);
+      const r = def.configSchema.safeParse(config.source);
+      if (!r.success) issues.push(...zodIssues(r.error, 'source'));
+    } catch (e) {
+      issues.push({ path: 'source.type', message: errorText(e), severity: 'error' });
+    }
   }
 
   const ids = new Set<string>();
   for (const [i, t] of config.targets.entries()) {
+    if (!t) continue; // not even an id and a type: the common model said so
     const at = `targets[${i}]`;
     if (ids.has(t.id)) issues.push({ path: `${at}.id`, message: `target id "${t.id}" is used twice in this connector`, severity: 'error' });
     ids.add(t.id);
@@ -133,18 +135,22 @@ export async function validateConnector(
   return base.success ? { config: base.data, issues } : { issues: uniqueIssues(issues) };
 }
 
-type Sections = Pick<ConnectorConfig, 'source' | 'targets' | 'schedule'>;
+/** What the section checks look at; a section the common model could not even read is absent. */
+interface Sections {
+  source?: ConnectorConfig['source'];
+  /** By position, so problems keep their place (`targets[1]`) when an earlier target is unreadable. */
+  targets: Array<ConnectorConfig['targets'][number] | undefined>;
+  schedule?: ConnectorConfig['schedule'];
+}
 
 /** The parts of a connector the common model refused that can still be checked section by section. */
-function sectionsOf(input: unknown): Sections | undefined {
-  if (!isObject(input) || !isObject(input.source) || typeof input.source.type !== 'string') return undefined;
-  const targets = Array.isArray(input.targets) ? input.targets : [];
-  const shaped = targets.filter((t): t is Record<string, any> => isObject(t) && typeof t.type === 'string' && typeof t.id === 'string');
-  return {
-    source: input.source as Sections['source'],
-    targets: shaped.map((t) => ({ ...t, mapping: Array.isArray(t.mapping) ? t.mapping : [] })) as Sections['targets'],
-    schedule: isObject(input.schedule) ? (input.schedule as Sections['schedule']) : undefined,
-  };
+function sectionsOf(input: unknown): Sections {
+  const raw = isObject(input) ? input : {};
+  const source = isObject(raw.source) && typeof raw.source.type === 'string' ? (raw.source as Sections['source']) : undefined;
+  const targets = (Array.isArray(raw.targets) ? raw.targets : []).map((t: unknown) =>
+    isObject(t) && typeof t.type === 'string' && typeof t.id === 'string' ? ({ ...t, mapping: Array.isArray(t.mapping) ? t.mapping : [] } as ConnectorConfig['targets'][number]) : undefined,
+  );
+  return { source, targets, schedule: isObject(raw.schedule) ? (raw.schedule as Sections['schedule']) : undefined };
 }
 
 function isObject(v: unknown): v is Record<string, any> {
