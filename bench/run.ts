@@ -22,6 +22,8 @@ interface ScenarioResult {
   wallMs: number;
   floorMs: number;
   ratio: number;
+  /** idsync's own CPU time (user + system) in the scenario, when measured. */
+  cpuMs?: number;
   peakRssMb: number;
   requests: number;
   writes: number;
@@ -144,13 +146,14 @@ async function main(): Promise<void> {
       wallMs: w.wallMs,
       floorMs,
       ratio: w.wallMs / floorMs,
+      cpuMs: w.cpuMs,
       peakRssMb: w.peakRssMb,
       requests: reqs.length,
       writes: reqs.filter(isWrite).length,
       counts: w.counts,
     };
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
   };
 
@@ -202,13 +205,14 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: ScenarioResult[]): void {
-  const rows = [['scenario', 'wall', 'floor', 'ratio', 'peak RSS', 'requests', 'writes']];
+  const rows = [['scenario', 'wall', 'floor', 'ratio', 'idsync CPU', 'peak RSS', 'requests', 'writes']];
   for (const r of results) {
     rows.push([
       r.scenario,
       r.p50Ms !== undefined ? `p50 ${r.p50Ms.toFixed(1)} ms` : `${(r.wallMs / 1000).toFixed(2)} s`,
       r.floorP50Ms !== undefined ? `p50 ${r.floorP50Ms.toFixed(1)} ms` : `${(r.floorMs / 1000).toFixed(2)} s`,
       `${r.ratio.toFixed(2)}×`,
+      r.cpuMs !== undefined ? `${(r.cpuMs / 1000).toFixed(2)} s` : '',
       `${r.peakRssMb.toFixed(0)} MB`,
       String(r.requests),
       String(r.writes),

@@ -47,8 +47,12 @@ const engine = new SyncEngine(store, {
 const result: Record<string, unknown> = {};
 if (job.scenario === 'full') {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const { run } = await engine.run({ connector, kind: 'full', trigger: 'bench', reconcile: job.reconcile });
   result.wallMs = performance.now() - started;
+  // idsync's own CPU time (user + system, microseconds): steadier than wall time on a busy machine.
+  const cpu = process.cpuUsage(cpuBefore);
+  result.cpuMs = (cpu.user + cpu.system) / 1000;
   result.status = run.status;
   result.error = run.error;
   result.counts = run.counts;
