@@ -165,5 +165,6 @@ function engineService(engine: SyncEngine) {
     testConnection: engine.testConnection.bind(engine),
     attributes: engine.attributes.bind(engine),
     sampleUsers: engine.sampleUsers.bind(engine),
+    searchUsers: engine.searchUsers.bind(engine),
   };
 }

@@ -54,7 +54,20 @@ export interface SourceConnector {
    * Returns null only when the provider says the user does not exist.
    */
   getUser(ref: string, query: SourceQuery): Promise<SourceUser | null>;
+  /**
+   * Users whose name, mail or UPN starts with `text` (case-insensitive), at most `limit`, for
+   * the pickers where an administrator looks a user up. Light: no manager, no groups.
+   */
+  searchUsers?(text: string, limit: number): Promise<UserHit[]>;
   close?(): Promise<void>;
+}
+
+/** A user found by a search: enough to show and to name it exactly. */
+export interface UserHit {
+  id: string;
+  displayName: string | null;
+  userPrincipalName: string | null;
+  mail: string | null;
 }
 
 // ---------------------------------------------------------------- targets

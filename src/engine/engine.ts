@@ -7,7 +7,7 @@
 // read: a failed read fails the run and marks nobody missing.
 import { hash } from 'node:crypto';
 import type { ConnectorConfig } from '../config/schema.ts';
-import type { AttributeInfo, SourceUser } from '../core/types.ts';
+import type { AttributeInfo, SourceUser, UserHit } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Link, LinkDigest } from '../store/links.ts';
@@ -393,15 +393,44 @@ export class SyncEngine {
    * Source users for previews and the "Sync a user" search: the user named by `query` (UPN,
    * mail, object id), or the first users the source lists when no query is given.
    */
+  /**
+   * Users for a preview, read the way a sync reads them: the user named exactly (UPN, mail,
+   * object id), else the first users whose name, mail or UPN starts with `query`, else (no
+   * query) the first users of the directory.
+   */
   async sampleUsers(connector: ConnectorConfig, query: string, limit = 5): Promise<SourceUser[]> {
     const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
     try {
-      if (query.trim()) {
-        const user = await runtime.source.getUser(query.trim(), runtime.query);
-        return user ? [user] : [];
+      const wanted = query.trim();
+      if (wanted) {
+        const user = await runtime.source.getUser(wanted, runtime.query);
+        if (user) return [user];
+        const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
+        const users: SourceUser[] = [];
+        for (const hit of hits) {
+          const u = await runtime.source.getUser(hit.id, runtime.query);
+          if (u) users.push(u);
+        }
+        return users;
       }
       for await (const page of runtime.source.listUsers(runtime.query)) return page.slice(0, limit);
       return [];
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  /** Users whose name, mail or UPN starts with `text`, for the "Sync a user" picker; an exact reference first. */
+  async searchUsers(connector: ConnectorConfig, text: string, limit = 10): Promise<UserHit[]> {
+    const wanted = text.trim();
+    if (!wanted) return [];
+    const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+    try {
+      const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
+      if (hits.length > 0) return hits;
+      // Nothing starts with it: maybe an exact reference (an object id) that no prefix matches.
+      const u = await runtime.source.getUser(wanted, { attributes: ['displayName', 'userPrincipalName', 'mail'], groups: false, manager: false });
+      return u ? [{ id: u.id, displayName: textOf(u.attrs.displayName), userPrincipalName: textOf(u.attrs.userPrincipalName), mail: textOf(u.attrs.mail) }] : [];
     } finally {
       await runtime.close();
     }
@@ -412,6 +441,10 @@ function defer(rc: RunContext, user: SourceUser, targetId: string): void {
   let waiting = rc.deferred.get(targetId);
   if (!waiting) rc.deferred.set(targetId, (waiting = new Map()));
   waiting.set(user.id, user);
+}
+
+function textOf(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
 }
 
 function managerId(u: SourceUser): string | undefined {

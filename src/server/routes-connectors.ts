@@ -40,6 +40,7 @@ const configIn = z.record(z.string(), json).describe(
 );
 const ruleIn = z.object({ target: z.string(), source: z.string(), default: json.optional(), flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'), whenEmpty: z.enum(['keep', 'clear']).default('keep') });
 const previewOut = z.object({ ok: z.boolean(), value: json.optional(), empty: z.boolean().optional(), error: z.string().optional() });
+const userHitOut = z.object({ id: z.string(), displayName: z.string().nullable(), userPrincipalName: z.string().nullable(), mail: z.string().nullable() });
 const sampleUserOut = z.object({ id: z.string(), label: z.string(), attrs: z.record(z.string(), json), groups: z.array(z.string()).optional() });
 
 export interface ConnectorRouteDeps {
@@ -273,7 +274,20 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
 
   api.route(
     {
-      method: 'GET', path: '/api/v1/connectors/:id/sample-users', tag: 'mapping', access: 'viewer', summary: 'Users from the source matching a search (name, mail or UPN), for previews',
+      method: 'GET', path: '/api/v1/connectors/:id/user-search', tag: 'sync', access: 'viewer',
+      summary: 'Users of the identity provider whose name, mail or UPN starts with q (an exact object id also matches), for the "Sync a user" picker',
+      query: z.object({ q: z.string().default(''), limit: z.coerce.number().int().min(1).max(50).default(10) }),
+      response: z.object({ users: z.array(userHitOut) }),
+    },
+    async ({ params, query }) => {
+      const c = await load(params.id!);
+      return { users: await services.engine.searchUsers(c.config, query.q, query.limit) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'GET', path: '/api/v1/connectors/:id/sample-users', tag: 'mapping', access: 'viewer', summary: 'Users read as a sync reads them, for previews: the user named exactly (UPN, mail, object id), else those whose name, mail or UPN starts with q, else the first ones',
       query: z.object({ q: z.string().default(''), limit: z.coerce.number().int().min(1).max(50).default(10) }), response: z.object({ users: z.array(sampleUserOut) }),
     },
     async ({ params, query }) => {

@@ -2,7 +2,7 @@
 // registries. Everything the routes need goes through these small interfaces, so tests hand in
 // fakes and the real modules are wired in one place (defaultServices).
 import type { ConnectorConfig } from '../config/schema.ts';
-import type { AttributeInfo, Json, MappingRule, SourceUser, TargetCapabilities } from '../core/types.ts';
+import type { AttributeInfo, Json, MappingRule, SourceUser, TargetCapabilities, UserHit } from '../core/types.ts';
 import type { ConnectionReport, SyncRequest, SyncResult } from '../engine/api.ts';
 import type { MappingIssue, MappingValidationInput, PreviewResult } from '../mapping/api.ts';
 import type { ConnectorContext, SourceDefinition } from '../sources/registry.ts';
@@ -17,6 +17,8 @@ export interface EngineService {
   attributes(connector: ConnectorConfig): Promise<AttributeInfo[]>;
   /** A few users matching `query` (name, mail, UPN), read the way a sync reads them. */
   sampleUsers(connector: ConnectorConfig, query: string, limit: number): Promise<SourceUser[]>;
+  /** Users whose name, mail or UPN starts with `text` (the "Sync a user" picker). */
+  searchUsers(connector: ConnectorConfig, text: string, limit: number): Promise<UserHit[]>;
 }
 
 export interface MappingService {
@@ -62,7 +64,7 @@ async function realEngine(store: Store, ctx: ConnectorContext): Promise<EngineSe
     const fail = async (): Promise<never> => {
       throw notAvailable('the sync engine');
     };
-    return { run: fail, testConnection: fail, attributes: fail, sampleUsers: fail };
+    return { run: fail, testConnection: fail, attributes: fail, sampleUsers: fail, searchUsers: fail };
   }
   const engine = new mod.SyncEngine(store, ctx);
   return {
@@ -70,6 +72,7 @@ async function realEngine(store: Store, ctx: ConnectorContext): Promise<EngineSe
     testConnection: (c) => engine.testConnection(c),
     attributes: (c) => engine.attributes(c),
     sampleUsers: async (c, query, limit) => ((await engine.sampleUsers(c, query, limit)) as SourceUser[]).slice(0, limit),
+    searchUsers: (c, text, limit) => engine.searchUsers(c, text, limit),
   };
 }
 

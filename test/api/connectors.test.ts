@@ -86,6 +86,14 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.equal(preview.body.results[0].value, 'megan@contoso.test');
   });
 
+  test('user search for the "Sync a user" picker: by the start of a name or mail, limited', async () => {
+    const byName = await h.admin.get('/api/v1/connectors/contoso/user-search?q=meg');
+    assert.equal(byName.status, 200, byName.text);
+    assert.deepEqual(byName.body.users, [{ id: 'u-2', displayName: 'Megan Bowen', userPrincipalName: 'megan@contoso.test', mail: 'megan@contoso.test' }]);
+    const tooMany = await h.admin.get('/api/v1/connectors/contoso/user-search?q=a&limit=500');
+    assert.equal(tooMany.status, 400, 'the limit is bounded');
+  });
+
   test('test connection reports each check', async () => {
     const res = await h.admin.post('/api/v1/connectors/contoso/test');
     assert.equal(res.status, 200);

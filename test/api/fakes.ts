@@ -156,6 +156,16 @@ export class FakeEngine implements EngineService {
     const q = query.toLowerCase();
     return users.filter((u) => !q || JSON.stringify(u.attrs).toLowerCase().includes(q)).slice(0, limit);
   }
+
+  async searchUsers(_c: ConnectorConfig, text: string, limit: number) {
+    const q = text.trim().toLowerCase();
+    if (!q) return [];
+    const textOf = (v: unknown) => (typeof v === 'string' ? v : null);
+    return users
+      .filter((u) => ['displayName', 'userPrincipalName', 'mail'].some((k) => textOf(u.attrs[k])?.toLowerCase().startsWith(q)))
+      .slice(0, limit)
+      .map((u) => ({ id: u.id, displayName: textOf(u.attrs.displayName), userPrincipalName: textOf(u.attrs.userPrincipalName), mail: textOf(u.attrs.mail) }));
+  }
 }
 
 export const SECRET = 'S3cr3t-client-value-9f8e7d';

@@ -178,6 +178,22 @@ for (const [kind, openStore] of storeKinds) {
       assert.match(unknown.run.error ?? '', /no user "nobody\.here@contoso\.com"/);
     });
 
+    test('looking a user up by the start of a name: the picker finds them, a preview reads them in full', async () => {
+      const u = member();
+      const start = u.displayName.slice(0, u.displayName.indexOf(' ') + 2);
+      const hits = await engine.searchUsers(e2eConnector(em), start, 10);
+      assert.ok(hits.some((h) => h.id === u.id && h.userPrincipalName === u.userPrincipalName), `${u.displayName} found by "${start}"`);
+      // An object id starts no name, yet is found exactly.
+      assert.deepEqual((await engine.searchUsers(e2eConnector(em), u.id, 10)).map((h) => h.id), [u.id]);
+      // A preview by that text reads the matches as a sync would: with the manager resolved.
+      const samples = await engine.sampleUsers(e2eConnector(em), start, 10);
+      const sample = samples.find((x) => x.id === u.id);
+      assert.ok(sample, 'the preview reads the user found by name');
+      assert.equal((sample.attrs.manager as { id?: string } | null)?.id, u.managerId);
+      assert.deepEqual(await engine.searchUsers(e2eConnector(em), 'zz-nobody-starts-like-this', 10), []);
+      assert.deepEqual(await engine.searchUsers(e2eConnector(em), '  ', 10), [], 'no text, no search');
+    });
+
     test('manager attributes: mail, name and Jira username, a manager listed after the report, and no manager at all', async () => {
       const late = lateManager(org());
       const report = org().users.find((u) => u.managerId === late.id);

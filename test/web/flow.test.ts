@@ -45,14 +45,19 @@ describe('admin UI in a browser against the emulators', () => {
   let page: Page;
   let dataDir: string;
   let secrets: string[];
-  let subject: { upn: string; username: string; managerMail: string };
+  let subject: { upn: string; username: string; managerMail: string; displayName: string };
 
   before(async () => {
     ensureWebBuilt();
     suite = await startSuite({ users: USERS, confluence: false });
     const org = generateOrg({ users: USERS, seed: 7 });
     const u = org.users.find((x) => x.managerId && x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#'))!;
-    subject = { upn: u.userPrincipalName, username: u.userPrincipalName.split('@')[0]!.toLowerCase(), managerMail: org.users.find((m) => m.id === u.managerId)!.mail! };
+    subject = {
+      upn: u.userPrincipalName,
+      username: u.userPrincipalName.split('@')[0]!.toLowerCase(),
+      managerMail: org.users.find((m) => m.id === u.managerId)!.mail!,
+      displayName: u.displayName,
+    };
 
     dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-'));
     store = await Store.open({ dataDir });
@@ -95,7 +100,7 @@ describe('admin UI in a browser against the emulators', () => {
     await page.getByRole('textbox', { name: `Source of row ${row}`, exact: true }).fill('manager.mail');
     await page.getByRole('textbox', { name: `Target of row ${row}`, exact: true }).fill('property.managerEmail');
     await page.keyboard.press('Escape');
-    await page.getByLabel('Preview with user').fill(subject.upn);
+    await page.getByRole('textbox', { name: 'Preview with user', exact: true }).fill(subject.upn);
     await page.getByRole('button', { name: 'Preview', exact: true }).click();
     await page.getByTestId(`preview-${row - 1}`).getByText(subject.managerMail).waitFor();
     await table.scrollIntoViewIfNeeded();
@@ -123,7 +128,10 @@ describe('admin UI in a browser against the emulators', () => {
 
   test('sync one user and find the property written in the Jira emulator', async () => {
     await page.getByRole('button', { name: 'Sync…' }).click();
-    await page.getByLabel('User', { exact: true }).fill(subject.upn);
+    // Looked up by the start of the name, picked from what the identity provider found.
+    await page.getByRole('textbox', { name: 'User', exact: true }).fill(subject.displayName.slice(0, subject.displayName.indexOf(' ') + 3));
+    await page.getByRole('option', { name: new RegExp(subject.upn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }).click();
+    assert.equal(await page.getByRole('textbox', { name: 'User', exact: true }).inputValue(), subject.upn, 'the pick fills in the UPN');
     await page.getByRole('button', { name: 'Sync user' }).click();
     const report = page.getByTestId('user-report');
     await report.getByText('Changes made').waitFor({ timeout: 60_000 });

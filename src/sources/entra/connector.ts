@@ -1,7 +1,7 @@
 // The Entra ID source: reads users page by page from Microsoft Graph with exactly the
 // properties the mapping needs, the manager as a reference and group memberships on demand,
 // and never mistakes a failure for the end of the directory.
-import type { AttributeInfo, SourceConnector, SourceQuery, SourceUser, TestResult } from '../../core/types.ts';
+import type { AttributeInfo, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
 import { IdsyncError, errorText } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
@@ -32,6 +32,8 @@ function handled<T>(p: Promise<T>): Promise<T> {
 }
 
 const USERS_PERMISSION = 'User.Read.All';
+/** What a user search matches by prefix: Graph filters these with startswith without advanced queries. */
+const SEARCHED_PROPERTIES = ['displayName', 'givenName', 'surname', 'userPrincipalName', 'mail'];
 const GROUPS_PERMISSION = 'GroupMember.Read.All';
 
 /** User pages downloaded ahead of the engine (each ~100-999 users). */
@@ -314,6 +316,33 @@ export class EntraSource implements SourceConnector {
       user.groups = groups;
     }
     return user;
+  }
+
+  async searchUsers(text: string, limit: number): Promise<UserHit[]> {
+    const wanted = text.trim();
+    if (!wanted) return [];
+    // startswith on these properties needs no advanced query; the connector's own filter keeps
+    // the search to the users a sync would see.
+    const literal = odataString(wanted);
+    const search = SEARCHED_PROPERTIES.map((p) => `startswith(${p},${literal})`).join(' or ');
+    const filter = this.cfg.filter ? `(${this.cfg.filter}) and (${search})` : search;
+    const advanced = needsAdvancedQuery(this.cfg.filter);
+    try {
+      const res = await this.graph.send<UserPage>({
+        method: 'GET',
+        url: '/users',
+        query: { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: Math.max(1, Math.min(limit, 999)), ...(advanced ? { $count: 'true' } : {}) },
+        headers: advanced ? { consistencylevel: 'eventual' } : {},
+      });
+      return (res.body?.value ?? []).slice(0, limit).map((u) => ({
+        id: String(u.id),
+        displayName: typeof u.displayName === 'string' ? u.displayName : null,
+        userPrincipalName: typeof u.userPrincipalName === 'string' ? u.userPrincipalName : null,
+        mail: typeof u.mail === 'string' ? u.mail : null,
+      }));
+    } catch (e) {
+      throw explainGraphError(e, 'search users', USERS_PERMISSION);
+    }
   }
 
   /** One user's memberships are always read per user; a groupFilter is resolved by listing the matching groups. */

@@ -146,6 +146,25 @@ test('guests and unicode names come through unchanged', async () => {
   assert.equal(users.find((u) => u.id === noMail.id)!.attrs.mail, null);
 });
 
+test('searchUsers: by the start of a name, given name, surname, UPN or mail, case-insensitively, within the connector filter', async () => {
+  const s = source();
+  const someone = org.users.find((u) => u.userType === 'Member' && u.mail && u.accountEnabled && u.displayName.includes(' '))!;
+  const prefix = someone.displayName.slice(0, 4).toLowerCase();
+  const expected = org.users.filter((u) =>
+    [u.displayName, u.givenName, u.surname, u.userPrincipalName, u.mail].some((v) => typeof v === 'string' && v.toLowerCase().startsWith(prefix)),
+  );
+  const hits = await s.searchUsers(prefix, 999);
+  assert.deepEqual(hits.map((h) => h.id).sort(), expected.map((u) => u.id).sort(), 'exactly the users one of whose names starts with the text');
+  assert.ok(hits.some((h) => h.id === someone.id && h.displayName === someone.displayName && h.userPrincipalName === someone.userPrincipalName), 'the hit carries the names');
+  assert.deepEqual((await s.searchUsers(someone.mail!.toUpperCase(), 5)).map((h) => h.id), [someone.id]);
+  assert.equal((await s.searchUsers(prefix.slice(0, 1), 3)).length, 3, 'at most limit hits');
+  assert.deepEqual(await s.searchUsers("o'nobody", 5), [], 'a quote is a literal, not a broken filter');
+  // The connector's own filter scopes the search as it scopes a sync.
+  const disabled = org.users.find((u) => !u.accountEnabled && u.userType === 'Member')!;
+  assert.ok((await s.searchUsers(disabled.userPrincipalName, 5)).some((h) => h.id === disabled.id), 'found without a filter');
+  assert.deepEqual(await source({ filter: 'accountEnabled eq true' }).searchUsers(disabled.userPrincipalName, 5), [], 'not found when the filter leaves it out');
+});
+
 test('getUser by object id, UPN, mail, guest UPN and guest mail; null for unknown; manager and groups when asked', async () => {
   const s = source();
   const query = q({ attributes: ['department'], manager: true, groups: true });

@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ActionIcon, Alert, Autocomplete, Badge, Button, Code, Group, Select, Stack, Table, Text, TextInput, Tooltip } from '@mantine/core';
 import { ApiError, post, type Rule, type TargetType } from '../api';
+import { UserPicker } from './UserPicker';
 
 export interface RowIssue {
   row: number;
@@ -127,7 +128,7 @@ export function MappingTable({ connectorId, targetId, target, sourceType, rules,
         </Text>
         {connectorId && (
           <Group gap="xs" align="flex-end" wrap="nowrap">
-            <TextInput size="xs" label="Preview with user" placeholder="first user, or UPN / mail" value={sampleRef} onChange={(e) => setSampleRef(e.currentTarget.value)} w={220} />
+            <UserPicker connectorId={connectorId} size="xs" label="Preview with user" placeholder="first user, or a name / UPN / mail" value={sampleRef} onChange={setSampleRef} w={260} />
             <Button size="xs" variant="default" onClick={runPreview} loading={previewing}>Preview</Button>
           </Group>
         )}

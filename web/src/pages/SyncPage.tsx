@@ -1,9 +1,10 @@
 // Triggers: Sync a user (with its step-by-step report), Full sync and Simulate (with live
 // progress). A trigger while a run is in progress is refused by the server with a message.
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, TextInput, Timeline, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
 import { get, post, type Active } from '../api';
 import { Counts } from './ConnectorList';
+import { UserPicker } from './UserPicker';
 
 function show(v: unknown): string {
   if (v === undefined) return '(none)';
@@ -82,7 +83,7 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
           <Text size="sm" c="dimmed" mb="sm">Reads one user from the source and writes them to every target now, showing each step.</Text>
           <form onSubmit={syncUser}>
             <Group align="flex-end">
-              <TextInput label="User" placeholder="UPN, mail, object id or Jira user name" value={userRef} onChange={(e) => setUserRef(e.currentTarget.value)} style={{ flex: 1 }} disabled={!isAdmin} />
+              <UserPicker connectorId={id} label="User" placeholder="name, mail, UPN, object id or Jira user name" value={userRef} onChange={setUserRef} style={{ flex: 1 }} disabled={!isAdmin} />
               <Button type="submit" loading={userBusy} disabled={!isAdmin || !userRef.trim()}>Sync user</Button>
             </Group>
           </form>
