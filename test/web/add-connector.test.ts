@@ -23,8 +23,6 @@ const WRONG_TOKEN = 'not-the-jira-token-4711';
 const WRONG_SECRET = 'not-the-client-secret-4711';
 const UNKNOWN_TENANT = '0b1e4f53-1c9a-4d8e-9f11-7a2d35c0e9b4';
 
-
-
 describe('adding a connector from scratch in a browser, and Test connection', () => {
   let suite: Suite;
   let store: Store;

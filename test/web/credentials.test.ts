@@ -26,8 +26,6 @@ const CERT_APP = 'c3a7f0d2-8e41-4b6a-9f2d-5a1c7e9b3d40';
 const ID = 'entra-cert';
 const WIKI_ID = 'wiki-sync';
 
-
-
 describe('credentials in the connector form: Entra ID certificate and Confluence DC administrator login', () => {
   let graph: GraphEmulator;
   let jira: JiraDcEmulator;
