@@ -78,6 +78,39 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
     },
   );
 
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/auth/password', tag: 'auth', access: 'viewer',
+      summary: 'Changes your own password (browser sessions only); your other sessions end, this one goes on',
+      body: z.object({ currentPassword: z.string().min(1, 'enter your current password').max(1000), newPassword: password }),
+      response: z.object({ user: userOut }),
+      // A wrong current password is a form error (400), not 401: 401 means "not logged in" and
+      // would send the browser back to the log-in page.
+      errors: { 400: 'the current password is wrong, or the new one too weak', 403: 'an API token cannot change a password', 429: 'too many wrong attempts; wait (Retry-After)' },
+    },
+    async ({ body, principal, req, reply }) => {
+      // A leaked token must not be able to take over its owner's account.
+      if (principal!.via !== 'session') throw new HttpError(403, 'an API token cannot change a password; log in to the web UI to change yours');
+      const me = principal!.user;
+      const wait = limiter.retryAfterMs(me.username, req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        throw new HttpError(429, `too many wrong passwords; try again in ${Math.ceil(wait / 60_000)} minute(s)`);
+      }
+      const found = await auth.userWithHash(me.username);
+      if (!found || !(await verifyPassword(body.currentPassword, found.passwordHash))) {
+        limiter.fail(me.username, req.ip);
+        throw new HttpError(400, 'the current password is wrong', { issues: [{ path: ['currentPassword'], message: 'wrong password' }] });
+      }
+      limiter.succeed(me.username, req.ip);
+      // Ends every session of this user (another browser with the old password is logged out)...
+      await auth.updateUser(me.id, { passwordHash: await hashPassword(body.newPassword) });
+      // ...and this browser goes on with a fresh one.
+      setSessionCookies(reply, req, await auth.createSession(me.id, SESSION_TTL_MS));
+      return { user: me };
+    },
+  );
+
   // ------------------------------------------------------------ users
 
   api.route(

@@ -53,7 +53,9 @@ for (const kind of STORE_KINDS) describe(`authentication and authorisation (${ki
     viewer.bearer = viewerToken;
     assert.equal((await viewer.get('/api/v1/connectors')).status, 200);
     assert.equal((await viewer.get('/api/v1/connectors/contoso')).status, 200);
-    const writes = h.server.api.routes.filter((r) => r.spec.method !== 'GET' && r.spec.access !== 'public' && r.spec.path !== '/api/v1/auth/logout');
+    // Logging out and changing one's own password are every user's (tested on their own below).
+    const own = ['/api/v1/auth/logout', '/api/v1/auth/password'];
+    const writes = h.server.api.routes.filter((r) => r.spec.method !== 'GET' && r.spec.access !== 'public' && !own.includes(r.spec.path));
     for (const { spec } of writes) {
       const res = await viewer.call(spec.method, concretePath(spec.path), {});
       assert.equal(res.status, 403, `${spec.method} ${spec.path} let a viewer through (${res.status})`);
@@ -69,6 +71,32 @@ for (const kind of STORE_KINDS) describe(`authentication and authorisation (${ki
     assert.equal((await vera.post('/api/v1/connectors/contoso/sync', { kind: 'full' })).status, 403);
     assert.equal((await vera.del('/api/v1/connectors/contoso')).status, 403);
     assert.equal(h.engine.calls.length, 0);
+  });
+
+  test('anyone changes their own password in a browser session: the current one is checked, other sessions end, tokens cannot', async () => {
+    assert.equal((await h.admin.post('/api/v1/users', { username: 'pia', password: 'pia password 1', role: 'viewer' })).status, 201);
+    const here = h.client();
+    const elsewhere = h.client();
+    for (const c of [here, elsewhere]) assert.equal((await c.post('/api/v1/auth/login', { username: 'pia', password: 'pia password 1' })).status, 200);
+
+    const wrong = await here.post('/api/v1/auth/password', { currentPassword: 'not it', newPassword: 'pia password 2' });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.deepEqual(wrong.body.issues?.[0]?.path, ['currentPassword']);
+    const weak = await here.post('/api/v1/auth/password', { currentPassword: 'pia password 1', newPassword: 'short' });
+    assert.equal(weak.status, 400, weak.text);
+
+    const changed = await here.post('/api/v1/auth/password', { currentPassword: 'pia password 1', newPassword: 'pia password 2' });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal((await here.get('/api/v1/runs')).status, 200, 'this browser stays logged in');
+    assert.equal((await elsewhere.get('/api/v1/runs')).status, 401, 'the other session ended');
+    assert.equal((await h.client().post('/api/v1/auth/login', { username: 'pia', password: 'pia password 1' })).status, 401, 'the old password no longer works');
+    assert.equal((await h.client().post('/api/v1/auth/login', { username: 'pia', password: 'pia password 2' })).status, 200, 'the new one does');
+
+    const script = h.client();
+    script.bearer = viewerToken;
+    const byToken = await script.post('/api/v1/auth/password', { currentPassword: ADMIN_PASSWORD, newPassword: 'taken over 12345' });
+    assert.equal(byToken.status, 403, byToken.text);
+    assert.equal((await h.client().post('/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD })).status, 200, 'the token owner keeps their password');
   });
 
   test('state-changing requests from a browser session need the CSRF header', async () => {

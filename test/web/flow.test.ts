@@ -229,4 +229,24 @@ describe('admin UI in a browser against the emulators', () => {
     assert.ok(await store.connectors.get('contoso-entra'), 'the connector is still there');
     await ctx.close();
   });
+
+  test('anyone, a viewer too, changes their own password from the header', async () => {
+    const viewer = await newTestPage(browser);
+    await logIn(viewer, server.url, VIEWER.username, VIEWER.password);
+    await viewer.getByRole('button', { name: 'Change password' }).click();
+    const dialog = viewer.getByRole('dialog', { name: 'Change your password' });
+    await dialog.getByLabel('Current password').fill('not my password');
+    await dialog.getByLabel(/^New password( \*)?$/).fill('viewer password 2');
+    await dialog.getByLabel('New password again').fill('viewer password 2');
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByText('wrong password').waitFor();
+    await dialog.getByLabel('Current password').fill(VIEWER.password);
+    await dialog.getByRole('button', { name: 'Change password' }).click();
+    await dialog.getByTestId('password-changed').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    // Still logged in here; the new password is the one that works from now on.
+    await viewer.getByRole('button', { name: 'Log out' }).click();
+    await logIn(viewer, server.url, VIEWER.username, 'viewer password 2');
+    await viewer.context().close();
+  });
 });

@@ -10,6 +10,7 @@ import { SyncPage } from './pages/SyncPage';
 import { RunList } from './pages/RunList';
 import { RunDetail } from './pages/RunDetail';
 import { AccessPage } from './pages/Access';
+import { ChangePassword } from './pages/ChangePassword';
 
 export function App() {
   const [state, setState] = useState<{ loading: boolean; setupRequired: boolean; user: User | null; error?: string }>({ loading: true, setupRequired: false, user: null });
@@ -37,6 +38,7 @@ function Shell({ user, onLogout }: { user: User; onLogout: () => void }) {
   const route = useRoute();
   const [section, id, sub] = route;
   const isAdmin = user.role === 'administrator';
+  const [changingPassword, setChangingPassword] = useState(false);
   let page;
   if (section === 'connectors' && id === 'new') page = <ConnectorEdit key="new" isAdmin={isAdmin} />;
   else if (section === 'connectors' && id && sub === 'sync') page = <SyncPage id={id} isAdmin={isAdmin} />;
@@ -57,6 +59,7 @@ function Shell({ user, onLogout }: { user: User; onLogout: () => void }) {
           <Group gap="xs">
             <Text size="sm">{user.username}</Text>
             <Badge variant="light" color={isAdmin ? 'blue' : 'gray'}>{user.role}</Badge>
+            <Button size="xs" variant="subtle" onClick={() => setChangingPassword(true)}>Change password</Button>
             <Button size="xs" variant="subtle" onClick={onLogout}>Log out</Button>
           </Group>
         </Group>
@@ -66,9 +69,10 @@ function Shell({ user, onLogout }: { user: User; onLogout: () => void }) {
         <NavLink label="Connectors" href="#/connectors" active={!section || section === 'connectors'} />
         <NavLink label="Results" href="#/runs" active={section === 'runs'} />
         <NavLink label="Users and API tokens" href="#/access" active={section === 'access'} />
-        {!isAdmin && <Alert mt="md" color="gray" p="xs"><Text size="xs">Read-only access: you can look at everything except secrets, and change nothing.</Text></Alert>}
+        {!isAdmin && <Alert mt="md" color="gray" p="xs"><Text size="xs">Read-only access: you can look at everything except secrets, and change nothing but your own password.</Text></Alert>}
       </AppShell.Navbar>
       <AppShell.Main>{page}</AppShell.Main>
+      <ChangePassword opened={changingPassword} onClose={() => setChangingPassword(false)} />
     </AppShell>
   );
 }
