@@ -390,10 +390,6 @@ export class SyncEngine {
   }
 
   /**
-   * Source users for previews and the "Sync a user" search: the user named by `query` (UPN,
-   * mail, object id), or the first users the source lists when no query is given.
-   */
-  /**
    * Users for a preview, read the way a sync reads them: the user named exactly (UPN, mail,
    * object id), else the first users whose name, mail or UPN starts with `query`, else (no
    * query) the first users of the directory.
@@ -420,7 +416,7 @@ export class SyncEngine {
     }
   }
 
-  /** Users whose name, mail or UPN starts with `text`, for the "Sync a user" picker; an exact reference first. */
+  /** Users whose name, mail or UPN starts with `text`, for the "Sync a user" picker; when none does, the user it names exactly (an object id). */
   async searchUsers(connector: ConnectorConfig, text: string, limit = 10): Promise<UserHit[]> {
     const wanted = text.trim();
     if (!wanted) return [];
