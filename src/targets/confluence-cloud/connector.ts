@@ -20,6 +20,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { ConfluenceCloudApi, type CloudUser } from './api.ts';
+import { groupDelta } from '../group-delta.ts';
 
 export const PROPERTY_KEY_MAX = 255;
 /** Entity properties hold at most 32 KB of JSON. */
@@ -170,10 +171,7 @@ export class ConfluenceCloudTarget implements TargetConnector {
   }
 
   private async applyGroups(accountId: string, change: FieldChange, createMissing: boolean): Promise<void> {
-    const before = asStrings(change.before);
-    const after = asStrings(change.after);
-    const add = change.add ?? after.filter((g) => !before.some((b) => sameName(b, g)));
-    const remove = change.remove ?? before.filter((g) => !after.some((a) => sameName(a, g)));
+    const { add, remove } = groupDelta(change);
     const failures: string[] = [];
     for (const name of add) {
       try {
@@ -248,12 +246,4 @@ function unwrap(v: unknown): Json {
   if (v === undefined) return null;
   if (isObject(v as Json) && Object.keys(v as object).length === 1 && SCALAR_ENVELOPE in (v as object)) return (v as Record<string, Json>)[SCALAR_ENVELOPE]!;
   return v as Json;
-}
-
-function asStrings(v: Json | undefined): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function sameName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

@@ -24,6 +24,7 @@ import { NO_USER_PROPERTIES, PROFILE_FIELDS, capabilitiesWithoutProfile, conflue
 import { EmailIndex } from './email-index.ts';
 import type { ConfluenceProfileForm } from './profile-form.ts';
 import { fullNameProblem, usernameProblem } from './username.ts';
+import { groupDelta, groupNames } from '../group-delta.ts';
 
 const PROFILE_PREFIX = 'confluence.profile.';
 
@@ -188,7 +189,7 @@ export class ConfluenceDcTarget implements TargetConnector {
     if ('user.active' in d) await run(['user.active'], async () => (d['user.active'] === false ? this.api.setActive(username, false) : undefined));
     if (Array.isArray(d.groups)) {
       const groups = d.groups;
-      await run(['groups'], () => this.applyGroups(username, { field: 'groups', before: [], after: groups, add: asStrings(groups), remove: [] }, request.options.createMissingGroups));
+      await run(['groups'], () => this.applyGroups(username, { field: 'groups', before: [], after: groups, add: groupNames(groups), remove: [] }, request.options.createMissingGroups));
     }
     const profile = Object.keys(d)
       .filter((f) => f.startsWith(PROFILE_PREFIX) && d[f] !== null && d[f] !== '')
@@ -211,7 +212,7 @@ export class ConfluenceDcTarget implements TargetConnector {
     }
     const changes: FieldChange[] = Object.entries(request.desired)
       .filter(([field]) => field !== 'user.username')
-      .map(([field, after]) => (field === 'groups' ? { field, before: [], after, add: asStrings(after), remove: [] } : { field, before: undefined, after }));
+      .map(([field, after]) => (field === 'groups' ? { field, before: [], after, add: groupNames(after), remove: [] } : { field, before: undefined, after }));
     const res = await this.write({ ...request, op: 'update', ref: { key: existing.userKey, username: existing.username }, changes });
     if ('user.username' in request.desired) res.fields.unshift({ field: 'user.username', ok: true });
     return res;
@@ -268,10 +269,7 @@ export class ConfluenceDcTarget implements TargetConnector {
   }
 
   private async applyGroups(username: string, change: FieldChange, createMissing: boolean): Promise<void> {
-    const before = asStrings(change.before);
-    const after = asStrings(change.after);
-    const add = change.add ?? after.filter((g) => !before.some((b) => sameName(b, g)));
-    const remove = change.remove ?? before.filter((g) => !after.some((a) => sameName(a, g)));
+    const { add, remove } = groupDelta(change);
     const failures: string[] = [];
     for (const group of add) {
       try {
@@ -328,12 +326,4 @@ export class ConfluenceDcTarget implements TargetConnector {
     if (!this.opts.profileForm) return {};
     return (await this.opts.profileForm.read(user.username))?.profile ?? {};
   }
-}
-
-function asStrings(v: Json | undefined): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function sameName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

@@ -27,6 +27,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { CrowdApi, type CrowdUserEntity, type CrowdUserWrite } from './api.ts';
+import { groupDelta } from '../group-delta.ts';
 
 /** Crowd stores names, emails and attribute values in 255-character columns. */
 export const CROWD_MAX = 255;
@@ -223,10 +224,8 @@ export class CrowdTarget implements TargetConnector {
   }
 
   private async applyGroups(username: string, change: FieldChange, createMissing: boolean): Promise<void> {
-    const before = strings(change.before);
-    const after = strings(change.after);
-    const add = change.add ?? after.filter((g) => !before.includes(g));
-    const remove = change.remove ?? before.filter((g) => !after.includes(g));
+    // Crowd's own names are compared exactly, as before.
+    const { add, remove } = groupDelta(change, (a, b) => a === b);
     const failures: string[] = [];
     for (const group of add) {
       try {
@@ -360,10 +359,6 @@ function invalid(field: string, value: Json | undefined): string | undefined {
     }
   }
   return undefined;
-}
-
-function strings(v: Json | undefined): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 function newPassword(): string {

@@ -20,6 +20,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { JiraCloudApi, type CloudUser } from './api.ts';
+import { groupDelta } from '../group-delta.ts';
 
 export const PROPERTY_KEY_MAX = 255;
 export const PROPERTY_VALUE_MAX = 32_768;
@@ -174,10 +175,7 @@ export class JiraCloudTarget implements TargetConnector {
   }
 
   private async applyGroups(accountId: string, change: FieldChange, createMissing: boolean): Promise<void> {
-    const before = asStrings(change.before);
-    const after = asStrings(change.after);
-    const add = change.add ?? after.filter((g) => !before.some((b) => sameName(b, g)));
-    const remove = change.remove ?? before.filter((g) => !after.some((a) => sameName(a, g)));
+    const { add, remove } = groupDelta(change);
     const ids = await this.resolveGroups([...add, ...remove]);
     const failures: string[] = [];
     for (const name of add) {
@@ -252,11 +250,3 @@ export class JiraCloudTarget implements TargetConnector {
 
 /** Numbers as people read them in messages: 32,768. */
 const n = (x: number) => x.toLocaleString('en-US');
-
-function asStrings(v: Json | undefined): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function sameName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}

@@ -31,6 +31,7 @@ import type {
 } from '../../core/types.ts';
 import { jiraErrorMessage } from './client.ts';
 import { jiraDcCapabilities, PROPERTY_KEY_MAX, PROPERTY_VALUE_MAX } from './capabilities.ts';
+import { groupNames } from '../group-delta.ts';
 
 const API = '/rest/api/2';
 
@@ -251,7 +252,7 @@ export class JiraDcTarget implements TargetConnector {
     // Everything else is applied as changes against an empty user (nothing to clear there).
     const rest: FieldChange[] = Object.entries(d)
       .filter(([f, v]) => !isAccountField(f) && v !== null && v !== undefined)
-      .map(([field, after]) => ({ field, before: undefined, after, add: field === 'groups' ? asStrings(after) : undefined, remove: [] }));
+      .map(([field, after]) => ({ field, before: undefined, after, add: field === 'groups' ? groupNames(after) : undefined, remove: [] }));
     fields.push(...(await this.applyOtherFields(ref, rest, request.options)));
     return { ref, fields };
   }
@@ -266,8 +267,8 @@ export class JiraDcTarget implements TargetConnector {
     for (const [field, after] of Object.entries(request.desired)) {
       const before = existing.values[field];
       if (field === 'groups') {
-        const have = new Set(asStrings(before));
-        const add = asStrings(after).filter((g) => !have.has(g));
+        const have = new Set(groupNames(before));
+        const add = groupNames(after).filter((g) => !have.has(g));
         if (add.length) changes.push({ field, before, after, add, remove: [] });
       } else if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null)) {
         changes.push({ field, before, after });
@@ -354,8 +355,8 @@ export class JiraDcTarget implements TargetConnector {
   }
 
   private async applyGroups(ref: TargetUserRef, c: FieldChange, options: UserWrite['options']): Promise<FieldResult> {
-    const before = new Set(asStrings(c.before));
-    const after = new Set(asStrings(c.after));
+    const before = new Set(groupNames(c.before));
+    const after = new Set(groupNames(c.after));
     const add = c.add ?? [...after].filter((g) => !before.has(g));
     const remove = c.remove ?? [...before].filter((g) => !after.has(g));
     if (!add.length && !remove.length) return { field: 'groups', ok: true };
@@ -430,10 +431,6 @@ export class JiraDcTarget implements TargetConnector {
     if (!user) throw new IdsyncError('NOT_FOUND', `Jira user with key ${ref.key} no longer exists`);
     return user.name;
   }
-}
-
-function asStrings(v: Json | undefined): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 function isUsernameTaken(e: unknown): boolean {
