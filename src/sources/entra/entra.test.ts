@@ -8,9 +8,9 @@ import { generate } from 'selfsigned';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '../../../emulators/graph/index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
 import type { SourceQuery, SourceUser } from '../../core/types.ts';
-import type { RecordedRequest } from '../../core/http.ts';
-import { definition, EntraSource } from './index.ts';
+import { definition, type EntraSource } from './index.ts';
 import { needsAdvancedQuery, selectFor } from './query.ts';
+import { emulatedSources } from './testing.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
 const org = generateOrg({ users: 450, seed: 77 });
@@ -24,7 +24,6 @@ const limited = { clientId: 'users-only-app', clientSecret: 'users-only-secret',
 let emu: GraphEmulator;
 let certPem: string;
 let keyFile: string;
-const open: EntraSource[] = [];
 
 before(async () => {
   const pems = await generate([{ name: 'commonName', value: 'idsync-entra-test' }], { keySize: 2048, algorithm: 'sha256' } as never);
@@ -32,27 +31,13 @@ before(async () => {
   keyFile = join(mkdtempSync(join(tmpdir(), 'idsync-entra-')), 'key.pem');
   writeFileSync(keyFile, pems.private);
   emu = await startGraphEmulator({ org, clients: [DEFAULT_GRAPH_CLIENT, limited, { clientId: 'cert-app', certificates: [certPem] }] });
-  process.env[SECRET_ENV] = DEFAULT_GRAPH_CLIENT.clientSecret;
 });
 after(async () => {
-  await Promise.all(open.map((s) => s.close()));
+  await closeAll();
   await emu.close();
 });
 
-function source(overrides: Record<string, unknown> = {}, recorder?: (r: RecordedRequest) => void): EntraSource {
-  const config = definition.configSchema.parse({
-    type: 'entra',
-    tenantId: emu.tenantId,
-    clientId: DEFAULT_GRAPH_CLIENT.clientId,
-    clientSecret: { env: SECRET_ENV },
-    authorityHost: emu.url,
-    graphUrl: emu.url,
-    ...overrides,
-  });
-  const s = definition.create(config, { ca: emu.ca, fastRetries: true, recorder }) as EntraSource;
-  open.push(s);
-  return s;
-}
+const { source, closeAll } = emulatedSources(() => emu, SECRET_ENV);
 
 const q = (over: Partial<SourceQuery> = {}): SourceQuery => ({ attributes: [], groups: false, manager: false, ...over });
 

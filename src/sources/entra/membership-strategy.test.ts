@@ -4,42 +4,27 @@
 // per-user batches of the next page overlapping the consumer's work on this one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '../../../emulators/graph/index.ts';
+import { startGraphEmulator, type GraphEmulator } from '../../../emulators/graph/index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
 import type { Org } from '../../../emulators/org/types.ts';
 import type { SourceQuery, SourceUser } from '../../core/types.ts';
-import type { RecordedRequest } from '../../core/http.ts';
-import { definition, EntraSource } from './index.ts';
+import type { EntraSource } from './index.ts';
 import { cheaperStrategy, estimatedRequests } from './strategy.ts';
+import { emulatedSources } from './testing.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_STRATEGY_SECRET';
 const org2000 = withNestedOnlyAdmin(generateOrg({ users: 2000, seed: 5 }));
 let emu: GraphEmulator;
-const open: EntraSource[] = [];
 
 before(async () => {
   emu = await startGraphEmulator({ org: org2000 });
-  process.env[SECRET_ENV] = DEFAULT_GRAPH_CLIENT.clientSecret;
 });
 after(async () => {
-  await Promise.all(open.map((s) => s.close()));
+  await closeAll();
   await emu.close();
 });
 
-function source(overrides: Record<string, unknown> = {}, recorder?: (r: RecordedRequest) => void): EntraSource {
-  const config = definition.configSchema.parse({
-    type: 'entra',
-    tenantId: emu.tenantId,
-    clientId: DEFAULT_GRAPH_CLIENT.clientId,
-    clientSecret: { env: SECRET_ENV },
-    authorityHost: emu.url,
-    graphUrl: emu.url,
-    ...overrides,
-  });
-  const s = definition.create(config, { ca: emu.ca, fastRetries: true, recorder }) as EntraSource;
-  open.push(s);
-  return s;
-}
+const { source, closeAll } = emulatedSources(() => emu, SECRET_ENV);
 
 const withGroups: SourceQuery = { attributes: ['groups', 'userType'], groups: true, manager: false };
 
