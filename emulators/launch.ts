@@ -24,7 +24,7 @@ export interface SuiteOptions {
 
 export interface SuiteInfo {
   graph: { url: string; ca: string; tenantId: string; authorityHost: string; graphUrl: string; clientId: string; clientSecret: string };
-  jira: { url: string; pat: string };
+  jira: { url: string; pat: string; username: string; password: string };
   confluence?: { url: string; username: string; password: string; token: string };
   users: number;
 }
@@ -52,7 +52,7 @@ export async function startSuite(opts: SuiteOptions): Promise<Suite> {
       clientId: DEFAULT_GRAPH_CLIENT.clientId,
       clientSecret: DEFAULT_GRAPH_CLIENT.clientSecret,
     },
-    jira: { url: jira.url, pat: EMULATOR_ADMIN.pat },
+    jira: { url: jira.url, ...EMULATOR_ADMIN },
     ...(confluence ? { confluence: { url: confluence.url, ...CONFLUENCE_ADMIN } } : {}),
     users: org.users.length,
   };

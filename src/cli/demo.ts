@@ -1,8 +1,9 @@
 // `idsync demo`: the whole product in one command. Starts an emulated Entra ID tenant with a
 // seeded company, an emulated Jira DC and Confluence DC, saves a connector with a realistic
 // mapping, runs a full sync into both, prints what happened and serves the admin UI until
-// Ctrl-C (or exits after the sync with --once).
-import { mkdtempSync } from 'node:fs';
+// Ctrl-C (or exits after the sync with --once). Its temporary data directory goes with it
+// unless --keep or --data-dir says otherwise.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSuite, type SuiteInfo } from '../../emulators/launch.ts';
@@ -16,9 +17,12 @@ import { untilStopped } from './serve.ts';
 export interface DemoOptions {
   once?: boolean;
   json?: boolean;
-  users: string;
-  port?: string;
+  users: number;
+  port?: number;
+  /** A data directory named on the command line: used and kept. Without it, a temporary one. */
   dataDir?: string;
+  /** Keep the temporary data directory when the demo ends (it is removed otherwise). */
+  keep?: boolean;
 }
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
@@ -107,56 +111,77 @@ export function demoSecrets(info: SuiteInfo): Record<string, string> {
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  const users = Number(opts.users);
-  const log = (s: string) => {
-    if (!opts.json) console.log(s);
+  const log = (line: string) => {
+    if (!opts.json) console.log(line);
   };
-  log(`Starting an emulated Entra ID tenant with ${users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
-  const suite = await startSuite({ users, confluence: true });
-  // A fresh data directory each time: the emulators start empty, so old links would be stale.
+  log(`Starting an emulated Entra ID tenant with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
+  const suite = await startSuite({ users: opts.users, confluence: true });
+  // A fresh data directory each time unless one is named: the emulators start empty, so the
+  // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
-  const store = await Store.open({ dataDir });
-  const connector = demoConnector(suite.info);
-  await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
-  const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
-  log(`Data directory: ${dataDir}`);
-  log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
+  const kept = Boolean(opts.dataDir || opts.keep);
+  let store: Store | undefined;
+  try {
+    for (const line of emulatorLines(suite.info)) log(line);
+    log(
+      kept
+        ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
+        : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
+    );
+    store = await Store.open({ dataDir });
+    const connector = demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
+    const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
+    log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
-  const progress = progressReporter(!opts.json);
-  const result = await engine.run({ connector, kind: 'full', trigger: 'demo', onProgress: progress.onProgress });
-  progress.stop();
-  const { run } = result;
-  if (opts.json) {
-    // run.counts.targets holds the counts per target (Jira and Confluence side by side).
-    printJson({ run: run.id, status: run.status, ...run.counts, error: run.error ?? undefined, dataDir });
-  } else {
-    const sample = await store.runs.items(run.id, { operation: ['created', 'failed'], limit: 4 });
-    printItems(sample.items);
-    log(`… see every user with: npx idsync run ${run.id} --data-dir ${dataDir}`);
-    log(summaryLine(run));
-    if (run.error) console.error(`error: ${run.error}`);
-  }
-  if (run.status === 'failed') process.exitCode = 1;
+    const progress = progressReporter(!opts.json);
+    const result = await engine.run({ connector, kind: 'full', trigger: 'demo', onProgress: progress.onProgress });
+    progress.stop();
+    const { run } = result;
+    if (opts.json) {
+      // run.counts.targets holds the counts per target (Jira and Confluence side by side).
+      printJson({ run: run.id, status: run.status, ...run.counts, error: run.error ?? undefined, dataDir, dataDirKept: kept });
+    } else {
+      const sample = await store.runs.items(run.id, { operation: ['created', 'failed'], limit: 4 });
+      printItems(sample.items);
+      // Once the demo has ended, a temporary directory is gone: only offer what will work.
+      if (kept || !opts.once) log(`… see every user with: npx idsync run ${run.id} --data-dir ${dataDir}${kept ? '' : '   (while the demo runs)'}`);
+      log(summaryLine(run));
+      if (run.error) console.error(`error: ${run.error}`);
+    }
+    if (run.status === 'failed') process.exitCode = 1;
+    if (opts.once) return;
 
-  if (opts.once) {
-    await store.close();
+    const { startServer } = await import('../server/index.ts');
+    const { defaultServices } = await import('../server/services.ts');
+    const services = { ...(await defaultServices(store)), engine: engineService(engine) };
+    const server = await startServer({ store, services, port: opts.port ?? 0, logger: false });
+    log('');
+    const admins = await server.auth.countUsers();
+    log(`Admin UI: ${server.url}${admins === 0 ? '   (open it and create the first administrator)' : ''}`);
+    log('Press Ctrl-C to stop.');
+    await untilStopped();
+    await server.close();
+  } finally {
+    await store?.close();
     await suite.close();
-    return;
+    if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
+}
 
-  const { startServer } = await import('../server/index.ts');
-  const { defaultServices } = await import('../server/services.ts');
-  const services = { ...(await defaultServices(store)), engine: engineService(engine) };
-  const server = await startServer({ store, services, port: opts.port ? Number(opts.port) : 0, logger: false });
-  log('');
-  const admins = await server.auth.countUsers();
-  log(`Admin UI: ${server.url}${admins === 0 ? '   (open it and create the first administrator)' : ''}`);
-  log(`Emulators: Graph ${suite.info.graph.url} · Jira ${suite.info.jira.url} · Confluence ${suite.info.confluence?.url}`);
-  log('Press Ctrl-C to stop.');
-  await untilStopped();
-  await server.close();
-  await store.close();
-  await suite.close();
+/**
+ * Where the emulators listen and how to log in, for trying them by hand (e.g. a second
+ * connector in the UI). These are the emulators' fixed demo credentials, not secrets.
+ */
+export function emulatorLines(info: SuiteInfo): string[] {
+  const lines = [
+    'Emulators (they stop with the demo):',
+    `  Entra ID (Graph)  ${info.graph.graphUrl}   tenant ${info.graph.tenantId}, client id ${info.graph.clientId}, client secret ${info.graph.clientSecret}`,
+    `                    (Graph and its token endpoint; self-signed TLS that only the demo trusts)`,
+    `  Jira DC           ${info.jira.url}   ${info.jira.username} / ${info.jira.password}, personal access token ${info.jira.pat}`,
+  ];
+  if (info.confluence) lines.push(`  Confluence DC     ${info.confluence.url}   ${info.confluence.username} / ${info.confluence.password}`);
+  return lines;
 }
 
 function engineService(engine: SyncEngine) {

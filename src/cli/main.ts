@@ -217,10 +217,15 @@ program
   .option('--once', 'exit after the sync instead of keeping the emulators and UI up')
   .option('--users <n>', 'size of the sample organisation', '300')
   .option('--port <n>', 'port of the web UI (default: a free one)')
+  .option('--keep', 'keep the temporary data directory when the demo ends')
   .option('--json', 'print the run summary as JSON')
+  .addHelpText('after', '\nThe demo uses a temporary data directory, removed when it ends, unless --keep is given or\n--data-dir DIR names one (IDSYNC_DATA_DIR is ignored here, so a demo never writes into a real store).')
   .action(async (_o, cmd: Command) => {
+    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: string; port?: string; keep?: boolean };
     const { runDemo } = await import('./demo.ts');
-    await runDemo(globals(cmd) as never);
+    // Only a directory named on the command line: IDSYNC_DATA_DIR may point at a real store.
+    const dataDir = program.getOptionValueSource('dataDir') === 'cli' ? (program.opts() as GlobalOptions).dataDir : undefined;
+    await runDemo({ ...opts, users: Number(opts.users), port: opts.port === undefined ? undefined : Number(opts.port), dataDir });
   });
 
 program

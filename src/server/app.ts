@@ -48,9 +48,6 @@ export interface IdsyncServer {
 }
 
 export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
-  // The auth tables' migration is registered when this module loads; a store opened earlier
-  // (e.g. by the CLI) gets it here. Migrating an up-to-date store does nothing.
-  await opts.store.migrate();
   const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
   const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
   const app = Fastify({

@@ -1,9 +1,8 @@
 // The web server's own tables: administrators and viewers, browser sessions and API tokens.
 // Sessions and tokens are stored as SHA-256 hashes of the random value handed out, so a copy
-// of the database lets nobody log in. Registered as migration 0002_auth before the store opens.
+// of the database lets nobody log in. Its tables are created by migration 0002_auth (./migrations.ts).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely, Migration } from 'kysely';
-import { registerMigrations } from './migrations.ts';
+import type { Kysely } from 'kysely';
 
 export type Role = 'administrator' | 'viewer';
 
@@ -47,44 +46,6 @@ interface AuthTables {
   schedule_marks: { connector_id: string; last_slot: string };
 }
 
-const authMigration: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema
-      .createTable('auth_users')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('username', 'text', (c) => c.notNull().unique())
-      .addColumn('password_hash', 'text', (c) => c.notNull())
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('auth_sessions')
-      .addColumn('id_hash', 'text', (c) => c.primaryKey())
-      .addColumn('user_id', 'text', (c) => c.notNull().references('auth_users.id').onDelete('cascade'))
-      .addColumn('csrf', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .addColumn('expires_at', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('auth_tokens')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('user_id', 'text', (c) => c.notNull().references('auth_users.id').onDelete('cascade'))
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .addColumn('last_used_at', 'text')
-      .addColumn('revoked_at', 'text')
-      .execute();
-    await db.schema
-      .createTable('schedule_marks')
-      .addColumn('connector_id', 'text', (c) => c.primaryKey())
-      .addColumn('last_slot', 'text', (c) => c.notNull())
-      .execute();
-  },
-};
-
-registerMigrations({ '0002_auth': authMigration });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 

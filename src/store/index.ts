@@ -88,15 +88,12 @@ export class Store {
     return store;
   }
 
-  /**
-   * Applies pending migrations, including those registered by feature modules after the store
-   * was opened (the web server's tables). Running it on an up-to-date store does nothing.
-   */
-  async migrate(): Promise<void> {
+  /** Applies pending migrations. Running it on an up-to-date store does nothing. */
+  private async migrate(): Promise<void> {
     // With a schema of its own (tests), the migration tables live there too: Kysely would
     // otherwise find another schema's lock table and skip creating its own.
-    // Feature modules register their migrations when they load (the server's auth tables), so a
-    // store the CLI migrated earlier may meet an older-named migration later: apply it anyway.
+    // Before all migrations were in one list, the CLI migrated stores without 0002_auth (then
+    // registered only by the server): such a store meets it after later ones; apply it anyway.
     const { error, results } = await new Migrator({
       db: this.db,
       provider: migrationProvider,

@@ -1,6 +1,7 @@
-// Versioned schema migrations, applied in name order at start-up. Add a new entry for every
-// change; never edit one that has shipped. Other modules (e.g. the web server's auth tables)
-// register theirs with `registerMigrations` before the store opens.
+// Versioned schema migrations, applied in name order whenever a store opens. This is the one
+// list: every entry point (CLI, server, demo) opens the store through ./index.ts and so knows
+// every migration, whatever code it loaded. Add a new entry at the end for every change; never
+// edit one that has shipped.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const core: Record<string, Migration> = {
@@ -86,6 +87,45 @@ const core: Record<string, Migration> = {
   },
 };
 
+core['0002_auth'] = {
+  // The web server's tables (see ./auth.ts): administrators and viewers, sessions, API tokens,
+  // and the scheduler's marks.
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('auth_users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('auth_sessions')
+      .addColumn('id_hash', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('auth_users.id').onDelete('cascade'))
+      .addColumn('csrf', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('auth_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('auth_users.id').onDelete('cascade'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_used_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('schedule_marks')
+      .addColumn('connector_id', 'text', (c) => c.primaryKey())
+      .addColumn('last_slot', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 core['0003_link_fingerprints'] = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable('links').addColumn('fingerprint', 'text').execute();
@@ -113,15 +153,8 @@ core['0004_run_heartbeats'] = {
   },
 };
 
-const extra: Record<string, Migration> = {};
-
-/** Lets a feature module add its own tables (names must sort after 0001_core). */
-export function registerMigrations(migrations: Record<string, Migration>): void {
-  Object.assign(extra, migrations);
-}
-
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
-    return { ...core, ...extra };
+    return { ...core };
   },
 };

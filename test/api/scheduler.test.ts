@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/store/index.ts';
-import { AuthRepo } from '../../src/store/auth.ts'; // also registers the auth tables' migration
+import { AuthRepo } from '../../src/store/auth.ts';
 import { RunCoordinator } from '../../src/server/run-coordinator.ts';
 import { Scheduler } from '../../src/server/scheduler.ts';
 import { describeSchedule, missedSlot } from '../../src/server/schedule.ts';

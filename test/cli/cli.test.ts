@@ -4,45 +4,28 @@
 // emulator's certificate through IDSYNC_EXTRA_CA, the PEM itself).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify, parse } from 'yaml';
 import { Store } from '../../src/store/index.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
+import { runCommand, startServe, type Outcome } from './processes.ts';
 import { ENV, SECRETS, assertJiraMatchesDirectory, e2eConnector, expectedUsername, patchDirectoryUser, startEmulators, type Emulators } from '../e2e/harness.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 /** Enough for two Graph pages (the manager expansion pages by 100) and the user in 125 groups (index 20). */
 const USERS = 120;
 const WRONG_PAT = `wrong-pat-${Date.now()}`;
 /** Every value that must never show up in an output, a file or the store. */
 const SECRET_VALUES = [SECRETS.graphClientSecret, SECRETS.jiraPat, WRONG_PAT];
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Everything any command printed, checked for secrets at the end. */
 const transcript: Array<{ args: string[]; out: string }> = [];
 
-function run(command: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Outcome> {
-  return new Promise((done, fail) => {
-    // Asynchronous on purpose: the emulators answer from this process's event loop.
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      transcript.push({ args, out: stdout + stderr });
-      done({ code, stdout, stderr });
-    });
-  });
+async function run(command: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Outcome> {
+  const o = await runCommand(command, args, env);
+  transcript.push({ args, out: o.stdout + o.stderr });
+  return o;
 }
 
 function assertNoSecret(text: string, where: string): void {
@@ -226,28 +209,14 @@ describe('the idsync command line', () => {
   });
 
   test('serve --json announces its address as one JSON line, and the API answers there', async () => {
-    const child = spawn(process.execPath, ['bin/idsync.mjs', '--data-dir', join(work, 'data-serve'), 'serve', '--port', '0', '--json'], {
-      cwd: ROOT,
-      env: { ...process.env, IDSYNC_DATABASE_URL: undefined, IDSYNC_ADMIN_PASSWORD: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const serve = await startServe(['--data-dir', join(work, 'data-serve')], { IDSYNC_DATABASE_URL: undefined });
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d;
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code} before announcing itself: ${out}`)));
-      });
-      const announced = JSON.parse(line) as { url: string; administratorExists: boolean };
-      assert.match(announced.url, /^http:\/\/127\.0\.0\.1:\d+/);
-      assert.equal(announced.administratorExists, false);
-      const status = await fetch(`${announced.url}/api/v1/auth/status`);
+      assert.match(serve.url, /^http:\/\/127\.0\.0\.1:\d+/);
+      assert.equal(serve.administratorExists, false);
+      const status = await fetch(`${serve.url}/api/v1/auth/status`);
       assert.equal(status.status, 200);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('close', r));
+      await serve.stop();
     }
   });
 
@@ -270,28 +239,37 @@ describe('the idsync command line', () => {
 });
 
 describe('npm run demo', () => {
-  test('`npm run demo -- --once --json` works twice in a row', async () => {
-    for (const attempt of [1, 2]) {
-      const o = await run('npm', ['run', '--silent', 'demo', '--', '--once', '--json'], { IDSYNC_DATA_DIR: undefined });
+  test('`npm run demo -- --once --json` works twice in a row; its temporary data directory goes unless --keep', async () => {
+    for (const [attempt, extra] of [[1, []], [2, ['--keep']]] as const) {
+      const o = await run('npm', ['run', '--silent', 'demo', '--', '--once', '--json', ...extra], { IDSYNC_DATA_DIR: undefined });
       assert.equal(o.code, 0, `attempt ${attempt}: ${o.stdout}\n${o.stderr}`);
       const summary = JSON.parse(o.stdout.slice(o.stdout.indexOf('{'))) as {
         run: string;
         status: string;
         failed: number;
         created: number;
+        error?: string;
         dataDir: string;
+        dataDirKept: boolean;
         targets: Record<string, { created: number; failed: number }>;
       };
-      const why =
-        summary.failed > 0 ? (await run(process.execPath, ['bin/idsync.mjs', '--data-dir', summary.dataDir, 'run', summary.run, '--operation', 'failed'])).stdout : '';
-      assert.equal(summary.status, 'succeeded', `attempt ${attempt}: ${why}`);
-      assert.equal(summary.failed, 0, `attempt ${attempt}: ${why}`);
-      assert.ok(summary.created > 100, `attempt ${attempt}: created ${summary.created}`);
-      // One tenant into Jira and Confluence at once: the summary counts each target.
-      assert.deepEqual(Object.keys(summary.targets), ['jira', 'confluence']);
-      assert.equal(summary.targets.jira!.created + summary.targets.confluence!.created, summary.created);
-      assert.ok(summary.targets.confluence!.created > 100, `attempt ${attempt}: Confluence created ${summary.targets.confluence!.created}`);
-      rmSync(summary.dataDir, { recursive: true, force: true });
+      const why = async () =>
+        summary.failed > 0 && existsSync(summary.dataDir)
+          ? (await run(process.execPath, ['bin/idsync.mjs', '--data-dir', summary.dataDir, 'run', summary.run, '--operation', 'failed'])).stdout
+          : (summary.error ?? '');
+      try {
+        assert.equal(summary.status, 'succeeded', `attempt ${attempt}: ${await why()}`);
+        assert.equal(summary.failed, 0, `attempt ${attempt}: ${await why()}`);
+        assert.ok(summary.created > 100, `attempt ${attempt}: created ${summary.created}`);
+        // One tenant into Jira and Confluence at once: the summary counts each target.
+        assert.deepEqual(Object.keys(summary.targets), ['jira', 'confluence']);
+        assert.equal(summary.targets.jira!.created + summary.targets.confluence!.created, summary.created);
+        assert.ok(summary.targets.confluence!.created > 100, `attempt ${attempt}: Confluence created ${summary.targets.confluence!.created}`);
+        assert.equal(summary.dataDirKept, extra.length > 0);
+        assert.equal(existsSync(summary.dataDir), extra.length > 0, `attempt ${attempt}: ${summary.dataDir} exists: ${existsSync(summary.dataDir)}`);
+      } finally {
+        rmSync(summary.dataDir, { recursive: true, force: true });
+      }
     }
   });
 });
