@@ -1,13 +1,15 @@
 // The `idsync` command line.
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { errorText, IdsyncError } from '../core/errors.ts';
 import { SyncEngine } from '../engine/engine.ts';
 import { ConfigError, describePlace } from '../config/validate.ts';
 import type { SyncResult } from '../engine/api.ts';
+import type { ItemOperation } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
+import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
 
-/** Exit codes: 0 success, 1 the run or command failed, 3 the run finished but some users failed. */
+/** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
 const EXIT_PARTIAL = 3;
 
@@ -16,7 +18,10 @@ const program = new Command()
   .description('Sync users, groups and attributes from your identity provider into Jira, Confluence and Crowd.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
-  .addOption(new Option('--data-dir <dir>', 'where idsync keeps its database and key').env('IDSYNC_DATA_DIR'));
+  // Usage errors end in the catch below (exit 2) instead of commander's own process.exit(1);
+  // every subcommand inherits this.
+  .exitOverride()
+  .addOption(new Option('--data-dir <dir>', 'where idsync keeps its database and key').env('IDSYNC_DATA_DIR').argParser(nonEmpty));
 
 function withConnector(cmd: Command): Command {
   return cmd
@@ -87,7 +92,7 @@ withConnector(program.command('sync'))
 
 withConnector(program.command('sync-user'))
   .description('sync one user, named by UPN, mail, object id or Atlassian username')
-  .argument('<user>', 'the user to sync')
+  .argument('<user>', 'the user to sync', nonEmpty)
   .option('--dry-run', 'simulate: show what would change, write nothing')
   .option('--reconcile', "compare with the target's actual values")
   .action(async (user: string, _o, cmd: Command) => runSync(cmd, 'user', user));
@@ -96,13 +101,13 @@ program
   .command('runs')
   .description('list recent runs')
   .option('--connector <id>', 'only this connector')
-  .option('-n, --limit <n>', 'how many', '20')
+  .addOption(limitOption('how many', 20, 500))
   .option('--json', 'machine-readable output')
   .action(async (_o, cmd: Command) => {
-    const opts = globals(cmd) as GlobalOptions & { limit: string };
+    const opts = globals(cmd) as GlobalOptions & { limit: number };
     const store = await openStore(opts);
     try {
-      const runs = await store.runs.list({ connectorId: opts.connector, limit: Number(opts.limit) });
+      const runs = await store.runs.list({ connectorId: opts.connector, limit: opts.limit });
       if (opts.json) return printJson(runs);
       if (runs.length === 0) return console.log('no runs yet: start one with `idsync sync`');
       for (const r of runs) console.log(`${r.startedAt}  ${r.connectorId.padEnd(14)} ${summaryLine(r)}`);
@@ -114,18 +119,18 @@ program
 program
   .command('run')
   .description("show one run's result: per user, what changed from what to what")
-  .argument('<id>', 'run id (see `idsync runs`)')
-  .option('--operation <op>', 'only items with this operation (created, updated, unchanged, failed, skipped, missing)')
+  .argument('<id>', 'run id (see `idsync runs`)', nonEmpty)
+  .addOption(operationOption())
   .option('--search <text>', 'only users whose name or id contains this')
-  .option('-n, --limit <n>', 'how many items', '200')
+  .addOption(limitOption('how many items', 200, 100_000))
   .option('--json', 'machine-readable output')
   .action(async (id: string, _o, cmd: Command) => {
-    const opts = globals(cmd) as GlobalOptions & { operation?: string; search?: string; limit: string };
+    const opts = globals(cmd) as GlobalOptions & { operation?: ItemOperation; search?: string; limit: number };
     const store = await openStore(opts);
     try {
       const run = await store.runs.get(id);
       if (!run) throw new IdsyncError('NOT_FOUND', `no run ${id}`, { hint: 'list runs with `idsync runs`' });
-      const items = await store.runs.items(id, { operation: opts.operation as never, search: opts.search, limit: Number(opts.limit) });
+      const items = await store.runs.items(id, { operation: opts.operation, search: opts.search, limit: opts.limit });
       if (opts.json) return printJson({ run, total: items.total, items: items.items });
       console.log(summaryLine(run));
       if (run.error) console.log(`error: ${run.error}`);
@@ -140,7 +145,7 @@ withConnector(program.command('validate'))
   .description('check a configuration file without connecting anywhere')
   .action(async (_o, cmd: Command) => {
     const opts = globals(cmd);
-    if (!opts.config) throw new IdsyncError('CONFIG', 'validate needs --config FILE');
+    if (!opts.config) cmd.error('error: validate needs --config FILE', { exitCode: EXIT_USAGE, code: 'idsync.missingConfig' });
     const { loadConfigFile } = await import('../config/load.ts');
     const file = await loadConfigFile(opts.config);
     if (opts.json) return printJson({ ok: true, connectors: file.connectors.map((c) => c.id) });
@@ -215,32 +220,42 @@ program
   .command('demo')
   .description('start emulated Entra ID, Jira and Confluence with a sample company, sync it and show the result')
   .option('--once', 'exit after the sync instead of keeping the emulators and UI up')
-  .option('--users <n>', 'size of the sample organisation', '300')
-  .option('--port <n>', 'port of the web UI (default: a free one)')
+  .addOption(new Option('--users <n>', 'size of the sample organisation (1 to 100000)').argParser(wholeNumber(1, 100_000)).default(300))
+  .addOption(portOption('port of the web UI, 0 to 65535 (default: a free one)'))
   .option('--keep', 'keep the temporary data directory when the demo ends')
   .option('--json', 'print the run summary as JSON')
-  .addHelpText('after', '\nThe demo uses a temporary data directory, removed when it ends, unless --keep is given or\n--data-dir DIR names one (IDSYNC_DATA_DIR is ignored here, so a demo never writes into a real store).')
+  .addHelpText(
+    'after',
+    '\nThe demo keeps its data in a temporary directory, removed when it ends, unless --keep\n' +
+      'is given or --data-dir DIR names one. IDSYNC_DATA_DIR is ignored here, so that a demo\n' +
+      'never writes into a real store.',
+  )
   .action(async (_o, cmd: Command) => {
-    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: string; port?: string; keep?: boolean };
+    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: number; port?: number; keep?: boolean };
     const { runDemo } = await import('./demo.ts');
     // Only a directory named on the command line: IDSYNC_DATA_DIR may point at a real store.
     const dataDir = program.getOptionValueSource('dataDir') === 'cli' ? (program.opts() as GlobalOptions).dataDir : undefined;
-    await runDemo({ ...opts, users: Number(opts.users), port: opts.port === undefined ? undefined : Number(opts.port), dataDir });
+    await runDemo({ ...opts, dataDir });
   });
 
 program
   .command('serve')
   .description('run the web UI, REST API and scheduler')
   .option('--host <host>', 'address to bind', '127.0.0.1')
-  .option('--port <n>', 'port (0: any free one)', '8080')
+  .addOption(portOption('port, 0 to 65535 (0: any free one)', 8080))
   .option('--json', 'announce the address as one JSON line ({"url", "administratorExists"})')
   .action(async (_o, cmd: Command) => {
-    const opts = globals(cmd) as GlobalOptions & { host: string; port: string };
+    const opts = globals(cmd) as GlobalOptions & { host: string; port: number };
     const { serve } = await import('./serve.ts');
-    await serve({ dataDir: opts.dataDir, host: opts.host, port: Number(opts.port), json: opts.json });
+    await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Commander has printed the message (or the help / version asked for) already.
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
   if (e instanceof ConfigError) {
     console.error(`error: ${e.where} is invalid:`);
     for (const i of e.issues.filter((x) => x.severity === 'error')) {

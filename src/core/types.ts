@@ -199,14 +199,9 @@ export interface MappingRule {
 
 export type RunKind = 'full' | 'user';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
-export type ItemOperation =
-  | 'created'
-  | 'updated'
-  | 'unchanged'
-  | 'failed'
-  | 'skipped'
-  | 'missing'
-  | 'disabled';
+/** What a run did with one user on one target (the values a run item's `operation` takes). */
+export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;
+export type ItemOperation = (typeof ITEM_OPERATIONS)[number];
 
 export interface RunCounts {
   read: number;

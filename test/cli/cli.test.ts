@@ -79,6 +79,35 @@ describe('the idsync command line', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  test('usage errors exit 2 with a message naming the option and what it accepts, before anything runs', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['runs', '-n', 'abc'], /option '-n, --limit <n>' argument 'abc' is invalid\. Use a whole number from 1 to 500/],
+      [['runs', '-n', '-5'], /option '-n, --limit <n>' argument '-5' is invalid\. Use a whole number from 1 to 500/],
+      [['run', 'some-run', '-n', '2.5'], /option '-n, --limit <n>' argument '2\.5' is invalid\. Use a whole number from 1 to 100000/],
+      [['run', 'some-run', '--operation', 'updatd'], /option '--operation <op>' argument 'updatd' is invalid\. Allowed choices are created, updated, unchanged, failed, skipped, missing, disabled/],
+      [['demo', '--users', 'abc'], /option '--users <n>' argument 'abc' is invalid\. Use a whole number from 1 to 100000/],
+      [['demo', '--users', '0'], /option '--users <n>' argument '0' is invalid/],
+      [['serve', '--port', '65536'], /option '--port <n>' argument '65536' is invalid\. Use a whole number from 0 to 65535/],
+      [['sync-user', ''], /argument 'user'\. It must not be empty/],
+      [['validate'], /validate needs --config FILE/],
+      [['runs', '--limt', '5'], /unknown option '--limt'\n\(Did you mean --limit\?\)/],
+    ];
+    const outcomes = await Promise.all(cases.map(([args]) => idsync(args)));
+    cases.forEach(([args, message], i) => {
+      const o = outcomes[i]!;
+      assert.equal(o.code, 2, `idsync ${args.join(' ')} exited ${o.code}: ${o.stdout}${o.stderr}`);
+      assert.match(o.stderr, message, `idsync ${args.join(' ')}`);
+      assert.match(o.stderr, /run with --help for usage/, `idsync ${args.join(' ')}`);
+      assert.equal(o.stdout, '', `idsync ${args.join(' ')} printed nothing else`);
+    });
+    // Nothing was started or opened: no store was created for these commands.
+    assert.equal(existsSync(dataDir), false, 'a usage error opened the store');
+    const help = await idsync(['run', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /--operation <op> +only items with this operation \(choices: "created",/);
+    assert.match(help.stdout, /how many items \(1 to 100000\) \(default: 200\)/);
+  });
+
   test('validate accepts a valid file', async () => {
     const o = await idsync(['validate', '--config', configFile]);
     assert.equal(o.code, 0, o.stderr);
