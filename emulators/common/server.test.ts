@@ -119,3 +119,59 @@ test('with HTTPS_PROXY set, requests go through the proxy (CONNECT tunnel), TLS 
     await new Promise<void>((r) => proxy.close(() => r()));
   }
 });
+
+test('short answers: an emptied page, a cut body and a truncated body, each at the scripted request only', async () => {
+  const router = new Router().on('GET', '/list', () => ({ status: 200, body: { value: [1, 2, 3], '@odata.nextLink': 'next', extra: 'x'.repeat(200) } }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  try {
+    emu.setFaults({ script: [{ path: '/list', pattern: 'page=2', answer: 'empty-page', skip: 1 }] });
+    const first = await (await fetch(`${emu.url}/list?page=2`)).json();
+    assert.deepEqual(first.value, [1, 2, 3], 'skip lets the first matching request through');
+    assert.deepEqual(await (await fetch(`${emu.url}/list?page=1`)).json().then((b: any) => b.value), [1, 2, 3], 'pattern: other pages are untouched');
+    const emptied = await (await fetch(`${emu.url}/list?page=2`)).json();
+    assert.deepEqual(emptied.value, []);
+    assert.equal(emptied['@odata.nextLink'], undefined, 'an emptied page claims to be the last');
+    assert.equal(emptied.extra.length, 200, 'the rest of the answer stays');
+
+    emu.setFaults({ script: [{ path: '/list', answer: 'cut' }] });
+    const cut = await fetch(`${emu.url}/list`);
+    assert.equal(cut.status, 200);
+    const text = await cut.text();
+    assert.throws(() => JSON.parse(text), SyntaxError, 'a cut body is not JSON');
+    assert.equal(Number(cut.headers.get('content-length')), Buffer.byteLength(text), 'a cut body is a well-formed HTTP answer');
+
+    emu.setFaults({ script: [{ path: '/list', answer: 'truncated' }] });
+    const truncated = await fetch(`${emu.url}/list`);
+    assert.equal(truncated.status, 200);
+    await assert.rejects(truncated.text(), 'the connection closes before Content-Length bytes arrived');
+    assert.equal(emu.stats.faultsInjected, 3);
+  } finally {
+    await emu.close();
+  }
+});
+
+test('the client retries a 200 whose JSON is cut or truncated, then fails TRANSIENT naming the path, never the query values', async () => {
+  const router = new Router().on('GET', '/list', () => ({ status: 200, body: { value: [1, 2, 3] } }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  const client = new HttpClient({ service: 'Test', baseUrl: emu.url, retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 3 } });
+  try {
+    emu.setFaults({ script: [{ path: '/list', answer: 'cut', times: 2 }, { path: '/list', answer: 'truncated', times: 1 }] });
+    const ok = await client.get<{ value: number[] }>('/list');
+    assert.deepEqual(ok.body.value, [1, 2, 3], 'the fourth answer is whole and used');
+    assert.equal(client.stats.retries, 3);
+
+    emu.setFaults({ script: [{ path: '/list', answer: 'cut', times: 100 }] });
+    await assert.rejects(client.get('/list?token=s3cr3t'), (e: any) => {
+      assert.equal(e.code, 'TRANSIENT');
+      assert.match(e.message, /answered 200 for http:\/\/127\.0\.0\.1:\d+\/list\?token with a body that is not complete JSON/);
+      assert.doesNotMatch(e.message, /s3cr3t/);
+      return true;
+    });
+    emu.setFaults({ script: [{ path: '/list', answer: 'truncated', times: 100 }] });
+    await assert.rejects(client.get('/list'), (e: any) => e.code === 'TRANSIENT' && /answered 200 for .*\/list but the body was cut off/.test(e.message));
+  } finally {
+    emu.setFaults({ script: [] });
+    await client.close();
+    await emu.close();
+  }
+});

@@ -1,6 +1,6 @@
 // Shared plumbing of every emulator: a small router on node:http(s), JSON and form bodies,
 // a token-bucket rate limiter answering 429 with Retry-After, switchable faults (5xx, slow
-// answers, dropped connections, scripted one-off failures) and a control API under
+// answers, dropped connections, scripted one-off failures, short or cut answers) and a control API under
 // /_emulator/ so a test or a benchmark can steer an emulator running in another process.
 import http from 'node:http';
 import https from 'node:https';
@@ -97,10 +97,41 @@ export interface Faults {
   /** Token bucket: `capacity` requests, refilled at `perSecond`; empty → 429 with Retry-After. */
   rateLimit?: { capacity: number; perSecond: number; retryAfterSeconds?: number };
   /** One-off scripted answers: the next request matching `path` (substring) gets `status`. */
-  script: Array<{ method?: string; path?: string; status: number; body?: unknown; headers?: Record<string, string>; times?: number; drop?: boolean }>;
+  script: ScriptedFault[];
   /** Deterministic fault choices. */
   seed: number;
 }
+
+/**
+ * A scripted fault. Without `answer` the request gets `status` (and `body`) instead of its real
+ * answer. With `answer` the request is served for real and its answer is then spoiled (see
+ * ShortAnswer). `pattern` (a regular expression on the raw path+query) narrows `path`; `skip`
+ * lets that many matching requests through first, so "the third page" is repeatable.
+ */
+export interface ScriptedFault {
+  method?: string;
+  path?: string;
+  pattern?: string;
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  times?: number;
+  skip?: number;
+  drop?: boolean;
+  answer?: ShortAnswer;
+}
+
+/**
+ * Answers that look successful but are not the whole truth, as proxies, gateways and services
+ * under stress produce them:
+ * - `empty-page`: 200 with the JSON answer's `value` emptied and its `@odata.nextLink` removed
+ *   (a list that claims to end here);
+ * - `truncated`: 200 whose Content-Length announces the whole body, but the connection is
+ *   closed after half of it;
+ * - `cut`: a well-formed 200 whose body is only the first half of the JSON (Content-Length
+ *   matches the cut body), as when a proxy buffers and forwards an interrupted answer.
+ */
+export type ShortAnswer = 'empty-page' | 'truncated' | 'cut';
 
 export const NO_FAULTS: Faults = { errorRate: 0, errorStatus: 503, latencyMs: 0, dropRate: 0, script: [], seed: 1 };
 
@@ -193,22 +224,21 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
 
     stats.requests++;
     if (base.method !== 'GET') stats.writes++;
+    let spoil: ShortAnswer | undefined;
     const exempt = opts.exempt?.(url.pathname) ?? false;
 
     if (!exempt) {
-      const scripted = faults.script.find(
-        (s) => (!s.method || s.method === base.method) && (!s.path || url.pathname.includes(s.path) || base.rawUrl.includes(s.path)),
-      );
-      if (scripted) {
-        scripted.times = (scripted.times ?? 1) - 1;
-        if (scripted.times <= 0) faults.script.splice(faults.script.indexOf(scripted), 1);
+      const scripted = takeScripted(faults.script, base.method, url.pathname, base.rawUrl);
+      if (scripted?.answer) spoil = scripted.answer;
+      else if (scripted) {
         stats.faultsInjected++;
         if (scripted.drop) return void req.socket.destroy();
-        if (scripted.status === 429) stats.rateLimited++;
+        const status = scripted.status ?? 500;
+        if (status === 429) stats.rateLimited++;
         return send(res, {
-          status: scripted.status,
+          status,
           headers: scripted.headers,
-          body: scripted.body ?? opts.errorBody(scripted.status, 'Injected fault'),
+          body: scripted.body ?? opts.errorBody(status, 'Injected fault'),
         });
       }
       if (faults.rateLimit) {
@@ -244,7 +274,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const routeKey = `${base.method} ${routeName(url.pathname)}`;
     stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
     try {
-      send(res, await m.handler({ ...base, params: m.params }));
+      const answer = await m.handler({ ...base, params: m.params });
+      if (spoil) {
+        stats.faultsInjected++;
+        return spoilAnswer(res, answer, spoil);
+      }
+      send(res, answer);
     } catch (e) {
       send(res, { status: 500, body: opts.errorBody(500, `Emulator error: ${(e as Error).message}`) });
     }
@@ -298,6 +333,46 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
         server.closeAllConnections();
       }),
   };
+}
+
+/** The first scripted fault matching a request, counted down (and removed once used up); undefined while its `skip` lasts. */
+function takeScripted(script: ScriptedFault[], method: string, pathname: string, rawUrl: string): ScriptedFault | undefined {
+  const found = script.find(
+    (s) =>
+      (!s.method || s.method === method) &&
+      (!s.path || pathname.includes(s.path) || rawUrl.includes(s.path)) &&
+      (!s.pattern || new RegExp(s.pattern).test(rawUrl)),
+  );
+  if (!found) return undefined;
+  if ((found.skip ?? 0) > 0) {
+    found.skip!--;
+    return undefined;
+  }
+  found.times = (found.times ?? 1) - 1;
+  if (found.times <= 0) script.splice(script.indexOf(found), 1);
+  return found;
+}
+
+/** Sends a real answer spoiled as `how` says (see ShortAnswer). */
+function spoilAnswer(res: http.ServerResponse, answer: EmulatorResponse, how: ShortAnswer): void {
+  if (how === 'empty-page') {
+    const body = answer.body;
+    if (body && typeof body === 'object' && Array.isArray((body as { value?: unknown }).value)) {
+      const { '@odata.nextLink': _next, ...rest } = body as Record<string, unknown>;
+      return send(res, { ...answer, body: { ...rest, value: [] } });
+    }
+    return send(res, answer);
+  }
+  const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? '');
+  const whole = Buffer.from(payload, 'utf8');
+  const half = whole.subarray(0, Math.floor(whole.length / 2));
+  const headers = { ...answer.headers, 'content-type': answer.headers?.['content-type'] ?? 'application/json; charset=utf-8' };
+  if (how === 'cut') {
+    res.writeHead(answer.status, { ...headers, 'content-length': String(half.length) });
+    return void res.end(half);
+  }
+  res.writeHead(answer.status, { ...headers, 'content-length': String(whole.length) });
+  res.write(half, () => res.destroy());
 }
 
 function routeName(path: string): string {

@@ -363,3 +363,15 @@ test('usage counts every Graph call, batched ones included, and the resource uni
   assert.equal(emu.usage.calls - before.calls, 4, 'the $batch envelope is not a call; its three requests are');
   assert.equal(emu.usage.resourceUnits - before.resourceUnits, 2 + 3 * 1);
 });
+
+test('group members with $count=true: @odata.count on the first page, only with ConsistencyLevel: eventual', async () => {
+  const eng = org.groups.find((g) => g.displayName === 'dept-engineering')!;
+  const url = `/v1.0/groups/${eng.id}/members/microsoft.graph.user?$select=id&$top=5&$count=true`;
+  const refused = await call(url);
+  assert.equal(refused.status, 400, 'an advanced query without the header');
+  const first = await call(url, { headers: { consistencylevel: 'eventual' } });
+  assert.equal(first.status, 200);
+  assert.equal(first.body['@odata.count'], eng.members.filter((m) => org.users.some((u) => u.id === m)).length);
+  const second = await call(first.body['@odata.nextLink'], { headers: { consistencylevel: 'eventual' } });
+  assert.equal(second.body['@odata.count'], undefined, 'the count is on the first page only');
+});

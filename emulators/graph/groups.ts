@@ -5,7 +5,7 @@ import { GROUP_PROPERTIES } from './directory.ts';
 import { page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseFilter, parseSelect } from './odata.ts';
 import { castType, projectGroup, projectObject } from './serialize.ts';
-import { resourceUnits, type GraphCall } from './context.ts';
+import { isAdvanced, resourceUnits, type GraphCall } from './context.ts';
 
 function checkGroupSelect(select: string[] | undefined): EmulatorResponse | undefined {
   const bad = select?.find((p) => !GROUP_PROPERTIES.has(p));
@@ -53,6 +53,11 @@ export function groupMembers(transitive: boolean) {
     if (!group) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'directoryRole') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
+    // `$count=true` (the total as `@odata.count` on the first page) is an advanced query.
+    const advanced = isAdvanced(req);
+    if (req.query.get('$count')?.toLowerCase() === 'true' && !advanced) {
+      return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+    }
     const top = readTop(req);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
@@ -70,6 +75,7 @@ export function groupMembers(transitive: boolean) {
       top,
       hash: queryHash([segment, group.id, req.params.cast, filterText, String(dir.version)]),
       context: `${req.origin}/v1.0/$metadata#directoryObjects`,
+      count: advanced,
       headers: { 'x-ms-resource-unit': String(resourceUnits(transitive ? 5 : 3, req)) },
       toJson: (o) => projectObject(o, select, false),
     });

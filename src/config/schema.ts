@@ -52,6 +52,18 @@ export const connectorSchema = z
     source: sourceBaseSchema,
     targets: z.array(targetBaseSchema).min(1, 'a connector needs at least one target'),
     schedule: scheduleSchema.optional(),
+    /**
+     * When a run is taken for a bad read rather than a change (src/engine/read-guard.ts): more
+     * than `maxUsers` AND more than `maxPercent` % of the linked users not returned, or of one
+     * group's managed members removed. Defaults: 20 users and 10%.
+     */
+    safety: z
+      .object({
+        maxUsers: z.number().int().min(0).optional(),
+        maxPercent: z.number().min(0).max(100).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

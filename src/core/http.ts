@@ -138,6 +138,7 @@ export class HttpClient {
       let status: number;
       let resHeaders: Record<string, string | string[] | undefined>;
       let text: string;
+      let answeredStatus: number | undefined; // set once the headers arrived: a later failure cut the body
       try {
         this.stats.requests++;
         if (req.method !== 'GET') this.stats.writes++;
@@ -149,6 +150,7 @@ export class HttpClient {
           dispatcher: this.dispatcher,
         });
         status = res.statusCode;
+        answeredStatus = status;
         resHeaders = res.headers;
         text = await res.body.text();
       } catch (e) {
@@ -161,13 +163,37 @@ export class HttpClient {
           await this.sleep(this.backoff(attempt));
           continue;
         }
+        if (answeredStatus !== undefined) {
+          throw new IdsyncError('TRANSIENT', `${this.service} answered ${answeredStatus} for ${redactUrl(url)} but the body was cut off (${describeNetworkError(e)}), ${attempt + 1} times`, {
+            status: answeredStatus,
+            hint: hintFor('TRANSIENT', this.service),
+            cause: e,
+          });
+        }
         throw new IdsyncError('TRANSIENT', `${this.service} could not be reached at ${redactUrl(url)}: ${describeNetworkError(e)}`, {
           hint: 'check the URL, the network and that the service is up',
           cause: e,
         });
       }
       this.opts.recorder?.({ method: req.method, url, headers: { ...headers, ...auth }, body: bodyText, status });
-      const body = parseBody(text, resHeaders['content-type']);
+      let body = parseBody(text, resHeaders['content-type']);
+      if (body === BROKEN_JSON) {
+        // A success whose JSON is cut or garbled (a proxy or gateway gave up half-way) is no
+        // answer at all: retried like a dropped connection, never handed on as text.
+        if (status >= 200 && status < 300) {
+          if (attempt < this.retry.maxRetries && (idempotent || req.retryUnsafe)) {
+            attempt++;
+            this.stats.retries++;
+            await this.sleep(this.backoff(attempt));
+            continue;
+          }
+          throw new IdsyncError('TRANSIENT', `${this.service} answered ${status} for ${redactUrl(url)} with a body that is not complete JSON (${text.length} characters), ${attempt + 1} times`, {
+            status,
+            hint: hintFor('TRANSIENT', this.service),
+          });
+        }
+        body = text;
+      }
 
       if (req.accept?.includes(status) || (status >= 200 && status < 300)) {
         return { status, headers: resHeaders, body: body as T };
@@ -260,6 +286,9 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** A body that says (or looks like) JSON but does not parse: cut off or garbled on the way. */
+const BROKEN_JSON = Symbol('broken JSON');
+
 function parseBody(text: string, contentType: string | string[] | undefined): unknown {
   if (text === '') return undefined;
   const ct = String(contentType ?? '');
@@ -267,7 +296,7 @@ function parseBody(text: string, contentType: string | string[] | undefined): un
     try {
       return JSON.parse(text);
     } catch {
-      return text;
+      return BROKEN_JSON;
     }
   }
   return text;

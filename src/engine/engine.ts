@@ -19,6 +19,7 @@ import { buildRuntime, type Runtime, type TargetRuntime } from './runtime.ts';
 import { Journal } from './journal.ts';
 import { mapLimit, prefetch } from './concurrency.ts';
 import { syncUserToTarget, type UserOutcome } from './user-sync.ts';
+import { assertPlausibleRead, countUserDrop, safetyOf } from './read-guard.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -154,6 +155,9 @@ export class SyncEngine {
       req.onProgress?.({ ...rc.progress });
     }
     await this.resolvePending(rc);
+    // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
+    const drops = await Promise.all(runtime.targets.map((t) => countUserDrop(this.store.links, runtime.connector.id, t.config.id, seen)));
+    assertPlausibleRead(drops, seen.size, safetyOf(runtime.connector));
     rc.progress.phase = 'checking-missing';
     req.onProgress?.({ ...rc.progress });
     for (const t of runtime.targets) await this.reportMissing(rc, t, seen);

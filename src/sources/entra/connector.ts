@@ -10,9 +10,10 @@ import type { EntraConfig } from './config.ts';
 import { MANAGER_FIELDS, STATIC_ATTRIBUTES } from './catalogue.ts';
 import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { MembershipReader, type Memberships } from './memberships.ts';
-import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
+import { listGroups, readGroupsByUser, userMembers, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
 import { assertListable, needsAdvancedQuery, odataString, selectFor } from './query.ts';
+import { assertCompleteRead, odataCount } from './completeness.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
 interface UserPage {
@@ -103,7 +104,12 @@ export class EntraSource implements SourceConnector {
     // Without a groups rule, required groups are checked against their member lists, which
     // costs a few requests per group instead of one per user.
     const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups)) : undefined;
-    const plan = query.groups ? handled(this.planMemberships()) : undefined;
+    // What Graph counts, to tell the end of the list from a page answered empty (completeness.ts):
+    // an advanced listing has it on its first page, any other one asks /users/$count alongside.
+    const counted = advanced ? undefined : handled(countableUsers(this.graph, this.cfg.filter));
+    let firstPageCount: number | undefined;
+    let read = 0;
+    const plan = query.groups ? handled(this.planMemberships(counted)) : undefined;
 
     const fetchPage = (url: string) =>
       this.graph
@@ -117,6 +123,8 @@ export class EntraSource implements SourceConnector {
         });
 
     const complete = async (page: UserPage): Promise<SourceUser[]> => {
+      if (read === 0) firstPageCount ??= odataCount(page);
+      read += page.value!.length;
       let users = page.value!.map((raw) => toSourceUser(raw, query.manager));
       if (requiredIds) {
         const ids = await requiredIds;
@@ -158,6 +166,7 @@ export class EntraSource implements SourceConnector {
       }
       if (users.length) yield users;
     }
+    assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
   }
 
   /**
@@ -165,14 +174,14 @@ export class EntraSource implements SourceConnector {
    * them all. With a groupFilter the matching groups are listed in either case, so both ways
    * give users the same `groups`.
    */
-  private async planMemberships(): Promise<MembershipPlan> {
+  private async planMemberships(counted: Promise<number | undefined> | undefined): Promise<MembershipPlan> {
     const setting = this.cfg.membershipStrategy;
     const filter = this.cfg.groupFilter;
     let strategy: MembershipStrategy;
     let listing: GroupListing | undefined;
     try {
       if (setting === 'auto') {
-        const users = await this.estimateUsers();
+        const users = (await counted) ?? (await this.estimateUsers());
         // Without a groupFilter, listing can stop as soon as it is clear per user is cheaper.
         const enough = filter ? Infinity : groupsWherePerUserWins(users);
         listing = enough === 0 ? { groups: [], complete: false } : await listGroups(this.graph, filter, enough);
@@ -250,21 +259,16 @@ export class EntraSource implements SourceConnector {
     return out;
   }
 
-  /** Ids of the (transitive, when configured) user members of the named groups. */
+  /** Ids of the (transitive, when configured) user members of the named groups, each list checked against its count. */
   private async requiredGroupMembers(groupNames: readonly string[]): Promise<Set<string>> {
     const ids = new Set<string>();
     for (const name of groupNames) {
-      const groupId = await this.findGroupId(name);
-      const nav = this.cfg.transitiveGroups ? 'transitiveMembers' : 'members';
-      let url: string | undefined = this.graph.resolve(`/groups/${groupId}/${nav}/microsoft.graph.user`, { $select: 'id', $top: 999 });
-      while (url) {
-        const res: { body: UserPage } = await this.graph.get<UserPage>(url).catch((e) => {
-          throw explainGraphError(e, `read the members of group '${name}'`, GROUPS_PERMISSION);
-        });
-        if (!Array.isArray(res.body?.value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of '${name}' without a value list`);
-        for (const m of res.body.value) if (typeof m.id === 'string') ids.add(m.id);
-        url = res.body['@odata.nextLink'];
-      }
+      const group = { id: await this.findGroupId(name), displayName: name };
+      const members = await userMembers(this.graph, group, this.cfg.transitiveGroups).catch((e) => {
+        throw explainGraphError(e, `read the members of group '${name}'`, GROUPS_PERMISSION);
+      });
+      if (members === null) throw new IdsyncError('CONFIG', `required group '${name}' was deleted from Microsoft Entra ID while it was read`, { hint: 'check the group display name in requiredGroups' });
+      for (const id of members) ids.add(id);
     }
     return ids;
   }
@@ -439,6 +443,16 @@ export class EntraSource implements SourceConnector {
       }
     }
     return { ok: checks.every((c) => c.ok), checks };
+  }
+}
+
+/** `/users/$count` with the source's filter; undefined when Graph cannot count that filter. */
+async function countableUsers(graph: HttpClient, filter: string | undefined): Promise<number | undefined> {
+  try {
+    return await countUsers(graph, filter);
+  } catch (e) {
+    if (e instanceof IdsyncError && e.code === 'BAD_REQUEST') return undefined;
+    throw explainGraphError(e, 'count users', USERS_PERMISSION);
   }
 }
 

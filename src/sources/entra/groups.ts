@@ -1,10 +1,12 @@
 // Group memberships read per group: list the tenant's groups once, then each group's user
 // members, into one map from user id to group display names. At scale this costs a few
 // requests per group instead of one (batched) request per user. Failures are never read as
-// "no members": any read that fails after the HTTP client's retries fails the whole map.
+// "no members": any read that fails after the HTTP client's retries fails the whole map, and so
+// does a member list shorter than the group's own `@odata.count` (see completeness.ts).
 import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { needsAdvancedQuery } from './query.ts';
+import { assertCompleteRead, odataCount } from './completeness.ts';
 
 /** A group as idsync needs it: the id to read members with and the name users receive. */
 export interface ListedGroup {
@@ -92,20 +94,28 @@ export async function readGroupsByUser(graph: HttpClient, groups: readonly Liste
   return byUser;
 }
 
-/** Ids of a group's user members, all pages; null when the group no longer exists. */
-async function userMembers(graph: HttpClient, group: ListedGroup, transitive: boolean): Promise<string[] | null> {
+/**
+ * Ids of a group's user members, all pages; null when the group no longer exists. The first
+ * page carries the group's user count (`$count=true`, an advanced query), which the pages read
+ * must reach: an empty or short page is never taken for members who left.
+ */
+export async function userMembers(graph: HttpClient, group: ListedGroup, transitive: boolean): Promise<string[] | null> {
   const nav = transitive ? 'transitiveMembers' : 'members';
   // Collected per group and merged only once complete, so a group that vanishes half-way
   // contributes nothing rather than half its members.
   const ids: string[] = [];
-  let url: string | undefined = graph.resolve(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: PAGE });
-  while (url) {
-    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, accept: [404] });
+  const headers = { consistencylevel: 'eventual' };
+  let expected: number | undefined;
+  let url: string | undefined = graph.resolve(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: PAGE, $count: 'true' });
+  for (let first = true; url; first = false) {
+    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, headers, accept: [404] });
     if (res.status === 404) return null;
     const value = res.body?.value;
     if (!Array.isArray(value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of group '${group.displayName}' without a value list`, { hint: 'retry the run' });
+    if (first) expected = odataCount(res.body);
     for (const m of value) if (typeof m.id === 'string') ids.push(m.id);
     url = res.body['@odata.nextLink'];
   }
+  assertCompleteRead(`the members of group '${group.displayName}'`, ids.length, expected);
   return ids;
 }
