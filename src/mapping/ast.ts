@@ -245,3 +245,52 @@ export function neverProducesValue(ast: jsonata.ExprNode | Node, isMissing: (pat
   };
   return never(ast as Node);
 }
+
+/**
+ * Functions the expression defines (`$f := function(...) { ... }`) whose body calls the function
+ * itself on every path: such a function never returns, so the rule can only time out. Answers
+ * with what it can be sure of; recursion with a base case (`$n > 0 ? $f($n - 1) : 0`) passes.
+ */
+export function endlessFunctions(ast: jsonata.ExprNode | Node): Array<{ name: string; position: number }> {
+  const found: Array<{ name: string; position: number }> = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value === null || typeof value !== 'object') return;
+    const node = value as Node;
+    if (node.type === 'bind' && node.lhs?.type === 'variable' && node.rhs?.type === 'lambda' && alwaysCalls(node.rhs.body, String(node.lhs.value))) {
+      found.push({ name: String(node.lhs.value), position: startOf(node.lhs as Node) });
+    }
+    Object.values(node).forEach(visit);
+  };
+  visit(ast);
+  return found;
+}
+
+/** Whether evaluating `node` certainly calls `$name` (false when unsure). */
+function alwaysCalls(node: Node | undefined, name: string): boolean {
+  if (!node || typeof node !== 'object') return false;
+  const any = (nodes: unknown): boolean => Array.isArray(nodes) && nodes.some((n) => alwaysCalls(n as Node, name));
+  switch (node.type) {
+    case 'function':
+      return (node.procedure?.type === 'variable' && node.procedure.value === name) || any(node.arguments);
+    case 'lambda':
+      // A tail call is wrapped in a thunk that runs at once; any other function only when called.
+      return node.thunk === true && alwaysCalls(node.body, name);
+    case 'condition':
+      return alwaysCalls(node.condition, name) || (alwaysCalls(node.then, name) && alwaysCalls(node.else, name));
+    case 'block':
+      return any(node.expressions);
+    case 'binary':
+      // `and` / `or` may skip their right side.
+      return alwaysCalls(node.lhs, name) || (node.value !== 'and' && node.value !== 'or' && alwaysCalls(node.rhs, name));
+    case 'unary':
+      return node.value === '-' ? alwaysCalls(node.expression, name) : node.value === '[' && any(node.expressions);
+    case 'path':
+      // Later steps run once per value of the step before, possibly never.
+      return alwaysCalls((node.steps ?? [])[0], name);
+    case 'bind':
+      return alwaysCalls(node.rhs, name);
+    default:
+      return false;
+  }
+}

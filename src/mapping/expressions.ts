@@ -1,21 +1,32 @@
 // JSONata expressions in mapping rules: parsed once per mapping, evaluated once per user,
-// always time-bounded. JSONata 2 checks its guardrails (elapsed time, evaluation depth,
-// sequence length) on every step it evaluates, so an endless loop or runaway recursion is
-// stopped with an error for that user instead of hanging the run.
-import jsonata from 'jsonata';
+// always bounded in time and memory. Straight-line expressions (placement.ts) run on the main
+// thread, where JSONata 2 checks its guardrails (elapsed time, evaluation depth, sequence
+// length) on every step; everything else runs in the evaluation worker (sandbox.ts), where a
+// watchdog also stops a single native call that never yields. Either way a runaway expression
+// fails that user with an error instead of hanging the run or the server.
+import type jsonata from 'jsonata';
 import { analyzeExpression, usesManagerTargetUsername, type Node, type ExpressionFacts, type FunctionCall } from './ast.ts';
+import { literalWidthProblem } from './bounded.ts';
 import { planDirect, type DirectPlan } from './direct.ts';
-import { compileReplacePattern, STATIC_PRESETS, type TargetUsernameLookup } from './presets.ts';
+import { buildJsonata, MAX_SEQUENCE_LENGTH, toFailure, type JsonataFailure } from './jsonata-env.ts';
+import { runsOnMainThread } from './placement.ts';
+import { compileReplacePattern, type TargetUsernameLookup } from './presets.ts';
 import { readSegments } from './paths.ts';
+import { dangerousPatternMessage, regexDangerReason } from './regex-safety.ts';
+import { OUT_OF_MEMORY, sandbox, STOPPED_BY_WATCHDOG, WORKER_FAILED, WORKER_HEAP_MB } from './sandbox.ts';
+import type { EvaluationAnswer, KnownUsernames } from './sandbox-protocol.ts';
 
 // Generous on purpose: the limit is there to stop runaway expressions (endless recursion, huge
 // loops), which the depth and list-size guards usually catch first; a tight wall-clock budget
 // would fail healthy users whenever the machine is busy or the garbage collector pauses.
 export const DEFAULT_EXPRESSION_TIMEOUT_MS = 1000;
-/** Nested evaluation steps; legitimate mapping expressions stay far below this. */
-const MAX_EVALUATION_DEPTH = 2000;
-/** Values in one sequence: guards against `[1..10000000]` style work done in a single step. */
-const MAX_SEQUENCE_LENGTH = 100_000;
+/**
+ * Users for whom one expression may time out in one run before it is no longer evaluated for
+ * the others: an endless rule then costs a few seconds per run, not a second per user.
+ */
+export const TIMEOUTS_BEFORE_GIVING_UP = 3;
+/** Rounds of `$targetUsername` look-ups one worker evaluation may ask for. */
+const MAX_LOOKUP_ROUNDS = 10;
 
 /** A problem found while parsing or checking an expression, placed at a character offset. */
 export class ExpressionProblem extends Error {
@@ -25,14 +36,6 @@ export class ExpressionProblem extends Error {
     this.name = 'ExpressionProblem';
     this.position = position;
   }
-}
-
-interface JsonataFailure {
-  code?: string;
-  position?: number;
-  token?: unknown;
-  message?: string;
-  value?: unknown;
 }
 
 /**
@@ -54,34 +57,69 @@ export type ParsedExpression = { ok: true; expression: jsonata.Expression; facts
 export function parseExpression(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS): ParsedExpression {
   let expression: jsonata.Expression;
   try {
-    expression = jsonata(source, { timeout: timeoutMs, stack: MAX_EVALUATION_DEPTH, sequence: MAX_SEQUENCE_LENGTH });
+    expression = buildJsonata(source, timeoutMs);
   } catch (e) {
     const failure = e as JsonataFailure;
     return { ok: false, problem: new ExpressionProblem(tokenStart(source, failure), failureText(failure)) };
   }
-  for (const [name, fn] of Object.entries(STATIC_PRESETS)) expression.registerFunction(name, fn);
   return { ok: true, expression, facts: analyzeExpression(expression.ast()) };
 }
 
+/** Functions whose argument at this index is a regular expression given as text. */
+const PATTERN_ARGUMENT: Record<string, number> = { regexReplace: 1 };
+
 /**
- * Problems in literal arguments that can be caught before any user is evaluated:
- * an invalid regular expression given to $regexReplace as a string literal.
+ * Problems that can be caught before any user is evaluated: an invalid or catastrophically
+ * backtracking regular expression (a `/.../` literal anywhere, or a pattern given to
+ * $regexReplace as a string literal), and a literal `$pad` width over the limit.
  */
-export function literalArgumentProblems(calls: readonly FunctionCall[]): ExpressionProblem[] {
+export function literalArgumentProblems(calls: readonly FunctionCall[], ast?: Node): ExpressionProblem[] {
   const problems: ExpressionProblem[] = [];
   for (const call of calls) {
-    if (call.name !== 'regexReplace') continue;
-    const [, pattern, , flags] = call.args;
+    const width = call.args[1];
+    const widthProblem = width?.type === 'number' ? literalWidthProblem(call.name, width.value) : undefined;
+    if (widthProblem) problems.push(new ExpressionProblem(call.position, widthProblem));
+    const index = PATTERN_ARGUMENT[call.name];
+    if (index === undefined) continue;
+    const pattern = call.args[index];
     if (pattern?.type !== 'string') continue;
+    const flags = call.args[3];
     const flagText = flags?.type === 'string' ? String(flags.value) : '';
+    const position = Math.max(0, (pattern.position ?? 0) - String(pattern.value).length - 2);
     try {
       compileReplacePattern(String(pattern.value), flagText);
     } catch (e) {
-      const position = Math.max(0, (pattern.position ?? 0) - String(pattern.value).length - 2);
-      problems.push(new ExpressionProblem(position, `$regexReplace: ${(e as Error).message}`));
+      problems.push(new ExpressionProblem(position, `$${call.name}: ${(e as Error).message}`));
+      continue;
+    }
+    const danger = regexDangerReason(String(pattern.value), flagText);
+    if (danger) problems.push(new ExpressionProblem(position, dangerousPatternMessage(`$${call.name}`, String(pattern.value), danger)));
+  }
+  if (ast) {
+    for (const regex of regexLiterals(ast)) {
+      const danger = regexDangerReason(regex.source, regex.flags);
+      if (danger) problems.push(new ExpressionProblem(regex.position, dangerousPatternMessage('regular expression', regex.source, danger)));
     }
   }
   return problems;
+}
+
+/** Every `/.../` literal in a syntax tree, with the offset of its opening slash. */
+function regexLiterals(ast: Node): Array<{ source: string; flags: string; position: number }> {
+  const found: Array<{ source: string; flags: string; position: number }> = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value !== null && typeof value === 'object' && !(value instanceof RegExp)) {
+      const node = value as Node;
+      if (node.type === 'regex' && node.value instanceof RegExp) {
+        const { source, flags } = node.value;
+        found.push({ source, flags: flags.replace('g', ''), position: Math.max(0, (node.position ?? 0) - source.length - 2 - flags.replace('g', '').length) });
+      }
+      Object.values(node).forEach(visit);
+    }
+  };
+  visit(ast);
+  return found;
 }
 
 // One expression evaluates at a time. JSONata is asynchronous, so evaluations started together
@@ -119,6 +157,10 @@ export class CompiledExpression {
   readonly readsManagerTargetUsername: boolean;
   private readonly expression: jsonata.Expression;
   private readonly timeoutMs: number;
+  /** Whether the expression is straight-line and runs on the main thread (placement.ts). */
+  private readonly onMainThread: boolean;
+  /** Users for whom this expression timed out in this compilation's lifetime (one run). */
+  private timeouts = 0;
   /** Set when the expression is a simple preset call that runs without JSONata (see direct.ts). */
   private readonly direct: DirectPlan | null;
   /**
@@ -137,14 +179,15 @@ export class CompiledExpression {
   constructor(source: string, timeoutMs = DEFAULT_EXPRESSION_TIMEOUT_MS, opts: { allowDirect?: boolean; memoize?: boolean } = {}) {
     const parsed = parseExpression(source, timeoutMs);
     if (!parsed.ok) throw parsed.problem;
-    const [literalProblem] = literalArgumentProblems(parsed.facts.calls);
+    const [literalProblem] = literalArgumentProblems(parsed.facts.calls, parsed.expression.ast() as Node);
     if (literalProblem) throw literalProblem;
     this.source = source;
     this.expression = parsed.expression;
     this.facts = parsed.facts;
     this.timeoutMs = timeoutMs;
     this.readsManagerTargetUsername = usesManagerTargetUsername(parsed.facts);
-    this.direct = opts.allowDirect === false ? null : planDirect(parsed.expression.ast() as Node);
+    this.onMainThread = runsOnMainThread(parsed.expression.ast() as Node);
+    this.direct = opts.allowDirect === false || !this.onMainThread ? null : planDirect(parsed.expression.ast() as Node);
     const pure =
       !parsed.facts.readsWholeRecord &&
       !this.readsManagerTargetUsername &&
@@ -181,16 +224,61 @@ export class CompiledExpression {
       const hit = this.memo!.get(key);
       if (hit !== undefined) return Promise.resolve(hit === NO_VALUE ? undefined : JSON.parse(hit));
     }
+    if (this.timeouts >= TIMEOUTS_BEFORE_GIVING_UP) {
+      return Promise.reject(
+        new Error(
+          `expression took longer than ${this.timeoutMs} ms for ${this.timeouts} users and is not evaluated for the others in this run (an endless loop or too much work?); fix the rule and run again`,
+        ),
+      );
+    }
+    const evaluation = this.onMainThread ? this.evaluateHere(input, bindings) : this.evaluateInWorker(input, lookups);
+    return evaluation.then(
+      (result) => {
+        if (key !== undefined) this.remember(key, result);
+        return result;
+      },
+      (failure: JsonataFailure) => {
+        if (failure.code === 'D1012' || failure.code === STOPPED_BY_WATCHDOG) this.timeouts++;
+        throw new Error(this.explain(failure));
+      },
+    );
+  }
+
+  /** On the main thread, one at a time (see inLane); rejects with a JsonataFailure. */
+  private evaluateHere(input: Record<string, unknown>, bindings: Record<string, unknown>): Promise<unknown> {
     return inLane(async () => {
-      let result: unknown;
       try {
-        result = await this.expression.evaluate(input, bindings);
+        return await this.expression.evaluate(input, bindings);
       } catch (e) {
-        throw new Error(this.explain(e as JsonataFailure));
+        throw toFailure(e);
       }
-      if (key !== undefined) this.remember(key, result);
-      return result;
     });
+  }
+
+  /**
+   * In the evaluation worker; rejects with a JsonataFailure. `$targetUsername` cannot call back
+   * into the main thread, so the worker names the ids it needs and the job is sent again with
+   * their answers; unknown ids mark the evaluation unresolved as on the main thread.
+   */
+  private async evaluateInWorker(input: Record<string, unknown>, lookups: ExpressionLookups): Promise<unknown> {
+    const known: KnownUsernames = {};
+    for (let round = 0; round < MAX_LOOKUP_ROUNDS; round++) {
+      const answer: EvaluationAnswer = await sandbox.evaluate({ source: this.source, timeoutMs: this.timeoutMs, input, known });
+      switch (answer.kind) {
+        case 'failure':
+          throw answer.failure;
+        case 'value':
+          if (answer.fn) return function jsonataFunction() {};
+          return answer.json === undefined ? undefined : JSON.parse(answer.json);
+        case 'needs':
+          for (const id of answer.ids) {
+            const username = lookups.targetUsernameOf(id);
+            if (username === undefined) lookups.onUnresolved();
+            known[id] = username === undefined ? false : username;
+          }
+      }
+    }
+    throw { message: `the expression looked up more than ${MAX_LOOKUP_ROUNDS} rounds of target usernames` } satisfies JsonataFailure;
   }
 
   /** Memoizes a JSON result (a JSONata function or other non-JSON value is not remembered). */
@@ -214,7 +302,12 @@ export class CompiledExpression {
   private explain(failure: JsonataFailure): string {
     switch (failure.code) {
       case 'D1012':
+      case STOPPED_BY_WATCHDOG:
         return `expression took longer than ${this.timeoutMs} ms and was stopped (an endless loop or too much work?); simplify it or raise the mapping timeout`;
+      case OUT_OF_MEMORY:
+        return `expression used more than ${WORKER_HEAP_MB} MB of memory and was stopped (a huge text or list?); simplify it`;
+      case WORKER_FAILED:
+        return `expression could not be evaluated: ${failureText(failure)}`;
       case 'D1011':
         return 'expression recursed too deeply and was stopped; make the recursion end sooner or rewrite it as a tail call';
       case 'D2015':

@@ -4,7 +4,7 @@
 import type { AttributeInfo, Json, MappingRule, TargetCapabilities } from '../core/types.ts';
 import { IdsyncError } from '../core/errors.ts';
 import type { MappingIssue, MappingValidationInput } from './api.ts';
-import { neverProducesValue, type ExpressionFacts } from './ast.ts';
+import { endlessFunctions, neverProducesValue, type ExpressionFacts, type Node } from './ast.ts';
 import { literalArgumentProblems, parseExpression } from './expressions.ts';
 import { describeKnownFields, resolveTargetField, type FieldType } from './fields.ts';
 import { BUILTIN_PATHS, parsePlainPath } from './paths.ts';
@@ -175,8 +175,16 @@ function checkRow(rule: MappingRule, row: number, input: MappingValidationInput,
     return;
   }
   const { facts } = parsed;
-  for (const problem of literalArgumentProblems(facts.calls)) {
+  for (const problem of literalArgumentProblems(facts.calls, parsed.expression.ast() as Node)) {
     add({ field: 'source', severity: 'error', message: problem.message, position: problem.position });
+  }
+  for (const endless of endlessFunctions(parsed.expression.ast())) {
+    add({
+      field: 'source',
+      severity: 'error',
+      position: endless.position,
+      message: `expression error at position ${endless.position}: $${endless.name} calls itself on every path and never ends; give it a base case, e.g. $n > 0 ? $${endless.name}($n - 1) : 0`,
+    });
   }
   for (const call of facts.calls) {
     if (!KNOWN_FUNCTIONS.has(call.name) && !facts.boundVariables.has(call.name)) {
