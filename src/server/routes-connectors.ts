@@ -360,14 +360,16 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       response: z.object({ run: runOut.optional(), user: json.optional(), active: activeOut.optional() }),
       errors: { 202: 'full sync started', 409: 'a run of this connector is in progress' },
     },
-    async ({ params, body, reply }) => {
+    async ({ params, body, reply, principal }) => {
       const c = await load(params.id!);
+      // A browser session is the admin UI; an API token is a script.
+      const trigger = principal?.via === 'session' ? 'ui' : 'api';
       if (body.kind === 'full') {
-        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger: 'api' });
+        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger });
         reply.code(202);
         return reply.send({ active });
       }
-      const result = await runs.start({ connector: c.config, kind: 'user', dryRun: body.dryRun, userRef: body.userRef!, trigger: 'api' });
+      const result = await runs.start({ connector: c.config, kind: 'user', dryRun: body.dryRun, userRef: body.userRef!, trigger });
       return result;
     },
   );
