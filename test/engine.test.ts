@@ -78,7 +78,8 @@ describe('sync engine with Jira DC', () => {
     const second = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
     assert.equal(second.run.status, 'succeeded');
     assert.equal(second.run.counts.unchanged, 5);
-    assert.equal(second.run.counts.writes, 0);
+    assert.equal(second.run.counts.usersWritten, 0);
+    assert.equal(second.run.counts.writes, 0, 'the old name of usersWritten');
     assert.equal(jira.stats.writes, 0, 'no write request reached Jira');
   });
 

@@ -43,10 +43,10 @@ export function printJson(value: unknown): void {
 export function summaryLine(run: RunRecord): string {
   const c = run.counts;
   const kind = `${run.dryRun ? 'simulated ' : ''}${run.kind === 'full' ? 'full sync' : 'user sync'}`;
-  const line = `${kind} ${run.status}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}, skipped ${c.skipped}, missing ${c.missing} (run ${run.id})`;
+  const line = `${kind} ${run.status}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}, skipped ${c.skipped}, missing ${c.missing}; users written ${c.usersWritten} (run ${run.id})`;
   const targets = Object.entries(c.targets ?? {});
   if (targets.length < 2) return line;
-  const per = targets.map(([id, t]) => `  ${id}: created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}, skipped ${t.skipped}, missing ${t.missing}`);
+  const per = targets.map(([id, t]) => `  ${id}: created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}, skipped ${t.skipped}, missing ${t.missing}; users written ${t.usersWritten}`);
   return [line, ...per].join('\n');
 }
 

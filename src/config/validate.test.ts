@@ -41,6 +41,15 @@ test('problems are placed: secret inline, bad expression with position, unwritab
   assert.ok(!JSON.stringify(issues).includes('inline-secret'), 'the refused secret is not echoed');
 });
 
+test('a bad time zone does not hide a bad cron expression: each is reported at its own setting', async () => {
+  const { issues } = await validateConnector({ ...base, schedule: { cron: '61 * * * *', timezone: 'Mars/Olympus_Mons' } });
+  const at = (path: string) => issues.filter((i) => i.path === path && i.severity === 'error').map((i) => i.message);
+  assert.equal(at('schedule.timezone').length, 1, JSON.stringify(issues));
+  assert.match(at('schedule.timezone')[0]!, /"Mars\/Olympus_Mons" is not a time zone/);
+  assert.equal(at('schedule.cron').length, 1, JSON.stringify(issues));
+  assert.match(at('schedule.cron')[0]!, /not a valid cron expression/);
+});
+
 test('Confluence DC profile fields with only a personal access token are refused with the reason', async () => {
   const confluence = (auth: Record<string, unknown>) => ({
     ...base,

@@ -131,6 +131,9 @@ export async function validateConnector(
   if (config.schedule && typeof config.schedule.cron === 'string') {
     const problem = scheduleProblem(config.schedule.cron, config.schedule.timezone);
     if (problem) issues.push({ path: `schedule.${problem.field}`, message: problem.message, severity: 'error' });
+    // A bad time zone must not hide a bad cron expression: check the cron on its own too.
+    const cronProblem = problem?.field === 'timezone' ? scheduleProblem(config.schedule.cron, 'UTC') : undefined;
+    if (cronProblem) issues.push({ path: `schedule.${cronProblem.field}`, message: cronProblem.message, severity: 'error' });
   }
   return base.success ? { config: base.data, issues } : { issues: uniqueIssues(issues) };
 }

@@ -211,7 +211,12 @@ export interface RunCounts {
   failed: number;
   skipped: number;
   missing: number;
-  /** Users for whom a write was sent to a target (0 on a no-change run). */
+  /**
+   * Users written: one per user and target to which a change was sent (a user written to two
+   * targets counts twice; 0 on a no-change run). Not HTTP requests: one user may take several.
+   */
+  usersWritten: number;
+  /** @deprecated the old name of usersWritten (same value), kept for readers of the JSON. */
   writes: number;
   /** The same counts per target, when the connector writes to several. */
   targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;

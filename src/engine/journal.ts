@@ -30,7 +30,7 @@ export class Journal {
     this.counts[key]++;
     if (item.targetId) {
       this.counts.targets ??= {};
-      const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 0 });
+      const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
       t[key]++;
     }
     this.buffer.push({
@@ -44,8 +44,12 @@ export class Journal {
       details: item.details ?? null,
     });
     if (item.wrote) {
-      this.counts.writes++;
-      if (item.targetId) this.counts.targets![item.targetId]!.writes++;
+      this.counts.usersWritten++;
+      this.counts.writes = this.counts.usersWritten;
+      if (item.targetId) {
+        const t = this.counts.targets![item.targetId]!;
+        t.writes = ++t.usersWritten;
+      }
     }
     if (this.buffer.length >= this.batchSize) await this.flush();
   }

@@ -22,6 +22,8 @@ function isFamily(field: { name: string }): boolean {
 /** Why a key after a family prefix is not acceptable, or undefined when it is. */
 export function familyKeyProblem(key: string): string | undefined {
   if (key.length === 0) return 'the key after the prefix is empty';
+  // The picker's placeholder ("property.<key>") saved as it is would write a property named "<key>".
+  if (/^<[^>]*>$/.test(key)) return `"${key}" is a placeholder: put the name of the field after the prefix instead`;
   if (key.length > MAX_FAMILY_KEY_LENGTH) return `the key is ${key.length} characters long; at most ${MAX_FAMILY_KEY_LENGTH} are allowed`;
   if (CONTROL_CHARS.test(key)) return 'the key contains a control character';
   return undefined;

@@ -61,6 +61,8 @@ test('families match by prefix and need a valid key', () => {
   assert.match(only(issuesFor([rule('property.', 'department')])).message, /invalid property.<key> field "property.": the key after the prefix is empty/);
   assert.match(only(issuesFor([rule(`property.${'k'.repeat(256)}`, 'department')])).message, /256 characters long; at most 255/);
   assert.match(only(issuesFor([rule('property.bad\u0007key', 'department')])).message, /control character/);
+  // The picker shows the family as property.<key>; that placeholder is not a key.
+  assert.match(only(issuesFor([rule('property.<key>', 'department')])).message, /invalid property.<key> field "property.<key>": "<key>" is a placeholder/);
   assert.deepEqual(issuesFor([rule(`property.${'k'.repeat(255)}`, 'department')]), []);
 });
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const countsOut = z.object({
   read: z.number(), created: z.number(), updated: z.number(), unchanged: z.number(),
-  failed: z.number(), skipped: z.number(), missing: z.number(), writes: z.number().describe('HTTP write requests sent to targets'),
+  failed: z.number(), skipped: z.number(), missing: z.number(), usersWritten: z.number().describe('users written, per target: one per user and target to which a change was sent (not HTTP requests)'), writes: z.number().describe('deprecated: the old name of usersWritten, same value'),
 });
 
 export const runOut = z.object({

@@ -18,7 +18,7 @@ import { asJson, type Services } from './services.ts';
 
 const json = z.any();
 const issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), position: z.number().optional() });
-const scheduleOut = z.object({ valid: z.boolean(), text: z.string().optional(), next: z.array(z.string()), error: z.string().optional() });
+const scheduleOut = z.object({ valid: z.boolean(), text: z.string().optional(), next: z.array(z.string()), error: z.string().optional(), field: z.enum(['cron', 'timezone']).optional() });
 const progressOut = z.object({ phase: z.string(), read: z.number(), planned: z.number(), written: z.number(), failed: z.number() });
 const activeOut = z.object({ connectorId: z.string(), kind: z.enum(['full', 'user']), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut });
 const activityOut = z.object({
@@ -360,14 +360,16 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       response: z.object({ run: runOut.optional(), user: json.optional(), active: activeOut.optional() }),
       errors: { 202: 'full sync started', 409: 'a run of this connector is in progress' },
     },
-    async ({ params, body, reply }) => {
+    async ({ params, body, reply, principal }) => {
       const c = await load(params.id!);
+      // A browser session is the admin UI; an API token is a script.
+      const trigger = principal?.via === 'session' ? 'ui' : 'api';
       if (body.kind === 'full') {
-        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger: 'api' });
+        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger });
         reply.code(202);
         return reply.send({ active });
       }
-      const result = await runs.start({ connector: c.config, kind: 'user', dryRun: body.dryRun, userRef: body.userRef!, trigger: 'api' });
+      const result = await runs.start({ connector: c.config, kind: 'user', dryRun: body.dryRun, userRef: body.userRef!, trigger });
       return result;
     },
   );

@@ -10,6 +10,8 @@ export interface ScheduleDescription {
   /** ISO timestamps of the next three runs. */
   next: string[];
   error?: string;
+  /** The setting the error is about, so a form can show it there. */
+  field?: 'cron' | 'timezone';
 }
 
 /** Why a cron pattern or time zone is not usable, or undefined when both are fine. */
@@ -29,7 +31,7 @@ export function scheduleProblem(cron: string, timezone: string): { field: 'cron'
 
 export function describeSchedule(cron: string, timezone: string, from = new Date()): ScheduleDescription {
   const problem = scheduleProblem(cron, timezone);
-  if (problem) return { valid: false, next: [], error: problem.message };
+  if (problem) return { valid: false, next: [], error: problem.message, field: problem.field };
   let text: string;
   try {
     text = `${cronstrue.toString(cron, { use24HourTimeFormat: true, verbose: false })} (${timezone})`;

@@ -45,7 +45,15 @@ export interface ItemQuery {
 export const HEARTBEAT_MS = 15_000;
 export const STALE_AFTER_MS = 120_000;
 
-export const emptyCounts = (): RunCounts => ({ read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 0 });
+export const emptyCounts = (): RunCounts => ({ read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
+
+/** Counts as stored: runs recorded before `usersWritten` existed have only its old name, `writes`. */
+function countsFromJson(text: string): RunCounts {
+  const counts = JSON.parse(text) as RunCounts;
+  counts.usersWritten ??= counts.writes ?? 0;
+  for (const t of Object.values(counts.targets ?? {})) t.usersWritten ??= t.writes ?? 0;
+  return counts;
+}
 
 /** Time-sortable, unguessable run id. */
 export function newRunId(now = Date.now()): string {
@@ -239,7 +247,7 @@ function runFromRow(r: Database['runs']): RunRecord {
     userRef: r.user_ref,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
-    counts: JSON.parse(r.counts),
+    counts: countsFromJson(r.counts),
     error: r.error,
   };
 }

@@ -73,6 +73,20 @@ for (const [kind, open] of storeKinds) {
       }
     });
 
+    test('a run recorded before usersWritten existed reads back with it, from its old name writes', async () => {
+      const t = await open();
+      try {
+        await t.store.runs.create({ id: 'old', connectorId: 'c', kind: 'full', dryRun: false, reconcile: false, trigger: 'cli', userRef: null, startedAt: new Date().toISOString() });
+        const old = { read: 3, created: 3, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 3, targets: { jira: { created: 3, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, writes: 3 } } };
+        await t.store.db.updateTable('runs').set({ counts: JSON.stringify(old) }).where('id', '=', 'old').execute();
+        const counts = (await t.store.runs.get('old'))!.counts;
+        assert.equal(counts.usersWritten, 3);
+        assert.equal(counts.targets?.jira?.usersWritten, 3);
+      } finally {
+        await t.dispose();
+      }
+    });
+
     test('one running run per connector across processes; a run without heartbeats is taken for dead', async () => {
       const t = await open();
       try {
@@ -87,7 +101,7 @@ for (const [kind, open] of storeKinds) {
         assert.equal((await t.store.runs.get('r1'))?.status, 'failed');
         assert.match((await t.store.runs.get('r1'))?.error ?? '', /interrupted/);
         // A live run (fresh heartbeat) survives a restart's clean-up; a silent one does not.
-        await t.store.runs.heartbeat('r3', { read: 5, created: 1, updated: 0, unchanged: 4, failed: 0, skipped: 0, missing: 0, writes: 1 });
+        await t.store.runs.heartbeat('r3', { read: 5, created: 1, updated: 0, unchanged: 4, failed: 0, skipped: 0, missing: 0, usersWritten: 1, writes: 1 });
         await t.store.db.updateTable('runs').set({ heartbeat_at: new Date(Date.now() - 5 * 60_000).toISOString() }).where('id', '=', 'other').execute();
         assert.equal(await t.store.runs.failInterrupted('stopped'), 1);
         assert.equal((await t.store.runs.get('r3'))?.status, 'running');

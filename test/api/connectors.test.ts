@@ -135,6 +135,20 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.deepEqual(missing.body.issues[0].path, ['userRef']);
   });
 
+  test('a run started from a browser session is recorded as triggered by the ui, one started with an API token by the api', async () => {
+    const fromUi = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+    assert.equal(fromUi.status, 200, fromUi.text);
+    assert.equal(fromUi.body.run.trigger, 'ui');
+    const token = await h.admin.post('/api/v1/tokens', { name: 'trigger script', role: 'administrator' });
+    const script = h.client();
+    script.bearer = token.body.secret;
+    const fromScript = await script.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+    assert.equal(fromScript.status, 200, fromScript.text);
+    assert.equal(fromScript.body.run.trigger, 'api');
+    assert.deepEqual(h.engine.calls.slice(-2).map((c) => c.trigger), ['ui', 'api']);
+    await h.admin.del(`/api/v1/tokens/${token.body.token.id}`);
+  });
+
   test('results: filter by operation, search, page, download JSON and CSV', async () => {
     const runs = (await h.admin.get('/api/v1/runs?connectorId=contoso')).body.runs;
     const full = runs.find((r: { kind: string }) => r.kind === 'full');

@@ -148,6 +148,9 @@ describe('the idsync command line', () => {
     const r = json(o);
     assert.equal(o.code, 0, await whyFailed(r));
     assert.deepEqual([r.status, r.read, r.created, r.failed, r.missing], ['succeeded', USERS, USERS, 0, 0]);
+    // Users written (one per user and target), not HTTP requests: creating a user takes several.
+    assert.equal(r.usersWritten, USERS);
+    assert.equal(r.writes, USERS, 'the old name of usersWritten stays in the JSON');
     assertJiraMatchesDirectory(em.jira, em.graph.directory.org);
     runIds.push(r.run);
   });
@@ -185,7 +188,7 @@ describe('the idsync command line', () => {
     try {
       const o = await idsync(['sync', '--config', configFile]);
       assert.equal(o.code, 3, o.stdout + o.stderr);
-      assert.match(o.stdout, /full sync partial: .*failed 1/);
+      assert.match(o.stdout, /full sync partial: .*failed 1.*; users written \d+ \(run /);
       assert.match(o.stdout, /property\.jobTitle: the value is 40000 characters long/);
     } finally {
       await patchDirectoryUser(em.graph, user.id, { jobTitle });
