@@ -92,7 +92,7 @@ for (const [kind, open] of storeKinds) {
       // Bounded wait while the other process lives: refused, naming the run and its process.
       await assert.rejects(
         engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'cora.crash@contoso.com', trigger: 'cli', claimWaitMs: 600 }),
-        (e: Error) => e.message.includes(`run ${runId}`) && e.message.includes(`pid ${child.pid} on host ${hostname()}`) && /waited 1 s/.test(e.message),
+        (e: Error) => e.message.includes(`run ${runId}`) && e.message.includes(`pid ${child.pid} on host ${hostname()}`) && /waited 0.6 s/.test(e.message),
       );
       // A full sync is refused at once.
       await assert.rejects(engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' }), (e: Error) => /already running/.test(e.message) && !/waited/.test(e.message));

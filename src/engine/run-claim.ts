@@ -17,6 +17,11 @@ export const USER_SYNC_WAIT_MS = 30_000;
 /** How often a waiting sync looks again whether another process's run has ended. */
 const RETRY_MS = 250;
 
+/** A wait as a person reads it: "30 s", "0.6 s". */
+export function waitText(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
 /** The wait a request gets: its own, or the policy for its kind. */
 export function claimWaitMs(req: Pick<SyncRequest, 'kind' | 'claimWaitMs'>): number {
   return Math.max(0, req.claimWaitMs ?? (req.kind === 'user' ? USER_SYNC_WAIT_MS : 0));
@@ -47,7 +52,7 @@ export async function claimRun(runs: RunRepo, req: SyncRequest): Promise<RunReco
       if (!isIdsyncError(e, 'CONFLICT')) throw e;
       if (Date.now() + RETRY_MS > deadline || req.signal?.aborted) {
         if (waitMs === 0) throw e;
-        throw new IdsyncError('CONFLICT', `${e.message}; this ${req.kind === 'user' ? 'user sync' : 'sync'} waited ${Math.round(waitMs / 1000)} s for it to end`, {
+        throw new IdsyncError('CONFLICT', `${e.message}; this ${req.kind === 'user' ? 'user sync' : 'sync'} waited ${waitText(waitMs)} for it to end`, {
           hint: 'try again when it has finished; runs of one connector never overlap',
         });
       }

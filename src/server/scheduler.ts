@@ -88,7 +88,7 @@ export class Scheduler {
       return;
     }
     try {
-      this.runs.startInBackground({ connector: c.config, kind: 'full', trigger: 'schedule' });
+      await this.runs.startInBackground({ connector: c.config, kind: 'full', trigger: 'schedule' });
     } catch (e) {
       this.log.warn({ connector: c.config.id, err: errorText(e) }, 'scheduled sync not started');
     }
