@@ -107,5 +107,33 @@ for (const [kind, open] of storeKinds) {
       assert.equal(done.user?.found, true);
       assert.equal((await t.store.runs.get(runId))?.status, 'failed');
     });
+
+    test('a run of another machine keeps the heartbeat timeout; a live process here keeps its run even when silent', async () => {
+      const start = (id: string) => t.store.runs.create({ id, connectorId: 'owners', kind: 'full', dryRun: false, reconcile: false, trigger: 'cli', userRef: null, startedAt: new Date().toISOString() });
+      const setRun = (id: string, set: Record<string, unknown>) => t.store.db.updateTable('runs').set(set).where('id', '=', id).execute();
+      await start('remote');
+      await setRun('remote', { owner_host: 'idsync-2', owner_pid: 4242, owner_token: 'other', owner_pid_space: 'linux:another-machine:pid:[1]' });
+      await assert.rejects(start('r2'), (e: Error) => /already running \(run remote, .* by pid 4242 on host idsync-2\)/.test(e.message));
+      assert.equal((await t.store.runs.get('remote'))?.status, 'running', 'a fresh heartbeat of another machine is trusted');
+      await setRun('remote', { heartbeat_at: new Date(Date.now() - 3 * 60_000).toISOString() });
+      await start('r3');
+      assert.match((await t.store.runs.get('remote'))?.error ?? '', /^interrupted: the idsync process running it stopped \(pid 4242 on host idsync-2, no heartbeat since /);
+      await t.store.runs.update('r3', { status: 'succeeded', finishedAt: new Date().toISOString() });
+
+      // Another live process on this machine, silent for longer than the timeout: blocked, not dead.
+      const sleeper = spawn('sleep', ['60']);
+      try {
+        await once(sleeper, 'spawn');
+        await start('local');
+        await setRun('local', { owner_pid: sleeper.pid, owner_token: 'sleeper', owner_start_ticks: null, heartbeat_at: new Date(Date.now() - 10 * 60_000).toISOString() });
+        await assert.rejects(start('r4'), (e: Error) => new RegExp(`run local, .* by pid ${sleeper.pid} on host .*, alive but silent since`).test(e.message));
+        assert.equal((await t.store.runs.get('local'))?.status, 'running');
+        await kill(sleeper);
+        await start('r5');
+        assert.match((await t.store.runs.get('local'))?.error ?? '', /is gone$/);
+      } finally {
+        sleeper.kill('SIGKILL');
+      }
+    });
   });
 }
