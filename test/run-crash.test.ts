@@ -98,14 +98,26 @@ for (const [kind, open] of storeKinds) {
       await assert.rejects(engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' }), (e: Error) => /already running/.test(e.message) && !/waited/.test(e.message));
       // Waiting with time to spare: the run starts as soon as the holder dies.
       let claimed = false;
-      const waiting = engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'cora.crash@contoso.com', trigger: 'cli', claimWaitMs: 120_000, onClaimed: () => (claimed = true) });
-      await new Promise((r) => setTimeout(r, 300));
+      const said: string[] = [];
+      let saidWaiting!: () => void;
+      const toldWaiting = new Promise<void>((r) => (saidWaiting = r));
+      const waiting = engine.run({
+        connector: connector(jira.url), kind: 'user', userRef: 'cora.crash@contoso.com', trigger: 'cli', claimWaitMs: 120_000,
+        onClaimed: () => (claimed = true),
+        onWaiting: (m) => {
+          said.push(m);
+          saidWaiting();
+        },
+      });
+      await toldWaiting;
       assert.equal(claimed, false, 'still waiting while the holder lives');
+      assert.match(said[0]!, new RegExp(`already running \\(run ${runId}, .*; waiting up to 120 s for it to end$`));
       await kill(child);
       const done = await waiting;
       assert.equal(done.run.status, 'succeeded', String(done.run.error));
       assert.equal(done.user?.found, true);
       assert.equal((await t.store.runs.get(runId))?.status, 'failed');
+      assert.equal(said.length, 1, 'the wait is announced once');
     });
 
     test('a run of another machine keeps the heartbeat timeout; a live process here keeps its run even when silent', async () => {

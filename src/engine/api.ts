@@ -23,6 +23,8 @@ export interface SyncRequest {
    * request is refused; defaults to the policy in run-claim.ts (single-user syncs wait, full ones do not).
    */
   claimWaitMs?: number;
+  /** Called once when the request starts waiting for another run of the connector (with what runs). */
+  onWaiting?: (message: string) => void;
   signal?: AbortSignal;
 }
 

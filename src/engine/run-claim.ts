@@ -34,6 +34,7 @@ export function claimWaitMs(req: Pick<SyncRequest, 'kind' | 'claimWaitMs'>): num
 export async function claimRun(runs: RunRepo, req: SyncRequest): Promise<RunRecord> {
   const waitMs = claimWaitMs(req);
   const deadline = Date.now() + waitMs;
+  let waitingSaid = false;
   for (;;) {
     try {
       const run = await runs.create({
@@ -56,6 +57,8 @@ export async function claimRun(runs: RunRepo, req: SyncRequest): Promise<RunReco
           hint: 'try again when it has finished; runs of one connector never overlap',
         });
       }
+      if (!waitingSaid) req.onWaiting?.(`${e.message}; waiting up to ${waitText(waitMs)} for it to end`);
+      waitingSaid = true;
       await sleep(RETRY_MS, undefined, req.signal ? { signal: req.signal } : {}).catch(() => undefined);
     }
   }
