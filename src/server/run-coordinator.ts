@@ -2,7 +2,7 @@
 // overlap. A full sync (or simulation) requested while a run of the connector is in progress is
 // refused with 409 saying what is running; a single-user sync queues behind it (first come,
 // first served, with a bounded wait and a bounded queue) and is refused with 409 only when the
-// wait runs out. A trigger is answered only once its run is claimed in the store, so "started"
+// wait runs out; so does a scheduled full sync that finds a single-user sync running. A trigger is answered only once its run is claimed in the store, so "started"
 // means started, also when another idsync process holds the connector.
 // Progress of the active run is kept here for the UI's live view.
 import type { ConnectorConfig } from '../config/schema.ts';
@@ -111,20 +111,23 @@ export class RunCoordinator {
    * both start; a refusal by the store (another process's run) rejects with its CONFLICT (409).
    */
   private async claim(req: StartRequest): Promise<Entry> {
-    const deadline = Date.now() + (req.kind === 'user' ? this.queue.waitMs : 0);
+    const deadline = Date.now() + (req.kind === 'user' || req.trigger === 'schedule' ? this.queue.waitMs : 0);
     const entry = this.active.has(req.connector.id) ? await this.waitTurn(req, deadline) : this.begin(req, deadline);
     await entry.claimed;
     return entry;
   }
 
-  /** Queues a single-user sync behind the run in progress; anything else is refused at once. */
+  /**
+   * Queues a single-user sync behind the run in progress, and a scheduled full sync behind a
+   * single-user sync (short; the slot is not lost to it). Anything else is refused at once.
+   */
   private waitTurn(req: StartRequest, deadline: number): Promise<Entry> {
     const id = req.connector.id;
     const busy = this.active.get(id)!.run;
     const what = busy.kind === 'user' ? `a sync of user ${busy.userRef}` : busy.dryRun ? 'a simulation' : 'a full sync';
     const running = `${what} of connector ${id} is running since ${busy.startedAt} (started by ${busy.trigger})`;
     const queue = this.waiting.get(id) ?? [];
-    if (req.kind !== 'user') {
+    if (req.kind !== 'user' && !(req.trigger === 'schedule' && busy.kind === 'user')) {
       throw new HttpError(409, `${running}; wait for it to finish and try again (a full sync or simulation never queues: it is refused while any run of the connector is in progress)`, { running: busy });
     }
     if (queue.length >= this.queue.maxWaiting) {
@@ -144,7 +147,7 @@ export class RunCoordinator {
       const timer = setTimeout(() => {
         const q = this.waiting.get(id);
         if (q?.includes(waiter)) q.splice(q.indexOf(waiter), 1);
-        waiter.refuse(new HttpError(409, `${running}; this user sync waited ${waitText(this.queue.waitMs)} for it (the longest a user sync waits) and was not started; try again when it has finished`, { running: busy }));
+        waiter.refuse(new HttpError(409, `${running}; this ${req.kind === 'user' ? 'user' : 'scheduled'} sync waited ${waitText(this.queue.waitMs)} for it (the longest a user sync waits) and was not started; try again when it has finished`, { running: busy }));
       }, Math.max(0, deadline - Date.now()));
       queue.push(waiter);
       this.waiting.set(id, queue);
@@ -181,8 +184,9 @@ export class RunCoordinator {
       dryRun: req.dryRun ?? false,
       trigger: req.trigger,
       signal: controller.signal,
-      // What is left of a user sync's wait is spent on another process's run, if one holds the connector.
-      claimWaitMs: Math.max(0, deadline - Date.now()),
+      // What is left of a user sync's wait is spent on another process's run, if one holds the
+      // connector. A scheduled full sync does not wait for another instance (both fire each slot).
+      claimWaitMs: req.kind === 'user' ? Math.max(0, deadline - Date.now()) : 0,
       onClaimed: markClaimed,
       onProgress: (p) => {
         run.progress = { ...p };
