@@ -128,7 +128,7 @@ export class RunCoordinator {
     const running = `${what} of connector ${id} is running since ${busy.startedAt} (started by ${busy.trigger})`;
     const queue = this.waiting.get(id) ?? [];
     if (req.kind !== 'user' && !(req.trigger === 'schedule' && busy.kind === 'user')) {
-      throw new HttpError(409, `${running}; wait for it to finish and try again (a full sync or simulation never queues: it is refused while any run of the connector is in progress)`, { running: busy });
+      throw new HttpError(409, `${running}; wait for it to finish and try again (a full sync or simulation is not queued: it is refused while another run of the connector is in progress)`, { running: busy });
     }
     if (queue.length >= this.queue.maxWaiting) {
       throw new HttpError(409, `${running}, and ${queue.length} user syncs are already waiting for it; try again when they have run`, { running: busy, queued: queue.length });

@@ -91,12 +91,17 @@ describe('the single-user sync queue', () => {
   after(async () => {
     await store.close();
   });
-
-  test('a user sync waits behind a full sync and runs when it ends; a full sync behind a user sync is refused', async () => {
+  /** A coordinator with the given queue policy, and a full sync of `q` held open in it. */
+  async function fullSyncHeld(policy: { waitMs: number; maxWaiting: number }) {
     const engine = new FakeEngine(store);
-    const runs = new RunCoordinator(engine, quietLog, { waitMs: 60_000, maxWaiting: 5 });
+    const runs = new RunCoordinator(engine, quietLog, policy);
     engine.hold();
     await runs.startInBackground(full);
+    return { engine, runs };
+  }
+
+  test('a user sync waits behind a full sync and runs when it ends; a full sync behind a user sync is refused', async () => {
+    const { engine, runs } = await fullSyncHeld({ waitMs: 60_000, maxWaiting: 5 });
     const waiting = runs.start(user('adele@contoso.test'));
     assert.equal(runs.activity('q').queued, 1);
     engine.release();
@@ -106,16 +111,13 @@ describe('the single-user sync queue', () => {
     engine.hold();
     const userRun = runs.start(user('megan@contoso.test'));
     await engine.started;
-    await assert.rejects(runs.startInBackground(full), (e: HttpError) => e.status === 409 && /a sync of user megan@contoso.test of connector q is running .*a full sync or simulation never queues/.test(e.message));
+    await assert.rejects(runs.startInBackground(full), (e: HttpError) => e.status === 409 && /a sync of user megan@contoso.test of connector q is running .*a full sync or simulation is not queued/.test(e.message));
     engine.release();
     await userRun;
   });
 
   test('the wait and the queue are bounded, with a 409 that says why; shutdown turns the waiting away', async () => {
-    const engine = new FakeEngine(store);
-    const runs = new RunCoordinator(engine, quietLog, { waitMs: 200, maxWaiting: 1 });
-    engine.hold();
-    await runs.startInBackground(full);
+    const { engine, runs } = await fullSyncHeld({ waitMs: 200, maxWaiting: 1 });
     const first = runs.start(user('adele@contoso.test'));
     await assert.rejects(runs.start(user('megan@contoso.test')), (e: HttpError) => e.status === 409 && /1 user syncs are already waiting/.test(e.message));
     await assert.rejects(first, (e: HttpError) => e.status === 409 && /a full sync of connector q is running .*this user sync waited 0.2 s for it .*try again when it has finished/.test(e.message));
