@@ -41,7 +41,7 @@ async function runSync(cmd: Command, kind: 'full' | 'user', userRef?: string): P
   try {
     const connector = await resolveConnector(opts, store);
     const engine = new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA });
-    const result = await engine.run({ connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress });
+    const result = await engine.run({ connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress, onWaiting: (m) => console.error(m) });
     progress.stop();
     await report(result, store, opts);
     process.exitCode = exitCodeOf(result);

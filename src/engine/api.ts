@@ -16,6 +16,15 @@ export interface SyncRequest {
   reconcile?: boolean;
   trigger: Trigger;
   onProgress?: (p: SyncProgress) => void;
+  /** Called once the run is claimed in the store (it will run; no other run of the connector can start). */
+  onClaimed?: (run: RunRecord) => void;
+  /**
+   * How long to wait for a run of the same connector (of any idsync process) to end before the
+   * request is refused; defaults to the policy in run-claim.ts (single-user syncs wait, full ones do not).
+   */
+  claimWaitMs?: number;
+  /** Called once when the request starts waiting for another run of the connector (with what runs). */
+  onWaiting?: (message: string) => void;
   signal?: AbortSignal;
 }
 

@@ -11,7 +11,8 @@ import type { AttributeInfo, SourceUser, UserHit } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Link, LinkDigest } from '../store/links.ts';
-import { HEARTBEAT_MS, newRunId, type RunRecord } from '../store/runs.ts';
+import { HEARTBEAT_MS, type RunRecord } from '../store/runs.ts';
+import { claimRun } from './run-claim.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import type { MappingContext } from '../mapping/api.ts';
 import type { ConnectionReport, SyncProgress, SyncRequest, SyncResult, UserSyncReport } from './api.ts';
@@ -68,8 +69,6 @@ interface RunContext {
 }
 
 export class SyncEngine {
-  private readonly active = new Map<string, string>();
-
   constructor(
     private readonly store: Store,
     private readonly ctx: ConnectorContext = {},
@@ -78,30 +77,8 @@ export class SyncEngine {
 
   async run(req: SyncRequest): Promise<SyncResult> {
     const connector = req.connector;
-    const running = this.active.get(connector.id);
-    if (running) {
-      throw new IdsyncError('CONFLICT', `a sync of connector ${connector.id} is already running (run ${running})`, {
-        hint: 'wait for it to finish; runs of one connector never overlap',
-      });
-    }
-    const runId = newRunId();
-    this.active.set(connector.id, runId); // claimed before the first await: no race between triggers
-    let run: RunRecord;
-    try {
-      run = await this.store.runs.create({
-        id: runId,
-        connectorId: connector.id,
-        kind: req.kind,
-        dryRun: req.dryRun ?? false,
-        reconcile: req.reconcile ?? false,
-        trigger: req.trigger,
-        userRef: req.userRef ?? null,
-        startedAt: new Date().toISOString(),
-      });
-    } catch (e) {
-      this.active.delete(connector.id);
-      throw e;
-    }
+    const run = await claimRun(this.store.runs, req);
+    const runId = run.id;
     const journal = new Journal(this.store.runs, run.id);
     // Other idsync processes sharing the store see the run alive (and its counts) by this.
     const heartbeat = setInterval(() => {
@@ -132,7 +109,6 @@ export class SyncEngine {
         error ??= `the run's results could not be saved: ${errorText(e)}`;
       }
       clearInterval(heartbeat);
-      this.active.delete(connector.id);
     }
     progress.phase = 'done';
     req.onProgress?.({ ...progress });

@@ -9,7 +9,8 @@ import type { Store } from '../store/index.ts';
 import type { StoredConnector } from '../store/connectors.ts';
 import { applySecretInput, redactConnector } from './connector-secrets.ts';
 import { mergeAttributes, validateConnector } from './connector-validation.ts';
-import type { RunCoordinator } from './run-coordinator.ts';
+import { USER_SYNC_QUEUE, type RunCoordinator } from './run-coordinator.ts';
+import { waitText } from '../engine/run-claim.ts';
 import { runOut } from './api-schemas.ts';
 import { HttpError, type ApiRouter, type FieldIssue } from './routes.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -24,6 +25,7 @@ const activeOut = z.object({ connectorId: z.string(), kind: z.enum(['full', 'use
 const activityOut = z.object({
   active: activeOut.optional(),
   last: z.object({ runId: z.string().optional(), status: z.string(), error: z.string().optional(), finishedAt: z.string() }).optional(),
+  queued: z.number().optional().describe('single-user syncs waiting for the active run'),
 });
 const summaryOut = z.object({
   id: z.string(), name: z.string(), source: z.object({ type: z.string() }), targets: z.array(z.object({ id: z.string(), type: z.string() })),
@@ -353,19 +355,19 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
   api.route(
     {
       method: 'POST', path: '/api/v1/connectors/:id/sync', tag: 'sync', access: 'administrator',
-      summary: 'Full sync, simulation (dryRun) or single-user sync. Full runs answer 202 at once (follow /activity); a user sync answers with its step-by-step report',
+      summary: `Full sync, simulation (dryRun) or single-user sync. Full runs answer 202 once claimed (follow /activity), or 409 while a run is in progress; a user sync waits its turn behind a running one (up to ${waitText(USER_SYNC_QUEUE.waitMs)}) and answers with its step-by-step report`,
       body: z
         .object({ kind: z.enum(['full', 'user']), dryRun: z.boolean().default(false), userRef: z.string().trim().min(1).optional() })
         .refine((b) => b.kind !== 'user' || b.userRef, { message: 'name the user to sync (UPN, mail or object id)', path: ['userRef'] }),
       response: z.object({ run: runOut.optional(), user: json.optional(), active: activeOut.optional() }),
-      errors: { 202: 'full sync started', 409: 'a run of this connector is in progress' },
+      errors: { 202: 'full sync started (its run is claimed)', 409: 'a run of this connector is in progress (a user sync is refused only after waiting its turn)' },
     },
     async ({ params, body, reply, principal }) => {
       const c = await load(params.id!);
       // A browser session is the admin UI; an API token is a script.
       const trigger = principal?.via === 'session' ? 'ui' : 'api';
       if (body.kind === 'full') {
-        const active = runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger });
+        const active = await runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger });
         reply.code(202);
         return reply.send({ active });
       }

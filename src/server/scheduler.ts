@@ -1,7 +1,8 @@
 // Runs each connector's full sync on its cron schedule (croner, in the schedule's time zone).
 // A slot missed while idsync was down is caught up once at start, not once per missed slot:
 // the last slot run is remembered per connector, and the catch-up marks "now" as run.
-// A slot that comes while the connector is still running is skipped (runs never overlap).
+// A slot that comes while a full sync of the connector is still running is skipped (runs never
+// overlap); behind a single-user sync it waits its turn.
 import { Cron } from 'croner';
 import type { Store } from '../store/index.ts';
 import type { AuthRepo } from '../store/auth.ts';
@@ -83,14 +84,11 @@ export class Scheduler {
 
   private async fire(c: StoredConnector, slot: Date): Promise<void> {
     await this.marks.markSlot(c.config.id, slot.toISOString());
-    if (this.runs.isRunning(c.config.id)) {
-      this.log.warn({ connector: c.config.id }, 'scheduled sync skipped: a run of this connector is still in progress');
-      return;
-    }
     try {
-      this.runs.startInBackground({ connector: c.config, kind: 'full', trigger: 'schedule' });
+      // Waits its turn behind a single-user sync; refused while a full sync runs (see RunCoordinator).
+      await this.runs.startInBackground({ connector: c.config, kind: 'full', trigger: 'schedule' });
     } catch (e) {
-      this.log.warn({ connector: c.config.id, err: errorText(e) }, 'scheduled sync not started');
+      this.log.warn({ connector: c.config.id, err: errorText(e) }, 'scheduled sync skipped: a run of this connector is still in progress, or it could not start');
     }
   }
 }

@@ -153,6 +153,18 @@ core['0004_run_heartbeats'] = {
   },
 };
 
+core['0005_runs_owner'] = {
+  async up(db: Kysely<any>) {
+    // The process running a run (see src/store/run-owner.ts): on its own machine a crashed run
+    // is known dead at once instead of after the heartbeat timeout.
+    await db.schema.alterTable('runs').addColumn('owner_host', 'text').execute();
+    await db.schema.alterTable('runs').addColumn('owner_pid', 'integer').execute();
+    await db.schema.alterTable('runs').addColumn('owner_token', 'text').execute();
+    await db.schema.alterTable('runs').addColumn('owner_pid_space', 'text').execute();
+    await db.schema.alterTable('runs').addColumn('owner_start_ticks', 'text').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { Database as SQLiteDatabase, Statement as SQLiteStatement } from 'better-sqlite3';
 import { IdsyncError } from '../core/errors.ts';
+import { describeOwner, ownerState, thisProcess, type RunOwner } from './run-owner.ts';
 import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
 
 export interface RunRecord {
@@ -72,8 +73,8 @@ export class RunRepo {
 
   /**
    * Starts a run. At most one run per connector is `running` at a time, across every idsync
-   * process sharing this store (a unique index enforces it); a run whose process stopped
-   * sending heartbeats is marked failed first, so a crash cannot block a connector forever.
+   * process sharing this store (a unique index enforces it). A running run found dead first is
+   * marked failed (see failDead), so a crash cannot block a connector.
    */
   async create(r: Omit<RunRecord, 'finishedAt' | 'counts' | 'error' | 'status'>): Promise<RunRecord> {
     const rec: RunRecord = { ...r, status: 'running', finishedAt: null, counts: emptyCounts(), error: null };
@@ -82,15 +83,14 @@ export class RunRepo {
       await this.insert(rec);
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
-      const other = await this.db
-        .selectFrom('runs')
-        .select(['id', 'started_at'])
-        .where('connector_id', '=', r.connectorId)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      throw new IdsyncError('CONFLICT', `a sync of connector ${r.connectorId} is already running${other ? ` (run ${other.id}, started ${other.started_at})` : ''}`, {
-        hint: 'wait for it to finish; runs of one connector never overlap, also across idsync processes',
-      });
+      const other = await this.running(r.connectorId);
+      const owner = other ? ownerOf(other) : undefined;
+      const alive = owner && ownerState(owner) === 'alive' && isStale(other!, Date.now() - STALE_AFTER_MS) ? `, alive but silent since ${other!.heartbeat_at}` : '';
+      throw new IdsyncError(
+        'CONFLICT',
+        `a sync of connector ${r.connectorId} is already running${other ? ` (run ${other.id}, ${other.kind === 'user' ? `user ${other.user_ref}, ` : ''}started ${other.started_at} by ${describeOwner(owner!)}${alive})` : ''}`,
+        { hint: 'wait for it to finish; runs of one connector never overlap, also across idsync processes' },
+      );
     }
     return rec;
   }
@@ -100,16 +100,48 @@ export class RunRepo {
     await this.db.updateTable('runs').set({ heartbeat_at: new Date().toISOString(), counts: JSON.stringify(counts) }).where('id', '=', id).where('status', '=', 'running').execute();
   }
 
-  /** Marks failed the running runs of a connector (or of all) whose process stopped sending heartbeats. */
+  /** Marks failed the running runs of a connector (or of all) that are dead; see failDead. */
   async failStale(connectorId?: string, now = Date.now()): Promise<number> {
-    const cutoff = new Date(now - STALE_AFTER_MS).toISOString();
-    let q = this.db
-      .updateTable('runs')
-      .set({ status: 'failed', error: 'interrupted: the idsync process running it stopped', finished_at: new Date(now).toISOString() })
-      .where('status', '=', 'running')
-      .where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb.and([eb('heartbeat_at', 'is', null), eb('started_at', '<', cutoff)])]));
-    if (connectorId) q = q.where('connector_id', '=', connectorId);
-    return Number((await q.executeTakeFirst()).numUpdatedRows);
+    return this.failDead({ connectorId, silentFor: STALE_AFTER_MS, message: 'interrupted: the idsync process running it stopped', now });
+  }
+
+  /**
+   * Runs left "running" by a process that died, marked failed at start-up. Only runs without a
+   * recent heartbeat (another idsync sharing the database may be running one right now), or
+   * whose process is gone from this machine.
+   */
+  async failInterrupted(message: string, now = Date.now()): Promise<number> {
+    return this.failDead({ silentFor: 2 * HEARTBEAT_MS, message, now });
+  }
+
+  /**
+   * A running run is dead when its process is gone from this machine (known at once), or when
+   * it sent no heartbeat for `silentFor` and its process is not seen alive here (a run of
+   * another machine or container). A process that is alive on this machine keeps its run even
+   * when silent: it may be blocked, and would go on writing once it wakes.
+   */
+  private async failDead(o: { connectorId?: string; silentFor: number; message: string; now: number }): Promise<number> {
+    let q = this.db.selectFrom('runs').selectAll().where('status', '=', 'running');
+    if (o.connectorId) q = q.where('connector_id', '=', o.connectorId);
+    const finishedAt = new Date(o.now).toISOString();
+    let failed = 0;
+    for (const row of await q.execute()) {
+      const owner = ownerOf(row);
+      const state = ownerState(owner);
+      let error: string;
+      if (state === 'gone') error = `interrupted: the process that ran it (${describeOwner(owner)}) is gone`;
+      else if (state !== 'alive' && isStale(row, o.now - o.silentFor)) error = `${o.message} (${describeOwner(owner)}, no heartbeat since ${row.heartbeat_at ?? row.started_at})`;
+      else continue;
+      // Only if it is still the same silent run: a heartbeat in between proves it alive.
+      let u = this.db.updateTable('runs').set({ status: 'failed', error, finished_at: finishedAt }).where('id', '=', row.id).where('status', '=', 'running');
+      if (state !== 'gone') u = row.heartbeat_at === null ? u.where('heartbeat_at', 'is', null) : u.where('heartbeat_at', '=', row.heartbeat_at);
+      failed += Number((await u.executeTakeFirst()).numUpdatedRows);
+    }
+    return failed;
+  }
+
+  private async running(connectorId: string): Promise<Database['runs'] | undefined> {
+    return this.db.selectFrom('runs').selectAll().where('connector_id', '=', connectorId).where('status', '=', 'running').executeTakeFirst();
   }
 
   private async insert(rec: RunRecord): Promise<void> {
@@ -129,6 +161,7 @@ export class RunRepo {
         counts: JSON.stringify(rec.counts),
         error: null,
         heartbeat_at: rec.startedAt,
+        ...ownerColumns(thisProcess()),
       })
       .execute();
   }
@@ -152,21 +185,6 @@ export class RunRepo {
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);
     const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(opts.limit ?? 50).offset(opts.offset ?? 0).execute();
     return rows.map(runFromRow);
-  }
-
-  /**
-   * Runs left "running" by a process that died, marked failed at start-up. Only runs without a
-   * recent heartbeat: another idsync sharing the database may be running one right now.
-   */
-  async failInterrupted(message: string, now = Date.now()): Promise<number> {
-    const cutoff = new Date(now - 2 * HEARTBEAT_MS).toISOString();
-    const res = await this.db
-      .updateTable('runs')
-      .set({ status: 'failed', error: message, finished_at: new Date(now).toISOString() })
-      .where('status', '=', 'running')
-      .where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb('heartbeat_at', 'is', null)]))
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
   }
 
   async addItems(runId: string, items: RunItem[]): Promise<void> {
@@ -250,6 +268,19 @@ function runFromRow(r: Database['runs']): RunRecord {
     counts: countsFromJson(r.counts),
     error: r.error,
   };
+}
+
+function ownerColumns(o: RunOwner) {
+  return { owner_host: o.host, owner_pid: o.pid, owner_token: o.token, owner_pid_space: o.pidSpace, owner_start_ticks: o.startTicks };
+}
+
+function ownerOf(r: Database['runs']): Partial<RunOwner> {
+  return { host: r.owner_host ?? undefined, pid: r.owner_pid ?? undefined, token: r.owner_token ?? undefined, pidSpace: r.owner_pid_space ?? undefined, startTicks: r.owner_start_ticks };
+}
+
+/** No sign of life since `cutoff` (a run of an older idsync may have no heartbeat at all). */
+function isStale(r: Database['runs'], cutoff: number): boolean {
+  return new Date(r.heartbeat_at ?? r.started_at).getTime() < cutoff;
 }
 
 function isUniqueViolation(e: unknown): boolean {

@@ -57,6 +57,12 @@ export interface RunsTable {
   error: string | null;
   /** Last sign of life of the process running it (see RunRepo.heartbeat). */
   heartbeat_at: string | null;
+  /** The process running it (RunOwner in run-owner.ts); null for runs of an older idsync. */
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_token: string | null;
+  owner_pid_space: string | null;
+  owner_start_ticks: string | null;
 }
 
 export interface RunItemsTable {

@@ -101,7 +101,7 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.match(res.body.targets.jira.checks[0].message, /401/);
   });
 
-  test('a full sync runs in the background; a second trigger during it gets 409; progress is visible', async () => {
+  test('a full sync runs in the background; a second full trigger during it gets 409, a user sync waits its turn; progress is visible', async () => {
     h.engine.hold();
     const started = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' });
     assert.equal(started.status, 202);
@@ -109,19 +109,22 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     const clash = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full', dryRun: true });
     assert.equal(clash.status, 409);
     assert.match(clash.body.error, /full sync of connector contoso is running/);
-    const clashUser = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
-    assert.equal(clashUser.status, 409);
-    const live = await h.admin.get('/api/v1/connectors/contoso/activity');
-    assert.equal(live.body.active.progress.read, 1);
+    const queuedUser = h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+    let live;
+    for (let i = 0; i < 100 && !live?.body.queued; i++) {
+      live = await h.admin.get('/api/v1/connectors/contoso/activity');
+      if (!live.body.queued) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(live!.body.queued, 1, 'the user sync waits behind the full sync');
+    assert.equal(live!.body.active.progress.read, 1);
     assert.equal((await h.admin.get('/api/v1/connectors')).body.connectors[0].status, 'running');
     h.engine.release();
-    let last;
-    for (let i = 0; i < 100 && !last; i++) {
-      last = (await h.admin.get('/api/v1/connectors/contoso/activity')).body.last;
-      if (!last) await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(last.status, 'partial');
-    assert.equal(h.engine.calls.filter((c) => c.kind === 'full').length, 1, 'the refused triggers never reached the engine');
+    const user = await queuedUser;
+    assert.equal(user.status, 200, user.text);
+    assert.equal(user.body.run.kind, 'user');
+    const runs = (await h.admin.get('/api/v1/runs?connectorId=contoso')).body.runs;
+    assert.deepEqual(runs.map((r: { kind: string; status: string }) => [r.kind, r.status]), [['user', 'succeeded'], ['full', 'partial']]);
+    assert.equal(h.engine.calls.filter((c) => c.kind === 'full').length, 1, 'the refused trigger never reached the engine');
   });
 
   test('a single-user sync answers with its step-by-step report', async () => {

@@ -94,6 +94,9 @@ export function fakeServices(engine: EngineService): Services {
 /** An engine that journals runs in the store; `hold()` keeps the next runs open until released. */
 export class FakeEngine implements EngineService {
   calls: SyncRequest[] = [];
+  /** Runs in progress now, and the most there ever were at once. */
+  running = 0;
+  maxRunning = 0;
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   /** Resolves when a run has started (reached the gate). */
@@ -115,7 +118,18 @@ export class FakeEngine implements EngineService {
   async run(req: SyncRequest): Promise<SyncResult> {
     this.calls.push(req);
     const id = newRunId();
-    await this.store.runs.create({ id, connectorId: req.connector.id, kind: req.kind, dryRun: !!req.dryRun, reconcile: false, trigger: req.trigger, userRef: req.userRef ?? null, startedAt: new Date().toISOString() });
+    const claimed = await this.store.runs.create({ id, connectorId: req.connector.id, kind: req.kind, dryRun: !!req.dryRun, reconcile: false, trigger: req.trigger, userRef: req.userRef ?? null, startedAt: new Date().toISOString() });
+    req.onClaimed?.(claimed);
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      return await this.afterClaim(req, id);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async afterClaim(req: SyncRequest, id: string): Promise<SyncResult> {
     req.onProgress?.({ phase: 'reading', read: 1, planned: 0, written: 0, failed: 0 });
     this.markStarted();
     if (this.gate) await this.gate;

@@ -61,3 +61,47 @@ test('missedSlot finds the first slot after the last run only when it has passed
   assert.equal(missedSlot('0 * * * *', 'UTC', new Date('2026-11-27T12:00:00Z'), now), undefined);
   assert.equal(missedSlot('0 * * * *', 'UTC', new Date('2026-11-27T10:00:00Z'), now)?.toISOString(), '2026-11-27T11:00:00.000Z');
 });
+
+test('a slot during a single-user sync waits its turn; a slot during a full sync is skipped', async () => {
+  const s2 = await Store.open({ databaseUrl: ':memory:' });
+  try {
+    const engine = new FakeEngine(s2);
+    const marks = new AuthRepo(s2.db);
+    const c = connector('busy', '0 * * * *');
+    await s2.connectors.save(c);
+    await marks.markSlot('busy', threeDaysAgo());
+    const warnings: string[] = [];
+    const log = { ...quietLog, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) };
+    const runs = new RunCoordinator(engine, log);
+    engine.hold();
+    const user = runs.start({ connector: c, kind: 'user', userRef: 'adele@contoso.test', trigger: 'api' });
+    await engine.started;
+    const scheduler = new Scheduler(s2, marks, runs, log);
+    const starting = scheduler.start(); // the missed slot fires now, behind the user sync
+    for (let i = 0; i < 500 && !runs.activity('busy').queued; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(runs.activity('busy').queued, 1, 'the scheduled sync waits behind the user sync');
+    engine.release();
+    await user;
+    await starting;
+    await runs.stopAll();
+    assert.deepEqual(engine.calls.map((r) => [r.kind, r.trigger]), [['user', 'api'], ['full', 'schedule']]);
+    assert.deepEqual(warnings, []);
+
+    // A full sync in progress: the slot is skipped, with a warning.
+    engine.hold();
+    await runs.startInBackground({ connector: c, kind: 'full', trigger: 'api' });
+    await marks.markSlot('busy', threeDaysAgo());
+    await scheduler.start();
+    assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'no second scheduled run');
+    assert.match(warnings[0] ?? '', /scheduled sync skipped/);
+    engine.release();
+    await runs.stopAll();
+    scheduler.stop();
+  } finally {
+    await s2.close();
+  }
+});
+
+function threeDaysAgo(): string {
+  return new Date(Date.now() - 3 * 86_400_000).toISOString();
+}

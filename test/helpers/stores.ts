@@ -13,6 +13,8 @@ export interface TestStore {
   kind: 'sqlite' | 'postgres';
   store: Store;
   dataDir: string;
+  /** The PostgreSQL schema (postgres kind), for a child process to open the same store. */
+  pgSchema?: string;
   dispose(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function openPostgresStore(): Promise<TestStore> {
     kind: 'postgres',
     store,
     dataDir,
+    pgSchema: schema,
     async dispose() {
       await store.close();
       const client = new pg.Client({ connectionString: PG_URL });

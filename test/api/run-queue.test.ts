@@ -1,0 +1,135 @@
+// Triggers and the run queue: 202 means the run is claimed (a connector held by another idsync
+// process is refused with 409 at the trigger, never 202 and then "already running"); full syncs
+// are refused while a run is in progress; single-user syncs queue, first come first served, with
+// a bounded wait and a bounded queue.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Store } from '../../src/store/index.ts';
+import { RunCoordinator } from '../../src/server/run-coordinator.ts';
+import { HttpError } from '../../src/server/routes.ts';
+import type { ConnectorConfig } from '../../src/config/schema.ts';
+import { FakeEngine, newConnectorInput } from './fakes.ts';
+import { harness, STORE_KINDS, type Harness } from './helpers.ts';
+
+const quietLog = { error() {} };
+
+for (const kind of STORE_KINDS) {
+  describe(`sync triggers on ${kind}`, () => {
+    let h: Harness;
+    before(async () => {
+      h = await harness({ store: kind });
+      const created = await h.admin.post('/api/v1/connectors', { config: newConnectorInput() });
+      assert.equal(created.status, 201, created.text);
+    });
+    after(async () => {
+      await h.dispose();
+    });
+
+    test('two quick full-sync triggers: 202 for a claimed run, then 409 naming it', async () => {
+      h.engine.hold();
+      const answers = await Promise.all([h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' }), h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' })]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [202, 409]);
+      const refused = answers.find((a) => a.status === 409)!;
+      assert.match(refused.body.error, /a full sync of connector contoso is running since .* \(started by api\)/);
+      const running = (await h.store.runs.list({ connectorId: 'contoso' })).filter((r) => r.status === 'running');
+      assert.equal(running.length, 1, 'the 202 stands for a run claimed in the store');
+      h.engine.release();
+      await h.server.runs.stopAll();
+      const runs = await h.store.runs.list({ connectorId: 'contoso' });
+      assert.deepEqual(runs.map((r) => r.status), ['partial'], 'one run, and it ran: no run failed "already running"');
+    });
+
+    test('a connector held by another idsync process: 409 at the trigger, and nothing is started', async () => {
+      const before = (await h.store.runs.list({ connectorId: 'contoso' })).length;
+      await h.store.runs.create({ id: 'elsewhere-1', connectorId: 'contoso', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });
+      // Recorded as run by a live process of another instance (its heartbeat is fresh).
+      await h.store.db.updateTable('runs').set({ owner_host: 'idsync-2', owner_pid: 4242, owner_token: 'other-instance', owner_pid_space: 'linux:another-machine:pid:[1]' }).where('id', '=', 'elsewhere-1').execute();
+      try {
+        const res = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' });
+        assert.equal(res.status, 409, res.text);
+        assert.match(res.body.error, /already running \(run elsewhere-1, started .* by pid 4242 on host idsync-2\)/);
+        const runs = await h.store.runs.list({ connectorId: 'contoso' });
+        assert.equal(runs.length, before + 1, 'no run was journaled for the refused trigger');
+        const activity = (await h.admin.get('/api/v1/connectors/contoso/activity')).body;
+        assert.equal(activity.active, undefined, 'nothing runs here');
+        assert.notEqual(activity.last?.error?.includes('already running'), true, 'no failed run is reported for a trigger that was refused');
+      } finally {
+        await h.store.runs.update('elsewhere-1', { status: 'failed', finishedAt: new Date().toISOString() });
+      }
+    });
+
+    test('five parallel single-user syncs of one connector all succeed, one after the other', async () => {
+      h.engine.maxRunning = 0;
+      const calls = h.engine.calls.length;
+      h.engine.hold(); // the first one holds the connector until the other four are queued
+      const pending = Array.from({ length: 5 }, () => h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' }));
+      await h.engine.started;
+      let queued = 0;
+      for (let i = 0; i < 500 && queued < 4; i++) {
+        queued = (await h.admin.get('/api/v1/connectors/contoso/activity')).body.queued ?? 0;
+        if (queued < 4) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(queued, 4, 'four wait while the first runs');
+      h.engine.release();
+      const answers = await Promise.all(pending);
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200], answers.map((a) => a.text).join('\n'));
+      assert.ok(answers.every((a) => a.body.run.status === 'succeeded'), 'every user sync ran to its end');
+      assert.equal(h.engine.calls.length - calls, 5);
+      assert.equal(h.engine.maxRunning, 1, 'never two at once');
+    });
+  });
+}
+
+describe('the single-user sync queue', () => {
+  let store: Store;
+  const connector = { id: 'q', source: { type: 'entra', requiredGroups: [] }, targets: [] } as unknown as ConnectorConfig;
+  const full = { connector, kind: 'full' as const, trigger: 'api' as const };
+  const user = (ref: string) => ({ connector, kind: 'user' as const, userRef: ref, trigger: 'api' as const });
+  before(async () => {
+    store = await Store.open({ databaseUrl: ':memory:' });
+  });
+  after(async () => {
+    await store.close();
+  });
+  /** A coordinator with the given queue policy, and a full sync of `q` held open in it. */
+  async function fullSyncHeld(policy: { waitMs: number; maxWaiting: number }) {
+    const engine = new FakeEngine(store);
+    const runs = new RunCoordinator(engine, quietLog, policy);
+    engine.hold();
+    await runs.startInBackground(full);
+    return { engine, runs };
+  }
+
+  test('a user sync waits behind a full sync and runs when it ends; a full sync behind a user sync is refused', async () => {
+    const { engine, runs } = await fullSyncHeld({ waitMs: 60_000, maxWaiting: 5 });
+    const waiting = runs.start(user('adele@contoso.test'));
+    assert.equal(runs.activity('q').queued, 1);
+    engine.release();
+    const done = await waiting;
+    assert.equal(done.run.kind, 'user');
+    assert.equal(done.run.status, 'succeeded');
+    engine.hold();
+    const userRun = runs.start(user('megan@contoso.test'));
+    await engine.started;
+    await assert.rejects(runs.startInBackground(full), (e: HttpError) => e.status === 409 && /a sync of user megan@contoso.test of connector q is running .*a full sync or simulation is not queued/.test(e.message));
+    engine.release();
+    await userRun;
+  });
+
+  test('the wait and the queue are bounded, with a 409 that says why; shutdown turns the waiting away', async () => {
+    const { engine, runs } = await fullSyncHeld({ waitMs: 200, maxWaiting: 1 });
+    const first = runs.start(user('adele@contoso.test'));
+    await assert.rejects(runs.start(user('megan@contoso.test')), (e: HttpError) => e.status === 409 && /1 user syncs are already waiting/.test(e.message));
+    await assert.rejects(first, (e: HttpError) => e.status === 409 && /a full sync of connector q is running .*this user sync waited 0.2 s for it .*try again when it has finished/.test(e.message));
+    assert.equal(runs.activity('q').queued, undefined, 'the refused user sync left the queue');
+    const late = new RunCoordinator(engine, quietLog, { waitMs: 60_000, maxWaiting: 1 });
+    await late.startInBackground({ ...full, connector: { ...connector, id: 'q2' } });
+    const turnedAway = late.start({ ...user('adele@contoso.test'), connector: { ...connector, id: 'q2' } });
+    const stopping = late.stopAll();
+    await assert.rejects(turnedAway, (e: HttpError) => e.status === 503);
+    engine.release();
+    await stopping;
+    await runs.stopAll();
+    assert.equal(engine.calls.filter((c) => c.kind === 'user').length, 0, 'no refused user sync reached the engine');
+  });
+});
