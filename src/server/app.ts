@@ -16,6 +16,7 @@ import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
+import { ALLOWED_SECRET_REFS_ENV, NO_SECRET_REFS, parseAllowedSecretRefs, type SecretRefPolicy } from './secret-ref-policy.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
 
@@ -34,6 +35,8 @@ export interface ServerOptions {
   /** Runs schedules (startServer turns this on). */
   scheduler?: boolean;
   loginLimiter?: LoginLimiter;
+  /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
+  secretRefs?: SecretRefPolicy;
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
 }
@@ -82,8 +85,9 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   });
 
   authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter());
-  connectorRoutes(api, { store: opts.store, services, runs, ...(scheduler ? { scheduler } : {}) });
-  runRoutes(api, { store: opts.store, services, onConfigImported: async () => scheduler?.reload() });
+  const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
+  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
+  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
 
   let openapi: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', async () => (openapi ??= api.openapi({ title: 'idsync REST API', version: '1' })));
@@ -138,6 +142,8 @@ export interface StartOptions {
   connectorContext?: ConnectorContext;
   webDir?: string;
   logger?: boolean | Record<string, unknown>;
+  /** Default: IDSYNC_ALLOWED_SECRET_REFS. */
+  secretRefs?: SecretRefPolicy;
 }
 
 export interface RunningServer extends IdsyncServer {
@@ -152,7 +158,7 @@ export interface RunningServer extends IdsyncServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownStore = !opts.store;
   const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
-  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), secretRefs: opts.secretRefs ?? parseAllowedSecretRefs(process.env[ALLOWED_SECRET_REFS_ENV]) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
