@@ -16,7 +16,8 @@ import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
-import { ALLOWED_SECRET_REFS_ENV, NO_SECRET_REFS, parseAllowedSecretRefs, type SecretRefPolicy } from './secret-ref-policy.ts';
+import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
+import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
 
@@ -37,6 +38,15 @@ export interface ServerOptions {
   loginLimiter?: LoginLimiter;
   /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
   secretRefs?: SecretRefPolicy;
+  /**
+   * Which proxies in front may say who the client is (X-Forwarded-For) and whether the browser
+   * sees https (X-Forwarded-Proto). Default false: the connection's own address and protocol.
+   */
+  trustProxy?: TrustProxy;
+  /** Serve https with this certificate and key. */
+  tls?: TlsFiles;
+  /** Largest body of an authenticated API call, in bytes (default 2 MB). */
+  bodyLimit?: number;
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
 }
@@ -60,9 +70,12 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     // Request logs go to standard error, so standard output carries only what the command says
     // (e.g. `idsync serve --json`'s address line).
     logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], stream: process.stderr } : opts.logger,
-    bodyLimit: 8 * 1024 * 1024,
-    trustProxy: false,
-  });
+    // Small before authentication; authenticated API routes raise it (see ApiRouter).
+    bodyLimit: PUBLIC_BODY_LIMIT,
+    // Fastify takes a hop count too; its types do not say so.
+    trustProxy: (opts.trustProxy ?? false) as boolean,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
   await app.register(fastifyCookie);
 
   const auth = new AuthRepo(opts.store.db);
@@ -84,7 +97,9 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     return payload;
   });
 
-  authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter());
+  // Behind a trusted proxy the address is the client's own, so one address failing across many
+  // user names may be slowed down too; without it, it may be the proxy's, shared by everyone.
+  authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter({ perAddress: trustsProxy(opts.trustProxy ?? false) }));
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
@@ -142,9 +157,14 @@ export interface StartOptions {
   connectorContext?: ConnectorContext;
   webDir?: string;
   logger?: boolean | Record<string, unknown>;
-  /** Default: IDSYNC_ALLOWED_SECRET_REFS. */
   secretRefs?: SecretRefPolicy;
+  trustProxy?: TrustProxy;
+  tls?: TlsFiles;
+  bodyLimit?: number;
 }
+
+const deploymentOf = (o: StartOptions): Partial<ServerOptions> =>
+  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit }).filter(([, v]) => v !== undefined));
 
 export interface RunningServer extends IdsyncServer {
   url: string;
@@ -158,7 +178,7 @@ export interface RunningServer extends IdsyncServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownStore = !opts.store;
   const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
-  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), secretRefs: opts.secretRefs ?? parseAllowedSecretRefs(process.env[ALLOWED_SECRET_REFS_ENV]) });
+  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');

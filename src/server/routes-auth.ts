@@ -71,9 +71,9 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
 
   api.route(
     { method: 'POST', path: '/api/v1/auth/logout', tag: 'auth', access: 'viewer', summary: 'Ends the browser session', status: 204 },
-    async ({ principal, reply }) => {
+    async ({ principal, req, reply }) => {
       if (principal?.sessionId) await auth.deleteSession(principal.sessionId);
-      clearSessionCookies(reply);
+      clearSessionCookies(reply, req);
       return null;
     },
   );
