@@ -11,6 +11,7 @@ import { authenticator } from './auth.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { ApiRouter, errorReply } from './routes.ts';
+import { useDepthLimitedJson } from './json-body.ts';
 import { authRoutes } from './routes-auth.ts';
 import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
@@ -81,10 +82,12 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const auth = new AuthRepo(opts.store.db);
   const runs = new RunCoordinator(services.engine, app.log);
   const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
-  const api = new ApiRouter(app, authenticator(auth));
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const api = new ApiRouter(app, authenticator(auth), { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
+  useDepthLimitedJson(app);
 
   app.setErrorHandler((e, req, reply) => {
-    const { status, body } = errorReply(e);
+    const { status, body } = (e as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? tooLarge(req.routeOptions.bodyLimit ?? PUBLIC_BODY_LIMIT) : errorReply(e);
     if (status >= 500) req.log.error({ err: e }, 'request failed');
     void reply.code(status).send(body);
   });
@@ -134,6 +137,12 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
       await app.close();
     },
   };
+}
+
+function tooLarge(limit: number): { status: number; body: Record<string, unknown> } {
+  const size = limit >= 1024 * 1024 ? `${+(limit / 1024 / 1024).toFixed(1)} MB` : `${Math.round(limit / 1024)} KB`;
+  const next = limit > PUBLIC_BODY_LIMIT ? 'the operator can raise it with idsync serve --body-limit (IDSYNC_BODY_LIMIT)' : 'before log-in only small requests are taken';
+  return { status: 413, body: { error: `the request body is larger than the ${size} this route accepts; ${next}` } };
 }
 
 /** Creates the first administrator from IDSYNC_ADMIN_PASSWORD when no user exists yet. */
