@@ -149,11 +149,11 @@ function tooLarge(limit: number): { status: number; body: Record<string, unknown
 export async function ensureAdminFromEnv(auth: AuthRepo, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const password = env.IDSYNC_ADMIN_PASSWORD;
   if (!password || (await auth.countUsers()) > 0) return undefined;
-  const problem = passwordProblem(password);
-  if (problem) throw new Error(`IDSYNC_ADMIN_PASSWORD is not acceptable: ${problem}`);
   const username = env.IDSYNC_ADMIN_USER || 'admin';
-  await auth.createUser(username, await hashPassword(password), 'administrator');
-  return username;
+  const problem = passwordProblem(password, [username]);
+  if (problem) throw new Error(`IDSYNC_ADMIN_PASSWORD is not acceptable: ${problem}`);
+  // Another instance starting at the same time may win; then there is an administrator already.
+  return (await auth.createFirstAdministrator(username, await hashPassword(password))) ? username : undefined;
 }
 
 export interface StartOptions {
