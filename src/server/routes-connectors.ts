@@ -37,7 +37,7 @@ const detailOut = z.object({
   schedule: scheduleOut.nullable(),
 });
 const configIn = z.record(z.string(), json).describe(
-  'The connector as in the config model. Secret settings: {"set": true} keeps the stored value, {"replace": "..."} stores a new one, {"env": VAR} or {"file": PATH} references one, absent removes it.',
+  'The connector as in the config model. Secret settings: {"set": true} keeps the stored value, {"replace": "..."} stores a new one, {"env": VAR} or {"file": PATH} references one (only one already stored there, or one the operator allows with IDSYNC_ALLOWED_SECRET_REFS), absent removes it.',
 );
 const ruleIn = z.object({ target: z.string(), source: z.string(), default: json.optional(), flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'), whenEmpty: z.enum(['keep', 'clear']).default('keep') });
 const previewOut = z.object({ ok: z.boolean(), value: json.optional(), empty: z.boolean().optional(), error: z.string().optional() });
