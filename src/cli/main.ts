@@ -244,10 +244,15 @@ program
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .addOption(portOption('port, 0 to 65535 (0: any free one)', 8080))
   .option('--json', 'announce the address as one JSON line ({"url", "administratorExists"})')
+  .option('--trust-proxy <list|true|hops>', 'behind a reverse proxy: its addresses or CIDR ranges, true (any) or a hop count; X-Forwarded-For/-Proto are then believed (default: IDSYNC_TRUST_PROXY, else none)')
+  .option('--tls-cert <file>', 'serve https with this PEM certificate (chain) (default: IDSYNC_TLS_CERT)')
+  .option('--tls-key <file>', 'the PEM private key of --tls-cert (default: IDSYNC_TLS_KEY)')
+  .option('--allowed-secret-refs <list>', 'env:NAME, env:PREFIX_*, file:/DIR entries the web UI and API may reference (default: IDSYNC_ALLOWED_SECRET_REFS, else none)')
+  .option('--body-limit <size>', 'largest request body of an authenticated API call, e.g. 2mb (default: IDSYNC_BODY_LIMIT, else 2mb)')
   .action(async (_o, cmd: Command) => {
-    const opts = globals(cmd) as GlobalOptions & { host: string; port: number };
+    const opts = globals(cmd) as GlobalOptions & { host: string; port: number; trustProxy?: string; tlsCert?: string; tlsKey?: string; allowedSecretRefs?: string; bodyLimit?: string };
     const { serve } = await import('./serve.ts');
-    await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json });
+    await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json, deployment: { trustProxy: opts.trustProxy, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, allowedSecretRefs: opts.allowedSecretRefs, bodyLimit: opts.bodyLimit } });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

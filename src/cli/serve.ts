@@ -1,5 +1,6 @@
 // `idsync serve`: the web UI, REST API and scheduler in one process, until Ctrl-C.
 import { startServer } from '../server/index.ts';
+import { deploymentFrom, type DeploymentFlags } from '../server/deployment.ts';
 import { dataDirOf } from './context.ts';
 
 export interface ServeOptions {
@@ -8,10 +9,12 @@ export interface ServeOptions {
   port: number;
   /** Announce the address as one JSON line (for scripts that start idsync on port 0). */
   json?: boolean;
+  /** --trust-proxy, --tls-cert/--tls-key, --allowed-secret-refs, --body-limit (else their environment variables). */
+  deployment?: DeploymentFlags;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
-  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts) });
+  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts), ...deploymentFrom(opts.deployment ?? {}) });
   const admins = await server.auth.countUsers();
   if (opts.json) console.log(JSON.stringify({ url: server.url, administratorExists: admins > 0 }));
   else {

@@ -11,11 +11,14 @@ import { authenticator } from './auth.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 import { ApiRouter, errorReply } from './routes.ts';
+import { useDepthLimitedJson } from './json-body.ts';
 import { authRoutes } from './routes-auth.ts';
 import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
+import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
+import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
 
@@ -34,6 +37,17 @@ export interface ServerOptions {
   /** Runs schedules (startServer turns this on). */
   scheduler?: boolean;
   loginLimiter?: LoginLimiter;
+  /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
+  secretRefs?: SecretRefPolicy;
+  /**
+   * Which proxies in front may say who the client is (X-Forwarded-For) and whether the browser
+   * sees https (X-Forwarded-Proto). Default false: the connection's own address and protocol.
+   */
+  trustProxy?: TrustProxy;
+  /** Serve https with this certificate and key. */
+  tls?: TlsFiles;
+  /** Largest body of an authenticated API call, in bytes (default 2 MB). */
+  bodyLimit?: number;
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
 }
@@ -54,18 +68,23 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     // Request logs go to standard error, so standard output carries only what the command says
     // (e.g. `idsync serve --json`'s address line).
     logger: opts.logger === undefined ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], stream: process.stderr } : opts.logger,
-    bodyLimit: 8 * 1024 * 1024,
-    trustProxy: false,
-  });
+    // Small before authentication; authenticated API routes raise it (see ApiRouter).
+    bodyLimit: PUBLIC_BODY_LIMIT,
+    // Fastify takes a hop count too; its types do not say so.
+    trustProxy: (opts.trustProxy ?? false) as boolean,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
   await app.register(fastifyCookie);
 
   const auth = new AuthRepo(opts.store.db);
   const runs = new RunCoordinator(services.engine, app.log);
   const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
-  const api = new ApiRouter(app, authenticator(auth));
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const api = new ApiRouter(app, authenticator(auth), { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
+  useDepthLimitedJson(app);
 
   app.setErrorHandler((e, req, reply) => {
-    const { status, body } = errorReply(e);
+    const { status, body } = (e as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? tooLarge(req.routeOptions.bodyLimit ?? PUBLIC_BODY_LIMIT) : errorReply(e);
     if (status >= 500) req.log.error({ err: e }, 'request failed');
     void reply.code(status).send(body);
   });
@@ -78,9 +97,12 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     return payload;
   });
 
-  authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter());
-  connectorRoutes(api, { store: opts.store, services, runs, ...(scheduler ? { scheduler } : {}) });
-  runRoutes(api, { store: opts.store, services, onConfigImported: async () => scheduler?.reload() });
+  // Behind a trusted proxy the address is the client's own, so one address failing across many
+  // user names may be slowed down too; without it, it may be the proxy's, shared by everyone.
+  authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter({ perAddress: trustsProxy(opts.trustProxy ?? false) }));
+  const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
+  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
+  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
 
   let openapi: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', async () => (openapi ??= api.openapi({ title: 'idsync REST API', version: '1' })));
@@ -114,15 +136,21 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   };
 }
 
+function tooLarge(limit: number): { status: number; body: Record<string, unknown> } {
+  const size = limit >= 1024 * 1024 ? `${+(limit / 1024 / 1024).toFixed(1)} MB` : `${Math.round(limit / 1024)} KB`;
+  const next = limit > PUBLIC_BODY_LIMIT ? 'the operator can raise it with idsync serve --body-limit (IDSYNC_BODY_LIMIT)' : 'before log-in only small requests are taken';
+  return { status: 413, body: { error: `the request body is larger than the ${size} this route accepts; ${next}` } };
+}
+
 /** Creates the first administrator from IDSYNC_ADMIN_PASSWORD when no user exists yet. */
 export async function ensureAdminFromEnv(auth: AuthRepo, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const password = env.IDSYNC_ADMIN_PASSWORD;
   if (!password || (await auth.countUsers()) > 0) return undefined;
-  const problem = passwordProblem(password);
-  if (problem) throw new Error(`IDSYNC_ADMIN_PASSWORD is not acceptable: ${problem}`);
   const username = env.IDSYNC_ADMIN_USER || 'admin';
-  await auth.createUser(username, await hashPassword(password), 'administrator');
-  return username;
+  const problem = passwordProblem(password, [username]);
+  if (problem) throw new Error(`IDSYNC_ADMIN_PASSWORD is not acceptable: ${problem}`);
+  // Another instance starting at the same time may win; then there is an administrator already.
+  return (await auth.createFirstAdministrator(username, await hashPassword(password))) ? username : undefined;
 }
 
 export interface StartOptions {
@@ -135,7 +163,14 @@ export interface StartOptions {
   connectorContext?: ConnectorContext;
   webDir?: string;
   logger?: boolean | Record<string, unknown>;
+  secretRefs?: SecretRefPolicy;
+  trustProxy?: TrustProxy;
+  tls?: TlsFiles;
+  bodyLimit?: number;
 }
+
+const deploymentOf = (o: StartOptions): Partial<ServerOptions> =>
+  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit }).filter(([, v]) => v !== undefined));
 
 export interface RunningServer extends IdsyncServer {
   url: string;
@@ -149,7 +184,7 @@ export interface RunningServer extends IdsyncServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownStore = !opts.store;
   const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
-  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');

@@ -45,15 +45,20 @@ export function authenticator(auth: AuthRepo): Authenticator {
   };
 }
 
+/**
+ * Secure whenever the browser sees https: the server's own TLS, or (with trustProxy) a proxy's
+ * X-Forwarded-Proto, both of which Fastify's request.protocol reflects.
+ */
+const cookieBase = (req: FastifyRequest) => ({ path: '/', sameSite: 'strict' as const, secure: req.protocol === 'https' });
+
 export function setSessionCookies(reply: FastifyReply, req: FastifyRequest, s: { sessionId: string; csrf: string }): void {
-  const secure = req.protocol === 'https';
-  const base = { path: '/', sameSite: 'strict' as const, secure, maxAge: SESSION_TTL_MS / 1000 };
+  const base = { ...cookieBase(req), maxAge: SESSION_TTL_MS / 1000 };
   reply.setCookie(SESSION_COOKIE, s.sessionId, { ...base, httpOnly: true });
   // Readable by the page's script, which copies it into the X-CSRF-Token header.
   reply.setCookie(CSRF_COOKIE, s.csrf, { ...base, httpOnly: false });
 }
 
-export function clearSessionCookies(reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, { path: '/' });
-  reply.clearCookie(CSRF_COOKIE, { path: '/' });
+export function clearSessionCookies(reply: FastifyReply, req: FastifyRequest): void {
+  reply.clearCookie(SESSION_COOKIE, cookieBase(req));
+  reply.clearCookie(CSRF_COOKIE, cookieBase(req));
 }

@@ -5,7 +5,9 @@ import { parse, stringify } from 'yaml';
 import { configFileSchema, type ConnectorConfig } from '../config/schema.ts';
 import { IdsyncError } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
+import { refusedSecretRefs } from './connector-secrets.ts';
 import { validateConnector } from './connector-validation.ts';
+import type { SecretRefPolicy } from './secret-ref-policy.ts';
 import type { FieldIssue } from './routes.ts';
 import type { Services } from './services.ts';
 
@@ -26,9 +28,11 @@ export interface ImportResult {
 
 /**
  * Validates and saves every connector in `text`. Nothing is saved when any connector is
- * invalid; the error lists each problem with its place.
+ * invalid; the error lists each problem with its place. The operator's `idsync config import`
+ * may reference any environment variable or file; an import through the REST API passes
+ * `secretRefs`, and then only the references that policy allows or that are stored already.
  */
-export async function importConfig(store: Store, text: string, services: Pick<Services, 'registry' | 'mapping'>): Promise<ImportResult> {
+export async function importConfig(store: Store, text: string, services: Pick<Services, 'registry' | 'mapping'>, opts: { secretRefs?: SecretRefPolicy } = {}): Promise<ImportResult> {
   let raw: unknown;
   try {
     raw = parse(text);
@@ -51,6 +55,9 @@ export async function importConfig(store: Store, text: string, services: Pick<Se
     // A {stored} reference must name a secret this store already holds for that connector.
     for (const name of storedNames(c)) {
       if (!existing?.secretNames.includes(name)) problems.push(`connector ${c.id}: secret "${name}" is not stored here; set it in the UI or use {env: VAR} / {file: PATH}`);
+    }
+    if (opts.secretRefs) {
+      for (const r of refusedSecretRefs(c as unknown as Record<string, unknown>, existing?.config, opts.secretRefs)) problems.push(`connector ${c.id}: ${r.path.join('.')}: ${r.message}`);
     }
     if (outcome.config) checked.push(outcome.config);
   }

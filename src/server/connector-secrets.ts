@@ -1,8 +1,11 @@
 // Secrets in connector settings are write-only through the API. Stored configurations hold only
 // references ({stored: name} | {env} | {file}); on the way out a stored reference becomes
 // {"set": true}; on the way in the browser sends {"set": true} to keep a value, {"replace": "..."}
-// to enter a new one, {env}/{file} to reference one, or nothing to remove it.
+// to enter a new one, {env}/{file} to reference one, or nothing to remove it. An {env}/{file}
+// reference is taken only when the operator allows it or it is the one already stored at that
+// place (see secret-ref-policy.ts).
 import type { ConnectorConfig } from '../config/schema.ts';
+import { allowsRef, isEnvOrFileRef, refusedRefMessage, sameRef, type SecretRefPolicy } from './secret-ref-policy.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -54,13 +57,30 @@ export interface SecretInputResult {
   secrets: Record<string, string | null>;
   /** Places where {"set": true} was sent but nothing is stored. */
   missing: string[][];
+  /** {env}/{file} references the API may not set, with why. */
+  refused: Array<{ path: string[]; message: string }>;
+}
+
+/**
+ * The {env}/{file} references in `input` that are neither allowed by the operator's policy nor
+ * the same as the one already stored at that place (so a connector imported from the operator's
+ * YAML file can still be saved from the UI unchanged).
+ */
+export function refusedSecretRefs(input: Obj, existing: ConnectorConfig | undefined, policy: SecretRefPolicy): SecretInputResult['refused'] {
+  const refused: SecretInputResult['refused'] = [];
+  walk(input, (v, path) => {
+    if (!isEnvOrFileRef(v)) return undefined;
+    if (!allowsRef(policy, v) && !sameRef(existingAt(existing, input, path), v)) refused.push({ path, message: refusedRefMessage(v) });
+    return v;
+  });
+  return refused;
 }
 
 /**
  * Turns a configuration as sent by the API into one with references only, and the list of
  * stored secrets to write. Secrets stored before but no longer referenced are deleted.
  */
-export function applySecretInput(input: Obj, existing: { config: ConnectorConfig; secretNames: string[] } | undefined): SecretInputResult {
+export function applySecretInput(input: Obj, existing: { config: ConnectorConfig; secretNames: string[] } | undefined, policy: SecretRefPolicy): SecretInputResult {
   const secrets: Record<string, string | null> = {};
   const missing: string[][] = [];
   const config = walk(input, (v, path) => {
@@ -91,5 +111,5 @@ export function applySecretInput(input: Obj, existing: { config: ConnectorConfig
   for (const name of existing?.secretNames ?? []) {
     if (!referenced.has(name) && !(name in secrets)) secrets[name] = null;
   }
-  return { config, secrets, missing };
+  return { config, secrets, missing, refused: refusedSecretRefs(input, existing?.config, policy) };
 }

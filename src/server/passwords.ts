@@ -1,6 +1,11 @@
 // Password hashing with scrypt (memory-hard, in node:crypto). The stored form carries its own
 // parameters and salt, so they can be raised later without invalidating existing hashes.
+// Strength is estimated with zxcvbn (dictionaries of common passwords, names and words,
+// keyboard patterns, repeats, dates), not by length alone: "aaaaaaaaaaaa" is refused.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as common from '@zxcvbn-ts/language-common';
+import * as english from '@zxcvbn-ts/language-en';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -24,8 +29,30 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
-/** Why a password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
+/** zxcvbn's 0-4: 3 is "safely unguessable" against an online attack and a slow hash. */
+export const MIN_PASSWORD_SCORE = 3;
+
+let estimator: ZxcvbnFactory | undefined;
+const strength = () =>
+  (estimator ??= new ZxcvbnFactory({
+    dictionary: { ...common.dictionary, ...english.dictionary },
+    graphs: common.adjacencyGraphs,
+    translations: english.translations,
+    // The estimate's cost grows steeply with length (seconds for a few hundred characters, on
+    // the event loop); the first 64 characters tell enough, and the l33t variants are capped.
+    maxLength: 64,
+    l33tMaxSubstitutions: 8,
+  }));
+
+/**
+ * Why a password is refused, with what to do instead, or undefined when it is acceptable.
+ * `context` (the user name, "idsync") makes passwords built from them weaker.
+ */
+export function passwordProblem(password: string, context: string[] = []): string | undefined {
   if (password.length < MIN_PASSWORD_LENGTH) return `use at least ${MIN_PASSWORD_LENGTH} characters`;
-  return undefined;
+  const { score, feedback } = strength().check(password, ['idsync', ...context]);
+  if (score >= MIN_PASSWORD_SCORE) return undefined;
+  const why = feedback.warning ? ` (${feedback.warning.replace(/\.$/, '')})` : '';
+  const todo = feedback.suggestions.length ? feedback.suggestions.join(' ') : 'Add a few uncommon words.';
+  return `this password is too easy to guess${why}. ${todo} A few unrelated words make a strong one.`;
 }

@@ -10,10 +10,9 @@ const role = z.enum(['administrator', 'viewer']);
 const userOut = z.object({ id: z.string(), username: z.string(), role, createdAt: z.string() });
 const tokenOut = z.object({ id: z.string(), name: z.string(), role, userId: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() });
 const username = z.string().trim().min(1, 'enter a user name').max(100).regex(/^[^\s]+$/, 'no spaces in a user name');
-const password = z.string().max(1000).superRefine((p, ctx) => {
-  const problem = passwordProblem(p);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+// Its strength is checked in the handlers (requireStrong), which know the user name and run it
+// only after cheaper refusals: the estimate takes tens of milliseconds.
+const password = z.string().min(1, 'enter a password').max(1000);
 const credentials = z.object({ username: z.string().trim().min(1).max(100), password: z.string().min(1).max(1000) });
 
 // A hash to compare against when the user name is unknown, so timing does not tell which names exist.
@@ -36,8 +35,12 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
       body: z.object({ username, password }), response: z.object({ user: userOut }), errors: { 409: 'an administrator exists already' },
     },
     async ({ body, req, reply }) => {
-      if ((await auth.countUsers()) > 0) throw new HttpError(409, 'idsync is set up already; log in with an existing account');
-      const user = await auth.createUser(body.username, await hashPassword(body.password), 'administrator');
+      const setUp = new HttpError(409, 'idsync is set up already; log in with an existing account');
+      if ((await auth.countUsers()) > 0) throw setUp;
+      requireStrong(body.password, body.username, 'password');
+      // Concurrent set-ups all got this far; the store lets exactly one of them create the user.
+      const user = await auth.createFirstAdministrator(body.username, await hashPassword(body.password));
+      if (!user) throw setUp;
       setSessionCookies(reply, req, await auth.createSession(user.id, SESSION_TTL_MS));
       return { user };
     },
@@ -71,9 +74,9 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
 
   api.route(
     { method: 'POST', path: '/api/v1/auth/logout', tag: 'auth', access: 'viewer', summary: 'Ends the browser session', status: 204 },
-    async ({ principal, reply }) => {
+    async ({ principal, req, reply }) => {
       if (principal?.sessionId) await auth.deleteSession(principal.sessionId);
-      clearSessionCookies(reply);
+      clearSessionCookies(reply, req);
       return null;
     },
   );
@@ -103,6 +106,7 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
         throw new HttpError(400, 'the current password is wrong', { issues: [{ path: ['currentPassword'], message: 'wrong password' }] });
       }
       limiter.succeed(me.username, req.ip);
+      requireStrong(body.newPassword, me.username, 'newPassword');
       // Ends every session of this user (another browser with the old password is logged out)...
       await auth.updateUser(me.id, { passwordHash: await hashPassword(body.newPassword) });
       // ...and this browser goes on with a fresh one.
@@ -125,6 +129,7 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
     },
     async ({ body }) => {
       if (await auth.userWithHash(body.username)) throw new HttpError(409, `a user named ${body.username} exists already`);
+      requireStrong(body.password, body.username, 'password');
       return { user: await auth.createUser(body.username, await hashPassword(body.password), body.role) };
     },
   );
@@ -138,6 +143,7 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
       const user = await auth.getUser(params.id!);
       if (!user) throw new HttpError(404, 'no such user');
       if (body.role === 'viewer' && user.role === 'administrator') await keepOneAdministrator(auth, user.id);
+      if (body.password) requireStrong(body.password, user.username, 'password');
       await auth.updateUser(user.id, { role: body.role, passwordHash: body.password ? await hashPassword(body.password) : undefined });
       return { user: (await auth.getUser(user.id))! };
     },
@@ -179,6 +185,12 @@ export function authRoutes(api: ApiRouter, auth: AuthRepo, limiter: LoginLimiter
       return null;
     },
   );
+}
+
+/** 400 placed at `field`, saying why and what to do, when the password is too easy to guess. */
+function requireStrong(password: string, username: string, field: string): void {
+  const problem = passwordProblem(password, [username]);
+  if (problem) throw new HttpError(400, `invalid request body: ${field}: ${problem}`, { issues: [{ path: [field], message: problem }] });
 }
 
 async function keepOneAdministrator(auth: AuthRepo, leavingId: string): Promise<void> {

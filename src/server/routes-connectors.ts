@@ -8,6 +8,7 @@ import { secretRefSchema } from '../config/secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { StoredConnector } from '../store/connectors.ts';
 import { applySecretInput, redactConnector } from './connector-secrets.ts';
+import type { SecretRefPolicy } from './secret-ref-policy.ts';
 import { mergeAttributes, validateConnector } from './connector-validation.ts';
 import { USER_SYNC_QUEUE, type RunCoordinator } from './run-coordinator.ts';
 import { waitText } from '../engine/run-claim.ts';
@@ -38,7 +39,7 @@ const detailOut = z.object({
   schedule: scheduleOut.nullable(),
 });
 const configIn = z.record(z.string(), json).describe(
-  'The connector as in the config model. Secret settings: {"set": true} keeps the stored value, {"replace": "..."} stores a new one, {"env": VAR} or {"file": PATH} references one, absent removes it.',
+  'The connector as in the config model. Secret settings: {"set": true} keeps the stored value, {"replace": "..."} stores a new one, {"env": VAR} or {"file": PATH} references one (only one already stored there, or one the operator allows with IDSYNC_ALLOWED_SECRET_REFS), absent removes it.',
 );
 const ruleIn = z.object({ target: z.string(), source: z.string(), default: json.optional(), flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'), whenEmpty: z.enum(['keep', 'clear']).default('keep') });
 const previewOut = z.object({ ok: z.boolean(), value: json.optional(), empty: z.boolean().optional(), error: z.string().optional() });
@@ -50,6 +51,8 @@ export interface ConnectorRouteDeps {
   services: Services;
   runs: RunCoordinator;
   scheduler?: Scheduler;
+  /** The {env}/{file} references the operator lets the API set. */
+  secretRefs: SecretRefPolicy;
 }
 
 export function labelOf(u: SourceUser): string {
@@ -117,15 +120,18 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
 
   /** Validates and saves; throws 400 with placed issues and saves nothing when anything is wrong. */
   async function save(input: Record<string, unknown>, existing: StoredConnector | undefined, expectedRevision?: number): Promise<{ stored: StoredConnector; warnings: FieldIssue[] }> {
-    const { config, secrets, missing } = applySecretInput(input, existing);
-    const errors: FieldIssue[] = missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' }));
+    const { config, secrets, missing, refused } = applySecretInput(input, existing, deps.secretRefs);
+    const errors: FieldIssue[] = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...refused];
     const id = typeof config.id === 'string' ? config.id : '';
-    const attributes = await discoveredFor(id, config, Object.keys(secrets).length === 0);
+    // Discovery asks the provider with the submitted settings: never with a reference refused above.
+    const attributes = await discoveredFor(id, config, Object.keys(secrets).length === 0 && refused.length === 0);
     const outcome = await validateConnector(config, services, attributes.list ? { discoveredAttributes: attributes.list } : {});
     errors.push(...outcome.errors.map((i) => plainMissing(i, config)));
     if (attributes.warning) outcome.warnings.push(attributes.warning);
     if (errors.length || !outcome.config) {
-      throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix`, { issues: errors, warnings: outcome.warnings });
+      // A refused reference is said in the message too: a script reading only `error` must learn why.
+      const why = refused.length ? ` (${refused[0]!.path.join('.')}: ${refused[0]!.message})` : '';
+      throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix${why}`, { issues: errors, warnings: outcome.warnings });
     }
     const stored = await store.connectors.save(outcome.config as ConnectorConfig, { secrets, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
     await deps.scheduler?.reload();
@@ -240,10 +246,10 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     async ({ body }) => {
       const id = String(body.config.id ?? '');
       const existing = id ? await store.connectors.get(id) : undefined;
-      const { config, missing } = applySecretInput(body.config, existing);
+      const { config, missing, refused } = applySecretInput(body.config, existing, deps.secretRefs);
       const cached = discovered.get(id);
       const outcome = await validateConnector(config, services, cached ? { discoveredAttributes: cached } : {});
-      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...outcome.errors.map((i) => plainMissing(i, config))];
+      const issues = [...missing.map((path) => ({ path, message: 'no value is stored for this secret yet; enter one' })), ...refused, ...outcome.errors.map((i) => plainMissing(i, config))];
       return { ok: issues.length === 0, issues, warnings: outcome.warnings };
     },
   );

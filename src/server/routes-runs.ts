@@ -8,6 +8,7 @@ import { exportConfig, importConfig } from './config-io.ts';
 import { allItems, csvDownload, jsonDownload } from './run-export.ts';
 import { runOut } from './api-schemas.ts';
 import { HttpError, type ApiRouter } from './routes.ts';
+import type { SecretRefPolicy } from './secret-ref-policy.ts';
 import type { Services } from './services.ts';
 
 const operations = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;
@@ -18,7 +19,7 @@ const itemOut = z.object({
   details: z.record(z.string(), json).nullable(),
 });
 
-export function runRoutes(api: ApiRouter, deps: { store: Store; services: Services; onConfigImported?: () => Promise<void> }): void {
+export function runRoutes(api: ApiRouter, deps: { store: Store; services: Services; secretRefs: SecretRefPolicy; onConfigImported?: () => Promise<void> }): void {
   const { store } = deps;
 
   async function load(id: string) {
@@ -95,7 +96,7 @@ export function runRoutes(api: ApiRouter, deps: { store: Store; services: Servic
       body: z.object({ yaml: z.string().min(1).max(5_000_000) }), response: z.object({ saved: z.array(z.string()), warnings: z.array(json) }),
     },
     async ({ body }) => {
-      const result = await importConfig(store, body.yaml, deps.services);
+      const result = await importConfig(store, body.yaml, deps.services, { secretRefs: deps.secretRefs });
       await deps.onConfigImported?.();
       return result;
     },

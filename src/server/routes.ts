@@ -68,12 +68,18 @@ interface Documented {
   spec: RouteSpec<z.ZodType, z.ZodType>;
 }
 
+type Caller = Awaited<ReturnType<Authenticator>>;
+
 export class ApiRouter {
   readonly routes: Documented[] = [];
+  /** Who called, found in onRequest (before the body is read) and used by the handler. */
+  private readonly callers = new WeakMap<FastifyRequest, Caller>();
 
   constructor(
     private readonly app: FastifyInstance,
     private readonly authenticate: Authenticator,
+    /** Body limits: small where anyone may call, larger once the caller is authenticated. */
+    private readonly bodyLimits: { public: number; authenticated: number },
   ) {}
 
   route<B extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined>(
@@ -84,7 +90,10 @@ export class ApiRouter {
     this.app.route({
       method: spec.method,
       url: spec.path,
-      handler: async (req, reply) => {
+      // The larger limit is only reachable by a caller already authenticated: onRequest runs
+      // before the body is read, so an anonymous request to such a route is refused unread.
+      bodyLimit: spec.access === 'public' ? this.bodyLimits.public : this.bodyLimits.authenticated,
+      onRequest: async (req) => {
         const who = await this.authenticate(req);
         if (spec.access !== 'public') {
           if (!who.principal) throw new HttpError(401, who.error ?? 'log in or send an API token (Authorization: Bearer ...)');
@@ -95,6 +104,10 @@ export class ApiRouter {
         if (spec.method !== 'GET' && who.principal?.via === 'session' && !who.csrfOk) {
           throw new HttpError(403, 'missing or wrong CSRF token: reload the page and try again');
         }
+        this.callers.set(req, who);
+      },
+      handler: async (req, reply) => {
+        const who = this.callers.get(req)!;
         const body = spec.body ? parse(spec.body, req.body ?? {}, 'body') : undefined;
         const query = spec.query ? parse(spec.query, req.query ?? {}, 'query') : undefined;
         const result = await handler({ req, reply, body: body as never, query: query as never, params: (req.params ?? {}) as Record<string, string>, principal: who.principal });

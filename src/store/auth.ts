@@ -3,6 +3,7 @@
 // of the database lets nobody log in. Its tables are created by migration 0002_auth (./migrations.ts).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from './runs.ts';
 
 export type Role = 'administrator' | 'viewer';
 
@@ -42,6 +43,8 @@ interface AuthTables {
     last_used_at: string | null;
     revoked_at: string | null;
   };
+  /** One row once the first administrator exists (migration 0006_server_setup_claim). */
+  auth_setup: { step: string; user_id: string; created_at: string };
   /** Per-connector scheduler bookkeeping (the slot last run), kept apart from the engine's state. */
   schedule_marks: { connector_id: string; last_slot: string };
 }
@@ -85,6 +88,29 @@ export class AuthRepo {
     const row = { id: randomUUID(), username, password_hash: passwordHash, role, created_at: new Date().toISOString() };
     await this.db.insertInto('auth_users').values(row).execute();
     return userFromRow(row);
+  }
+
+  /**
+   * Creates the first administrator, or returns undefined when someone else did (a user exists
+   * already, or a concurrent set-up won): exactly one of any number of concurrent calls wins,
+   * across processes sharing the store too. The claim row's key decides; the count covers stores
+   * set up before the claim existed.
+   */
+  async createFirstAdministrator(username: string, passwordHash: string): Promise<UserRecord | undefined> {
+    const row = { id: randomUUID(), username, password_hash: passwordHash, role: 'administrator', created_at: new Date().toISOString() };
+    const taken = new Error('set up already');
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('auth_setup').values({ step: 'first-administrator', user_id: row.id, created_at: row.created_at }).execute();
+        const { n } = await trx.selectFrom('auth_users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        if (Number(n) > 0) throw taken;
+        await trx.insertInto('auth_users').values(row).execute();
+      });
+      return userFromRow(row);
+    } catch (e) {
+      if (e === taken || isUniqueViolation(e)) return undefined;
+      throw e;
+    }
   }
 
   async updateUser(id: string, patch: { role?: Role; passwordHash?: string }): Promise<void> {

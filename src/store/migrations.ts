@@ -165,6 +165,19 @@ core['0005_runs_owner'] = {
   },
 };
 
+// The first administrator is created once: concurrent first-run set-ups (or instances starting
+// with IDSYNC_ADMIN_PASSWORD) each insert this one row, and all but one are refused by its key.
+core['0006_server_setup_claim'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('auth_setup')
+      .addColumn('step', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

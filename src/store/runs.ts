@@ -283,7 +283,8 @@ function isStale(r: Database['runs'], cutoff: number): boolean {
   return new Date(r.heartbeat_at ?? r.started_at).getTime() < cutoff;
 }
 
-function isUniqueViolation(e: unknown): boolean {
+/** A unique index or primary key refused the row (SQLite or PostgreSQL). */
+export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: string })?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }

@@ -1,7 +1,7 @@
 // A small API client over Fastify's inject (no sockets): keeps cookies like a browser, sends the
 // CSRF header when asked, and records every answer so a test can check that no secret leaked.
 import type { FastifyInstance } from 'fastify';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
+import { buildServer, type IdsyncServer, type ServerOptions } from '../../src/server/index.ts';
 import { Store } from '../../src/store/index.ts';
 import { LoginLimiter } from '../../src/server/login-limiter.ts';
 import { FakeEngine, fakeServices } from './fakes.ts';
@@ -68,11 +68,11 @@ export const STORE_KINDS = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 /** A server on a fresh store with fake engine and registries, and a logged-in admin. */
-export async function harness(opts: { scheduler?: boolean; store?: StoreKind } = {}): Promise<Harness> {
+export async function harness(opts: { scheduler?: boolean; store?: StoreKind; server?: Partial<ServerOptions> } = {}): Promise<Harness> {
   const opened = opts.store === 'postgres' ? await openPostgresStore() : undefined;
   const store = opened?.store ?? (await Store.open({ databaseUrl: ':memory:' }));
   const engine = new FakeEngine(store);
-  const server = await buildServer({ store, services: fakeServices(engine), logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }) });
+  const server = await buildServer({ store, services: fakeServices(engine), logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }), ...opts.server });
   const admin = new Client(server.app);
   const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
   if (setup.status !== 200) throw new Error(`setup failed: ${setup.text}`);

@@ -52,7 +52,7 @@ export function AccessPage({ isAdmin, me }: { isAdmin: boolean; me: User }) {
         {isAdmin && (
           <Group mt="sm" align="flex-end">
             <TextInput label="User name" value={newUser.username} onChange={(e) => setNewUser({ ...newUser, username: e.currentTarget.value })} />
-            <PasswordInput label="Password" description="At least 10 characters" value={newUser.password} onChange={(e) => setNewUser({ ...newUser, password: e.currentTarget.value })} autoComplete="new-password" />
+            <PasswordInput label="Password" description="At least 10 characters and hard to guess: a few unrelated words" value={newUser.password} onChange={(e) => setNewUser({ ...newUser, password: e.currentTarget.value })} autoComplete="new-password" />
             <Select label="Role" data={['viewer', 'administrator']} value={newUser.role} onChange={(v) => setNewUser({ ...newUser, role: v ?? 'viewer' })} allowDeselect={false} w={150} />
             <Button onClick={() => act(async () => { await post('/users', newUser); setNewUser({ username: '', password: '', role: 'viewer' }); })}>Add user</Button>
           </Group>

@@ -33,7 +33,7 @@ export function LoginPage({ setup, error, onDone }: { setup: boolean; error?: st
             {setup && <Text size="sm" c="dimmed">No account exists yet. The account you create here can add others later.</Text>}
             {problem && <Alert color="red" role="alert">{problem}</Alert>}
             <TextInput label="User name" value={username} onChange={(e) => setUsername(e.currentTarget.value)} required autoFocus={!setup} autoComplete="username" />
-            <PasswordInput label="Password" description={setup ? 'At least 10 characters' : undefined} value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoFocus={setup} autoComplete={setup ? 'new-password' : 'current-password'} />
+            <PasswordInput label="Password" description={setup ? 'At least 10 characters and hard to guess: a few unrelated words' : undefined} value={password} onChange={(e) => setPassword(e.currentTarget.value)} required autoFocus={setup} autoComplete={setup ? 'new-password' : 'current-password'} />
             <Button type="submit" loading={busy}>{setup ? 'Create and log in' : 'Log in'}</Button>
           </Stack>
         </form>
