@@ -20,7 +20,7 @@ import { buildRuntime, type Runtime, type TargetRuntime } from './runtime.ts';
 import { Journal } from './journal.ts';
 import { mapLimit, prefetch } from './concurrency.ts';
 import { syncUserToTarget, type UserOutcome } from './user-sync.ts';
-import { assertPlausibleRead, countUserDrop, safetyOf } from './read-guard.ts';
+import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, safetyOf } from './read-guard.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -66,6 +66,8 @@ interface RunContext {
   digests: Map<string, Map<string, LinkDigest>>;
   /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
   deferred: Map<string, Map<string, SourceUser>>;
+  /** Per target, full runs: group removals held until the read is complete (read-guard.ts). */
+  removals: Map<string, RemovalGuard>;
 }
 
 export class SyncEngine {
@@ -92,7 +94,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map() };
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map() };
       for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
       if (req.kind === 'full') await this.fullSync(rc);
       else user = await this.singleUserSync(rc);
@@ -120,6 +122,8 @@ export class SyncEngine {
   private async fullSync(rc: RunContext): Promise<void> {
     const { runtime, req } = rc;
     const seen = new Set<string>();
+    const safety = safetyOf(runtime.connector);
+    for (const t of runtime.targets) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(runtime.connector.id, t.config.id), safety));
     rc.progress.phase = 'reading';
     for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
@@ -130,13 +134,15 @@ export class SyncEngine {
       await this.processUsers(rc, inScope);
       req.onProgress?.({ ...rc.progress });
     }
+    for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     await this.resolvePending(rc);
     // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
     const drops = await Promise.all(runtime.targets.map((t) => countUserDrop(this.store.links, runtime.connector.id, t.config.id, seen)));
-    assertPlausibleRead(drops, seen.size, safetyOf(runtime.connector));
+    assertPlausibleRead(drops, seen.size, safety);
     rc.progress.phase = 'checking-missing';
     req.onProgress?.({ ...rc.progress });
     for (const t of runtime.targets) await this.reportMissing(rc, t, seen);
+    for (const guard of rc.removals.values()) guard.assertNothingHeld();
   }
 
   private async singleUserSync(rc: RunContext): Promise<UserSyncReport> {
@@ -221,6 +227,9 @@ export class SyncEngine {
           defer(rc, user, t.config.id);
           return;
         }
+        // Group removals wait for the whole read (read-guard.ts); a held one keeps the user unfinished.
+        const review = rc.removals.get(t.config.id)?.review(links.get(user.id)?.managedGroups, mapped.values) ?? 'proceed';
+        if (review === 'defer') return defer(rc, user, t.config.id);
         const outcome = await syncUserToTarget({
           connectorId,
           user,
@@ -235,7 +244,7 @@ export class SyncEngine {
         resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
         if (outcome.link) {
           // Only a user fully in step may skip the work next time; a failure is retried in full.
-          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error;
+          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && review !== 'held';
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }

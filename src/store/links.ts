@@ -107,43 +107,57 @@ export class LinkRepo {
     });
   }
 
-  /** Every source id linked for a connector's target, in pages (memory stays flat). */
-  async *sourceIds(connectorId: string, targetId: string): AsyncIterable<Array<{ sourceId: string; label: string | null; missingSince: string | null }>> {
+  /**
+   * A target's links, `size` rows at a time in source-id order (keyset paging: memory stays flat
+   * and every page costs the same), with only the columns asked for.
+   */
+  private async *pages<C extends keyof Database['links']>(connectorId: string, targetId: string, columns: readonly C[], size: number, activeOnly = false): AsyncIterable<Array<Pick<Database['links'], C | 'source_id'>>> {
     let after = '';
     for (;;) {
-      const rows = await this.db
+      let q = this.db
         .selectFrom('links')
-        .select(['source_id', 'label', 'missing_since'])
+        .select([...columns, 'source_id'] as Array<C | 'source_id'>)
         .where('connector_id', '=', connectorId)
         .where('target_id', '=', targetId)
-        .where('source_id', '>', after)
-        .orderBy('source_id')
-        .limit(5000)
-        .execute();
+        .where('source_id', '>', after);
+      if (activeOnly) q = q.where('missing_since', 'is', null);
+      const rows = (await q.orderBy('source_id').limit(size).execute()) as unknown as Array<Pick<Database['links'], C | 'source_id'>>;
       if (rows.length === 0) return;
-      yield rows.map((r) => ({ sourceId: r.source_id, label: r.label, missingSince: r.missing_since }));
+      yield rows;
       after = rows[rows.length - 1]!.source_id;
+    }
+  }
+
+  /** Every source id linked for a connector's target, in pages (memory stays flat). */
+  async *sourceIds(connectorId: string, targetId: string): AsyncIterable<Array<{ sourceId: string; label: string | null; missingSince: string | null }>> {
+    for await (const rows of this.pages(connectorId, targetId, ['label', 'missing_since'], 5000)) {
+      yield rows.map((r) => ({ sourceId: r.source_id, label: r.label, missingSince: r.missing_since }));
     }
   }
 
   /** Fingerprint, username and missing flag of every user linked to a target, by source id. */
   async digests(connectorId: string, targetId: string): Promise<Map<string, LinkDigest>> {
     const out = new Map<string, LinkDigest>();
-    let after = '';
-    for (;;) {
-      const rows = await this.db
-        .selectFrom('links')
-        .select(['source_id', 'fingerprint', 'target_username', 'missing_since'])
-        .where('connector_id', '=', connectorId)
-        .where('target_id', '=', targetId)
-        .where('source_id', '>', after)
-        .orderBy('source_id')
-        .limit(10_000)
-        .execute();
-      if (rows.length === 0) return out;
+    for await (const rows of this.pages(connectorId, targetId, ['fingerprint', 'target_username', 'missing_since'], 10_000)) {
       for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
-      after = rows[rows.length - 1]!.source_id;
     }
+    return out;
+  }
+
+  /**
+   * How many linked (not missing) users idsync manages in each group of a target, by lower-case
+   * group name, and how many linked users there are: the base of the group-removal guard.
+   */
+  async groupCensus(connectorId: string, targetId: string): Promise<{ linked: number; members: Map<string, number> }> {
+    const members = new Map<string, number>();
+    let linked = 0;
+    for await (const rows of this.pages(connectorId, targetId, ['managed_groups'], 10_000, true)) {
+      linked += rows.length;
+      for (const r of rows) {
+        for (const g of JSON.parse(r.managed_groups) as string[]) members.set(g.toLowerCase(), (members.get(g.toLowerCase()) ?? 0) + 1);
+      }
+    }
+    return { linked, members };
   }
 
   async setMissing(connectorId: string, targetId: string, sourceIds: string[], since: string | null): Promise<void> {

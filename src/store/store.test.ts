@@ -68,6 +68,11 @@ for (const [kind, open] of storeKinds) {
         assert.equal(digests.size, 1203);
         assert.deepEqual(digests.get('s00007'), { fingerprint: 'fp7', username: 'user7', missing: false });
         assert.equal(digests.get('s00008')?.fingerprint, null);
+        await t.store.links.upsertMany([{ ...links[9]!, managedGroups: ['A', 'dept-x'] }]);
+        await t.store.links.setMissing('c', 'jira', ['s00010'], new Date().toISOString());
+        const census = await t.store.links.groupCensus('c', 'jira');
+        assert.equal(census.linked, 1202, 'missing links are not counted');
+        assert.deepEqual([...census.members].sort(), [['a', 1202], ['dept-x', 1]], 'group names count without regard to case');
       } finally {
         await t.dispose();
       }

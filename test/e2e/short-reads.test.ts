@@ -40,6 +40,7 @@ describe('short reads: a short or empty answer is never taken for the directory'
   let t: TestStore;
   let engine: SyncEngine;
   let perGroup: ConnectorConfig;
+  const t0 = () => t;
 
   before(async () => {
     em = await startEmulators({ users: USERS });
@@ -70,7 +71,7 @@ describe('short reads: a short or empty answer is never taken for the directory'
    * one that must find everything as it was. Returns the figures and the problems seen, so a
    * caller prints the figures before it asserts (the same test measures the code before a fix).
    */
-  async function trial(seed: number, script: (rand: () => number) => ScriptedFault[], check: (r: SyncResult) => void): Promise<Figures> {
+  async function trial(seed: number, script: (rand: () => number) => ScriptedFault[], check: (r: SyncResult) => void | Promise<void>): Promise<Figures> {
     const rand = rng32(seed);
     const figures: Figures = { trials: 0, failed: 0, reportedMissing: 0, removedFromGroups: 0, notAsBefore: 0, problems: [] };
     for (let i = 0; i < TRIALS; i++) {
@@ -88,7 +89,7 @@ describe('short reads: a short or empty answer is never taken for the directory'
       figures.reportedMissing += e.missing;
       figures.removedFromGroups += e.removed;
       try {
-        check(r);
+        await check(r);
       } catch (e) {
         figures.problems.push(`trial ${i}: ${(e as Error).message}`);
       }
@@ -173,6 +174,28 @@ describe('short reads: a short or empty answer is never taken for the directory'
     );
     noHarm(t, 'engine guard (no $count)', f);
     assertJiraMatchesDirectory(em.jira, em.graph.directory.org);
+  });
+
+  test('a member page answered empty without @odata.count: the engine keeps the group and says so', async (t) => {
+    const depts = em.graph.directory.org.groups.filter((g) => g.displayName.startsWith('dept-') && g.members.length > 50);
+    let n = 0;
+    const f = await trial(
+      806,
+      (rand) => {
+        const g = n++ === 0 ? depts.find((d) => d.displayName === 'dept-engineering')! : depts[Math.floor(rand() * depts.length)]!;
+        // What a gateway might answer: a well-formed, empty list without the count that was asked for.
+        return [{ path: `/groups/${g.id}/members`, status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#directoryObjects', value: [] } }];
+      },
+      async (r) => {
+        assert.equal(r.run.status, 'failed');
+        assert.match(r.run.error ?? '', /group memberships in target 'jira' were not removed: .*'dept-[a-z-]+' \(\d+ of \d+\) managed members/);
+        const { items } = await t0().store.runs.items(r.run.id, { operation: 'skipped' });
+        const warning = items.find((i) => i.sourceId === null && /^group dept-/.test(i.label ?? ''));
+        assert.ok(warning, 'a warning item names the group');
+        assert.match(warning.error ?? '', /would have been removed; kept this run/);
+      },
+    );
+    noHarm(t, 'engine group guard (no @odata.count)', f);
   });
 
   test('a real departure of a few users is still a change: reported missing, the run succeeds', async () => {
