@@ -30,7 +30,7 @@ for (const kind of STORE_KINDS) {
       const answers = await Promise.all([h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' }), h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' })]);
       assert.deepEqual(answers.map((a) => a.status).sort(), [202, 409]);
       const refused = answers.find((a) => a.status === 409)!;
-      assert.match(refused.body.error, /a full sync of connector contoso is running since .* \(started by api\)/);
+      assert.match(refused.body.error, /a full sync of connector contoso is running since .* \(started by ui\)/);
       const running = (await h.store.runs.list({ connectorId: 'contoso' })).filter((r) => r.status === 'running');
       assert.equal(running.length, 1, 'the 202 stands for a run claimed in the store');
       h.engine.release();
