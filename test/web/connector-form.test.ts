@@ -5,7 +5,7 @@
 // on every page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -16,7 +16,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
 import { Store } from '../../src/store/index.ts';
 import { emptyCounts } from '../../src/store/runs.ts';
-import { addMappingRow, clippedTexts, ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, screenshot } from './helpers.ts';
+import { addMappingRow, clippedTexts, ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, screenshot, tearDown } from './helpers.ts';
 
 const USERS = 30;
 const ADMIN = { username: 'admin', password: 'admin password 1' };
@@ -101,13 +101,7 @@ describe('connector form and run pages at 1366 px', () => {
     await logIn(page, server.url, ADMIN.username, ADMIN.password);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await store?.close();
-    await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => tearDown({ browser, server, store, suite, dataDir }));
 
   test('picking property.<key> in the target picker asks for the key; the placeholder itself is refused on Save', async () => {
     await openAdvanced(page, 'contoso-entra');
@@ -255,6 +249,7 @@ describe('connector form and run pages at 1366 px', () => {
     const renders = () => rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-renders'))));
     await page.waitForTimeout(800); // the first live check has answered
     const before = await renders();
+    assert.ok(before.every((n) => n > 0), `every row counts its renders: ${JSON.stringify(before)}`);
     const typed = 'companyName & "-x-"';
     const row = 15;
     await source(page, row).fill('');

@@ -1,7 +1,7 @@
 // Browser-test plumbing: Debian's chromium through playwright-core (no browser download), the
 // built admin UI (built once when missing) and screenshots for the README.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,4 +125,13 @@ export async function clippedTexts(page: Page, selector: string): Promise<string
   return page.locator(selector).evaluateAll((els) =>
     els.filter((e) => (e as HTMLElement).offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => (e as HTMLInputElement).value ?? e.textContent ?? ''),
   );
+}
+
+/** Stops what a browser test started, in the order that lets each part close cleanly. */
+export async function tearDown(parts: { browser?: Browser; server?: { close(): Promise<unknown> }; store?: { close(): Promise<unknown> }; suite?: { close(): Promise<unknown> }; dataDir?: string }): Promise<void> {
+  await parts.browser?.close();
+  await parts.server?.close();
+  await parts.store?.close();
+  await parts.suite?.close();
+  if (parts.dataDir) rmSync(parts.dataDir, { recursive: true, force: true });
 }
