@@ -173,10 +173,10 @@ const MappingRow = memo(function MappingRow(p: RowProps) {
       </Table.Td>
       <Table.Td miw={150}><Select size="xs" miw={140} aria-label={`Apply row ${row + 1}`} data={FLOW} value={rule.flow} onChange={(v) => p.onUpdate(row, { flow: (v ?? 'always') as Rule['flow'] })} disabled={readOnly} allowDeselect={false} error={errorOf('flow')} styles={PLAIN_FIELD_STYLES} /></Table.Td>
       <Table.Td miw={170}><Select size="xs" miw={160} aria-label={`When empty, row ${row + 1}`} data={WHEN_EMPTY} value={rule.whenEmpty} onChange={(v) => p.onUpdate(row, { whenEmpty: (v ?? 'keep') as Rule['whenEmpty'] })} disabled={readOnly} allowDeselect={false} error={errorOf('whenEmpty')} styles={PLAIN_FIELD_STYLES} /></Table.Td>
-      <Table.Td miw={100}>
+      <Table.Td miw={90}>
         <TextInput size="xs" aria-label={`Default of row ${row + 1}`} value={dflt.draft} onChange={(e) => dflt.change(e.currentTarget.value)} onBlur={leave('default', dflt.flush)} disabled={readOnly} error={errorOf('default')} styles={PLAIN_FIELD_STYLES} />
       </Table.Td>
-      <Table.Td data-testid={`preview-${row}`} miw={180} style={{ overflowWrap: 'break-word' }}><PreviewValue cell={p.preview} /></Table.Td>
+      <Table.Td data-testid={`preview-${row}`} miw={160} style={{ overflowWrap: 'break-word' }}><PreviewValue cell={p.preview} /></Table.Td>
       {!readOnly && (
         <Table.Td>
           <Group gap={2} wrap="nowrap">
@@ -312,18 +312,18 @@ export function MappingTable({ connectorId, targetId, target, sourceType, rules,
       {preview?.error && <Alert color="red" p="xs">{preview.error}</Alert>}
       {preview?.user && <Text size="xs">Preview for <b>{preview.user}</b></Text>}
       {/* Scrolls sideways rather than squeeze the choices and the preview on a narrow screen. */}
-      <Table.ScrollContainer minWidth={1150} type="native">
+      <Table.ScrollContainer minWidth={1090} type="native">
       <Table withTableBorder withColumnBorders data-testid={`mapping-table-${targetId}`}>
         <Table.Thead>
           <Table.Tr>
             <Table.Th w={36}>#</Table.Th>
-            <Table.Th miw={220}>Source attribute or expression</Table.Th>
-            <Table.Th miw={200}>Target field</Table.Th>
+            <Table.Th miw={200}>Source attribute or expression</Table.Th>
+            <Table.Th miw={190}>Target field</Table.Th>
             <Table.Th miw={150}>Apply</Table.Th>
             <Table.Th miw={170}>When source is empty</Table.Th>
-            <Table.Th miw={100}>Default</Table.Th>
-            <Table.Th miw={180}>Preview</Table.Th>
-            {!readOnly && <Table.Th w={100} />}
+            <Table.Th miw={90}>Default</Table.Th>
+            <Table.Th miw={160}>Preview</Table.Th>
+            {!readOnly && <Table.Th w={90} />}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
