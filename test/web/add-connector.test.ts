@@ -195,7 +195,8 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
       const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(n));
       assert.match(berlin, /^(Mon|Tue|Wed|Thu|Fri) 06:30$/, `${n} is a weekday at 06:30 in Berlin`);
     }
-    const expected = await page.evaluate((next) => `Next runs: ${next.map((n) => new Date(n).toLocaleString()).join(' · ')}`, answer.next);
+    // In the one date format of every page (medium date, short time), not toLocaleString's own.
+    const expected = await page.evaluate((next) => `Next runs: ${next.map((n) => new Date(n).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })).join(' · ')}`, answer.next);
     assert.equal(await description.getByText(/^Next runs:/).textContent(), expected);
     await save('Saved.');
     assert.deepEqual((await store.connectors.get(ID))!.config.schedule, { cron: '30 6 * * 1-5', timezone: 'Europe/Berlin', enabled: true });

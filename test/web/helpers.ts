@@ -1,7 +1,9 @@
 // Browser-test plumbing: Debian's chromium through playwright-core (no browser download), the
 // built admin UI (built once when missing) and screenshots for the README.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
@@ -31,8 +33,8 @@ export function ensureWebBuilt(): void {
  * so no click lands mid-animation) and, when `apiBodies` is given, every /api/ answer recorded
  * there so a test can check that no secret ever reached the browser.
  */
-export async function newTestPage(browser: Browser, apiBodies?: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
+export async function newTestPage(browser: Browser, apiBodies?: string[], viewport = { width: 1440, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport, reducedMotion: 'reduce' });
   page.setDefaultTimeout(30_000);
   if (apiBodies) {
     page.on('response', async (res) => {
@@ -100,4 +102,36 @@ export async function testConnection(page: Page, connectorId: string): Promise<{
     }),
   );
   return { title, rows };
+}
+
+/** Clicks "Add mapping row" on a target's table and returns the new row's number (1-based). */
+export async function addMappingRow(page: Page, targetId = 'jira'): Promise<number> {
+  const rows = page.getByTestId(`mapping-table-${targetId}`).locator('tbody tr');
+  const add = page.getByRole('button', { name: 'Add mapping row' });
+  await add.waitFor();
+  const before = await rows.count();
+  await add.click();
+  const source = page.getByRole('textbox', { name: `Source of row ${before + 1}`, exact: true });
+  await source.waitFor({ timeout: 10_000 }).catch(async (e) => {
+    // A failure picture and the table's state for the person debugging, outside docs/.
+    await page.screenshot({ path: join(tmpdir(), 'idsync-debug-add-row.png'), fullPage: true });
+    throw new Error(`row ${before + 1} did not appear after "Add mapping row" (rows now: ${await rows.count()}, picture in ${tmpdir()}/idsync-debug-add-row.png): ${(e as Error).message}`);
+  });
+  return before + 1;
+}
+
+/** Texts shown cut short (ellipsis, clipped) among the elements `selector` finds. */
+export async function clippedTexts(page: Page, selector: string): Promise<string[]> {
+  return page.locator(selector).evaluateAll((els) =>
+    els.filter((e) => (e as HTMLElement).offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map((e) => (e as HTMLInputElement).value ?? e.textContent ?? ''),
+  );
+}
+
+/** Stops what a browser test started, in the order that lets each part close cleanly. */
+export async function tearDown(parts: { browser?: Browser; server?: { close(): Promise<unknown> }; store?: { close(): Promise<unknown> }; suite?: { close(): Promise<unknown> }; dataDir?: string }): Promise<void> {
+  await parts.browser?.close();
+  await parts.server?.close();
+  await parts.store?.close();
+  await parts.suite?.close();
+  if (parts.dataDir) rmSync(parts.dataDir, { recursive: true, force: true });
 }

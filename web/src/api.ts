@@ -125,4 +125,4 @@ export interface SourceType {
   error?: string;
 }
 
-export const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+export { fmtTime } from './values';

@@ -1,12 +1,13 @@
 // Edit connector: basic settings (secrets write-only), Test connection, and behind "Show Advanced
 // Settings" the Attribute Mapping table per target, required groups, filters, group mapping and
 // the schedule. Save sends the whole connector; the server refuses it with placed problems.
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
-import { go } from '../router';
+import { go, useLeaveGuard } from '../router';
+import { fmtTime } from '../values';
 import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj } from './fields';
-import { MappingTable, type RowIssue } from './MappingTable';
+import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
 const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMissingGroups', 'concurrency']);
@@ -41,6 +42,8 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
   const [revision, setRevision] = useState<number>();
   const [loadError, setLoadError] = useState<string>();
   const [issues, setIssues] = useState<Issue[]>([]);
+  /** The connector as it was when the server placed `issues` (a row's problem is its own, not its index's). */
+  const [issuesOf, setIssuesOf] = useState<Obj>();
   const [warnings, setWarnings] = useState<Issue[]>([]);
   const [message, setMessage] = useState<{ color: string; text: string }>();
   const [saving, setSaving] = useState(false);
@@ -49,7 +52,36 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
   const [attrNote, setAttrNote] = useState<string>();
   const [test, setTest] = useState<any>();
   const [testing, setTesting] = useState(false);
-  const [schedule, setSchedule] = useState<{ valid: boolean; text?: string; next: string[]; error?: string }>();
+  const [schedule, setSchedule] = useState<{ valid: boolean; text?: string; next: string[]; error?: string; field?: 'cron' | 'timezone' }>();
+  // What was loaded or last saved, to tell unsaved changes.
+  const [savedJson, setSavedJson] = useState<string>();
+  const [saveAttempts, setSaveAttempts] = useState(0);
+
+  const loaded = (c: Obj) => {
+    setConfig(c);
+    setSavedJson(JSON.stringify(c));
+  };
+  const dirty = !isAdmin || !config || savedJson === undefined ? false : JSON.stringify(config) !== savedJson;
+  const leaving = useLeaveGuard(dirty ? 'This connector has unsaved changes. Leave the page and lose them?' : undefined);
+
+  // One stable updater per target's mapping: a row that did not change then does not render again.
+  const updaters = useRef(new Map<number, RulesUpdate>());
+  const mappingUpdater = useCallback((i: number): RulesUpdate => {
+    let u = updaters.current.get(i);
+    if (!u) {
+      u = (update) => setConfig((c) => c && { ...c, targets: c.targets.map((t: Obj, j: number) => (j === i ? { ...t, mapping: update(t.mapping ?? []) } : t)) });
+      updaters.current.set(i, u);
+    }
+    return u;
+  }, []);
+
+  // After a refused save, bring the first problem into view (the page may be long and the
+  // problem under Advanced Settings, now opened).
+  useEffect(() => {
+    if (saveAttempts === 0 || issues.length === 0) return;
+    const t = setTimeout(() => document.querySelector('[aria-invalid="true"], [data-problem]')?.scrollIntoView({ block: 'center' }), 50);
+    return () => clearTimeout(t);
+  }, [saveAttempts, issues]);
 
   useEffect(() => {
     (async () => {
@@ -59,12 +91,12 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
         setTargetTypes(t.targetTypes);
         if (id) {
           const c = await get(`/connectors/${encodeURIComponent(id)}`);
-          setConfig(c.config);
+          loaded(c.config);
           setRevision(c.revision);
         } else {
           const src = s.sourceTypes.find((x: SourceType) => x.available)?.type ?? s.sourceTypes[0]?.type ?? 'entra';
           const tgt = t.targetTypes.find((x: TargetType) => x.available)?.type ?? 'jira-dc';
-          setConfig(newConnector(src, tgt));
+          loaded(newConnector(src, tgt));
         }
       } catch (e) {
         setLoadError((e as Error).message);
@@ -95,6 +127,12 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
 
   const issueAt = (...path: Array<string | number>) => issues.filter((i) => pathKey(i.path) === pathKey(path)).map((i) => i.message).join('; ') || undefined;
   const otherIssues = useMemo(() => issues.filter((i) => i.path.length === 0), [issues]);
+  /** A schedule field's problems: the save's and the live check's, each said once. */
+  const scheduleError = (field: 'cron' | 'timezone') => {
+    const live = schedule && !schedule.valid && schedule.field === field ? schedule.error : undefined;
+    const list = [...issues.filter((i) => pathKey(i.path) === `schedule.${field}`).map((i) => i.message), ...(live ? [live] : [])];
+    return [...new Set(list)].join('; ') || undefined;
+  };
 
   if (loadError) return <Alert color="red" title="The connector cannot be shown">{loadError}</Alert>;
   if (!config || !sourceTypes || !targetTypes) return <Loader size="sm" />;
@@ -110,16 +148,21 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
       const res = id ? await put(`/connectors/${encodeURIComponent(id)}`, { config, revision }) : await post('/connectors', { config });
       setIssues([]);
       setWarnings(res.warnings ?? []);
-      setConfig(res.config);
+      loaded(res.config);
       setRevision(res.revision);
       setMessage({ color: 'green', text: 'Saved.' });
-      if (!id) go(`/connectors/${res.config.id}`);
+      if (!id) {
+        leaving.allowOnce();
+        go(`/connectors/${res.config.id}`);
+      }
     } catch (e) {
       const err = e as ApiError;
       setIssues(err.issues ?? []);
+      setIssuesOf(config);
       setWarnings(err.body?.warnings ?? []);
       if (err.issues?.some((i) => ['mapping', 'schedule', 'requiredGroups'].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
       setMessage({ color: 'red', text: err.issues?.length ? `Not saved: ${err.message}. Each problem is shown next to its field.` : `Not saved: ${err.message}` });
+      setSaveAttempts((n) => n + 1);
     } finally {
       setSaving(false);
     }
@@ -236,9 +279,10 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
                   target={tt}
                   sourceType={config.source.type}
                   rules={t.mapping ?? []}
-                  onChange={(mapping) => setTarget(i, { mapping })}
+                  onChange={mappingUpdater(i)}
                   attributes={attributes}
                   saveIssues={rowIssues}
+                  savedRules={issuesOf?.targets?.[i]?.mapping}
                   readOnly={readOnly}
                 />
                 <Divider my="md" label="Writing" labelPosition="left" />
@@ -256,17 +300,17 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
             <SimpleGrid cols={{ base: 1, md: 3 }}>
               <Switch label="Run a full sync on a schedule" checked={!!config.schedule && config.schedule.enabled !== false} disabled={readOnly}
                 onChange={(e) => setConfig({ ...config, schedule: e.currentTarget.checked ? { cron: config.schedule?.cron ?? '0 2 * * *', timezone: config.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, enabled: true } : config.schedule ? { ...config.schedule, enabled: false } : undefined })} />
-              <TextInput label="Cron expression" description="minute hour day-of-month month day-of-week" ff="monospace" value={config.schedule?.cron ?? ''} disabled={readOnly || !config.schedule} error={issueAt('schedule', 'cron')}
+              <TextInput label="Cron expression" description="minute hour day-of-month month day-of-week" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={config.schedule?.cron ?? ''} disabled={readOnly || !config.schedule} error={scheduleError('cron')}
                 onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, cron: e.currentTarget.value } })} />
-              <TextInput label="Time zone" description="IANA name, e.g. Europe/Berlin" value={config.schedule?.timezone ?? ''} disabled={readOnly || !config.schedule} error={issueAt('schedule', 'timezone')}
+              <TextInput label="Time zone" description="IANA name, e.g. Europe/Berlin" value={config.schedule?.timezone ?? ''} disabled={readOnly || !config.schedule} error={scheduleError('timezone')}
                 onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, timezone: e.currentTarget.value } })} />
             </SimpleGrid>
-            {schedule && (schedule.valid ? (
+            {schedule?.valid && (
               <Stack gap={2} mt="sm" data-testid="schedule-description">
                 <Text size="sm">{schedule.text}</Text>
-                <Text size="xs" c="dimmed">Next runs: {schedule.next.map((n) => new Date(n).toLocaleString()).join(' · ')}</Text>
+                <Text size="xs" c="dimmed">Next runs: {schedule.next.map((n) => fmtTime(n)).join(' · ')}</Text>
               </Stack>
-            ) : <Text size="sm" c="red" mt="sm">{schedule.error}</Text>)}
+            )}
           </Paper>
         </Stack>
       </Collapse>

@@ -18,7 +18,8 @@ interface Summary {
 export const statusColor: Record<string, string> = { succeeded: 'green', partial: 'yellow', failed: 'red', running: 'blue', 'never-run': 'gray' };
 
 export function StatusBadge({ status }: { status: string }) {
-  return <Badge variant="light" color={statusColor[status] ?? 'gray'}>{status === 'never-run' ? 'never run' : status}</Badge>;
+  // Never narrower than its word: squeezed by a table or a row of facts it was cut ("SUCCEED…").
+  return <Badge variant="light" color={statusColor[status] ?? 'gray'} style={{ flexShrink: 0, overflow: 'visible' }} styles={{ label: { overflow: 'visible' } }}>{status === 'never-run' ? 'never run' : status}</Badge>;
 }
 
 export function Counts({ counts }: { counts: Record<string, number> }) {

@@ -1,20 +1,16 @@
 // A run's result browser: filter by operation, search by user, before → after per field, errors
 // in plain words, download as JSON or CSV.
 import { useEffect, useState } from 'react';
-import { Alert, Anchor, Badge, Button, Chip, Group, Loader, Pagination, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Chip, Group, Loader, Pagination, Paper, Stack, Table, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { fmtTime, get, type RunRecord } from '../api';
 import { Counts, StatusBadge } from './ConnectorList';
 import { duration } from './RunList';
+import { showValue as show, triggerLabel } from '../values';
 
 const OPERATIONS = ['created', 'updated', 'disabled', 'unchanged', 'failed', 'skipped', 'missing'] as const;
 const opColor: Record<string, string> = { created: 'green', updated: 'blue', disabled: 'orange', unchanged: 'gray', failed: 'red', skipped: 'yellow', missing: 'grape' };
 const PAGE = 50;
 
-function show(v: unknown): string {
-  if (v === undefined) return '—';
-  if (v === null) return '(empty)';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
 
 export function RunDetail({ id }: { id: string }) {
   const [run, setRun] = useState<RunRecord>();
@@ -48,11 +44,13 @@ export function RunDetail({ id }: { id: string }) {
         <Title order={3}>Run of {run.connectorId}: {run.kind === 'user' ? `user ${run.userRef}` : 'full sync'}{run.dryRun ? ' (simulation: nothing was written)' : ''}</Title>
       </div>
       <Paper withBorder p="sm">
-        <Group gap="xl">
+        <Group gap="md" wrap="wrap">
           <StatusBadge status={run.status} />
-          <Text size="sm">Started {fmtTime(run.startedAt)} · {duration(run)} · by {run.trigger}</Text>
+          <Text size="sm">Started {fmtTime(run.startedAt)} · {duration(run)} · started from the {triggerLabel(run.trigger)}</Text>
           <Counts counts={run.counts} />
-          <Text size="sm" c="dimmed">{run.counts.read ?? 0} read · {run.counts.writes ?? 0} write requests</Text>
+          <Tooltip label="One per user and target to which a change was sent; a user written to two targets counts twice">
+            <Text size="sm" c="dimmed">{run.counts.read ?? 0} read · {run.counts.usersWritten ?? 0} users written</Text>
+          </Tooltip>
           <Group gap="xs" ml="auto">
             <Button component="a" size="xs" variant="default" href={`/api/v1/runs/${run.id}/download?format=json`}>Download JSON</Button>
             <Button component="a" size="xs" variant="default" href={`/api/v1/runs/${run.id}/download?format=csv`}>Download CSV</Button>
@@ -69,15 +67,16 @@ export function RunDetail({ id }: { id: string }) {
       {items && items.total === 0 && <Alert color="gray">{ops.length || query ? 'No user matches this filter.' : 'This run has no per-user results.'}</Alert>}
       {items && items.total > 0 && (
         <>
-          <Table withTableBorder striped data-testid="run-items">
-            <Table.Thead><Table.Tr><Table.Th>User</Table.Th><Table.Th>Target</Table.Th><Table.Th w={120}>Operation</Table.Th><Table.Th>Field: before → after</Table.Th></Table.Tr></Table.Thead>
+          <Table withTableBorder striped data-testid="run-items" layout="fixed">
+            <Table.Thead><Table.Tr><Table.Th w="22%">User</Table.Th><Table.Th w={110}>Target</Table.Th><Table.Th w={120}>Operation</Table.Th><Table.Th>Field: before → after</Table.Th></Table.Tr></Table.Thead>
             <Table.Tbody>
               {items.items.map((it) => (
                 <Table.Tr key={`${it.seq}`} style={{ verticalAlign: 'top' }}>
-                  <Table.Td><Text size="sm">{it.label ?? it.sourceId}</Text><Text size="xs" c="dimmed">{it.sourceId}</Text></Table.Td>
+                  {/* A long display name wraps in its column instead of squeezing the changes. */}
+                  <Table.Td style={{ overflowWrap: 'anywhere' }}><Text size="sm">{it.label ?? it.sourceId}</Text><Text size="xs" c="dimmed">{it.sourceId}</Text></Table.Td>
                   <Table.Td>{it.targetId}</Table.Td>
                   <Table.Td><Badge variant="light" color={opColor[it.operation] ?? 'gray'} miw={96} style={{ overflow: 'visible' }}>{it.operation}</Badge></Table.Td>
-                  <Table.Td>
+                  <Table.Td miw={360} style={{ overflowWrap: 'anywhere' }}>
                     {it.error && <Text size="sm" c="red">{it.error}</Text>}
                     {it.changes.map((c: any) => (
                       <Text key={c.field} size="xs" ff="monospace">

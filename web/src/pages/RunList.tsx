@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Alert, Anchor, Loader, Stack, Table, Text, Title } from '@mantine/core';
 import { fmtTime, get, type RunRecord } from '../api';
 import { Counts, StatusBadge } from './ConnectorList';
+import { triggerLabel } from '../values';
 
 export function duration(r: RunRecord): string {
   if (!r.finishedAt) return 'running';
@@ -31,7 +32,7 @@ export function RunList() {
                 <Table.Td><Anchor href={`#/runs/${r.id}`}>{fmtTime(r.startedAt)}</Anchor></Table.Td>
                 <Table.Td>{r.connectorId}</Table.Td>
                 <Table.Td>{r.kind === 'user' ? `user ${r.userRef ?? ''}` : 'full'}{r.dryRun ? ' (simulation)' : ''}</Table.Td>
-                <Table.Td>{r.trigger}</Table.Td>
+                <Table.Td>{triggerLabel(r.trigger)}</Table.Td>
                 <Table.Td><StatusBadge status={r.status} /></Table.Td>
                 <Table.Td>{duration(r)}</Table.Td>
                 <Table.Td>{r.error ? <Text size="xs" c="red">{r.error}</Text> : <Counts counts={r.counts} />}</Table.Td>

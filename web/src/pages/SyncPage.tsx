@@ -5,12 +5,8 @@ import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid,
 import { get, post, type Active } from '../api';
 import { Counts } from './ConnectorList';
 import { UserPicker } from './UserPicker';
+import { showMapped, showValue } from '../values';
 
-function show(v: unknown): string {
-  if (v === undefined) return '(none)';
-  if (v === null) return '(cleared)';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
 
 export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
   const [userRef, setUserRef] = useState('');
@@ -65,6 +61,8 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
       setError((err as Error).message);
     } finally {
       setUserBusy(false);
+      // This run is now the last one: the box below must not keep showing the one before.
+      await poll();
     }
   }
 
@@ -110,7 +108,7 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
         </Paper>
       )}
       {!a && activity.last && (
-        <Alert color={activity.last.status === 'succeeded' ? 'green' : activity.last.status === 'partial' ? 'yellow' : 'red'} title={`Last run ${activity.last.status}`} data-testid="last-run">
+        <Alert color={activity.last.status === 'succeeded' ? 'green' : activity.last.status === 'partial' ? 'yellow' : 'red'} title={`Last run${lastRun?.id === activity.last.runId && lastRun?.kind === 'user' ? ` (user ${lastRun.userRef})` : ''}: ${activity.last.status}`} data-testid="last-run">
           {activity.last.error && <Text size="sm">{activity.last.error}</Text>}
           {lastRun && <Counts counts={lastRun.counts} />}
           {activity.last.runId && <Anchor href={`#/runs/${activity.last.runId}`} size="sm">Open the results</Anchor>}
@@ -139,7 +137,7 @@ function UserReport({ result }: { result: any }) {
             {Object.entries(u.mapped ?? {}).map(([target, values]: [string, any]) => (
               <Table key={target} fz="xs" withTableBorder mt={4}>
                 <Table.Thead><Table.Tr><Table.Th colSpan={2}>{target}</Table.Th></Table.Tr></Table.Thead>
-                <Table.Tbody>{Object.entries(values).map(([f, v]) => <Table.Tr key={f}><Table.Td ff="monospace">{f}</Table.Td><Table.Td>{show(v)}</Table.Td></Table.Tr>)}</Table.Tbody>
+                <Table.Tbody>{Object.entries(values).map(([f, v]) => <Table.Tr key={f}><Table.Td ff="monospace">{f}</Table.Td><Table.Td>{showMapped(v)}</Table.Td></Table.Tr>)}</Table.Tbody>
               </Table>
             ))}
           </Timeline.Item>
@@ -157,7 +155,7 @@ function UserReport({ result }: { result: any }) {
               <Stack key={t.targetId} gap={2}>
                 <Text size="sm">{t.targetId}: <Badge size="sm" variant="light">{t.operation}</Badge></Text>
                 {t.error && <Text size="sm" c="red">{t.error}</Text>}
-                {t.changes.map((c: any) => <Text key={c.field} size="xs" ff="monospace">{c.field}: {show(c.before)} → {show(c.after)}</Text>)}
+                {t.changes.map((c: any) => <Text key={c.field} size="xs" ff="monospace">{c.field}: {showValue(c.before)} → {showValue(c.after)}</Text>)}
               </Stack>
             ))}
           </Timeline.Item>
