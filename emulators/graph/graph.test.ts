@@ -164,7 +164,10 @@ test('users list: $filter operators, advanced-query rules and $count', async () 
   const disabled = await q('accountEnabled eq false');
   assert.deepEqual(disabled.body.value.map((u: any) => u.id), org.users.filter((u) => !u.accountEnabled).map((u) => u.id));
   const cc = org.users[3]!.onPremisesExtensionAttributes.extensionAttribute3!;
-  const byExt = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`);
+  const byExtDefault = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`);
+  assert.equal(byExtDefault.status, 400, 'eq on an on-premises extension attribute is an advanced query');
+  assert.equal(byExtDefault.body.error.code, 'Request_UnsupportedQuery');
+  const byExt = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`, { consistencylevel: 'eventual' }, '&$count=true');
   assert.deepEqual(byExt.body.value.map((u: any) => u.id), org.users.filter((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc).map((u) => u.id));
   const ids = [org.users[1]!.id, org.users[2]!.id];
   const inList = await q(`id in ('${ids[0]}','${ids[1]}') and accountEnabled eq true or startswith(displayName,'zzzz')`);
@@ -185,6 +188,18 @@ test('users list: $filter operators, advanced-query rules and $count', async () 
   assert.equal(counted.body['@odata.count'], org.users.length);
   const second = await call(counted.body['@odata.nextLink'], { headers: { consistencylevel: 'eventual' } });
   assert.equal(second.body['@odata.count'], undefined, '@odata.count only on the first page');
+  // Per property and operator, as Microsoft's tables mark them (docs/protocol-facts.md).
+  for (const advancedOnly of ["companyName eq 'Contoso'", "employeeType eq 'Employee'", "officeLocation eq 'B1'", "mobilePhone eq '+1 555'", 'employeeHireDate ge 2020-01-01T00:00:00Z', "startswith(companyName,'C')", 'displayName eq null', "not(department eq 'Sales')"]) {
+    const refused = await q(advancedOnly);
+    assert.equal(refused.status, 400, `${advancedOnly} needs advanced query parameters`);
+    assert.equal(refused.body.error.code, 'Request_UnsupportedQuery');
+    assert.ok(refused.body.error.innerError?.['request-id'], 'Graph error layout: innerError with request-id');
+    assert.equal((await q(advancedOnly, { consistencylevel: 'eventual' }, '&$count=true')).status, 200, `${advancedOnly} as an advanced query`);
+    assert.equal((await q(advancedOnly, { consistencylevel: 'eventual' })).status, 400, `${advancedOnly}: the header alone is not enough`);
+  }
+  for (const byDefault of ["department eq 'Sales'", "startswith(jobTitle,'Eng')", "userType eq 'Member'", "proxyAddresses/any(x:startswith(x,'smtp:'))"]) {
+    assert.equal((await q(byDefault)).status, 200, `${byDefault} works by default`);
+  }
   assert.equal((await q('nosuchprop eq 1')).status, 400);
   assert.equal((await q("displayName eq 'unterminated")).status, 400);
 });
@@ -261,6 +276,13 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
 test('groups and members, with transitive expansion of nested groups', async () => {
   const r = await call(`/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'confluence-users'")}`);
   assert.equal(r.body.value.length, 1);
+  const byDescription = `/v1.0/groups?$filter=${encodeURIComponent("startswith(description,'confluence')")}`;
+  const refused = await call(byDescription);
+  assert.equal(refused.status, 400, 'startsWith on a group description is an advanced query');
+  assert.equal(refused.body.error.code, 'Request_UnsupportedQuery');
+  const advanced = await call(`${byDescription}&$count=true`, { headers: { consistencylevel: 'eventual' } });
+  assert.equal(advanced.status, 200, JSON.stringify(advanced.body));
+  assert.equal(advanced.body['@odata.count'], advanced.body.value.length);
   const id = r.body.value[0].id;
   const direct = await call(`/v1.0/groups/${id}/members?$top=999&$select=id`);
   assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'), "direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group')");

@@ -5,7 +5,8 @@ import { GROUP_PROPERTIES } from './directory.ts';
 import { page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseFilter, parseSelect } from './odata.ts';
 import { castType, projectGroup, projectObject } from './serialize.ts';
-import { resourceUnits, type GraphCall } from './context.ts';
+import { isAdvanced, resourceUnits, type GraphCall } from './context.ts';
+import { advancedClause } from './advanced-filters.ts';
 
 function checkGroupSelect(select: string[] | undefined): EmulatorResponse | undefined {
   const bad = select?.find((p) => !GROUP_PROPERTIES.has(p));
@@ -19,11 +20,14 @@ export function listGroups(c: GraphCall): EmulatorResponse {
   if (bad) return bad;
   const top = readTop(req);
   if (typeof top !== 'number') return top;
+  const advanced = isAdvanced(req);
   const filterText = req.query.get('$filter');
   const filter = filterText ? parseFilter(filterText) : undefined;
   if (filter) {
     const unknown = filterPaths(filter).find((p) => !GROUP_PROPERTIES.has(p[0]!));
     if (unknown) return badRequest(`Property '${unknown[0]}' does not exist as a declared property or extension property.`);
+    const clause = advanced ? undefined : advancedClause('group', filter);
+    if (clause) return unsupportedQuery(clause);
   }
   const key = queryHash(['groups', filterText, String(dir.version)]);
   return page({
@@ -31,6 +35,7 @@ export function listGroups(c: GraphCall): EmulatorResponse {
     items: dir.listGroups(key, filter),
     top,
     hash: key,
+    count: advanced,
     context: `${req.origin}/v1.0/$metadata#groups${select ? `(${select.join(',')})` : ''}`,
     headers: { 'x-ms-resource-unit': String(resourceUnits(1, req)) },
     toJson: (g) => projectGroup(g, select),

@@ -5,10 +5,11 @@ import type { OrgUser } from '../org/types.ts';
 import { SINGLE_USER_ONLY, type Directory } from './directory.ts';
 import { badRequest, notFound, unsupportedQuery } from './errors.ts';
 import { DEFAULT_TOP, page, queryHash, readTop } from './listing.ts';
-import { advancedConstruct, evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
+import { evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
 import { castType, projectObject, projectUser } from './serialize.ts';
 import { READ_SECURITY_ATTRIBUTES, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
 import { hasAny as hasAnyPermission } from './auth.ts';
+import { advancedClause } from './advanced-filters.ts';
 
 /** Adding $expand=manager to a user list silently caps the page at 100 (Graph known issue). */
 export const EXPAND_PAGE_CAP = 100;
@@ -84,10 +85,8 @@ export function listUsers(c: GraphCall): EmulatorResponse {
     filter = parseFilter(filterText);
     const bad = checkFilter(dir, filter);
     if (bad) return bad;
-    const construct = advancedConstruct(filter);
-    if (construct && !advanced) {
-      return unsupportedQuery(construct === 'ne' ? "Unsupported property filter clause operator 'NotEqualsMatch'." : `Unsupported query: '${construct}' requires advanced query parameters (ConsistencyLevel: eventual and $count=true).`);
-    }
+    const clause = advanced ? undefined : advancedClause('user', filter);
+    if (clause) return unsupportedQuery(clause);
   }
   const orderBy = parseOrderBy(req.query.get('$orderby'));
   if (orderBy && 'status' in orderBy) return orderBy;

@@ -12,7 +12,8 @@ import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { MembershipReader, type Memberships } from './memberships.ts';
 import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
-import { assertListable, needsAdvancedQuery, odataString, selectFor } from './query.ts';
+import { assertListable, odataString, selectFor } from './query.ts';
+import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
 interface UserPage {
@@ -91,13 +92,12 @@ export class EntraSource implements SourceConnector {
   async *listUsers(query: SourceQuery): AsyncIterable<SourceUser[]> {
     const select = selectFor(query.attributes);
     assertListable(select);
-    const advanced = needsAdvancedQuery(this.cfg.filter);
-    const params: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
+    const advanced = needsAdvancedQuery('user', this.cfg.filter);
+    const base: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
     // Graph caps $expand=manager pages at 100 whatever $top says; that is expected.
-    if (query.manager) params.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
-    if (this.cfg.filter) params.$filter = this.cfg.filter;
-    if (advanced) params.$count = 'true';
-    const headers: Record<string, string> = advanced ? { consistencylevel: 'eventual' } : {};
+    if (query.manager) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
+    if (this.cfg.filter) base.$filter = this.cfg.filter;
+    const { query: params, headers } = withAdvanced(advanced, base);
 
     // Both are prepared while the first user page downloads, and awaited before it is yielded.
     // Without a groups rule, required groups are checked against their member lists, which
@@ -326,14 +326,9 @@ export class EntraSource implements SourceConnector {
     const literal = odataString(wanted);
     const search = SEARCHED_PROPERTIES.map((p) => `startswith(${p},${literal})`).join(' or ');
     const filter = this.cfg.filter ? `(${this.cfg.filter}) and (${search})` : search;
-    const advanced = needsAdvancedQuery(this.cfg.filter);
+    const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: String(Math.max(1, Math.min(limit, 999))) });
     try {
-      const res = await this.graph.send<UserPage>({
-        method: 'GET',
-        url: '/users',
-        query: { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: Math.max(1, Math.min(limit, 999)), ...(advanced ? { $count: 'true' } : {}) },
-        headers: advanced ? { consistencylevel: 'eventual' } : {},
-      });
+      const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request });
       return (res.body?.value ?? []).slice(0, limit).map((u) => ({
         id: String(u.id),
         displayName: typeof u.displayName === 'string' ? u.displayName : null,

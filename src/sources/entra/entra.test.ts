@@ -9,7 +9,8 @@ import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '..
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
 import type { SourceQuery, SourceUser } from '../../core/types.ts';
 import { definition, type EntraSource } from './index.ts';
-import { needsAdvancedQuery, selectFor } from './query.ts';
+import { selectFor } from './query.ts';
+import { filterUses, needsAdvancedQuery } from './advanced-query.ts';
 import { emulatedSources } from './testing.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
@@ -316,12 +317,39 @@ test('test(): token, users and manager checks pass against a healthy tenant', as
   assert.deepEqual(r.checks.map((c) => c.name), ['token', 'read users', 'read manager', 'required group jira-users']);
 });
 
-test('an advanced $filter gets ConsistencyLevel and $count automatically', async () => {
-  assert.equal(needsAdvancedQuery("accountEnabled ne false"), true);
-  assert.equal(needsAdvancedQuery("department eq 'Sales and not marketing'"), false);
+test('advanced-query detection reads property/operator pairs, not only operators', () => {
+  assert.deepEqual(filterUses("proxyAddresses/any(x:startswith(x,'smtp:')) and identities/any(i:i/issuer eq 'b') or displayName eq null"), [
+    { property: 'proxyAddresses', operator: 'startsWith' },
+    { property: 'identities', operator: 'eq' },
+    { property: 'displayName', operator: 'eqNull' },
+  ]);
+  assert.equal(needsAdvancedQuery('user', 'accountEnabled ne false'), true);
+  assert.equal(needsAdvancedQuery('user', "department eq 'Sales and not marketing' or startswith(mail,'a')"), false, 'words inside literals are not operators');
+  for (const advanced of ["onPremisesExtensionAttributes/extensionAttribute3 eq 'x'", "companyName eq 'Contoso'", "employeeType eq 'E'", "officeLocation eq 'B1'", "mobilePhone eq '1'", 'employeeHireDate ge 2020-01-01T00:00:00Z', "endswith(mail,'@x.com')", "not(userType eq 'Guest')", 'city eq null', "accountEnabled eq true and companyName in ('A','B')"]) {
+    assert.equal(needsAdvancedQuery('user', advanced), true, advanced);
+  }
+  assert.equal(needsAdvancedQuery('group', "startswith(displayName,'jira-')"), false);
+  assert.equal(needsAdvancedQuery('group', 'securityEnabled eq true and mailEnabled eq false'), false);
+  for (const advanced of ["startswith(description,'x')", "preferredLanguage eq 'en'", 'expirationDateTime le 2030-01-01T00:00:00Z', "displayName ne 'x'"]) {
+    assert.equal(needsAdvancedQuery('group', advanced), true, advanced);
+  }
+});
+
+test('an advanced $filter gets ConsistencyLevel and $count automatically, in the listing, the search and groupFilter', async () => {
   const s = source({ filter: 'accountEnabled ne false' });
   const { users } = await readAll(s, q());
   assert.deepEqual(users.map((u) => u.id), org.users.filter((u) => u.accountEnabled).map((u) => u.id));
+  // eq on an extension attribute: no advanced operator, but an advanced property (the strict emulator refuses it otherwise).
+  const cc = org.users[3]!.onPremisesExtensionAttributes.extensionAttribute3!;
+  const ext = await readAll(source({ filter: `onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'` }), q());
+  assert.deepEqual(ext.users.map((u) => u.id), org.users.filter((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc).map((u) => u.id));
+  const member = org.users.find((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc)!;
+  const hits = await source({ filter: `onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'` }).searchUsers(member.userPrincipalName, 5);
+  assert.deepEqual(hits.map((h) => h.id), [member.id], 'the search carries the connector filter as an advanced query');
+  const described = await readAll(source({ groupFilter: "startswith(description,'jira')", membershipStrategy: 'perGroup' }), q({ groups: true }));
+  const allowed = new Set(org.groups.filter((g) => g.description?.toLowerCase().startsWith('jira')).map((g) => g.displayName));
+  assert.ok(allowed.size > 0, 'the seeded org has groups described as jira');
+  assert.ok(described.users.every((u) => u.groups!.every((g) => allowed.has(g))), 'groupFilter on description (advanced) applied');
   const simple = await readAll(source({ filter: "userType eq 'Guest'" }), q({ attributes: ['userType'] }));
   assert.ok(simple.users.length > 0 && simple.users.every((u) => u.attrs.userType === 'Guest'), "simple.users.length > 0 && simple.users.every((u) => u.attrs.userType === 'Guest')");
 });

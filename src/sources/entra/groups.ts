@@ -4,7 +4,7 @@
 // "no members": any read that fails after the HTTP client's retries fails the whole map.
 import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
-import { needsAdvancedQuery } from './query.ts';
+import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 
 /** A group as idsync needs it: the id to read members with and the name users receive. */
 export interface ListedGroup {
@@ -33,13 +33,7 @@ export interface GroupListing {
  * With `stopAfter`, listing ends once that many groups are known.
  */
 export async function listGroups(graph: HttpClient, filter: string | undefined, stopAfter = Infinity): Promise<GroupListing> {
-  const query: Record<string, string> = { $select: 'id,displayName', $top: String(PAGE) };
-  const headers: Record<string, string> = {};
-  if (filter) query.$filter = filter;
-  if (needsAdvancedQuery(filter)) {
-    query.$count = 'true';
-    headers.consistencylevel = 'eventual';
-  }
+  const { query, headers } = withAdvanced(needsAdvancedQuery('group', filter), { $select: 'id,displayName', $top: String(PAGE), ...(filter ? { $filter: filter } : {}) });
   const groups: ListedGroup[] = [];
   let url: string | undefined = graph.resolve('/groups', query);
   while (url) {
