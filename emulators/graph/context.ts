@@ -32,9 +32,13 @@ export function requires(permissions: readonly string[], handler: GraphHandler):
   };
 }
 
+export function hasEventualConsistency(req: EmulatorRequest): boolean {
+  return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
+}
+
 /** Advanced query mode: `ConsistencyLevel: eventual` header plus `$count=true`. */
 export function isAdvanced(req: EmulatorRequest): boolean {
-  return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual' && req.query.get('$count')?.toLowerCase() === 'true';
+  return hasEventualConsistency(req) && req.query.get('$count')?.toLowerCase() === 'true';
 }
 
 export function notImplemented(message: string): EmulatorResponse {

@@ -217,6 +217,14 @@ test('users list: $expand=manager caps pages at 100 and embeds the manager; exte
       assert.deepEqual(Object.keys(u.manager).sort(), ['@odata.type', 'displayName', 'id', 'mail', 'userPrincipalName']);
     } else assert.equal(u.manager, undefined);
   }
+  const expandAdvanced = await call("/v1.0/users?$select=id&$expand=manager($select=id)&$count=true&$filter=accountEnabled ne false", { headers: { consistencylevel: 'eventual' } });
+  assert.equal(expandAdvanced.status, 400, '$expand is not supported with advanced queries');
+  assert.equal(expandAdvanced.body.error.code, 'Request_UnsupportedQuery');
+  const levelsOnList = await call('/v1.0/users?$select=id&$expand=manager($levels=max;$select=id)&$count=true', { headers: { consistencylevel: 'eventual' } });
+  assert.equal(levelsOnList.status, 400, '$levels is only supported on a single user');
+  const chain = org.users.find((u) => u.managerId)!;
+  assert.equal((await call(`/v1.0/users/${chain.id}?$expand=manager($levels=max;$select=id)&$count=true`, { headers: { consistencylevel: 'eventual' } })).status, 200, '$levels on one user with ConsistencyLevel');
+  assert.equal((await call(`/v1.0/users/${chain.id}?$expand=manager($levels=max;$select=id)`)).status, 400, '$levels needs ConsistencyLevel');
   const hex = org.extensionAppId.replace(/-/g, '');
   const ext = `extension_${hex}_badgeNumber`;
   const withExt = await call(`/v1.0/users?$select=id,${ext},onPremisesExtensionAttributes&$top=50`);

@@ -14,6 +14,7 @@ import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, typ
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
 import { assertListable, odataString, selectFor } from './query.ts';
 import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
+import { ManagerReader, managerRef } from './manager-reader.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
 interface UserPage {
@@ -94,8 +95,10 @@ export class EntraSource implements SourceConnector {
     assertListable(select);
     const advanced = needsAdvancedQuery('user', this.cfg.filter);
     const base: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
-    // Graph caps $expand=manager pages at 100 whatever $top says; that is expected.
-    if (query.manager) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
+    // Graph caps $expand=manager pages at 100 whatever $top says; that is expected. It refuses
+    // $expand in an advanced query: then managers are read per user, in batches.
+    const managers = query.manager && advanced ? new ManagerReader(this.graph, { baseDelayMs: this.baseDelayMs }) : undefined;
+    if (query.manager && !managers) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
     if (this.cfg.filter) base.$filter = this.cfg.filter;
     const { query: params, headers } = withAdvanced(advanced, base);
 
@@ -117,11 +120,12 @@ export class EntraSource implements SourceConnector {
         });
 
     const complete = async (page: UserPage): Promise<SourceUser[]> => {
-      let users = page.value!.map((raw) => toSourceUser(raw, query.manager));
+      let users = page.value!.map((raw) => toSourceUser(raw, query.manager && !managers));
       if (requiredIds) {
         const ids = await requiredIds;
         users = users.filter((u) => ids.has(u.id));
       }
+      if (managers && users.length) await this.attachManagers(users, managers);
       if (plan && users.length) users = await this.applyMemberships(users, await plan);
       return users;
     };
@@ -158,6 +162,17 @@ export class EntraSource implements SourceConnector {
       }
       if (users.length) yield users;
     }
+  }
+
+  /** Sets `attrs.manager` of users listed without `$expand=manager`. */
+  private async attachManagers(users: SourceUser[], reader: ManagerReader): Promise<void> {
+    let found: Map<string, Record<string, unknown> | null>;
+    try {
+      found = await reader.forUsers(users.map((u) => u.id));
+    } catch (e) {
+      throw explainGraphError(e, 'read managers', USERS_PERMISSION);
+    }
+    for (const u of users) u.attrs.manager = found.get(u.id) ?? null;
   }
 
   /**
@@ -435,11 +450,6 @@ export class EntraSource implements SourceConnector {
     }
     return { ok: checks.every((c) => c.ok), checks };
   }
-}
-
-function managerRef(raw: Record<string, unknown> | undefined | null): Record<string, unknown> | null {
-  if (!raw || typeof raw !== 'object' || typeof raw.id !== 'string') return null;
-  return { id: raw.id, mail: raw.mail ?? null, userPrincipalName: raw.userPrincipalName ?? null, displayName: raw.displayName ?? null };
 }
 
 /** Graph JSON → SourceUser: annotations dropped, manager resolved to a reference or null. */

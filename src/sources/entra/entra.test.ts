@@ -120,6 +120,22 @@ test('manager attributes via $expand=manager, including users without a manager;
   assert.ok(none > 1, 'the CEO and some others have no manager');
 });
 
+test('managers under an advanced $filter: no $expand (Graph refuses it), /manager in batches of 20, same references', async () => {
+  const urls: string[] = [];
+  const s = source({ filter: 'accountEnabled ne false' }, (r) => urls.push(r.url));
+  const { users } = await readAll(s, q({ attributes: ['manager.mail'], manager: true }));
+  const enabled = org.users.filter((u) => u.accountEnabled);
+  assert.deepEqual(users.map((u) => u.id), enabled.map((u) => u.id));
+  const listings = urls.filter((u) => new URL(u).pathname.endsWith('/v1.0/users'));
+  assert.ok(listings.every((u) => !new URL(u).searchParams.has('$expand')), 'no $expand in an advanced query');
+  assert.equal(urls.filter((u) => u.endsWith('/$batch')).length, Math.ceil(enabled.length / 20), 'one $batch per 20 listed users');
+  for (const u of users) {
+    const src = byId.get(u.id)!;
+    const m = src.managerId ? byId.get(src.managerId)! : undefined;
+    assert.deepEqual(u.attrs.manager, m ? { id: m.id, mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName } : null);
+  }
+});
+
 test('guests and unicode names come through unchanged', async () => {
   const s = source();
   const { users } = await readAll(s, q({ attributes: ['userType', 'givenName'] }));
