@@ -267,15 +267,21 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
   assert.equal(mixed.filter((o) => o['@odata.type'] === '#microsoft.graph.group').length, expected);
   assert.ok(expected > 100, 'expected > 100');
   assert.ok(mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole'), "mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole')");
-  const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
+  const castDefault = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
+  assert.equal(castDefault.status, 400, 'an OData cast with another query parameter is an advanced query');
+  assert.equal(castDefault.body.error.code, 'Request_UnsupportedQuery');
+  assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group`)).status, 200, 'a cast alone is a default query');
+  const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999&$count=true`, { headers: { consistencylevel: 'eventual' } });
   assert.equal(cast.body.value.length, expected);
+  assert.equal(cast.body['@odata.count'], expected);
   assert.ok(cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.displayName), "cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.di...");
   assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.nothing`)).body.error.code, 'Request_UnsupportedQuery');
 
   const admins = org.groups.find((g) => g.displayName === 'jira-administrators')!;
   const admin = admins.members[0]!;
-  const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName`);
-  const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`);
+  const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, { headers: { consistencylevel: 'eventual' } });
+  assert.equal((await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`)).status, 400, 'transitiveMemberOf cast with $select is advanced-only');
+  const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName&$count=true`, { headers: { consistencylevel: 'eventual' } });
   const names = (r: any) => r.body.value.map((g: any) => g.displayName);
   assert.ok(names(direct).includes('jira-administrators'), "names(direct).includes('jira-administrators')");
   assert.ok(names(transitive).includes('jira-users'), 'nested membership shows up transitively');
@@ -295,9 +301,9 @@ test('groups and members, with transitive expansion of nested groups', async () 
   const direct = await call(`/v1.0/groups/${id}/members?$top=999&$select=id`);
   assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'), "direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group')");
   const users: string[] = [];
-  let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100`;
+  let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100&$count=true`;
   while (url) {
-    const p = await call(url);
+    const p = await call(url, { headers: { consistencylevel: 'eventual' } });
     users.push(...p.body.value.map((m: any) => m.id));
     url = p.body['@odata.nextLink'];
   }
@@ -314,7 +320,7 @@ test('$batch: limits, unique ids, per-request status, inner throttling', async (
   const u = org.users[5]!;
   emu.setBatchFaults([{ path: '/manager', status: 429, retryAfterSeconds: 3 }]);
   const ok = await post([
-    { id: '1', method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` },
+    { id: '1', method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, headers: { ConsistencyLevel: 'eventual' } },
     { id: '2', method: 'GET', url: '/users/00000000-0000-4000-8000-000000000000' },
     { id: '3', method: 'GET', url: `/users/${u.id}/manager` },
   ]);
@@ -382,12 +388,12 @@ test('GET /users/$count: text/plain, needs ConsistencyLevel: eventual, honours $
 test('usage counts every Graph call, batched ones included, and the resource units charged', async () => {
   const before = { ...emu.usage };
   const group = emu.directory.org.groups[0]!;
-  await call(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=id&$top=999`); // members, $select: 3 - 1
+  await call(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=id&$top=999&$count=true`, { headers: { consistencylevel: 'eventual' } }); // members, $select: 3 - 1
   const users = emu.directory.org.users.slice(0, 3);
   const batch = await call('/v1.0/$batch', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ requests: users.map((u, i) => ({ id: String(i), method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` })) }), // memberOf, $select: 2 - 1 each
+    body: JSON.stringify({ requests: users.map((u, i) => ({ id: String(i), method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, headers: { ConsistencyLevel: 'eventual' } })) }), // memberOf, $select: 2 - 1 each
   });
   assert.equal(batch.status, 200);
   assert.equal(emu.usage.calls - before.calls, 4, 'the $batch envelope is not a call; its three requests are');

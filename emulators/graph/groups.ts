@@ -5,7 +5,7 @@ import { GROUP_PROPERTIES } from './directory.ts';
 import { page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseFilter, parseSelect } from './odata.ts';
 import { castType, projectGroup, projectObject } from './serialize.ts';
-import { isAdvanced, resourceUnits, type GraphCall } from './context.ts';
+import { castNeedsAdvanced, isAdvanced, resourceUnits, type GraphCall } from './context.ts';
 import { advancedClause } from './advanced-filters.ts';
 
 function checkGroupSelect(select: string[] | undefined): EmulatorResponse | undefined {
@@ -58,6 +58,8 @@ export function groupMembers(transitive: boolean) {
     if (!group) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'directoryRole') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
+    const castRefused = castNeedsAdvanced(req);
+    if (castRefused) return castRefused;
     const top = readTop(req);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
@@ -75,6 +77,7 @@ export function groupMembers(transitive: boolean) {
       top,
       hash: queryHash([segment, group.id, req.params.cast, filterText, String(dir.version)]),
       context: `${req.origin}/v1.0/$metadata#directoryObjects`,
+      count: isAdvanced(req),
       headers: { 'x-ms-resource-unit': String(resourceUnits(transitive ? 5 : 3, req)) },
       toJson: (o) => projectObject(o, select, false),
     });

@@ -7,7 +7,7 @@ import { badRequest, notFound, unsupportedQuery } from './errors.ts';
 import { DEFAULT_TOP, page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
 import { castType, projectObject, projectUser } from './serialize.ts';
-import { READ_SECURITY_ATTRIBUTES, hasEventualConsistency, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
+import { READ_SECURITY_ATTRIBUTES, castNeedsAdvanced, hasEventualConsistency, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
 import { hasAny as hasAnyPermission } from './auth.ts';
 import { advancedClause } from './advanced-filters.ts';
 
@@ -194,6 +194,8 @@ export function memberOf(transitive: boolean) {
     if (!user) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'user') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
+    const castRefused = castNeedsAdvanced(req);
+    if (castRefused) return castRefused;
     const top = readTop(req, DEFAULT_TOP);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
@@ -211,6 +213,7 @@ export function memberOf(transitive: boolean) {
       top,
       hash: queryHash([segment, user.id, req.params.cast, filterText, String(dir.version)]),
       context: `${req.origin}/v1.0/$metadata#directoryObjects`,
+      count: isAdvanced(req),
       headers: { 'x-ms-resource-unit': String(resourceUnits(2, req)) },
       toJson: (o) => projectObject(o, select, false),
     });

@@ -112,6 +112,17 @@ export function withAdvanced(advanced: boolean, query: Record<string, string>, h
   return advanced ? { query: { ...query, ...ADVANCED_PARAMS }, headers: { ...headers, ...ADVANCED_HEADERS } } : { query, headers };
 }
 
+/**
+ * A membership list read through an OData cast (`/users/{id}/transitiveMemberOf/microsoft.graph.group`,
+ * `/groups/{id}/members/microsoft.graph.user`) with query options: Graph lists "OData cast with
+ * another query parameter" as advanced-only, so it is always sent with the advanced query
+ * parameters. The headers go with every page (nextLinks keep `$count=true` but not the header).
+ */
+export function castListing(path: string, query: Record<string, string>): { url: string; headers: Record<string, string> } {
+  const options = Object.entries({ ...query, ...ADVANCED_PARAMS }).map(([k, v]) => `${k}=${v}`);
+  return { url: `${path}?${options.join('&')}`, headers: { ...ADVANCED_HEADERS } };
+}
+
 // ------------------------------------------------------------------ reading a $filter
 
 type Token = { kind: 'string' | 'word' | 'number' | 'punct'; text: string };

@@ -13,7 +13,7 @@ import { MembershipReader, type Memberships } from './memberships.ts';
 import { listGroups, readGroupsByUser, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
 import { assertListable, odataString, selectFor } from './query.ts';
-import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
+import { castListing, needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { ManagerReader, managerRef } from './manager-reader.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
@@ -271,9 +271,10 @@ export class EntraSource implements SourceConnector {
     for (const name of groupNames) {
       const groupId = await this.findGroupId(name);
       const nav = this.cfg.transitiveGroups ? 'transitiveMembers' : 'members';
-      let url: string | undefined = this.graph.resolve(`/groups/${groupId}/${nav}/microsoft.graph.user`, { $select: 'id', $top: 999 });
+      const first = castListing(`/groups/${groupId}/${nav}/microsoft.graph.user`, { $select: 'id', $top: '999' });
+      let url: string | undefined = first.url;
       while (url) {
-        const res: { body: UserPage } = await this.graph.get<UserPage>(url).catch((e) => {
+        const res: { body: UserPage } = await this.graph.send<UserPage>({ method: 'GET', url, headers: first.headers }).catch((e) => {
           throw explainGraphError(e, `read the members of group '${name}'`, GROUPS_PERMISSION);
         });
         if (!Array.isArray(res.body?.value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of '${name}' without a value list`);

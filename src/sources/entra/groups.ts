@@ -4,7 +4,7 @@
 // "no members": any read that fails after the HTTP client's retries fails the whole map.
 import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
-import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
+import { castListing, needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 
 /** A group as idsync needs it: the id to read members with and the name users receive. */
 export interface ListedGroup {
@@ -92,9 +92,10 @@ async function userMembers(graph: HttpClient, group: ListedGroup, transitive: bo
   // Collected per group and merged only once complete, so a group that vanishes half-way
   // contributes nothing rather than half its members.
   const ids: string[] = [];
-  let url: string | undefined = graph.resolve(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: PAGE });
+  const first = castListing(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: String(PAGE) });
+  let url: string | undefined = first.url;
   while (url) {
-    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, accept: [404] });
+    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, headers: first.headers, accept: [404] });
     if (res.status === 404) return null;
     const value = res.body?.value;
     if (!Array.isArray(value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of group '${group.displayName}' without a value list`, { hint: 'retry the run' });

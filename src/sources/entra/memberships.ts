@@ -7,6 +7,7 @@ import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { microsoftErrorMessage } from './errors.ts';
 import { GraphBatcher, inBatches } from './batch.ts';
+import { ADVANCED_HEADERS, castListing } from './advanced-query.ts';
 
 const CONCURRENT_BATCHES = 4;
 
@@ -41,15 +42,15 @@ export class MembershipReader {
     this.batcher = new GraphBatcher(graph, opts);
   }
 
-  private path(userId: string): string {
+  private request(userId: string): { url: string; headers: Record<string, string> } {
     const nav = this.opts.transitive ? 'transitiveMemberOf' : 'memberOf';
     const select = this.opts.onlyGroupIds ? 'id,displayName' : 'displayName';
-    return `/users/${encodeURIComponent(userId)}/${nav}/microsoft.graph.group?$select=${select}&$top=999`;
+    return castListing(`/users/${encodeURIComponent(userId)}/${nav}/microsoft.graph.group`, { $select: select, $top: '999' });
   }
 
   /** Memberships of one user, paging directly (single-user sync). */
   async forUser(userId: string): Promise<string[] | null> {
-    const first = await this.graph.send<GroupPage>({ method: 'GET', url: this.path(userId), accept: [404] });
+    const first = await this.graph.send<GroupPage>({ method: 'GET', ...this.request(userId), accept: [404] });
     if (first.status === 404) return null;
     return this.collect(first.body);
   }
@@ -61,7 +62,7 @@ export class MembershipReader {
   }
 
   private async batch(userIds: string[], result: Memberships): Promise<void> {
-    const answers = await this.batcher.send<GroupPage>(userIds.map((id) => ({ url: this.path(id) })), 'return group memberships');
+    const answers = await this.batcher.send<GroupPage>(userIds.map((id) => this.request(id)), 'return group memberships');
     for (const [i, r] of answers.entries()) {
       const userId = userIds[i]!;
       if (r.status === 200) {
@@ -92,7 +93,7 @@ export class MembershipReader {
       }
       const link: string | undefined = page['@odata.nextLink'];
       if (!link) break;
-      page = (await this.graph.get<GroupPage>(link)).body;
+      page = (await this.graph.send<GroupPage>({ method: 'GET', url: link, headers: { ...ADVANCED_HEADERS } })).body;
     }
     return names.sort();
   }
