@@ -331,6 +331,12 @@ test('$batch: limits, unique ids, per-request status, inner throttling', async (
   assert.equal((byId.get('2') as any).status, 404);
   assert.equal((byId.get('3') as any).status, 429);
   assert.equal((byId.get('3') as any).headers['Retry-After'], '3');
+  emu.setBatchFaults([{ scope: 'batch', status: 429, retryAfterSeconds: 1.5 }]);
+  const whole = await post([{ id: 'a', method: 'GET', url: '/users?$top=1' }, { id: 'b', method: 'GET', url: '/users?$top=2' }]);
+  assert.equal(whole.status, 429, 'a $batch can be throttled as a whole');
+  assert.equal(whole.headers.get('retry-after'), '1.5', 'Retry-After with decimals');
+  assert.deepEqual(whole.body.responses.map((r: any) => [r.status, r.headers['Retry-After']]), [[429, '1.5'], [429, '1.5']]);
+  assert.equal((await post([{ id: 'a', method: 'GET', url: '/users?$top=1' }])).status, 200, 'the fault was used once');
 });
 
 test('permissions: a client without GroupMember.Read.All gets 403 Authorization_RequestDenied; customSecurityAttributes need their own permission', async () => {

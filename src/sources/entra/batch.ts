@@ -69,8 +69,9 @@ export class GraphBatcher {
     for (let attempt = 1; ; attempt++) {
       this.opts.signal?.throwIfAborted();
       const body = { requests: pending.map((i) => ({ id: String(i), method: 'GET', url: requests[i]!.url, ...(requests[i]!.headers ? { headers: requests[i]!.headers } : {}) })) };
-      // A whole-batch 424 or 429 is throttling too; the HTTP client would call it a bad request.
-      const res = await this.graph.send<BatchEnvelope>({ method: 'POST', url: '/$batch', body, retryUnsafe: true, accept: [424, 429] });
+      // A whole-batch 429 is waited out by the HTTP client (it pauses every request, as for any
+      // 429); a whole-batch 424 is throttling too, which the client would call a bad request.
+      const res = await this.graph.send<BatchEnvelope>({ method: 'POST', url: '/$batch', body, retryUnsafe: true, accept: [424] });
       const retry: number[] = [];
       let waitMs = 0;
       let lastFailure = '';

@@ -251,6 +251,29 @@ test('a 5xx and 429 storm converges: every user read exactly once', async () => 
   }
 });
 
+test('a throttled $batch, as a whole (429/424) or inside (429 with Retry-After, 424), is throttling: only the unanswered requests are sent again', async () => {
+  const s = source({ pageSize: 100, membershipStrategy: 'perUser', filter: 'accountEnabled ne false' });
+  const enabled = org.users.filter((u) => u.accountEnabled);
+  const before = { ...emu.batchStats };
+  emu.setBatchFaults([
+    { scope: 'batch', status: 429, retryAfterSeconds: 0.01, times: 2 },
+    { scope: 'batch', status: 424, retryAfterSeconds: 0.02, times: 2 },
+    { path: '/memberOf', status: 429, retryAfterSeconds: 0.05, times: 6 },
+    { path: '/manager', status: 424, times: 4 },
+  ]);
+  try {
+    const { users } = await readAll(s, q({ groups: true, manager: true, attributes: ['manager.mail'] }));
+    assert.deepEqual(users.map((u) => u.id), enabled.map((u) => u.id), 'every user once, none lost to throttling');
+    const withGroups = users.find((u) => (u.groups ?? []).length > 0)!;
+    assert.deepEqual(withGroups.groups, org.groups.filter((g) => g.members.includes(withGroups.id)).map((g) => g.displayName).sort());
+    assert.equal(emu.batchStats.innerFaults - before.innerFaults, 14, 'every scripted fault was met');
+    // Each listed user costs one memberOf and one manager request; only the 10 inner faults were sent twice.
+    assert.equal(emu.batchStats.innerRequests - before.innerRequests, 2 * enabled.length + 10, 'only the throttled inner requests were repeated');
+  } finally {
+    emu.setBatchFaults([]);
+  }
+});
+
 test('a persistent failure mid-listing makes listUsers throw, never end early', async () => {
   const s = source({ pageSize: 100 });
   emu.setFaults({ script: [{ path: '$skiptoken', status: 500, times: 1000 }] });
