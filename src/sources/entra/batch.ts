@@ -31,10 +31,8 @@ interface BatchEnvelope {
 export interface BatchOptions {
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
-  /** Backoff unit for failures without Retry-After. */
+  /** Backoff unit for failures without Retry-After (a listing's HttpClient view stops sending once the listing ends). */
   baseDelayMs?: number;
-  /** Stops waiting and sending once aborted (a failed listing or a cancelled run). */
-  signal?: AbortSignal;
 }
 
 /** Statuses of an inner (or whole-batch) answer that mean "send it again later". */
@@ -67,7 +65,6 @@ export class GraphBatcher {
     const answers: Array<BatchAnswer<T> | undefined> = new Array(requests.length);
     let pending = requests.map((_, i) => i);
     for (let attempt = 1; ; attempt++) {
-      this.opts.signal?.throwIfAborted();
       const body = { requests: pending.map((i) => ({ id: String(i), method: 'GET', url: requests[i]!.url, ...(requests[i]!.headers ? { headers: requests[i]!.headers } : {}) })) };
       // A whole-batch 429 is waited out by the HTTP client (it pauses every request, as for any
       // 429); a whole-batch 424 is throttling too, which the client would call a bad request.

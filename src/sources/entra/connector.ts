@@ -91,13 +91,17 @@ export class EntraSource implements SourceConnector {
   // ------------------------------------------------------------------ listing
 
   async *listUsers(query: SourceQuery): AsyncIterable<SourceUser[]> {
+    // Every request of this listing (pages read ahead, memberships, managers) stops when the
+    // listing ends: failed, left early by the consumer, or cancelled through query.signal.
+    const ended = new AbortController();
+    const graph = this.graph.withSignal(query.signal ? AbortSignal.any([query.signal, ended.signal]) : ended.signal);
     const select = selectFor(query.attributes);
     assertListable(select);
     const advanced = needsAdvancedQuery('user', this.cfg.filter);
     const base: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
     // Graph caps $expand=manager pages at 100 whatever $top says; that is expected. It refuses
     // $expand in an advanced query: then managers are read per user, in batches.
-    const managers = query.manager && advanced ? new ManagerReader(this.graph, { baseDelayMs: this.baseDelayMs }) : undefined;
+    const managers = query.manager && advanced ? new ManagerReader(graph, { baseDelayMs: this.baseDelayMs }) : undefined;
     if (query.manager && !managers) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
     if (this.cfg.filter) base.$filter = this.cfg.filter;
     const { query: params, headers } = withAdvanced(advanced, base);
@@ -105,11 +109,11 @@ export class EntraSource implements SourceConnector {
     // Both are prepared while the first user page downloads, and awaited before it is yielded.
     // Without a groups rule, required groups are checked against their member lists, which
     // costs a few requests per group instead of one per user.
-    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups)) : undefined;
-    const plan = query.groups ? handled(this.planMemberships()) : undefined;
+    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups, graph)) : undefined;
+    const plan = query.groups ? handled(this.planMemberships(graph)) : undefined;
 
     const fetchPage = (url: string) =>
-      this.graph
+      graph
         .send<UserPage>({ method: 'GET', url, headers })
         .catch((e) => {
           throw explainGraphError(e, 'list users', USERS_PERMISSION);
@@ -150,17 +154,22 @@ export class EntraSource implements SourceConnector {
       );
     };
 
-    launch(this.graph.resolve('/users', params));
-    while (queue.length > 0) {
-      query.signal?.throwIfAborted();
-      const users = await queue[0]!.users;
-      queue.shift();
-      if (parked && queue.length < READ_AHEAD) {
-        const next = parked;
-        parked = undefined;
-        launch(next);
+    launch(graph.resolve('/users', params));
+    try {
+      while (queue.length > 0) {
+        query.signal?.throwIfAborted();
+        const users = await queue[0]!.users;
+        queue.shift();
+        if (parked && queue.length < READ_AHEAD) {
+          const next = parked;
+          parked = undefined;
+          launch(next);
+        }
+        if (users.length) yield users;
       }
-      if (users.length) yield users;
+    } finally {
+      parked = undefined;
+      ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
   }
 
@@ -180,34 +189,34 @@ export class EntraSource implements SourceConnector {
    * them all. With a groupFilter the matching groups are listed in either case, so both ways
    * give users the same `groups`.
    */
-  private async planMemberships(): Promise<MembershipPlan> {
+  private async planMemberships(graph: HttpClient): Promise<MembershipPlan> {
     const setting = this.cfg.membershipStrategy;
     const filter = this.cfg.groupFilter;
     let strategy: MembershipStrategy;
     let listing: GroupListing | undefined;
     try {
       if (setting === 'auto') {
-        const users = await this.estimateUsers();
+        const users = await this.estimateUsers(graph);
         // Without a groupFilter, listing can stop as soon as it is clear per user is cheaper.
         const enough = filter ? Infinity : groupsWherePerUserWins(users);
-        listing = enough === 0 ? { groups: [], complete: false } : await listGroups(this.graph, filter, enough);
+        listing = enough === 0 ? { groups: [], complete: false } : await listGroups(graph, filter, enough);
         strategy = listing.complete ? cheaperStrategy(users, listing.groups.length) : 'perUser';
       } else {
         strategy = setting;
-        if (setting === 'perGroup' || filter) listing = await listGroups(this.graph, filter);
+        if (setting === 'perGroup' || filter) listing = await listGroups(graph, filter);
       }
     } catch (e) {
       throw explainGraphError(e, 'list groups', GROUPS_PERMISSION);
     }
     this.lastMembershipStrategy = strategy;
     const listed = listing?.complete ? listing.groups : undefined;
-    const outside = listed ? await this.requiredOutside(listed) : undefined;
+    const outside = listed ? await this.requiredOutside(listed, graph) : undefined;
     if (strategy === 'perUser') {
       const onlyGroupIds = filter ? new Set(listed!.map((g) => g.id)) : undefined;
-      return { strategy, reader: this.membershipReader(onlyGroupIds), requiredOutside: outside };
+      return { strategy, reader: this.membershipReader(onlyGroupIds, graph), requiredOutside: outside };
     }
     try {
-      const byUser = await readGroupsByUser(this.graph, listed!, this.cfg.transitiveGroups);
+      const byUser = await readGroupsByUser(graph, listed!, this.cfg.transitiveGroups);
       return { strategy, byUser, requiredOutside: outside };
     } catch (e) {
       throw explainGraphError(e, 'read group members', GROUPS_PERMISSION);
@@ -218,25 +227,25 @@ export class EntraSource implements SourceConnector {
    * Members of required groups the group listing does not include (left out by groupFilter,
    * or not existing: then this fails with a CONFIG error naming the group).
    */
-  private async requiredOutside(listed: readonly ListedGroup[]): Promise<Set<string> | undefined> {
+  private async requiredOutside(listed: readonly ListedGroup[], graph: HttpClient): Promise<Set<string> | undefined> {
     const names = new Set(listed.map((g) => g.displayName.toLowerCase()));
     const missing = this.requiredGroups.filter((r) => !names.has(r.toLowerCase()));
-    return missing.length ? this.requiredGroupMembers(missing) : undefined;
+    return missing.length ? this.requiredGroupMembers(missing, graph) : undefined;
   }
 
   /** Users the listing will return, for choosing a strategy; the configured user filter narrows it when Graph can count with it. */
-  private async estimateUsers(): Promise<number> {
+  private async estimateUsers(graph: HttpClient): Promise<number> {
     try {
-      return await countUsers(this.graph, this.cfg.filter);
+      return await countUsers(graph, this.cfg.filter);
     } catch (e) {
       // Not every $filter can be counted; the whole directory is an upper bound.
-      if (this.cfg.filter && e instanceof IdsyncError && e.code === 'BAD_REQUEST') return countUsers(this.graph, undefined);
+      if (this.cfg.filter && e instanceof IdsyncError && e.code === 'BAD_REQUEST') return countUsers(graph, undefined);
       throw e;
     }
   }
 
-  private membershipReader(onlyGroupIds?: ReadonlySet<string>): MembershipReader {
-    return new MembershipReader(this.graph, { transitive: this.cfg.transitiveGroups, baseDelayMs: this.baseDelayMs, onlyGroupIds });
+  private membershipReader(onlyGroupIds?: ReadonlySet<string>, graph = this.graph): MembershipReader {
+    return new MembershipReader(graph, { transitive: this.cfg.transitiveGroups, baseDelayMs: this.baseDelayMs, onlyGroupIds });
   }
 
   /** Sets `groups`, drops users that vanished meanwhile and, with required groups, non-members. */
@@ -266,15 +275,15 @@ export class EntraSource implements SourceConnector {
   }
 
   /** Ids of the (transitive, when configured) user members of the named groups. */
-  private async requiredGroupMembers(groupNames: readonly string[]): Promise<Set<string>> {
+  private async requiredGroupMembers(groupNames: readonly string[], graph = this.graph): Promise<Set<string>> {
     const ids = new Set<string>();
     for (const name of groupNames) {
-      const groupId = await this.findGroupId(name);
+      const groupId = await this.findGroupId(name, graph);
       const nav = this.cfg.transitiveGroups ? 'transitiveMembers' : 'members';
       const first = castListing(`/groups/${groupId}/${nav}/microsoft.graph.user`, { $select: 'id', $top: '999' });
       let url: string | undefined = first.url;
       while (url) {
-        const res: { body: UserPage } = await this.graph.send<UserPage>({ method: 'GET', url, headers: first.headers }).catch((e) => {
+        const res: { body: UserPage } = await graph.send<UserPage>({ method: 'GET', url, headers: first.headers }).catch((e) => {
           throw explainGraphError(e, `read the members of group '${name}'`, GROUPS_PERMISSION);
         });
         if (!Array.isArray(res.body?.value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of '${name}' without a value list`);
@@ -285,8 +294,8 @@ export class EntraSource implements SourceConnector {
     return ids;
   }
 
-  private async findGroupId(displayName: string): Promise<string> {
-    const res = await this.graph
+  private async findGroupId(displayName: string, graph = this.graph): Promise<string> {
+    const res = await graph
       .get<UserPage>('/groups', { $filter: `displayName eq ${odataString(displayName)}`, $select: 'id,displayName' })
       .catch((e) => {
         throw explainGraphError(e, 'look up groups', GROUPS_PERMISSION);

@@ -297,6 +297,48 @@ test('a persistent failure mid-listing makes listUsers throw, never end early', 
   }
 });
 
+test('a failed listing or a cancelled run stops its read-ahead: no request reaches Graph afterwards', async () => {
+  const quiet = () => new Promise((r) => setTimeout(r, 1500)); // longer than the Retry-After below
+  /**
+   * Requests the source had started when the listing ended may still arrive; none may be
+   * started after, so once quiet the emulator has seen at most those.
+   */
+  const assertNothingAfter = async (s: EntraSource, emuBefore: number, what: string) => {
+    const started = () => s.graph.stats.requests + s.login.stats.requests;
+    const startedAtEnd = started();
+    await quiet();
+    assert.equal(started(), startedAtEnd, `no request started after ${what}`);
+    assert.ok(emu.stats.requests - emuBefore <= startedAtEnd, `the emulator saw no request after ${what} (${emu.stats.requests - emuBefore} > ${startedAtEnd})`);
+  };
+  // Pages after the first are throttled (Retry-After: 1) for long: without cancelling, the
+  // read-ahead would keep retrying them for many seconds after the listing failed.
+  emu.setFaults({ script: [{ path: 'top=50&$skiptoken', status: 429, headers: { 'retry-after': '1' }, times: 1000 }] });
+  emu.setBatchFaults([{ path: '/memberOf', status: 403, times: 1 }]);
+  try {
+    const failing = source({ pageSize: 50, membershipStrategy: 'perUser' });
+    let before = emu.stats.requests;
+    await assert.rejects(readAll(failing, q({ groups: true })), (e: any) => e.code === 'AUTH');
+    await assertNothingAfter(failing, before, 'the listing failed');
+
+    const cancel = new AbortController();
+    const cancelled = source({ pageSize: 50 });
+    before = emu.stats.requests;
+    await assert.rejects(
+      (async () => {
+        for await (const page of cancelled.listUsers(q({ signal: cancel.signal }))) {
+          assert.equal(page.length, 50);
+          cancel.abort();
+        }
+      })(),
+      (e: any) => e.name === 'AbortError' || e.code === 'INTERNAL',
+    );
+    await assertNothingAfter(cancelled, before, 'the run was cancelled');
+  } finally {
+    emu.setFaults({ script: [] });
+    emu.setBatchFaults([]);
+  }
+});
+
 test('bad secret, unknown tenant, unknown app and missing permission give clear errors without the secret', async () => {
   process.env.IDSYNC_TEST_WRONG_SECRET = 'wr0ng-s3cret-value';
   const bad = source({ clientSecret: { env: 'IDSYNC_TEST_WRONG_SECRET' } });
