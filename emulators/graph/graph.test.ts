@@ -6,6 +6,7 @@ import { createHash, createSign, X509Certificate } from 'node:crypto';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from './index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../org/index.ts';
 import { DEFAULT_USER_SELECT } from './directory.ts';
+import { clientAssertion } from '../../src/sources/entra/token.ts';
 
 let emu: GraphEmulator;
 let agent: Agent;
@@ -93,11 +94,11 @@ test('token endpoint: client secret, bad secret, unknown tenant, unknown client,
   token = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
 });
 
-function assertion(opts: { key: string; cert: string; clientId: string; aud: string }): string {
+function assertion(opts: { key: string; cert: string; clientId: string; aud: string; extraHeader?: Record<string, string> }): string {
   const x5t = createHash('sha1').update(new X509Certificate(opts.cert).raw).digest('base64url');
   const now = Math.floor(Date.now() / 1000);
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const head = `${enc({ alg: 'RS256', typ: 'JWT', x5t })}.${enc({ aud: opts.aud, iss: opts.clientId, sub: opts.clientId, jti: 'j1', nbf: now, exp: now + 600 })}`;
+  const head = `${enc({ alg: 'RS256', typ: 'JWT', x5t, ...opts.extraHeader })}.${enc({ aud: opts.aud, iss: opts.clientId, sub: opts.clientId, jti: 'j1', nbf: now, exp: now + 600 })}`;
   return `${head}.${createSign('RSA-SHA256').update(head).sign(opts.key).toString('base64url')}`;
 }
 
@@ -114,6 +115,15 @@ test('token endpoint: certificate client assertion is verified against the regis
   assert.match(bad.body.error_description, /^AADSTS700027: Client assertion failed signature validation/);
   const unknownCert = await tokenRequest(form(assertion({ key: other.private, cert: other.cert, clientId: 'cert-app', aud })));
   assert.match(unknownCert.body.error_description, /not registered on application/);
+  // The current form: PS256 with x5t#S256, as idsync's source (and MSAL for Node) send it.
+  const ps256 = await tokenRequest(form(clientAssertion({ kind: 'certificate', privateKey: { reveal: () => keyPem } as never, certificatePem: certPem }, 'cert-app', aud)));
+  assert.equal(ps256.status, 200, JSON.stringify(ps256.body));
+  const header = JSON.parse(Buffer.from(clientAssertion({ kind: 'certificate', privateKey: { reveal: () => keyPem } as never, certificatePem: certPem }, 'cert-app', aud).split('.')[0]!, 'base64url').toString());
+  assert.equal(header.alg, 'PS256');
+  assert.equal(header['x5t#S256'], createHash('sha256').update(new X509Certificate(certPem).raw).digest('base64url'));
+  // A SHA-256 thumbprint of another certificate next to the right SHA-1 one is refused.
+  const mixed = assertion({ key: keyPem, cert: certPem, clientId: 'cert-app', aud, extraHeader: { 'x5t#S256': createHash('sha256').update(new X509Certificate(other.cert).raw).digest('base64url') } });
+  assert.match((await tokenRequest(form(mixed))).body.error_description, /^AADSTS700027: .*not registered/);
 });
 
 test('openid configuration points at the emulator token endpoint', async () => {

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
@@ -12,6 +13,7 @@ import { definition, type EntraSource } from './index.ts';
 import { selectFor } from './query.ts';
 import { filterUses, needsAdvancedQuery } from './advanced-query.ts';
 import { emulatedSources } from './testing.ts';
+import { clientAssertion } from './token.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
 const org = generateOrg({ users: 450, seed: 77 });
@@ -377,6 +379,16 @@ test('certificate credential: a signed client assertion gets a token', async () 
   const wrongThumb = source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, thumbprint: '00'.repeat(20) } });
   const bad = await wrongThumb.test();
   assert.match(bad.checks[0]!.message, /certificate credential was rejected/);
+  // Thumbprint only: SHA-256 (PS256 + x5t#S256) and the portal's SHA-1 (RS256 + x5t) both sign in.
+  const der = new X509Certificate(certPem).raw;
+  for (const hash of ['sha256', 'sha1']) {
+    const thumbprint = createHash(hash).update(der).digest('hex').toUpperCase();
+    const byThumb = await source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, thumbprint } }).test();
+    assert.ok(byThumb.checks[0]!.ok, `${hash} thumbprint: ${JSON.stringify(byThumb.checks[0])}`);
+  }
+  const [head] = clientAssertion({ kind: 'certificate', privateKey: { reveal: () => readFileSync(keyFile, 'utf8') } as never, certificatePem: certPem }, 'cert-app', 'https://x/token').split('.');
+  const header = JSON.parse(Buffer.from(head!, 'base64url').toString());
+  assert.deepEqual([header.alg, header['x5t#S256'], header.x5t], ['PS256', createHash('sha256').update(der).digest('base64url'), createHash('sha1').update(der).digest('base64url')], 'PS256 with x5t#S256, and x5t for older tenants');
 });
 
 test('attributes(): static catalogue plus discovered directory extensions and custom security attributes', async () => {
