@@ -330,6 +330,11 @@ export class EntraSource implements SourceConnector {
     }
     if (!raw) return null;
     const user = toSourceUser(raw, false);
+    // In scope by exactly the rule of a full read: the connector's filter, asked of Graph.
+    if (this.cfg.filter && !(await this.matchesFilter(user.id))) {
+      user.outOfScope = `outside the connector's filter: ${this.cfg.filter}`;
+      return user;
+    }
     if (query.manager) user.attrs.manager = await this.managerOf(user.id);
     if (query.groups || this.requiredGroups.length) {
       const groups = await this.singleUserReader()
@@ -341,6 +346,16 @@ export class EntraSource implements SourceConnector {
       user.groups = groups;
     }
     return user;
+  }
+
+  /** Whether Graph lists this user under the connector's filter (with advanced query parameters when the filter needs them). */
+  private async matchesFilter(userId: string): Promise<boolean> {
+    const filter = `(id eq ${odataString(userId)}) and (${this.cfg.filter})`;
+    const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id', $top: '1' });
+    const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request }).catch((e) => {
+      throw explainGraphError(e, 'check a user against the connector filter', USERS_PERMISSION);
+    });
+    return (res.body?.value ?? []).some((u) => u.id === userId);
   }
 
   async searchUsers(text: string, limit: number): Promise<UserHit[]> {
