@@ -318,9 +318,10 @@ test('a failed listing or a cancelled run stops its read-ahead: no request reach
   // Pages after the first are throttled (Retry-After: 1) for long: without cancelling, the
   // read-ahead would keep retrying them for many seconds after the listing failed.
   emu.setFaults({ script: [{ path: 'top=50&$skiptoken', status: 429, headers: { 'retry-after': '1' }, times: 1000 }] });
-  emu.setBatchFaults([{ path: '/memberOf', status: 403, times: 1 }]);
   try {
-    const failing = source({ pageSize: 50, membershipStrategy: 'perUser' });
+    // The first page's memberships fail for good: this app may read users but not groups.
+    process.env.IDSYNC_TEST_LIMITED_SECRET = limited.clientSecret;
+    const failing = source({ pageSize: 50, membershipStrategy: 'perUser', clientId: limited.clientId, clientSecret: { env: 'IDSYNC_TEST_LIMITED_SECRET' } });
     await assert.rejects(readAll(failing, q({ groups: true })), (e: any) => e.code === 'AUTH');
     await assertNothingAfter(failing, 'the listing failed');
 
@@ -338,7 +339,6 @@ test('a failed listing or a cancelled run stops its read-ahead: no request reach
     await assertNothingAfter(cancelled, 'the run was cancelled');
   } finally {
     emu.setFaults({ script: [] });
-    emu.setBatchFaults([]);
   }
 });
 
