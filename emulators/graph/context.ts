@@ -32,6 +32,12 @@ export function requires(permissions: readonly string[], handler: GraphHandler):
   };
 }
 
+/** `$count=true` on a directory collection without `ConsistencyLevel: eventual`: Graph's 400 (as for `/users/$count`). */
+export function countWithoutConsistency(req: EmulatorRequest): EmulatorResponse | undefined {
+  if (req.query.get('$count')?.toLowerCase() !== 'true' || hasEventualConsistency(req)) return undefined;
+  return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+}
+
 export function hasEventualConsistency(req: EmulatorRequest): boolean {
   return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
 }

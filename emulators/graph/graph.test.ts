@@ -415,3 +415,22 @@ test('usage counts every Graph call, batched ones included, and the resource uni
   assert.equal(emu.usage.calls - before.calls, 4, 'the $batch envelope is not a call; its three requests are');
   assert.equal(emu.usage.resourceUnits - before.resourceUnits, 2 + 3 * 1);
 });
+
+test('$count=true on any directory collection needs ConsistencyLevel; token errors have the AAD layout', async () => {
+  const group = org.groups[0]!;
+  const user = org.users[3]!;
+  for (const path of ['/v1.0/groups?$count=true', `/v1.0/groups/${group.id}/members?$count=true`, `/v1.0/users/${user.id}/memberOf?$count=true`, `/v1.0/users/${user.id}/transitiveMemberOf/microsoft.graph.group?$count=true`]) {
+    const refused = await call(path);
+    assert.equal(refused.status, 400, `${path} without ConsistencyLevel`);
+    assert.equal(refused.body.error.code, 'Request_BadRequest');
+    assert.ok(refused.body.error.innerError?.date && refused.body.error.innerError['request-id'], 'Graph error layout');
+    const counted = await call(path, { headers: { consistencylevel: 'eventual' } });
+    assert.equal(counted.status, 200, `${path} with ConsistencyLevel`);
+    assert.equal(typeof counted.body['@odata.count'], 'number', `${path}: @odata.count`);
+  }
+  const bad = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: 'wrong', scope: 'https://graph.microsoft.com/.default' });
+  assert.equal(bad.status, 401);
+  assert.deepEqual(Object.keys(bad.body).sort(), ['correlation_id', 'error', 'error_codes', 'error_description', 'error_uri', 'timestamp', 'trace_id']);
+  assert.deepEqual(bad.body.error_codes, [7000215]);
+  assert.match(bad.body.error_description, /^AADSTS7000215: .* Trace ID: [0-9a-f-]{36} Correlation ID: [0-9a-f-]{36} Timestamp: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
+});

@@ -5,7 +5,7 @@ import { GROUP_PROPERTIES } from './directory.ts';
 import { page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseFilter, parseSelect } from './odata.ts';
 import { castType, projectGroup, projectObject } from './serialize.ts';
-import { castNeedsAdvanced, isAdvanced, resourceUnits, type GraphCall } from './context.ts';
+import { castNeedsAdvanced, countWithoutConsistency, isAdvanced, resourceUnits, type GraphCall } from './context.ts';
 import { advancedClause } from './advanced-filters.ts';
 
 function checkGroupSelect(select: string[] | undefined): EmulatorResponse | undefined {
@@ -21,6 +21,8 @@ export function listGroups(c: GraphCall): EmulatorResponse {
   const top = readTop(req);
   if (typeof top !== 'number') return top;
   const advanced = isAdvanced(req);
+  const countRefused = countWithoutConsistency(req);
+  if (countRefused) return countRefused;
   const filterText = req.query.get('$filter');
   const filter = filterText ? parseFilter(filterText) : undefined;
   if (filter) {
@@ -58,8 +60,8 @@ export function groupMembers(transitive: boolean) {
     if (!group) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'directoryRole') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
-    const castRefused = castNeedsAdvanced(req);
-    if (castRefused) return castRefused;
+    const refused = countWithoutConsistency(req) ?? castNeedsAdvanced(req);
+    if (refused) return refused;
     const top = readTop(req);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));

@@ -7,7 +7,7 @@ import { badRequest, notFound, unsupportedQuery } from './errors.ts';
 import { DEFAULT_TOP, page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
 import { castType, projectObject, projectUser } from './serialize.ts';
-import { READ_SECURITY_ATTRIBUTES, castNeedsAdvanced, hasEventualConsistency, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
+import { READ_SECURITY_ATTRIBUTES, castNeedsAdvanced, countWithoutConsistency, hasEventualConsistency, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
 import { hasAny as hasAnyPermission } from './auth.ts';
 import { advancedClause } from './advanced-filters.ts';
 
@@ -74,9 +74,8 @@ function parseOrderBy(raw: string | null): { property: string; desc: boolean } |
 export function listUsers(c: GraphCall): EmulatorResponse {
   const { req, dir } = c;
   const advanced = isAdvanced(req);
-  if (req.query.get('$count')?.toLowerCase() === 'true' && !advanced) {
-    return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
-  }
+  const countRefused = countWithoutConsistency(req);
+  if (countRefused) return countRefused;
   if (req.query.has('$skip')) return badRequest("'$skip' is not supported by the service.");
   const select = parseSelect(req.query.get('$select'));
   const badSelect = checkSelect(dir, select, true);
@@ -194,8 +193,8 @@ export function memberOf(transitive: boolean) {
     if (!user) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'user') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
-    const castRefused = castNeedsAdvanced(req);
-    if (castRefused) return castRefused;
+    const refused = countWithoutConsistency(req) ?? castNeedsAdvanced(req);
+    if (refused) return refused;
     const top = readTop(req, DEFAULT_TOP);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
