@@ -175,3 +175,29 @@ test('the client retries a 200 whose JSON is cut or truncated, then fails TRANSI
     await emu.close();
   }
 });
+
+test('an AbortSignal stops a request waiting out a 429 pause, and a withSignal view stops all of its requests, sharing the pause', async () => {
+  const router = new Router().on('GET', '/items/:id', (r) => ({ status: 200, body: { id: r.params.id } }));
+  const emu = await startEmulator({ name: 't', router, errorBody });
+  const client = new HttpClient({ service: 'Test', baseUrl: emu.url, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+  try {
+    // Retry-After with decimals is honoured (1.5 s), and the wait ends at once when aborted.
+    emu.setFaults({ script: [{ path: '/items', status: 429, headers: { 'retry-after': '1.5' }, times: 5 }] });
+    const stop = new AbortController();
+    const view = client.withSignal(stop.signal);
+    const pending = view.get('/items/1');
+    while (emu.stats.rateLimited === 0) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    await assert.rejects(pending, (e: any) => e.code === 'INTERNAL' && /cancelled/.test(e.message));
+    assert.equal(emu.stats.requests, 1, 'the throttled request was not sent again');
+    await assert.rejects(view.get('/items/2'), /cancelled/, 'an aborted view sends nothing more');
+    assert.equal(emu.stats.requests, 1);
+    assert.equal(client.stats.rateLimited, 1, 'views share the stats of their client');
+    const direct = new AbortController();
+    direct.abort();
+    await assert.rejects(client.send({ method: 'GET', url: '/items/3', signal: direct.signal }), /cancelled/);
+  } finally {
+    await client.close();
+    await emu.close();
+  }
+});

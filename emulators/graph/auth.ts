@@ -115,9 +115,14 @@ export class TokenService {
       return { code: 50027, message: 'JWT token is invalid or malformed.' };
     }
     const certs = (client.certificates ?? []).map((pem) => new X509Certificate(pem));
+    // Every thumbprint the header names must be the same registered certificate's.
+    const sha1 = typeof header.x5t === 'string' ? header.x5t : undefined;
+    const sha256 = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : undefined;
     const cert = certs.find((c) => {
       const der = c.raw;
-      return header.x5t === createHash('sha1').update(der).digest('base64url') || header['x5t#S256'] === createHash('sha256').update(der).digest('base64url');
+      return (sha1 !== undefined || sha256 !== undefined) &&
+        (sha1 === undefined || sha1 === createHash('sha1').update(der).digest('base64url')) &&
+        (sha256 === undefined || sha256 === createHash('sha256').update(der).digest('base64url'));
     });
     if (!cert) {
       return { code: 700027, message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(header.x5t ?? header['x5t#S256'] ?? '')}']` };

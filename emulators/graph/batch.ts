@@ -13,8 +13,14 @@ export interface InnerFault {
   /** Substring of the inner URL to match; any inner request when absent. */
   path?: string;
   status: number;
+  /** Seconds, decimals allowed (Graph may send e.g. `1.5`). */
   retryAfterSeconds?: number;
   times?: number;
+  /**
+   * `batch`: the whole $batch is answered with `status` (429 or 424) and a Retry-After, every
+   * inner request answered 429 (424 for the others on a 424) with its own Retry-After, none run.
+   */
+  scope?: 'request' | 'batch';
 }
 
 interface InnerRequest {
@@ -54,6 +60,8 @@ export function batchHandler(router: Router, faults: InnerFault[], stats: BatchS
       }
     }
     stats.batches++;
+    const whole = takeFault(faults, stats, (f) => f.scope === 'batch');
+    if (whole) return throttledBatch(requests, whole);
     const statusById = new Map<string, number>();
     const responses: Array<{ id: string; status: number; headers: Record<string, string>; body?: unknown }> = [];
     for (const r of requests) {
@@ -74,15 +82,38 @@ export function batchHandler(router: Router, faults: InnerFault[], stats: BatchS
   };
 }
 
-function injectedFault(r: InnerRequest, faults: InnerFault[], stats: BatchStats): EmulatorResponse | undefined {
-  const f = faults.find((x) => !x.path || r.url.includes(x.path));
+/** Takes one use of the first scripted fault that matches. */
+function takeFault(faults: InnerFault[], stats: BatchStats, matches: (f: InnerFault) => boolean): InnerFault | undefined {
+  const f = faults.find(matches);
   if (!f) return undefined;
   f.times = (f.times ?? 1) - 1;
   if (f.times <= 0) faults.splice(faults.indexOf(f), 1);
   stats.innerFaults++;
-  const headers: Record<string, string> = f.status === 429 ? { 'Retry-After': String(f.retryAfterSeconds ?? 1) } : {};
-  const code = f.status === 429 ? 'TooManyRequests' : f.status >= 500 ? 'serviceNotAvailable' : 'Request_BadRequest';
-  return { status: f.status, headers, body: graphErrorBody(code, f.status === 429 ? 'Too many requests. Please try again later.' : 'Injected fault') };
+  return f;
+}
+
+const TOO_MANY = 'Too many requests. Please try again later.';
+
+function faultResponse(status: number, retryAfterSeconds: number | undefined): EmulatorResponse {
+  const headers: Record<string, string> = status === 429 || status === 424 ? { 'Retry-After': String(retryAfterSeconds ?? 1) } : {};
+  const code = status === 429 ? 'TooManyRequests' : status === 424 ? 'FailedDependency' : status >= 500 ? 'serviceNotAvailable' : 'Request_BadRequest';
+  const message = status === 429 ? TOO_MANY : status === 424 ? 'The request was not run: another request of the batch was throttled.' : 'Injected fault';
+  return { status, headers, body: graphErrorBody(code, message) };
+}
+
+function injectedFault(r: InnerRequest, faults: InnerFault[], stats: BatchStats): EmulatorResponse | undefined {
+  const f = takeFault(faults, stats, (x) => x.scope !== 'batch' && (!x.path || r.url.includes(x.path)));
+  return f && faultResponse(f.status, f.retryAfterSeconds);
+}
+
+/** A $batch throttled as a whole: its own status and Retry-After, and every inner request throttled, none run. */
+function throttledBatch(requests: InnerRequest[], f: InnerFault): EmulatorResponse {
+  const retryAfter = String(f.retryAfterSeconds ?? 1);
+  const responses = requests.map((r, i) => {
+    const inner = faultResponse(i === 0 || f.status === 429 ? 429 : 424, f.retryAfterSeconds);
+    return { id: r.id, status: inner.status, headers: { 'Content-Type': 'application/json', ...inner.headers }, body: inner.body };
+  });
+  return { status: f.status, headers: { 'Retry-After': retryAfter }, body: { responses } };
 }
 
 async function runInner(router: Router, outer: EmulatorRequest, r: InnerRequest): Promise<EmulatorResponse> {

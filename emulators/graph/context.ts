@@ -32,9 +32,31 @@ export function requires(permissions: readonly string[], handler: GraphHandler):
   };
 }
 
+/** `$count=true` on a directory collection without `ConsistencyLevel: eventual`: Graph's 400 (as for `/users/$count`). */
+export function countWithoutConsistency(req: EmulatorRequest): EmulatorResponse | undefined {
+  if (req.query.get('$count')?.toLowerCase() !== 'true' || hasEventualConsistency(req)) return undefined;
+  return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+}
+
+export function hasEventualConsistency(req: EmulatorRequest): boolean {
+  return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
+}
+
+/**
+ * "Use of OData cast with another query parameter" is listed among the scenarios supported only
+ * in advanced queries (aad-advanced-queries.md, e.g. `transitiveMemberOf/microsoft.graph.group?$count=true`):
+ * a cast segment plus any query option other than the paging token needs ConsistencyLevel + $count.
+ */
+export function castNeedsAdvanced(req: EmulatorRequest): EmulatorResponse | undefined {
+  if (req.params.cast === undefined || isAdvanced(req)) return undefined;
+  const options = [...req.query.keys()].filter((k) => k.startsWith('$') && k.toLowerCase() !== '$skiptoken');
+  if (options.length === 0) return undefined;
+  return unsupportedQuery(`An OData cast together with ${options.join(', ')} requires advanced query parameters (ConsistencyLevel: eventual and $count=true).`);
+}
+
 /** Advanced query mode: `ConsistencyLevel: eventual` header plus `$count=true`. */
 export function isAdvanced(req: EmulatorRequest): boolean {
-  return String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual' && req.query.get('$count')?.toLowerCase() === 'true';
+  return hasEventualConsistency(req) && req.query.get('$count')?.toLowerCase() === 'true';
 }
 
 export function notImplemented(message: string): EmulatorResponse {

@@ -6,6 +6,7 @@ import { createHash, createSign, X509Certificate } from 'node:crypto';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from './index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../org/index.ts';
 import { DEFAULT_USER_SELECT } from './directory.ts';
+import { clientAssertion } from '../../src/sources/entra/token.ts';
 
 let emu: GraphEmulator;
 let agent: Agent;
@@ -93,11 +94,11 @@ test('token endpoint: client secret, bad secret, unknown tenant, unknown client,
   token = await getToken(DEFAULT_GRAPH_CLIENT.clientId, DEFAULT_GRAPH_CLIENT.clientSecret);
 });
 
-function assertion(opts: { key: string; cert: string; clientId: string; aud: string }): string {
+function assertion(opts: { key: string; cert: string; clientId: string; aud: string; extraHeader?: Record<string, string> }): string {
   const x5t = createHash('sha1').update(new X509Certificate(opts.cert).raw).digest('base64url');
   const now = Math.floor(Date.now() / 1000);
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const head = `${enc({ alg: 'RS256', typ: 'JWT', x5t })}.${enc({ aud: opts.aud, iss: opts.clientId, sub: opts.clientId, jti: 'j1', nbf: now, exp: now + 600 })}`;
+  const head = `${enc({ alg: 'RS256', typ: 'JWT', x5t, ...opts.extraHeader })}.${enc({ aud: opts.aud, iss: opts.clientId, sub: opts.clientId, jti: 'j1', nbf: now, exp: now + 600 })}`;
   return `${head}.${createSign('RSA-SHA256').update(head).sign(opts.key).toString('base64url')}`;
 }
 
@@ -114,6 +115,15 @@ test('token endpoint: certificate client assertion is verified against the regis
   assert.match(bad.body.error_description, /^AADSTS700027: Client assertion failed signature validation/);
   const unknownCert = await tokenRequest(form(assertion({ key: other.private, cert: other.cert, clientId: 'cert-app', aud })));
   assert.match(unknownCert.body.error_description, /not registered on application/);
+  // The current form: PS256 with x5t#S256, as idsync's source (and MSAL for Node) send it.
+  const ps256 = await tokenRequest(form(clientAssertion({ kind: 'certificate', privateKey: { reveal: () => keyPem } as never, certificatePem: certPem }, 'cert-app', aud)));
+  assert.equal(ps256.status, 200, JSON.stringify(ps256.body));
+  const header = JSON.parse(Buffer.from(clientAssertion({ kind: 'certificate', privateKey: { reveal: () => keyPem } as never, certificatePem: certPem }, 'cert-app', aud).split('.')[0]!, 'base64url').toString());
+  assert.equal(header.alg, 'PS256');
+  assert.equal(header['x5t#S256'], createHash('sha256').update(new X509Certificate(certPem).raw).digest('base64url'));
+  // A SHA-256 thumbprint of another certificate next to the right SHA-1 one is refused.
+  const mixed = assertion({ key: keyPem, cert: certPem, clientId: 'cert-app', aud, extraHeader: { 'x5t#S256': createHash('sha256').update(new X509Certificate(other.cert).raw).digest('base64url') } });
+  assert.match((await tokenRequest(form(mixed))).body.error_description, /^AADSTS700027: .*not registered/);
 });
 
 test('openid configuration points at the emulator token endpoint', async () => {
@@ -164,7 +174,10 @@ test('users list: $filter operators, advanced-query rules and $count', async () 
   const disabled = await q('accountEnabled eq false');
   assert.deepEqual(disabled.body.value.map((u: any) => u.id), org.users.filter((u) => !u.accountEnabled).map((u) => u.id));
   const cc = org.users[3]!.onPremisesExtensionAttributes.extensionAttribute3!;
-  const byExt = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`);
+  const byExtDefault = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`);
+  assert.equal(byExtDefault.status, 400, 'eq on an on-premises extension attribute is an advanced query');
+  assert.equal(byExtDefault.body.error.code, 'Request_UnsupportedQuery');
+  const byExt = await q(`onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'`, { consistencylevel: 'eventual' }, '&$count=true');
   assert.deepEqual(byExt.body.value.map((u: any) => u.id), org.users.filter((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc).map((u) => u.id));
   const ids = [org.users[1]!.id, org.users[2]!.id];
   const inList = await q(`id in ('${ids[0]}','${ids[1]}') and accountEnabled eq true or startswith(displayName,'zzzz')`);
@@ -185,6 +198,18 @@ test('users list: $filter operators, advanced-query rules and $count', async () 
   assert.equal(counted.body['@odata.count'], org.users.length);
   const second = await call(counted.body['@odata.nextLink'], { headers: { consistencylevel: 'eventual' } });
   assert.equal(second.body['@odata.count'], undefined, '@odata.count only on the first page');
+  // Per property and operator, as Microsoft's tables mark them (docs/protocol-facts.md).
+  for (const advancedOnly of ["companyName eq 'Contoso'", "employeeType eq 'Employee'", "officeLocation eq 'B1'", "mobilePhone eq '+1 555'", 'employeeHireDate ge 2020-01-01T00:00:00Z', "startswith(companyName,'C')", 'displayName eq null', "not(department eq 'Sales')"]) {
+    const refused = await q(advancedOnly);
+    assert.equal(refused.status, 400, `${advancedOnly} needs advanced query parameters`);
+    assert.equal(refused.body.error.code, 'Request_UnsupportedQuery');
+    assert.ok(refused.body.error.innerError?.['request-id'], 'Graph error layout: innerError with request-id');
+    assert.equal((await q(advancedOnly, { consistencylevel: 'eventual' }, '&$count=true')).status, 200, `${advancedOnly} as an advanced query`);
+    assert.equal((await q(advancedOnly, { consistencylevel: 'eventual' })).status, 400, `${advancedOnly}: the header alone is not enough`);
+  }
+  for (const byDefault of ["department eq 'Sales'", "startswith(jobTitle,'Eng')", "userType eq 'Member'", "proxyAddresses/any(x:startswith(x,'smtp:'))"]) {
+    assert.equal((await q(byDefault)).status, 200, `${byDefault} works by default`);
+  }
   assert.equal((await q('nosuchprop eq 1')).status, 400);
   assert.equal((await q("displayName eq 'unterminated")).status, 400);
 });
@@ -202,6 +227,14 @@ test('users list: $expand=manager caps pages at 100 and embeds the manager; exte
       assert.deepEqual(Object.keys(u.manager).sort(), ['@odata.type', 'displayName', 'id', 'mail', 'userPrincipalName']);
     } else assert.equal(u.manager, undefined);
   }
+  const expandAdvanced = await call("/v1.0/users?$select=id&$expand=manager($select=id)&$count=true&$filter=accountEnabled ne false", { headers: { consistencylevel: 'eventual' } });
+  assert.equal(expandAdvanced.status, 400, '$expand is not supported with advanced queries');
+  assert.equal(expandAdvanced.body.error.code, 'Request_UnsupportedQuery');
+  const levelsOnList = await call('/v1.0/users?$select=id&$expand=manager($levels=max;$select=id)&$count=true', { headers: { consistencylevel: 'eventual' } });
+  assert.equal(levelsOnList.status, 400, '$levels is only supported on a single user');
+  const chain = org.users.find((u) => u.managerId)!;
+  assert.equal((await call(`/v1.0/users/${chain.id}?$expand=manager($levels=max;$select=id)&$count=true`, { headers: { consistencylevel: 'eventual' } })).status, 200, '$levels on one user with ConsistencyLevel');
+  assert.equal((await call(`/v1.0/users/${chain.id}?$expand=manager($levels=max;$select=id)`)).status, 400, '$levels needs ConsistencyLevel');
   const hex = org.extensionAppId.replace(/-/g, '');
   const ext = `extension_${hex}_badgeNumber`;
   const withExt = await call(`/v1.0/users?$select=id,${ext},onPremisesExtensionAttributes&$top=50`);
@@ -244,15 +277,21 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
   assert.equal(mixed.filter((o) => o['@odata.type'] === '#microsoft.graph.group').length, expected);
   assert.ok(expected > 100, 'expected > 100');
   assert.ok(mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole'), "mixed.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole')");
-  const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
+  const castDefault = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999`);
+  assert.equal(castDefault.status, 400, 'an OData cast with another query parameter is an advanced query');
+  assert.equal(castDefault.body.error.code, 'Request_UnsupportedQuery');
+  assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group`)).status, 200, 'a cast alone is a default query');
+  const cast = await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.group?$select=displayName&$top=999&$count=true`, { headers: { consistencylevel: 'eventual' } });
   assert.equal(cast.body.value.length, expected);
+  assert.equal(cast.body['@odata.count'], expected);
   assert.ok(cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.displayName), "cast.body.value.every((o: any) => o['@odata.type'] === '#microsoft.graph.group' && o.di...");
   assert.equal((await call(`/v1.0/users/${many.id}/memberOf/microsoft.graph.nothing`)).body.error.code, 'Request_UnsupportedQuery');
 
   const admins = org.groups.find((g) => g.displayName === 'jira-administrators')!;
   const admin = admins.members[0]!;
-  const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName`);
-  const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`);
+  const direct = await call(`/v1.0/users/${admin}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, { headers: { consistencylevel: 'eventual' } });
+  assert.equal((await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName`)).status, 400, 'transitiveMemberOf cast with $select is advanced-only');
+  const transitive = await call(`/v1.0/users/${admin}/transitiveMemberOf/microsoft.graph.group?$select=displayName&$count=true`, { headers: { consistencylevel: 'eventual' } });
   const names = (r: any) => r.body.value.map((g: any) => g.displayName);
   assert.ok(names(direct).includes('jira-administrators'), "names(direct).includes('jira-administrators')");
   assert.ok(names(transitive).includes('jira-users'), 'nested membership shows up transitively');
@@ -261,13 +300,20 @@ test('memberOf: mixed directory objects, the group cast, nextLinks for a user in
 test('groups and members, with transitive expansion of nested groups', async () => {
   const r = await call(`/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'confluence-users'")}`);
   assert.equal(r.body.value.length, 1);
+  const byDescription = `/v1.0/groups?$filter=${encodeURIComponent("startswith(description,'confluence')")}`;
+  const refused = await call(byDescription);
+  assert.equal(refused.status, 400, 'startsWith on a group description is an advanced query');
+  assert.equal(refused.body.error.code, 'Request_UnsupportedQuery');
+  const advanced = await call(`${byDescription}&$count=true`, { headers: { consistencylevel: 'eventual' } });
+  assert.equal(advanced.status, 200, JSON.stringify(advanced.body));
+  assert.equal(advanced.body['@odata.count'], advanced.body.value.length);
   const id = r.body.value[0].id;
   const direct = await call(`/v1.0/groups/${id}/members?$top=999&$select=id`);
   assert.ok(direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group'), "direct.body.value.some((m: any) => m['@odata.type'] === '#microsoft.graph.group')");
   const users: string[] = [];
-  let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100`;
+  let url: string | undefined = `/v1.0/groups/${id}/transitiveMembers/microsoft.graph.user?$select=id&$top=100&$count=true`;
   while (url) {
-    const p = await call(url);
+    const p = await call(url, { headers: { consistencylevel: 'eventual' } });
     users.push(...p.body.value.map((m: any) => m.id));
     url = p.body['@odata.nextLink'];
   }
@@ -284,7 +330,7 @@ test('$batch: limits, unique ids, per-request status, inner throttling', async (
   const u = org.users[5]!;
   emu.setBatchFaults([{ path: '/manager', status: 429, retryAfterSeconds: 3 }]);
   const ok = await post([
-    { id: '1', method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` },
+    { id: '1', method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, headers: { ConsistencyLevel: 'eventual' } },
     { id: '2', method: 'GET', url: '/users/00000000-0000-4000-8000-000000000000' },
     { id: '3', method: 'GET', url: `/users/${u.id}/manager` },
   ]);
@@ -295,6 +341,12 @@ test('$batch: limits, unique ids, per-request status, inner throttling', async (
   assert.equal((byId.get('2') as any).status, 404);
   assert.equal((byId.get('3') as any).status, 429);
   assert.equal((byId.get('3') as any).headers['Retry-After'], '3');
+  emu.setBatchFaults([{ scope: 'batch', status: 429, retryAfterSeconds: 1.5 }]);
+  const whole = await post([{ id: 'a', method: 'GET', url: '/users?$top=1' }, { id: 'b', method: 'GET', url: '/users?$top=2' }]);
+  assert.equal(whole.status, 429, 'a $batch can be throttled as a whole');
+  assert.equal(whole.headers.get('retry-after'), '1.5', 'Retry-After with decimals');
+  assert.deepEqual(whole.body.responses.map((r: any) => [r.status, r.headers['Retry-After']]), [[429, '1.5'], [429, '1.5']]);
+  assert.equal((await post([{ id: 'a', method: 'GET', url: '/users?$top=1' }])).status, 200, 'the fault was used once');
 });
 
 test('permissions: a client without GroupMember.Read.All gets 403 Authorization_RequestDenied; customSecurityAttributes need their own permission', async () => {
@@ -352,12 +404,12 @@ test('GET /users/$count: text/plain, needs ConsistencyLevel: eventual, honours $
 test('usage counts every Graph call, batched ones included, and the resource units charged', async () => {
   const before = { ...emu.usage };
   const group = emu.directory.org.groups[0]!;
-  await call(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=id&$top=999`); // members, $select: 3 - 1
+  await call(`/v1.0/groups/${group.id}/members/microsoft.graph.user?$select=id&$top=999&$count=true`, { headers: { consistencylevel: 'eventual' } }); // members, $select: 3 - 1
   const users = emu.directory.org.users.slice(0, 3);
   const batch = await call('/v1.0/$batch', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ requests: users.map((u, i) => ({ id: String(i), method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName` })) }), // memberOf, $select: 2 - 1 each
+    body: JSON.stringify({ requests: users.map((u, i) => ({ id: String(i), method: 'GET', url: `/users/${u.id}/memberOf/microsoft.graph.group?$select=displayName&$count=true`, headers: { ConsistencyLevel: 'eventual' } })) }), // memberOf, $select: 2 - 1 each
   });
   assert.equal(batch.status, 200);
   assert.equal(emu.usage.calls - before.calls, 4, 'the $batch envelope is not a call; its three requests are');
@@ -374,4 +426,23 @@ test('group members with $count=true: @odata.count on the first page, only with 
   assert.equal(first.body['@odata.count'], eng.members.filter((m) => org.users.some((u) => u.id === m)).length);
   const second = await call(first.body['@odata.nextLink'], { headers: { consistencylevel: 'eventual' } });
   assert.equal(second.body['@odata.count'], undefined, 'the count is on the first page only');
+});
+
+test('$count=true on any directory collection needs ConsistencyLevel; token errors have the AAD layout', async () => {
+  const group = org.groups[0]!;
+  const user = org.users[3]!;
+  for (const path of ['/v1.0/groups?$count=true', `/v1.0/groups/${group.id}/members?$count=true`, `/v1.0/users/${user.id}/memberOf?$count=true`, `/v1.0/users/${user.id}/transitiveMemberOf/microsoft.graph.group?$count=true`]) {
+    const refused = await call(path);
+    assert.equal(refused.status, 400, `${path} without ConsistencyLevel`);
+    assert.equal(refused.body.error.code, 'Request_BadRequest');
+    assert.ok(refused.body.error.innerError?.date && refused.body.error.innerError['request-id'], 'Graph error layout');
+    const counted = await call(path, { headers: { consistencylevel: 'eventual' } });
+    assert.equal(counted.status, 200, `${path} with ConsistencyLevel`);
+    assert.equal(typeof counted.body['@odata.count'], 'number', `${path}: @odata.count`);
+  }
+  const bad = await tokenRequest({ grant_type: 'client_credentials', client_id: DEFAULT_GRAPH_CLIENT.clientId, client_secret: 'wrong', scope: 'https://graph.microsoft.com/.default' });
+  assert.equal(bad.status, 401);
+  assert.deepEqual(Object.keys(bad.body).sort(), ['correlation_id', 'error', 'error_codes', 'error_description', 'error_uri', 'timestamp', 'trace_id']);
+  assert.deepEqual(bad.body.error_codes, [7000215]);
+  assert.match(bad.body.error_description, /^AADSTS7000215: .* Trace ID: [0-9a-f-]{36} Correlation ID: [0-9a-f-]{36} Timestamp: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
 });

@@ -5,7 +5,8 @@ import { GROUP_PROPERTIES } from './directory.ts';
 import { page, queryHash, readTop } from './listing.ts';
 import { evaluate, filterPaths, parseFilter, parseSelect } from './odata.ts';
 import { castType, projectGroup, projectObject } from './serialize.ts';
-import { isAdvanced, resourceUnits, type GraphCall } from './context.ts';
+import { castNeedsAdvanced, countWithoutConsistency, isAdvanced, resourceUnits, type GraphCall } from './context.ts';
+import { advancedClause } from './advanced-filters.ts';
 
 function checkGroupSelect(select: string[] | undefined): EmulatorResponse | undefined {
   const bad = select?.find((p) => !GROUP_PROPERTIES.has(p));
@@ -19,11 +20,16 @@ export function listGroups(c: GraphCall): EmulatorResponse {
   if (bad) return bad;
   const top = readTop(req);
   if (typeof top !== 'number') return top;
+  const advanced = isAdvanced(req);
+  const countRefused = countWithoutConsistency(req);
+  if (countRefused) return countRefused;
   const filterText = req.query.get('$filter');
   const filter = filterText ? parseFilter(filterText) : undefined;
   if (filter) {
     const unknown = filterPaths(filter).find((p) => !GROUP_PROPERTIES.has(p[0]!));
     if (unknown) return badRequest(`Property '${unknown[0]}' does not exist as a declared property or extension property.`);
+    const clause = advanced ? undefined : advancedClause('group', filter);
+    if (clause) return unsupportedQuery(clause);
   }
   const key = queryHash(['groups', filterText, String(dir.version)]);
   return page({
@@ -31,6 +37,7 @@ export function listGroups(c: GraphCall): EmulatorResponse {
     items: dir.listGroups(key, filter),
     top,
     hash: key,
+    count: advanced,
     context: `${req.origin}/v1.0/$metadata#groups${select ? `(${select.join(',')})` : ''}`,
     headers: { 'x-ms-resource-unit': String(resourceUnits(1, req)) },
     toJson: (g) => projectGroup(g, select),
@@ -53,11 +60,8 @@ export function groupMembers(transitive: boolean) {
     if (!group) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'directoryRole') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
-    // `$count=true` (the total as `@odata.count` on the first page) is an advanced query.
-    const advanced = isAdvanced(req);
-    if (req.query.get('$count')?.toLowerCase() === 'true' && !advanced) {
-      return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
-    }
+    const refused = countWithoutConsistency(req) ?? castNeedsAdvanced(req);
+    if (refused) return refused;
     const top = readTop(req);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
@@ -75,7 +79,7 @@ export function groupMembers(transitive: boolean) {
       top,
       hash: queryHash([segment, group.id, req.params.cast, filterText, String(dir.version)]),
       context: `${req.origin}/v1.0/$metadata#directoryObjects`,
-      count: advanced,
+      count: isAdvanced(req),
       headers: { 'x-ms-resource-unit': String(resourceUnits(transitive ? 5 : 3, req)) },
       toJson: (o) => projectObject(o, select, false),
     });

@@ -51,6 +51,11 @@ function tokenize(src: string): Token[] {
     } else if ('(),:'.includes(c)) {
       out.push({ t: 'punct', v: c });
       i++;
+    } else if (/^\d{4}-\d{2}-\d{2}/.test(src.slice(i))) {
+      // DateTimeOffset literal (unquoted in OData): compared as its ISO text, as the directory stores it.
+      const m = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?/.exec(src.slice(i))!;
+      out.push({ t: 'str', v: m[0] });
+      i += m[0].length;
     } else if (/[-0-9]/.test(c) && /[-0-9.]/.test(src[i + 1] ?? '') || /[0-9]/.test(c)) {
       const m = /^-?[0-9]+(\.[0-9]+)?/.exec(src.slice(i))!;
       // GUID literals without quotes are not valid OData for string keys; treat as number only if pure.
@@ -186,23 +191,6 @@ export function parseFilter(src: string): FilterNode {
   const node = orExpr();
   if (pos !== tokens.length) fail();
   return node;
-}
-
-/** First construct that needs advanced query parameters (ConsistencyLevel + $count), if any. */
-export function advancedConstruct(node: FilterNode): string | undefined {
-  switch (node.kind) {
-    case 'and':
-    case 'or':
-      return advancedConstruct(node.left) ?? advancedConstruct(node.right);
-    case 'not':
-      return 'not';
-    case 'compare':
-      return node.op === 'ne' ? 'ne' : undefined;
-    case 'func':
-      return node.name === 'endswith' ? 'endswith' : undefined;
-    default:
-      return undefined;
-  }
 }
 
 /** Every property path the filter reads, to validate against the entity's properties. */

@@ -1,14 +1,15 @@
 // /v1.0/users: list (select, filter, count, orderby, expand=manager, paging), get by id or
 // UPN, manager, memberOf / transitiveMemberOf (with OData cast), and the extension catalogue.
-import type { EmulatorResponse } from '../common/server.ts';
+import type { EmulatorRequest, EmulatorResponse } from '../common/server.ts';
 import type { OrgUser } from '../org/types.ts';
 import { SINGLE_USER_ONLY, type Directory } from './directory.ts';
 import { badRequest, notFound, unsupportedQuery } from './errors.ts';
 import { DEFAULT_TOP, page, queryHash, readTop } from './listing.ts';
-import { advancedConstruct, evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
+import { evaluate, filterPaths, parseExpand, parseFilter, parseSelect, type ExpandSpec, type FilterNode } from './odata.ts';
 import { castType, projectObject, projectUser } from './serialize.ts';
-import { READ_SECURITY_ATTRIBUTES, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
+import { READ_SECURITY_ATTRIBUTES, castNeedsAdvanced, countWithoutConsistency, hasEventualConsistency, isAdvanced, notImplemented, resourceUnits, type GraphCall } from './context.ts';
 import { hasAny as hasAnyPermission } from './auth.ts';
+import { advancedClause } from './advanced-filters.ts';
 
 /** Adding $expand=manager to a user list silently caps the page at 100 (Graph known issue). */
 export const EXPAND_PAGE_CAP = 100;
@@ -37,14 +38,21 @@ function checkFilter(dir: Directory, filter: FilterNode): EmulatorResponse | und
   return undefined;
 }
 
-function readExpand(dir: Directory, raw: string | null, advanced: boolean): ExpandSpec | undefined | EmulatorResponse {
-  const specs = parseExpand(raw);
+/**
+ * $expand=manager(...) on a list or a single user. Graph: "$expand is not currently supported
+ * with advanced queries" (on lists); `$levels` "is only supported on a single user" and there
+ * requires `ConsistencyLevel: eventual` (see docs/protocol-facts.md).
+ */
+function readExpand(dir: Directory, req: EmulatorRequest, list: boolean): ExpandSpec | undefined | EmulatorResponse {
+  const specs = parseExpand(req.query.get('$expand'));
   if (specs.length === 0) return undefined;
   if (specs.length > 1) return badRequest('Only one level and one navigation property can be expanded on users.');
   const spec = specs[0]!;
   if (spec.property !== 'manager') return badRequest(`Expanding '${spec.property}' is not supported by this emulator; only 'manager' is.`);
-  if (spec.levels !== undefined && !advanced) {
-    return unsupportedQuery('$levels in $expand requires advanced query parameters (ConsistencyLevel: eventual and $count=true).');
+  if (list && spec.levels !== undefined) return unsupportedQuery('$levels is only supported on a single user (/users/{id}), not on a list of users.');
+  if (list && isAdvanced(req)) return unsupportedQuery('$expand is not currently supported with advanced queries (ConsistencyLevel: eventual and $count).');
+  if (spec.levels !== undefined && !hasEventualConsistency(req)) {
+    return badRequest('$levels in $expand requires the ConsistencyLevel: eventual header.');
   }
   const bad = checkSelect(dir, spec.select, false);
   return bad ?? spec;
@@ -66,14 +74,13 @@ function parseOrderBy(raw: string | null): { property: string; desc: boolean } |
 export function listUsers(c: GraphCall): EmulatorResponse {
   const { req, dir } = c;
   const advanced = isAdvanced(req);
-  if (req.query.get('$count')?.toLowerCase() === 'true' && !advanced) {
-    return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
-  }
+  const countRefused = countWithoutConsistency(req);
+  if (countRefused) return countRefused;
   if (req.query.has('$skip')) return badRequest("'$skip' is not supported by the service.");
   const select = parseSelect(req.query.get('$select'));
   const badSelect = checkSelect(dir, select, true);
   if (badSelect) return badSelect;
-  const expand = readExpand(dir, req.query.get('$expand'), advanced);
+  const expand = readExpand(dir, req, true);
   if (expand && 'status' in expand) return expand;
   const top = readTop(req);
   if (typeof top !== 'number') return top;
@@ -84,16 +91,14 @@ export function listUsers(c: GraphCall): EmulatorResponse {
     filter = parseFilter(filterText);
     const bad = checkFilter(dir, filter);
     if (bad) return bad;
-    const construct = advancedConstruct(filter);
-    if (construct && !advanced) {
-      return unsupportedQuery(construct === 'ne' ? "Unsupported property filter clause operator 'NotEqualsMatch'." : `Unsupported query: '${construct}' requires advanced query parameters (ConsistencyLevel: eventual and $count=true).`);
-    }
+    const clause = advanced ? undefined : advancedClause('user', filter);
+    if (clause) return unsupportedQuery(clause);
   }
   const orderBy = parseOrderBy(req.query.get('$orderby'));
   if (orderBy && 'status' in orderBy) return orderBy;
   if (orderBy && filter && !advanced) return unsupportedQuery('Sorting and filtering together require advanced query parameters (ConsistencyLevel: eventual and $count=true).');
   const search = req.query.get('$search');
-  if (search !== null && String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+  if (search !== null && !hasEventualConsistency(req)) {
     return badRequest('Request with $search query parameter only works through MSGraph with a special request header: \'ConsistencyLevel: eventual\'');
   }
 
@@ -136,7 +141,7 @@ export function getUser(c: GraphCall): EmulatorResponse {
   const select = parseSelect(req.query.get('$select'));
   const bad = checkSelect(dir, select, false);
   if (bad) return bad;
-  const expand = readExpand(dir, req.query.get('$expand'), isAdvanced(req));
+  const expand = readExpand(dir, req, false);
   if (expand && 'status' in expand) return expand;
   const canCsa = hasAnyPermission(c.grant, READ_SECURITY_ATTRIBUTES);
   const json = { '@odata.context': `${req.origin}/v1.0/$metadata#users${select ? `(${select.join(',')})` : ''}/$entity`, ...projectUser(user, { select, canReadSecurityAttributes: canCsa }) };
@@ -149,7 +154,7 @@ export function getUser(c: GraphCall): EmulatorResponse {
  */
 function countUsers(c: GraphCall): EmulatorResponse {
   const { req, dir } = c;
-  if (String(req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
+  if (!hasEventualConsistency(req)) return badRequest('$count is not currently supported without the ConsistencyLevel: eventual header.');
   const filterText = req.query.get('$filter');
   let count = dir.org.users.length;
   if (filterText !== null && filterText.trim() !== '') {
@@ -188,6 +193,8 @@ export function memberOf(transitive: boolean) {
     if (!user) return notFound(req.params.id!);
     const cast = castType(req.params.cast);
     if (cast === undefined || cast === 'user') return unsupportedQuery(`The type '${req.params.cast}' is not a supported cast for this collection.`);
+    const refused = countWithoutConsistency(req) ?? castNeedsAdvanced(req);
+    if (refused) return refused;
     const top = readTop(req, DEFAULT_TOP);
     if (typeof top !== 'number') return top;
     const select = parseSelect(req.query.get('$select'));
@@ -205,6 +212,7 @@ export function memberOf(transitive: boolean) {
       top,
       hash: queryHash([segment, user.id, req.params.cast, filterText, String(dir.version)]),
       context: `${req.origin}/v1.0/$metadata#directoryObjects`,
+      count: isAdvanced(req),
       headers: { 'x-ms-resource-unit': String(resourceUnits(2, req)) },
       toJson: (o) => projectObject(o, select, false),
     });

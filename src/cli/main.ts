@@ -60,6 +60,7 @@ async function report(result: SyncResult, store: Awaited<ReturnType<typeof openS
   if (result.user) {
     const u = result.user;
     console.log(u.found ? `found in source: ${u.label} (${u.sourceId})` : `not found in source${u.sourceId ? `: ${u.label ?? u.sourceId} is linked but gone` : ''}`);
+    if (u.outOfScope) console.log(`skipped: ${u.outOfScope}`);
     for (const [target, values] of Object.entries(u.mapped)) {
       console.log(`mapped for ${target}:`);
       for (const [k, v] of Object.entries(values)) console.log(`  ${k} = ${JSON.stringify(v)}`);

@@ -18,6 +18,8 @@ export interface HttpRequest {
   accept?: number[];
   /** Retry non-idempotent requests too (default: only when the server never saw them, or GET/PUT/DELETE). */
   retryUnsafe?: boolean;
+  /** Stops this request (in flight, waiting for a retry or for a 429 pause) when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -74,8 +76,10 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** While a 429 is being honoured, every request waits until this time. */
-  private pausedUntil = 0;
+  /** While a 429 is being honoured, every request waits until `until` (shared with withSignal views). */
+  private readonly throttle = { until: 0 };
+  /** Set on a withSignal view: every request of the view stops when it aborts. */
+  private scopeSignal?: AbortSignal;
   /** Counters, read by tests, benchmarks and run summaries. */
   readonly stats = { requests: 0, writes: 0, retries: 0, rateLimited: 0 };
 
@@ -103,6 +107,18 @@ export class HttpClient {
     await this.dispatcher.close();
   }
 
+  /**
+   * The same client (connection pool, throttling pause, stats) whose every request also stops
+   * when `signal` aborts: a listing hands it to everything it starts, so a failed listing or a
+   * cancelled run ends its read-ahead at once instead of letting it run for seconds.
+   */
+  withSignal(signal: AbortSignal | undefined): HttpClient {
+    if (!signal) return this;
+    const view = Object.create(this) as HttpClient;
+    view.scopeSignal = this.scopeSignal ? AbortSignal.any([this.scopeSignal, signal]) : signal;
+    return view;
+  }
+
   resolve(url: string, query?: HttpRequest['query']): string {
     const full = /^https?:\/\//.test(url) ? url : this.baseUrl + (url.startsWith('/') ? url : `/${url}`);
     if (!query) return full;
@@ -116,6 +132,8 @@ export class HttpClient {
   }
 
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const signal = req.signal && this.scopeSignal ? AbortSignal.any([req.signal, this.scopeSignal]) : (req.signal ?? this.scopeSignal);
+    const sleep = (ms: number) => this.sleepUnless(ms, signal);
     const url = this.resolve(req.url, req.query);
     let bodyText: string | undefined;
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
@@ -133,7 +151,8 @@ export class HttpClient {
     let throttled = 0;
     let reauthed = false;
     for (;;) {
-      await this.waitWhilePaused();
+      if (signal?.aborted) throw cancelled(signal, this.service);
+      await this.waitWhilePaused(signal);
       const auth = this.opts.authHeaders ? await this.opts.authHeaders() : {};
       let status: number;
       let resHeaders: Record<string, string | string[] | undefined>;
@@ -146,21 +165,23 @@ export class HttpClient {
           method: req.method,
           headers: { ...headers, ...auth },
           body: bodyText,
-          // Timeouts come from the agent (headersTimeout / bodyTimeout), not a signal per request.
+          // Timeouts come from the agent (headersTimeout / bodyTimeout); the signal only cancels.
           dispatcher: this.dispatcher,
+          signal,
         });
         status = res.statusCode;
         answeredStatus = status;
         resHeaders = res.headers;
         text = await res.body.text();
       } catch (e) {
+        if (signal?.aborted) throw cancelled(signal, this.service);
         // Connection refused / reset / timeout. A request that may have reached the server is
         // only retried when repeating it is harmless.
         const neverSent = isConnectError(e);
         if (attempt < this.retry.maxRetries && (idempotent || neverSent || req.retryUnsafe)) {
           attempt++;
           this.stats.retries++;
-          await this.sleep(this.backoff(attempt));
+          await sleep(this.backoff(attempt));
           continue;
         }
         if (answeredStatus !== undefined) {
@@ -217,7 +238,7 @@ export class HttpClient {
       if ((status >= 500 || status === 408) && attempt < this.retry.maxRetries && (idempotent || req.retryUnsafe)) {
         attempt++;
         this.stats.retries++;
-        await this.sleep(this.backoff(attempt));
+        await sleep(this.backoff(attempt));
         continue;
       }
       throw this.toError(status, body, url);
@@ -247,16 +268,38 @@ export class HttpClient {
   }
 
   private pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    this.throttle.until = Math.max(this.throttle.until, Date.now() + ms);
   }
 
-  private async waitWhilePaused(): Promise<void> {
+  private async waitWhilePaused(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      const wait = this.pausedUntil - Date.now();
+      const wait = this.throttle.until - Date.now();
       if (wait <= 0) return;
-      await this.sleep(wait);
+      await this.sleepUnless(wait, signal);
     }
   }
+
+  /** Waits `ms`, or throws as soon as `signal` aborts. */
+  private async sleepUnless(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return this.sleep(ms);
+    if (signal.aborted) throw cancelled(signal, this.service);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(cancelled(signal, this.service));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+      aborted.catch(() => undefined);
+    }
+  }
+}
+
+/** The error a cancelled request ends with: the abort reason when it is an error, else a plain one. */
+function cancelled(signal: AbortSignal, service: string): Error {
+  return signal.reason instanceof IdsyncError ? signal.reason : new IdsyncError('INTERNAL', `the request to ${service} was cancelled`, { cause: signal.reason });
 }
 
 function proxyConfigured(): boolean {

@@ -23,6 +23,11 @@ export interface SourceUser {
   attrs: Record<string, unknown>;
   /** Group display names, when the mapping asked for groups. */
   groups?: string[];
+  /**
+   * Set by `getUser` only, when the source's own scope (e.g. the connector's filter) leaves
+   * this user out of a full read: why, said for the administrator. A listing never returns such users.
+   */
+  outOfScope?: string;
 }
 
 export interface AttributeInfo {

@@ -39,6 +39,8 @@ export interface SyncProgress {
 /** What a single-user sync did, step by step, for the UI's "Sync a user" panel. */
 export interface UserSyncReport {
   found: boolean;
+  /** Found, but not synced by this connector, and why (outside its filter, not in a required group). */
+  outOfScope?: string;
   sourceId?: string;
   label?: string;
   /** Mapped values per target. */

@@ -129,7 +129,7 @@ export class SyncEngine {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
       rc.journal.counts.read += page.length;
       rc.progress.read += page.length;
-      const inScope = page.filter((u) => this.inScope(runtime, u));
+      const inScope = page.filter((u) => !this.outOfScope(runtime, u));
       for (const u of inScope) seen.add(u.id);
       await this.processUsers(rc, inScope);
       req.onProgress?.({ ...rc.progress });
@@ -172,8 +172,10 @@ export class SyncEngine {
     rc.journal.counts.read = 1;
     rc.progress.read = 1;
     const report: UserSyncReport = { found: true, sourceId: user.id, label: userLabel(user), mapped: {}, targets: [] };
-    if (!this.inScope(runtime, user)) {
-      await rc.journal.add({ sourceId: user.id, label: userLabel(user), targetId: null, operation: 'skipped', error: `not a member of the required groups (${runtime.requiredGroups.join(', ')})` });
+    const outside = this.outOfScope(runtime, user);
+    if (outside) {
+      report.outOfScope = outside;
+      await rc.journal.add({ sourceId: user.id, label: userLabel(user), targetId: null, operation: 'skipped', error: outside });
       return report;
     }
     await this.processUsers(rc, [user], report);
@@ -181,10 +183,12 @@ export class SyncEngine {
     return report;
   }
 
-  private inScope(runtime: Runtime, user: SourceUser): boolean {
-    if (runtime.requiredGroups.length === 0) return true;
+  /** Why a user is not synced by this connector (the source's scope, then required groups); undefined when in scope. */
+  private outOfScope(runtime: Runtime, user: SourceUser): string | undefined {
+    if (user.outOfScope) return user.outOfScope;
+    if (runtime.requiredGroups.length === 0) return undefined;
     const groups = new Set(user.groups ?? []);
-    return runtime.requiredGroups.some((g) => groups.has(g));
+    return runtime.requiredGroups.some((g) => groups.has(g)) ? undefined : `not a member of the required groups (${runtime.requiredGroups.join(', ')})`;
   }
 
   /**

@@ -179,6 +179,32 @@ for (const [kind, openStore] of storeKinds) {
       assert.match(unknown.run.error ?? '', /no user "nobody\.here@contoso\.com"/);
     });
 
+    test('sync-user applies the connector filter exactly as a full read does: a user outside it is skipped, saying why, and not created', async () => {
+      const base = e2eConnector(em);
+      const outside = member((u) => u.department !== 'Engineering');
+      const inside = member((u) => u.department === 'Engineering');
+      // A default filter, and an advanced one (eq on an extension attribute needs ConsistencyLevel + $count).
+      const code = inside.onPremisesExtensionAttributes.extensionAttribute3!;
+      for (const [i, filter] of ["department eq 'Engineering'", `onPremisesExtensionAttributes/extensionAttribute3 eq '${code}'`].entries()) {
+        if (filter.includes('extensionAttribute3') && outside.onPremisesExtensionAttributes.extensionAttribute3 === code) continue;
+        // A connector of its own per filter, so links of one pass do not carry over to the next.
+        const connector = { ...base, id: `entra-filter-${i}`, source: { ...base.source, filter } };
+        const r = await engine.run({ connector, kind: 'user', userRef: outside.userPrincipalName, trigger: 'cli' });
+        assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+        assert.equal(r.user?.found, true);
+        assert.equal(r.user?.outOfScope, `outside the connector's filter: ${filter}`);
+        assert.deepEqual(r.user?.targets, [], 'no target touched');
+        const skipped = (await store().runs.items(r.run.id, { operation: 'skipped' })).items;
+        assert.deepEqual(skipped.map((i) => [i.sourceId, i.error]), [[outside.id, `outside the connector's filter: ${filter}`]]);
+        assert.equal(em.jira.inspect(expectedUsername(outside)), undefined, 'a user outside the filter is not created');
+        const ok = await engine.run({ connector, kind: 'user', userRef: inside.userPrincipalName, trigger: 'cli' });
+        assert.equal(ok.run.status, 'succeeded', ok.run.error ?? '');
+        assert.equal(ok.user?.outOfScope, undefined);
+        assert.deepEqual(ok.user?.targets.map((x) => x.operation), ['created'], `${filter}: a user inside the filter is synced`);
+        await em.reset();
+      }
+    });
+
     test('looking a user up by the start of a name: the picker finds them, a preview reads them in full', async () => {
       const u = member();
       const start = u.displayName.slice(0, u.displayName.indexOf(' ') + 2);

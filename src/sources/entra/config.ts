@@ -12,12 +12,12 @@ export const entraCertificateSchema = z
     privateKey: secretRefSchema.meta({ title: 'Private key (PEM)', description: 'The private key of the certificate (-----BEGIN PRIVATE KEY-----)' }),
     /** The certificate (PEM), inline or as a secret reference; used for its thumbprint. */
     certificate: z.union([secretRefSchema, pemCertificate]).optional().meta({ title: 'Certificate (PEM)', description: 'The certificate uploaded to the app registration (-----BEGIN CERTIFICATE-----); idsync takes its thumbprint from it' }),
-    /** SHA-1 thumbprint (hex, as the Azure portal shows it) when the certificate itself is not given. */
+    /** Thumbprint (hex) when the certificate itself is not given: SHA-256 (64 digits, preferred) or SHA-1 (40, as the Azure portal shows it). */
     thumbprint: z
       .string()
-      .regex(/^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){19}$/, 'thumbprint must be the 40-hex-digit SHA-1 thumbprint')
+      .regex(/^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){19}((:?[0-9A-Fa-f]{2}){12})?$/, 'thumbprint must be the SHA-256 (64 hex digits) or SHA-1 (40 hex digits) thumbprint')
       .optional()
-      .meta({ title: 'Thumbprint', description: 'Instead of the certificate: its SHA-1 thumbprint as the Azure portal shows it (Certificates & secrets)' }),
+      .meta({ title: 'Thumbprint', description: 'Instead of the certificate: its SHA-256 thumbprint (64 hex digits), or the SHA-1 thumbprint the Azure portal shows (Certificates & secrets)' }),
   })
   .strict()
   .refine((c) => c.certificate !== undefined || c.thumbprint !== undefined, { message: 'give the certificate (PEM) or its thumbprint', path: ['certificate'] });

@@ -12,7 +12,9 @@ import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { MembershipReader, type Memberships } from './memberships.ts';
 import { listGroups, readGroupsByUser, userMembers, type GroupListing, type GroupsByUser, type ListedGroup } from './groups.ts';
 import { cheaperStrategy, countUsers, groupsWherePerUserWins, type MembershipStrategy } from './strategy.ts';
-import { assertListable, needsAdvancedQuery, odataString, selectFor } from './query.ts';
+import { assertListable, odataString, selectFor } from './query.ts';
+import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
+import { ManagerReader, managerRef } from './manager-reader.ts';
 import { assertCompleteRead, odataCount } from './completeness.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
@@ -90,29 +92,34 @@ export class EntraSource implements SourceConnector {
   // ------------------------------------------------------------------ listing
 
   async *listUsers(query: SourceQuery): AsyncIterable<SourceUser[]> {
+    // Every request of this listing (pages read ahead, memberships, managers) stops when the
+    // listing ends: failed, left early by the consumer, or cancelled through query.signal.
+    const ended = new AbortController();
+    const graph = this.graph.withSignal(query.signal ? AbortSignal.any([query.signal, ended.signal]) : ended.signal);
     const select = selectFor(query.attributes);
     assertListable(select);
-    const advanced = needsAdvancedQuery(this.cfg.filter);
-    const params: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
-    // Graph caps $expand=manager pages at 100 whatever $top says; that is expected.
-    if (query.manager) params.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
-    if (this.cfg.filter) params.$filter = this.cfg.filter;
-    if (advanced) params.$count = 'true';
-    const headers: Record<string, string> = advanced ? { consistencylevel: 'eventual' } : {};
+    const advanced = needsAdvancedQuery('user', this.cfg.filter);
+    const base: Record<string, string> = { $select: select.join(','), $top: String(this.cfg.pageSize) };
+    // Graph caps $expand=manager pages at 100 whatever $top says; that is expected. It refuses
+    // $expand in an advanced query: then managers are read per user, in batches.
+    const managers = query.manager && advanced ? new ManagerReader(graph, { baseDelayMs: this.baseDelayMs }) : undefined;
+    if (query.manager && !managers) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
+    if (this.cfg.filter) base.$filter = this.cfg.filter;
+    const { query: params, headers } = withAdvanced(advanced, base);
 
     // Both are prepared while the first user page downloads, and awaited before it is yielded.
     // Without a groups rule, required groups are checked against their member lists, which
     // costs a few requests per group instead of one per user.
-    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups)) : undefined;
+    const requiredIds = this.requiredGroups.length > 0 && !query.groups ? handled(this.requiredGroupMembers(this.requiredGroups, graph)) : undefined;
     // What Graph counts, to tell the end of the list from a page answered empty (completeness.ts):
     // an advanced listing has it on its first page, any other one asks /users/$count alongside.
-    const counted = advanced ? undefined : handled(countableUsers(this.graph, this.cfg.filter));
+    const counted = advanced ? undefined : handled(countableUsers(graph, this.cfg.filter));
     let firstPageCount: number | undefined;
     let read = 0;
-    const plan = query.groups ? handled(this.planMemberships(counted)) : undefined;
+    const plan = query.groups ? handled(this.planMemberships(graph, counted)) : undefined;
 
     const fetchPage = (url: string) =>
-      this.graph
+      graph
         .send<UserPage>({ method: 'GET', url, headers })
         .catch((e) => {
           throw explainGraphError(e, 'list users', USERS_PERMISSION);
@@ -125,11 +132,12 @@ export class EntraSource implements SourceConnector {
     const complete = async (page: UserPage): Promise<SourceUser[]> => {
       if (read === 0) firstPageCount ??= odataCount(page);
       read += page.value!.length;
-      let users = page.value!.map((raw) => toSourceUser(raw, query.manager));
+      let users = page.value!.map((raw) => toSourceUser(raw, query.manager && !managers));
       if (requiredIds) {
         const ids = await requiredIds;
         users = users.filter((u) => ids.has(u.id));
       }
+      if (managers && users.length) await this.attachManagers(users, managers);
       if (plan && users.length) users = await this.applyMemberships(users, await plan);
       return users;
     };
@@ -154,19 +162,35 @@ export class EntraSource implements SourceConnector {
       );
     };
 
-    launch(this.graph.resolve('/users', params));
-    while (queue.length > 0) {
-      query.signal?.throwIfAborted();
-      const users = await queue[0]!.users;
-      queue.shift();
-      if (parked && queue.length < READ_AHEAD) {
-        const next = parked;
-        parked = undefined;
-        launch(next);
+    launch(graph.resolve('/users', params));
+    try {
+      while (queue.length > 0) {
+        query.signal?.throwIfAborted();
+        const users = await queue[0]!.users;
+        queue.shift();
+        if (parked && queue.length < READ_AHEAD) {
+          const next = parked;
+          parked = undefined;
+          launch(next);
+        }
+        if (users.length) yield users;
       }
-      if (users.length) yield users;
+    } finally {
+      parked = undefined;
+      ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
     assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
+  }
+
+  /** Sets `attrs.manager` of users listed without `$expand=manager`. */
+  private async attachManagers(users: SourceUser[], reader: ManagerReader): Promise<void> {
+    let found: Map<string, Record<string, unknown> | null>;
+    try {
+      found = await reader.forUsers(users.map((u) => u.id));
+    } catch (e) {
+      throw explainGraphError(e, 'read managers', USERS_PERMISSION);
+    }
+    for (const u of users) u.attrs.manager = found.get(u.id) ?? null;
   }
 
   /**
@@ -174,34 +198,34 @@ export class EntraSource implements SourceConnector {
    * them all. With a groupFilter the matching groups are listed in either case, so both ways
    * give users the same `groups`.
    */
-  private async planMemberships(counted: Promise<number | undefined> | undefined): Promise<MembershipPlan> {
+  private async planMemberships(graph: HttpClient, counted: Promise<number | undefined> | undefined): Promise<MembershipPlan> {
     const setting = this.cfg.membershipStrategy;
     const filter = this.cfg.groupFilter;
     let strategy: MembershipStrategy;
     let listing: GroupListing | undefined;
     try {
       if (setting === 'auto') {
-        const users = (await counted) ?? (await this.estimateUsers());
+        const users = (await counted) ?? (await this.estimateUsers(graph));
         // Without a groupFilter, listing can stop as soon as it is clear per user is cheaper.
         const enough = filter ? Infinity : groupsWherePerUserWins(users);
-        listing = enough === 0 ? { groups: [], complete: false } : await listGroups(this.graph, filter, enough);
+        listing = enough === 0 ? { groups: [], complete: false } : await listGroups(graph, filter, enough);
         strategy = listing.complete ? cheaperStrategy(users, listing.groups.length) : 'perUser';
       } else {
         strategy = setting;
-        if (setting === 'perGroup' || filter) listing = await listGroups(this.graph, filter);
+        if (setting === 'perGroup' || filter) listing = await listGroups(graph, filter);
       }
     } catch (e) {
       throw explainGraphError(e, 'list groups', GROUPS_PERMISSION);
     }
     this.lastMembershipStrategy = strategy;
     const listed = listing?.complete ? listing.groups : undefined;
-    const outside = listed ? await this.requiredOutside(listed) : undefined;
+    const outside = listed ? await this.requiredOutside(listed, graph) : undefined;
     if (strategy === 'perUser') {
       const onlyGroupIds = filter ? new Set(listed!.map((g) => g.id)) : undefined;
-      return { strategy, reader: this.membershipReader(onlyGroupIds), requiredOutside: outside };
+      return { strategy, reader: this.membershipReader(onlyGroupIds, graph), requiredOutside: outside };
     }
     try {
-      const byUser = await readGroupsByUser(this.graph, listed!, this.cfg.transitiveGroups);
+      const byUser = await readGroupsByUser(graph, listed!, this.cfg.transitiveGroups);
       return { strategy, byUser, requiredOutside: outside };
     } catch (e) {
       throw explainGraphError(e, 'read group members', GROUPS_PERMISSION);
@@ -212,25 +236,25 @@ export class EntraSource implements SourceConnector {
    * Members of required groups the group listing does not include (left out by groupFilter,
    * or not existing: then this fails with a CONFIG error naming the group).
    */
-  private async requiredOutside(listed: readonly ListedGroup[]): Promise<Set<string> | undefined> {
+  private async requiredOutside(listed: readonly ListedGroup[], graph: HttpClient): Promise<Set<string> | undefined> {
     const names = new Set(listed.map((g) => g.displayName.toLowerCase()));
     const missing = this.requiredGroups.filter((r) => !names.has(r.toLowerCase()));
-    return missing.length ? this.requiredGroupMembers(missing) : undefined;
+    return missing.length ? this.requiredGroupMembers(missing, graph) : undefined;
   }
 
   /** Users the listing will return, for choosing a strategy; the configured user filter narrows it when Graph can count with it. */
-  private async estimateUsers(): Promise<number> {
+  private async estimateUsers(graph: HttpClient): Promise<number> {
     try {
-      return await countUsers(this.graph, this.cfg.filter);
+      return await countUsers(graph, this.cfg.filter);
     } catch (e) {
       // Not every $filter can be counted; the whole directory is an upper bound.
-      if (this.cfg.filter && e instanceof IdsyncError && e.code === 'BAD_REQUEST') return countUsers(this.graph, undefined);
+      if (this.cfg.filter && e instanceof IdsyncError && e.code === 'BAD_REQUEST') return countUsers(graph, undefined);
       throw e;
     }
   }
 
-  private membershipReader(onlyGroupIds?: ReadonlySet<string>): MembershipReader {
-    return new MembershipReader(this.graph, { transitive: this.cfg.transitiveGroups, baseDelayMs: this.baseDelayMs, onlyGroupIds });
+  private membershipReader(onlyGroupIds?: ReadonlySet<string>, graph = this.graph): MembershipReader {
+    return new MembershipReader(graph, { transitive: this.cfg.transitiveGroups, baseDelayMs: this.baseDelayMs, onlyGroupIds });
   }
 
   /** Sets `groups`, drops users that vanished meanwhile and, with required groups, non-members. */
@@ -260,11 +284,11 @@ export class EntraSource implements SourceConnector {
   }
 
   /** Ids of the (transitive, when configured) user members of the named groups, each list checked against its count. */
-  private async requiredGroupMembers(groupNames: readonly string[]): Promise<Set<string>> {
+  private async requiredGroupMembers(groupNames: readonly string[], graph = this.graph): Promise<Set<string>> {
     const ids = new Set<string>();
     for (const name of groupNames) {
-      const group = { id: await this.findGroupId(name), displayName: name };
-      const members = await userMembers(this.graph, group, this.cfg.transitiveGroups).catch((e) => {
+      const group = { id: await this.findGroupId(name, graph), displayName: name };
+      const members = await userMembers(graph, group, this.cfg.transitiveGroups).catch((e) => {
         throw explainGraphError(e, `read the members of group '${name}'`, GROUPS_PERMISSION);
       });
       if (members === null) throw new IdsyncError('CONFIG', `required group '${name}' was deleted from Microsoft Entra ID while it was read`, { hint: 'check the group display name in requiredGroups' });
@@ -273,8 +297,8 @@ export class EntraSource implements SourceConnector {
     return ids;
   }
 
-  private async findGroupId(displayName: string): Promise<string> {
-    const res = await this.graph
+  private async findGroupId(displayName: string, graph = this.graph): Promise<string> {
+    const res = await graph
       .get<UserPage>('/groups', { $filter: `displayName eq ${odataString(displayName)}`, $select: 'id,displayName' })
       .catch((e) => {
         throw explainGraphError(e, 'look up groups', GROUPS_PERMISSION);
@@ -309,6 +333,11 @@ export class EntraSource implements SourceConnector {
     }
     if (!raw) return null;
     const user = toSourceUser(raw, false);
+    // In scope by exactly the rule of a full read: the connector's filter, asked of Graph.
+    if (this.cfg.filter && !(await this.matchesFilter(user.id))) {
+      user.outOfScope = `outside the connector's filter: ${this.cfg.filter}`;
+      return user;
+    }
     if (query.manager) user.attrs.manager = await this.managerOf(user.id);
     if (query.groups || this.requiredGroups.length) {
       const groups = await this.singleUserReader()
@@ -322,6 +351,16 @@ export class EntraSource implements SourceConnector {
     return user;
   }
 
+  /** Whether Graph lists this user under the connector's filter (with advanced query parameters when the filter needs them). */
+  private async matchesFilter(userId: string): Promise<boolean> {
+    const filter = `(id eq ${odataString(userId)}) and (${this.cfg.filter})`;
+    const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id', $top: '1' });
+    const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request }).catch((e) => {
+      throw explainGraphError(e, 'check a user against the connector filter', USERS_PERMISSION);
+    });
+    return (res.body?.value ?? []).some((u) => u.id === userId);
+  }
+
   async searchUsers(text: string, limit: number): Promise<UserHit[]> {
     const wanted = text.trim();
     if (!wanted) return [];
@@ -330,14 +369,9 @@ export class EntraSource implements SourceConnector {
     const literal = odataString(wanted);
     const search = SEARCHED_PROPERTIES.map((p) => `startswith(${p},${literal})`).join(' or ');
     const filter = this.cfg.filter ? `(${this.cfg.filter}) and (${search})` : search;
-    const advanced = needsAdvancedQuery(this.cfg.filter);
+    const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: String(Math.max(1, Math.min(limit, 999))) });
     try {
-      const res = await this.graph.send<UserPage>({
-        method: 'GET',
-        url: '/users',
-        query: { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: Math.max(1, Math.min(limit, 999)), ...(advanced ? { $count: 'true' } : {}) },
-        headers: advanced ? { consistencylevel: 'eventual' } : {},
-      });
+      const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request });
       return (res.body?.value ?? []).slice(0, limit).map((u) => ({
         id: String(u.id),
         displayName: typeof u.displayName === 'string' ? u.displayName : null,
@@ -454,11 +488,6 @@ async function countableUsers(graph: HttpClient, filter: string | undefined): Pr
     if (e instanceof IdsyncError && e.code === 'BAD_REQUEST') return undefined;
     throw explainGraphError(e, 'count users', USERS_PERMISSION);
   }
-}
-
-function managerRef(raw: Record<string, unknown> | undefined | null): Record<string, unknown> | null {
-  if (!raw || typeof raw !== 'object' || typeof raw.id !== 'string') return null;
-  return { id: raw.id, mail: raw.mail ?? null, userPrincipalName: raw.userPrincipalName ?? null, displayName: raw.displayName ?? null };
 }
 
 /** Graph JSON → SourceUser: annotations dropped, manager resolved to a reference or null. */

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch } from 'undici';
@@ -9,8 +10,10 @@ import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '..
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
 import type { SourceQuery, SourceUser } from '../../core/types.ts';
 import { definition, type EntraSource } from './index.ts';
-import { needsAdvancedQuery, selectFor } from './query.ts';
+import { selectFor } from './query.ts';
+import { filterUses, needsAdvancedQuery } from './advanced-query.ts';
 import { emulatedSources } from './testing.ts';
+import { clientAssertion } from './token.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_SECRET';
 const org = generateOrg({ users: 450, seed: 77 });
@@ -117,6 +120,22 @@ test('manager attributes via $expand=manager, including users without a manager;
     }
   }
   assert.ok(none > 1, 'the CEO and some others have no manager');
+});
+
+test('managers under an advanced $filter: no $expand (Graph refuses it), /manager in batches of 20, same references', async () => {
+  const urls: string[] = [];
+  const s = source({ filter: 'accountEnabled ne false' }, (r) => urls.push(r.url));
+  const { users } = await readAll(s, q({ attributes: ['manager.mail'], manager: true }));
+  const enabled = org.users.filter((u) => u.accountEnabled);
+  assert.deepEqual(users.map((u) => u.id), enabled.map((u) => u.id));
+  const listings = urls.filter((u) => new URL(u).pathname.endsWith('/v1.0/users'));
+  assert.ok(listings.every((u) => !new URL(u).searchParams.has('$expand')), 'no $expand in an advanced query');
+  assert.equal(urls.filter((u) => u.endsWith('/$batch')).length, Math.ceil(enabled.length / 20), 'one $batch per 20 listed users');
+  for (const u of users) {
+    const src = byId.get(u.id)!;
+    const m = src.managerId ? byId.get(src.managerId)! : undefined;
+    assert.deepEqual(u.attrs.manager, m ? { id: m.id, mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName } : null);
+  }
 });
 
 test('guests and unicode names come through unchanged', async () => {
@@ -234,6 +253,29 @@ test('a 5xx and 429 storm converges: every user read exactly once', async () => 
   }
 });
 
+test('a throttled $batch, as a whole (429/424) or inside (429 with Retry-After, 424), is throttling: only the unanswered requests are sent again', async () => {
+  const s = source({ pageSize: 100, membershipStrategy: 'perUser', filter: 'accountEnabled ne false' });
+  const enabled = org.users.filter((u) => u.accountEnabled);
+  const before = { ...emu.batchStats };
+  emu.setBatchFaults([
+    { scope: 'batch', status: 429, retryAfterSeconds: 0.01, times: 2 },
+    { scope: 'batch', status: 424, retryAfterSeconds: 0.02, times: 2 },
+    { path: '/memberOf', status: 429, retryAfterSeconds: 0.05, times: 6 },
+    { path: '/manager', status: 424, times: 4 },
+  ]);
+  try {
+    const { users } = await readAll(s, q({ groups: true, manager: true, attributes: ['manager.mail'] }));
+    assert.deepEqual(users.map((u) => u.id), enabled.map((u) => u.id), 'every user once, none lost to throttling');
+    const withGroups = users.find((u) => (u.groups ?? []).length > 0)!;
+    assert.deepEqual(withGroups.groups, org.groups.filter((g) => g.members.includes(withGroups.id)).map((g) => g.displayName).sort());
+    assert.equal(emu.batchStats.innerFaults - before.innerFaults, 14, 'every scripted fault was met');
+    // Each listed user costs one memberOf and one manager request; only the 10 inner faults were sent twice.
+    assert.equal(emu.batchStats.innerRequests - before.innerRequests, 2 * enabled.length + 10, 'only the throttled inner requests were repeated');
+  } finally {
+    emu.setBatchFaults([]);
+  }
+});
+
 test('a persistent failure mid-listing makes listUsers throw, never end early', async () => {
   const s = source({ pageSize: 100 });
   emu.setFaults({ script: [{ path: '$skiptoken', status: 500, times: 1000 }] });
@@ -254,6 +296,49 @@ test('a persistent failure mid-listing makes listUsers throw, never end early', 
     await assert.rejects(readAll(source({ membershipStrategy: 'perUser' }), q({ groups: true })), (e: any) => e.code === 'TRANSIENT');
   } finally {
     emu.setBatchFaults([]);
+  }
+});
+
+test('a failed listing or a cancelled run stops its read-ahead: no request reaches Graph afterwards', async () => {
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /**
+   * No request may be started once the listing has ended (the client's count), and after the
+   * requests already on their way have landed, none may reach the emulator (its count) while
+   * the throttled pages' Retry-After (1 s) passes.
+   */
+  const assertNothingAfter = async (s: EntraSource, what: string) => {
+    const started = () => s.graph.stats.requests + s.login.stats.requests;
+    const startedAtEnd = started();
+    await wait(200);
+    const arrived = emu.stats.requests;
+    await wait(1300);
+    assert.equal(started(), startedAtEnd, `no request started after ${what}`);
+    assert.equal(emu.stats.requests, arrived, `no request reached the emulator after ${what}`);
+  };
+  // Pages after the first are throttled (Retry-After: 1) for long: without cancelling, the
+  // read-ahead would keep retrying them for many seconds after the listing failed.
+  emu.setFaults({ script: [{ path: 'top=50&$skiptoken', status: 429, headers: { 'retry-after': '1' }, times: 1000 }] });
+  try {
+    // The first page's memberships fail for good: this app may read users but not groups.
+    process.env.IDSYNC_TEST_LIMITED_SECRET = limited.clientSecret;
+    const failing = source({ pageSize: 50, membershipStrategy: 'perUser', clientId: limited.clientId, clientSecret: { env: 'IDSYNC_TEST_LIMITED_SECRET' } });
+    await assert.rejects(readAll(failing, q({ groups: true })), (e: any) => e.code === 'AUTH');
+    await assertNothingAfter(failing, 'the listing failed');
+
+    const cancel = new AbortController();
+    const cancelled = source({ pageSize: 50 });
+    await assert.rejects(
+      (async () => {
+        for await (const page of cancelled.listUsers(q({ signal: cancel.signal }))) {
+          assert.equal(page.length, 50);
+          cancel.abort();
+        }
+      })(),
+      (e: any) => e.name === 'AbortError' || e.code === 'INTERNAL',
+    );
+    await assertNothingAfter(cancelled, 'the run was cancelled');
+  } finally {
+    emu.setFaults({ script: [] });
   }
 });
 
@@ -295,6 +380,16 @@ test('certificate credential: a signed client assertion gets a token', async () 
   const wrongThumb = source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, thumbprint: '00'.repeat(20) } });
   const bad = await wrongThumb.test();
   assert.match(bad.checks[0]!.message, /certificate credential was rejected/);
+  // Thumbprint only: SHA-256 (PS256 + x5t#S256) and the portal's SHA-1 (RS256 + x5t) both sign in.
+  const der = new X509Certificate(certPem).raw;
+  for (const hash of ['sha256', 'sha1']) {
+    const thumbprint = createHash(hash).update(der).digest('hex').toUpperCase();
+    const byThumb = await source({ clientId: 'cert-app', clientSecret: undefined, certificate: { privateKey: { file: keyFile }, thumbprint } }).test();
+    assert.ok(byThumb.checks[0]!.ok, `${hash} thumbprint: ${JSON.stringify(byThumb.checks[0])}`);
+  }
+  const [head] = clientAssertion({ kind: 'certificate', privateKey: { reveal: () => readFileSync(keyFile, 'utf8') } as never, certificatePem: certPem }, 'cert-app', 'https://x/token').split('.');
+  const header = JSON.parse(Buffer.from(head!, 'base64url').toString());
+  assert.deepEqual([header.alg, header['x5t#S256'], header.x5t], ['PS256', createHash('sha256').update(der).digest('base64url'), createHash('sha1').update(der).digest('base64url')], 'PS256 with x5t#S256, and x5t for older tenants');
 });
 
 test('attributes(): static catalogue plus discovered directory extensions and custom security attributes', async () => {
@@ -316,12 +411,39 @@ test('test(): token, users and manager checks pass against a healthy tenant', as
   assert.deepEqual(r.checks.map((c) => c.name), ['token', 'read users', 'read manager', 'required group jira-users']);
 });
 
-test('an advanced $filter gets ConsistencyLevel and $count automatically', async () => {
-  assert.equal(needsAdvancedQuery("accountEnabled ne false"), true);
-  assert.equal(needsAdvancedQuery("department eq 'Sales and not marketing'"), false);
+test('advanced-query detection reads property/operator pairs, not only operators', () => {
+  assert.deepEqual(filterUses("proxyAddresses/any(x:startswith(x,'smtp:')) and identities/any(i:i/issuer eq 'b') or displayName eq null"), [
+    { property: 'proxyAddresses', operator: 'startsWith' },
+    { property: 'identities', operator: 'eq' },
+    { property: 'displayName', operator: 'eqNull' },
+  ]);
+  assert.equal(needsAdvancedQuery('user', 'accountEnabled ne false'), true);
+  assert.equal(needsAdvancedQuery('user', "department eq 'Sales and not marketing' or startswith(mail,'a')"), false, 'words inside literals are not operators');
+  for (const advanced of ["onPremisesExtensionAttributes/extensionAttribute3 eq 'x'", "companyName eq 'Contoso'", "employeeType eq 'E'", "officeLocation eq 'B1'", "mobilePhone eq '1'", 'employeeHireDate ge 2020-01-01T00:00:00Z', "endswith(mail,'@x.com')", "not(userType eq 'Guest')", 'city eq null', "accountEnabled eq true and companyName in ('A','B')"]) {
+    assert.equal(needsAdvancedQuery('user', advanced), true, advanced);
+  }
+  assert.equal(needsAdvancedQuery('group', "startswith(displayName,'jira-')"), false);
+  assert.equal(needsAdvancedQuery('group', 'securityEnabled eq true and mailEnabled eq false'), false);
+  for (const advanced of ["startswith(description,'x')", "preferredLanguage eq 'en'", 'expirationDateTime le 2030-01-01T00:00:00Z', "displayName ne 'x'"]) {
+    assert.equal(needsAdvancedQuery('group', advanced), true, advanced);
+  }
+});
+
+test('an advanced $filter gets ConsistencyLevel and $count automatically, in the listing, the search and groupFilter', async () => {
   const s = source({ filter: 'accountEnabled ne false' });
   const { users } = await readAll(s, q());
   assert.deepEqual(users.map((u) => u.id), org.users.filter((u) => u.accountEnabled).map((u) => u.id));
+  // eq on an extension attribute: no advanced operator, but an advanced property (the strict emulator refuses it otherwise).
+  const cc = org.users[3]!.onPremisesExtensionAttributes.extensionAttribute3!;
+  const ext = await readAll(source({ filter: `onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'` }), q());
+  assert.deepEqual(ext.users.map((u) => u.id), org.users.filter((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc).map((u) => u.id));
+  const member = org.users.find((u) => u.onPremisesExtensionAttributes.extensionAttribute3 === cc)!;
+  const hits = await source({ filter: `onPremisesExtensionAttributes/extensionAttribute3 eq '${cc}'` }).searchUsers(member.userPrincipalName, 5);
+  assert.deepEqual(hits.map((h) => h.id), [member.id], 'the search carries the connector filter as an advanced query');
+  const described = await readAll(source({ groupFilter: "startswith(description,'jira')", membershipStrategy: 'perGroup' }), q({ groups: true }));
+  const allowed = new Set(org.groups.filter((g) => g.description?.toLowerCase().startsWith('jira')).map((g) => g.displayName));
+  assert.ok(allowed.size > 0, 'the seeded org has groups described as jira');
+  assert.ok(described.users.every((u) => u.groups!.every((g) => allowed.has(g))), 'groupFilter on description (advanced) applied');
   const simple = await readAll(source({ filter: "userType eq 'Guest'" }), q({ attributes: ['userType'] }));
   assert.ok(simple.users.length > 0 && simple.users.every((u) => u.attrs.userType === 'Guest'), "simple.users.length > 0 && simple.users.every((u) => u.attrs.userType === 'Guest')");
 });

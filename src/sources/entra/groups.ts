@@ -5,7 +5,7 @@
 // does a member list shorter than the group's own `@odata.count` (see completeness.ts).
 import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
-import { needsAdvancedQuery } from './query.ts';
+import { castListing, needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { assertCompleteRead, odataCount } from './completeness.ts';
 
 /** A group as idsync needs it: the id to read members with and the name users receive. */
@@ -35,13 +35,7 @@ export interface GroupListing {
  * With `stopAfter`, listing ends once that many groups are known.
  */
 export async function listGroups(graph: HttpClient, filter: string | undefined, stopAfter = Infinity): Promise<GroupListing> {
-  const query: Record<string, string> = { $select: 'id,displayName', $top: String(PAGE) };
-  const headers: Record<string, string> = {};
-  if (filter) query.$filter = filter;
-  if (needsAdvancedQuery(filter)) {
-    query.$count = 'true';
-    headers.consistencylevel = 'eventual';
-  }
+  const { query, headers } = withAdvanced(needsAdvancedQuery('group', filter), { $select: 'id,displayName', $top: String(PAGE), ...(filter ? { $filter: filter } : {}) });
   const groups: ListedGroup[] = [];
   let url: string | undefined = graph.resolve('/groups', query);
   while (url) {
@@ -104,11 +98,11 @@ export async function userMembers(graph: HttpClient, group: ListedGroup, transit
   // Collected per group and merged only once complete, so a group that vanishes half-way
   // contributes nothing rather than half its members.
   const ids: string[] = [];
-  const headers = { consistencylevel: 'eventual' };
   let expected: number | undefined;
-  let url: string | undefined = graph.resolve(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: PAGE, $count: 'true' });
+  const firstPage = castListing(`/groups/${encodeURIComponent(group.id)}/${nav}/microsoft.graph.user`, { $select: 'id', $top: String(PAGE) });
+  let url: string | undefined = firstPage.url;
   for (let first = true; url; first = false) {
-    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, headers, accept: [404] });
+    const res: { status: number; body: Page<{ id?: unknown }> } = await graph.send({ method: 'GET', url, headers: firstPage.headers, accept: [404] });
     if (res.status === 404) return null;
     const value = res.body?.value;
     if (!Array.isArray(value)) throw new IdsyncError('TRANSIENT', `Microsoft Graph returned a member page of group '${group.displayName}' without a value list`, { hint: 'retry the run' });

@@ -1,5 +1,5 @@
-// Building Graph queries from what the mapping needs: the exact $select, whether the
-// configured $filter is an advanced query, and OData string literals.
+// Building Graph queries from what the mapping needs: the exact $select and OData string
+// literals (whether a $filter is an advanced query: advanced-query.ts).
 import { IdsyncError } from '../../core/errors.ts';
 import { ALWAYS_SELECTED, SINGLE_USER_ONLY } from './catalogue.ts';
 
@@ -22,16 +22,6 @@ export function assertListable(select: readonly string[]): void {
       hint: 'remove these attributes from the mapping (they cannot be synced in bulk)',
     });
   }
-}
-
-/**
- * Whether a $filter needs advanced query parameters (ConsistencyLevel: eventual + $count=true):
- * `ne`, `not`, `endswith`, and null comparisons. String literals are ignored when looking.
- */
-export function needsAdvancedQuery(filter: string | undefined): boolean {
-  if (!filter) return false;
-  const code = filter.replace(/'(?:[^']|'')*'/g, "''");
-  return /\bne\b|\bnot\b|\bendswith\s*\(|\b(eq|ne)\s+null\b/i.test(code);
 }
 
 /** An OData string literal: single quotes doubled. */

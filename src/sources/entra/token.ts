@@ -1,8 +1,8 @@
 // App-only tokens for Microsoft Graph (OAuth 2.0 client credentials), with a client secret or
-// a certificate assertion (RS256 JWT, x5t = SHA-1 thumbprint of the certificate). Tokens are
+// a certificate assertion (PS256 JWT with x5t#S256; see clientAssertion). Tokens are
 // cached and renewed five minutes before they expire, or at once after Graph answers 401;
 // concurrent callers share one request.
-import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
+import { constants, createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secrets.ts';
@@ -85,15 +85,27 @@ export class TokenProvider {
   }
 }
 
-/** A signed JWT proving possession of the certificate's private key (RFC 7523 client authentication). */
+/**
+ * A signed JWT proving possession of the certificate's private key (RFC 7523 client
+ * authentication). Microsoft's current guidance is PS256 with `x5t#S256` (the certificate's
+ * base64url SHA-256 thumbprint); MSAL for Node sends exactly that when it knows the SHA-256
+ * thumbprint, and RS256 with `x5t` (SHA-1) when it only knows the SHA-1 one. idsync does the
+ * same, and with the certificate itself also adds `x5t` for tenants that still look for it.
+ */
 export function clientAssertion(cred: Extract<Credential, { kind: 'certificate' }>, clientId: string, audience: string): string {
-  const header: Record<string, string> = { alg: 'RS256', typ: 'JWT' };
+  const header: Record<string, string> = { typ: 'JWT' };
+  const hexThumbprint = cred.thumbprintHex?.replace(/:/g, '');
   if (cred.certificatePem) {
     const der = new X509Certificate(cred.certificatePem).raw;
-    header.x5t = createHash('sha1').update(der).digest('base64url');
+    header.alg = 'PS256';
     header['x5t#S256'] = createHash('sha256').update(der).digest('base64url');
-  } else if (cred.thumbprintHex) {
-    header.x5t = Buffer.from(cred.thumbprintHex.replace(/:/g, ''), 'hex').toString('base64url');
+    header.x5t = createHash('sha1').update(der).digest('base64url');
+  } else if (hexThumbprint?.length === 64) {
+    header.alg = 'PS256';
+    header['x5t#S256'] = Buffer.from(hexThumbprint, 'hex').toString('base64url');
+  } else if (hexThumbprint) {
+    header.alg = 'RS256';
+    header.x5t = Buffer.from(hexThumbprint, 'hex').toString('base64url');
   } else {
     throw new IdsyncError('CONFIG', 'the Entra certificate credential needs the certificate or its thumbprint');
   }
@@ -107,5 +119,7 @@ export function clientAssertion(cred: Extract<Credential, { kind: 'certificate' 
   } catch {
     throw new IdsyncError('CONFIG', 'the Entra certificate private key could not be read', { hint: 'store the private key as PEM (-----BEGIN PRIVATE KEY-----), without a passphrase' });
   }
-  return `${signingInput}.${sign('sha256', Buffer.from(signingInput), key).toString('base64url')}`;
+  // PS256: RSASSA-PSS with SHA-256 and a salt as long as the hash (RFC 7518 §3.5).
+  const signer = header.alg === 'PS256' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key;
+  return `${signingInput}.${sign('sha256', Buffer.from(signingInput), signer).toString('base64url')}`;
 }
