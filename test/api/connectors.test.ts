@@ -167,7 +167,9 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     const result = await importConfig(h.store, yaml.replace('Contoso Ltd', 'Contoso Imported'), services);
     assert.deepEqual(result.saved, ['contoso']);
     assert.equal((await h.store.connectors.get('contoso'))?.config.name, 'Contoso Imported');
-    await assert.rejects(importConfig(h.store, yaml.replace('0 2 * * *', 'every day'), services), /nothing was imported[\s\S]*schedule\.cron/);
+    await assert.rejects(importConfig(h.store, yaml.replace('0 2 * * *', 'every day'), services), /nothing was imported[\s\S]*schedule\.cron \(line \d+, column \d+\)/);
+    // A syntax error says where, never what the line holds (it may be a secret typed inline).
+    await assert.rejects(importConfig(h.store, `${yaml}\n- token: hunter2-inline-secret\n`, services), (e: Error) => /not valid YAML: line \d+, column \d+/.test(e.message) && !e.message.includes('hunter2'));
     await assert.rejects(importConfig(h.store, yaml.replace('stored: target.jira.token', 'stored: someone-elses'), services), /secret "someone-elses" is not stored/);
   });
 
