@@ -67,6 +67,8 @@ for (const [kind, open] of storeKinds) {
         assert.equal(seen, 1203);
         assert.equal((await t.store.links.byTargetKey('c', 'jira', 'JIRAUSER7'))?.sourceId, 's00007');
         assert.equal((await t.store.links.search('c', 'user 1202'))[0]?.sourceId, 's01202');
+        assert.deepEqual((await t.store.links.search('c', 'user 1202\u0000')).map((l) => l.sourceId), ['s01202']);
+        assert.deepEqual(await t.store.links.search('c', 'nobody\u0000'), []);
         assert.equal(await t.store.links.count('c'), 1203);
         const digests = await t.store.links.digests('c', 'jira');
         assert.equal(digests.size, 1203);
@@ -120,6 +122,11 @@ for (const [kind, open] of storeKinds) {
         assert.deepEqual(failed.items[0]?.details, { step: 'write' });
         const search = await t.store.runs.items(id, { search: 'alice' });
         assert.equal(search.items[0]?.changes[0]?.after, 'a@x');
+        // NUL once ended the pattern (SQLite: every item matched) or was refused (PostgreSQL).
+        const labels = async (text: string) => (await t.store.runs.items(id, { search: text })).items.map((i) => i.label);
+        assert.deepEqual(await labels('\u0000alice'), ['Alice Ärger']);
+        assert.deepEqual(await labels('bo\u0000b\u0007\u009f'), ['Bob']);
+        assert.deepEqual(await labels('nobody\u0000'), []);
         const page = await t.store.runs.items(id, { limit: 1, offset: 1 });
         assert.equal(page.total, 3);
         assert.equal(page.items[0]?.seq, 2);

@@ -144,6 +144,12 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?search=adele`)).body.items[0].changes[0].after, 'megan@contoso.test');
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?limit=1&offset=1`)).body.items[0].seq, 2);
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?operation=exploded`)).status, 400);
+    // NUL once matched every item: control characters are refused, saying why.
+    for (const bad of ['%00', 'adele%00', '%1B%5B2J']) {
+      const res = await h.admin.get(`/api/v1/runs/${full.id}/items?search=${bad}`);
+      assert.equal(res.status, 400, `search=${bad}: ${res.text}`);
+      assert.match(res.text, /control characters/);
+    }
     const csv = await h.admin.get(`/api/v1/runs/${full.id}/download?format=csv`);
     assert.match(String(csv.headers['content-type']), /text\/csv/);
     const lines = csv.text.trim().split('\r\n');
