@@ -121,6 +121,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
   const kept = Boolean(opts.dataDir || opts.keep);
   let store: Store | undefined;
+  // Ctrl-C during the sync ends the process at once; the temporary directory goes with it.
+  const abandon = (signal: NodeJS.Signals) => {
+    if (!kept) rmSync(dataDir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', abandon).once('SIGTERM', abandon);
+  const stopAbandoning = () => process.off('SIGINT', abandon).off('SIGTERM', abandon);
   try {
     for (const line of emulatorLines(suite.info)) log(line);
     log(
@@ -137,6 +144,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const progress = progressReporter(!opts.json);
     const result = await engine.run({ connector, kind: 'full', trigger: 'demo', onProgress: progress.onProgress });
     progress.stop();
+    stopAbandoning();
     const { run } = result;
     if (opts.json) {
       // run.counts.targets holds the counts per target (Jira and Confluence side by side).
@@ -163,6 +171,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await untilStopped();
     await server.close();
   } finally {
+    stopAbandoning();
     await store?.close();
     await suite.close();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });

@@ -2,10 +2,10 @@
 // {file: PATH}); a relative secret file path is taken relative to the configuration file.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { IdsyncError } from '../core/errors.ts';
 import { configFileSchema, type ConfigFile, type ConnectorConfig } from './schema.ts';
-import { ConfigError, validateConnector, zodIssues } from './validate.ts';
+import { ConfigError, pathKeys, validateConnector, zodIssues, type ConfigIssue } from './validate.ts';
+import { readYaml } from './yaml.ts';
 
 export async function loadConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
@@ -16,13 +16,11 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
       hint: 'pass the path of your idsync.yaml with --config',
     });
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new IdsyncError('CONFIG', `${path} is not valid YAML: ${doc.errors[0]!.message}`);
-  }
-  const raw = doc.toJS() as unknown;
-  const parsed = configFileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(path, zodIssues(parsed.error));
+  const yaml = readYaml(text, path);
+  /** The issues with their line and column in the file; `under` is where their paths start. */
+  const placed = (issues: ConfigIssue[], under: Array<string | number> = []) => issues.map((x) => ({ ...x, ...yaml.positionOf([...under, ...pathKeys(x.path)]) }));
+  const parsed = configFileSchema.safeParse(yaml.value);
+  if (!parsed.success) throw new ConfigError(path, placed(zodIssues(parsed.error)));
   const base = dirname(resolve(path));
   const connectors: ConnectorConfig[] = [];
   for (const [i, c] of parsed.data.connectors.entries()) {
@@ -30,7 +28,7 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
     const { config, issues } = await validateConnector(withPaths);
     const errors = issues.filter((x) => x.severity === 'error');
     if (!config || errors.length > 0) {
-      const error = new ConfigError(`${path}: connectors[${i}] (${c.id})`, issues);
+      const error = new ConfigError(`${path}: connectors[${i}] (${c.id})`, placed(issues, ['connectors', i]));
       error.targetIds = c.targets.map((t) => t.id);
       throw error;
     }

@@ -3,6 +3,7 @@
 // (UI/API). Source and target settings are validated by their own module's schema
 // (see src/sources/registry.ts and src/targets/registry.ts); this file holds what is common.
 import { z } from 'zod';
+import './unknown-keys.ts'; // unknown keys are refused with the nearest known one named
 
 export const mappingRuleSchema = z
   .object({
@@ -22,7 +23,10 @@ export const scheduleSchema = z
   })
   .strict();
 
-/** Settings every target has, whatever its type. Type-specific keys are checked by the target module. */
+/**
+ * Settings every target has, whatever its type. Type-specific keys pass through here and are
+ * checked by the target module's schema (see targetSettingsSchema).
+ */
 export const targetBaseSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
@@ -44,6 +48,14 @@ export const sourceBaseSchema = z
     requiredGroups: z.array(z.string()).default([]),
   })
   .passthrough();
+
+/**
+ * A target type's settings: the common ones and the type's own, nothing else. The common model
+ * above lets type-specific keys through; this is where an unknown one is refused.
+ */
+export function targetSettingsSchema<S extends z.ZodRawShape>(shape: S) {
+  return targetBaseSchema.extend(shape).strict();
+}
 
 export const connectorSchema = z
   .object({

@@ -1,9 +1,9 @@
 // Validation of a whole connector: the common model, each source's and target's own settings,
 // and every mapping table against its target's capabilities. Problems come back placed (a path
 // like `targets[0].mapping[2].source`) so the CLI and the UI can say what is wrong and where.
-import type { z } from 'zod';
+import { z } from 'zod';
 import { IdsyncError, errorText } from '../core/errors.ts';
-import { connectorSchema, type ConnectorConfig } from './schema.ts';
+import { connectorSchema, mappingRuleSchema, type ConnectorConfig } from './schema.ts';
 import { sourceDefinition, type SourceDefinition } from '../sources/registry.ts';
 import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targets/registry.ts';
 import { validateMapping } from '../mapping/index.ts';
@@ -18,7 +18,13 @@ export interface ConfigIssue {
   severity: 'error' | 'warning';
   /** Character offset inside an expression. */
   position?: number;
+  /** Where in a YAML file (1-based), when the connector came from one. */
+  line?: number;
+  column?: number;
 }
+
+/** ", line 12, column 9" when the issue has a place in a file. */
+const inFile = (i: ConfigIssue): string => (i.line !== undefined ? `, line ${i.line}, column ${i.column}` : '');
 
 export class ConfigError extends IdsyncError {
   readonly issues: ConfigIssue[];
@@ -27,7 +33,7 @@ export class ConfigError extends IdsyncError {
   targetIds: string[] = [];
   constructor(where: string, issues: ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
-    super('CONFIG', `${where}: ${errors.map((i) => `${i.path || '(top)'}: ${i.message}`).join('; ')}`, {
+    super('CONFIG', `${where}: ${errors.map((i) => `${i.path || '(top)'}${inFile(i)}: ${i.message}`).join('; ')}`, {
       hint: 'fix the settings named above and try again',
     });
     this.issues = issues;
@@ -35,12 +41,12 @@ export class ConfigError extends IdsyncError {
   }
 }
 
-/** An issue's place as a person reads it: `targets[0].mapping[2].source (target "jira")`. */
+/** An issue's place as a person reads it: `targets[0].mapping[2].source (target "jira"), line 12, column 9`. */
 export function describePlace(issue: ConfigIssue, targetIds: string[]): string {
   const path = issue.path || '(top)';
   const m = /^targets\[(\d+)\]/.exec(issue.path);
   const id = m ? targetIds[Number(m[1])] : undefined;
-  return id ? `${path} (target "${id}")` : path;
+  return `${id ? `${path} (target "${id}")` : path}${inFile(issue)}`;
 }
 
 export function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
@@ -51,7 +57,9 @@ export function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
 
 export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
   return error.issues.map((i) => {
-    const path = formatZodPath(i.path);
+    // One unknown key is placed at the key itself (its line in a YAML file), several at their object.
+    const at = i.code === 'unrecognized_keys' && i.keys.length === 1 ? [...i.path, i.keys[0]!] : i.path;
+    const path = formatZodPath(at);
     return { path: prefix && path ? `${prefix}.${path}` : prefix || path, message: i.message, severity: 'error' as const };
   });
 }
@@ -119,7 +127,8 @@ export async function validateConnector(
     const capabilities = r.success ? capabilitiesOf(def, r.data) : def.capabilities;
     // Rows the common model already refused (not even a target and a source) are not checked twice.
     if (base.success || t.mapping.every(isRuleShaped)) {
-      const mappingIssues = await deps.validateMapping({ rules: t.mapping as MappingRule[], capabilities, attributes: opts.attributes });
+      const rules = base.success ? t.mapping : t.mapping.map(withRuleDefaults);
+      const mappingIssues = await deps.validateMapping({ rules: rules as MappingRule[], capabilities, attributes: opts.attributes });
       for (const m of mappingIssues) {
         issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
       }
@@ -158,6 +167,13 @@ function sectionsOf(input: unknown): Sections {
 
 function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Mapping rows keep their field checks when the common model failed: defaults filled in, unknown keys left for the common model to report. */
+const lenientRule = z.object(mappingRuleSchema.shape);
+function withRuleDefaults(rule: unknown): unknown {
+  const r = lenientRule.safeParse(rule);
+  return r.success ? r.data : rule;
 }
 
 function isRuleShaped(rule: unknown): boolean {

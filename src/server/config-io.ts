@@ -1,7 +1,8 @@
 // `idsync config export|import`: moves connector configuration between a YAML file and the store.
 // An export writes secret references only ({env}, {file}, or {stored: name} for secrets entered
 // in the UI), never a secret's value. An import validates every connector before saving any.
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { readYaml } from '../config/yaml.ts';
 import { configFileSchema, type ConnectorConfig } from '../config/schema.ts';
 import { IdsyncError } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
@@ -33,24 +34,23 @@ export interface ImportResult {
  * `secretRefs`, and then only the references that policy allows or that are stored already.
  */
 export async function importConfig(store: Store, text: string, services: Pick<Services, 'registry' | 'mapping'>, opts: { secretRefs?: SecretRefPolicy } = {}): Promise<ImportResult> {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (e) {
-    throw new IdsyncError('CONFIG', `the file is not valid YAML: ${(e as Error).message}`);
-  }
-  const file = configFileSchema.safeParse(raw);
+  const yaml = readYaml(text, 'the file');
+  const lineOf = (path: ReadonlyArray<string | number>) => {
+    const at = yaml.positionOf(path);
+    return at ? ` (line ${at.line}, column ${at.column})` : '';
+  };
+  const file = configFileSchema.safeParse(yaml.value);
   if (!file.success) {
-    const lines = file.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
+    const lines = file.error.issues.map((i) => `${i.path.join('.') || '(file)'}${lineOf(i.path as Array<string | number>)}: ${i.message}`);
     throw new IdsyncError('CONFIG', `the file is not a valid idsync configuration:\n  ${lines.join('\n  ')}`);
   }
   const checked: ConnectorConfig[] = [];
   const problems: string[] = [];
   const warnings: ImportResult['warnings'] = [];
-  for (const c of file.data.connectors) {
+  for (const [index, c] of file.data.connectors.entries()) {
     const existing = await store.connectors.get(c.id);
     const outcome = await validateConnector(c, services);
-    problems.push(...outcome.errors.map((e) => `connector ${c.id}: ${e.path.join('.')}: ${e.message}`));
+    problems.push(...outcome.errors.map((e) => `connector ${c.id}: ${e.path.join('.')}${lineOf(['connectors', index, ...e.path])}: ${e.message}`));
     warnings.push(...outcome.warnings.map((w) => ({ connector: c.id, ...w })));
     // A {stored} reference must name a secret this store already holds for that connector.
     for (const name of storedNames(c)) {

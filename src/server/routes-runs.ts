@@ -54,7 +54,7 @@ export function runRoutes(api: ApiRouter, deps: { store: Store; services: Servic
           return list as ItemOperation[];
         }),
         targetId: z.string().optional(),
-        search: z.string().max(200).optional(),
+        search: z.string().max(200).regex(/^\P{Cc}*$/u, 'search must not contain control characters (such as NUL)').optional(),
         offset: z.coerce.number().int().min(0).default(0),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),

@@ -21,12 +21,25 @@ export function scheduleProblem(cron: string, timezone: string): { field: 'cron'
   } catch {
     return { field: 'timezone', message: `"${timezone}" is not a time zone; use an IANA name such as Europe/Berlin or UTC` };
   }
+  // Croner also reads seconds, years, nicknames and "?" (the time of reading): accept only the
+  // classic five fields the README documents, so a schedule means what an administrator expects.
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    const seconds = fields.length === 6 ? ' (a first field for seconds is not supported)' : '';
+    return { field: 'cron', message: `use 5 fields: minute hour day-of-month month day-of-week, e.g. "0 * * * *" for every hour; this has ${fields.length}${seconds}` };
+  }
+  if (cron.includes('?')) return { field: 'cron', message: '"?" is not supported; use "*"' };
+  const never = { field: 'cron' as const, message: 'this schedule never runs: no date matches it (e.g. the 30th of February); check the day of the month and the month' };
+  let next: Date[];
   try {
-    new Cron(cron, { timezone, paused: true }).nextRuns(1);
+    next = new Cron(cron, { timezone, paused: true }).nextRuns(1);
   } catch (e) {
+    // Croner searches for a matching date recursively; for some impossible dates (the 31st
+    // of four 30-day months) it runs out of stack instead of answering none.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return never;
     return { field: 'cron', message: `not a valid cron expression: ${(e as Error).message.replace(/^CronPattern:\s*/, '')}` };
   }
-  return undefined;
+  return next.length === 0 ? never : undefined;
 }
 
 export function describeSchedule(cron: string, timezone: string, from = new Date()): ScheduleDescription {

@@ -1,8 +1,9 @@
 // Encryption of secrets entered in the UI. The key comes from IDSYNC_SECRET_KEY (base64, 32
-// bytes) or a key file created beside the database with mode 0600. Values are AES-256-GCM,
+// bytes) or a key file created beside the database with mode 0600 (in a 0700 directory). Values are AES-256-GCM,
 // so a tampered or foreign value fails loudly instead of decrypting to garbage.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir, narrowIfExists } from './private-files.ts';
 import { join } from 'node:path';
 import { IdsyncError } from '../core/errors.ts';
 
@@ -20,11 +21,25 @@ export function secretKey(dataDir: string | undefined): Buffer {
   }
   if (!dataDir) return randomBytes(32); // in-memory store: secrets live as long as the process
   const file = join(dataDir, 'secret.key');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(file)) createKeyFile(dataDir, file);
+  narrowIfExists(file);
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+function createKeyFile(dataDir: string, file: string): void {
+  ensurePrivateDir(dataDir);
   const key = randomBytes(32);
-  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600 });
-  return key;
+  // Written aside and linked into place: two processes opening a new store at once must not each
+  // use a key of their own, nor read a key file that is still empty.
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(draft, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(draft, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    unlinkSync(draft);
+  }
 }
 
 export function secretBox(key: Buffer): SecretBox {

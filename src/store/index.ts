@@ -1,7 +1,6 @@
 // Opens the store: an embedded SQLite file under the data directory by default, or PostgreSQL
 // when a database URL is given (several idsync instances may then share it). Migrations run on
 // open, so an upgrade needs no separate step.
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -9,6 +8,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import { secretBox, secretKey } from './crypto.ts';
+import { ensurePrivateDir, ensurePrivateFile, narrowIfExists } from './private-files.ts';
 import { ConnectorRepo } from './connectors.ts';
 import { LinkRepo } from './links.ts';
 import { RunRepo } from './runs.ts';
@@ -66,8 +66,11 @@ export class Store {
       let file = ':memory:';
       if (url !== ':memory:') {
         if (!dataDir) throw new IdsyncError('CONFIG', 'no data directory given', { hint: 'pass --data-dir DIR or set IDSYNC_DATA_DIR' });
-        mkdirSync(dataDir, { recursive: true });
+        ensurePrivateDir(dataDir);
         file = join(dataDir, 'idsync.sqlite');
+        // SQLite creates its -wal and -shm files with the database file's mode.
+        ensurePrivateFile(file);
+        for (const companion of [`${file}-wal`, `${file}-shm`]) narrowIfExists(companion);
       }
       const sqlite = new SQLite(file);
       sqlite.pragma('journal_mode = WAL');

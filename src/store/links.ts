@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { FieldValues } from '../core/types.ts';
+import { containsPattern, searchText } from './search-text.ts';
 
 export interface Link {
   connectorId: string;
@@ -174,13 +175,13 @@ export class LinkRepo {
 
   /** Finds a link by what an admin may type: source id, target username or label. */
   async search(connectorId: string, text: string, limit = 20): Promise<Link[]> {
-    const like = `%${text.replace(/[%_]/g, '')}%`;
+    const like = containsPattern(text);
     const op = this.dialect === 'postgres' ? 'ilike' : 'like';
     const rows = await this.db
       .selectFrom('links')
       .selectAll()
       .where('connector_id', '=', connectorId)
-      .where((eb) => eb.or([eb('source_id', '=', text), eb('target_username', op, like), eb('label', op, like)]))
+      .where((eb) => eb.or([eb('source_id', '=', searchText(text)), eb('target_username', op, like), eb('label', op, like)]))
       .limit(limit)
       .execute();
     return rows.map(fromRow);

@@ -5,6 +5,7 @@ import type { Database } from './schema.ts';
 import type { Database as SQLiteDatabase, Statement as SQLiteStatement } from 'better-sqlite3';
 import { IdsyncError } from '../core/errors.ts';
 import { describeOwner, ownerState, thisProcess, type RunOwner } from './run-owner.ts';
+import { containsPattern } from './search-text.ts';
 import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
 
 export interface RunRecord {
@@ -231,7 +232,7 @@ export class RunRepo {
     if (query.operation) q = q.where('operation', 'in', Array.isArray(query.operation) ? query.operation : [query.operation]);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
     if (query.search) {
-      const like = `%${query.search.replace(/[%_]/g, '')}%`;
+      const like = containsPattern(query.search);
       const op = this.dialect === 'postgres' ? 'ilike' : 'like';
       q = q.where((eb) => eb.or([eb('label', op, like), eb('source_id', op, like)]));
     }

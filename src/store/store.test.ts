@@ -1,6 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { storeKinds } from '../../test/helpers/stores.ts';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgresStore, storeKinds } from '../../test/helpers/stores.ts';
+import { Store } from './index.ts';
 import { newRunId } from './runs.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 
@@ -63,6 +67,8 @@ for (const [kind, open] of storeKinds) {
         assert.equal(seen, 1203);
         assert.equal((await t.store.links.byTargetKey('c', 'jira', 'JIRAUSER7'))?.sourceId, 's00007');
         assert.equal((await t.store.links.search('c', 'user 1202'))[0]?.sourceId, 's01202');
+        assert.deepEqual((await t.store.links.search('c', 'user 1202\u0000')).map((l) => l.sourceId), ['s01202']);
+        assert.deepEqual(await t.store.links.search('c', 'nobody\u0000'), []);
         assert.equal(await t.store.links.count('c'), 1203);
         const digests = await t.store.links.digests('c', 'jira');
         assert.equal(digests.size, 1203);
@@ -135,6 +141,11 @@ for (const [kind, open] of storeKinds) {
         assert.deepEqual(failed.items[0]?.details, { step: 'write' });
         const search = await t.store.runs.items(id, { search: 'alice' });
         assert.equal(search.items[0]?.changes[0]?.after, 'a@x');
+        // NUL once ended the pattern (SQLite: every item matched) or was refused (PostgreSQL).
+        const labels = async (text: string) => (await t.store.runs.items(id, { search: text })).items.map((i) => i.label);
+        assert.deepEqual(await labels('\u0000alice'), ['Alice Ärger']);
+        assert.deepEqual(await labels('bo\u0000b\u0007\u009f'), ['Bob']);
+        assert.deepEqual(await labels('nobody\u0000'), []);
         const page = await t.store.runs.items(id, { limit: 1, offset: 1 });
         assert.equal(page.total, 3);
         assert.equal(page.items[0]?.seq, 2);
@@ -146,3 +157,62 @@ for (const [kind, open] of storeKinds) {
     });
   });
 }
+
+describe('the data directory is for the service user only', () => {
+  const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+  test('a new store: directory 0700; database, its WAL files and secret.key 0600, whatever the umask', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'idsync-modes-'));
+    const dataDir = join(parent, 'data');
+    const umask = process.umask(0); // the most permissive: modes must not come from it
+    try {
+      const store = await Store.open({ dataDir, databaseUrl: undefined });
+      try {
+        await store.connectors.save(connector, { secrets: { clientSecret: 'x' } }); // a write: the WAL file exists
+        const files = ['idsync.sqlite', 'idsync.sqlite-wal', 'idsync.sqlite-shm', 'secret.key'];
+        assert.deepEqual(readdirSync(dataDir).sort(), [...files].sort(), 'no other file (no key draft left behind)');
+        assert.deepEqual(
+          [dataDir, ...files.map((f) => join(dataDir, f))].map(modeOf),
+          ['700', '600', '600', '600', '600'],
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      process.umask(umask);
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  test('files an older idsync left readable by others are narrowed to 0600 when the store opens', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'idsync-modes-'));
+    try {
+      const first = await Store.open({ dataDir, databaseUrl: undefined });
+      await first.connectors.save(connector);
+      await first.close();
+      for (const f of ['idsync.sqlite', 'secret.key']) chmodSync(join(dataDir, f), 0o644);
+      const again = await Store.open({ dataDir, databaseUrl: undefined });
+      try {
+        assert.deepEqual(['idsync.sqlite', 'secret.key'].map((f) => modeOf(join(dataDir, f))), ['600', '600']);
+        assert.equal((await again.connectors.get('entra-main'))?.config.name, 'Contoso', 'the store still opens');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('with PostgreSQL the data directory keeps only secret.key, 0600 in a 0700 directory', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'idsync-modes-'));
+    const dataDir = join(parent, 'data');
+    const t = await openPostgresStore(dataDir);
+    try {
+      assert.deepEqual(readdirSync(dataDir), ['secret.key']);
+      assert.deepEqual([modeOf(dataDir), modeOf(join(dataDir, 'secret.key'))], ['700', '600']);
+    } finally {
+      await t.dispose();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+});

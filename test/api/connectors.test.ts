@@ -161,6 +161,12 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?search=adele`)).body.items[0].changes[0].after, 'megan@contoso.test');
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?limit=1&offset=1`)).body.items[0].seq, 2);
     assert.equal((await h.admin.get(`/api/v1/runs/${full.id}/items?operation=exploded`)).status, 400);
+    // NUL once matched every item: control characters are refused, saying why.
+    for (const bad of ['%00', 'adele%00', '%1B%5B2J']) {
+      const res = await h.admin.get(`/api/v1/runs/${full.id}/items?search=${bad}`);
+      assert.equal(res.status, 400, `search=${bad}: ${res.text}`);
+      assert.match(res.text, /control characters/);
+    }
     const csv = await h.admin.get(`/api/v1/runs/${full.id}/download?format=csv`);
     assert.match(String(csv.headers['content-type']), /text\/csv/);
     const lines = csv.text.trim().split('\r\n');
@@ -184,7 +190,9 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     const result = await importConfig(h.store, yaml.replace('Contoso Ltd', 'Contoso Imported'), services);
     assert.deepEqual(result.saved, ['contoso']);
     assert.equal((await h.store.connectors.get('contoso'))?.config.name, 'Contoso Imported');
-    await assert.rejects(importConfig(h.store, yaml.replace('0 2 * * *', 'every day'), services), /nothing was imported[\s\S]*schedule\.cron/);
+    await assert.rejects(importConfig(h.store, yaml.replace('0 2 * * *', 'every day'), services), /nothing was imported[\s\S]*schedule\.cron \(line \d+, column \d+\)/);
+    // A syntax error says where, never what the line holds (it may be a secret typed inline).
+    await assert.rejects(importConfig(h.store, `${yaml}\n- token: hunter2-inline-secret\n`, services), (e: Error) => /not valid YAML: line \d+, column \d+/.test(e.message) && !e.message.includes('hunter2'));
     await assert.rejects(importConfig(h.store, yaml.replace('stored: target.jira.token', 'stored: someone-elses'), services), /secret "someone-elses" is not stored/);
   });
 

@@ -120,7 +120,7 @@ describe('the idsync command line', () => {
     const o = await idsync(['validate', '--config', writeConfig('bad-mapping.yaml', bad)]);
     assert.equal(o.code, 1);
     assert.match(o.stderr, /connectors\[0\] \(entra-cli\) is invalid/);
-    assert.match(o.stderr, /targets\[0\]\.mapping\[5\]\.source/);
+    assert.match(o.stderr, /targets\[0\]\.mapping\[5\]\.source \(target "jira"\), line \d+, column \d+/);
     assert.match(o.stderr, /position 14/);
   });
 
@@ -129,7 +129,7 @@ describe('the idsync command line', () => {
     inline.source.clientSecret = 'abc';
     const o = await idsync(['validate', '--config', writeConfig('inline-secret.yaml', inline)]);
     assert.equal(o.code, 1);
-    assert.match(o.stderr, /source\.clientSecret: .*never written inline/);
+    assert.match(o.stderr, /source\.clientSecret, line \d+, column \d+: .*never written inline/);
   });
 
   test('sync --dry-run plans everyone and writes nothing', async () => {

@@ -32,8 +32,8 @@ export async function openSqliteStore(): Promise<TestStore> {
   };
 }
 
-export async function openPostgresStore(): Promise<TestStore> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'));
+/** `dataDir`: where secret.key goes (a new temporary directory by default). */
+export async function openPostgresStore(dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'))): Promise<TestStore> {
   const schema = `idsync_test_${randomBytes(6).toString('hex')}`;
   const store = await Store.open({ dataDir, databaseUrl: PG_URL, pgSchema: schema });
   return {

@@ -1,13 +1,13 @@
 // Registry entry of the Atlassian Cloud organisation (admin API) target.
 import { z } from 'zod';
 import { HttpClient } from '../../core/http.ts';
-import { targetBaseSchema } from '../../config/schema.ts';
+import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
 import { AtlassianAdminApi, adminErrorMessage } from './api.ts';
 import { AtlassianAdminTarget, atlassianAdminCapabilities } from './connector.ts';
 
-export const atlassianAdminConfigSchema = targetBaseSchema.extend({
+export const atlassianAdminConfigSchema = targetSettingsSchema({
   type: z.literal('atlassian-admin'),
   /** Organisation id, from the admin.atlassian.com URL or the API key page. */
   orgId: z.string().min(1, 'orgId is required (see admin.atlassian.com → Settings → API keys)'),

@@ -1,7 +1,7 @@
 // Registry entry of the Confluence Cloud target: settings, secrets and the factory.
 import { z } from 'zod';
 import { HttpClient } from '../../core/http.ts';
-import { targetBaseSchema } from '../../config/schema.ts';
+import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
 import { confluenceCloudErrorMessage } from './api.ts';
@@ -9,7 +9,7 @@ import { ConfluenceCloudTarget, confluenceCloudCapabilities } from './connector.
 
 export { ConfluenceCloudTarget, confluenceCloudCapabilities } from './connector.ts';
 
-export const confluenceCloudConfigSchema = targetBaseSchema.extend({
+export const confluenceCloudConfigSchema = targetSettingsSchema({
   type: z.literal('confluence-cloud'),
   /** Site URL, e.g. https://acme.atlassian.net (the /wiki/rest/api path is added). */
   baseUrl: z.url('baseUrl must be the site URL, e.g. https://acme.atlassian.net'),

@@ -1,7 +1,7 @@
 // Settings of a Confluence Data Center target. Credentials are secret references, resolved
 // only when the connector is created and never stored or logged as values.
 import { z } from 'zod';
-import { targetBaseSchema } from '../../config/schema.ts';
+import { targetSettingsSchema } from '../../config/schema.ts';
 import { secretRefSchema } from '../../config/secrets.ts';
 
 export const confluenceDcAuthSchema = z.discriminatedUnion('type', [
@@ -9,7 +9,7 @@ export const confluenceDcAuthSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('basic'), username: z.string().min(1, 'username is required'), password: secretRefSchema }).strict(),
 ]);
 
-export const confluenceDcConfigSchema = targetBaseSchema.extend({
+export const confluenceDcConfigSchema = targetSettingsSchema({
   type: z.literal('confluence-dc'),
   /** Base URL of Confluence with its context path, e.g. https://wiki.example.com/confluence. */
   url: z.url({ error: 'url must be the base URL of Confluence, e.g. https://wiki.example.com' }),

@@ -1,13 +1,13 @@
 // Registry entry of the Atlassian Crowd target.
 import { z } from 'zod';
 import { HttpClient } from '../../core/http.ts';
-import { targetBaseSchema } from '../../config/schema.ts';
+import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
 import { CrowdApi, crowdErrorMessage } from './api.ts';
 import { CrowdTarget, crowdCapabilities } from './connector.ts';
 
-export const crowdConfigSchema = targetBaseSchema.extend({
+export const crowdConfigSchema = targetSettingsSchema({
   type: z.literal('crowd'),
   /** Crowd's base URL including any context path, e.g. https://crowd.example.com/crowd. */
   baseUrl: z.url('baseUrl must be Crowd\'s URL, e.g. https://crowd.example.com/crowd'),

@@ -1,13 +1,13 @@
 // Registry entry of the Jira Cloud target: settings, secrets and the factory.
 import { z } from 'zod';
 import { HttpClient } from '../../core/http.ts';
-import { targetBaseSchema } from '../../config/schema.ts';
+import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
 import { jiraErrorMessage } from './api.ts';
 import { JiraCloudTarget, jiraCloudCapabilities } from './connector.ts';
 
-export const jiraCloudConfigSchema = targetBaseSchema.extend({
+export const jiraCloudConfigSchema = targetSettingsSchema({
   type: z.literal('jira-cloud'),
   /** Site URL, e.g. https://acme.atlassian.net (the REST path is added). */
   baseUrl: z.url('baseUrl must be the site URL, e.g. https://acme.atlassian.net'),

@@ -26,6 +26,9 @@ const SHOWN_WHEN: Record<string, (section: Obj) => boolean> = {
   'confluence-dc.formLogin': (t) => t.profileFields !== 'off' && t.auth?.type === 'pat',
 };
 
+/** A target switched to another product: the old product's settings mean nothing there (and the server refuses unknown ones). */
+const retyped = (target: Obj, type: string): Obj => ({ ...Object.fromEntries(Object.entries(target).filter(([k]) => TARGET_BASE.has(k))), type });
+
 function newConnector(source: string, target: string): Obj {
   return { id: '', name: '', source: { type: source, requiredGroups: [] }, targets: [{ id: target.split('-')[0], type: target, mapping: [
     { target: 'user.username', source: 'userPrincipalName', flow: 'always', whenEmpty: 'keep' },
@@ -236,7 +239,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
               <Divider my="md" label={`Target ${t.id}: ${tt?.label ?? t.type}`} labelPosition="left" />
               <SimpleGrid cols={{ base: 1, md: 2 }}>
                 <TextInput label="Target ID" value={t.id} onChange={(e) => setTarget(i, { id: e.currentTarget.value })} disabled={readOnly} error={issueAt('targets', i, 'id')} />
-                <Select label="Product" data={targetTypes.map((x) => ({ value: x.type, label: x.label, disabled: !x.available }))} value={t.type} onChange={(v) => v && setTarget(i, { type: v })} disabled={readOnly} error={issueAt('targets', i, 'type')} allowDeselect={false} />
+                <Select label="Product" data={targetTypes.map((x) => ({ value: x.type, label: x.label, disabled: !x.available }))} value={t.type} onChange={(v) => v && setConfig({ ...config, targets: config.targets.map((x: Obj, j: number) => (j === i ? retyped(x, v) : x)) })} disabled={readOnly} error={issueAt('targets', i, 'type')} allowDeselect={false} />
                 {renderSettings(t, tt?.configSchema, tt?.secretFields ?? [], TARGET_BASE, false, (p) => setTarget(i, p), ['targets', i])}
               </SimpleGrid>
               {!readOnly && config.targets.length > 1 && <Button mt="xs" size="xs" color="red" variant="subtle" onClick={() => setConfig({ ...config, targets: config.targets.filter((_: Obj, j: number) => j !== i) })}>Remove target {t.id}</Button>}
