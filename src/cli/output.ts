@@ -50,9 +50,9 @@ export function summaryLine(run: RunRecord): string {
   return [line, ...per].join('\n');
 }
 
+/** One word for an empty value, as in the admin UI: a missing and a cleared value both read "(empty)". */
 export function formatValue(v: Json | undefined): string {
-  if (v === undefined) return '∅';
-  if (v === null) return 'null';
+  if (v === undefined || v === null || v === '') return '(empty)';
   const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
