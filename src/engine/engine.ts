@@ -13,12 +13,13 @@ import type { Store } from '../store/index.ts';
 import type { Link, LinkDigest } from '../store/links.ts';
 import { HEARTBEAT_MS, newRunId, type RunRecord } from '../store/runs.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
-import type { MappingContext } from '../mapping/api.ts';
+import type { MappedUser, MappingContext } from '../mapping/api.ts';
 import type { ConnectionReport, SyncProgress, SyncRequest, SyncResult, UserSyncReport } from './api.ts';
 import { buildRuntime, type Runtime, type TargetRuntime } from './runtime.ts';
 import { Journal } from './journal.ts';
 import { mapLimit, prefetch } from './concurrency.ts';
-import { syncUserToTarget, type UserOutcome } from './user-sync.ts';
+import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
+import { recoverIntents, type Unresolved } from './recovery.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -64,6 +65,8 @@ interface RunContext {
   digests: Map<string, Map<string, LinkDigest>>;
   /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
   deferred: Map<string, Map<string, SourceUser>>;
+  /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
+  unresolved: Unresolved;
 }
 
 export class SyncEngine {
@@ -114,7 +117,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map() };
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), unresolved: new Map() };
       for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
       if (req.kind === 'full') await this.fullSync(rc);
       else user = await this.singleUserSync(rc);
@@ -143,6 +146,7 @@ export class SyncEngine {
   private async fullSync(rc: RunContext): Promise<void> {
     const { runtime, req } = rc;
     const seen = new Set<string>();
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id);
     rc.progress.phase = 'reading';
     for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
@@ -163,6 +167,7 @@ export class SyncEngine {
     const { runtime, req } = rc;
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id);
     rc.progress.phase = 'reading';
     let user = await runtime.source.getUser(ref, runtime.query);
     let knownLinks: Link[] = [];
@@ -226,7 +231,7 @@ export class SyncEngine {
         const fp = this.fingerprint(user, t, resolver);
         if (fp) fingerprints.set(user.id, fp);
         const digest = digests?.get(user.id);
-        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile) {
+        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile && !rc.unresolved.get(t.config.id)?.has(user.id)) {
           resolver.record(user.id, digest.username);
           outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
         } else slow.push(i);
@@ -234,24 +239,39 @@ export class SyncEngine {
 
       const links = await this.store.links.getMany(connectorId, t.config.id, slow.map((i) => users[i]!.id));
       const mctx: MappingContext = { targetUsernameOf: (id) => resolver.lookup(id) };
+      const dryRun = rc.req.dryRun ?? false;
+      const unknown = rc.unresolved.get(t.config.id);
+      const mappedValues = new Map<number, MappedUser['values']>();
+      const writes: Array<{ i: number; write: PendingWrite }> = [];
+      // Find and plan every user of the page (reads only), then record the page's intents in one
+      // statement, then write: a crash at any point leaves no write without its intent.
       await mapLimit(slow, t.config.concurrency, async (i) => {
         const user = users[i]!;
+        const unresolvedReason = unknown?.get(user.id);
+        if (unresolvedReason) {
+          outcomes[i] = { operation: 'failed', changes: [], error: unresolvedReason, matched: 'link', username: links.get(user.id)?.targetUsername ?? null, wrote: false };
+          return;
+        }
         const mapped = await t.mapping.evaluate(user, mctx);
         if (mapped.pending.length > 0 && !resolver.final) {
           defer(rc, user, t.config.id);
           return;
         }
-        const outcome = await syncUserToTarget({
-          connectorId,
-          user,
-          label: userLabel(user),
-          target: t,
-          link: links.get(user.id),
-          mapped,
-          dryRun: rc.req.dryRun ?? false,
-          reconcile: rc.req.reconcile ?? false,
-          links: this.store.links,
+        mappedValues.set(i, mapped.values);
+        const prepared = await prepareUserSync({ connectorId, user, label: userLabel(user), target: t, link: links.get(user.id), mapped, dryRun, reconcile: rc.req.reconcile ?? false, links: this.store.links });
+        if (prepared.write) writes.push({ i, write: prepared.write });
+        else outcomes[i] = prepared.outcome;
+      });
+      if (writes.length > 0) {
+        await this.store.intents.record(writes.map((w) => intentOf(w.write, rc.run.id)));
+        await mapLimit(writes, t.config.concurrency, async ({ i, write }) => {
+          outcomes[i] = await executeWrite(write);
         });
+      }
+      for (const i of slow) {
+        const outcome = outcomes[i];
+        if (!outcome) continue; // deferred
+        const user = users[i]!;
         resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
         if (outcome.link) {
           // Only a user fully in step may skip the work next time; a failure is retried in full.
@@ -260,18 +280,16 @@ export class SyncEngine {
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }
         if (report) {
-          report.mapped[t.config.id] = mapped.values;
+          report.mapped[t.config.id] = mappedValues.get(i) ?? {};
           report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
-        outcomes[i] = outcome;
-      });
-      await this.store.links.upsertMany(outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!));
+      }
       for (const [i, o] of outcomes.entries()) {
         if (!o) continue;
         rc.progress.planned++;
         if (o.wrote) rc.progress.written++;
         if (o.operation === 'failed') rc.progress.failed++;
-        await rc.journal.add({
+        rc.journal.record({
           sourceId: users[i]!.id,
           label: userLabel(users[i]!),
           targetId: t.config.id,
@@ -283,6 +301,12 @@ export class SyncEngine {
           details: o.operation === 'unchanged' && o.matched === 'link' && !o.details ? null : { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
         });
       }
+      // What the target confirmed, the page's journal and the settled intents: one transaction.
+      const dirty = outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!);
+      const cleared = writes.filter((w) => outcomes[w.i]?.confirmed).map((w) => ({ targetId: t.config.id, sourceId: users[w.i]!.id }));
+      if (dirty.length > 0 || cleared.length > 0) {
+        await this.store.intents.settle({ connectorId, links: dirty, cleared, runId: rc.run.id, items: rc.journal.take() });
+      } else await rc.journal.flushIfFull();
     }
   }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Store } from '../../src/store/index.ts';
+import { Store, type StoreOptions } from '../../src/store/index.ts';
 
 export const PG_URL = process.env.IDSYNC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -13,6 +13,8 @@ export interface TestStore {
   kind: 'sqlite' | 'postgres';
   store: Store;
   dataDir: string;
+  /** What opens this same store again (another process, e.g. a crash test's child). */
+  options: StoreOptions;
   dispose(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export async function openSqliteStore(): Promise<TestStore> {
     kind: 'sqlite',
     store,
     dataDir,
+    options: { dataDir },
     async dispose() {
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -33,11 +36,13 @@ export async function openSqliteStore(): Promise<TestStore> {
 export async function openPostgresStore(): Promise<TestStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'));
   const schema = `idsync_test_${randomBytes(6).toString('hex')}`;
-  const store = await Store.open({ dataDir, databaseUrl: PG_URL, pgSchema: schema });
+  const options = { dataDir, databaseUrl: PG_URL, pgSchema: schema };
+  const store = await Store.open(options);
   return {
     kind: 'postgres',
     store,
     dataDir,
+    options,
     async dispose() {
       await store.close();
       const client = new pg.Client({ connectionString: PG_URL });

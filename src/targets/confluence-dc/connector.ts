@@ -274,8 +274,12 @@ export class ConfluenceDcTarget implements TargetConnector {
     for (const group of add) {
       try {
         if (await this.api.addMember(username, group)) continue;
-        // 404: the user or the group is missing; find out which.
-        if (await this.api.groupExists(group)) throw new IdsyncError('NOT_FOUND', `Confluence has no user ${username}`);
+        // 404: the user or the group is missing; find out which. A group that exists now may
+        // have been created by another worker since the add: the add is then tried once more.
+        if (await this.api.groupExists(group)) {
+          if (await this.api.addMember(username, group)) continue;
+          throw new IdsyncError('NOT_FOUND', `Confluence has no user ${username}`);
+        }
         if (!createMissing) {
           failures.push(`group "${group}" does not exist in Confluence (create it, or enable "create missing groups")`);
           continue;
