@@ -7,7 +7,7 @@ import type { MappedUser } from '../mapping/api.ts';
 import type { Link } from '../store/links.ts';
 import type { LinkRepo } from '../store/links.ts';
 import type { TargetRuntime } from './runtime.ts';
-import { applyToSnapshot, plan, type Plan } from './planner.ts';
+import { applyToSnapshot, missingForCreate, plan, type Plan } from './planner.ts';
 import { errorText, isRunFatal } from '../core/errors.ts';
 import type { WriteIntent } from '../store/intents.ts';
 import { groupNames } from '../targets/group-delta.ts';
@@ -211,6 +211,19 @@ async function prepareFields(input: UserSyncInput): Promise<Prepared> {
     snapshotBase = { ...snapshotBase, ...observed };
     linkDirty = true;
     planned = plan({ op, desired: mapped.values, flows: mapped.flows, current, managedGroups, groupsAreActual });
+  }
+
+  const missing = op === 'create' ? missingForCreate(t.capabilities, planned.effective) : [];
+  if (missing.length > 0) {
+    const needs = t.capabilities.fields.filter((f) => f.requiredOnCreate && !f.name.endsWith('.')).map((f) => f.name);
+    return { outcome: {
+      operation: 'failed',
+      changes: planned.changes,
+      error: `cannot create the user in ${t.config.id}: the mapping gives ${missing.join(', ')} no value for this user, and ${t.capabilities.kind} needs ${needs.join(', ')} to create one; fill the attribute in the identity provider or give the rule a default`,
+      matched,
+      username: null,
+      wrote: false,
+    } };
   }
 
   if (planned.changes.length === 0) {

@@ -224,12 +224,7 @@ export class JiraDcTarget implements TargetConnector {
 
   private async create(request: UserWrite): Promise<WriteResult> {
     const d = request.desired;
-    const missing = (['user.username', 'user.displayName', 'user.email'] as const).filter((f) => typeof d[f] !== 'string' || d[f] === '');
-    if (missing.length) {
-      throw new IdsyncError('BAD_REQUEST', `cannot create the Jira user: ${missing.join(', ')} ${missing.length > 1 ? 'have' : 'has'} no value`, {
-        hint: 'map these fields, or give them a default, in the connector mapping',
-      });
-    }
+    // What a create needs is checked while planning (missingForCreate); Jira refuses the rest.
     const body: Record<string, unknown> = {
       name: d['user.username'],
       displayName: d['user.displayName'],
