@@ -20,6 +20,7 @@ import { Journal } from './journal.ts';
 import { mapLimit, prefetch } from './concurrency.ts';
 import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
 import { recoverIntents, type Unresolved } from './recovery.ts';
+import { CircuitBreaker } from './circuit.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -67,6 +68,8 @@ interface RunContext {
   deferred: Map<string, Map<string, SourceUser>>;
   /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
   unresolved: Unresolved;
+  /** Per target: its circuit breaker (created on first use). */
+  breakers?: Map<string, CircuitBreaker>;
 }
 
 export class SyncEngine {
@@ -146,7 +149,7 @@ export class SyncEngine {
   private async fullSync(rc: RunContext): Promise<void> {
     const { runtime, req } = rc;
     const seen = new Set<string>();
-    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id);
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     rc.progress.phase = 'reading';
     for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
@@ -156,18 +159,21 @@ export class SyncEngine {
       for (const u of inScope) seen.add(u.id);
       await this.processUsers(rc, inScope);
       req.onProgress?.({ ...rc.progress });
+      // Every target given up: reading on would only journal users nobody writes.
+      if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
     await this.resolvePending(rc);
     rc.progress.phase = 'checking-missing';
     req.onProgress?.({ ...rc.progress });
     for (const t of runtime.targets) await this.reportMissing(rc, t, seen);
+    failForStoppedTargets(rc);
   }
 
   private async singleUserSync(rc: RunContext): Promise<UserSyncReport> {
     const { runtime, req } = rc;
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
-    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id);
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     rc.progress.phase = 'reading';
     let user = await runtime.source.getUser(ref, runtime.query);
     let knownLinks: Link[] = [];
@@ -197,6 +203,7 @@ export class SyncEngine {
     }
     await this.processUsers(rc, [user], report);
     await this.resolvePending(rc, report);
+    failForStoppedTargets(rc);
     return report;
   }
 
@@ -215,6 +222,12 @@ export class SyncEngine {
     const { runtime } = rc;
     const connectorId = runtime.connector.id;
     for (const t of only ? [only] : runtime.targets) {
+      const breaker = breakerOf(rc, t);
+      if (breaker.open) {
+        for (const user of users) rc.journal.record(notSyncedItem(breaker, user));
+        await rc.journal.flushIfFull();
+        continue;
+      }
       const resolver = rc.resolvers.get(t.config.id)!;
       const digests = await this.digestsFor(rc, t);
       if (t.resolvesUsernames) {
@@ -247,6 +260,10 @@ export class SyncEngine {
       // statement, then write: a crash at any point leaves no write without its intent.
       await mapLimit(slow, t.config.concurrency, async (i) => {
         const user = users[i]!;
+        if (breaker.open) {
+          outcomes[i] = notSynced(breaker, links.get(user.id));
+          return;
+        }
         const unresolvedReason = unknown?.get(user.id);
         if (unresolvedReason) {
           outcomes[i] = { operation: 'failed', changes: [], error: unresolvedReason, matched: 'link', username: links.get(user.id)?.targetUsername ?? null, wrote: false };
@@ -260,12 +277,13 @@ export class SyncEngine {
         mappedValues.set(i, mapped.values);
         const prepared = await prepareUserSync({ connectorId, user, label: userLabel(user), target: t, link: links.get(user.id), mapped, dryRun, reconcile: rc.req.reconcile ?? false, links: this.store.links });
         if (prepared.write) writes.push({ i, write: prepared.write });
-        else outcomes[i] = prepared.outcome;
+        else outcomes[i] = observe(breaker, prepared.outcome);
       });
       if (writes.length > 0) {
         await this.store.intents.record(writes.map((w) => intentOf(w.write, rc.run.id)));
         await mapLimit(writes, t.config.concurrency, async ({ i, write }) => {
-          outcomes[i] = await executeWrite(write);
+          // Not sent: the user is as before, and its intent can go.
+          outcomes[i] = breaker.open ? { ...notSynced(breaker, write.input.link), confirmed: true } : observe(breaker, await executeWrite(write));
         });
       }
       for (const i of slow) {
@@ -455,6 +473,38 @@ export class SyncEngine {
       await runtime.close();
     }
   }
+}
+
+function breakerOf(rc: RunContext, t: TargetRuntime): CircuitBreaker {
+  rc.breakers ??= new Map();
+  let b = rc.breakers.get(t.config.id);
+  if (!b) rc.breakers.set(t.config.id, (b = new CircuitBreaker(t.config.id)));
+  return b;
+}
+
+/** Tells the target's breaker how a user went. */
+function observe(breaker: CircuitBreaker, outcome: UserOutcome): UserOutcome {
+  if (outcome.cause !== undefined) breaker.failure(outcome.cause);
+  else if (outcome.operation !== 'failed') breaker.success();
+  return outcome;
+}
+
+/** A user not synced to a target whose circuit is open. */
+function notSynced(breaker: CircuitBreaker, link: Link | undefined): UserOutcome {
+  breaker.notSynced++;
+  return { operation: 'skipped', changes: [], error: `not synced: ${breaker.reason}`, matched: link ? 'link' : 'none', targetKey: link?.targetKey, username: link?.targetUsername ?? null, wrote: false };
+}
+
+function notSyncedItem(breaker: CircuitBreaker, user: SourceUser) {
+  breaker.notSynced++;
+  return { sourceId: user.id, label: userLabel(user), targetId: breaker.targetId, operation: 'skipped' as const, error: `not synced: ${breaker.reason}` };
+}
+
+/** Ends the run failed, with one reason per target it stopped writing to. */
+function failForStoppedTargets(rc: RunContext): void {
+  const stopped = [...(rc.breakers?.values() ?? [])].filter((b) => b.open);
+  if (stopped.length === 0) return;
+  throw new IdsyncError('TRANSIENT', stopped.map((b) => b.describe()).join('; '), { hint: 'fix what the reason names (or wait for the target to be back) and run again; users not synced are synced then' });
 }
 
 function defer(rc: RunContext, user: SourceUser, targetId: string): void {

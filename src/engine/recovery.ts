@@ -19,12 +19,13 @@ import type { IntentKey, WriteIntent } from '../store/intents.ts';
 import type { RunItem } from '../store/runs.ts';
 import type { Runtime, TargetRuntime } from './runtime.ts';
 import { mapLimit } from './concurrency.ts';
+import type { CircuitBreaker } from './circuit.ts';
 import { groupNames } from '../targets/group-delta.ts';
 
 /** Per target id: source ids whose state in the target is still unknown, with the reason. */
 export type Unresolved = Map<string, Map<string, string>>;
 
-export async function recoverIntents(store: Store, runtime: Runtime, runId: string): Promise<Unresolved> {
+export async function recoverIntents(store: Store, runtime: Runtime, runId: string, breakerOf: (t: TargetRuntime) => CircuitBreaker): Promise<Unresolved> {
   const unresolved: Unresolved = new Map();
   const intents = await store.intents.outstanding(runtime.connector.id);
   if (intents.length === 0) return unresolved;
@@ -40,7 +41,9 @@ export async function recoverIntents(store: Store, runtime: Runtime, runId: stri
       continue;
     }
     const known = await store.links.getMany(connectorId, targetId, list.map((i) => i.sourceId));
+    const breaker = breakerOf(t);
     await mapLimit(list, t.config.concurrency, async (intent) => {
+      if (breaker.open) return; // the target is given up for this run: the intent waits for the next
       const link = known.get(intent.sourceId);
       let actual: TargetUser | null;
       try {
@@ -49,6 +52,7 @@ export async function recoverIntents(store: Store, runtime: Runtime, runId: stri
           ? await t.connector.readUser({ key, username: link?.targetUsername ?? undefined }, t.fields)
           : await t.connector.findUser({ username: intent.username ?? undefined, email: intent.email ?? undefined }, t.fields);
       } catch (e) {
+        breaker.failure(e);
         let reasons = unresolved.get(targetId);
         if (!reasons) unresolved.set(targetId, (reasons = new Map()));
         reasons.set(intent.sourceId, `run ${intent.runId} stopped while writing this user to ${targetId}, and re-reading it failed: ${errorText(e)}; it is retried next run`);

@@ -8,7 +8,7 @@ import type { Link } from '../store/links.ts';
 import type { LinkRepo } from '../store/links.ts';
 import type { TargetRuntime } from './runtime.ts';
 import { applyToSnapshot, missingForCreate, plan, type Plan } from './planner.ts';
-import { errorText, isRunFatal } from '../core/errors.ts';
+import { errorText } from '../core/errors.ts';
 import type { WriteIntent } from '../store/intents.ts';
 import { groupNames } from '../targets/group-delta.ts';
 
@@ -32,6 +32,8 @@ export interface UserOutcome {
    * cleared. A write with a failed field leaves the user's state unknown until it is re-read.
    */
   confirmed?: boolean;
+  /** The error that failed the user, for the error policy (see CircuitBreaker). */
+  cause?: unknown;
 }
 
 /** A planned write, ready to send once its intent is recorded. */
@@ -65,7 +67,6 @@ export async function prepareUserSync(input: UserSyncInput): Promise<Prepared> {
     const prepared = await prepareFields(input);
     return prepared.outcome ? { outcome: withMappingErrors(prepared.outcome, input.mapped) } : prepared;
   } catch (e) {
-    if (isRunFatal(e)) throw e;
     return { outcome: withMappingErrors(failedOutcome(input, e), input.mapped) };
   }
 }
@@ -75,8 +76,8 @@ export async function executeWrite(w: PendingWrite): Promise<UserOutcome> {
   try {
     return withMappingErrors(await writeFields(w), w.input.mapped);
   } catch (e) {
-    if (isRunFatal(e)) throw e;
-    return withMappingErrors({ ...failedOutcome(w.input, e), matched: w.matched, targetKey: w.ref?.key ?? w.input.link?.targetKey }, w.input.mapped);
+    // Cut short: what reached the target is unknown, so the intent stays (re-read next run).
+    return withMappingErrors({ ...failedOutcome(w.input, e), matched: w.matched, targetKey: w.ref?.key ?? w.input.link?.targetKey, wrote: true }, w.input.mapped);
   }
 }
 
@@ -106,6 +107,7 @@ function failedOutcome(input: UserSyncInput, e: unknown): UserOutcome {
     targetKey: input.link?.targetKey,
     username: input.link?.targetUsername ?? null,
     wrote: false,
+    cause: e,
   };
 }
 
