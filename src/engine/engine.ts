@@ -276,8 +276,12 @@ export class SyncEngine {
         }
         mappedValues.set(i, mapped.values);
         const prepared = await prepareUserSync({ connectorId, user, label: userLabel(user), target: t, link: links.get(user.id), mapped, dryRun, reconcile: rc.req.reconcile ?? false, links: this.store.links });
-        if (prepared.write) writes.push({ i, write: prepared.write });
-        else outcomes[i] = observe(breaker, prepared.outcome);
+        if (prepared.write) {
+          writes.push({ i, write: prepared.write });
+          // Reports later in the page resolve this user's username as planned, as a dry run does;
+          // the outcome of the write then records what the target confirmed.
+          resolver.record(user.id, prepared.write.ref?.username ?? textOf(prepared.write.planned.effective['user.username']));
+        } else outcomes[i] = observe(breaker, prepared.outcome);
       });
       if (writes.length > 0) {
         await this.store.intents.record(writes.map((w) => intentOf(w.write, rc.run.id)));
