@@ -181,6 +181,26 @@ describe('sync engine with Jira DC', () => {
     assert.equal(zoe.properties.managerEmail, 'max.manager@contoso.com', 'other fields still applied');
   });
 
+  test('a user whose mapping yields no e-mail fails with the reason in a dry run and in the real run alike, and nothing is sent', async () => {
+    const users = org();
+    users[2]!.attrs.mail = null; // Carl Coder: Jira DC needs an e-mail to create a user
+    memoryDataset('org', users);
+    const dry = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli', dryRun: true });
+    const real = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    for (const r of [dry, real]) {
+      assert.equal(r.run.counts.failed, 1, `${r.run.dryRun ? 'dry' : 'real'} run: the user without e-mail fails`);
+      assert.equal(r.run.counts.created, 4, `${r.run.dryRun ? 'dry' : 'real'} run: the others are created`);
+      const failed = (await t.store.runs.items(r.run.id, { operation: 'failed' })).items[0]!;
+      assert.match(failed.label ?? '', /Carl Coder/);
+      assert.match(failed.error ?? '', /gives user\.email no value.*jira-dc needs user\.username, user\.displayName, user\.email/);
+    }
+    const plan = async (id: string) =>
+      (await t.store.runs.items(id, { limit: 100 })).items.map((i) => ({ id: i.sourceId, op: i.operation, error: i.error, changes: i.changes.map((c) => [c.field, c.after]) })).sort((a, b) => `${a.id}`.localeCompare(`${b.id}`));
+    assert.deepEqual(await plan(dry.run.id), await plan(real.run.id), 'the simulation is the exact plan');
+    assert.equal(jira.inspect('carl.coder'), undefined, 'no create was sent');
+    assert.equal(jira.stats.byRoute['POST /rest/api/:id/user'] ?? 0, 4, 'four creates reached Jira, not five');
+  });
+
   test('single-user sync by UPN, and by the Atlassian username of a linked user', async () => {
     memoryDataset('org', org());
     const r = await engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'max.manager@contoso.com', trigger: 'cli' });

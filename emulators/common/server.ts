@@ -171,6 +171,12 @@ export interface RunningEmulator {
   stats: EmulatorStats;
   setFaults(f: Partial<Faults>): void;
   resetStats(): void;
+  /**
+   * In-process tests: called after every write request (non-GET) has been applied and before
+   * its answer is sent, with the number of writes served so far. A crash test kills its client
+   * here, so the write lands while the client never learns of it.
+   */
+  onWrite(hook: ((writes: number) => void) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -179,6 +185,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const stats: EmulatorStats = { requests: 0, writes: 0, byRoute: {}, rateLimited: 0, faultsInjected: 0 };
   let bucket = { tokens: 0, at: Date.now() };
   let rng = mulberry32(faults.seed);
+  let writeHook: ((writes: number) => void) | undefined;
+  let applied = 0;
 
   const setFaults = (f: Partial<Faults>) => {
     Object.assign(faults, f);
@@ -275,6 +283,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     stats.byRoute[routeKey] = (stats.byRoute[routeKey] ?? 0) + 1;
     try {
       const answer = await m.handler({ ...base, params: m.params });
+      if (base.method !== 'GET' && writeHook) writeHook(++applied);
       if (spoil) {
         stats.faultsInjected++;
         return spoilAnswer(res, answer, spoil);
@@ -327,6 +336,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     stats,
     setFaults,
     resetStats,
+    onWrite(hook) {
+      writeHook = hook;
+      applied = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

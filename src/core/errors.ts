@@ -1,6 +1,5 @@
-// Errors carry a code that decides what the engine does with them (see docs/architecture.md):
-// TRANSIENT and RATE_LIMITED are retried, BAD_REQUEST fails one user, CONFIG and AUTH stop
-// the run with a message for the administrator, NOT_FOUND is the only one that may mean "gone".
+// Errors carry a code that decides what the engine does with them: the one table of reactions
+// is src/core/error-policy.ts. NOT_FOUND is the only code that may mean "gone".
 
 export type ErrorCode =
   | 'TRANSIENT'
@@ -35,11 +34,6 @@ export class IdsyncError extends Error {
 
 export function isIdsyncError(e: unknown, code?: ErrorCode): e is IdsyncError {
   return e instanceof IdsyncError && (code === undefined || e.code === code);
-}
-
-/** Errors that concern a whole run rather than one user. */
-export function isRunFatal(e: unknown): boolean {
-  return e instanceof IdsyncError && (e.code === 'AUTH' || e.code === 'CONFIG');
 }
 
 export function errorText(e: unknown): string {

@@ -14,12 +14,14 @@ import type { Link, LinkDigest } from '../store/links.ts';
 import { HEARTBEAT_MS, type RunRecord } from '../store/runs.ts';
 import { claimRun } from './run-claim.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
-import type { MappingContext } from '../mapping/api.ts';
+import type { MappedUser, MappingContext } from '../mapping/api.ts';
 import type { ConnectionReport, SyncProgress, SyncRequest, SyncResult, UserSyncReport } from './api.ts';
 import { buildRuntime, type Runtime, type TargetRuntime } from './runtime.ts';
 import { Journal } from './journal.ts';
 import { mapLimit, prefetch } from './concurrency.ts';
-import { syncUserToTarget, type UserOutcome } from './user-sync.ts';
+import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
+import { recoverIntents, type Unresolved } from './recovery.ts';
+import { CircuitBreaker } from './circuit.ts';
 import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, safetyOf } from './read-guard.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
@@ -68,6 +70,10 @@ interface RunContext {
   deferred: Map<string, Map<string, SourceUser>>;
   /** Per target, full runs: group removals held until the read is complete (read-guard.ts). */
   removals: Map<string, RemovalGuard>;
+  /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
+  unresolved: Unresolved;
+  /** Per target: its circuit breaker (created on first use). */
+  breakers?: Map<string, CircuitBreaker>;
 }
 
 export class SyncEngine {
@@ -94,7 +100,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map() };
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map() };
       for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
       if (req.kind === 'full') await this.fullSync(rc);
       else user = await this.singleUserSync(rc);
@@ -122,6 +128,7 @@ export class SyncEngine {
   private async fullSync(rc: RunContext): Promise<void> {
     const { runtime, req } = rc;
     const seen = new Set<string>();
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     const safety = safetyOf(runtime.connector);
     for (const t of runtime.targets) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(runtime.connector.id, t.config.id), safety));
     rc.progress.phase = 'reading';
@@ -133,6 +140,8 @@ export class SyncEngine {
       for (const u of inScope) seen.add(u.id);
       await this.processUsers(rc, inScope);
       req.onProgress?.({ ...rc.progress });
+      // Every target given up: reading on would only journal users nobody writes.
+      if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     await this.resolvePending(rc);
@@ -143,12 +152,14 @@ export class SyncEngine {
     req.onProgress?.({ ...rc.progress });
     for (const t of runtime.targets) await this.reportMissing(rc, t, seen);
     for (const guard of rc.removals.values()) guard.assertNothingHeld();
+    failForStoppedTargets(rc);
   }
 
   private async singleUserSync(rc: RunContext): Promise<UserSyncReport> {
     const { runtime, req } = rc;
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
+    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     rc.progress.phase = 'reading';
     let user = await runtime.source.getUser(ref, runtime.query);
     let knownLinks: Link[] = [];
@@ -180,6 +191,7 @@ export class SyncEngine {
     }
     await this.processUsers(rc, [user], report);
     await this.resolvePending(rc, report);
+    failForStoppedTargets(rc);
     return report;
   }
 
@@ -200,6 +212,12 @@ export class SyncEngine {
     const { runtime } = rc;
     const connectorId = runtime.connector.id;
     for (const t of only ? [only] : runtime.targets) {
+      const breaker = breakerOf(rc, t);
+      if (breaker.open) {
+        for (const user of users) rc.journal.record(notSyncedItem(breaker, user));
+        await rc.journal.flushIfFull();
+        continue;
+      }
       const resolver = rc.resolvers.get(t.config.id)!;
       const digests = await this.digestsFor(rc, t);
       if (t.resolvesUsernames) {
@@ -216,7 +234,7 @@ export class SyncEngine {
         const fp = this.fingerprint(user, t, resolver);
         if (fp) fingerprints.set(user.id, fp);
         const digest = digests?.get(user.id);
-        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile) {
+        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile && !rc.unresolved.get(t.config.id)?.has(user.id)) {
           resolver.record(user.id, digest.username);
           outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
         } else slow.push(i);
@@ -224,8 +242,25 @@ export class SyncEngine {
 
       const links = await this.store.links.getMany(connectorId, t.config.id, slow.map((i) => users[i]!.id));
       const mctx: MappingContext = { targetUsernameOf: (id) => resolver.lookup(id) };
+      const dryRun = rc.req.dryRun ?? false;
+      const unknown = rc.unresolved.get(t.config.id);
+      const mappedValues = new Map<number, MappedUser['values']>();
+      const writes: Array<{ i: number; write: PendingWrite }> = [];
+      /** Users whose group removals the read guard held back: synced, but not in step. */
+      const held = new Set<number>();
+      // Find and plan every user of the page (reads only), then record the page's intents in one
+      // statement, then write: a crash at any point leaves no write without its intent.
       await mapLimit(slow, t.config.concurrency, async (i) => {
         const user = users[i]!;
+        if (breaker.open) {
+          outcomes[i] = notSynced(breaker, links.get(user.id));
+          return;
+        }
+        const unresolvedReason = unknown?.get(user.id);
+        if (unresolvedReason) {
+          outcomes[i] = { operation: 'failed', changes: [], error: unresolvedReason, matched: 'link', username: links.get(user.id)?.targetUsername ?? null, wrote: false };
+          return;
+        }
         const mapped = await t.mapping.evaluate(user, mctx);
         if (mapped.pending.length > 0 && !resolver.final) {
           defer(rc, user, t.config.id);
@@ -234,37 +269,45 @@ export class SyncEngine {
         // Group removals wait for the whole read (read-guard.ts); a held one keeps the user unfinished.
         const review = rc.removals.get(t.config.id)?.review(links.get(user.id)?.managedGroups, mapped.values) ?? 'proceed';
         if (review === 'defer') return defer(rc, user, t.config.id);
-        const outcome = await syncUserToTarget({
-          connectorId,
-          user,
-          label: userLabel(user),
-          target: t,
-          link: links.get(user.id),
-          mapped,
-          dryRun: rc.req.dryRun ?? false,
-          reconcile: rc.req.reconcile ?? false,
-          links: this.store.links,
+        if (review === 'held') held.add(i);
+        mappedValues.set(i, mapped.values);
+        const prepared = await prepareUserSync({ connectorId, user, label: userLabel(user), target: t, link: links.get(user.id), mapped, dryRun, reconcile: rc.req.reconcile ?? false, links: this.store.links });
+        if (prepared.write) {
+          writes.push({ i, write: prepared.write });
+          // Reports later in the page resolve this user's username as planned, as a dry run does;
+          // the outcome of the write then records what the target confirmed.
+          resolver.record(user.id, prepared.write.ref?.username ?? textOf(prepared.write.planned.effective['user.username']));
+        } else outcomes[i] = observe(breaker, prepared.outcome);
+      });
+      if (writes.length > 0) {
+        await this.store.intents.record(writes.map((w) => intentOf(w.write, rc.run.id)));
+        await mapLimit(writes, t.config.concurrency, async ({ i, write }) => {
+          // Not sent: the user is as before, and its intent can go.
+          outcomes[i] = breaker.open ? { ...notSynced(breaker, write.input.link), confirmed: true } : observe(breaker, await executeWrite(write));
         });
+      }
+      for (const i of slow) {
+        const outcome = outcomes[i];
+        if (!outcome) continue; // deferred
+        const user = users[i]!;
         resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
         if (outcome.link) {
           // Only a user fully in step may skip the work next time; a failure is retried in full.
-          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && review !== 'held';
+          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && !held.has(i);
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }
         if (report) {
-          report.mapped[t.config.id] = mapped.values;
+          report.mapped[t.config.id] = mappedValues.get(i) ?? {};
           report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
-        outcomes[i] = outcome;
-      });
-      await this.store.links.upsertMany(outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!));
+      }
       for (const [i, o] of outcomes.entries()) {
         if (!o) continue;
         rc.progress.planned++;
         if (o.wrote) rc.progress.written++;
         if (o.operation === 'failed') rc.progress.failed++;
-        await rc.journal.add({
+        rc.journal.record({
           sourceId: users[i]!.id,
           label: userLabel(users[i]!),
           targetId: t.config.id,
@@ -276,6 +319,12 @@ export class SyncEngine {
           details: o.operation === 'unchanged' && o.matched === 'link' && !o.details ? null : { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
         });
       }
+      // What the target confirmed, the page's journal and the settled intents: one transaction.
+      const dirty = outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!);
+      const cleared = writes.filter((w) => outcomes[w.i]?.confirmed).map((w) => ({ targetId: t.config.id, sourceId: users[w.i]!.id }));
+      if (dirty.length > 0 || cleared.length > 0) {
+        await this.store.intents.settle({ connectorId, links: dirty, cleared, runId: rc.run.id, items: rc.journal.take() });
+      } else await rc.journal.flushIfFull();
     }
   }
 
@@ -424,6 +473,38 @@ export class SyncEngine {
       await runtime.close();
     }
   }
+}
+
+function breakerOf(rc: RunContext, t: TargetRuntime): CircuitBreaker {
+  rc.breakers ??= new Map();
+  let b = rc.breakers.get(t.config.id);
+  if (!b) rc.breakers.set(t.config.id, (b = new CircuitBreaker(t.config.id)));
+  return b;
+}
+
+/** Tells the target's breaker how a user went. */
+function observe(breaker: CircuitBreaker, outcome: UserOutcome): UserOutcome {
+  if (outcome.cause !== undefined) breaker.failure(outcome.cause);
+  else if (outcome.operation !== 'failed') breaker.success();
+  return outcome;
+}
+
+/** A user not synced to a target whose circuit is open. */
+function notSynced(breaker: CircuitBreaker, link: Link | undefined): UserOutcome {
+  breaker.notSynced++;
+  return { operation: 'skipped', changes: [], error: `not synced: ${breaker.reason}`, matched: link ? 'link' : 'none', targetKey: link?.targetKey, username: link?.targetUsername ?? null, wrote: false };
+}
+
+function notSyncedItem(breaker: CircuitBreaker, user: SourceUser) {
+  breaker.notSynced++;
+  return { sourceId: user.id, label: userLabel(user), targetId: breaker.targetId, operation: 'skipped' as const, error: `not synced: ${breaker.reason}` };
+}
+
+/** Ends the run failed, with one reason per target it stopped writing to. */
+function failForStoppedTargets(rc: RunContext): void {
+  const stopped = [...(rc.breakers?.values() ?? [])].filter((b) => b.open);
+  if (stopped.length === 0) return;
+  throw new IdsyncError('TRANSIENT', stopped.map((b) => b.describe()).join('; '), { hint: 'fix what the reason names (or wait for the target to be back) and run again; users not synced are synced then' });
 }
 
 function defer(rc: RunContext, user: SourceUser, targetId: string): void {

@@ -4,6 +4,18 @@ import type { FieldChange, ItemOperation, RunCounts } from '../core/types.ts';
 import type { RunItem, RunRepo } from '../store/runs.ts';
 import { emptyCounts } from '../store/runs.ts';
 
+export interface JournalEntry {
+  sourceId: string | null;
+  label: string | null;
+  targetId: string | null;
+  operation: ItemOperation;
+  error?: string | null;
+  /** A write request was sent for this user. */
+  wrote?: boolean;
+  changes?: FieldChange[];
+  details?: Record<string, unknown> | null;
+}
+
 export class Journal {
   readonly counts: RunCounts = emptyCounts();
   private buffer: RunItem[] = [];
@@ -15,17 +27,16 @@ export class Journal {
     private readonly batchSize = 1000,
   ) {}
 
-  async add(item: {
-    sourceId: string | null;
-    label: string | null;
-    targetId: string | null;
-    operation: ItemOperation;
-    error?: string | null;
-    /** A write request was sent for this user. */
-    wrote?: boolean;
-    changes?: FieldChange[];
-    details?: Record<string, unknown> | null;
-  }): Promise<void> {
+  async add(item: JournalEntry): Promise<void> {
+    this.record(item);
+    if (this.buffer.length >= this.batchSize) await this.flush();
+  }
+
+  /**
+   * Counts and buffers an item without writing it yet: items of users whose link changes go to
+   * the store with that link, in one transaction (take + IntentRepo.settle).
+   */
+  record(item: JournalEntry): void {
     const key = item.operation === 'disabled' ? 'updated' : item.operation;
     this.counts[key]++;
     if (item.targetId) {
@@ -51,6 +62,17 @@ export class Journal {
         t.writes = ++t.usersWritten;
       }
     }
+  }
+
+  /** The buffered items, handed over to be written by the caller. */
+  take(): RunItem[] {
+    const batch = this.buffer;
+    this.buffer = [];
+    return batch;
+  }
+
+  /** Writes the buffer once it holds a batch. */
+  async flushIfFull(): Promise<void> {
     if (this.buffer.length >= this.batchSize) await this.flush();
   }
 

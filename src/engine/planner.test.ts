@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyToSnapshot, plan, sameValue } from './planner.ts';
+import { applyToSnapshot, missingForCreate, plan, sameValue } from './planner.ts';
+import type { TargetCapabilities } from '../core/types.ts';
 
 const base = { flows: {}, managedGroups: [] as string[], groupsAreActual: false };
 
@@ -53,4 +54,20 @@ test('sameValue compares JSON deeply, ignoring key order', () => {
   assert.equal(sameValue([1, 2], [2, 1]), false);
   assert.equal(sameValue('1', 1), false);
   assert.equal(sameValue(null, undefined), false);
+});
+
+test('missingForCreate names the required-on-create fields a plan leaves empty, and nothing else', () => {
+  const caps: TargetCapabilities = {
+    kind: 'x',
+    canCreateUsers: true,
+    fields: [
+      { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true },
+      { name: 'user.email', type: 'string', label: 'Email', requiredOnCreate: true },
+      { name: 'user.displayName', type: 'string', label: 'Name', requiredOnCreate: true },
+      { name: 'property.', type: 'json', label: 'Property', requiredOnCreate: true },
+      { name: 'user.active', type: 'boolean', label: 'Active' },
+    ],
+  };
+  assert.deepEqual(missingForCreate(caps, { 'user.username': 'ann', 'user.email': '', 'user.displayName': null }), ['user.email', 'user.displayName']);
+  assert.deepEqual(missingForCreate(caps, { 'user.username': 'ann', 'user.email': 'a@x', 'user.displayName': 'Ann' }), []);
 });

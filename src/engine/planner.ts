@@ -1,7 +1,7 @@
 // The planner decides, for one user and one target, which fields to write: it compares what the
 // mapping wants with what the target has (the last-applied snapshot, or the target's actual
 // values on reconcile / first contact) and applies the rule flows. Pure functions, no I/O.
-import type { FieldChange, FieldValues, Json, MappingFlow, TargetFieldName } from '../core/types.ts';
+import type { FieldChange, FieldValues, Json, MappingFlow, TargetCapabilities, TargetFieldName } from '../core/types.ts';
 
 export interface PlanInput {
   op: 'create' | 'update';
@@ -80,6 +80,15 @@ function planGroups(want: Json, input: PlanInput): FieldChange | undefined {
   const removed = new Set(remove.map(key));
   const after = [...before.filter((g) => !removed.has(key(g))), ...add].sort();
   return { field: 'groups', before, after, add, remove };
+}
+
+/**
+ * The fields a target needs to create a user (its capabilities mark them `requiredOnCreate`, as
+ * the vendor documents them) that the planned values leave empty. The one check of a create's
+ * needs, made while planning, so a dry run reports such a user failed exactly as the real run.
+ */
+export function missingForCreate(capabilities: TargetCapabilities, effective: FieldValues): TargetFieldName[] {
+  return capabilities.fields.filter((f) => f.requiredOnCreate && !f.name.endsWith('.') && isEmpty(effective[f.name])).map((f) => f.name);
 }
 
 export function isEmpty(v: Json | undefined): boolean {

@@ -1,12 +1,16 @@
-// Syncs one source user into one target: find the target user (link, then username, then
-// email), plan the changes, write them (unless simulating) and compute the new link.
+// Syncs one source user into one target in two steps, so that a page's intents can be recorded
+// between them (see src/store/intents.ts): prepareUserSync finds the target user (link, then
+// username, then email) and plans the changes, reading but never writing; executeWrite sends
+// the planned write and computes the link from what the target confirmed.
 import type { FieldChange, FieldValues, ItemOperation, SourceUser, TargetUserRef } from '../core/types.ts';
 import type { MappedUser } from '../mapping/api.ts';
 import type { Link } from '../store/links.ts';
 import type { LinkRepo } from '../store/links.ts';
 import type { TargetRuntime } from './runtime.ts';
-import { applyToSnapshot, plan, type Plan } from './planner.ts';
-import { errorText, isRunFatal } from '../core/errors.ts';
+import { applyToSnapshot, missingForCreate, plan, type Plan } from './planner.ts';
+import { errorText } from '../core/errors.ts';
+import type { WriteIntent } from '../store/intents.ts';
+import { groupNames } from '../targets/group-delta.ts';
 
 export interface UserOutcome {
   operation: ItemOperation;
@@ -23,7 +27,27 @@ export interface UserOutcome {
   details?: Record<string, unknown>;
   /** Whether a write request was sent. */
   wrote: boolean;
+  /**
+   * Whether the target confirmed every change of the write: only then is the user's intent
+   * cleared. A write with a failed field leaves the user's state unknown until it is re-read.
+   */
+  confirmed?: boolean;
+  /** The error that failed the user, for the error policy (see CircuitBreaker). */
+  cause?: unknown;
 }
+
+/** A planned write, ready to send once its intent is recorded. */
+export interface PendingWrite {
+  input: UserSyncInput;
+  op: 'create' | 'update';
+  ref: TargetUserRef | undefined;
+  planned: Plan;
+  snapshotBase: FieldValues;
+  matched: UserOutcome['matched'];
+  details: Record<string, unknown>;
+}
+
+export type Prepared = { outcome: UserOutcome; write?: undefined } | { write: PendingWrite; outcome?: undefined };
 
 export interface UserSyncInput {
   connectorId: string;
@@ -37,30 +61,63 @@ export interface UserSyncInput {
   links: LinkRepo;
 }
 
-export async function syncUserToTarget(input: UserSyncInput): Promise<UserOutcome> {
+/** Finds and plans; a user that needs no write (or a dry run) ends here with its outcome. */
+export async function prepareUserSync(input: UserSyncInput): Promise<Prepared> {
   try {
-    return await syncUnsafe(input);
+    const prepared = await prepareFields(input);
+    return prepared.outcome ? { outcome: withMappingErrors(prepared.outcome, input.mapped) } : prepared;
   } catch (e) {
-    if (isRunFatal(e)) throw e;
-    return {
-      operation: 'failed',
-      changes: [],
-      error: errorText(e),
-      matched: input.link ? 'link' : 'none',
-      targetKey: input.link?.targetKey,
-      username: input.link?.targetUsername ?? null,
-      wrote: false,
-    };
+    return { outcome: withMappingErrors(failedOutcome(input, e), input.mapped) };
   }
 }
 
-async function syncUnsafe(input: UserSyncInput): Promise<UserOutcome> {
-  const { user, target: t, mapped } = input;
-  // A rule that failed for this user (too long, wrong type, expression error) fails the user,
-  // but the other fields still apply: one bad value must not hold back the rest.
+/** Sends a planned write; the outcome's link holds what the target confirmed. */
+export async function executeWrite(w: PendingWrite): Promise<UserOutcome> {
+  try {
+    return withMappingErrors(await writeFields(w), w.input.mapped);
+  } catch (e) {
+    // Cut short: what reached the target is unknown, so the intent stays (re-read next run).
+    return withMappingErrors({ ...failedOutcome(w.input, e), matched: w.matched, targetKey: w.ref?.key ?? w.input.link?.targetKey, wrote: true }, w.input.mapped);
+  }
+}
+
+/** What is about to be written, as an intent (recorded before the write is sent). */
+export function intentOf(w: PendingWrite, runId: string): WriteIntent {
+  const groups = w.planned.changes.find((c) => c.field === 'groups');
+  return {
+    connectorId: w.input.connectorId,
+    targetId: w.input.target.config.id,
+    sourceId: w.input.user.id,
+    runId,
+    op: w.op,
+    targetKey: w.ref?.key ?? null,
+    username: asString(w.planned.effective['user.username']) ?? w.ref?.username ?? null,
+    email: asString(w.planned.effective['user.email']) ?? null,
+    label: w.input.label,
+    groupsAdd: w.op === 'create' ? groupNames(w.planned.effective.groups) : (groups?.add ?? []),
+  };
+}
+
+function failedOutcome(input: UserSyncInput, e: unknown): UserOutcome {
+  return {
+    operation: 'failed',
+    changes: [],
+    error: errorText(e),
+    matched: input.link ? 'link' : 'none',
+    targetKey: input.link?.targetKey,
+    username: input.link?.targetUsername ?? null,
+    wrote: false,
+    cause: e,
+  };
+}
+
+/**
+ * A rule that failed for this user (too long, wrong type, expression error) fails the user,
+ * but the other fields still apply: one bad value must not hold back the rest.
+ */
+function withMappingErrors(outcome: UserOutcome, mapped: MappedUser): UserOutcome {
+  if (mapped.errors.length === 0) return outcome;
   const mappingErrors = mapped.errors.map((e) => ({ field: e.field, before: undefined, after: undefined, error: e.message }) as FieldChange);
-  const outcome = await syncFields(input);
-  if (mappingErrors.length === 0) return outcome;
   const errors = mappingErrors.map((c) => `${c.field}: ${c.error}`);
   return {
     ...outcome,
@@ -70,7 +127,7 @@ async function syncUnsafe(input: UserSyncInput): Promise<UserOutcome> {
   };
 }
 
-async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
+async function prepareFields(input: UserSyncInput): Promise<Prepared> {
   const { user, target: t, mapped } = input;
   let link = input.link;
   let ref: TargetUserRef | undefined;
@@ -114,14 +171,14 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
     if (found) {
       const owner = await input.links.byTargetKey(input.connectorId, t.config.id, found.ref.key);
       if (owner && owner.sourceId !== user.id) {
-        return {
+        return { outcome: {
           operation: 'failed',
           changes: [],
           error: `the target user ${found.ref.username ?? found.ref.key} is already linked to another source user (${owner.label ?? owner.sourceId}); two source users map to the same account`,
           matched: 'none',
           username: null,
           wrote: false,
-        };
+        } };
       }
       ref = found.ref;
       matched = username && found.ref.username?.toLowerCase() === username.toLowerCase() ? 'username' : 'email';
@@ -131,7 +188,7 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
       linkDirty = true;
     } else {
       if (!t.config.createUsers || !t.capabilities.canCreateUsers) {
-        return {
+        return { outcome: {
           operation: 'skipped',
           changes: [],
           error: t.capabilities.canCreateUsers
@@ -140,7 +197,7 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
           matched: 'none',
           username: null,
           wrote: false,
-        };
+        } };
       }
       op = 'create';
     }
@@ -158,36 +215,37 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
     planned = plan({ op, desired: mapped.values, flows: mapped.flows, current, managedGroups, groupsAreActual });
   }
 
-  const baseLink = (key: string, username: string | null, applied: FieldValues): Link => ({
-    connectorId: input.connectorId,
-    targetId: t.config.id,
-    sourceId: user.id,
-    targetKey: key,
-    targetUsername: username,
-    label: input.label,
-    applied,
-    managedGroups: Array.isArray(applied.groups) ? (applied.groups as string[]) : managedGroups,
-    missingSince: null,
-    fingerprint: null,
-  });
+  const missing = op === 'create' ? missingForCreate(t.capabilities, planned.effective) : [];
+  if (missing.length > 0) {
+    const needs = t.capabilities.fields.filter((f) => f.requiredOnCreate && !f.name.endsWith('.')).map((f) => f.name);
+    return { outcome: {
+      operation: 'failed',
+      changes: planned.changes,
+      error: `cannot create the user in ${t.config.id}: the mapping gives ${missing.join(', ')} no value for this user, and ${t.capabilities.kind} needs ${needs.join(', ')} to create one; fill the attribute in the identity provider or give the rule a default`,
+      matched,
+      username: null,
+      wrote: false,
+    } };
+  }
 
   if (planned.changes.length === 0) {
     const applied = applyToSnapshot(snapshotBase, [], new Set(), planned.effective);
-    return {
+    return { outcome: {
       operation: 'unchanged',
       changes: [],
       matched,
       targetKey: ref?.key,
       username: ref?.username ?? null,
-      link: !input.dryRun && ref ? baseLink(ref.key, ref.username ?? null, applied) : undefined,
+      link: !input.dryRun && ref ? baseLink(input, ref.key, ref.username ?? null, applied, managedGroups) : undefined,
       linkDirty: linkDirty || link?.label !== input.label,
       details: Object.keys(details).length ? details : undefined,
       wrote: false,
-    };
+      confirmed: true,
+    } };
   }
 
   if (input.dryRun) {
-    return {
+    return { outcome: {
       operation: op === 'create' ? 'created' : 'updated',
       changes: planned.changes,
       matched,
@@ -195,9 +253,14 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
       username: ref?.username ?? asString(planned.effective['user.username']) ?? null,
       details: { ...details, simulated: true },
       wrote: false,
-    };
+    } };
   }
+  return { write: { input, op, ref, planned, snapshotBase, matched, details } };
+}
 
+async function writeFields(w: PendingWrite): Promise<UserOutcome> {
+  const { input, op, ref, planned, snapshotBase, matched, details } = w;
+  const t = input.target;
   const result = await t.connector.write({
     op,
     ref,
@@ -213,6 +276,8 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
   const applied = applyToSnapshot(snapshotBase, planned.changes, okFields, planned.effective);
   const username = result.ref.username ?? ref?.username ?? asString(planned.effective['user.username']) ?? null;
   if (skipped.length) details.skipped = Object.fromEntries(skipped.map((f) => [f.field, f.skipped]));
+  // The account exists now even when a later field failed: the journal must say so.
+  if (op === 'create' && failures.length > 0) details.accountCreated = true;
   const changes = planned.changes.map((c) => {
     const failure = failures.find((f) => f.field === c.field);
     return failure ? { ...c, error: failure.error } : c;
@@ -224,10 +289,26 @@ async function syncFields(input: UserSyncInput): Promise<UserOutcome> {
     matched,
     targetKey: result.ref.key,
     username,
-    link: baseLink(result.ref.key, username, applied),
+    link: baseLink(input, result.ref.key, username, applied, input.link?.managedGroups ?? []),
     linkDirty: true,
     details: Object.keys(details).length ? details : undefined,
     wrote: true,
+    confirmed: failures.length === 0,
+  };
+}
+
+function baseLink(input: UserSyncInput, key: string, username: string | null, applied: FieldValues, managedGroups: string[]): Link {
+  return {
+    connectorId: input.connectorId,
+    targetId: input.target.config.id,
+    sourceId: input.user.id,
+    targetKey: key,
+    targetUsername: username,
+    label: input.label,
+    applied,
+    managedGroups: Array.isArray(applied.groups) ? (applied.groups as string[]) : managedGroups,
+    missingSince: null,
+    fingerprint: null,
   };
 }
 

@@ -12,6 +12,7 @@ import { ensurePrivateDir, ensurePrivateFile, narrowIfExists } from './private-f
 import { ConnectorRepo } from './connectors.ts';
 import { LinkRepo } from './links.ts';
 import { RunRepo } from './runs.ts';
+import { IntentRepo } from './intents.ts';
 import { IdsyncError } from '../core/errors.ts';
 
 export interface StoreOptions {
@@ -29,6 +30,7 @@ export class Store {
   readonly connectors: ConnectorRepo;
   readonly links: LinkRepo;
   readonly runs: RunRepo;
+  readonly intents: IntentRepo;
 
   private constructor(
     db: Kysely<Database>,
@@ -42,6 +44,7 @@ export class Store {
     this.connectors = new ConnectorRepo(db, secretBox(key));
     this.links = new LinkRepo(db, dialect);
     this.runs = new RunRepo(db, dialect, sqlite);
+    this.intents = new IntentRepo(db);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {

@@ -71,41 +71,7 @@ export class LinkRepo {
 
   async upsertMany(links: Link[]): Promise<void> {
     if (links.length === 0) return;
-    const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < links.length; i += CHUNK) {
-        const rows = links.slice(i, i + CHUNK).map((l) => ({
-          connector_id: l.connectorId,
-          target_id: l.targetId,
-          source_id: l.sourceId,
-          target_key: l.targetKey,
-          target_username: l.targetUsername,
-          label: l.label,
-          applied: JSON.stringify(l.applied),
-          managed_groups: JSON.stringify(l.managedGroups),
-          missing_since: l.missingSince,
-          fingerprint: l.fingerprint,
-          created_at: now,
-          updated_at: now,
-        }));
-        await trx
-          .insertInto('links')
-          .values(rows)
-          .onConflict((oc) =>
-            oc.columns(['connector_id', 'target_id', 'source_id']).doUpdateSet((eb) => ({
-              target_key: eb.ref('excluded.target_key'),
-              target_username: eb.ref('excluded.target_username'),
-              label: eb.ref('excluded.label'),
-              applied: eb.ref('excluded.applied'),
-              managed_groups: eb.ref('excluded.managed_groups'),
-              missing_since: eb.ref('excluded.missing_since'),
-              fingerprint: eb.ref('excluded.fingerprint'),
-              updated_at: eb.ref('excluded.updated_at'),
-            })),
-          )
-          .execute();
-      }
-    });
+    await this.db.transaction().execute((trx) => upsertLinks(trx, links));
   }
 
   /**
@@ -191,6 +157,43 @@ export class LinkRepo {
     let q = this.db.selectFrom('links').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', connectorId);
     if (targetId) q = q.where('target_id', '=', targetId);
     return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+}
+
+/** Inserts or replaces links; `db` may be a transaction another repository shares (see IntentRepo.settle). */
+export async function upsertLinks(db: Kysely<Database>, links: Link[]): Promise<void> {
+  const now = new Date().toISOString();
+  for (let i = 0; i < links.length; i += CHUNK) {
+    const rows = links.slice(i, i + CHUNK).map((l) => ({
+      connector_id: l.connectorId,
+      target_id: l.targetId,
+      source_id: l.sourceId,
+      target_key: l.targetKey,
+      target_username: l.targetUsername,
+      label: l.label,
+      applied: JSON.stringify(l.applied),
+      managed_groups: JSON.stringify(l.managedGroups),
+      missing_since: l.missingSince,
+      fingerprint: l.fingerprint,
+      created_at: now,
+      updated_at: now,
+    }));
+    await db
+      .insertInto('links')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['connector_id', 'target_id', 'source_id']).doUpdateSet((eb) => ({
+          target_key: eb.ref('excluded.target_key'),
+          target_username: eb.ref('excluded.target_username'),
+          label: eb.ref('excluded.label'),
+          applied: eb.ref('excluded.applied'),
+          managed_groups: eb.ref('excluded.managed_groups'),
+          missing_since: eb.ref('excluded.missing_since'),
+          fingerprint: eb.ref('excluded.fingerprint'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
   }
 }
 

@@ -178,6 +178,29 @@ core['0006_server_setup_claim'] = {
   },
 };
 
+// Intent before write: what a run is about to write to a target user, recorded before the
+// write and cleared with the link that confirms it. A row left behind means a run died with
+// that user's state unknown (see src/engine/recovery.ts).
+core['0007_engine_write_intents'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('write_intents')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('target_id', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('op', 'text', (c) => c.notNull())
+      .addColumn('target_key', 'text')
+      .addColumn('username', 'text')
+      .addColumn('email', 'text')
+      .addColumn('label', 'text')
+      .addColumn('groups_add', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('write_intents_pk', ['connector_id', 'target_id', 'source_id'])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

@@ -50,7 +50,7 @@ export const STALE_AFTER_MS = 120_000;
 export const emptyCounts = (): RunCounts => ({ read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
 
 /** Counts as stored: runs recorded before `usersWritten` existed have only its old name, `writes`. */
-function countsFromJson(text: string): RunCounts {
+export function countsFromJson(text: string): RunCounts {
   const counts = JSON.parse(text) as RunCounts;
   counts.usersWritten ??= counts.writes ?? 0;
   for (const t of Object.values(counts.targets ?? {})) t.usersWritten ??= t.writes ?? 0;
@@ -205,26 +205,7 @@ export class RunRepo {
       });
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < items.length; i += 500) {
-        await trx
-          .insertInto('run_items')
-          .values(
-            items.slice(i, i + 500).map((it) => ({
-              run_id: runId,
-              seq: it.seq,
-              source_id: it.sourceId,
-              label: it.label,
-              target_id: it.targetId,
-              operation: it.operation,
-              error: it.error,
-              changes: it.changes.length ? JSON.stringify(it.changes) : null,
-              details: it.details ? JSON.stringify(it.details) : null,
-            })),
-          )
-          .execute();
-      }
-    });
+    await this.db.transaction().execute((trx) => insertRunItems(trx, runId, items));
   }
 
   async items(runId: string, query: ItemQuery = {}): Promise<{ total: number; items: RunItem[] }> {
@@ -251,6 +232,28 @@ export class RunRepo {
         details: r.details ? JSON.parse(r.details) : null,
       })),
     };
+  }
+}
+
+/** Inserts run items through Kysely; `db` may be a transaction another repository shares (see IntentRepo.settle). */
+export async function insertRunItems(db: Kysely<Database>, runId: string, items: RunItem[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 500) {
+    await db
+      .insertInto('run_items')
+      .values(
+        items.slice(i, i + 500).map((it) => ({
+          run_id: runId,
+          seq: it.seq,
+          source_id: it.sourceId,
+          label: it.label,
+          target_id: it.targetId,
+          operation: it.operation,
+          error: it.error,
+          changes: it.changes.length ? JSON.stringify(it.changes) : null,
+          details: it.details ? JSON.stringify(it.details) : null,
+        })),
+      )
+      .execute();
   }
 }
 

@@ -86,6 +86,25 @@ export interface StateTable {
   updated_at: string;
 }
 
+/** A write about to be sent to a target user; see src/store/intents.ts. */
+export interface WriteIntentsTable {
+  connector_id: string;
+  target_id: string;
+  source_id: string;
+  /** The run that recorded it (the run that died, when the row outlives it). */
+  run_id: string;
+  op: string;
+  /** Known for an update; a create learns it only from the target. */
+  target_key: string | null;
+  /** What a create sends, to find the account again when its answer was lost. */
+  username: string | null;
+  email: string | null;
+  label: string | null;
+  /** JSON string[]: memberships the write adds, idsync's even when the run died. */
+  groups_add: string;
+  created_at: string;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   secrets: SecretsTable;
@@ -93,4 +112,5 @@ export interface Database {
   runs: RunsTable;
   run_items: RunItemsTable;
   state: StateTable;
+  write_intents: WriteIntentsTable;
 }

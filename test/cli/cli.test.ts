@@ -200,7 +200,7 @@ describe('the idsync command line', () => {
     await patchDirectoryUser(em.graph, members()[3]!.id, { department: 'Site Reliability' });
     const o = await idsync(['sync', '--config', configFile], { [ENV.jira]: WRONG_PAT });
     assert.equal(o.code, 1, o.stdout + o.stderr);
-    assert.match(o.stderr, /error: Jira answered 401 .*check the credentials and permissions configured for Jira/);
+    assert.match(o.stderr, /error: stopped writing to target jira: Jira answered 401 .*check the credentials and permissions configured for Jira/);
     const j = await idsync(['sync', '--config', configFile, '--json'], { [ENV.jira]: WRONG_PAT });
     assert.equal(j.code, 1);
     assert.equal(json(j).status, 'failed');

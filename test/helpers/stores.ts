@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { Store } from '../../src/store/index.ts';
+import { Store, type StoreOptions } from '../../src/store/index.ts';
 
 export const PG_URL = process.env.IDSYNC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -15,6 +15,8 @@ export interface TestStore {
   dataDir: string;
   /** The PostgreSQL schema (postgres kind), for a child process to open the same store. */
   pgSchema?: string;
+  /** What opens this same store again (another process, e.g. a crash test's child). */
+  options: StoreOptions;
   dispose(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function openSqliteStore(): Promise<TestStore> {
     kind: 'sqlite',
     store,
     dataDir,
+    options: { dataDir },
     async dispose() {
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -35,12 +38,14 @@ export async function openSqliteStore(): Promise<TestStore> {
 /** `dataDir`: where secret.key goes (a new temporary directory by default). */
 export async function openPostgresStore(dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'))): Promise<TestStore> {
   const schema = `idsync_test_${randomBytes(6).toString('hex')}`;
-  const store = await Store.open({ dataDir, databaseUrl: PG_URL, pgSchema: schema });
+  const options = { dataDir, databaseUrl: PG_URL, pgSchema: schema };
+  const store = await Store.open(options);
   return {
     kind: 'postgres',
     store,
     dataDir,
     pgSchema: schema,
+    options,
     async dispose() {
       await store.close();
       const client = new pg.Client({ connectionString: PG_URL });

@@ -2,7 +2,8 @@
 // itself (name, email, profile details, active) through the user-management API. This only works
 // for accounts the organisation manages (verified domain); for any other account each field is
 // reported as skipped, not failed, because no configuration change on our side could fix it.
-import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import { IdsyncError, errorText } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -168,7 +169,7 @@ export class AtlassianAdminTarget implements TargetConnector {
       if (res.kind === 'missing') return { ok: false, error: 'the Atlassian account no longer exists' };
       return { ok: true };
     } catch (e) {
-      if (isRunFatal(e)) throw e;
+      if (!concernsOnlyThisField(e)) throw e;
       return { ok: false, error: errorText(e) };
     }
   }

@@ -2,7 +2,8 @@
 // given an email, profile fields and deactivated by the organisation, through the
 // atlassian-admin target or SCIM); what Confluence Cloud's REST API can write is group
 // membership (by group id) and user properties (JSON stored against the account).
-import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import { IdsyncError, errorText } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -132,7 +133,7 @@ export class ConfluenceCloudTarget implements TargetConnector {
         await this.apply(ref.key, change, request.options.createMissingGroups);
         fields.push({ field: change.field, ok: true });
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         fields.push({ field: change.field, ok: false, error: errorText(e) });
       }
     }
@@ -173,6 +174,16 @@ export class ConfluenceCloudTarget implements TargetConnector {
   private async applyGroups(accountId: string, change: FieldChange, createMissing: boolean): Promise<void> {
     const { add, remove } = groupDelta(change);
     const failures: string[] = [];
+    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
+    for (const name of remove) {
+      try {
+        const groupId = await this.groupId(name);
+        if (groupId) await this.api.removeMember(groupId, accountId); // no group, no membership
+      } catch (e) {
+        if (!concernsOnlyThisField(e)) throw e;
+        failures.push(`remove from "${name}": ${errorText(e)}`);
+      }
+    }
     for (const name of add) {
       try {
         let groupId = await this.groupId(name);
@@ -186,17 +197,8 @@ export class ConfluenceCloudTarget implements TargetConnector {
         }
         await this.api.addMember(groupId, accountId);
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         failures.push(`add to "${name}": ${errorText(e)}`);
-      }
-    }
-    for (const name of remove) {
-      try {
-        const groupId = await this.groupId(name);
-        if (groupId) await this.api.removeMember(groupId, accountId); // no group, no membership
-      } catch (e) {
-        if (isRunFatal(e)) throw e;
-        failures.push(`remove from "${name}": ${errorText(e)}`);
       }
     }
     if (failures.length) throw new IdsyncError('BAD_REQUEST', failures.join('; '));

@@ -2,7 +2,8 @@
 // (create, full name and email, disable/enable), group memberships through the user-group
 // resource, and profile fields through the administrator's Edit User Details form.
 import { randomBytes } from 'node:crypto';
-import { IdsyncError, errorText, isIdsyncError, isRunFatal } from '../../core/errors.ts';
+import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -123,7 +124,7 @@ export class ConfluenceDcTarget implements TargetConnector {
         await action();
         for (const field of names) fields.push({ field, ok: true });
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         for (const field of names) fields.push({ field, ok: false, error: errorText(e) });
       }
     };
@@ -182,7 +183,7 @@ export class ConfluenceDcTarget implements TargetConnector {
         await action();
         for (const field of names) fields.push({ field, ok: true });
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         for (const field of names) fields.push({ field, ok: false, error: errorText(e) });
       }
     };
@@ -271,11 +272,24 @@ export class ConfluenceDcTarget implements TargetConnector {
   private async applyGroups(username: string, change: FieldChange, createMissing: boolean): Promise<void> {
     const { add, remove } = groupDelta(change);
     const failures: string[] = [];
+    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
+    for (const group of remove) {
+      try {
+        await this.api.removeMember(username, group);
+      } catch (e) {
+        if (!concernsOnlyThisField(e)) throw e;
+        failures.push(`remove from "${group}": ${errorText(e)}`);
+      }
+    }
     for (const group of add) {
       try {
         if (await this.api.addMember(username, group)) continue;
-        // 404: the user or the group is missing; find out which.
-        if (await this.api.groupExists(group)) throw new IdsyncError('NOT_FOUND', `Confluence has no user ${username}`);
+        // 404: the user or the group is missing; find out which. A group that exists now may
+        // have been created by another worker since the add: the add is then tried once more.
+        if (await this.api.groupExists(group)) {
+          if (await this.api.addMember(username, group)) continue;
+          throw new IdsyncError('NOT_FOUND', `Confluence has no user ${username}`);
+        }
         if (!createMissing) {
           failures.push(`group "${group}" does not exist in Confluence (create it, or enable "create missing groups")`);
           continue;
@@ -283,16 +297,8 @@ export class ConfluenceDcTarget implements TargetConnector {
         await this.api.createGroup(group);
         if (!(await this.api.addMember(username, group))) failures.push(`add to "${group}": Confluence answered 404 after creating the group`);
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         failures.push(`add to "${group}": ${errorText(e)}`);
-      }
-    }
-    for (const group of remove) {
-      try {
-        await this.api.removeMember(username, group);
-      } catch (e) {
-        if (isRunFatal(e)) throw e;
-        failures.push(`remove from "${group}": ${errorText(e)}`);
       }
     }
     if (failures.length) throw new IdsyncError('BAD_REQUEST', failures.join('; '));

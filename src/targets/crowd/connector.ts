@@ -9,7 +9,8 @@
 // - New users get a random password nobody knows: people sign in through their own directory
 //   or SSO, or an administrator resets it.
 import { randomBytes } from 'node:crypto';
-import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import { IdsyncError, errorText } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -218,7 +219,7 @@ export class CrowdTarget implements TargetConnector {
       await fn();
       return { field, ok: true };
     } catch (e) {
-      if (isRunFatal(e)) throw e;
+      if (!concernsOnlyThisField(e)) throw e;
       return { field, ok: false, error: errorText(e) };
     }
   }
@@ -227,6 +228,15 @@ export class CrowdTarget implements TargetConnector {
     // Crowd's own names are compared exactly, as before.
     const { add, remove } = groupDelta(change, (a, b) => a === b);
     const failures: string[] = [];
+    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
+    for (const group of remove) {
+      try {
+        await this.api.removeMembership(username, group);
+      } catch (e) {
+        if (!concernsOnlyThisField(e)) throw e;
+        failures.push(`remove from "${group}": ${errorText(e)}`);
+      }
+    }
     for (const group of add) {
       try {
         if ((await this.api.addMembership(username, group)) === 'missing-group') {
@@ -238,16 +248,8 @@ export class CrowdTarget implements TargetConnector {
           if ((await this.api.addMembership(username, group)) === 'missing-group') failures.push(`group "${group}" could not be created`);
         }
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         failures.push(`add to "${group}": ${errorText(e)}`);
-      }
-    }
-    for (const group of remove) {
-      try {
-        await this.api.removeMembership(username, group);
-      } catch (e) {
-        if (isRunFatal(e)) throw e;
-        failures.push(`remove from "${group}": ${errorText(e)}`);
       }
     }
     if (failures.length) throw new IdsyncError('BAD_REQUEST', failures.join('; '));

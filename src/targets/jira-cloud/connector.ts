@@ -2,7 +2,8 @@
 // invite), rename them, change their email or deactivate them: those belong to the Atlassian
 // account and are written by the `atlassian-admin` target. What Jira Cloud can write is group
 // membership (by group id) and user properties (app data stored against the account).
-import { IdsyncError, errorText, isRunFatal } from '../../core/errors.ts';
+import { IdsyncError, errorText } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -126,7 +127,7 @@ export class JiraCloudTarget implements TargetConnector {
         const skipped = await this.applyChange(ref.key, change, request.options.createMissingGroups);
         fields.push(skipped ? { field: change.field, ok: true, skipped } : { field: change.field, ok: true });
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         fields.push({ field: change.field, ok: false, error: errorText(e) });
       }
     }
@@ -178,6 +179,17 @@ export class JiraCloudTarget implements TargetConnector {
     const { add, remove } = groupDelta(change);
     const ids = await this.resolveGroups([...add, ...remove]);
     const failures: string[] = [];
+    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
+    for (const name of remove) {
+      const groupId = ids.get(name.toLowerCase());
+      if (!groupId) continue; // the group is gone, so is the membership
+      try {
+        await this.api.removeMember(groupId, accountId);
+      } catch (e) {
+        if (!concernsOnlyThisField(e)) throw e;
+        failures.push(`remove from "${name}": ${errorText(e)}`);
+      }
+    }
     for (const name of add) {
       try {
         let groupId = ids.get(name.toLowerCase());
@@ -191,18 +203,8 @@ export class JiraCloudTarget implements TargetConnector {
         }
         await this.api.addMember(groupId, accountId);
       } catch (e) {
-        if (isRunFatal(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         failures.push(`add to "${name}": ${errorText(e)}`);
-      }
-    }
-    for (const name of remove) {
-      const groupId = ids.get(name.toLowerCase());
-      if (!groupId) continue; // the group is gone, so is the membership
-      try {
-        await this.api.removeMember(groupId, accountId);
-      } catch (e) {
-        if (isRunFatal(e)) throw e;
-        failures.push(`remove from "${name}": ${errorText(e)}`);
       }
     }
     if (failures.length) throw new IdsyncError('BAD_REQUEST', failures.join('; '));

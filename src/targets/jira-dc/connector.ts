@@ -13,6 +13,7 @@
 //   and returned, so the engine links it.
 // - Errors that concern the whole target (credentials, permissions, unreachable) throw.
 import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
+import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
   FieldChange,
@@ -53,12 +54,6 @@ interface JiraUserJson {
   emailAddress?: string;
   active?: boolean;
   groups?: { size: number; items: Array<{ name: string }> };
-}
-
-/** Errors that stop the run rather than fail one field: credentials, permissions, unreachable. */
-function concernsWholeTarget(e: unknown): boolean {
-  if (!isIdsyncError(e)) return true; // a bug: let it surface
-  return e.code === 'AUTH' || e.code === 'CONFIG' || e.status === undefined;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -224,12 +219,7 @@ export class JiraDcTarget implements TargetConnector {
 
   private async create(request: UserWrite): Promise<WriteResult> {
     const d = request.desired;
-    const missing = (['user.username', 'user.displayName', 'user.email'] as const).filter((f) => typeof d[f] !== 'string' || d[f] === '');
-    if (missing.length) {
-      throw new IdsyncError('BAD_REQUEST', `cannot create the Jira user: ${missing.join(', ')} ${missing.length > 1 ? 'have' : 'has'} no value`, {
-        hint: 'map these fields, or give them a default, in the connector mapping',
-      });
-    }
+    // What a create needs is checked while planning (missingForCreate); Jira refuses the rest.
     const body: Record<string, unknown> = {
       name: d['user.username'],
       displayName: d['user.displayName'],
@@ -311,7 +301,7 @@ export class JiraDcTarget implements TargetConnector {
       results.push(...sent.map((field) => ({ field, ok: true })));
       return { results, username: res.body?.name ?? (body.name as string | undefined) };
     } catch (e) {
-      if (concernsWholeTarget(e) || isIdsyncError(e, 'NOT_FOUND')) throw e; // NOT_FOUND: the user is gone
+      if (!concernsOnlyThisField(e) || isIdsyncError(e, 'NOT_FOUND')) throw e; // NOT_FOUND: the user is gone
       results.push(...sent.map((field) => ({ field, ok: false, error: errorText(e) })));
       return { results };
     }
@@ -326,7 +316,7 @@ export class JiraDcTarget implements TargetConnector {
         else if (c.field.startsWith(PROPERTY_PREFIX)) results.push(await this.applyProperty(ref, c));
         else results.push({ field: c.field, ok: false, error: `Jira Data Center cannot write ${c.field}` });
       } catch (e) {
-        if (concernsWholeTarget(e)) throw e;
+        if (!concernsOnlyThisField(e)) throw e;
         results.push({ field: c.field, ok: false, error: errorText(e) });
       }
     }
@@ -362,12 +352,13 @@ export class JiraDcTarget implements TargetConnector {
     if (!add.length && !remove.length) return { field: 'groups', ok: true };
     const username = ref.username ?? (await this.usernameOf(ref));
     const failures: string[] = [];
-    for (const group of add) {
-      const problem = await this.addToGroup(ref, username, group, options.createMissingGroups);
-      if (problem) failures.push(problem);
-    }
+    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
     for (const group of remove) {
       const problem = await this.removeFromGroup(ref, username, group);
+      if (problem) failures.push(problem);
+    }
+    for (const group of add) {
+      const problem = await this.addToGroup(ref, username, group, options.createMissingGroups);
       if (problem) failures.push(problem);
     }
     return failures.length ? { field: 'groups', ok: false, error: failures.join('; ') } : { field: 'groups', ok: true };
