@@ -2,6 +2,7 @@
 // out, retries with backoff for 5xx / timeouts / dropped connections, 429 handled by honouring
 // Retry-After for the whole client (so a storm pauses everyone instead of hammering), and
 // errors mapped to IdsyncError codes with the vendor's own message and never a credential.
+import { setMaxListeners } from 'node:events';
 import { Agent, EnvHttpProxyAgent, request as undiciRequest, type Dispatcher } from 'undici';
 import { IdsyncError, type ErrorCode } from './errors.ts';
 
@@ -116,6 +117,10 @@ export class HttpClient {
     if (!signal) return this;
     const view = Object.create(this) as HttpClient;
     view.scopeSignal = this.scopeSignal ? AbortSignal.any([this.scopeSignal, signal]) : signal;
+    // Every request of the view in flight listens to this one signal (read-ahead, batches and
+    // member pages together are more than Node's default of 10); each listener is removed when
+    // its request ends, so many listeners here are expected, not a leak.
+    setMaxListeners(0, view.scopeSignal);
     return view;
   }
 
