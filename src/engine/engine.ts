@@ -319,12 +319,15 @@ export class SyncEngine {
           details: o.operation === 'unchanged' && o.matched === 'link' && !o.details ? null : { matched: o.matched, ...(o.targetKey ? { targetKey: o.targetKey } : {}), ...o.details },
         });
       }
-      // What the target confirmed, the page's journal and the settled intents: one transaction.
+      // What the target confirmed, the journal items of those users and the settled intents: one
+      // transaction. The page's other items (unchanged users) stay buffered and go in batches.
       const dirty = outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!);
       const cleared = writes.filter((w) => outcomes[w.i]?.confirmed).map((w) => ({ targetId: t.config.id, sourceId: users[w.i]!.id }));
       if (dirty.length > 0 || cleared.length > 0) {
-        await this.store.intents.settle({ connectorId, links: dirty, cleared, runId: rc.run.id, items: rc.journal.take() });
-      } else await rc.journal.flushIfFull();
+        const settled = new Set([...dirty.map((l) => l.sourceId), ...cleared.map((c) => c.sourceId)]);
+        await this.store.intents.settle({ connectorId, links: dirty, cleared, runId: rc.run.id, items: rc.journal.takeFor(t.config.id, settled) });
+      }
+      await rc.journal.flushIfFull();
     }
   }
 

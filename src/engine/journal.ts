@@ -34,7 +34,7 @@ export class Journal {
 
   /**
    * Counts and buffers an item without writing it yet: items of users whose link changes go to
-   * the store with that link, in one transaction (take + IntentRepo.settle).
+   * the store with that link, in one transaction (takeFor + IntentRepo.settle).
    */
   record(item: JournalEntry): void {
     const key = item.operation === 'disabled' ? 'updated' : item.operation;
@@ -64,11 +64,13 @@ export class Journal {
     }
   }
 
-  /** The buffered items, handed over to be written by the caller. */
-  take(): RunItem[] {
-    const batch = this.buffer;
-    this.buffer = [];
-    return batch;
+  /** The buffered items of these users in one target, handed over to be written by the caller; the others stay buffered. */
+  takeFor(targetId: string, sourceIds: ReadonlySet<string>): RunItem[] {
+    const taken: RunItem[] = [];
+    const kept: RunItem[] = [];
+    for (const item of this.buffer) (item.targetId === targetId && item.sourceId !== null && sourceIds.has(item.sourceId) ? taken : kept).push(item);
+    this.buffer = kept;
+    return taken;
   }
 
   /** Writes the buffer once it holds a batch. */
