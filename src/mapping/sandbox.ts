@@ -37,9 +37,13 @@ interface InFlight {
   batch: number;
   items: Pending[];
   timer: NodeJS.Timeout;
-  /** The job index last seen by the watchdog (1-based, 0 = not started). */
+  /** The job index last seen by the watchdog (1-based, 0 = not started), and when it was first seen. */
   lastSeen: number;
+  seenAt: number;
 }
+
+/** How often the watchdog looks, as a fraction of the hard limit: a stuck job is stopped within 1.25 limits. */
+const WATCH_FRACTION = 4;
 
 class ExpressionSandbox {
   private worker: Worker | undefined;
@@ -77,23 +81,32 @@ class ExpressionSandbox {
     const batch = ++this.batchCounter;
     Atomics.store(this.progress, PROGRESS_JOB, 0);
     Atomics.store(this.progress, PROGRESS_BATCH, batch);
-    const inFlight: InFlight = { batch, items, lastSeen: 0, timer: undefined as unknown as NodeJS.Timeout };
-    inFlight.timer = setTimeout(() => this.watch(inFlight), hardLimitMs(items[0]!.job.timeoutMs));
+    const inFlight: InFlight = { batch, items, lastSeen: 0, seenAt: Date.now(), timer: undefined as unknown as NodeJS.Timeout };
+    inFlight.timer = this.watchLater(inFlight);
     this.inFlight = inFlight;
     worker.postMessage({ batch, jobs: items.map((p) => p.job) });
   }
 
-  /** Runs every hard limit of the current job: when the worker has not moved on, stop it. */
+  private watchLater(inFlight: InFlight): NodeJS.Timeout {
+    const job = inFlight.items[Math.max(0, inFlight.lastSeen - 1)]!.job;
+    return setTimeout(() => this.watch(inFlight), Math.ceil(hardLimitMs(job.timeoutMs) / WATCH_FRACTION));
+  }
+
+  /** Stops the worker when the job it is on has run past its hard limit. */
   private watch(inFlight: InFlight): void {
     if (this.inFlight !== inFlight) return;
     const current = Atomics.load(this.progress, PROGRESS_BATCH) === inFlight.batch ? Atomics.load(this.progress, PROGRESS_JOB) : 0;
-    if (current === 0 || current !== inFlight.lastSeen) {
+    const now = Date.now();
+    if (current !== inFlight.lastSeen) {
       inFlight.lastSeen = current;
-      inFlight.timer = setTimeout(() => this.watch(inFlight), hardLimitMs(inFlight.items[Math.max(0, current - 1)]!.job.timeoutMs));
+      inFlight.seenAt = now;
+    }
+    const limit = current === 0 ? undefined : hardLimitMs(inFlight.items[current - 1]!.job.timeoutMs);
+    if (limit !== undefined && now - inFlight.seenAt >= limit) {
+      this.abandonWorker(current, { code: STOPPED_BY_WATCHDOG, message: `stopped after ${limit} ms` });
       return;
     }
-    const limit = hardLimitMs(inFlight.items[current - 1]!.job.timeoutMs);
-    this.abandonWorker(current, { code: STOPPED_BY_WATCHDOG, message: `stopped after ${limit} ms` });
+    inFlight.timer = this.watchLater(inFlight);
   }
 
   private ensureWorker(): Worker {
