@@ -4,7 +4,8 @@
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { StorePostgresDialect } from './pg-dialect.ts';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import { secretBox, secretKey } from './crypto.ts';
@@ -63,7 +64,7 @@ export class Store {
         await c.query(`SET search_path TO "${schema}"`);
         c.release();
       }
-      db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      db = new Kysely<Database>({ dialect: new StorePostgresDialect({ pool }) });
       dialect = 'postgres';
     } else {
       let file = ':memory:';
