@@ -2,6 +2,8 @@
 // group at a time. The planner usually hands over the delta (`add` / `remove`, so memberships
 // added by hand are never removed); without it, the difference of before and after is taken.
 import type { FieldChange, Json } from '../core/types.ts';
+import { errorText } from '../core/errors.ts';
+import { concernsOnlyThisField } from '../core/error-policy.ts';
 
 /** The group names in a `groups` value (anything else in the list is ignored). */
 export function groupNames(v: Json | undefined): string[] {
@@ -21,4 +23,20 @@ export function groupDelta(change: FieldChange, same: (a: string, b: string) => 
     add: change.add ?? after.filter((g) => !before.some((b) => same(b, g))),
     remove: change.remove ?? before.filter((g) => !after.some((a) => same(a, g))),
   };
+}
+
+/**
+ * Removes the user from each group with `removeOne`, before any group is added: cut short, a user
+ * is in neither group, never in both (docs/architecture.md). A failure that concerns only this
+ * field is collected into `failures`; any other (the target is down) stops the write.
+ */
+export async function removeMemberships(groups: readonly string[], removeOne: (group: string) => Promise<void>, failures: string[]): Promise<void> {
+  for (const group of groups) {
+    try {
+      await removeOne(group);
+    } catch (e) {
+      if (!concernsOnlyThisField(e)) throw e;
+      failures.push(`remove from "${group}": ${errorText(e)}`);
+    }
+  }
 }

@@ -21,7 +21,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { ConfluenceCloudApi, type CloudUser } from './api.ts';
-import { groupDelta } from '../group-delta.ts';
+import { groupDelta, removeMemberships } from '../group-delta.ts';
 
 export const PROPERTY_KEY_MAX = 255;
 /** Entity properties hold at most 32 KB of JSON. */
@@ -174,16 +174,14 @@ export class ConfluenceCloudTarget implements TargetConnector {
   private async applyGroups(accountId: string, change: FieldChange, createMissing: boolean): Promise<void> {
     const { add, remove } = groupDelta(change);
     const failures: string[] = [];
-    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
-    for (const name of remove) {
-      try {
+    await removeMemberships(
+      remove,
+      async (name) => {
         const groupId = await this.groupId(name);
         if (groupId) await this.api.removeMember(groupId, accountId); // no group, no membership
-      } catch (e) {
-        if (!concernsOnlyThisField(e)) throw e;
-        failures.push(`remove from "${name}": ${errorText(e)}`);
-      }
-    }
+      },
+      failures,
+    );
     for (const name of add) {
       try {
         let groupId = await this.groupId(name);

@@ -25,7 +25,7 @@ import { NO_USER_PROPERTIES, PROFILE_FIELDS, capabilitiesWithoutProfile, conflue
 import { EmailIndex } from './email-index.ts';
 import type { ConfluenceProfileForm } from './profile-form.ts';
 import { fullNameProblem, usernameProblem } from './username.ts';
-import { groupDelta, groupNames } from '../group-delta.ts';
+import { groupDelta, groupNames, removeMemberships } from '../group-delta.ts';
 
 const PROFILE_PREFIX = 'confluence.profile.';
 
@@ -272,15 +272,7 @@ export class ConfluenceDcTarget implements TargetConnector {
   private async applyGroups(username: string, change: FieldChange, createMissing: boolean): Promise<void> {
     const { add, remove } = groupDelta(change);
     const failures: string[] = [];
-    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
-    for (const group of remove) {
-      try {
-        await this.api.removeMember(username, group);
-      } catch (e) {
-        if (!concernsOnlyThisField(e)) throw e;
-        failures.push(`remove from "${group}": ${errorText(e)}`);
-      }
-    }
+    await removeMemberships(remove, (group) => this.api.removeMember(username, group), failures);
     for (const group of add) {
       try {
         if (await this.api.addMember(username, group)) continue;

@@ -28,7 +28,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { CrowdApi, type CrowdUserEntity, type CrowdUserWrite } from './api.ts';
-import { groupDelta } from '../group-delta.ts';
+import { groupDelta, removeMemberships } from '../group-delta.ts';
 
 /** Crowd stores names, emails and attribute values in 255-character columns. */
 export const CROWD_MAX = 255;
@@ -228,15 +228,7 @@ export class CrowdTarget implements TargetConnector {
     // Crowd's own names are compared exactly, as before.
     const { add, remove } = groupDelta(change, (a, b) => a === b);
     const failures: string[] = [];
-    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
-    for (const group of remove) {
-      try {
-        await this.api.removeMembership(username, group);
-      } catch (e) {
-        if (!concernsOnlyThisField(e)) throw e;
-        failures.push(`remove from "${group}": ${errorText(e)}`);
-      }
-    }
+    await removeMemberships(remove, (group) => this.api.removeMembership(username, group), failures);
     for (const group of add) {
       try {
         if ((await this.api.addMembership(username, group)) === 'missing-group') {

@@ -21,7 +21,7 @@ import type {
   WriteResult,
 } from '../../core/types.ts';
 import { JiraCloudApi, type CloudUser } from './api.ts';
-import { groupDelta } from '../group-delta.ts';
+import { groupDelta, removeMemberships } from '../group-delta.ts';
 
 export const PROPERTY_KEY_MAX = 255;
 export const PROPERTY_VALUE_MAX = 32_768;
@@ -179,17 +179,14 @@ export class JiraCloudTarget implements TargetConnector {
     const { add, remove } = groupDelta(change);
     const ids = await this.resolveGroups([...add, ...remove]);
     const failures: string[] = [];
-    // Removals first: cut short, a user is in neither group, never in both (docs/architecture.md).
-    for (const name of remove) {
-      const groupId = ids.get(name.toLowerCase());
-      if (!groupId) continue; // the group is gone, so is the membership
-      try {
-        await this.api.removeMember(groupId, accountId);
-      } catch (e) {
-        if (!concernsOnlyThisField(e)) throw e;
-        failures.push(`remove from "${name}": ${errorText(e)}`);
-      }
-    }
+    await removeMemberships(
+      remove,
+      async (name) => {
+        const groupId = ids.get(name.toLowerCase());
+        if (groupId) await this.api.removeMember(groupId, accountId); // no group, no membership
+      },
+      failures,
+    );
     for (const name of add) {
       try {
         let groupId = ids.get(name.toLowerCase());
