@@ -72,8 +72,8 @@ interface RunContext {
   removals: Map<string, RemovalGuard>;
   /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
   unresolved: Unresolved;
-  /** Per target: its circuit breaker (created on first use). */
-  breakers?: Map<string, CircuitBreaker>;
+  /** Per target: its circuit breaker. */
+  breakers: Map<string, CircuitBreaker>;
 }
 
 export class SyncEngine {
@@ -100,8 +100,13 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map() };
-      for (const t of runtime.targets) rc.resolvers.set(t.config.id, new UsernameResolver());
+      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map() };
+      for (const t of runtime.targets) {
+        rc.resolvers.set(t.config.id, new UsernameResolver());
+        rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
+      }
+      // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
+      rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
       if (req.kind === 'full') await this.fullSync(rc);
       else user = await this.singleUserSync(rc);
       if (journal.counts.failed > 0) status = 'partial';
@@ -128,7 +133,6 @@ export class SyncEngine {
   private async fullSync(rc: RunContext): Promise<void> {
     const { runtime, req } = rc;
     const seen = new Set<string>();
-    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     const safety = safetyOf(runtime.connector);
     for (const t of runtime.targets) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(runtime.connector.id, t.config.id), safety));
     rc.progress.phase = 'reading';
@@ -159,7 +163,6 @@ export class SyncEngine {
     const { runtime, req } = rc;
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
-    rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
     rc.progress.phase = 'reading';
     let user = await runtime.source.getUser(ref, runtime.query);
     let knownLinks: Link[] = [];
@@ -479,10 +482,7 @@ export class SyncEngine {
 }
 
 function breakerOf(rc: RunContext, t: TargetRuntime): CircuitBreaker {
-  rc.breakers ??= new Map();
-  let b = rc.breakers.get(t.config.id);
-  if (!b) rc.breakers.set(t.config.id, (b = new CircuitBreaker(t.config.id)));
-  return b;
+  return rc.breakers.get(t.config.id)!;
 }
 
 /** Tells the target's breaker how a user went. */
@@ -505,7 +505,7 @@ function notSyncedItem(breaker: CircuitBreaker, user: SourceUser) {
 
 /** Ends the run failed, with one reason per target it stopped writing to. */
 function failForStoppedTargets(rc: RunContext): void {
-  const stopped = [...(rc.breakers?.values() ?? [])].filter((b) => b.open);
+  const stopped = [...rc.breakers.values()].filter((b) => b.open);
   if (stopped.length === 0) return;
   throw new IdsyncError('TRANSIENT', stopped.map((b) => b.describe()).join('; '), { hint: 'fix what the reason names (or wait for the target to be back) and run again; users not synced are synced then' });
 }
