@@ -150,7 +150,8 @@ export class SyncEngine {
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     await this.resolvePending(rc);
     // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
-    const drops = await Promise.all(runtime.targets.map((t) => countUserDrop(this.store.links, runtime.connector.id, t.config.id, seen)));
+    // From the link digests the run holds anyway (loaded here if no page came), not a new scan.
+    const drops = await Promise.all(runtime.targets.map(async (t) => countUserDrop(t.config.id, (await this.digestsFor(rc, t))!, seen)));
     assertPlausibleRead(drops, seen.size, safety);
     rc.progress.phase = 'checking-missing';
     req.onProgress?.({ ...rc.progress });

@@ -6,7 +6,7 @@
 // one run (see RemovalGuard).
 import type { ConnectorConfig } from '../config/schema.ts';
 import { IdsyncError } from '../core/errors.ts';
-import type { LinkRepo } from '../store/links.ts';
+import type { LinkDigest } from '../store/links.ts';
 import type { Journal } from './journal.ts';
 
 /**
@@ -39,15 +39,13 @@ export interface UserDrop {
   notReturned: number;
 }
 
-/** Counts, per target, the linked (not yet missing) users that a complete read did not return. */
-export async function countUserDrop(links: LinkRepo, connectorId: string, targetId: string, seen: ReadonlySet<string>): Promise<UserDrop> {
+/** Counts, per target, the linked (not yet missing) users that a complete read did not return, from the run's link digests. */
+export function countUserDrop(targetId: string, digests: ReadonlyMap<string, LinkDigest>, seen: ReadonlySet<string>): UserDrop {
   const drop: UserDrop = { targetId, linked: 0, notReturned: 0 };
-  for await (const page of links.sourceIds(connectorId, targetId)) {
-    for (const l of page) {
-      if (l.missingSince) continue;
-      drop.linked++;
-      if (!seen.has(l.sourceId)) drop.notReturned++;
-    }
+  for (const [sourceId, d] of digests) {
+    if (d.missing) continue;
+    drop.linked++;
+    if (!seen.has(sourceId)) drop.notReturned++;
   }
   return drop;
 }
