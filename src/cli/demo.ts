@@ -98,7 +98,7 @@ export function demoConnector(info: SuiteInfo): ConnectorConfig {
       requiredGroups: [],
     },
     targets,
-    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true },
+    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: '1m' },
   };
 }
 

@@ -20,6 +20,14 @@ export const scheduleSchema = z
     cron: z.string().min(1),
     timezone: z.string().default('UTC'),
     enabled: z.boolean().default(true),
+    /**
+     * Where the source has a change feed (Entra's delta): how often an incremental sync brings
+     * what changed, as `30s`, `1m`, `15m`, `1h` (at least 10 s); `false` turns it off. The cron
+     * schedule's full syncs go on beside it.
+     */
+    incremental: z
+      .union([z.literal(false), z.string().regex(/^[1-9][0-9]*(s|m|h)$/, 'use a duration such as 30s, 1m, 15m or 1h, or false to turn incremental sync off')])
+      .default('1m'),
   })
   .strict();
 

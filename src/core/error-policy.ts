@@ -8,9 +8,10 @@
 //   stop-target   stop writing to this target now (its circuit opens); other targets go on and
 //                 the run ends failed for this target with this one reason
 //   stop-run      the run stops (a source that cannot be read completely)
+//   full-read     an incremental read cannot go on from its checkpoint: the run reads in full instead
 import { IdsyncError } from './errors.ts';
 
-export type Reaction = 'fail-user' | 'strike' | 'stop-target' | 'stop-run';
+export type Reaction = 'fail-user' | 'strike' | 'stop-target' | 'stop-run' | 'full-read';
 
 interface PolicyRule {
   /** In words, for the docs and for whoever reads this table. */
@@ -21,6 +22,12 @@ interface PolicyRule {
 }
 
 export const ERROR_POLICY: readonly PolicyRule[] = [
+  {
+    when: 'the provider no longer accepts the checkpoint of an incremental read (CHECKPOINT_EXPIRED)',
+    applies: (e) => e.code === 'CHECKPOINT_EXPIRED',
+    target: 'fail-user',
+    source: 'full-read',
+  },
   { when: 'credentials or permissions refused (AUTH)', applies: (e) => e.code === 'AUTH', target: 'stop-target', source: 'stop-run' },
   { when: 'the configuration is wrong (CONFIG)', applies: (e) => e.code === 'CONFIG', target: 'stop-target', source: 'stop-run' },
   {

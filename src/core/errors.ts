@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'CONFLICT'
   | 'NOT_FOUND'
+  /** The provider no longer accepts an incremental read's checkpoint (expired, reset): read in full. */
+  | 'CHECKPOINT_EXPIRED'
   | 'AUTH'
   | 'CONFIG'
   | 'INTERNAL';

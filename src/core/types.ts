@@ -13,21 +13,103 @@ export interface TestResult {
 
 // ---------------------------------------------------------------- sources
 
+/**
+ * Another name by which a provider's records refer to a user: an LDAP manager is a DN, a
+ * Google relation an e-mail address. A source that uses such references gives each user its
+ * `keys`, and the engine resolves a reference through its shadow of the directory.
+ */
+export type SourceKeyType = 'dn' | 'email' | 'username';
+
+/**
+ * A user's manager as the provider refers to it: by the manager's own id (Entra, Okta), or by
+ * another key (an LDAP DN). The engine resolves it through its shadow of the directory, so the
+ * mapping's `manager.*` paths read the manager's current record. `attrs` is what the source
+ * read of the manager along with the reference (Entra's `/manager`), used when the manager is
+ * not in the shadow (e.g. outside the connector's filter).
+ */
+export type ManagerRef =
+  | { id: string; attrs?: Record<string, unknown> }
+  | { key: SourceKeyType; value: string; attrs?: Record<string, unknown> };
+
 /** A user as read from an identity provider. `id` is the provider's immutable id. */
 export interface SourceUser {
   id: string;
-  /**
-   * Attributes as the provider returns them (nested objects kept), plus resolved
-   * references: `manager` is `{id, mail, userPrincipalName, displayName}` or null.
-   */
+  /** Attributes as the provider returns them (nested objects kept); never the manager (see `manager`). */
   attrs: Record<string, unknown>;
   /** Group display names, when the mapping asked for groups. */
   groups?: string[];
+  /** The manager, when the query asked for it: a reference, or null when the user has none. */
+  manager?: ManagerRef | null;
+  /** The user's other names that the provider's references use (see SourceKeyType). */
+  keys?: Partial<Record<SourceKeyType, string>>;
   /**
    * Set by `getUser` only, when the source's own scope (e.g. the connector's filter) leaves
    * this user out of a full read: why, said for the administrator. A listing never returns such users.
    */
   outOfScope?: string;
+}
+
+/** One page of a full read. */
+export interface UserPage {
+  users: SourceUser[];
+  /**
+   * Set on the last page only, when the provider confirmed that the read returned every user
+   * in scope (e.g. Graph's count matched). A read that ends without it is not complete: the
+   * engine then marks nobody gone. A source that cannot confirm sets it when its paging ended
+   * normally; it throws when anything failed.
+   */
+  complete?: true;
+}
+
+/** Why the provider says a user is gone. */
+export type RemovalReason =
+  /** Deleted but restorable (Entra's `@removed: {reason: "changed"}`: in deleted items). */
+  | 'soft-deleted'
+  /** Gone for good (Entra's `"deleted"`, a 404 on a single read). */
+  | 'deleted';
+
+export interface SourceRemoval {
+  id: string;
+  reason: RemovalReason;
+}
+
+/** A change of one group's members, as a delta reports it (user ids of the provider). */
+export interface GroupChange {
+  id: string;
+  /** The group's display name, when the page carries it. */
+  name?: string;
+  added: string[];
+  removed: string[];
+  /** The group itself was deleted. */
+  deleted?: boolean;
+}
+
+/** One page of an incremental read (`changes`). */
+export interface ChangePage {
+  /** Users new or changed since the checkpoint, as full records for the query. */
+  users: SourceUser[];
+  /** Users the provider says are gone. */
+  removed: SourceRemoval[];
+  /** Group membership changes, when the query asked for groups. */
+  groups?: GroupChange[];
+  /**
+   * Set on the last page only: the checkpoint that continues after everything this read
+   * returned. The engine stores it only once all of the read is applied.
+   */
+  checkpoint?: string;
+  /**
+   * Set on the last page when this read returned every user in scope (a seeding round from
+   * no checkpoint), so that users it did not return are gone as after a complete full read.
+   */
+  complete?: true;
+}
+
+/** A group as a group-centric read returns it. */
+export interface SourceGroup {
+  id: string;
+  name: string;
+  /** Ids of the member users, when asked for (direct members; nested groups are resolved by the source). */
+  members?: string[];
 }
 
 export interface AttributeInfo {
@@ -52,13 +134,25 @@ export interface SourceConnector {
   readonly kind: string;
   test(): Promise<TestResult>;
   attributes(): Promise<AttributeInfo[]>;
-  /** Full read, page by page. Throws on any failure: an error is never "no more users". */
-  listUsers(query: SourceQuery): AsyncIterable<SourceUser[]>;
+  /**
+   * Full read, page by page; the last page says whether the read was complete. Throws on any
+   * failure: an error is never "no more users".
+   */
+  listUsers(query: SourceQuery): AsyncIterable<UserPage>;
   /**
    * One user by any reference the admin may type (UPN, mail, object id).
    * Returns null only when the provider says the user does not exist.
    */
   getUser(ref: string, query: SourceQuery): Promise<SourceUser | null>;
+  /**
+   * Incremental read: what changed since `checkpoint` (null: a seeding round that returns every
+   * user and a first checkpoint). Throws an IdsyncError with code CHECKPOINT_EXPIRED when the
+   * provider no longer accepts the checkpoint; the engine then falls back to a full read.
+   * Absent when the provider has no change feed.
+   */
+  changes?(checkpoint: string | null, query: SourceQuery): AsyncIterable<ChangePage>;
+  /** Groups with their members, for group-centric reads. Throws on any failure. */
+  listGroups?(query: SourceQuery): AsyncIterable<SourceGroup[]>;
   /**
    * Users whose name, mail or UPN starts with `text` (case-insensitive), at most `limit`, for
    * the pickers where an administrator looks a user up. Light: no manager, no groups.
@@ -202,7 +296,8 @@ export interface MappingRule {
 
 // ---------------------------------------------------------------- runs
 
-export type RunKind = 'full' | 'user';
+/** `incremental`: what changed since the connector's checkpoint (sources with `changes`). */
+export type RunKind = 'full' | 'user' | 'incremental';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 /** What a run did with one user on one target (the values a run item's `operation` takes). */
 export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;

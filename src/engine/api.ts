@@ -1,13 +1,13 @@
 // The engine's contract with its callers (CLI, REST API, scheduler). Implemented in ./engine.ts.
 import type { ConnectorConfig } from '../config/schema.ts';
-import type { FieldChange, FieldValues, ItemOperation, TestResult } from '../core/types.ts';
+import type { FieldChange, FieldValues, ItemOperation, RunKind, TestResult } from '../core/types.ts';
 import type { RunRecord } from '../store/runs.ts';
 
 export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench';
 
 export interface SyncRequest {
   connector: ConnectorConfig;
-  kind: 'full' | 'user';
+  kind: RunKind;
   /** For kind 'user': UPN, mail, object id, or the Atlassian username of a linked user. */
   userRef?: string;
   /** Simulate: plan everything, write nothing to targets or links; the run is journaled as a dry run. */

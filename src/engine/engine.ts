@@ -136,8 +136,11 @@ export class SyncEngine {
     const safety = safetyOf(runtime.connector);
     for (const t of runtime.targets) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(runtime.connector.id, t.config.id), safety));
     rc.progress.phase = 'reading';
-    for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
+    let complete = false;
+    for await (const listed of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
+      if (listed.complete) complete = true;
+      const page = listed.users.map(withManagerView);
       rc.journal.counts.read += page.length;
       rc.progress.read += page.length;
       const inScope = page.filter((u) => !this.outOfScope(runtime, u));
@@ -147,6 +150,8 @@ export class SyncEngine {
       // Every target given up: reading on would only journal users nobody writes.
       if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
+    // Only a read the source confirmed complete may tell who is gone.
+    if (!complete) throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${seen.size} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     await this.resolvePending(rc);
     // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
@@ -165,14 +170,14 @@ export class SyncEngine {
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
     rc.progress.phase = 'reading';
-    let user = await runtime.source.getUser(ref, runtime.query);
+    let user = viewOrNull(await runtime.source.getUser(ref, runtime.query));
     let knownLinks: Link[] = [];
     if (!user) {
       // Maybe the admin typed the Atlassian username of a linked user.
       knownLinks = (await this.store.links.search(runtime.connector.id, ref, 5)).filter(
         (l) => l.sourceId === ref || l.targetUsername?.toLowerCase() === ref.toLowerCase(),
       );
-      if (knownLinks[0]) user = await runtime.source.getUser(knownLinks[0].sourceId, runtime.query);
+      if (knownLinks[0]) user = viewOrNull(await runtime.source.getUser(knownLinks[0].sourceId, runtime.query));
     }
     if (!user) {
       if (knownLinks[0]) {
@@ -448,17 +453,17 @@ export class SyncEngine {
     try {
       const wanted = query.trim();
       if (wanted) {
-        const user = await runtime.source.getUser(wanted, runtime.query);
+        const user = viewOrNull(await runtime.source.getUser(wanted, runtime.query));
         if (user) return [user];
         const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
         const users: SourceUser[] = [];
         for (const hit of hits) {
-          const u = await runtime.source.getUser(hit.id, runtime.query);
+          const u = viewOrNull(await runtime.source.getUser(hit.id, runtime.query));
           if (u) users.push(u);
         }
         return users;
       }
-      for await (const page of runtime.source.listUsers(runtime.query)) return page.slice(0, limit);
+      for await (const page of runtime.source.listUsers(runtime.query)) if (page.users.length) return page.users.slice(0, limit).map(withManagerView);
       return [];
     } finally {
       await runtime.close();
@@ -519,6 +524,21 @@ function defer(rc: RunContext, user: SourceUser, targetId: string): void {
 
 function textOf(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
+}
+
+/**
+ * The user as the mapping reads it: the manager reference in `attrs.manager`, as
+ * `{id, ...what is known of the manager}` (null: none), so `manager.*` paths resolve.
+ */
+function withManagerView(u: SourceUser): SourceUser {
+  if (u.manager === undefined) return u;
+  const m = u.manager;
+  u.attrs.manager = m === null ? null : { ...m.attrs, id: 'id' in m ? m.id : undefined };
+  return u;
+}
+
+function viewOrNull(u: SourceUser | null): SourceUser | null {
+  return u ? withManagerView(u) : null;
 }
 
 function managerId(u: SourceUser): string | undefined {

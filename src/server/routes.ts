@@ -183,7 +183,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
 export function errorReply(e: unknown): { status: number; body: Record<string, unknown> } {
   if (e instanceof HttpError) return { status: e.status, body: { error: e.message, ...e.extra } };
   if (e instanceof IdsyncError) {
-    const status = { BAD_REQUEST: 400, CONFIG: 400, CONFLICT: 409, NOT_FOUND: 404, AUTH: 502, TRANSIENT: 502, RATE_LIMITED: 503, INTERNAL: 500 }[e.code];
+    const status = { BAD_REQUEST: 400, CONFIG: 400, CONFLICT: 409, NOT_FOUND: 404, AUTH: 502, TRANSIENT: 502, RATE_LIMITED: 503, CHECKPOINT_EXPIRED: 502, INTERNAL: 500 }[e.code];
     return { status, body: { error: e.describe(), code: e.code } };
   }
   const fe = e as { statusCode?: number; message?: string; validation?: unknown };

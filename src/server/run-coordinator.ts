@@ -6,6 +6,7 @@
 // means started, also when another idsync process holds the connector.
 // Progress of the active run is kept here for the UI's live view.
 import type { ConnectorConfig } from '../config/schema.ts';
+import type { RunKind } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
 import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
 import { USER_SYNC_WAIT_MS, waitText } from '../engine/run-claim.ts';
@@ -15,7 +16,7 @@ import { HttpError } from './routes.ts';
 
 export interface ActiveRun {
   connectorId: string;
-  kind: 'full' | 'user';
+  kind: RunKind;
   dryRun: boolean;
   trigger: Trigger;
   userRef?: string;
@@ -32,7 +33,7 @@ export interface FinishedRun {
 
 export interface StartRequest {
   connector: ConnectorConfig;
-  kind: 'full' | 'user';
+  kind: RunKind;
   dryRun?: boolean;
   userRef?: string;
   trigger: Trigger;

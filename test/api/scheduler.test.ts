@@ -16,7 +16,7 @@ const connector = (id: string, cron: string): ConnectorConfig => ({
   id,
   source: { type: 'entra', requiredGroups: [] },
   targets: [{ id: 'jira', type: 'jira-dc', mapping: [], createUsers: true, createMissingGroups: false, concurrency: 8 }],
-  schedule: { cron, timezone: 'Europe/Berlin', enabled: true },
+  schedule: { cron, timezone: 'Europe/Berlin', enabled: true, incremental: false },
 });
 
 test('a connector that missed many hourly slots while down runs exactly once at start', async () => {

@@ -53,8 +53,9 @@ registerSourceType({
           if (d.failAfterPages !== undefined && page >= d.failAfterPages) {
             throw new IdsyncError('TRANSIENT', 'Memory IdP answered 503 for /users: injected failure');
           }
-          yield d.users.slice(i, i + d.pageSize).map(copy);
+          yield { users: d.users.slice(i, i + d.pageSize).map(copy) };
         }
+        yield { users: [], complete: true };
       },
       async getUser(ref) {
         const u = ds().users.find((x) => x.id === ref || x.attrs.userPrincipalName === ref || x.attrs.mail === ref);

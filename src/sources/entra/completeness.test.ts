@@ -30,7 +30,7 @@ const withGroups: SourceQuery = { attributes: ['groups'], groups: true, manager:
 const USER_PAGES = '^/v1\\.0/users\\?';
 
 async function readAll(s: EntraSource, query: SourceQuery, seen: SourceUser[] = []): Promise<SourceUser[]> {
-  for await (const page of s.listUsers(query)) seen.push(...page);
+  for await (const page of s.listUsers(query)) seen.push(...page.users);
   return seen;
 }
 

@@ -1,7 +1,7 @@
 // The Entra ID source: reads users page by page from Microsoft Graph with exactly the
 // properties the mapping needs, the manager as a reference and group memberships on demand,
 // and never mistakes a failure for the end of the directory.
-import type { AttributeInfo, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit } from '../../core/types.ts';
+import type { AttributeInfo, ManagerRef, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
 import { IdsyncError, errorText } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
@@ -18,7 +18,7 @@ import { ManagerReader, managerRef } from './manager-reader.ts';
 import { assertCompleteRead, odataCount } from './completeness.ts';
 import { TokenProvider, type Credential } from './token.ts';
 
-interface UserPage {
+interface GraphPage {
   value?: Array<Record<string, unknown>>;
   '@odata.nextLink'?: string;
 }
@@ -91,7 +91,7 @@ export class EntraSource implements SourceConnector {
 
   // ------------------------------------------------------------------ listing
 
-  async *listUsers(query: SourceQuery): AsyncIterable<SourceUser[]> {
+  async *listUsers(query: SourceQuery): AsyncIterable<UserPage> {
     // Every request of this listing (pages read ahead, memberships, managers) stops when the
     // listing ends: failed, left early by the consumer, or cancelled through query.signal.
     const ended = new AbortController();
@@ -120,7 +120,7 @@ export class EntraSource implements SourceConnector {
 
     const fetchPage = (url: string) =>
       graph
-        .send<UserPage>({ method: 'GET', url, headers })
+        .send<GraphPage>({ method: 'GET', url, headers })
         .catch((e) => {
           throw explainGraphError(e, 'list users', USERS_PERMISSION);
         })
@@ -129,7 +129,7 @@ export class EntraSource implements SourceConnector {
           return res.body;
         });
 
-    const complete = async (page: UserPage): Promise<SourceUser[]> => {
+    const complete = async (page: GraphPage): Promise<SourceUser[]> => {
       if (read === 0) firstPageCount ??= odataCount(page);
       read += page.value!.length;
       let users = page.value!.map((raw) => toSourceUser(raw, query.manager && !managers));
@@ -145,7 +145,7 @@ export class EntraSource implements SourceConnector {
     // (memberships read, when per user). Each page names the next, so the next download starts
     // the moment a page arrives, not when the engine asks for it: the chain of pages runs at
     // the speed of Graph while the engine works. At most READ_AHEAD pages are held.
-    type Prepared = { page: Promise<UserPage>; users: Promise<SourceUser[]> };
+    type Prepared = { page: Promise<GraphPage>; users: Promise<SourceUser[]> };
     const queue: Prepared[] = [];
     let parked: string | undefined; // the next page's URL, while the read-ahead is full
     const launch = (url: string) => {
@@ -173,24 +173,26 @@ export class EntraSource implements SourceConnector {
           parked = undefined;
           launch(next);
         }
-        if (users.length) yield users;
+        if (users.length) yield { users };
       }
     } finally {
       parked = undefined;
       ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
     assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
+    // Graph's own count says every user in scope was returned (completeness.ts).
+    yield { users: [], complete: true };
   }
 
-  /** Sets `attrs.manager` of users listed without `$expand=manager`. */
+  /** Sets `manager` of users listed without `$expand=manager`. */
   private async attachManagers(users: SourceUser[], reader: ManagerReader): Promise<void> {
-    let found: Map<string, Record<string, unknown> | null>;
+    let found: Map<string, ManagerRef | null>;
     try {
       found = await reader.forUsers(users.map((u) => u.id));
     } catch (e) {
       throw explainGraphError(e, 'read managers', USERS_PERMISSION);
     }
-    for (const u of users) u.attrs.manager = found.get(u.id) ?? null;
+    for (const u of users) u.manager = found.get(u.id) ?? null;
   }
 
   /**
@@ -299,7 +301,7 @@ export class EntraSource implements SourceConnector {
 
   private async findGroupId(displayName: string, graph = this.graph): Promise<string> {
     const res = await graph
-      .get<UserPage>('/groups', { $filter: `displayName eq ${odataString(displayName)}`, $select: 'id,displayName' })
+      .get<GraphPage>('/groups', { $filter: `displayName eq ${odataString(displayName)}`, $select: 'id,displayName' })
       .catch((e) => {
         throw explainGraphError(e, 'look up groups', GROUPS_PERMISSION);
       });
@@ -324,7 +326,7 @@ export class EntraSource implements SourceConnector {
       raw = res.status === 200 ? res.body : undefined;
       if (!raw && wanted.includes('@')) {
         const literal = odataString(wanted);
-        const res = await this.graph.get<UserPage>('/users', { $filter: `userPrincipalName eq ${literal} or mail eq ${literal}`, $select: select, $top: 10 });
+        const res = await this.graph.get<GraphPage>('/users', { $filter: `userPrincipalName eq ${literal} or mail eq ${literal}`, $select: select, $top: 10 });
         const found = res.body?.value ?? [];
         raw = found.find((u) => String(u.userPrincipalName).toLowerCase() === wanted.toLowerCase()) ?? found[0];
       }
@@ -338,7 +340,7 @@ export class EntraSource implements SourceConnector {
       user.outOfScope = `outside the connector's filter: ${this.cfg.filter}`;
       return user;
     }
-    if (query.manager) user.attrs.manager = await this.managerOf(user.id);
+    if (query.manager) user.manager = await this.managerOf(user.id);
     if (query.groups || this.requiredGroups.length) {
       const groups = await this.singleUserReader()
         .then((reader) => reader.forUser(user.id))
@@ -355,7 +357,7 @@ export class EntraSource implements SourceConnector {
   private async matchesFilter(userId: string): Promise<boolean> {
     const filter = `(id eq ${odataString(userId)}) and (${this.cfg.filter})`;
     const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id', $top: '1' });
-    const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request }).catch((e) => {
+    const res = await this.graph.send<GraphPage>({ method: 'GET', url: '/users', ...request }).catch((e) => {
       throw explainGraphError(e, 'check a user against the connector filter', USERS_PERMISSION);
     });
     return (res.body?.value ?? []).some((u) => u.id === userId);
@@ -371,7 +373,7 @@ export class EntraSource implements SourceConnector {
     const filter = this.cfg.filter ? `(${this.cfg.filter}) and (${search})` : search;
     const request = withAdvanced(needsAdvancedQuery('user', filter), { $filter: filter, $select: 'id,displayName,userPrincipalName,mail', $top: String(Math.max(1, Math.min(limit, 999))) });
     try {
-      const res = await this.graph.send<UserPage>({ method: 'GET', url: '/users', ...request });
+      const res = await this.graph.send<GraphPage>({ method: 'GET', url: '/users', ...request });
       return (res.body?.value ?? []).slice(0, limit).map((u) => ({
         id: String(u.id),
         displayName: typeof u.displayName === 'string' ? u.displayName : null,
@@ -390,7 +392,7 @@ export class EntraSource implements SourceConnector {
     return this.membershipReader(new Set(groups.map((g) => g.id)));
   }
 
-  private async managerOf(userId: string): Promise<Record<string, unknown> | null> {
+  private async managerOf(userId: string): Promise<ManagerRef | null> {
     const res = await this.graph
       .send<Record<string, unknown>>({ method: 'GET', url: `/users/${encodeURIComponent(userId)}/manager`, query: { $select: MANAGER_FIELDS.join(',') }, accept: [404] })
       .catch((e) => {
@@ -419,7 +421,7 @@ export class EntraSource implements SourceConnector {
       // Without Directory.Read.All / Application.Read.All the extensions stay undiscovered; typing the name still works.
     }
     try {
-      const res = await this.graph.get<UserPage>('/users', { $select: 'id,customSecurityAttributes', $top: 100 });
+      const res = await this.graph.get<GraphPage>('/users', { $select: 'id,customSecurityAttributes', $top: 100 });
       const seen = new Set<string>();
       for (const u of res.body?.value ?? []) {
         const sets = u.customSecurityAttributes as Record<string, Record<string, unknown>> | null | undefined;
@@ -457,7 +459,7 @@ export class EntraSource implements SourceConnector {
     if (signedIn) {
       let sample: Record<string, unknown> | undefined;
       const readUsers = await run('read users', async () => {
-        const res = await this.graph.get<UserPage>('/users', { $top: 1, $select: 'id,userPrincipalName' }).catch((e) => {
+        const res = await this.graph.get<GraphPage>('/users', { $top: 1, $select: 'id,userPrincipalName' }).catch((e) => {
           throw explainGraphError(e, 'list users', USERS_PERMISSION);
         });
         sample = res.body?.value?.[0];
@@ -497,7 +499,6 @@ export function toSourceUser(raw: Record<string, unknown>, withManager: boolean)
     if (k.startsWith('@odata.') || k === 'manager') continue;
     attrs[k] = v;
   }
-  if (withManager) attrs.manager = managerRef(raw.manager as Record<string, unknown> | undefined);
   if (typeof raw.id !== 'string') throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a user without an id');
-  return { id: raw.id, attrs };
+  return withManager ? { id: raw.id, attrs, manager: managerRef(raw.manager as Record<string, unknown> | undefined) } : { id: raw.id, attrs };
 }

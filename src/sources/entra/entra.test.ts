@@ -46,7 +46,13 @@ const q = (over: Partial<SourceQuery> = {}): SourceQuery => ({ attributes: [], g
 
 async function readAll(s: EntraSource, query: SourceQuery): Promise<{ pages: SourceUser[][]; users: SourceUser[] }> {
   const pages: SourceUser[][] = [];
-  for await (const p of s.listUsers(query)) pages.push(p);
+  let complete = false;
+  for await (const p of s.listUsers(query)) {
+    assert.ok(!complete, 'nothing comes after the page that says the read is complete');
+    if (p.complete) complete = true;
+    if (p.users.length) pages.push(p.users);
+  }
+  assert.ok(complete, 'a listing that ends normally says it was complete');
   return { pages, users: pages.flat() };
 }
 
@@ -113,10 +119,11 @@ test('manager attributes via $expand=manager, including users without a manager;
     const src = byId.get(u.id)!;
     if (!src.managerId) {
       none++;
-      assert.equal(u.attrs.manager, null);
+      assert.equal(u.manager, null);
+      assert.equal(u.attrs.manager, undefined, 'the manager is a reference beside the attributes, not one of them');
     } else {
       const m = byId.get(src.managerId)!;
-      assert.deepEqual(u.attrs.manager, { id: m.id, mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName });
+      assert.deepEqual(u.manager, { id: m.id, attrs: { mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName } });
     }
   }
   assert.ok(none > 1, 'the CEO and some others have no manager');
@@ -134,7 +141,7 @@ test('managers under an advanced $filter: no $expand (Graph refuses it), /manage
   for (const u of users) {
     const src = byId.get(u.id)!;
     const m = src.managerId ? byId.get(src.managerId)! : undefined;
-    assert.deepEqual(u.attrs.manager, m ? { id: m.id, mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName } : null);
+    assert.deepEqual(u.manager, m ? { id: m.id, attrs: { mail: m.mail, userPrincipalName: m.userPrincipalName, displayName: m.displayName } } : null);
   }
 });
 
@@ -177,13 +184,13 @@ test('getUser by object id, UPN, mail, guest UPN and guest mail; null for unknow
     const got = await s.getUser(ref, query);
     assert.equal(got?.id, u.id, `found by ${ref}`);
     assert.equal(got!.attrs.department, u.department);
-    assert.equal((got!.attrs.manager as any).id, u.managerId);
+    assert.equal((got!.manager as { id: string }).id, u.managerId);
     assert.deepEqual(got!.groups, org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName).sort());
   }
   const guest = org.users.find((x) => x.userType === 'Guest')!;
   assert.equal((await s.getUser(guest.userPrincipalName, query))?.id, guest.id);
   assert.equal((await s.getUser(guest.mail!, query))?.id, guest.id);
-  assert.equal((await s.getUser(org.users[0]!.id, query))!.attrs.manager, null, 'CEO has no manager');
+  assert.equal((await s.getUser(org.users[0]!.id, query))!.manager, null, 'CEO has no manager');
   assert.equal(await s.getUser('00000000-0000-4000-8000-000000000000', query), null);
   assert.equal(await s.getUser("o'nobody@contoso.com", query), null);
   assert.equal(await s.getUser('nobody-at-all', query), null);
@@ -283,7 +290,7 @@ test('a persistent failure mid-listing makes listUsers throw, never end early', 
   try {
     await assert.rejects(
       (async () => {
-        for await (const p of s.listUsers(q())) seen.push(...p);
+        for await (const p of s.listUsers(q())) seen.push(...p.users);
       })(),
       (e: any) => e.code === 'TRANSIENT' && /Microsoft Graph answered 500/.test(e.message),
     );
@@ -330,7 +337,7 @@ test('a failed listing or a cancelled run stops its read-ahead: no request reach
     await assert.rejects(
       (async () => {
         for await (const page of cancelled.listUsers(q({ signal: cancel.signal }))) {
-          assert.equal(page.length, 50);
+          assert.equal(page.users.length, 50);
           cancel.abort();
         }
       })(),
@@ -366,7 +373,8 @@ test('an expired token is renewed after a 401 and the listing goes on', async ()
   const s = source({ pageSize: 100 });
   const pages: number[] = [];
   for await (const p of s.listUsers(q())) {
-    pages.push(p.length);
+    if (p.users.length === 0) continue;
+    pages.push(p.users.length);
     if (pages.length === 1) await control('/tokens/expire');
   }
   assert.equal(pages.reduce((a, b) => a + b, 0), org.users.length);

@@ -3,6 +3,7 @@
 // query reads each user's `/users/{id}/manager` instead, 20 to a `$batch` (one HTTP request per
 // 20 users; each inner request is one Graph call), a few batches in flight.
 import type { HttpClient } from '../../core/http.ts';
+import type { ManagerRef } from '../../core/types.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { MANAGER_FIELDS } from './catalogue.ts';
 import { microsoftErrorMessage } from './errors.ts';
@@ -10,10 +11,10 @@ import { GraphBatcher, inBatches, type BatchOptions } from './batch.ts';
 
 const CONCURRENT_BATCHES = 4;
 
-/** The manager as idsync's `manager` attribute holds it, or null. */
-export function managerRef(raw: Record<string, unknown> | undefined | null): Record<string, unknown> | null {
+/** Graph's manager object as a reference by its id (with what Graph returned of it), or null. */
+export function managerRef(raw: Record<string, unknown> | undefined | null): ManagerRef | null {
   if (!raw || typeof raw !== 'object' || typeof raw.id !== 'string') return null;
-  return { id: raw.id, mail: raw.mail ?? null, userPrincipalName: raw.userPrincipalName ?? null, displayName: raw.displayName ?? null };
+  return { id: raw.id, attrs: { mail: raw.mail ?? null, userPrincipalName: raw.userPrincipalName ?? null, displayName: raw.displayName ?? null } };
 }
 
 export class ManagerReader {
@@ -24,8 +25,8 @@ export class ManagerReader {
   }
 
   /** Each user's manager reference; null for a user without one (Graph: 404). */
-  async forUsers(userIds: readonly string[]): Promise<Map<string, Record<string, unknown> | null>> {
-    const result = new Map<string, Record<string, unknown> | null>();
+  async forUsers(userIds: readonly string[]): Promise<Map<string, ManagerRef | null>> {
+    const result = new Map<string, ManagerRef | null>();
     await inBatches(userIds, CONCURRENT_BATCHES, async (chunk) => {
       const answers = await this.batcher.send<Record<string, unknown>>(
         chunk.map((id) => ({ url: `/users/${encodeURIComponent(id)}/manager?$select=${MANAGER_FIELDS.join(',')}` })),

@@ -30,7 +30,7 @@ const withGroups: SourceQuery = { attributes: ['groups', 'userType'], groups: tr
 
 async function readAll(s: EntraSource, query: SourceQuery = withGroups): Promise<SourceUser[]> {
   const users: SourceUser[] = [];
-  for await (const page of s.listUsers(query)) users.push(...page);
+  for await (const page of s.listUsers(query)) users.push(...page.users);
   return users;
 }
 
@@ -180,7 +180,7 @@ test('a 5xx storm on group members converges; a persistent failure makes listUse
   try {
     await assert.rejects(
       (async () => {
-        for await (const page of source({ membershipStrategy: 'perGroup' }).listUsers(withGroups)) seen.push(...page);
+        for await (const page of source({ membershipStrategy: 'perGroup' }).listUsers(withGroups)) seen.push(...page.users);
       })(),
       (e: any) => e.code === 'TRANSIENT' && /500/.test(e.message),
     );
@@ -247,7 +247,7 @@ test("per user: the next pages' memberOf batches run while the consumer holds th
   const seenAll = () => ahead.every((id) => batchBodies.some((b) => b.includes(id)));
   const iterator = s.listUsers(withGroups)[Symbol.asyncIterator]();
   const first = await iterator.next();
-  assert.equal(first.value!.length, 100);
+  assert.equal(first.value!.users.length, 100);
   // Hold page 1 (as a slow engine would) until the pages read ahead have their memberships.
   for (let i = 0; i < 2000 && !seenAll(); i++) await new Promise((r) => setTimeout(r, 5));
   assert.ok(seenAll(), "the memberOf batches of pages 2 to 4 were sent while page 1 was still being consumed");
@@ -256,6 +256,6 @@ test("per user: the next pages' memberOf batches run while the consumer holds th
   const pageFive = org2000.users[400]!.id;
   assert.ok(!batchBodies.some((b) => b.includes(pageFive)), 'no memberships of page 5 yet');
   const second = await iterator.next();
-  assert.deepEqual(second.value!.map((u: SourceUser) => u.id), ahead.slice(0, 100));
+  assert.deepEqual(second.value!.users.map((u: SourceUser) => u.id), ahead.slice(0, 100));
   await iterator.return?.();
 });
