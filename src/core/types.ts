@@ -66,7 +66,9 @@ export type RemovalReason =
   /** Deleted but restorable (Entra's `@removed: {reason: "changed"}`: in deleted items). */
   | 'soft-deleted'
   /** Gone for good (Entra's `"deleted"`, a 404 on a single read). */
-  | 'deleted';
+  | 'deleted'
+  /** Still in the provider, but no longer in the connector's scope (its filter no longer matches). */
+  | 'out-of-scope';
 
 export interface SourceRemoval {
   id: string;

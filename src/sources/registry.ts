@@ -26,6 +26,8 @@ export interface SourceDefinition<C = any> {
   secretFields: string[];
   /** Attributes always offered in the mapping editor, before discovery. */
   knownAttributes: AttributeInfo[];
+  /** Whether its connectors implement `changes()` (incremental sync can be scheduled). */
+  changeFeed?: boolean;
   create(config: C, ctx: ConnectorContext): SourceConnector;
 }
 

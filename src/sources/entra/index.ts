@@ -13,5 +13,7 @@ export const definition: SourceDefinition<EntraConfig> = {
   configSchema: entraConfigSchema,
   secretFields: ['clientSecret', 'certificate.privateKey'],
   knownAttributes: STATIC_ATTRIBUTES,
+  // Graph's delta queries (/users/delta, /groups/delta): see delta.ts.
+  changeFeed: true,
   create: (config, ctx) => new EntraSource(config, ctx),
 };
