@@ -20,10 +20,11 @@ import { IdsyncError } from '../../core/errors.ts';
 import type { ChangePage, GroupChange, ManagerRef, RemovalReason, SourceGroup, SourceQuery, SourceRemoval, SourceUser, UserPage } from '../../core/types.ts';
 import type { EntraConfig } from './config.ts';
 import { MANAGER_FIELDS } from './catalogue.ts';
-import { explainGraphError } from './errors.ts';
+import { explainGraphError, microsoftErrorMessage } from './errors.ts';
 import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { assertListable, odataString, selectFor } from './query.ts';
-import { ManagerReader, managerRef } from './manager-reader.ts';
+import { managerRef } from './manager-reader.ts';
+import { BATCH_LIMIT, GraphBatcher, type BatchAnswer, type BatchRequest } from './batch.ts';
 import { MembershipReader } from './memberships.ts';
 import { listGroups, userMembers, type ListedGroup } from './groups.ts';
 
@@ -344,19 +345,30 @@ export class EntraDelta {
     return { filtered, counted, filteredNames: counted.size > filtered.size ? new Set(listed.map((g) => g.displayName)) : undefined };
   }
 
-  /** Users by id, as a listing gives them; ids the connector's scope leaves out are returned as outOfScope. */
+  /**
+   * Users by id, as a listing gives them; ids the connector's scope leaves out are returned as
+   * outOfScope. When memberships (or, under an advanced filter, managers) are needed, each
+   * chunk's filtered user list and its per-user requests go in one `$batch`, so a round costs
+   * one HTTP request per chunk of users whatever it needs of them.
+   */
   private async readUsers(ids: string[], query: SourceQuery, select: string[], scope: GroupScope | undefined): Promise<{ users: SourceUser[]; outOfScope: string[] }> {
-    const found = new Map<string, SourceUser>();
+    const withGroups = needsGroups(this.s, query);
+    const advanced = needsAdvancedQuery('user', this.userFilter(ids.slice(0, 1)));
+    const managersApart = query.manager && advanced; // Graph refuses $expand in an advanced query
+    const perUser = (withGroups ? 1 : 0) + (managersApart ? 1 : 0);
+    const size = perUser === 0 ? IDS_PER_REREAD : Math.min(IDS_PER_REREAD, Math.floor((BATCH_LIMIT - 1) / perUser));
+    const reader = withGroups ? new MembershipReader(this.graph, { transitive: this.s.transitiveGroups, baseDelayMs: this.host.baseDelayMs, onlyGroupIds: scope?.counted }) : undefined;
     const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += IDS_PER_REREAD) chunks.push(ids.slice(i, i + IDS_PER_REREAD));
-    let expandable = true;
+    for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+    const found = new Map<string, SourceUser>();
+    const memberships = new Map<string, string[] | null>();
     let next = 0;
     const worker = async () => {
       while (next < chunks.length) {
         const chunk = chunks[next++]!;
-        const r = await this.readChunk(chunk, query, select);
-        expandable = r.expanded;
+        const r = perUser === 0 ? await this.readChunk(chunk, query, select) : await this.readChunkBatched(chunk, query, select, reader, managersApart);
         for (const u of r.users) found.set(u.id, u);
+        for (const [id, names] of r.memberships ?? []) memberships.set(id, names);
       }
     };
     await Promise.all(Array.from({ length: Math.min(REREADS_IN_FLIGHT, chunks.length) }, worker));
@@ -364,20 +376,10 @@ export class EntraDelta {
     // Not returned under the filter: out of scope; without a filter the user was deleted after
     // delta named it, which the next round reports.
     const outOfScope = this.s.filter ? ids.filter((id) => !found.has(id)) : [];
-    if (query.manager && !expandable && users.length) {
-      const managers = await new ManagerReader(this.graph, { baseDelayMs: this.host.baseDelayMs }).forUsers(users.map((u) => u.id)).catch((e) => {
-        throw explainGraphError(e, 'read managers', USERS_PERMISSION);
-      });
-      for (const u of users) u.manager = managers.get(u.id) ?? null;
-    }
-    if (needsGroups(this.s, query) && users.length) {
-      const reader = new MembershipReader(this.graph, { transitive: this.s.transitiveGroups, baseDelayMs: this.host.baseDelayMs, onlyGroupIds: scope?.counted });
-      const memberships = await reader.forUsers(users.map((u) => u.id)).catch((e) => {
-        throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
-      });
+    if (withGroups) {
       const required = this.s.requiredGroups.map((g) => g.toLowerCase());
-      const kept: SourceUser[] = [];
       const allowed = scope?.filteredNames;
+      const kept: SourceUser[] = [];
       for (const u of users) {
         const names = memberships.get(u.id);
         if (names === null || names === undefined) continue; // deleted since: the next round says so
@@ -394,26 +396,85 @@ export class EntraDelta {
     return { users, outOfScope };
   }
 
-  /** One `$filter=id in (…)` request (with the connector's filter); `expanded` says whether managers came with it. */
-  private async readChunk(ids: string[], query: SourceQuery, select: string[]): Promise<{ users: SourceUser[]; expanded: boolean }> {
+  /** `id in (…)`, with the connector's filter when it has one. */
+  private userFilter(ids: string[]): string {
     const idClause = `id in (${ids.map(odataString).join(',')})`;
-    const filter = this.s.filter ? `(${idClause}) and (${this.s.filter})` : idClause;
+    return this.s.filter ? `(${idClause}) and (${this.s.filter})` : idClause;
+  }
+
+  /** The filtered user list request of a chunk: query and headers (advanced when the filter needs it), managers expanded when Graph allows. */
+  private listRequest(ids: string[], query: SourceQuery, select: string[]): { query: Record<string, string>; headers: Record<string, string>; expand: boolean } {
+    const filter = this.userFilter(ids);
     const advanced = needsAdvancedQuery('user', filter);
     const base: Record<string, string> = { $select: select.join(','), $filter: filter, $top: '999' };
     const expand = query.manager && !advanced;
     if (expand) base.$expand = `manager($select=${MANAGER_FIELDS.join(',')})`;
-    const request = withAdvanced(advanced, base);
+    const r = withAdvanced(advanced, base);
+    return { query: r.query as Record<string, string>, headers: r.headers, expand };
+  }
+
+  /** One chunk in one `$batch`: the filtered user list, each user's memberOf and (apart) manager. */
+  private async readChunkBatched(ids: string[], query: SourceQuery, select: string[], reader: MembershipReader | undefined, managersApart: boolean): Promise<{ users: SourceUser[]; memberships?: Map<string, string[] | null> }> {
+    const list = this.listRequest(ids, query, select);
+    const listUrl = `/users?${Object.entries(list.query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+    const requests: BatchRequest[] = [{ url: listUrl, headers: list.headers }];
+    if (reader) for (const id of ids) requests.push(reader.request(id));
+    if (managersApart) for (const id of ids) requests.push({ url: `/users/${encodeURIComponent(id)}/manager?$select=${MANAGER_FIELDS.join(',')}` });
+    const answers = await new GraphBatcher(this.graph, { baseDelayMs: this.host.baseDelayMs }).send<Record<string, unknown>>(requests, 'read changed users').catch((e) => {
+      throw explainGraphError(e, 'read changed users', USERS_PERMISSION);
+    });
+    const refused = (what: string, a: BatchAnswer) =>
+      new IdsyncError(a.status === 401 || a.status === 403 ? 'AUTH' : 'BAD_REQUEST', `Microsoft Graph refused to ${what}: ${microsoftErrorMessage(a.status, a.body) ?? `HTTP ${a.status}`}`, { status: a.status });
+    const first = answers[0]!;
+    if (first.status !== 200) throw explainGraphError(refused('read changed users', first), 'read changed users', USERS_PERMISSION);
+    const users = await this.usersFrom(first.body as UserListPage, list.headers, list.expand);
+    let memberships: Map<string, string[] | null> | undefined;
+    let at = 1;
+    if (reader) {
+      memberships = new Map();
+      for (const id of ids) {
+        const a = answers[at++]!;
+        if (a.status === 404) memberships.set(id, null);
+        else if (a.status === 200) memberships.set(id, await reader.collect((a.body ?? {}) as never));
+        else throw explainGraphError(refused(`read the groups of user ${id}`, a), 'read group memberships', GROUPS_PERMISSION);
+      }
+    }
+    if (managersApart) {
+      const byId = new Map(users.map((u) => [u.id, u]));
+      for (const id of ids) {
+        const a = answers[at++]!;
+        const u = byId.get(id);
+        if (a.status === 200 || a.status === 404) {
+          if (u) u.manager = a.status === 200 ? managerRef(a.body) : null;
+        } else throw explainGraphError(refused(`read the manager of user ${id}`, a), 'read managers', USERS_PERMISSION);
+      }
+    }
+    return { users, memberships };
+  }
+
+  /** Users of a list page, following nextLinks (rare: a chunk holds at most 15 ids). */
+  private async usersFrom(first: UserListPage, headers: Record<string, string>, withManager: boolean): Promise<SourceUser[]> {
     const users: SourceUser[] = [];
-    let url: string | undefined = this.graph.resolve('/users', request.query);
-    while (url) {
-      const res: HttpResponse<UserListPage> = await this.graph.send<UserListPage>({ method: 'GET', url, headers: request.headers }).catch((e) => {
+    let page: UserListPage | undefined = first;
+    for (;;) {
+      if (!Array.isArray(page?.value)) throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a user page without a value list', { hint: 'retry the run' });
+      for (const raw of page.value) users.push(rawUser(raw, withManager));
+      const link: string | undefined = page['@odata.nextLink'];
+      if (!link) return users;
+      const res: HttpResponse<UserListPage> = await this.graph.send<UserListPage>({ method: 'GET', url: link, headers }).catch((e) => {
         throw explainGraphError(e, 'read changed users', USERS_PERMISSION);
       });
-      if (!Array.isArray(res.body?.value)) throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a user page without a value list', { hint: 'retry the run' });
-      for (const raw of res.body.value) users.push(rawUser(raw, expand));
-      url = res.body['@odata.nextLink'];
+      page = res.body;
     }
-    return { users, expanded: expand };
+  }
+
+  /** One `$filter=id in (…)` request (with the connector's filter), managers expanded with it. */
+  private async readChunk(ids: string[], query: SourceQuery, select: string[]): Promise<{ users: SourceUser[]; memberships?: undefined }> {
+    const list = this.listRequest(ids, query, select);
+    const res = await this.graph.send<UserListPage>({ method: 'GET', url: '/users', query: list.query, headers: list.headers }).catch((e) => {
+      throw explainGraphError(e, 'read changed users', USERS_PERMISSION);
+    });
+    return { users: await this.usersFrom(res.body, list.headers, list.expand) };
   }
 }
 
