@@ -167,6 +167,70 @@ test('a user the filter no longer matches is removed as out-of-scope (default an
   }
 });
 
+test('requiredGroups: leaving the required group is out-of-scope, joining it brings the user in', async () => {
+  const group = dir().org.groups.find((g) => g.members.filter((m) => dir().userById(m)).length >= 2)!;
+  const s = source({ requiredGroups: [group.displayName] });
+  const query = q();
+  let cp = await seed(s, query);
+  assert.ok(JSON.parse(cp).groups, 'required groups need the groups delta');
+  const leaver = group.members.find((m) => dir().userById(m))!;
+  const joiner = dir().org.users.find((u) => !group.members.includes(u.id))!;
+  dir().removeMember(group.id, leaver);
+  let r = await collect(s, cp, query);
+  assert.deepEqual(r.removed, [{ id: leaver, reason: 'out-of-scope' }]);
+  assert.equal(r.users.length, 0);
+  cp = r.checkpoint;
+  dir().addMember(group.id, joiner.id);
+  r = await collect(s, cp, query);
+  assert.deepEqual(r.users.map((u) => u.id), [joiner.id]);
+  assert.equal(r.users[0]!.groups, undefined, 'groups are not returned when the query did not ask for them');
+});
+
+test('groupFilter: memberships and group changes outside it are left out', async () => {
+  const [inside, outside] = dir().org.groups.filter((g) => g.displayName);
+  const s = source({ groupFilter: `displayName eq '${inside!.displayName.replace(/'/g, "''")}'` });
+  const query = q({ groups: true });
+  const cp = await seed(s, query);
+  const u = dir().org.users.find((x) => !inside!.members.includes(x.id) && !outside!.members.includes(x.id))!;
+  dir().addMember(inside!.id, u.id);
+  dir().addMember(outside!.id, u.id);
+  const r = await collect(s, cp, query);
+  assert.deepEqual(r.groups.map((g) => g.id), [inside!.id]);
+  assert.deepEqual(r.users.map((x) => x.id), [u.id]);
+  assert.deepEqual(r.users[0]!.groups, [inside!.displayName]);
+});
+
+test('transitiveGroups: a nested group joining a group re-reads its users with the new transitive group', async () => {
+  const groups = dir().org.groups.filter((g) => g.displayName && g.members.some((m) => dir().userById(m)));
+  const parent = groups[0]!;
+  const nested = groups.find((g) => g.id !== parent.id && !g.members.includes(parent.id) && g.members.every((m) => !parent.members.includes(m)))!;
+  const s = source({ transitiveGroups: true });
+  const query = q({ groups: true });
+  const cp = await seed(s, query);
+  dir().addMember(parent.id, nested.id);
+  const r = await collect(s, cp, query);
+  const nestedUsers = dir().members(nested.id, true).filter((o) => o.type === 'user').map((o) => o.obj.id);
+  assert.ok(nestedUsers.length > 0, 'the nested group has users');
+  for (const id of nestedUsers) {
+    const u = r.users.find((x) => x.id === id);
+    assert.ok(u?.groups?.includes(parent.displayName), `user ${id} of the nested group now has ${parent.displayName}`);
+  }
+  assert.deepEqual(r.groups.find((g) => g.id === parent.id)?.added, [], 'a nested group is not a user member');
+});
+
+test('a change made while the seeding round lists users is replayed by the next round, not lost', async () => {
+  const s = source();
+  const pages: ChangePage[] = [];
+  const late = dir().org.users.at(-1)!;
+  for await (const p of s.changes(null, q())) {
+    if (pages.length === 0) dir().updateUser(late.id, { department: 'Changed during seeding' });
+    pages.push(p);
+  }
+  const r = await collect(s, pages.at(-1)!.checkpoint!, q());
+  const again = r.users.find((u) => u.id === late.id);
+  assert.equal(again?.attrs.department, 'Changed during seeding');
+});
+
 test('an expired token and a checkpoint of another query are CHECKPOINT_EXPIRED', async () => {
   const s = source();
   for (const answer of ['syncStateNotFound', 'resyncRequired', 'gone'] as const) {
