@@ -257,27 +257,39 @@ export class EntraDelta {
         changed.add(o.id);
       }
     });
-    const groups = new Map<string, GroupChange>();
+    // Per group, each member's last reported state: a large group comes in several objects (and
+    // Graph may replay), so objects are merged by id and a member counted once.
+    const members = new Map<string, { name?: string; deleted?: true; states: Map<string, 'added' | 'removed'> }>();
     const nestedChanged = new Set<string>();
     let groupsLink: string | undefined;
     if (cp.groups) {
       const round = await followRound(this.graph, cp.groups, 'groups', (o) => {
         if (typeof o.id !== 'string') return;
-        // A large group comes in several objects: merged by id.
-        let g = groups.get(o.id);
-        if (!g) groups.set(o.id, (g = { id: o.id, added: [], removed: [] }));
+        let g = members.get(o.id);
+        if (!g) members.set(o.id, (g = { states: new Map() }));
         if (typeof o.displayName === 'string') g.name = o.displayName;
         if (o['@removed']) g.deleted = true;
         for (const m of o['members@delta'] ?? []) {
           if (typeof m.id !== 'string') continue;
-          if (isGroupObject(m)) {
-            nestedChanged.add(m.id);
-            continue;
+          if (isGroupObject(m)) nestedChanged.add(m.id);
+          else {
+            g.states.delete(m.id);
+            g.states.set(m.id, m['@removed'] ? 'removed' : 'added');
           }
-          (m['@removed'] ? g.removed : g.added).push(m.id);
         }
       });
       groupsLink = round.deltaLink;
+    }
+    const groups = new Map<string, GroupChange>();
+    for (const [id, g] of members) {
+      const states = [...g.states];
+      groups.set(id, {
+        id,
+        ...(g.name !== undefined ? { name: g.name } : {}),
+        added: states.filter(([, st]) => st === 'added').map(([m]) => m),
+        removed: states.filter(([, st]) => st === 'removed').map(([m]) => m),
+        ...(g.deleted ? { deleted: true } : {}),
+      });
     }
     return { changed, removed, groups, nestedChanged, links: { users: users.deltaLink, groups: groupsLink } };
   }
@@ -285,10 +297,13 @@ export class EntraDelta {
   /** Re-reads the changed users in full, scoped like a listing, and yields them with the removals. */
   private async *reread(query: SourceQuery, select: string[], learnt: Learnt, checkpoint: string): AsyncIterable<ChangePage> {
     const groupsScope = learnt.groups.size || learnt.nestedChanged.size || (learnt.changed.size && needsGroups(this.s, query)) ? await this.groupScope() : undefined;
-    let groupChanges = [...learnt.groups.values()];
-    if (groupsScope?.filtered) groupChanges = groupChanges.filter((g) => g.deleted || groupsScope.filtered!.has(g.id));
+    const inScope = (set: Set<string> | undefined) => (g: GroupChange) => !set || g.deleted === true || set.has(g.id);
+    // Reported: the groups a listing gives users. Re-read: members of those and of required groups outside them.
+    const groupChanges = [...learnt.groups.values()].filter(inScope(groupsScope?.filtered));
     const ids = new Set(learnt.changed);
-    for (const g of groupChanges) for (const id of [...g.added, ...g.removed]) if (!learnt.removed.has(id)) ids.add(id);
+    for (const g of [...learnt.groups.values()].filter(inScope(groupsScope?.counted))) {
+      for (const id of [...g.added, ...g.removed]) if (!learnt.removed.has(id)) ids.add(id);
+    }
     if (this.s.transitiveGroups) {
       // A nested group joined or left a group: its users' transitive memberships changed.
       for (const nested of learnt.nestedChanged) {
@@ -299,7 +314,7 @@ export class EntraDelta {
       }
     }
     const removed: SourceRemoval[] = [...learnt.removed].map(([id, reason]) => ({ id, reason }));
-    const first: Pick<ChangePage, 'removed' | 'groups'> = { removed, ...(needsGroups(this.s, query) ? { groups: groupChanges } : {}) };
+    const first: Pick<ChangePage, 'removed' | 'groups'> = { removed, ...(query.groups ? { groups: groupChanges } : {}) };
     const all = [...ids];
     if (all.length === 0) {
       yield { users: [], ...first, checkpoint };
