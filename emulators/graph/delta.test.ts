@@ -169,3 +169,14 @@ test('expiry: syncStateNotFound, resyncRequired, 410 Gone with Location, and 7 d
   r = await call(link);
   assert.equal(r.body.error.code, 'syncStateNotFound', 'a token older than 7 days has expired');
 });
+
+test('a deleted group is @removed in the groups delta; a property not selected changes nothing', async () => {
+  const start = await round('/v1.0/groups/delta?$deltatoken=latest&$select=displayName,members');
+  const gone = emu.directory.org.groups.at(-1)!;
+  assert.equal((await control(`/groups/${gone.id}`, 'DELETE')).status, 204);
+  assert.equal((await control(`/groups/${gone.id}`, 'DELETE')).status, 404);
+  const r = await round(start.deltaLink);
+  assert.deepEqual(r.objects, [{ id: gone.id, '@removed': { reason: 'deleted' } }]);
+  const unknown = await control(`/groups/${emu.directory.org.groups[1]!.id}/members`, 'POST', { add: ['00000000-0000-0000-0000-000000000000'] });
+  assert.equal(unknown.status, 404, 'adding an object that does not exist is refused');
+});

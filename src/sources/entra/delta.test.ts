@@ -167,6 +167,17 @@ test('a user the filter no longer matches is removed as out-of-scope (default an
   }
 });
 
+test('a deleted group is reported deleted', async () => {
+  const s = source();
+  const query = q({ groups: true });
+  const cp = await seed(s, query);
+  const group = dir().org.groups.find((g) => g.displayName && g.members.length === 0) ?? dir().org.groups.at(-1)!;
+  dir().deleteGroup(group.id);
+  const r = await collect(s, cp, query);
+  const change = r.groups.find((g) => g.id === group.id);
+  assert.equal(change?.deleted, true);
+});
+
 test('requiredGroups: leaving the required group is out-of-scope, joining it brings the user in', async () => {
   const group = dir().org.groups.find((g) => g.members.filter((m) => dir().userById(m)).length >= 2)!;
   const s = source({ requiredGroups: [group.displayName] });
