@@ -21,7 +21,7 @@ import type { ChangePage, GroupChange, ManagerRef, RemovalReason, SourceGroup, S
 import type { EntraConfig } from './config.ts';
 import { MANAGER_FIELDS } from './catalogue.ts';
 import { explainGraphError, microsoftErrorMessage } from './errors.ts';
-import { needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
+import { filterUses, needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { assertListable, odataString, selectFor } from './query.ts';
 import { managerRef } from './manager-reader.ts';
 import { BATCH_LIMIT, GraphBatcher, type BatchAnswer, type BatchRequest } from './batch.ts';
@@ -31,10 +31,12 @@ import { listGroups, userMembers, type ListedGroup } from './groups.ts';
 const USERS_PERMISSION = 'User.Read.All';
 const GROUPS_PERMISSION = 'GroupMember.Read.All';
 /**
- * Ids per `$filter=id in (…)` re-read. Graph limits the values of `in` on directory objects
- * (15 is the documented limit for some directory queries; not verified for /users), so stay at it.
+ * Graph's limits on a `$filter` (filter-query-parameter.md, note on `in`): 15 expressions in
+ * the filter clause by default (each value of an `in` counts), a URL of at most 2,048
+ * characters with advanced query parameters. A re-read chunk of ids fits both.
  */
-export const IDS_PER_REREAD = 15;
+export const MAX_FILTER_EXPRESSIONS = 15;
+export const MAX_ADVANCED_URL = 2048;
 /** Re-reads in flight at once. */
 const REREADS_IN_FLIGHT = 4;
 /** Users per ChangePage. */
@@ -371,10 +373,9 @@ export class EntraDelta {
     const advanced = needsAdvancedQuery('user', this.userFilter(ids.slice(0, 1)));
     const managersApart = query.manager && advanced; // Graph refuses $expand in an advanced query
     const perUser = (withGroups ? 1 : 0) + (managersApart ? 1 : 0);
-    const size = perUser === 0 ? IDS_PER_REREAD : Math.min(IDS_PER_REREAD, Math.floor((BATCH_LIMIT - 1) / perUser));
+    const perBatch = perUser === 0 ? Infinity : Math.floor((BATCH_LIMIT - 1) / perUser);
     const reader = withGroups ? new MembershipReader(this.graph, { transitive: this.s.transitiveGroups, baseDelayMs: this.host.baseDelayMs, onlyGroupIds: scope?.counted }) : undefined;
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+    const chunks = this.chunkIds(ids, perBatch, advanced, query, select);
     const found = new Map<string, SourceUser>();
     const memberships = new Map<string, string[] | null>();
     let next = 0;
@@ -411,6 +412,34 @@ export class EntraDelta {
     return { users, outOfScope };
   }
 
+  /**
+   * Splits ids into re-read chunks Graph accepts: by default 15 filter expressions in all (the
+   * connector's filter takes its share), with advanced query parameters a URL of at most 2,048
+   * characters; and no more users than one `$batch` has room for.
+   */
+  private chunkIds(ids: string[], perBatch: number, advanced: boolean, query: SourceQuery, select: string[]): string[][] {
+    const own = this.s.filter ? filterUses(this.s.filter).length : 0;
+    const byCount = advanced ? Infinity : Math.max(1, MAX_FILTER_EXPRESSIONS - own);
+    const max = Math.max(1, Math.min(byCount, perBatch));
+    const chunks: string[][] = [];
+    let chunk: string[] = [];
+    for (const id of ids) {
+      const candidate = [...chunk, id];
+      if (chunk.length > 0 && (candidate.length > max || (advanced && this.listUrl(candidate, query, select).length > MAX_ADVANCED_URL - 100))) {
+        chunks.push(chunk);
+        chunk = [id];
+      } else chunk = candidate;
+    }
+    if (chunk.length) chunks.push(chunk);
+    return chunks;
+  }
+
+  /** The list request of a chunk as a relative URL (`/users?…`), encoded as sent. */
+  private listUrl(ids: string[], query: SourceQuery, select: string[]): string {
+    const list = this.listRequest(ids, query, select);
+    return `/v1.0/users?${Object.entries(list.query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+  }
+
   /** `id in (…)`, with the connector's filter when it has one. */
   private userFilter(ids: string[]): string {
     const idClause = `id in (${ids.map(odataString).join(',')})`;
@@ -431,7 +460,7 @@ export class EntraDelta {
   /** One chunk in one `$batch`: the filtered user list, each user's memberOf and (apart) manager. */
   private async readChunkBatched(ids: string[], query: SourceQuery, select: string[], reader: MembershipReader | undefined, managersApart: boolean): Promise<{ users: SourceUser[]; memberships?: Map<string, string[] | null> }> {
     const list = this.listRequest(ids, query, select);
-    const listUrl = `/users?${Object.entries(list.query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`;
+    const listUrl = this.listUrl(ids, query, select).replace(/^\/v1\.0/, '');
     const requests: BatchRequest[] = [{ url: listUrl, headers: list.headers }];
     if (reader) for (const id of ids) requests.push(reader.request(id));
     if (managersApart) for (const id of ids) requests.push({ url: `/users/${encodeURIComponent(id)}/manager?$select=${MANAGER_FIELDS.join(',')}` });
