@@ -17,7 +17,7 @@
 // - tokens expire: after 7 days of emulated time, or all at once through the control API, with
 //   the documented answers (400 syncStateNotFound, 400 resyncRequired, or 410 Gone with a
 //   Location to start over).
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../common/server.ts';
 import type { OrgGroup, OrgUser } from '../org/types.ts';
 import { DEFAULT_USER_SELECT, GROUP_PROPERTIES, SINGLE_USER_ONLY, type Directory } from './directory.ts';
@@ -68,7 +68,12 @@ interface TokenState {
 }
 
 export class DeltaService {
-  private readonly key = randomBytes(16);
+  /**
+   * Tokens are signed with a fixed key, so a token of an earlier emulator process still reads
+   * and is then answered as Graph answers an unknown sync state (another change-log epoch),
+   * not as a forgery.
+   */
+  private readonly key = Buffer.from('idsync graph emulator delta tokens');
   /** Bumped by expireAll(): older tokens get `expiryAnswer`. */
   private generation = 0;
   private expiryAnswer: ExpiryAnswer = 'syncStateNotFound';

@@ -249,6 +249,14 @@ test('an expired token and a checkpoint of another query are CHECKPOINT_EXPIRED'
     emu.delta.expireAll(answer);
     await assert.rejects(collect(s, cp, q()), (e: unknown) => isIdsyncError(e, 'CHECKPOINT_EXPIRED'), answer);
   }
+  // The directory was re-created (another change log): Graph knows no such sync state.
+  let old = await seed(s, q());
+  dir().replace(dir().org);
+  await assert.rejects(collect(s, old, q()), (e: unknown) => isIdsyncError(e, 'CHECKPOINT_EXPIRED'), 'a token of another change log');
+  // A deltaLink Graph cannot read at all: only the checkpoint can be at fault.
+  old = await seed(s, q());
+  const garbled = { ...JSON.parse(old), users: JSON.parse(old).users.replace(/deltatoken=.*/, 'deltatoken=garbled') };
+  await assert.rejects(collect(s, JSON.stringify(garbled), q()), (e: unknown) => isIdsyncError(e, 'CHECKPOINT_EXPIRED'), 'a garbled token');
   const cp = await seed(s, q());
   await assert.rejects(collect(s, cp, q({ attributes: ['displayName', 'jobTitle'] })), (e: unknown) => isIdsyncError(e, 'CHECKPOINT_EXPIRED'), 'other attributes');
   await assert.rejects(collect(s, cp, q({ groups: true })), (e: unknown) => isIdsyncError(e, 'CHECKPOINT_EXPIRED'), 'groups now needed');

@@ -100,10 +100,15 @@ export function writeCheckpoint(fingerprint: string, links: { users: string; gro
   return JSON.stringify(cp);
 }
 
-/** Graph's answers that say a delta token is no longer accepted (delta-query-overview: expiry, resync). */
-export function isExpiredToken(e: unknown): boolean {
+/**
+ * Graph's answers that say a delta token is no longer accepted (delta-query-overview: expiry,
+ * resync): 410 Gone, or a 4xx naming syncStateNotFound / resyncRequired. On the stored
+ * deltaLink itself (`stored`), any 400 or 404 too: only the checkpoint can be at fault there,
+ * and retrying it would fail every run, while a full read replaces it.
+ */
+export function isExpiredToken(e: unknown, stored: boolean): boolean {
   if (!(e instanceof IdsyncError) || e.status === undefined) return false;
-  if (e.status === 410) return true;
+  if (e.status === 410 || (stored && (e.status === 400 || e.status === 404))) return true;
   return e.status >= 400 && e.status < 500 && /\b(syncStateNotFound|resyncRequired|syncStateInvalid)\b/i.test(e.message);
 }
 
@@ -138,7 +143,7 @@ async function followRound(graph: HttpClient, url: string, what: string, visit: 
     try {
       body = (await graph.send<DeltaPage>({ method: 'GET', url: next })).body;
     } catch (e) {
-      if (isExpiredToken(e)) {
+      if (isExpiredToken(e, pages === 0)) {
         throw new IdsyncError('CHECKPOINT_EXPIRED', `Microsoft Graph no longer accepts the ${what} delta token (${(e as Error).message})`, { cause: e, status: (e as IdsyncError).status, hint: 'a full read takes a new one' });
       }
       throw explainGraphError(e, `read the ${what} delta`, what === 'users' ? USERS_PERMISSION : GROUPS_PERMISSION);
