@@ -167,6 +167,20 @@ test('a user the filter no longer matches is removed as out-of-scope (default an
   }
 });
 
+test('a group change larger than one members@delta object is merged into one GroupChange', async () => {
+  const s = source();
+  const query = q({ groups: true });
+  const cp = await seed(s, query);
+  const group = dir().org.groups.find((g) => g.displayName)!;
+  const joiners = dir().org.users.filter((u) => !group.members.includes(u.id)).slice(0, 45).map((u) => u.id);
+  for (const id of joiners) dir().addMember(group.id, id);
+  const r = await collect(s, cp, query);
+  const changes = r.groups.filter((g) => g.id === group.id);
+  assert.equal(changes.length, 1, 'one GroupChange per group');
+  assert.deepEqual([...changes[0]!.added].sort(), [...joiners].sort(), 'every joiner once (45 members over 3 objects of 20)');
+  assert.ok(joiners.every((id) => r.users.find((u) => u.id === id)?.groups?.includes(group.displayName)), 'each joiner re-read with the group');
+});
+
 test('a deleted group is reported deleted', async () => {
   const s = source();
   const query = q({ groups: true });
