@@ -178,7 +178,7 @@ export class DeltaService {
       return this.finalPage(c.req, 'users', state, state.p, value);
     }
 
-    const changes = userChanges(dir.log.between(state.p, state.to!), new Set(props), wantsManager, only);
+    const changes = this.memo(`u|${dir.log.epoch}|${state.p}|${state.to}|${select.join(',')}|${state.f?.join(',') ?? ''}`, () => userChanges(dir.log.between(state.p, state.to!), new Set(props), wantsManager, only));
     const offset = state.offset ?? 0;
     const value = changes.slice(offset, offset + this.pageSize).map(([id, ch]) => {
       const u = dir.userById(id);
@@ -247,7 +247,7 @@ export class DeltaService {
       return this.finalPage(c.req, 'groups', state, state.p, value);
     }
 
-    const units = groupChanges(dir.log.between(state.p, state.to!), new Set(props), wantsMembers, only, this.membersPerObject);
+    const units = this.memo(`g|${dir.log.epoch}|${state.p}|${state.to}|${select.join(',')}|${state.f?.join(',') ?? ''}`, () => groupChanges(dir.log.between(state.p, state.to!), new Set(props), wantsMembers, only, this.membersPerObject));
     const offset = state.offset ?? 0;
     const value = units.slice(offset, offset + this.pageSize).map((unit) => {
       const g = dir.group(unit.id);
@@ -260,6 +260,16 @@ export class DeltaService {
     });
     if (offset + this.pageSize < units.length) return this.nextPage(c.req, 'groups', { ...state, offset: offset + this.pageSize }, value);
     return this.finalPage(c.req, 'groups', state, state.to!, value);
+  }
+
+  /** A round's change list is computed once and reused by its later pages (the log slice it reads never changes). */
+  private readonly rounds = new Map<string, unknown>();
+  private memo<T>(key: string, compute: () => T): T {
+    if (this.rounds.has(key)) return this.rounds.get(key) as T;
+    const value = compute();
+    if (this.rounds.size >= 16) this.rounds.delete(this.rounds.keys().next().value!);
+    this.rounds.set(key, value);
+    return value;
   }
 
   // ------------------------------------------------------------------ tokens and pages
