@@ -68,8 +68,8 @@ export function eventRoutes(app: FastifyInstance, api: ApiRouter, bus: ProgressB
   );
 }
 
-/** One connected stream with its own small buffer (see the file's comment). */
-class SseClient {
+/** One connected stream with its own small buffer (see the file's comment); exported for its unit test. */
+export class SseClient {
   private pending: Array<{ key?: string; text: string }> = [];
   private congested = false;
   private ended = false;

@@ -2,6 +2,7 @@
 // a reason otherwise) and /metrics (Prometheus text, read by a strict parser; who may read it).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { Store } from '../../src/store/index.ts';
 import { buildServer } from '../../src/server/index.ts';
@@ -154,4 +155,18 @@ describe('readiness of a store that does not answer', () => {
       for (const s of stores) await s.close();
     }
   });
+});
+
+test("the README's monitoring table names every idsync metric the server exposes", async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const store = await Store.open({ databaseUrl: ':memory:' });
+  const server = await buildServer({ store, services: fakeServices(new FakeEngine(store)), logger: false });
+  try {
+    const names = (await server.metrics.registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('idsync_'));
+    assert.ok(names.length >= 7, 'the idsync metrics are registered');
+    for (const n of names) assert.ok(readme.includes(`| \`${n}\` |`), `README.md documents ${n}`);
+  } finally {
+    await server.close();
+    await store.close();
+  }
 });
