@@ -56,6 +56,42 @@ describe('live run progress in the browser', { timeout: 120_000 }, () => {
     assert.deepEqual(requests.slice(seen).filter((r) => r.endsWith('/activity')), [], 'the end of the run arrived pushed too (only the run record was read)');
   });
 
+  test('while the event stream is down the page polls, and takes pushed progress again once it is back', async () => {
+    // A page whose event streams fail (as behind a proxy that refuses them) until told otherwise:
+    // they go to a path that answers 404, which an EventSource gives up on.
+    const down = await newTestPage(browser);
+    await down.addInitScript(() => {
+      const Real = window.EventSource;
+      (window as any).streamsDown = true;
+      window.EventSource = class extends Real {
+        constructor(u: string | URL, init?: EventSourceInit) {
+          super((window as any).streamsDown ? '/api/v1/events-unavailable' : u, init);
+        }
+      };
+    });
+    try {
+      await logIn(down, url, 'admin', ADMIN_PASSWORD);
+      await down.goto(`${url}/#/connectors/contoso/sync`);
+      await down.getByRole('heading', { name: 'Sync contoso' }).waitFor();
+      h.engine.hold();
+      const polled = down.waitForRequest((r) => r.url().endsWith('/api/v1/connectors/contoso/activity'));
+      await down.getByRole('button', { name: 'Full sync', exact: true }).click();
+      await polled;
+      // No event reaches this page: only the fallback's reads can show the run.
+      await down.getByTestId('live-progress').getByText('Users read: 1').waitFor();
+
+      const back = down.waitForResponse((r) => r.url().endsWith('/api/v1/events?connectorId=contoso') && r.status() === 200);
+      await down.evaluate(() => ((window as any).streamsDown = false));
+      await back;
+      const [state] = h.server.bus.snapshot('contoso');
+      h.server.bus.publish({ type: 'run-progress', connectorId: 'contoso', runId: state!.active!.runId, progress: { phase: 'reading', read: 4321, planned: 0, written: 0, failed: 0 } });
+      await down.getByTestId('live-progress').getByText('Users read: 4321').waitFor();
+    } finally {
+      h.engine.release();
+      await down.close();
+    }
+  });
+
   test('the schedule takes an incremental interval, checked as it is typed', async () => {
     await page.goto(`${url}/#/connectors/contoso`);
     await page.getByRole('heading', { name: /Edit connector/ }).waitFor();
