@@ -43,6 +43,9 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body?: string;
   status: number;
+  /** The connector and target whose client sent it (set by the engine's runtime; metrics per target). */
+  connector?: string;
+  target?: string;
 }
 
 export interface HttpClientOptions {

@@ -45,7 +45,7 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
     const mapping = compileMapping(config.mapping, capabilities);
     targets.push({
       config,
-      connector: def.create(config, ctx),
+      connector: def.create(config, ctx.recorder ? { ...ctx, recorder: (r) => ctx.recorder!({ ...r, connector: connector.id, target: t.id }) } : ctx),
       capabilities,
       mapping,
       fields: [...new Set(config.mapping.map((r) => r.target))],

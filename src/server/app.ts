@@ -15,6 +15,10 @@ import { useDepthLimitedJson } from './json-body.ts';
 import { authRoutes } from './routes-auth.ts';
 import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
+import { opsRoutes } from './routes-ops.ts';
+import { eventRoutes, type EventRouteOptions } from './routes-events.ts';
+import { ProgressBus, observeEngine } from './progress-bus.ts';
+import { ServerMetrics, coordinatorQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
 import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
@@ -50,6 +54,12 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | Record<string, unknown>;
+  /** Bearer token that lets a Prometheus scraper read /metrics (IDSYNC_METRICS_TOKEN). */
+  metricsToken?: string;
+  /** Where /metrics reads the queue depth (default: the in-process run coordinator). */
+  queueDepth?: QueueDepth;
+  /** Server-sent events tuning (tests shorten the heartbeat). */
+  events?: EventRouteOptions;
 }
 
 export interface IdsyncServer {
@@ -57,13 +67,21 @@ export interface IdsyncServer {
   api: ApiRouter;
   auth: AuthRepo;
   runs: RunCoordinator;
+  /** Run start / progress / end, as the engine reports them (server-sent events, metrics). */
+  bus: ProgressBus;
+  metrics: ServerMetrics;
   scheduler?: Scheduler;
   close(): Promise<void>;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
-  const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
-  const services: Services = opts.engine ? { ...base, engine: opts.engine } : base;
+  // The metrics exist once the coordinator does (queue depth); requests before that are not runs.
+  let metrics: ServerMetrics | undefined;
+  const connectorContext = withRecorder(opts.connectorContext ?? {}, (r) => metrics?.recorder(r));
+  const base = opts.services ?? (await defaultServices(opts.store, connectorContext));
+  // Every run goes through this engine, whoever triggers it, so it is where runs are published.
+  const bus = new ProgressBus({ error: (obj, msg) => app.log.error(obj, msg) });
+  const services: Services = { ...base, engine: observeEngine(opts.engine ?? base.engine, bus) };
   const app = Fastify({
     // Request logs go to standard error, so standard output carries only what the command says
     // (e.g. `idsync serve --json`'s address line).
@@ -80,7 +98,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const runs = new RunCoordinator(services.engine, app.log);
   const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const api = new ApiRouter(app, authenticator(auth), { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
+  const authenticate = authenticator(auth);
+  const api = new ApiRouter(app, authenticate, { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
+  const serverMetrics = new ServerMetrics({ store: opts.store, bus, queue: opts.queueDepth ?? coordinatorQueueDepth(runs, opts.store) });
+  metrics = serverMetrics;
   useDepthLimitedJson(app);
 
   app.setErrorHandler((e, req, reply) => {
@@ -103,6 +124,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
+  eventRoutes(app, api, bus, opts.events);
+  opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
 
   let openapi: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', async () => (openapi ??= api.openapi({ title: 'idsync REST API', version: '1' })));
@@ -127,11 +150,14 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     api,
     auth,
     runs,
+    bus,
+    metrics: serverMetrics,
     ...(scheduler ? { scheduler } : {}),
     async close() {
       scheduler?.stop();
       await runs.stopAll();
       await app.close();
+      serverMetrics.close();
     },
   };
 }
@@ -167,10 +193,12 @@ export interface StartOptions {
   trustProxy?: TrustProxy;
   tls?: TlsFiles;
   bodyLimit?: number;
+  /** Default: IDSYNC_METRICS_TOKEN. */
+  metricsToken?: string;
 }
 
 const deploymentOf = (o: StartOptions): Partial<ServerOptions> =>
-  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit }).filter(([, v]) => v !== undefined));
+  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit, metricsToken: o.metricsToken ?? (process.env.IDSYNC_METRICS_TOKEN || undefined) }).filter(([, v]) => v !== undefined));
 
 export interface RunningServer extends IdsyncServer {
   url: string;

@@ -113,6 +113,12 @@ export class Store {
     }
   }
 
+  /** Migrations this idsync has that the store has not applied (readiness: /readyz). */
+  async pendingMigrations(): Promise<string[]> {
+    const all = await new Migrator({ db: this.db, provider: migrationProvider, migrationTableSchema: this.schema }).getMigrations();
+    return all.filter((m) => !m.executedAt).map((m) => m.name);
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

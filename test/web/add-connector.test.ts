@@ -199,7 +199,7 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
     const expected = await page.evaluate((next) => `Next runs: ${next.map((n) => new Date(n).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })).join(' · ')}`, answer.next);
     assert.equal(await description.getByText(/^Next runs:/).textContent(), expected);
     await save('Saved.');
-    assert.deepEqual((await store.connectors.get(ID))!.config.schedule, { cron: '30 6 * * 1-5', timezone: 'Europe/Berlin', enabled: true });
+    assert.deepEqual((await store.connectors.get(ID))!.config.schedule, { cron: '30 6 * * 1-5', timezone: 'Europe/Berlin', enabled: true, incremental: '1m' }, 'an interval left empty is the default, 1m');
   });
 
   test('no secret value was in any API answer the page received', async () => {

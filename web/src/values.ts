@@ -23,3 +23,17 @@ export const fmtTime = (iso: string | null | undefined): string => (iso ? new Da
 export function triggerLabel(trigger: string): string {
   return ({ ui: 'admin UI', api: 'API token', cli: 'command line', schedule: 'schedule', demo: 'demo', bench: 'benchmark' } as Record<string, string>)[trigger] ?? trigger;
 }
+
+/**
+ * What is wrong with an incremental sync interval as typed ('30s', '1m', '15m', '1h', or 'off'),
+ * or undefined. The server's schema takes the same form; shorter than 10 s is refused here
+ * because a change feed asked more often only burns the provider's rate limit.
+ */
+export function intervalProblem(text: string): string | undefined {
+  const t = text.trim();
+  if (t === '' || t === 'off') return undefined;
+  const m = /^([1-9][0-9]*)(s|m|h)$/.exec(t);
+  if (!m) return 'use a duration such as 30s, 1m, 15m or 1h, or off';
+  const seconds = Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+  return seconds < 10 ? 'at least 10s: a change feed asked more often only spends the rate limit' : undefined;
+}

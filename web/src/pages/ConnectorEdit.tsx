@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
 import { go, useLeaveGuard } from '../router';
-import { fmtTime } from '../values';
+import { fmtTime, intervalProblem } from '../values';
 import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj } from './fields';
 import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
 
@@ -131,8 +131,8 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
   const issueAt = (...path: Array<string | number>) => issues.filter((i) => pathKey(i.path) === pathKey(path)).map((i) => i.message).join('; ') || undefined;
   const otherIssues = useMemo(() => issues.filter((i) => i.path.length === 0), [issues]);
   /** A schedule field's problems: the save's and the live check's, each said once. */
-  const scheduleError = (field: 'cron' | 'timezone') => {
-    const live = schedule && !schedule.valid && schedule.field === field ? schedule.error : undefined;
+  const scheduleError = (field: 'cron' | 'timezone' | 'incremental') => {
+    const live = field === 'incremental' ? intervalProblem(incrementalText(config?.schedule?.incremental)) : schedule && !schedule.valid && schedule.field === field ? schedule.error : undefined;
     const list = [...issues.filter((i) => pathKey(i.path) === `schedule.${field}`).map((i) => i.message), ...(live ? [live] : [])];
     return [...new Set(list)].join('; ') || undefined;
   };
@@ -300,13 +300,16 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
           })}
           <Paper withBorder p="md">
             <Title order={5} mb="sm">Schedule</Title>
-            <SimpleGrid cols={{ base: 1, md: 3 }}>
+            <SimpleGrid cols={{ base: 1, md: 4 }}>
               <Switch label="Run a full sync on a schedule" checked={!!config.schedule && config.schedule.enabled !== false} disabled={readOnly}
                 onChange={(e) => setConfig({ ...config, schedule: e.currentTarget.checked ? { cron: config.schedule?.cron ?? '0 2 * * *', timezone: config.schedule?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, enabled: true } : config.schedule ? { ...config.schedule, enabled: false } : undefined })} />
               <TextInput label="Cron expression" description="minute hour day-of-month month day-of-week" styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }} value={config.schedule?.cron ?? ''} disabled={readOnly || !config.schedule} error={scheduleError('cron')}
                 onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, cron: e.currentTarget.value } })} />
               <TextInput label="Time zone" description="IANA name, e.g. Europe/Berlin" value={config.schedule?.timezone ?? ''} disabled={readOnly || !config.schedule} error={scheduleError('timezone')}
                 onChange={(e) => setConfig({ ...config, schedule: { ...config.schedule, timezone: e.currentTarget.value } })} />
+              <TextInput label="Incremental sync every" description="what changed since the last read: 30s, 1m, 15m, 1h, or off" placeholder="1m" value={incrementalText(config.schedule?.incremental)} disabled={readOnly || !config.schedule} error={scheduleError('incremental')}
+                styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
+                onChange={(e) => setConfig({ ...config, schedule: withIncremental(config.schedule, e.currentTarget.value) })} />
             </SimpleGrid>
             {schedule?.valid && (
               <Stack gap={2} mt="sm" data-testid="schedule-description">
@@ -319,6 +322,16 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
       </Collapse>
     </Stack>
   );
+}
+
+/** The schedule's incremental interval as the field shows it: false is "off", unset is empty (1m). */
+const incrementalText = (v: unknown): string => (v === false ? 'off' : typeof v === 'string' ? v : '');
+
+/** The schedule with the interval as typed: "off" is false, empty leaves the default (1m). */
+function withIncremental(schedule: Obj | undefined, text: string): Obj {
+  const { incremental: _old, ...rest } = schedule ?? {};
+  const t = text.trim();
+  return t === '' ? rest : { ...rest, incremental: t === 'off' ? false : t };
 }
 
 function TestReport({ report }: { report: any }) {

@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Group, Loader, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { fmtTime, get, type Active, type RunRecord } from '../api';
 import { go } from '../router';
+import { useRunEvents } from '../live';
 
 interface Summary {
   id: string;
@@ -38,13 +39,21 @@ export function Counts({ counts }: { counts: Record<string, number> }) {
 export function ConnectorList({ isAdmin }: { isAdmin: boolean }) {
   const [rows, setRows] = useState<Summary[] | undefined>();
   const [error, setError] = useState<string>();
+  const shown = useRef(true);
+  const load = () => get('/connectors').then((r) => shown.current && setRows(r.connectors)).catch((e) => shown.current && setError(e.message));
   useEffect(() => {
-    let stop = false;
-    const load = () => get('/connectors').then((r) => !stop && setRows(r.connectors)).catch((e) => !stop && setError(e.message));
+    shown.current = true;
     void load();
-    const timer = setInterval(load, 5000);
-    return () => { stop = true; clearInterval(timer); };
+    return () => { shown.current = false; };
   }, []);
+  // Runs starting and ending change status and last run: read the list again then. Progress
+  // only changes the running connector's counts, pushed by the server.
+  useRunEvents(undefined, {
+    started: () => void load(),
+    finished: () => void load(),
+    progress: (e) => setRows((list) => list?.map((c) => (c.id === e.connectorId && c.active && e.progress ? { ...c, active: { ...c.active, progress: e.progress } } : c))),
+    fallback: () => void load(),
+  });
 
   return (
     <Stack>
@@ -81,7 +90,7 @@ export function ConnectorList({ isAdmin }: { isAdmin: boolean }) {
                 <Table.Td>
                   {c.lastRun ? (
                     <Stack gap={0}>
-                      <Anchor size="sm" href={`#/runs/${c.lastRun.id}`}>{fmtTime(c.lastRun.startedAt)}{c.lastRun.dryRun ? ' (simulation)' : ''}{c.lastRun.kind === 'user' ? ' (one user)' : ''}</Anchor>
+                      <Anchor size="sm" href={`#/runs/${c.lastRun.id}`}>{fmtTime(c.lastRun.startedAt)}{c.lastRun.dryRun ? ' (simulation)' : ''}{c.lastRun.kind === 'user' ? ' (one user)' : c.lastRun.kind === 'incremental' ? ' (incremental)' : ''}</Anchor>
                       <Counts counts={c.lastRun.counts} />
                     </Stack>
                   ) : <Text size="sm" c="dimmed">never</Text>}

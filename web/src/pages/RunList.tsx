@@ -10,6 +10,12 @@ export function duration(r: RunRecord): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
 }
 
+/** A run's kind in words: full, incremental (what changed since the last read), or one user. */
+export function runKindLabel(r: Pick<RunRecord, 'kind' | 'userRef' | 'dryRun'>): string {
+  const kind = r.kind === 'user' ? `user ${r.userRef ?? ''}` : r.kind === 'incremental' ? 'incremental' : 'full';
+  return `${kind}${r.dryRun ? ' (simulation)' : ''}`;
+}
+
 /** Results: run history, newest first. */
 export function RunList() {
   const [runs, setRuns] = useState<RunRecord[]>();
@@ -31,7 +37,7 @@ export function RunList() {
               <Table.Tr key={r.id}>
                 <Table.Td><Anchor href={`#/runs/${r.id}`}>{fmtTime(r.startedAt)}</Anchor></Table.Td>
                 <Table.Td>{r.connectorId}</Table.Td>
-                <Table.Td>{r.kind === 'user' ? `user ${r.userRef ?? ''}` : 'full'}{r.dryRun ? ' (simulation)' : ''}</Table.Td>
+                <Table.Td>{runKindLabel(r)}</Table.Td>
                 <Table.Td>{triggerLabel(r.trigger)}</Table.Td>
                 <Table.Td><StatusBadge status={r.status} /></Table.Td>
                 <Table.Td>{duration(r)}</Table.Td>

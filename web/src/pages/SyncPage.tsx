@@ -1,11 +1,17 @@
 // Triggers: Sync a user (with its step-by-step report), Full sync and Simulate (with live
-// progress). A trigger while a run is in progress is refused by the server with a message.
-import { useEffect, useRef, useState } from 'react';
+// progress pushed by the server's run events; polled only while that stream is down). A trigger
+// while a run is in progress is refused by the server with a message.
+import { useEffect, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Code, Group, Paper, Progress, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
 import { get, post, type Active } from '../api';
 import { Counts } from './ConnectorList';
 import { UserPicker } from './UserPicker';
 import { showMapped, showValue } from '../values';
+import { useRunEvents, type RunEventData } from '../live';
+
+type Last = { runId?: string; status: string; error?: string; finishedAt: string };
+const activeOf = (e: RunEventData): Active => ({ kind: e.kind ?? 'full', dryRun: !!e.dryRun, trigger: e.trigger ?? '', ...(e.userRef ? { userRef: e.userRef } : {}), startedAt: e.startedAt ?? '', progress: e.progress ?? { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 } });
+const lastOf = (e: RunEventData): Last => ({ runId: e.runId, status: e.status ?? 'failed', ...(e.error ? { error: e.error } : {}), finishedAt: e.finishedAt ?? '' });
 
 
 export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
@@ -13,38 +19,45 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
   const [userBusy, setUserBusy] = useState(false);
   const [report, setReport] = useState<any>();
   const [error, setError] = useState<string>();
-  const [activity, setActivity] = useState<{ active?: Active; last?: { runId?: string; status: string; error?: string; finishedAt: string } }>({});
+  const [activity, setActivity] = useState<{ active?: Active; last?: Last }>({});
   const [lastRun, setLastRun] = useState<any>();
-  const polling = useRef<ReturnType<typeof setInterval>>(undefined);
 
+  const loadLastRun = async (runId: string | undefined) => {
+    if (runId) setLastRun((await get(`/runs/${runId}`)).run);
+  };
+  /** Reads the activity once: on opening the page, after a trigger, and while the stream is down. */
   const poll = async () => {
     try {
       const a = await get(`/connectors/${encodeURIComponent(id)}/activity`);
       setActivity(a);
-      if (!a.active && polling.current) {
-        clearInterval(polling.current);
-        polling.current = undefined;
-      }
-      if (a.last?.runId) setLastRun((await get(`/runs/${a.last.runId}`)).run);
+      await loadLastRun(a.last?.runId);
     } catch (e) {
       setError((e as Error).message);
     }
   };
-  const startPolling = () => {
-    if (!polling.current) polling.current = setInterval(poll, 700);
-  };
   useEffect(() => {
-    void poll().then(() => startPolling());
-    return () => clearInterval(polling.current);
+    void poll();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
+  useRunEvents(id, {
+    snapshot: (list) => {
+      const mine = list.find((c) => c.connectorId === id);
+      // The server's bus knows only runs since it started; the activity read covers the rest.
+      if (mine) setActivity((a) => ({ ...(mine.active ? { active: activeOf(mine.active) } : {}), last: mine.last ? lastOf(mine.last) : a.last }));
+    },
+    started: (e) => setActivity((a) => ({ ...a, active: activeOf(e) })),
+    progress: (e) => setActivity((a) => (a.active ? { ...a, active: { ...a.active, progress: e.progress ?? a.active.progress } } : { ...a, active: activeOf(e) })),
+    finished: (e) => {
+      setActivity({ last: lastOf(e) });
+      void loadLastRun(e.runId).catch(() => {});
+    },
+    fallback: () => void poll(),
+  });
 
   async function full(dryRun: boolean) {
     setError(undefined);
     try {
       await post(`/connectors/${encodeURIComponent(id)}/sync`, { kind: 'full', dryRun });
-      await poll();
-      startPolling();
     } catch (e) {
       setError((e as Error).message);
     }
@@ -99,7 +112,7 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
 
       {a && p && (
         <Paper withBorder p="md" data-testid="live-progress">
-          <Group justify="space-between"><Title order={5}>{a.kind === 'user' ? `Syncing ${a.userRef}` : a.dryRun ? 'Simulation running' : 'Full sync running'}</Title><Badge>{p.phase}</Badge></Group>
+          <Group justify="space-between"><Title order={5}>{a.kind === 'user' ? `Syncing ${a.userRef}` : a.dryRun ? 'Simulation running' : a.kind === 'incremental' ? 'Incremental sync running' : 'Full sync running'}</Title><Badge>{p.phase}</Badge></Group>
           <Progress value={p.planned ? Math.min(100, ((p.written + p.failed) / Math.max(p.planned, 1)) * 100) : 5} animated mt="sm" />
           <Group mt="xs" gap="xl">
             <Text size="sm">Users read: <b>{p.read}</b></Text><Text size="sm">Planned: <b>{p.planned}</b></Text>

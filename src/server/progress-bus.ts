@@ -1,0 +1,148 @@
+// The in-process bus for run events: a run's start, its progress and its end. The server-sent
+// events stream (routes-events.ts) and the metrics (metrics.ts) listen; `observeEngine` is the one
+// place that publishes, by wrapping the engine every trigger goes through (API, scheduler, job
+// queue), so whatever starts runs needs no hook of its own.
+// Listeners are called synchronously and must not block: a slow listener would hold up the run.
+import type { RunKind, RunCounts } from '../core/types.ts';
+import { errorText } from '../core/errors.ts';
+import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
+import type { EngineService } from './services.ts';
+
+export interface RunStarted {
+  type: 'run-started';
+  connectorId: string;
+  runId: string;
+  kind: RunKind;
+  dryRun: boolean;
+  trigger: Trigger;
+  userRef?: string;
+  startedAt: string;
+  progress: SyncProgress;
+}
+
+export interface RunProgressed {
+  type: 'run-progress';
+  connectorId: string;
+  runId: string;
+  progress: SyncProgress;
+}
+
+export interface RunFinished {
+  type: 'run-finished';
+  connectorId: string;
+  runId: string;
+  kind: RunKind;
+  dryRun: boolean;
+  status: string;
+  error?: string;
+  finishedAt: string;
+  /** The run record's counts (absent when the run failed before the engine returned them). */
+  counts?: RunCounts;
+}
+
+export type RunEvent = RunStarted | RunProgressed | RunFinished;
+
+/** What a client that connects now must know first: each connector's run in progress and last end. */
+export interface ConnectorActivity {
+  connectorId: string;
+  active?: Omit<RunStarted, 'type'>;
+  last?: Omit<RunFinished, 'type'>;
+}
+
+export type RunListener = (e: RunEvent) => void;
+
+export class ProgressBus {
+  private readonly listeners = new Set<RunListener>();
+  private readonly state = new Map<string, ConnectorActivity>();
+
+  constructor(private readonly log: { error(obj: unknown, msg?: string): void } = console) {}
+
+  /** Adds a listener; the function returned removes it. */
+  subscribe(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  publish(e: RunEvent): void {
+    this.remember(e);
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch (err) {
+        // A broken listener must never fail the run that published.
+        this.log.error({ err: errorText(err) }, 'run event listener failed');
+      }
+    }
+  }
+
+  /** The latest state of every connector seen since start (one connector, when given). */
+  snapshot(connectorId?: string): ConnectorActivity[] {
+    if (connectorId) {
+      const one = this.state.get(connectorId);
+      return one ? [structuredClone(one)] : [];
+    }
+    return [...this.state.values()].map((s) => structuredClone(s));
+  }
+
+  private remember(e: RunEvent): void {
+    const s = this.state.get(e.connectorId) ?? { connectorId: e.connectorId };
+    const { type: _type, ...rest } = e;
+    if (e.type === 'run-started') s.active = rest as Omit<RunStarted, 'type'>;
+    else if (e.type === 'run-progress') {
+      if (s.active?.runId === e.runId) s.active.progress = { ...e.progress };
+    } else {
+      if (s.active?.runId === e.runId) delete s.active;
+      s.last = rest as Omit<RunFinished, 'type'>;
+    }
+    this.state.set(e.connectorId, s);
+  }
+}
+
+/**
+ * The engine, publishing each run it performs to the bus: started once the run is claimed (a
+ * trigger refused before its claim never ran and publishes nothing), progress as the engine
+ * reports it, finished with the run record's status and counts.
+ */
+export function observeEngine(engine: EngineService, bus: ProgressBus): EngineService {
+  return {
+    testConnection: (c) => engine.testConnection(c),
+    attributes: (c) => engine.attributes(c),
+    sampleUsers: (c, q, l) => engine.sampleUsers(c, q, l),
+    searchUsers: (c, t, l) => engine.searchUsers(c, t, l),
+    async run(req: SyncRequest): Promise<SyncResult> {
+      const connectorId = req.connector.id;
+      const dryRun = req.dryRun ?? false;
+      let runId: string | undefined;
+      let progress: SyncProgress = { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 };
+      const wrapped: SyncRequest = {
+        ...req,
+        onClaimed: (r) => {
+          req.onClaimed?.(r);
+          if (runId) return;
+          runId = r.id;
+          bus.publish({ type: 'run-started', connectorId, runId, kind: req.kind, dryRun, trigger: req.trigger, ...(req.userRef ? { userRef: req.userRef } : {}), startedAt: r.startedAt, progress: { ...progress } });
+        },
+        onProgress: (p) => {
+          req.onProgress?.(p);
+          progress = { ...p };
+          // Before the claim there is no run to report on yet; run-started carries the latest.
+          if (runId) bus.publish({ type: 'run-progress', connectorId, runId, progress: { ...p } });
+        },
+      };
+      try {
+        const result = await engine.run(wrapped);
+        const r = result.run;
+        runId ??= r.id;
+        bus.publish({ type: 'run-finished', connectorId, runId, kind: r.kind, dryRun: r.dryRun, status: r.status, ...(r.error ? { error: r.error } : {}), finishedAt: r.finishedAt ?? new Date().toISOString(), counts: r.counts });
+        return result;
+      } catch (e) {
+        if (runId) bus.publish({ type: 'run-finished', connectorId, runId, kind: req.kind, dryRun, status: 'failed', error: errorText(e), finishedAt: new Date().toISOString() });
+        throw e;
+      }
+    },
+  };
+}
