@@ -17,6 +17,7 @@ import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
+import { JobRunner, openJobQueue, type JobQueue } from '../jobs/index.ts';
 import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
 import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
@@ -34,7 +35,7 @@ export interface ServerOptions {
   engine?: EngineService;
   /** Built admin UI (web/dist); the API works without it. */
   webDir?: string;
-  /** Runs schedules (startServer turns this on). */
+  /** Runs schedules and takes jobs from the queue (startServer turns this on). */
   scheduler?: boolean;
   loginLimiter?: LoginLimiter;
   /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
@@ -58,8 +59,13 @@ export interface IdsyncServer {
   auth: AuthRepo;
   runs: RunCoordinator;
   scheduler?: Scheduler;
+  /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
+  jobs?: { queue: JobQueue; runner: JobRunner };
   close(): Promise<void>;
 }
+
+/** How often a server picks up connectors saved or deleted through another instance. */
+const RELOAD_EVERY_MS = 30_000;
 
 export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const base = opts.services ?? (await defaultServices(opts.store, opts.connectorContext));
@@ -78,7 +84,13 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
 
   const auth = new AuthRepo(opts.store.db);
   const runs = new RunCoordinator(services.engine, app.log);
-  const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
+  const queue = opts.scheduler ? await openJobQueue(opts.store, app.log) : undefined;
+  const jobs = queue ? { queue, runner: new JobRunner(opts.store, queue, runs, app.log) } : undefined;
+  const scheduler = queue ? new Scheduler(opts.store, auth, queue, app.log) : undefined;
+  const reloadSchedules = async () => {
+    await scheduler?.reload();
+    await jobs?.runner.reload();
+  };
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const api = new ApiRouter(app, authenticator(auth), { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
   useDepthLimitedJson(app);
@@ -101,8 +113,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // user names may be slowed down too; without it, it may be the proxy's, shared by everyone.
   authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter({ perAddress: trustsProxy(opts.trustProxy ?? false) }));
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
-  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
-  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
+  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
+  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
 
   let openapi: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', async () => (openapi ??= api.openapi({ title: 'idsync REST API', version: '1' })));
@@ -122,15 +134,23 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     );
   }
 
+  // Connectors saved or deleted through another instance sharing the store.
+  const reloading = setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS);
+  reloading.unref();
+
   return {
     app,
     api,
     auth,
     runs,
     ...(scheduler ? { scheduler } : {}),
+    ...(jobs ? { jobs } : {}),
     async close() {
+      clearInterval(reloading);
+      jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
+      await queue?.stop();
       await app.close();
     },
   };
@@ -190,6 +210,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
   if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
   const address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  await server.jobs?.runner.start();
   await server.scheduler?.start();
   return {
     ...server,
