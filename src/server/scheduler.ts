@@ -103,15 +103,18 @@ export class Scheduler {
         });
       }
       this.timers.set(id, t);
-      if (incremental) this.nextIncremental(id, incremental);
+      if (incremental) this.armIncremental(id, incremental);
     }
   }
 
-  /** The next run of a connector's schedule (cron or incremental, whichever comes first). */
+  /** The next full sync of a connector's cron schedule, when it has an active one. */
   nextRun(connectorId: string): Date | undefined {
-    const t = this.timers.get(connectorId);
-    const times = [t?.cron?.nextRun(), t?.incremental?.next].filter((d): d is Date => d instanceof Date);
-    return times.sort((a, b) => a.getTime() - b.getTime())[0];
+    return this.timers.get(connectorId)?.cron?.nextRun() ?? undefined;
+  }
+
+  /** The next incremental slot of a connector, when its source has a change feed and the interval is on. */
+  nextIncremental(connectorId: string): Date | undefined {
+    return this.timers.get(connectorId)?.incremental?.next;
   }
 
   stop(): void {
@@ -127,7 +130,7 @@ export class Scheduler {
   }
 
   /** Arms the timer for the connector's next incremental slot (aligned to the epoch, see intervalSlot). */
-  private nextIncremental(id: string, every: number): void {
+  private armIncremental(id: string, every: number): void {
     const t = this.timers.get(id);
     if (!t || this.stopped) return;
     const next = new Date(intervalSlot(every, this.now()).getTime() + every);
@@ -138,7 +141,7 @@ export class Scheduler {
       } catch (e) {
         this.log.warn({ connector: id, err: errorText(e) }, 'incremental sync slot could not be claimed');
       } finally {
-        this.nextIncremental(id, every);
+        this.armIncremental(id, every);
       }
     }, Math.max(0, next.getTime() - this.now().getTime()));
     timer.unref();

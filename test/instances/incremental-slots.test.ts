@@ -59,7 +59,8 @@ test('two instances, an incremental sync every 10 s: each slot is enqueued once,
       schedulers.push(s);
       await s.start();
     }
-    assert.ok(schedulers[0]!.nextRun('delta'), 'the next incremental slot is known');
+    assert.ok(schedulers[0]!.nextIncremental('delta'), 'the next incremental slot is known');
+    assert.equal(schedulers[0]!.nextIncremental('off'), undefined, 'no interval where it is off');
     await queues.enough;
     for (const s of schedulers) s.stop();
     const slots = queues.got.map((g) => g.job.slot);
