@@ -135,8 +135,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   }
 
   // Connectors saved or deleted through another instance sharing the store.
-  const reloading = setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS);
-  reloading.unref();
+  const reloading = queue ? setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS) : undefined;
+  reloading?.unref();
 
   return {
     app,
@@ -207,6 +207,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
+  // Dead runs that did a job first, so their jobs are handed on (a job left active would hold
+  // its connector's queue until pg-boss's long lease ran out); then any other dead run.
+  await server.jobs?.runner.reap();
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
   if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
   const address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });

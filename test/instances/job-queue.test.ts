@@ -9,6 +9,11 @@ import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
 import { PgBossJobQueue, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
 import type { JobMeta, JobQueue, RunJob } from '../../src/jobs/types.ts';
 import { openPostgresStore, PG_URL, type TestStore } from '../helpers/stores.ts';
+import { spawn } from 'node:child_process';
+import { JobRunner } from '../../src/jobs/runner.ts';
+import { RunCoordinator } from '../../src/server/run-coordinator.ts';
+import { thisProcess } from '../../src/store/run-owner.ts';
+import type { EngineService } from '../../src/server/services.ts';
 
 const quiet = { warn() {}, error() {} };
 
@@ -132,6 +137,45 @@ describe('job queue: pg-boss hands the job of a dead process to another', () => 
       hb.releaseAll();
       await a.stop();
       await b.stop();
+    }
+  });
+});
+
+describe('job queue: a restart hands on the job of the run its killed predecessor left', () => {
+  test('JobRunner.reap marks the dead run failed and its job is taken again by the new process', async () => {
+    const t = await openPostgresStore();
+    pgStores.push(t);
+    const before = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const ha = heldHandler();
+    const hb = heldHandler();
+    let after: PgBossJobQueue | undefined;
+    try {
+      await before.start(ha.handler, ['d']);
+      const queued = await before.enqueue(job('d', 'slot-1'));
+      assert.ok(queued.queued, 'queued');
+      await ha.startedCount(1);
+      await before.unwatch('d'); // the process "is killed": its job stays active in pg-boss
+      // Its run, claimed by a process of this machine that has ended since.
+      const gone = spawn(process.execPath, ['-e', '']);
+      const pid = await new Promise<number>((r) => gone.once('exit', () => r(gone.pid!)));
+      await t.store.runs.create({ id: 'killed-run', connectorId: 'd', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });
+      await t.store.runs.setJob('killed-run', queued.jobId);
+      await t.store.db.updateTable('runs').set({ owner_pid: pid, owner_token: 'the-killed-process', owner_pid_space: thisProcess().pidSpace, owner_start_ticks: null }).where('id', '=', 'killed-run').execute();
+
+      after = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+      const runner = new JobRunner(t.store, after, new RunCoordinator({} as EngineService, quiet), { info() {}, ...quiet });
+      assert.equal(await runner.reap(), 1, 'one dead run');
+      assert.match((await t.store.runs.get('killed-run'))?.error ?? '', new RegExp(`the process that ran it \\(pid ${pid} .*\\) is gone`));
+      await after.start(hb.handler, ['d']);
+      await hb.startedCount(1);
+      assert.equal(hb.started[0]?.meta.jobId, queued.jobId, 'the killed run\'s job runs again');
+      assert.equal(hb.started[0]?.meta.attempt, 1);
+      assert.equal(await runner.reap(), 0, 'nothing more to reap');
+    } finally {
+      ha.releaseAll();
+      hb.releaseAll();
+      await before.stop();
+      await after?.stop();
     }
   });
 });
