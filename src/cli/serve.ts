@@ -14,7 +14,9 @@ export interface ServeOptions {
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
-  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts), ...deploymentFrom(opts.deployment ?? {}) });
+  // IDSYNC_EXTRA_CA: a CA the connectors trust besides the system's, as for `idsync sync`.
+  const ca = process.env.IDSYNC_EXTRA_CA;
+  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts), ...(ca ? { connectorContext: { ca } } : {}), ...deploymentFrom(opts.deployment ?? {}) });
   const admins = await server.auth.countUsers();
   if (opts.json) console.log(JSON.stringify({ url: server.url, administratorExists: admins > 0 }));
   else {

@@ -9,7 +9,7 @@ import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targ
 import { validateMapping } from '../mapping/index.ts';
 import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
-import { scheduleProblem } from '../server/schedule.ts';
+import { incrementalProblem, scheduleProblem } from '../server/schedule.ts';
 
 export interface ConfigIssue {
   /** Where, e.g. `targets[0].mapping[2].source` (relative to the connector). */
@@ -144,6 +144,9 @@ export async function validateConnector(
     const cronProblem = problem?.field === 'timezone' ? scheduleProblem(config.schedule.cron, 'UTC') : undefined;
     if (cronProblem) issues.push({ path: `schedule.${cronProblem.field}`, message: cronProblem.message, severity: 'error' });
   }
+  const incremental = config.schedule?.incremental;
+  const tooOften = typeof incremental === 'string' ? incrementalProblem(incremental) : undefined;
+  if (tooOften) issues.push({ path: 'schedule.incremental', message: tooOften, severity: 'error' });
   return base.success ? { config: base.data, issues } : { issues: uniqueIssues(issues) };
 }
 

@@ -18,9 +18,10 @@ import { runRoutes } from './routes-runs.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { eventRoutes, type EventRouteOptions } from './routes-events.ts';
 import { ProgressBus, observeEngine } from './progress-bus.ts';
-import { ServerMetrics, coordinatorQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
+import { ServerMetrics, coordinatorQueueDepth, jobQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
+import { JobRunner, openJobQueue, type JobQueue } from '../jobs/index.ts';
 import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
 import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
@@ -38,7 +39,7 @@ export interface ServerOptions {
   engine?: EngineService;
   /** Built admin UI (web/dist); the API works without it. */
   webDir?: string;
-  /** Runs schedules (startServer turns this on). */
+  /** Runs schedules and takes jobs from the queue (startServer turns this on). */
   scheduler?: boolean;
   loginLimiter?: LoginLimiter;
   /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
@@ -71,8 +72,13 @@ export interface IdsyncServer {
   bus: ProgressBus;
   metrics: ServerMetrics;
   scheduler?: Scheduler;
+  /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
+  jobs?: { queue: JobQueue; runner: JobRunner };
   close(): Promise<void>;
 }
+
+/** How often a server picks up connectors saved or deleted through another instance. */
+const RELOAD_EVERY_MS = 30_000;
 
 export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // The metrics exist once the coordinator does (queue depth); requests before that are not runs.
@@ -96,11 +102,17 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
 
   const auth = new AuthRepo(opts.store.db);
   const runs = new RunCoordinator(services.engine, app.log);
-  const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, runs, app.log) : undefined;
+  const queue = opts.scheduler ? await openJobQueue(opts.store, app.log) : undefined;
+  const jobs = queue ? { queue, runner: new JobRunner(opts.store, queue, runs, app.log) } : undefined;
+  const scheduler = queue ? new Scheduler(opts.store, auth, queue, app.log) : undefined;
+  const reloadSchedules = async () => {
+    await scheduler?.reload();
+    await jobs?.runner.reload();
+  };
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const authenticate = authenticator(auth);
   const api = new ApiRouter(app, authenticate, { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
-  const serverMetrics = new ServerMetrics({ store: opts.store, bus, queue: opts.queueDepth ?? coordinatorQueueDepth(runs, opts.store) });
+  const serverMetrics = new ServerMetrics({ store: opts.store, bus, queue: opts.queueDepth ?? (queue ? jobQueueDepth(queue, runs, opts.store) : coordinatorQueueDepth(runs, opts.store)) });
   metrics = serverMetrics;
   useDepthLimitedJson(app);
 
@@ -122,8 +134,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // user names may be slowed down too; without it, it may be the proxy's, shared by everyone.
   authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter({ perAddress: trustsProxy(opts.trustProxy ?? false) }));
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
-  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}) });
-  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: async () => scheduler?.reload() });
+  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
+  runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
   eventRoutes(app, api, bus, opts.events);
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
 
@@ -145,6 +157,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     );
   }
 
+  // Connectors saved or deleted through another instance sharing the store.
+  const reloading = queue ? setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS) : undefined;
+  reloading?.unref();
+
   return {
     app,
     api,
@@ -153,9 +169,13 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     bus,
     metrics: serverMetrics,
     ...(scheduler ? { scheduler } : {}),
+    ...(jobs ? { jobs } : {}),
     async close() {
+      clearInterval(reloading);
+      jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
+      await queue?.stop();
       await app.close();
       serverMetrics.close();
     },
@@ -215,9 +235,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
   const created = await ensureAdminFromEnv(server.auth);
   if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
+  // Dead runs that did a job first, so their jobs are handed on (a job left active would hold
+  // its connector's queue until pg-boss's long lease ran out); then any other dead run.
+  await server.jobs?.runner.reap();
   const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
   if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
   const address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  await server.jobs?.runner.start();
   await server.scheduler?.start();
   return {
     ...server,

@@ -17,6 +17,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RecordedRequest } from '../core/http.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import type { Store } from '../store/index.ts';
+import type { JobQueue } from '../jobs/types.ts';
 import type { ProgressBus, RunEvent } from './progress-bus.ts';
 import type { RunCoordinator } from './run-coordinator.ts';
 
@@ -134,6 +135,20 @@ async function lastSuccesses(store: Store): Promise<Array<{ connectorId: string;
  * Queue depth from the in-process RunCoordinator: the single-user (and scheduled) syncs waiting
  * behind a connector's active run. A job queue replaces this with its own QueueDepth.
  */
+/**
+ * Queue depth with the job queue: its waiting jobs (of every instance, on PostgreSQL) plus the
+ * single-user syncs waiting in this process's coordinator.
+ */
+export function jobQueueDepth(queue: Pick<JobQueue, 'depth'>, runs: Pick<RunCoordinator, 'activity'>, store: Store): QueueDepth {
+  const local = coordinatorQueueDepth(runs, store);
+  return {
+    async depth() {
+      const jobs = await queue.depth();
+      return (await local.depth()).map((c) => ({ connectorId: c.connectorId, waiting: c.waiting + (jobs[c.connectorId]?.waiting ?? 0) }));
+    },
+  };
+}
+
 export function coordinatorQueueDepth(runs: Pick<RunCoordinator, 'activity'>, store: Store): QueueDepth {
   return {
     async depth() {

@@ -15,6 +15,7 @@ import { waitText } from '../engine/run-claim.ts';
 import { runOut } from './api-schemas.ts';
 import { HttpError, type ApiRouter, type FieldIssue } from './routes.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { JobQueue } from '../jobs/types.ts';
 import { describeSchedule } from './schedule.ts';
 import { asJson, type Services } from './services.ts';
 
@@ -51,6 +52,10 @@ export interface ConnectorRouteDeps {
   services: Services;
   runs: RunCoordinator;
   scheduler?: Scheduler;
+  /** The job queue, to check and drop a deleted connector's jobs on every instance. */
+  jobs?: JobQueue;
+  /** After a save or delete: the scheduler and the job runner reload (default: the scheduler alone). */
+  onSchedulesChanged?: () => Promise<void>;
   /** The {env}/{file} references the operator lets the API set. */
   secretRefs: SecretRefPolicy;
 }
@@ -134,7 +139,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       throw new HttpError(400, `the connector was not saved: ${errors.length} problem${errors.length === 1 ? '' : 's'} to fix${why}`, { issues: errors, warnings: outcome.warnings });
     }
     const stored = await store.connectors.save(outcome.config as ConnectorConfig, { secrets, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
-    await deps.scheduler?.reload();
+    await (deps.onSchedulesChanged ?? (async () => deps.scheduler?.reload()))();
     return { stored, warnings: outcome.warnings };
   }
 
@@ -231,9 +236,17 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     { method: 'DELETE', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'administrator', summary: 'Deletes a connector with its stored secrets and links', status: 204, errors: { 404: 'no such connector', 409: 'a run is in progress' } },
     async ({ params }) => {
       await load(params.id!);
-      if (runs.isRunning(params.id!)) throw new HttpError(409, 'a run of this connector is in progress; wait for it to finish before deleting');
-      await store.connectors.delete(params.id!);
-      await deps.scheduler?.reload();
+      const id = params.id!;
+      // Runs of every instance sharing the store, not only this one's: the runs table and the queue.
+      const elsewhere = await store.runs.active(id);
+      const queued = (await deps.jobs?.depth())?.[id];
+      if (runs.isRunning(id) || elsewhere || queued?.active) {
+        const which = elsewhere ? ` (run ${elsewhere.id}, ${elsewhere.kind}, started ${elsewhere.startedAt} by ${elsewhere.owner})` : '';
+        throw new HttpError(409, `a run of this connector is in progress${which}; wait for it to finish before deleting`);
+      }
+      await store.connectors.delete(id);
+      await deps.jobs?.forget(id);
+      await (deps.onSchedulesChanged ?? (async () => deps.scheduler?.reload()))();
       return null;
     },
   );

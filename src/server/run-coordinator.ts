@@ -37,6 +37,8 @@ export interface StartRequest {
   dryRun?: boolean;
   userRef?: string;
   trigger: Trigger;
+  /** Told the run as soon as the store has claimed it (a job records itself on it, src/jobs/runner.ts). */
+  onClaimed?: (run: RunRecord) => void;
 }
 
 /** How single-user syncs queue behind a run of their connector. */
@@ -173,6 +175,7 @@ export class RunCoordinator {
     let wasClaimed = false;
     const claimed = new Promise<RunRecord>((resolve, reject) => {
       markClaimed = (r) => {
+        if (!wasClaimed) req.onClaimed?.(r);
         wasClaimed = true;
         resolve(r);
       };
@@ -186,7 +189,8 @@ export class RunCoordinator {
       trigger: req.trigger,
       signal: controller.signal,
       // What is left of a user sync's wait is spent on another process's run, if one holds the
-      // connector. A scheduled full sync does not wait for another instance (both fire each slot).
+      // connector. A scheduled full sync does not wait for another instance: the queue holds it
+      // back while another job of the connector runs, and only a run started by hand can be there.
       claimWaitMs: req.kind === 'user' ? Math.max(0, deadline - Date.now()) : 0,
       onClaimed: markClaimed,
       onProgress: (p) => {

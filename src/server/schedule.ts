@@ -60,3 +60,29 @@ export function missedSlot(cron: string, timezone: string, since: Date, now = ne
   const [slot] = new Cron(cron, { timezone, paused: true }).nextRuns(1, since);
   return slot && slot.getTime() <= now.getTime() ? slot : undefined;
 }
+
+/** The shortest incremental interval: below it the source's change feed is read more often than it changes. */
+export const MIN_INCREMENTAL_MS = 10_000;
+
+/** An incremental interval ("30s", "1m", "2h") in milliseconds, or undefined when it is not one. */
+export function intervalMs(text: string): number | undefined {
+  const m = /^([1-9][0-9]*)(s|m|h)$/.exec(text.trim());
+  return m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'] : undefined;
+}
+
+/** Why an incremental interval is not usable, or undefined when it is (false: turned off). */
+export function incrementalProblem(value: string | false): string | undefined {
+  if (value === false) return undefined;
+  const ms = intervalMs(value);
+  if (ms === undefined) return `"${value}" is not an interval; use a duration such as 30s, 1m, 15m or 1h, or false to turn incremental sync off`;
+  if (ms < MIN_INCREMENTAL_MS) return `an incremental sync every ${value} is too often; use at least 10s (the default is 1m)`;
+  return undefined;
+}
+
+/**
+ * The interval slot a time falls in: slots are aligned to the epoch, so every idsync process
+ * sharing a store computes the same ones (and claims each once, see src/jobs/slots.ts).
+ */
+export function intervalSlot(ms: number, at: Date): Date {
+  return new Date(Math.floor(at.getTime() / ms) * ms);
+}

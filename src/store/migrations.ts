@@ -201,6 +201,23 @@ core['0007_engine_write_intents'] = {
   },
 };
 
+// Several instances (src/jobs): the queue job a run does, and one row per schedule slot claimed,
+// so that each slot runs on exactly one of the processes sharing the store.
+core['0008_jobs_schedule_slots'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('runs').addColumn('job_id', 'text').execute();
+    await db.schema
+      .createTable('schedule_slots')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('slot', 'text', (c) => c.notNull())
+      .addColumn('claimed_by', 'text', (c) => c.notNull())
+      .addColumn('claimed_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('schedule_slots_pk', ['connector_id', 'kind', 'slot'])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

@@ -103,16 +103,43 @@ export class RunRepo {
 
   /** Marks failed the running runs of a connector (or of all) that are dead; see failDead. */
   async failStale(connectorId?: string, now = Date.now()): Promise<number> {
+    return (await this.reapDead(connectorId, now)).length;
+  }
+
+  /**
+   * Marks failed the dead running runs (see failDead) and says which they were, with the queue
+   * job each did, so that the job can be handed to another process (src/jobs/runner.ts).
+   */
+  async reapDead(connectorId?: string, now = Date.now()): Promise<Array<{ id: string; connectorId: string; jobId: string | null }>> {
     return this.failDead({ connectorId, silentFor: STALE_AFTER_MS, message: 'interrupted: the idsync process running it stopped', now });
   }
 
   /**
-   * Runs left "running" by a process that died, marked failed at start-up. Only runs without a
-   * recent heartbeat (another idsync sharing the database may be running one right now), or
-   * whose process is gone from this machine.
+   * Runs left "running" by a process that died, marked failed at start-up. Only runs whose
+   * process is gone from this machine, or silent for as long as any process waits before taking
+   * a run for dead (STALE_AFTER_MS): another idsync sharing the database may be running one
+   * right now, and a process starting up knows no more about it than one that has been running.
    */
   async failInterrupted(message: string, now = Date.now()): Promise<number> {
-    return this.failDead({ silentFor: 2 * HEARTBEAT_MS, message, now });
+    return (await this.failDead({ silentFor: STALE_AFTER_MS, message, now })).length;
+  }
+
+  /** Records the queue job a run does (right after its claim). */
+  async setJob(runId: string, jobId: string): Promise<void> {
+    await this.db.updateTable('runs').set({ job_id: jobId }).where('id', '=', runId).execute();
+  }
+
+  /** The runs a queue job did, oldest first (a job handed on after a crash has several). */
+  async ofJob(jobId: string): Promise<Array<RunRecord & { ownerPid: number | null }>> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('job_id', '=', jobId).orderBy('started_at').orderBy('id').execute();
+    return rows.map((r) => ({ ...runFromRow(r), ownerPid: r.owner_pid }));
+  }
+
+  /** The running run of a connector, whichever process runs it (dead ones are cleared first). */
+  async active(connectorId: string): Promise<(RunRecord & { owner: string }) | undefined> {
+    await this.failStale(connectorId);
+    const row = await this.running(connectorId);
+    return row ? { ...runFromRow(row), owner: describeOwner(ownerOf(row)) } : undefined;
   }
 
   /**
@@ -121,11 +148,11 @@ export class RunRepo {
    * another machine or container). A process that is alive on this machine keeps its run even
    * when silent: it may be blocked, and would go on writing once it wakes.
    */
-  private async failDead(o: { connectorId?: string; silentFor: number; message: string; now: number }): Promise<number> {
+  private async failDead(o: { connectorId?: string; silentFor: number; message: string; now: number }): Promise<Array<{ id: string; connectorId: string; jobId: string | null }>> {
     let q = this.db.selectFrom('runs').selectAll().where('status', '=', 'running');
     if (o.connectorId) q = q.where('connector_id', '=', o.connectorId);
     const finishedAt = new Date(o.now).toISOString();
-    let failed = 0;
+    const failed: Array<{ id: string; connectorId: string; jobId: string | null }> = [];
     for (const row of await q.execute()) {
       const owner = ownerOf(row);
       const state = ownerState(owner);
@@ -136,7 +163,7 @@ export class RunRepo {
       // Only if it is still the same silent run: a heartbeat in between proves it alive.
       let u = this.db.updateTable('runs').set({ status: 'failed', error, finished_at: finishedAt }).where('id', '=', row.id).where('status', '=', 'running');
       if (state !== 'gone') u = row.heartbeat_at === null ? u.where('heartbeat_at', 'is', null) : u.where('heartbeat_at', '=', row.heartbeat_at);
-      failed += Number((await u.executeTakeFirst()).numUpdatedRows);
+      if (Number((await u.executeTakeFirst()).numUpdatedRows) > 0) failed.push({ id: row.id, connectorId: row.connector_id, jobId: row.job_id ?? null });
     }
     return failed;
   }
@@ -162,6 +189,7 @@ export class RunRepo {
         counts: JSON.stringify(rec.counts),
         error: null,
         heartbeat_at: rec.startedAt,
+        job_id: null,
         ...ownerColumns(thisProcess()),
       })
       .execute();

@@ -63,6 +63,19 @@ export interface RunsTable {
   owner_token: string | null;
   owner_pid_space: string | null;
   owner_start_ticks: string | null;
+  /** The queue job this run does (src/jobs), so a dead run's job can be handed on; null for runs not started by a job. */
+  job_id: string | null;
+}
+
+/** One claimed schedule slot (src/jobs/slots.ts): the row's existence is the claim. */
+export interface ScheduleSlotsTable {
+  connector_id: string;
+  /** 'full' (cron) or 'incremental' (interval). */
+  kind: string;
+  /** ISO time of the slot. */
+  slot: string;
+  claimed_by: string;
+  claimed_at: string;
 }
 
 export interface RunItemsTable {
@@ -113,4 +126,5 @@ export interface Database {
   run_items: RunItemsTable;
   state: StateTable;
   write_intents: WriteIntentsTable;
+  schedule_slots: ScheduleSlotsTable;
 }

@@ -58,6 +58,19 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test('deleting a connector whose run belongs to another idsync process: 409 naming that run', async () => {
+      await h.store.runs.create({ id: 'elsewhere-2', connectorId: 'contoso', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });
+      await h.store.db.updateTable('runs').set({ owner_host: 'idsync-3', owner_pid: 4343, owner_token: 'third-instance', owner_pid_space: 'linux:another-machine:pid:[1]' }).where('id', '=', 'elsewhere-2').execute();
+      try {
+        const res = await h.admin.del('/api/v1/connectors/contoso');
+        assert.equal(res.status, 409, res.text);
+        assert.match(res.body.error, /a run of this connector is in progress \(run elsewhere-2, full, started .* by pid 4343 on host idsync-3\)/);
+        assert.ok(await h.store.connectors.get('contoso'), 'the connector is still there');
+      } finally {
+        await h.store.runs.update('elsewhere-2', { status: 'failed', finishedAt: new Date().toISOString() });
+      }
+    });
+
     test('five parallel single-user syncs of one connector all succeed, one after the other', async () => {
       h.engine.maxRunning = 0;
       const calls = h.engine.calls.length;

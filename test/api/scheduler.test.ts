@@ -6,11 +6,26 @@ import { Store } from '../../src/store/index.ts';
 import { AuthRepo } from '../../src/store/auth.ts';
 import { RunCoordinator } from '../../src/server/run-coordinator.ts';
 import { Scheduler } from '../../src/server/scheduler.ts';
+import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
+import { JobRunner } from '../../src/jobs/runner.ts';
+import { SlotClaims } from '../../src/jobs/slots.ts';
 import { describeSchedule, missedSlot } from '../../src/server/schedule.ts';
 import { FakeEngine } from './fakes.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 
-const quietLog = { info() {}, warn() {}, error() {} };
+type Log = { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void; error(o: unknown, m?: string): void };
+const quietLog: Log = { info() {}, warn() {}, error() {} };
+
+/** The server's wiring on SQLite: scheduler -> in-process job queue -> runner -> coordinator. */
+async function scheduling(store: Store, engine: FakeEngine, log: Log) {
+  const marks = new AuthRepo(store.db);
+  const runs = new RunCoordinator(engine, log);
+  const queue = new LocalJobQueue(log);
+  const runner = new JobRunner(store, queue, runs, log);
+  await runner.start();
+  const scheduler = new Scheduler(store, marks, queue, log);
+  return { marks, runs, queue, runner, scheduler };
+}
 
 const connector = (id: string, cron: string): ConnectorConfig => ({
   id,
@@ -23,25 +38,25 @@ test('a connector that missed many hourly slots while down runs exactly once at 
   const s2 = await Store.open({ databaseUrl: ':memory:' });
   try {
     const engine = new FakeEngine(s2);
-    const marks = new AuthRepo(s2.db);
     await s2.connectors.save(connector('hourly', '0 * * * *'));
     await s2.connectors.save(connector('yearly', '0 0 1 1 *'));
+    const { marks, runs, queue, scheduler } = await scheduling(s2, engine, quietLog);
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000).toISOString();
     await marks.markSlot('hourly', threeDaysAgo);
     await marks.markSlot('yearly', new Date().toISOString());
-    const runs = new RunCoordinator(engine, quietLog);
-    const scheduler = new Scheduler(s2, marks, runs, quietLog);
     await scheduler.start();
-    await runs.stopAll();
+    await queue.idle();
     assert.deepEqual(engine.calls.map((c) => [c.connector.id, c.trigger]), [['hourly', 'schedule']]);
     assert.ok(new Date((await marks.lastSlot('hourly'))!).getTime() > Date.now() - 60_000, 'the catch-up is remembered as done');
     // A second start (e.g. a quick restart) does not run it again.
     await scheduler.start();
-    await runs.stopAll();
+    await queue.idle();
     assert.equal(engine.calls.length, 1);
+    assert.deepEqual((await new SlotClaims(s2.db).list('hourly')).map((s) => s.kind), ['full'], 'one slot claimed: the first one missed');
     assert.ok(scheduler.nextRun('hourly'), "scheduler.nextRun('hourly')");
     assert.ok(scheduler.nextRun('yearly'), "scheduler.nextRun('yearly')");
     scheduler.stop();
+    await runs.stopAll();
   } finally {
     await s2.close();
   }
@@ -66,34 +81,33 @@ test('a slot during a single-user sync waits its turn; a slot during a full sync
   const s2 = await Store.open({ databaseUrl: ':memory:' });
   try {
     const engine = new FakeEngine(s2);
-    const marks = new AuthRepo(s2.db);
     const c = connector('busy', '0 * * * *');
     await s2.connectors.save(c);
-    await marks.markSlot('busy', threeDaysAgo());
     const warnings: string[] = [];
     const log = { ...quietLog, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) };
-    const runs = new RunCoordinator(engine, log);
+    const { marks, runs, queue, scheduler } = await scheduling(s2, engine, log);
+    await marks.markSlot('busy', threeDaysAgo());
     engine.hold();
     const user = runs.start({ connector: c, kind: 'user', userRef: 'adele@contoso.test', trigger: 'api' });
     await engine.started;
-    const scheduler = new Scheduler(s2, marks, runs, log);
     const starting = scheduler.start(); // the missed slot fires now, behind the user sync
     for (let i = 0; i < 500 && !runs.activity('busy').queued; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(runs.activity('busy').queued, 1, 'the scheduled sync waits behind the user sync');
     engine.release();
     await user;
     await starting;
-    await runs.stopAll();
+    await queue.idle();
     assert.deepEqual(engine.calls.map((r) => [r.kind, r.trigger]), [['user', 'api'], ['full', 'schedule']]);
     assert.deepEqual(warnings, []);
 
     // A full sync in progress: the slot is skipped, with a warning.
     engine.hold();
     await runs.startInBackground({ connector: c, kind: 'full', trigger: 'api' });
-    await marks.markSlot('busy', threeDaysAgo());
+    await marks.markSlot('busy', new Date(Date.now() - 2 * 86_400_000).toISOString()); // another missed slot
     await scheduler.start();
+    await queue.idle();
     assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'no second scheduled run');
-    assert.match(warnings[0] ?? '', /scheduled sync skipped/);
+    assert.match(warnings[0] ?? '', /scheduled full sync skipped: a full sync of connector busy is running since/);
     engine.release();
     await runs.stopAll();
     scheduler.stop();

@@ -1,0 +1,181 @@
+// The job queue's contract, for both implementations: the in-process queue (SQLite) and pg-boss
+// (PostgreSQL). Per connector one job runs and one waits, a third is refused; connectors are
+// independent; depth counts waiting and active jobs. On pg-boss, a job whose process died is
+// handed to another process by release().
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
+import { PgBossJobQueue, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
+import type { JobMeta, JobQueue, RunJob } from '../../src/jobs/types.ts';
+import { openPostgresStore, PG_URL, type TestStore } from '../helpers/stores.ts';
+import { spawn } from 'node:child_process';
+import { JobRunner } from '../../src/jobs/runner.ts';
+import { RunCoordinator } from '../../src/server/run-coordinator.ts';
+import { thisProcess } from '../../src/store/run-owner.ts';
+import type { EngineService } from '../../src/server/services.ts';
+
+const quiet = { warn() {}, error() {} };
+
+/** A handler whose jobs run until the test lets each one end, recording what ran when. */
+function heldHandler() {
+  const started: Array<{ job: RunJob; meta: JobMeta }> = [];
+  const releases: Array<() => void> = [];
+  let running = 0;
+  let maxRunning = 0;
+  let onStart: (() => void) | undefined;
+  const handler = async (job: RunJob, meta: JobMeta) => {
+    started.push({ job, meta });
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    onStart?.();
+    await new Promise<void>((r) => releases.push(r));
+    running--;
+  };
+  /** Resolves once `n` jobs have started in all. */
+  const startedCount = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (started.length >= n) resolve();
+      };
+      onStart = check;
+      check();
+    });
+  const releaseNext = () => releases.shift()?.();
+  const releaseAll = () => releases.splice(0).forEach((r) => r());
+  return { handler, started, startedCount, releaseNext, releaseAll, get maxRunning() { return maxRunning; } };
+}
+
+const job = (connectorId: string, slot: string): RunJob => ({ connectorId, kind: 'full', trigger: 'schedule', slot });
+
+interface Kind {
+  name: string;
+  open(): Promise<JobQueue>;
+}
+
+const pgStores: TestStore[] = [];
+const kinds: Kind[] = [
+  { name: 'in process (SQLite)', open: async () => new LocalJobQueue(quiet) },
+  {
+    name: 'pg-boss (PostgreSQL)',
+    async open() {
+      const t = await openPostgresStore();
+      pgStores.push(t);
+      return PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    },
+  },
+];
+
+after(async () => {
+  for (const t of pgStores) {
+    const schema = await bossSchemaOf(t.store.db);
+    await t.dispose();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.end();
+  }
+});
+
+for (const kind of kinds) {
+  describe(`job queue: ${kind.name}`, () => {
+    test('one job of a connector runs, one waits, a third is refused; another connector runs beside it', async () => {
+      const q = await kind.open();
+      const h = heldHandler();
+      try {
+        await q.start(h.handler, ['a', 'b']);
+        const first = await q.enqueue(job('a', 's1'));
+        assert.equal(first.queued, true, 'the first job is taken');
+        await h.startedCount(1);
+        const second = await q.enqueue(job('a', 's2'));
+        assert.equal(second.queued, true, 'one job may wait behind the running one');
+        const third = await q.enqueue(job('a', 's3'));
+        assert.equal(third.queued, false, 'a second waiting job is refused');
+        assert.match(third.queued ? '' : third.reason, /already waiting to start/);
+        assert.deepEqual((await q.depth()).a, { waiting: 1, active: 1 });
+        assert.equal((await q.enqueue(job('b', 's1'))).queued, true);
+        await h.startedCount(2);
+        assert.deepEqual(h.started.map((s) => [s.job.connectorId, s.job.slot]), [['a', 's1'], ['b', 's1']], 'b runs while a is busy; a waits');
+        h.releaseNext(); // a/s1 ends
+        await h.startedCount(3);
+        assert.deepEqual(h.started[2]?.job, job('a', 's2'), 'the waiting job of a runs next');
+        h.releaseNext();
+        h.releaseNext();
+        assert.equal(h.maxRunning, 2, 'never two jobs of one connector at once (a and b together make two)');
+      } finally {
+        h.releaseAll();
+        await q.stop();
+      }
+    });
+  });
+}
+
+describe('job queue: pg-boss hands the job of a dead process to another', () => {
+  test('release() fails the job in pg-boss and another process takes it, as its next attempt', async () => {
+    const t = await openPostgresStore();
+    pgStores.push(t);
+    const a = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const b = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const ha = heldHandler();
+    const hb = heldHandler();
+    try {
+      await a.start(ha.handler, ['c']);
+      const queued = await a.enqueue(job('c', 'slot-1'));
+      assert.ok(queued.queued, 'queued');
+      await ha.startedCount(1);
+      // Process A "dies": it stops looking for jobs, and its job stays active until released.
+      await a.unwatch('c');
+      await b.start(hb.handler, ['c']);
+      assert.deepEqual((await b.depth()).c, { waiting: 0, active: 1 }, 'the job is still held by A');
+      await b.release('c', queued.jobId, 'its run died');
+      await hb.startedCount(1);
+      assert.equal(hb.started[0]?.meta.jobId, queued.jobId, 'the same job');
+      assert.equal(hb.started[0]?.meta.attempt, 1, 'as its second attempt');
+      assert.deepEqual(hb.started[0]?.job, job('c', 'slot-1'));
+    } finally {
+      ha.releaseAll();
+      hb.releaseAll();
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
+
+describe('job queue: a restart hands on the job of the run its killed predecessor left', () => {
+  test('JobRunner.reap marks the dead run failed and its job is taken again by the new process', async () => {
+    const t = await openPostgresStore();
+    pgStores.push(t);
+    const before = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const ha = heldHandler();
+    const hb = heldHandler();
+    let after: PgBossJobQueue | undefined;
+    try {
+      await before.start(ha.handler, ['d']);
+      const queued = await before.enqueue(job('d', 'slot-1'));
+      assert.ok(queued.queued, 'queued');
+      await ha.startedCount(1);
+      await before.unwatch('d'); // the process "is killed": its job stays active in pg-boss
+      // Its run, claimed by a process of this machine that has ended since.
+      const gone = spawn(process.execPath, ['-e', '']);
+      const pid = await new Promise<number>((r) => gone.once('exit', () => r(gone.pid!)));
+      await t.store.runs.create({ id: 'killed-run', connectorId: 'd', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });
+      await t.store.runs.setJob('killed-run', queued.jobId);
+      await t.store.db.updateTable('runs').set({ owner_pid: pid, owner_token: 'the-killed-process', owner_pid_space: thisProcess().pidSpace, owner_start_ticks: null }).where('id', '=', 'killed-run').execute();
+
+      after = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+      const runner = new JobRunner(t.store, after, new RunCoordinator({} as EngineService, quiet), { info() {}, ...quiet });
+      assert.equal(await runner.reap(), 1, 'one dead run');
+      assert.match((await t.store.runs.get('killed-run'))?.error ?? '', new RegExp(`the process that ran it \\(pid ${pid} .*\\) is gone`));
+      await after.start(hb.handler, ['d']);
+      await hb.startedCount(1);
+      assert.equal(hb.started[0]?.meta.jobId, queued.jobId, 'the killed run\'s job runs again');
+      assert.equal(hb.started[0]?.meta.attempt, 1);
+      assert.equal(await runner.reap(), 0, 'nothing more to reap');
+    } finally {
+      ha.releaseAll();
+      hb.releaseAll();
+      await before.stop();
+      await after?.stop();
+    }
+  });
+});
