@@ -63,6 +63,8 @@ export interface RunsTable {
   owner_token: string | null;
   owner_pid_space: string | null;
   owner_start_ticks: string | null;
+  /** Something the run says beside its status (e.g. it fell back to a full read). */
+  notice: string | null;
 }
 
 export interface RunItemsTable {
@@ -105,6 +107,39 @@ export interface WriteIntentsTable {
   created_at: string;
 }
 
+/** The shadow of the directory; see src/store/shadow.ts. */
+export interface ShadowUsersTable {
+  connector_id: string;
+  source_id: string;
+  /** JSON ShadowRecord (attrs, groups, manager, keys); null for a tombstone of a user never read. */
+  record: string | null;
+  /** Of the record and tombstone together: a read that brings the same fingerprint changes nothing. */
+  fingerprint: string;
+  /** The manager's source id, resolved at ingest (indexed: a manager's reports). */
+  manager_id: string | null;
+  tombstone: string | null;
+  tombstone_at: string | null;
+  /** 1: ingested but not yet projected into every target (a run failed or died since). */
+  pending: number;
+  updated_at: string;
+}
+
+export interface ShadowKeysTable {
+  connector_id: string;
+  key_type: string;
+  key_value: string;
+  source_id: string;
+}
+
+export interface ShadowStateTable {
+  connector_id: string;
+  checkpoint: string | null;
+  /** Hash of the query (and mappings) the checkpoint was taken with. */
+  checkpoint_key: string | null;
+  complete_read_at: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   secrets: SecretsTable;
@@ -113,4 +148,7 @@ export interface Database {
   run_items: RunItemsTable;
   state: StateTable;
   write_intents: WriteIntentsTable;
+  shadow_users: ShadowUsersTable;
+  shadow_keys: ShadowKeysTable;
+  shadow_state: ShadowStateTable;
 }

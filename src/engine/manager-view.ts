@@ -1,0 +1,37 @@
+// The manager as the mapping reads it: `attrs.manager = {id, ...the manager's attributes}`,
+// resolved through the shadow (by id, or by another key through the alias keys) so that a
+// change of the manager's own record reaches the `manager.*` values of every report. When the
+// manager is not in the shadow (outside the connector's filter, or not read yet), what the
+// source read along with the reference (`ref.attrs`) stands in.
+import type { SourceUser } from '../core/types.ts';
+import type { ShadowRecord, ShadowRepo } from '../store/shadow.ts';
+
+export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>): Promise<void> {
+  const withRef = users.filter((u) => u.manager !== undefined);
+  if (withRef.length === 0) return;
+  const byKey = new Map<string, string>();
+  const keyed = withRef.filter((u) => u.manager && 'key' in u.manager);
+  for (const type of new Set(keyed.map((u) => (u.manager as { key: 'dn' | 'email' | 'username' }).key))) {
+    const values = keyed.filter((u) => (u.manager as { key: string }).key === type).map((u) => (u.manager as { value: string }).value);
+    for (const [v, id] of await shadow.resolveKeys(connectorId, type, values)) byKey.set(`${type}\u0000${v}`, id);
+  }
+  const idOf = (u: SourceUser): string | undefined => {
+    const m = u.manager;
+    if (!m) return undefined;
+    return 'id' in m ? m.id : byKey.get(`${m.key}\u0000${m.value.toLowerCase()}`);
+  };
+  const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id));
+  const rows = ids.length > 0 ? await shadow.getMany(connectorId, ids) : new Map();
+  for (const u of withRef) {
+    const m = u.manager!;
+    if (m === null) {
+      u.attrs.manager = null;
+      continue;
+    }
+    const id = idOf(u);
+    const record = id ? (batch.get(id) ?? rows.get(id)?.record ?? null) : null;
+    // The manager's own manager is not part of its view (and may be attached to it already).
+    const { manager: _own, ...attrs } = (record ? record.attrs : m.attrs) ?? {};
+    u.attrs.manager = { ...attrs, id };
+  }
+}

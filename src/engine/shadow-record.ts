@@ -1,0 +1,37 @@
+// A source user as the shadow keeps it, and back: the record, its fingerprint, its manager's id.
+import { hash } from 'node:crypto';
+import type { SourceUser } from '../core/types.ts';
+import type { ShadowRecord, TombstoneReason } from '../store/shadow.ts';
+
+export function recordOf(u: SourceUser): ShadowRecord {
+  const r: ShadowRecord = { attrs: u.attrs };
+  if (u.groups !== undefined) r.groups = u.groups;
+  if (u.manager !== undefined) r.manager = u.manager;
+  if (u.keys !== undefined) r.keys = u.keys;
+  return r;
+}
+
+/** The record as a source user again (a copy: the projection adds the manager view to `attrs`). */
+export function userOf(sourceId: string, r: ShadowRecord): SourceUser {
+  const u: SourceUser = { id: sourceId, attrs: { ...r.attrs } };
+  if (r.groups !== undefined) u.groups = r.groups;
+  if (r.manager !== undefined) u.manager = r.manager;
+  if (r.keys !== undefined) u.keys = r.keys;
+  return u;
+}
+
+/**
+ * Identifies a record and its tombstone: an ingest that brings the same fingerprint changes
+ * nothing and writes nothing. A tombstone's fingerprint is its reason alone, so the same removal
+ * reported twice (a re-read delta page) is no change either.
+ */
+export function shadowFingerprint(record: ShadowRecord | null, tombstone: TombstoneReason | null): string {
+  if (tombstone) return `gone:${tombstone}`;
+  return hash('sha1', JSON.stringify(record), 'base64url');
+}
+
+/** The manager's id when the reference names it (a reference by key is resolved through the alias keys). */
+export function managerRefId(u: Pick<SourceUser, 'manager'>): string | null {
+  const m = u.manager;
+  return m && 'id' in m ? m.id : null;
+}
