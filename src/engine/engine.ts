@@ -200,8 +200,10 @@ export class SyncEngine {
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
     const reports = changedRecords.length > 0 ? await shadow.reportsOf(connectorId, changedRecords) : [];
-    // (A report this read already projected with the new record is unchanged by its fingerprint: not journaled twice.)
-    await this.projectFromShadow(rc, [...new Set([...reports, ...carried])], rc.exhaustive);
+    // Quietly: a report whose values the change did not touch (or that this read already projected
+    // with the new record) is not journaled again. Rows left pending are owed in full.
+    await this.projectFromShadow(rc, reports.filter((id) => !carried.has(id)), true);
+    await this.projectFromShadow(rc, [...carried]);
     await this.resolvePending(rc, rc.report);
     if (rc.exhaustive && complete) {
       // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
@@ -230,7 +232,7 @@ export class SyncEngine {
   private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
     for (const id of owed) rc.owed.add(id);
     if (users.length > 0) {
-      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records);
+      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields);
       await this.processUsers(rc, users, rc.report, undefined, quiet);
     }
     if (gone.length > 0) await this.projectGone(rc, gone);
@@ -429,13 +431,14 @@ export class SyncEngine {
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }
-        if (report) {
+        if (report && !quiet) {
           report.mapped[t.config.id] = mappedValues.get(i) ?? {};
           report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
       }
       for (const [i, o] of outcomes.entries()) {
-        if (!o) continue;
+        // Quiet: a second look (a report of a changed manager) journals only what it changed.
+        if (!o || (quiet && o.operation === 'unchanged' && !o.error)) continue;
         rc.progress.planned++;
         if (o.wrote) rc.progress.written++;
         if (o.operation === 'failed') rc.progress.failed++;

@@ -6,7 +6,8 @@
 import type { SourceUser } from '../core/types.ts';
 import type { ShadowRecord, ShadowRepo } from '../store/shadow.ts';
 
-export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>): Promise<void> {
+/** `fields`: the manager's attributes the mappings read (null: all); see Runtime.managerFields. */
+export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null): Promise<void> {
   const withRef = users.filter((u) => u.manager !== undefined);
   if (withRef.length === 0) return;
   const byKey = new Map<string, string>();
@@ -32,6 +33,12 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
     const record = id ? (batch.get(id) ?? rows.get(id)?.record ?? null) : null;
     // The manager's own manager is not part of its view (and may be attached to it already).
     const { manager: _own, ...attrs } = (record ? record.attrs : m.attrs) ?? {};
-    u.attrs.manager = { ...attrs, id };
+    u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };
   }
+}
+
+function pick(attrs: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (attrs[f] !== undefined) out[f] = attrs[f];
+  return out;
 }

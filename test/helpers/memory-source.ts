@@ -19,6 +19,8 @@ export interface MemoryDataset {
   listCalls: number;
   /** How many times changes was called, and with which checkpoints. */
   changeCalls: Array<string | null>;
+  /** A provider without a change feed: the connector has no `changes` (set before the run). */
+  noChangeFeed?: boolean;
   /** Refuse every checkpoint given (CHECKPOINT_EXPIRED), as Graph does after 7 days. */
   expireCheckpoints?: boolean;
   /** The change log: one entry per edit made with the methods below. */
@@ -86,7 +88,7 @@ registerSourceType({
       if (!d) throw new Error(`no dataset ${config.dataset}`);
       return d;
     };
-    return {
+    const source: SourceConnector = {
       kind: 'memory',
       async test() {
         return { ok: true, checks: [{ name: 'memory', ok: true, message: 'ok' }] };
@@ -138,6 +140,8 @@ registerSourceType({
         return u ? asSourceUser(u) : null;
       },
     };
+    if (datasets.get(config.dataset)?.noChangeFeed) delete source.changes;
+    return source;
   },
 });
 
