@@ -26,8 +26,8 @@ import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, 
 import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
-import { attachManagerViews } from './manager-view.ts';
-import { userOf } from './shadow-record.ts';
+import { ManagerCache, attachManagerViews } from './manager-view.ts';
+import { noteRecordFingerprint, recordFingerprintOf, userOf } from './shadow-record.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -87,6 +87,8 @@ interface RunContext {
   unsettled: Set<string>;
   /** Single-user runs: the report for the UI. */
   report?: UserSyncReport;
+  /** Managers' shadow attributes read in this run (manager-view.ts). */
+  managers: ManagerCache;
   /** What the run says beside its status (see Reader.notice). */
   notice?: string;
 }
@@ -115,7 +117,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set() };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -184,6 +186,7 @@ export class SyncEngine {
       rc.journal.counts.read += batch.users.length;
       rc.progress.read += batch.users.length;
       const got = await ingest.ingest(batch, reader.projectAll ?? rc.exhaustive);
+      rc.managers.forget(got.written);
       for (const id of got.seen) seen.add(id);
       for (const g of got.gone) if (g.reason === 'out-of-scope') outside.add(g.sourceId);
       if (runtime.query.manager) changedRecords.push(...got.changedRecords);
@@ -232,7 +235,7 @@ export class SyncEngine {
   private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
     for (const id of owed) rc.owed.add(id);
     if (users.length > 0) {
-      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields);
+      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
       await this.processUsers(rc, users, rc.report, undefined, quiet);
     }
     if (gone.length > 0) await this.projectGone(rc, gone);
@@ -248,7 +251,11 @@ export class SyncEngine {
       const gone: Gone[] = [];
       for (const r of rows.values()) {
         if (r.tombstone) gone.push({ sourceId: r.sourceId, reason: r.tombstone });
-        else if (r.record) users.push(userOf(r.sourceId, r.record));
+        else if (r.record) {
+          const u = userOf(r.sourceId, r.record);
+          noteRecordFingerprint(u, r.fingerprint);
+          users.push(u);
+        }
       }
       await this.project(rc, users, gone, rc.req.dryRun ? [] : [...rows.values()].filter((r) => r.pending).map((r) => r.sourceId), new Map(), quiet);
     }
@@ -487,6 +494,10 @@ export class SyncEngine {
     const manager = managerId(user);
     const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
     if (managerUsername === undefined) return undefined;
+    // Built on the shadow's fingerprint of the record (already computed at ingest) and the manager
+    // view, so the ~2 KB record is serialized once per run, not twice.
+    const record = recordFingerprintOf(user);
+    if (record) return hash('sha1', `${t.mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
     // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
     return hash('sha1', `${t.mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
   }

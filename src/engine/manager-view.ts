@@ -6,8 +6,27 @@
 import type { SourceUser } from '../core/types.ts';
 import type { ShadowRecord, ShadowRepo } from '../store/shadow.ts';
 
+/**
+ * Managers' shadow attributes read in this run (null: not in the shadow), so a manager of many
+ * reports is read and parsed once per run. The run drops an entry when it writes that row.
+ */
+export class ManagerCache {
+  private readonly known = new Map<string, Record<string, unknown> | null>();
+  get(id: string): Record<string, unknown> | null | undefined {
+    return this.known.get(id);
+  }
+  set(id: string, attrs: Record<string, unknown> | null): void {
+    // Bounded: a huge directory re-reads managers rather than holding them all.
+    if (this.known.size >= 50_000) this.known.clear();
+    this.known.set(id, attrs);
+  }
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.known.delete(id);
+  }
+}
+
 /** `fields`: the manager's attributes the mappings read (null: all); see Runtime.managerFields. */
-export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null): Promise<void> {
+export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null, cache: ManagerCache): Promise<void> {
   const withRef = users.filter((u) => u.manager !== undefined);
   if (withRef.length === 0) return;
   const byKey = new Map<string, string>();
@@ -21,8 +40,11 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
     if (!m) return undefined;
     return 'id' in m ? m.id : byKey.get(`${m.key}\u0000${m.value.toLowerCase()}`);
   };
-  const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id));
-  const rows = ids.length > 0 ? await shadow.getMany(connectorId, ids) : new Map();
+  const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id) && cache.get(id) === undefined);
+  if (ids.length > 0) {
+    const rows = await shadow.getMany(connectorId, ids);
+    for (const id of ids) cache.set(id, rows.get(id)?.record?.attrs ?? null);
+  }
   for (const u of withRef) {
     const m = u.manager!;
     if (m === null) {
@@ -30,9 +52,9 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
       continue;
     }
     const id = idOf(u);
-    const record = id ? (batch.get(id) ?? rows.get(id)?.record ?? null) : null;
+    const known = id ? (batch.get(id)?.attrs ?? cache.get(id) ?? null) : null;
     // The manager's own manager is not part of its view (and may be attached to it already).
-    const { manager: _own, ...attrs } = (record ? record.attrs : m.attrs) ?? {};
+    const { manager: _own, ...attrs } = (known ?? m.attrs) ?? {};
     u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };
   }
 }

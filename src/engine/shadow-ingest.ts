@@ -4,7 +4,7 @@
 import type { SourceKeyType, SourceUser } from '../core/types.ts';
 import type { ShadowDigest, ShadowRecord, ShadowRepo, ShadowRow, TombstoneReason } from '../store/shadow.ts';
 import type { IngestBatch } from './ingest.ts';
-import { managerRefId, recordOf, shadowFingerprint } from './shadow-record.ts';
+import { managerRefId, noteRecordFingerprint, recordOf, shadowFingerprint } from './shadow-record.ts';
 
 /** A user the provider says is gone (or that a complete read left out), for the projection. */
 export interface Gone {
@@ -27,6 +27,8 @@ export interface Ingested {
   changedRecords: string[];
   /** This batch's records, for manager views within it (a dry run does not write the shadow). */
   records: Map<string, ShadowRecord>;
+  /** Ids whose row this batch wrote (cached manager views of them are stale). */
+  written: string[];
 }
 
 export class ShadowIngest {
@@ -47,7 +49,7 @@ export class ShadowIngest {
   ) {}
 
   async ingest(batch: IngestBatch, projectAll: boolean): Promise<Ingested> {
-    const out: Ingested = { project: [], gone: [], seen: [], owed: [], changedRecords: [], records: new Map() };
+    const out: Ingested = { project: [], gone: [], seen: [], owed: [], changedRecords: [], records: new Map(), written: [] };
     const ids = [...batch.users.map((u) => u.id), ...batch.removed.map((r) => r.id)];
     const known = this.digests ?? digestsOf(await this.shadow.getMany(this.connectorId, ids));
     const byKey = await this.managersByKey(batch.users);
@@ -73,6 +75,7 @@ export class ShadowIngest {
       const prev = known.get(u.id);
       const managerId = managerRefId(u) ?? (u.manager && 'key' in u.manager ? (byKey.get(`${u.manager.key}\u0000${u.manager.value.toLowerCase()}`) ?? null) : null);
       const fingerprint = shadowFingerprint(record, tombstone);
+      if (!tombstone) noteRecordFingerprint(u, fingerprint);
       const owed = put(u.id, { record, fingerprint, managerId, tombstone }, prev);
       if (outside) {
         if (owed || projectAll) out.gone.push({ sourceId: u.id, reason: 'out-of-scope', detail: outside });
@@ -88,6 +91,7 @@ export class ShadowIngest {
       if (owed || projectAll) out.gone.push({ sourceId: r.id, reason: r.reason });
     }
     if (this.opts.write) await this.shadow.put(this.connectorId, rows);
+    out.written = rows.map((r) => r.sourceId);
     return out;
   }
 

@@ -35,3 +35,17 @@ export function managerRefId(u: Pick<SourceUser, 'manager'>): string | null {
   const m = u.manager;
   return m && 'id' in m ? m.id : null;
 }
+
+/**
+ * The shadow fingerprint of the record a user object was ingested from, so the projection's link
+ * fingerprint builds on it instead of serializing the record a second time.
+ */
+const ingestedAs = new WeakMap<SourceUser, string>();
+
+export function noteRecordFingerprint(u: SourceUser, fingerprint: string): void {
+  ingestedAs.set(u, fingerprint);
+}
+
+export function recordFingerprintOf(u: SourceUser): string | undefined {
+  return ingestedAs.get(u);
+}
