@@ -216,6 +216,22 @@ for (const [kind, open] of storeKinds) {
       assert.equal(jira.inspect('ada.dev')!.properties.title, 'Engineer');
     });
 
+    test('a manager referenced by another key (an LDAP DN) is resolved through the alias keys', async () => {
+      const users = org();
+      const mgr = users.find((u) => u.id === ID.mgr)!;
+      mgr.keys = { dn: 'CN=Max Manager,OU=Staff,DC=contoso,DC=com' };
+      const ada = users.find((u) => u.id === ID.ada)!;
+      ada.manager = { key: 'dn', value: 'cn=max manager,ou=staff,dc=contoso,dc=com' }; // no attrs: only the shadow knows the manager
+      ds = memoryDataset(dataset, users, 2);
+      await full(); // the manager is read after Ada: its keys are in the shadow from the end of this read on
+      ds.edit(ID.ada, { department: 'Research' });
+      const r = await incremental();
+      assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+      assert.equal(jira.inspect('ada.dev')!.properties.managerEmail, 'max.manager@contoso.com');
+      assert.equal(jira.inspect('ada.dev')!.properties.managerUsername, 'max.manager');
+      assert.equal((await t.store.shadow.getMany('inc', [ID.ada])).get(ID.ada)!.managerId, ID.mgr, 'the resolved id is kept with the report');
+    });
+
     test('an incremental run of a source without a change feed is refused', async () => {
       ds.noChangeFeed = true;
       const r = await incremental();

@@ -74,7 +74,7 @@ export class ShadowIngest {
       out.records.set(u.id, record);
       const prev = known.get(u.id);
       const managerId = managerRefId(u) ?? (u.manager && 'key' in u.manager ? (byKey.get(`${u.manager.key}\u0000${u.manager.value.toLowerCase()}`) ?? null) : null);
-      const fingerprint = shadowFingerprint(record, tombstone);
+      const fingerprint = shadowFingerprint(record, tombstone, managerId);
       if (!tombstone) noteRecordFingerprint(u, fingerprint);
       const owed = put(u.id, { record, fingerprint, managerId, tombstone }, prev);
       if (outside) {

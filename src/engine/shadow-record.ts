@@ -25,9 +25,11 @@ export function userOf(sourceId: string, r: ShadowRecord): SourceUser {
  * nothing and writes nothing. A tombstone's fingerprint is its reason alone, so the same removal
  * reported twice (a re-read delta page) is no change either.
  */
-export function shadowFingerprint(record: ShadowRecord | null, tombstone: TombstoneReason | null): string {
+export function shadowFingerprint(record: ShadowRecord | null, tombstone: TombstoneReason | null, managerId: string | null = null): string {
   if (tombstone) return `gone:${tombstone}`;
-  return hash('sha1', JSON.stringify(record), 'base64url');
+  // The resolved manager id is part of it: a reference by key that resolves later (the manager
+  // read after the report) rewrites the row, so the manager's reports are found by its id.
+  return hash('sha1', `${JSON.stringify(record)}\u0000${managerId ?? ''}`, 'base64url');
 }
 
 /** The manager's id when the reference names it (a reference by key is resolved through the alias keys). */
