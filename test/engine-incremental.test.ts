@@ -232,6 +232,21 @@ for (const [kind, open] of storeKinds) {
       assert.equal((await t.store.shadow.getMany('inc', [ID.ada])).get(ID.ada)!.managerId, ID.mgr, 'the resolved id is kept with the report');
     });
 
+    test('a simulated incremental run plans the change and writes nothing: not Jira, not the shadow, not the checkpoint', async () => {
+      await incremental();
+      ds.edit(ID.ada, { department: 'Research' });
+      const before = await shadowSnapshot(t, 'inc');
+      jira.resetStats();
+      const sim = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli', dryRun: true });
+      assert.equal(sim.run.status, 'succeeded', sim.run.error ?? '');
+      assert.equal(sim.run.counts.updated, 1, 'the plan is the real one');
+      assert.equal(jira.stats.writes, 0);
+      assert.deepEqual(await shadowSnapshot(t, 'inc'), before);
+      assert.equal((await t.store.shadow.state('inc')).checkpoint, 'log:0');
+      const real = await incremental();
+      assert.equal(real.run.counts.updated, 1, 'the real run still finds the change');
+    });
+
     test('an incremental run of a source without a change feed is refused', async () => {
       ds.noChangeFeed = true;
       const r = await incremental();

@@ -563,23 +563,29 @@ export class SyncEngine {
   async sampleUsers(connector: ConnectorConfig, query: string, limit = 5): Promise<SourceUser[]> {
     const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
     try {
-      const wanted = query.trim();
-      if (wanted) {
-        const user = viewOrNull(await runtime.source.getUser(wanted, runtime.query));
-        if (user) return [user];
-        const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
-        const users: SourceUser[] = [];
-        for (const hit of hits) {
-          const u = viewOrNull(await runtime.source.getUser(hit.id, runtime.query));
-          if (u) users.push(u);
-        }
-        return users;
-      }
-      for await (const page of runtime.source.listUsers(runtime.query)) if (page.users.length) return page.users.slice(0, limit).map(withManagerView);
-      return [];
+      const users = await this.sampleRead(runtime, query.trim(), limit);
+      // The manager as a sync shows it to the mapping: its shadow record, else what the source read with the reference.
+      await attachManagerViews(this.store.shadow, connector.id, users, new Map(), null, new ManagerCache());
+      return users;
     } finally {
       await runtime.close();
     }
+  }
+
+  private async sampleRead(runtime: Runtime, wanted: string, limit: number): Promise<SourceUser[]> {
+    if (wanted) {
+      const user = await runtime.source.getUser(wanted, runtime.query);
+      if (user) return [user];
+      const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
+      const users: SourceUser[] = [];
+      for (const hit of hits) {
+        const u = await runtime.source.getUser(hit.id, runtime.query);
+        if (u) users.push(u);
+      }
+      return users;
+    }
+    for await (const page of runtime.source.listUsers(runtime.query)) if (page.users.length) return page.users.slice(0, limit);
+    return [];
   }
 
   /** Users whose name, mail or UPN starts with `text`, for the "Sync a user" picker; when none does, the user it names exactly (an object id). */
@@ -657,21 +663,6 @@ function goneText(g: Gone): string {
 
 function textOf(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
-}
-
-/**
- * The user as the mapping reads it: the manager reference in `attrs.manager`, as
- * `{id, ...what is known of the manager}` (null: none), so `manager.*` paths resolve.
- */
-function withManagerView(u: SourceUser): SourceUser {
-  if (u.manager === undefined) return u;
-  const m = u.manager;
-  u.attrs.manager = m === null ? null : { ...m.attrs, id: 'id' in m ? m.id : undefined };
-  return u;
-}
-
-function viewOrNull(u: SourceUser | null): SourceUser | null {
-  return u ? withManagerView(u) : null;
 }
 
 function managerId(u: SourceUser): string | undefined {
