@@ -186,6 +186,19 @@ for (const [kind, open] of storeKinds) {
       assert.equal(jira.inspect('max.manager')!.emailAddress, 'max.m@contoso.com');
     });
 
+    test("a deleted manager is no manager any more: the reports' manager values are cleared", async () => {
+      await incremental();
+      ds.remove(ID.mgr, 'soft-deleted');
+      const r = await incremental();
+      assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+      assert.equal(r.run.counts.missing, 1, 'the manager');
+      assert.equal(r.run.counts.updated, 3, 'its three reports');
+      for (const name of ['ada.dev', 'zoe.tester', 'carl.coder']) {
+        assert.equal(jira.inspect(name)!.properties.managerEmail, undefined, name);
+        assert.equal(jira.inspect(name)!.properties.managerUsername, undefined, name);
+      }
+    });
+
     test('an expired checkpoint falls back to a full read by itself, and the run says so', async () => {
       await incremental();
       ds.edit(ID.ada, { department: 'Research' });

@@ -6,16 +6,19 @@
 import type { SourceUser } from '../core/types.ts';
 import type { ShadowRecord, ShadowRepo } from '../store/shadow.ts';
 
+/** A manager the provider deleted (soft or for good): its reports have no manager any more, as Graph answers. */
+export const GONE = Symbol('gone');
+
 /**
  * Managers' shadow attributes read in this run (null: not in the shadow), so a manager of many
  * reports is read and parsed once per run. The run drops an entry when it writes that row.
  */
 export class ManagerCache {
-  private readonly known = new Map<string, Record<string, unknown> | null>();
-  get(id: string): Record<string, unknown> | null | undefined {
+  private readonly known = new Map<string, Record<string, unknown> | null | typeof GONE>();
+  get(id: string): Record<string, unknown> | null | typeof GONE | undefined {
     return this.known.get(id);
   }
-  set(id: string, attrs: Record<string, unknown> | null): void {
+  set(id: string, attrs: Record<string, unknown> | null | typeof GONE): void {
     // Bounded: a huge directory re-reads managers rather than holding them all.
     if (this.known.size >= 50_000) this.known.clear();
     this.known.set(id, attrs);
@@ -43,7 +46,10 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
   const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id) && cache.get(id) === undefined);
   if (ids.length > 0) {
     const rows = await shadow.getMany(connectorId, ids);
-    for (const id of ids) cache.set(id, rows.get(id)?.record?.attrs ?? null);
+    for (const id of ids) {
+      const row = rows.get(id);
+      cache.set(id, row?.tombstone === 'deleted' || row?.tombstone === 'soft-deleted' ? GONE : (row?.record?.attrs ?? null));
+    }
   }
   for (const u of withRef) {
     const m = u.manager!;
@@ -53,6 +59,10 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
     }
     const id = idOf(u);
     const known = id ? (batch.get(id)?.attrs ?? cache.get(id) ?? null) : null;
+    if (known === GONE) {
+      u.attrs.manager = null;
+      continue;
+    }
     // The manager's own manager is not part of its view (and may be attached to it already).
     const { manager: _own, ...attrs } = (known ?? m.attrs) ?? {};
     u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };

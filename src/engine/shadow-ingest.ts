@@ -83,12 +83,15 @@ export class ShadowIngest {
       }
       out.seen.push(u.id);
       if (owed || projectAll) out.project.push(u);
-      if (prev && !prev.tombstone && prev.fingerprint !== fingerprint) out.changedRecords.push(u.id);
+      // Changed, or back from a tombstone: the reports' manager values may change with it.
+      if (prev && prev.fingerprint !== fingerprint) out.changedRecords.push(u.id);
     }
     for (const r of batch.removed) {
       const prev = known.get(r.id);
       const owed = put(r.id, { record: null, fingerprint: shadowFingerprint(null, r.reason), managerId: null, tombstone: r.reason }, prev);
       if (owed || projectAll) out.gone.push({ sourceId: r.id, reason: r.reason });
+      // A deleted manager is no manager any more: its reports are projected again (manager-view.ts).
+      if (prev && !prev.tombstone && (r.reason === 'deleted' || r.reason === 'soft-deleted')) out.changedRecords.push(r.id);
     }
     if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     out.written = rows.map((r) => r.sourceId);
