@@ -23,6 +23,11 @@ import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOu
 import { recoverIntents, type Unresolved } from './recovery.ts';
 import { CircuitBreaker } from './circuit.ts';
 import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, safetyOf } from './read-guard.ts';
+import type { ShadowRecord } from '../store/shadow.ts';
+import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
+import { ShadowIngest, type Gone } from './shadow-ingest.ts';
+import { ManagerCache, attachManagerViews } from './manager-view.ts';
+import { noteRecordFingerprint, recordFingerprintOf, userOf } from './shadow-record.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -74,6 +79,18 @@ interface RunContext {
   unresolved: Unresolved;
   /** Per target: its circuit breaker. */
   breakers: Map<string, CircuitBreaker>;
+  /** The read returns every user (a full read, a seeding round): link digests and removal guards are loaded. */
+  exhaustive: boolean;
+  /** Pending shadow rows projected in this run, to settle once applied. */
+  owed: Set<string>;
+  /** Users not applied in this run (failed, circuit open): their rows stay pending. */
+  unsettled: Set<string>;
+  /** Single-user runs: the report for the UI. */
+  report?: UserSyncReport;
+  /** Managers' shadow attributes read in this run (manager-view.ts). */
+  managers: ManagerCache;
+  /** What the run says beside its status (see Reader.notice). */
+  notice?: string;
 }
 
 export class SyncEngine {
@@ -95,20 +112,21 @@ export class SyncEngine {
     heartbeat.unref();
     const progress: SyncProgress = { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 };
     let runtime: Runtime | undefined;
-    let user: UserSyncReport | undefined;
+    let rc: RunContext | undefined;
     let status: RunRecord['status'] = 'succeeded';
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      const rc: RunContext = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map() };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
       }
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
-      rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc, t));
-      if (req.kind === 'full') await this.fullSync(rc);
-      else user = await this.singleUserSync(rc);
+      rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));
+      // The one thing the trigger decides: what is ingested (ingest.ts). The rest is one pipeline.
+      const reader = req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
+      await this.pipeline(rc, reader);
       if (journal.counts.failed > 0) status = 'partial';
     } catch (e) {
       status = 'failed';
@@ -126,82 +144,192 @@ export class SyncEngine {
     progress.phase = 'done';
     req.onProgress?.({ ...progress });
     const finishedAt = new Date().toISOString();
-    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts });
-    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts } }, user };
+    const notice = rc?.notice ?? null;
+    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice });
+    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice }, user: rc?.report };
   }
 
-  private async fullSync(rc: RunContext): Promise<void> {
+  /**
+   * Ingest, then project: each batch the reader brings goes into the shadow (only what changed is
+   * written, as pending), and the projection maps, plans, guards, writes and journals the users
+   * it owes: every user of a read that returns everyone (the link fingerprints keep the unchanged
+   * ones cheap), else those that changed, the reports of managers whose record changed, and rows
+   * an earlier run left pending. A complete read then tombstones who it left out (after the read
+   * guard), and the checkpoint is stored once everything it covers is applied or durably pending.
+   */
+  private async pipeline(rc: RunContext, reader: Reader): Promise<void> {
     const { runtime, req } = rc;
-    const seen = new Set<string>();
+    const connectorId = runtime.connector.id;
+    const shadow = this.store.shadow;
+    const write = !req.dryRun;
+    const carried = new Set(write ? await shadow.pendingIds(connectorId) : []);
+    const ingest = new ShadowIngest(shadow, connectorId, { write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
     const safety = safetyOf(runtime.connector);
-    for (const t of runtime.targets) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(runtime.connector.id, t.config.id), safety));
-    rc.progress.phase = 'reading';
+    const startExhaustive = async () => {
+      rc.exhaustive = true;
+      ingest.digests ??= await shadow.digests(connectorId);
+      for (const t of runtime.targets) if (!rc.removals.has(t.config.id)) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(connectorId, t.config.id), safety));
+    };
+    if (reader.exhaustive) await startExhaustive();
+    const seen = new Set<string>();
+    const outside = new Set<string>();
+    const changedRecords: string[] = [];
     let complete = false;
-    for await (const listed of prefetch(runtime.source.listUsers({ ...runtime.query, signal: req.signal }))) {
+    let checkpoint: string | undefined;
+    rc.progress.phase = 'reading';
+    for await (const batch of reader.batches()) {
       if (req.signal?.aborted) throw new IdsyncError('INTERNAL', 'the run was cancelled');
-      if (listed.complete) complete = true;
-      const page = listed.users.map(withManagerView);
-      rc.journal.counts.read += page.length;
-      rc.progress.read += page.length;
-      const inScope = page.filter((u) => !this.outOfScope(runtime, u));
-      for (const u of inScope) seen.add(u.id);
-      await this.processUsers(rc, inScope);
+      // An incremental read that fell back to a full read: from here on it returns everyone.
+      if (reader.exhaustive && !rc.exhaustive) await startExhaustive();
+      if (batch.complete) complete = true;
+      if (batch.checkpoint !== undefined) checkpoint = batch.checkpoint;
+      rc.journal.counts.read += batch.users.length;
+      rc.progress.read += batch.users.length;
+      const got = await ingest.ingest(batch, reader.projectAll ?? rc.exhaustive);
+      rc.managers.forget(got.written);
+      for (const id of got.seen) seen.add(id);
+      for (const g of got.gone) if (g.reason === 'out-of-scope') outside.add(g.sourceId);
+      if (runtime.query.manager) changedRecords.push(...got.changedRecords);
+      await this.project(rc, got.project, got.gone, got.owed, got.records);
       req.onProgress?.({ ...rc.progress });
       // Every target given up: reading on would only journal users nobody writes.
       if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
-    // Only a read the source confirmed complete may tell who is gone.
-    if (!complete) throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${seen.size} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
+    rc.notice = reader.notice;
+    if (rc.exhaustive && reader.requireComplete && !complete) {
+      // Only a read the source confirmed complete may tell who is gone.
+      throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${seen.size} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
+    }
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
-    await this.resolvePending(rc);
-    // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
-    // From the link digests the run holds anyway (loaded here if no page came), not a new scan.
-    const drops = await Promise.all(runtime.targets.map(async (t) => countUserDrop(t.config.id, (await this.digestsFor(rc, t))!, seen)));
-    assertPlausibleRead(drops, seen.size, safety);
-    rc.progress.phase = 'checking-missing';
-    req.onProgress?.({ ...rc.progress });
-    for (const t of runtime.targets) await this.reportMissing(rc, t, seen);
+    // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
+    const reports = changedRecords.length > 0 ? await shadow.reportsOf(connectorId, changedRecords) : [];
+    // Quietly: a report whose values the change did not touch (or that this read already projected
+    // with the new record) is not journaled again. Rows left pending are owed in full.
+    await this.projectFromShadow(rc, reports.filter((id) => !carried.has(id)), true);
+    await this.projectFromShadow(rc, [...carried]);
+    await this.resolvePending(rc, rc.report);
+    if (rc.exhaustive && complete) {
+      // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
+      // From the link digests the run holds anyway (loaded here if no page came), not a new scan.
+      const digests = await Promise.all(runtime.targets.map(async (t) => [t, (await this.digestsFor(rc, t))!] as const));
+      assertPlausibleRead(digests.map(([t, d]) => countUserDrop(t.config.id, d, seen)), seen.size, safety);
+      rc.progress.phase = 'checking-missing';
+      req.onProgress?.({ ...rc.progress });
+      const linked = new Set<string>();
+      for (const [, d] of digests) for (const id of d.keys()) linked.add(id);
+      const gone = await ingest.sweep((id) => seen.has(id) || outside.has(id), linked);
+      for (let i = 0; i < gone.length; i += 500) {
+        const part = gone.slice(i, i + 500);
+        await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
+      }
+      if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
+    }
     for (const guard of rc.removals.values()) guard.assertNothingHeld();
+    await this.settle(rc, true);
+    // Everything the read covered is applied, or pending in the shadow (failed users): the feed may go on from here.
+    if (write && reader.checkpointKey && checkpoint !== undefined) await shadow.setState(connectorId, { checkpoint, checkpointKey: reader.checkpointKey });
     failForStoppedTargets(rc);
   }
 
-  private async singleUserSync(rc: RunContext): Promise<UserSyncReport> {
+  /** Projects a batch: the users in scope, then the gone ones; settles what the batch owed once applied. */
+  private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
+    for (const id of owed) rc.owed.add(id);
+    if (users.length > 0) {
+      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
+      await this.processUsers(rc, users, rc.report, undefined, quiet);
+    }
+    if (gone.length > 0) await this.projectGone(rc, gone);
+    await this.settle(rc, false);
+  }
+
+  /** Projects users by id from their shadow records (reports of a changed manager, rows left pending). */
+  private async projectFromShadow(rc: RunContext, ids: string[], quiet = false): Promise<void> {
+    for (let i = 0; i < ids.length; i += 200) {
+      const part = ids.slice(i, i + 200);
+      const rows = await this.store.shadow.getMany(rc.runtime.connector.id, part);
+      const users: SourceUser[] = [];
+      const gone: Gone[] = [];
+      for (const r of rows.values()) {
+        if (r.tombstone) gone.push({ sourceId: r.sourceId, reason: r.tombstone });
+        else if (r.record) {
+          const u = userOf(r.sourceId, r.record);
+          noteRecordFingerprint(u, r.fingerprint);
+          users.push(u);
+        }
+      }
+      await this.project(rc, users, gone, rc.req.dryRun ? [] : [...rows.values()].filter((r) => r.pending).map((r) => r.sourceId), new Map(), quiet);
+    }
+  }
+
+  /** Clears the pending mark of owed rows now applied (not failed, not waiting, not left out by an open circuit). */
+  private async settle(rc: RunContext, final: boolean): Promise<void> {
+    if (rc.owed.size === 0) return;
+    const waiting = (id: string) => [...rc.deferred.values()].some((m) => m.has(id));
+    const done = [...rc.owed].filter((id) => !rc.unsettled.has(id) && (final || !waiting(id)));
+    if (!final && done.length < 200 && rc.owed.size < 5000) return;
+    await this.store.shadow.settle(rc.runtime.connector.id, done);
+    for (const id of done) rc.owed.delete(id);
+  }
+
+  /**
+   * Gone users (tombstones): each one linked to a target is journaled missing with the reason and
+   * its link marked missing since now; nothing is done to the account (cleanup rules come later).
+   */
+  private async projectGone(rc: RunContext, gone: Gone[]): Promise<void> {
+    const connectorId = rc.runtime.connector.id;
+    const now = new Date().toISOString();
+    for (const t of rc.runtime.targets) {
+      const links = await this.store.links.getMany(connectorId, t.config.id, gone.map((g) => g.sourceId));
+      const newlyMissing: string[] = [];
+      for (const g of gone) {
+        const l = links.get(g.sourceId);
+        if (!l) continue;
+        if (!l.missingSince) newlyMissing.push(l.sourceId);
+        const report = rc.report?.targets;
+        report?.push({ targetId: t.config.id, matched: 'link', targetKey: l.targetKey, operation: 'missing', changes: [], error: goneText(g) });
+        await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: t.config.id, operation: 'missing', error: goneText(g), details: { missingSince: l.missingSince ?? now, reason: g.reason } });
+      }
+      if (!rc.req.dryRun && newlyMissing.length > 0) await this.store.links.setMissing(connectorId, t.config.id, newlyMissing, now);
+    }
+  }
+
+  /**
+   * The single-user read: the user named (or the linked user of that Atlassian username). A user
+   * the provider no longer has, but the shadow or a link knows, is ingested as a tombstone.
+   */
+  private async singleUserRead(rc: RunContext): Promise<Reader> {
     const { runtime, req } = rc;
     const ref = (req.userRef ?? '').trim();
     if (!ref) throw new IdsyncError('CONFIG', 'no user given', { hint: 'name the user by UPN, mail, object id or Atlassian username' });
     rc.progress.phase = 'reading';
-    let user = viewOrNull(await runtime.source.getUser(ref, runtime.query));
+    let user = await runtime.source.getUser(ref, runtime.query);
     let knownLinks: Link[] = [];
     if (!user) {
       // Maybe the admin typed the Atlassian username of a linked user.
       knownLinks = (await this.store.links.search(runtime.connector.id, ref, 5)).filter(
         (l) => l.sourceId === ref || l.targetUsername?.toLowerCase() === ref.toLowerCase(),
       );
-      if (knownLinks[0]) user = viewOrNull(await runtime.source.getUser(knownLinks[0].sourceId, runtime.query));
+      if (knownLinks[0]) user = await runtime.source.getUser(knownLinks[0].sourceId, runtime.query);
     }
     if (!user) {
-      if (knownLinks[0]) {
-        const l = knownLinks[0];
-        await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: l.targetId, operation: 'missing', error: 'the identity provider no longer returns this user' });
-        return { found: false, sourceId: l.sourceId, label: l.label ?? undefined, mapped: {}, targets: [] };
+      const l = knownLinks[0];
+      const known = l ? undefined : (await this.store.shadow.getMany(runtime.connector.id, [ref])).get(ref);
+      const sourceId = l?.sourceId ?? known?.sourceId;
+      if (!sourceId) {
+        throw new IdsyncError('NOT_FOUND', `no user "${ref}" in the identity provider, and no linked Atlassian user of that name`, {
+          hint: 'check the spelling; a UPN, mail address, object id or linked username works',
+        });
       }
-      throw new IdsyncError('NOT_FOUND', `no user "${ref}" in the identity provider, and no linked Atlassian user of that name`, {
-        hint: 'check the spelling; a UPN, mail address, object id or linked username works',
-      });
+      rc.report = { found: false, sourceId, label: l?.label ?? undefined, mapped: {}, targets: [] };
+      return oneBatch({ users: [], removed: [{ id: sourceId, reason: 'deleted' }] });
     }
-    rc.journal.counts.read = 1;
-    rc.progress.read = 1;
-    const report: UserSyncReport = { found: true, sourceId: user.id, label: userLabel(user), mapped: {}, targets: [] };
+    rc.report = { found: true, sourceId: user.id, label: userLabel(user), mapped: {}, targets: [] };
     const outside = this.outOfScope(runtime, user);
     if (outside) {
-      report.outOfScope = outside;
+      rc.report.outOfScope = outside;
       await rc.journal.add({ sourceId: user.id, label: userLabel(user), targetId: null, operation: 'skipped', error: outside });
-      return report;
     }
-    await this.processUsers(rc, [user], report);
-    await this.resolvePending(rc, report);
-    failForStoppedTargets(rc);
-    return report;
+    return oneBatch({ users: [user], removed: [] });
   }
 
   /** Why a user is not synced by this connector (the source's scope, then required groups); undefined when in scope. */
@@ -217,13 +345,16 @@ export class SyncEngine {
    * A user whose mapping waits for a reference (a manager not seen yet) is deferred to the end
    * of the run, so every user is written once and a dry run shows exactly the real plan.
    */
-  private async processUsers(rc: RunContext, users: SourceUser[], report?: UserSyncReport, only?: TargetRuntime): Promise<void> {
+  private async processUsers(rc: RunContext, users: SourceUser[], report?: UserSyncReport, only?: TargetRuntime, quiet = false): Promise<void> {
     const { runtime } = rc;
     const connectorId = runtime.connector.id;
     for (const t of only ? [only] : runtime.targets) {
       const breaker = breakerOf(rc, t);
       if (breaker.open) {
-        for (const user of users) rc.journal.record(notSyncedItem(breaker, user));
+        for (const user of users) {
+          rc.unsettled.add(user.id);
+          rc.journal.record(notSyncedItem(breaker, user));
+        }
         await rc.journal.flushIfFull();
         continue;
       }
@@ -245,7 +376,8 @@ export class SyncEngine {
         const digest = digests?.get(user.id);
         if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile && !rc.unresolved.get(t.config.id)?.has(user.id)) {
           resolver.record(user.id, digest.username);
-          outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
+          // Quiet: a second look at a user this run already journaled (see pipeline).
+          if (!quiet) outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
         } else slow.push(i);
       }
 
@@ -306,16 +438,19 @@ export class SyncEngine {
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }
-        if (report) {
+        if (report && !quiet) {
           report.mapped[t.config.id] = mappedValues.get(i) ?? {};
           report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
       }
       for (const [i, o] of outcomes.entries()) {
-        if (!o) continue;
+        // Quiet: a second look (a report of a changed manager) journals only what it changed.
+        if (!o || (quiet && o.operation === 'unchanged' && !o.error)) continue;
         rc.progress.planned++;
         if (o.wrote) rc.progress.written++;
         if (o.operation === 'failed') rc.progress.failed++;
+        // Not applied: the user's shadow row stays pending, and the next run projects it again.
+        if (o.operation === 'failed' || (o.operation === 'skipped' && breaker.open)) rc.unsettled.add(users[i]!.id);
         rc.journal.record({
           sourceId: users[i]!.id,
           label: userLabel(users[i]!),
@@ -342,7 +477,7 @@ export class SyncEngine {
 
   /** The link digests of a target, loaded once per full run (single-user runs read links directly). */
   private async digestsFor(rc: RunContext, t: TargetRuntime): Promise<Map<string, LinkDigest> | undefined> {
-    if (rc.req.kind !== 'full') return undefined;
+    if (!rc.exhaustive) return undefined;
     let d = rc.digests.get(t.config.id);
     if (!d) {
       rc.digests.set(t.config.id, (d = await this.store.links.digests(rc.runtime.connector.id, t.config.id)));
@@ -359,6 +494,10 @@ export class SyncEngine {
     const manager = managerId(user);
     const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
     if (managerUsername === undefined) return undefined;
+    // Built on the shadow's fingerprint of the record (already computed at ingest) and the manager
+    // view, so the ~2 KB record is serialized once per run, not twice.
+    const record = recordFingerprintOf(user);
+    if (record) return hash('sha1', `${t.mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
     // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
     return hash('sha1', `${t.mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
   }
@@ -383,33 +522,6 @@ export class SyncEngine {
       }
     }
     rc.deferred.clear();
-  }
-
-  private async reportMissing(rc: RunContext, t: TargetRuntime, seen: Set<string>): Promise<void> {
-    const connectorId = rc.runtime.connector.id;
-    const now = new Date().toISOString();
-    const newlyMissing: string[] = [];
-    const returned: string[] = [];
-    for await (const page of this.store.links.sourceIds(connectorId, t.config.id)) {
-      for (const l of page) {
-        if (seen.has(l.sourceId)) {
-          if (l.missingSince) returned.push(l.sourceId);
-          continue;
-        }
-        if (!l.missingSince) newlyMissing.push(l.sourceId);
-        await rc.journal.add({
-          sourceId: l.sourceId,
-          label: l.label,
-          targetId: t.config.id,
-          operation: 'missing',
-          error: 'no longer returned by the identity provider (or out of scope); left untouched',
-          details: { missingSince: l.missingSince ?? now },
-        });
-      }
-    }
-    if (rc.req.dryRun) return;
-    await this.store.links.setMissing(connectorId, t.config.id, newlyMissing, now);
-    await this.store.links.setMissing(connectorId, t.config.id, returned, null);
   }
 
   async testConnection(connector: ConnectorConfig): Promise<ConnectionReport> {
@@ -451,23 +563,29 @@ export class SyncEngine {
   async sampleUsers(connector: ConnectorConfig, query: string, limit = 5): Promise<SourceUser[]> {
     const runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
     try {
-      const wanted = query.trim();
-      if (wanted) {
-        const user = viewOrNull(await runtime.source.getUser(wanted, runtime.query));
-        if (user) return [user];
-        const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
-        const users: SourceUser[] = [];
-        for (const hit of hits) {
-          const u = viewOrNull(await runtime.source.getUser(hit.id, runtime.query));
-          if (u) users.push(u);
-        }
-        return users;
-      }
-      for await (const page of runtime.source.listUsers(runtime.query)) if (page.users.length) return page.users.slice(0, limit).map(withManagerView);
-      return [];
+      const users = await this.sampleRead(runtime, query.trim(), limit);
+      // The manager as a sync shows it to the mapping: its shadow record, else what the source read with the reference.
+      await attachManagerViews(this.store.shadow, connector.id, users, new Map(), null, new ManagerCache());
+      return users;
     } finally {
       await runtime.close();
     }
+  }
+
+  private async sampleRead(runtime: Runtime, wanted: string, limit: number): Promise<SourceUser[]> {
+    if (wanted) {
+      const user = await runtime.source.getUser(wanted, runtime.query);
+      if (user) return [user];
+      const hits = (await runtime.source.searchUsers?.(wanted, limit)) ?? [];
+      const users: SourceUser[] = [];
+      for (const hit of hits) {
+        const u = await runtime.source.getUser(hit.id, runtime.query);
+        if (u) users.push(u);
+      }
+      return users;
+    }
+    for await (const page of runtime.source.listUsers(runtime.query)) if (page.users.length) return page.users.slice(0, limit);
+    return [];
   }
 
   /** Users whose name, mail or UPN starts with `text`, for the "Sync a user" picker; when none does, the user it names exactly (an object id). */
@@ -522,23 +640,29 @@ function defer(rc: RunContext, user: SourceUser, targetId: string): void {
   waiting.set(user.id, user);
 }
 
+function oneBatch(batch: IngestBatch): Reader {
+  return {
+    exhaustive: false,
+    projectAll: true,
+    async *batches() {
+      yield batch;
+    },
+  };
+}
+
+const GONE_TEXT: Record<Gone['reason'], string> = {
+  'soft-deleted': 'deleted in the identity provider (still restorable there)',
+  deleted: 'deleted in the identity provider',
+  'out-of-scope': 'no longer in the connector\'s scope',
+  'not-returned': 'no longer returned by the identity provider (or out of scope)',
+};
+
+function goneText(g: Gone): string {
+  return `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}; left untouched`;
+}
+
 function textOf(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
-}
-
-/**
- * The user as the mapping reads it: the manager reference in `attrs.manager`, as
- * `{id, ...what is known of the manager}` (null: none), so `manager.*` paths resolve.
- */
-function withManagerView(u: SourceUser): SourceUser {
-  if (u.manager === undefined) return u;
-  const m = u.manager;
-  u.attrs.manager = m === null ? null : { ...m.attrs, id: 'id' in m ? m.id : undefined };
-  return u;
-}
-
-function viewOrNull(u: SourceUser | null): SourceUser | null {
-  return u ? withManagerView(u) : null;
 }
 
 function managerId(u: SourceUser): string | undefined {

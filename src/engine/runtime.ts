@@ -8,6 +8,7 @@ import { compileMapping } from '../mapping/index.ts';
 import { sourceDefinition, type ConnectorContext } from '../sources/registry.ts';
 import { capabilitiesOf, targetDefinition } from '../targets/registry.ts';
 import { parseSection } from '../config/validate.ts';
+import { referencedPaths } from '../mapping/needs.ts';
 
 export interface TargetRuntime {
   config: TargetConfig;
@@ -28,6 +29,12 @@ export interface Runtime {
   targets: TargetRuntime[];
   query: Omit<SourceQuery, 'signal'>;
   requiredGroups: string[];
+  /**
+   * The manager's attributes the mappings read (`manager.mail` → `mail`), or null when a rule
+   * may read any of them: the manager view holds only these, so what a report's fingerprint
+   * covers does not depend on where the view came from (the shadow, or the reference's attrs).
+   */
+  managerFields: string[] | null;
   close(): Promise<void>;
 }
 
@@ -70,8 +77,26 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
     targets,
     requiredGroups,
     query: { attributes: [...attributes], groups, manager },
+    managerFields: managerFieldsOf(connector.targets.flatMap((t) => t.mapping.map((r) => r.source))),
     async close() {
       await Promise.allSettled([source.close?.(), ...targets.map((t) => t.connector.close?.())]);
     },
   };
+}
+
+/** See Runtime.managerFields. */
+function managerFieldsOf(sources: string[]): string[] | null {
+  const fields = new Set<string>();
+  for (const source of sources) {
+    if (typeof source !== 'string') continue;
+    const { paths, wholeRecord } = referencedPaths(source);
+    if (wholeRecord) return null;
+    for (const path of paths) {
+      const [top, field] = path.split('.');
+      if (top !== 'manager') continue;
+      if (!field) return null; // the whole manager object
+      if (field !== 'targetUsername' && field !== 'id') fields.add(field);
+    }
+  }
+  return [...fields].sort();
 }

@@ -69,6 +69,7 @@ export class ConnectorRepo {
       await trx.deleteFrom('secrets').where('connector_id', '=', id).execute();
       await trx.deleteFrom('links').where('connector_id', '=', id).execute();
       await trx.deleteFrom('state').where('connector_id', '=', id).execute();
+      for (const t of ['shadow_users', 'shadow_keys', 'shadow_state'] as const) await trx.deleteFrom(t).where('connector_id', '=', id).execute();
       return trx.deleteFrom('connectors').where('id', '=', id).executeTakeFirst();
     });
     return Number(res.numDeletedRows) > 0;

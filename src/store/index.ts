@@ -14,6 +14,7 @@ import { ConnectorRepo } from './connectors.ts';
 import { LinkRepo } from './links.ts';
 import { RunRepo } from './runs.ts';
 import { IntentRepo } from './intents.ts';
+import { ShadowRepo } from './shadow.ts';
 import { IdsyncError } from '../core/errors.ts';
 
 export interface StoreOptions {
@@ -32,6 +33,8 @@ export class Store {
   readonly links: LinkRepo;
   readonly runs: RunRepo;
   readonly intents: IntentRepo;
+  /** The shadow of each connector's directory (see ./shadow.ts). */
+  readonly shadow: ShadowRepo;
 
   private constructor(
     db: Kysely<Database>,
@@ -46,6 +49,7 @@ export class Store {
     this.links = new LinkRepo(db, dialect);
     this.runs = new RunRepo(db, dialect, sqlite);
     this.intents = new IntentRepo(db);
+    this.shadow = new ShadowRepo(db);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {

@@ -218,6 +218,48 @@ core['0008_jobs_schedule_slots'] = {
   },
 };
 
+// The shadow of the directory (see src/store/shadow.ts and docs/architecture.md, "Shadow and
+// projection"): per connector the last record read of each user, its tombstone and whether the
+// projection still owes it; the other names references use (alias keys); the change feed's
+// checkpoint. And a run's notice (e.g. "the checkpoint had expired: read in full").
+core['0009_shadow_directory'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('shadow_users')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addColumn('record', 'text')
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('manager_id', 'text')
+      .addColumn('tombstone', 'text')
+      .addColumn('tombstone_at', 'text')
+      .addColumn('pending', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('shadow_users_pk', ['connector_id', 'source_id'])
+      .execute();
+    await db.schema.createIndex('shadow_users_by_manager').on('shadow_users').columns(['connector_id', 'manager_id']).execute();
+    await db.schema.createIndex('shadow_users_pending').on('shadow_users').columns(['connector_id', 'pending']).execute();
+    await db.schema
+      .createTable('shadow_keys')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('key_type', 'text', (c) => c.notNull())
+      .addColumn('key_value', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('shadow_keys_pk', ['connector_id', 'key_type', 'key_value'])
+      .execute();
+    await db.schema.createIndex('shadow_keys_by_user').on('shadow_keys').columns(['connector_id', 'source_id']).execute();
+    await db.schema
+      .createTable('shadow_state')
+      .addColumn('connector_id', 'text', (c) => c.primaryKey())
+      .addColumn('checkpoint', 'text')
+      .addColumn('checkpoint_key', 'text')
+      .addColumn('complete_read_at', 'text')
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('runs').addColumn('notice', 'text').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

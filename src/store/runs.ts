@@ -21,6 +21,8 @@ export interface RunRecord {
   finishedAt: string | null;
   counts: RunCounts;
   error: string | null;
+  /** What the run says beside its status, e.g. that it fell back to a full read. */
+  notice?: string | null;
 }
 
 export interface RunItem {
@@ -195,12 +197,13 @@ export class RunRepo {
       .execute();
   }
 
-  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error'>>): Promise<void> {
+  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error' | 'notice'>>): Promise<void> {
     const set: Partial<Database['runs']> = {};
     if (patch.status) set.status = patch.status;
     if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
     if (patch.counts) set.counts = JSON.stringify(patch.counts);
     if (patch.error !== undefined) set.error = patch.error;
+    if (patch.notice !== undefined) set.notice = patch.notice;
     await this.db.updateTable('runs').set(set).where('id', '=', id).execute();
   }
 
@@ -299,6 +302,7 @@ function runFromRow(r: Database['runs']): RunRecord {
     finishedAt: r.finished_at,
     counts: countsFromJson(r.counts),
     error: r.error,
+    notice: r.notice ?? null,
   };
 }
 

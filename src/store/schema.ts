@@ -65,6 +65,8 @@ export interface RunsTable {
   owner_start_ticks: string | null;
   /** The queue job this run does (src/jobs), so a dead run's job can be handed on; null for runs not started by a job. */
   job_id: string | null;
+  /** Something the run says beside its status (e.g. it fell back to a full read). */
+  notice: string | null;
 }
 
 /** One claimed schedule slot (src/jobs/slots.ts): the row's existence is the claim. */
@@ -118,6 +120,39 @@ export interface WriteIntentsTable {
   created_at: string;
 }
 
+/** The shadow of the directory; see src/store/shadow.ts. */
+export interface ShadowUsersTable {
+  connector_id: string;
+  source_id: string;
+  /** JSON ShadowRecord (attrs, groups, manager, keys); null for a tombstone of a user never read. */
+  record: string | null;
+  /** Of the record and tombstone together: a read that brings the same fingerprint changes nothing. */
+  fingerprint: string;
+  /** The manager's source id, resolved at ingest (indexed: a manager's reports). */
+  manager_id: string | null;
+  tombstone: string | null;
+  tombstone_at: string | null;
+  /** 1: ingested but not yet projected into every target (a run failed or died since). */
+  pending: number;
+  updated_at: string;
+}
+
+export interface ShadowKeysTable {
+  connector_id: string;
+  key_type: string;
+  key_value: string;
+  source_id: string;
+}
+
+export interface ShadowStateTable {
+  connector_id: string;
+  checkpoint: string | null;
+  /** Hash of the query (and mappings) the checkpoint was taken with. */
+  checkpoint_key: string | null;
+  complete_read_at: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   secrets: SecretsTable;
@@ -127,4 +162,7 @@ export interface Database {
   state: StateTable;
   write_intents: WriteIntentsTable;
   schedule_slots: ScheduleSlotsTable;
+  shadow_users: ShadowUsersTable;
+  shadow_keys: ShadowKeysTable;
+  shadow_state: ShadowStateTable;
 }

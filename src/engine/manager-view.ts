@@ -1,0 +1,76 @@
+// The manager as the mapping reads it: `attrs.manager = {id, ...the manager's attributes}`,
+// resolved through the shadow (by id, or by another key through the alias keys) so that a
+// change of the manager's own record reaches the `manager.*` values of every report. When the
+// manager is not in the shadow (outside the connector's filter, or not read yet), what the
+// source read along with the reference (`ref.attrs`) stands in.
+import type { SourceUser } from '../core/types.ts';
+import type { ShadowRecord, ShadowRepo } from '../store/shadow.ts';
+
+/** A manager the provider deleted (soft or for good): its reports have no manager any more, as Graph answers. */
+export const GONE = Symbol('gone');
+
+/**
+ * Managers' shadow attributes read in this run (null: not in the shadow), so a manager of many
+ * reports is read and parsed once per run. The run drops an entry when it writes that row.
+ */
+export class ManagerCache {
+  private readonly known = new Map<string, Record<string, unknown> | null | typeof GONE>();
+  get(id: string): Record<string, unknown> | null | typeof GONE | undefined {
+    return this.known.get(id);
+  }
+  set(id: string, attrs: Record<string, unknown> | null | typeof GONE): void {
+    // Bounded: a huge directory re-reads managers rather than holding them all.
+    if (this.known.size >= 50_000) this.known.clear();
+    this.known.set(id, attrs);
+  }
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.known.delete(id);
+  }
+}
+
+/** `fields`: the manager's attributes the mappings read (null: all); see Runtime.managerFields. */
+export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null, cache: ManagerCache): Promise<void> {
+  const withRef = users.filter((u) => u.manager !== undefined);
+  if (withRef.length === 0) return;
+  const byKey = new Map<string, string>();
+  const keyed = withRef.filter((u) => u.manager && 'key' in u.manager);
+  for (const type of new Set(keyed.map((u) => (u.manager as { key: 'dn' | 'email' | 'username' }).key))) {
+    const values = keyed.filter((u) => (u.manager as { key: string }).key === type).map((u) => (u.manager as { value: string }).value);
+    for (const [v, id] of await shadow.resolveKeys(connectorId, type, values)) byKey.set(`${type}\u0000${v}`, id);
+  }
+  const idOf = (u: SourceUser): string | undefined => {
+    const m = u.manager;
+    if (!m) return undefined;
+    return 'id' in m ? m.id : byKey.get(`${m.key}\u0000${m.value.toLowerCase()}`);
+  };
+  const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id) && cache.get(id) === undefined);
+  if (ids.length > 0) {
+    const rows = await shadow.getMany(connectorId, ids);
+    for (const id of ids) {
+      const row = rows.get(id);
+      cache.set(id, row?.tombstone === 'deleted' || row?.tombstone === 'soft-deleted' ? GONE : (row?.record?.attrs ?? null));
+    }
+  }
+  for (const u of withRef) {
+    const m = u.manager!;
+    if (m === null) {
+      u.attrs.manager = null;
+      continue;
+    }
+    const id = idOf(u);
+    const known = id ? (batch.get(id)?.attrs ?? cache.get(id) ?? null) : null;
+    if (known === GONE) {
+      u.attrs.manager = null;
+      continue;
+    }
+    // The manager's own manager is not part of its view (and may be attached to it already).
+    const { manager: _own, ...attrs } = (known ?? m.attrs) ?? {};
+    u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };
+  }
+}
+
+function pick(attrs: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (attrs[f] !== undefined) out[f] = attrs[f];
+  return out;
+}

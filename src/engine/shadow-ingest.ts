@@ -1,0 +1,141 @@
+// Ingest: a batch of what the source returned goes into the shadow, and the batch says what the
+// projection owes. Only rows whose fingerprint changed are written (as pending); a batch that
+// changes nothing writes nothing. After a complete read, `sweep` tombstones who it left out.
+import type { SourceKeyType, SourceUser } from '../core/types.ts';
+import type { ShadowDigest, ShadowRecord, ShadowRepo, ShadowRow, TombstoneReason } from '../store/shadow.ts';
+import type { IngestBatch } from './ingest.ts';
+import { managerRefId, noteRecordFingerprint, recordOf, shadowFingerprint } from './shadow-record.ts';
+
+/** A user the provider says is gone (or that a complete read left out), for the projection. */
+export interface Gone {
+  sourceId: string;
+  reason: TombstoneReason;
+  /** Said for the administrator, e.g. why the user is out of scope. */
+  detail?: string;
+}
+
+export interface Ingested {
+  /** Users in scope to project (all of them in a read that projects all, else those changed or owed). */
+  project: SourceUser[];
+  /** Gone users to project. */
+  gone: Gone[];
+  /** Ids in scope this batch returned. */
+  seen: string[];
+  /** Ids whose shadow row is pending after this batch: the projection settles them once applied. */
+  owed: string[];
+  /** Users already in the shadow whose record changed: their reports may read their attributes. */
+  changedRecords: string[];
+  /** This batch's records, for manager views within it (a dry run does not write the shadow). */
+  records: Map<string, ShadowRecord>;
+  /** Ids whose row this batch wrote (cached manager views of them are stale). */
+  written: string[];
+}
+
+export class ShadowIngest {
+  /** Every row's digest, for reads that return everyone (loaded once; updated as the read goes). */
+  digests?: Map<string, ShadowDigest>;
+
+  constructor(
+    private readonly shadow: ShadowRepo,
+    private readonly connectorId: string,
+    private readonly opts: {
+      /** False in a dry run: the shadow is compared with, never written. */
+      write: boolean;
+      /** Why a user is outside the connector's scope; undefined when in scope. */
+      outOfScope: (u: SourceUser) => string | undefined;
+      /** Rows pending from earlier runs (owed whatever this read brings). */
+      carried: Set<string>;
+    },
+  ) {}
+
+  async ingest(batch: IngestBatch, projectAll: boolean): Promise<Ingested> {
+    const out: Ingested = { project: [], gone: [], seen: [], owed: [], changedRecords: [], records: new Map(), written: [] };
+    const ids = [...batch.users.map((u) => u.id), ...batch.removed.map((r) => r.id)];
+    const known = this.digests ?? digestsOf(await this.shadow.getMany(this.connectorId, ids));
+    const byKey = await this.managersByKey(batch.users);
+    const now = new Date().toISOString();
+    const rows: ShadowRow[] = [];
+    const put = (id: string, row: Omit<ShadowRow, 'sourceId' | 'pending' | 'tombstoneAt'>, prev: ShadowDigest | undefined): boolean => {
+      const changed = !prev || prev.fingerprint !== row.fingerprint;
+      if (changed) {
+        rows.push({ ...row, sourceId: id, pending: true, tombstoneAt: row.tombstone ? now : null });
+        this.digests?.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true });
+      }
+      const owed = changed || !!prev?.pending || this.opts.carried.has(id);
+      if (owed && this.opts.write) out.owed.push(id);
+      this.opts.carried.delete(id);
+      return owed;
+    };
+
+    for (const u of batch.users) {
+      const outside = this.opts.outOfScope(u);
+      const tombstone = outside ? 'out-of-scope' : null;
+      const record = recordOf(u);
+      out.records.set(u.id, record);
+      const prev = known.get(u.id);
+      const managerId = managerRefId(u) ?? (u.manager && 'key' in u.manager ? (byKey.get(`${u.manager.key}\u0000${u.manager.value.toLowerCase()}`) ?? null) : null);
+      const fingerprint = shadowFingerprint(record, tombstone, managerId);
+      if (!tombstone) noteRecordFingerprint(u, fingerprint);
+      const owed = put(u.id, { record, fingerprint, managerId, tombstone }, prev);
+      if (outside) {
+        if (owed || projectAll) out.gone.push({ sourceId: u.id, reason: 'out-of-scope', detail: outside });
+        continue;
+      }
+      out.seen.push(u.id);
+      if (owed || projectAll) out.project.push(u);
+      // Changed, or back from a tombstone: the reports' manager values may change with it.
+      if (prev && prev.fingerprint !== fingerprint) out.changedRecords.push(u.id);
+    }
+    for (const r of batch.removed) {
+      const prev = known.get(r.id);
+      const owed = put(r.id, { record: null, fingerprint: shadowFingerprint(null, r.reason), managerId: null, tombstone: r.reason }, prev);
+      if (owed || projectAll) out.gone.push({ sourceId: r.id, reason: r.reason });
+      // A deleted manager is no manager any more: its reports are projected again (manager-view.ts).
+      if (prev && !prev.tombstone && (r.reason === 'deleted' || r.reason === 'soft-deleted')) out.changedRecords.push(r.id);
+    }
+    if (this.opts.write) await this.shadow.put(this.connectorId, rows);
+    out.written = rows.map((r) => r.sourceId);
+    return out;
+  }
+
+  /**
+   * After a complete read: every user it did not return (of the shadow, and of the links given,
+   * which may predate the shadow) is gone. New tombstones are written ('not-returned'); those
+   * already gone keep their reason. All are returned, so the run reports each one missing.
+   */
+  async sweep(returned: (id: string) => boolean, linked: Iterable<string>): Promise<Gone[]> {
+    const digests = this.digests ?? new Map<string, ShadowDigest>();
+    const gone: Gone[] = [];
+    const rows: ShadowRow[] = [];
+    const now = new Date().toISOString();
+    const consider = (id: string) => {
+      if (returned(id)) return;
+      const d = digests.get(id);
+      if (d?.tombstone) {
+        gone.push({ sourceId: id, reason: d.tombstone });
+        return;
+      }
+      const fingerprint = shadowFingerprint(null, 'not-returned');
+      rows.push({ sourceId: id, record: null, fingerprint, managerId: null, tombstone: 'not-returned', tombstoneAt: now, pending: true });
+      digests.set(id, { fingerprint, tombstone: 'not-returned', pending: true });
+      gone.push({ sourceId: id, reason: 'not-returned' });
+    };
+    for (const id of [...digests.keys()]) consider(id);
+    for (const id of linked) if (!digests.has(id)) consider(id);
+    if (this.opts.write) await this.shadow.put(this.connectorId, rows);
+    return gone;
+  }
+
+  /** Managers referenced by another key (an LDAP DN), resolved through the alias keys. */
+  private async managersByKey(users: SourceUser[]): Promise<Map<string, string>> {
+    const wanted = new Map<SourceKeyType, string[]>();
+    for (const u of users) if (u.manager && 'key' in u.manager) (wanted.get(u.manager.key) ?? wanted.set(u.manager.key, []).get(u.manager.key)!).push(u.manager.value);
+    const out = new Map<string, string>();
+    for (const [type, values] of wanted) for (const [v, id] of await this.shadow.resolveKeys(this.connectorId, type, values)) out.set(`${type}\u0000${v}`, id);
+    return out;
+  }
+}
+
+function digestsOf(rows: Map<string, ShadowRow>): Map<string, ShadowDigest> {
+  return new Map([...rows].map(([id, r]) => [id, { fingerprint: r.fingerprint, tombstone: r.tombstone, pending: r.pending }]));
+}

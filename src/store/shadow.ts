@@ -1,0 +1,231 @@
+// The shadow of the directory: per connector, the last record read of every user, with a
+// fingerprint of it, its resolved manager, a tombstone when the provider said it is gone (or a
+// complete read left it out), and a "pending" mark while the projection still owes it to the
+// targets. Every trigger only ingests here; the projection (src/engine/projection.ts) reads it.
+// Rows are written only when their fingerprint changes, so a read that changes nothing writes
+// nothing. "Last seen by a complete read" is the connector's `completeReadAt` for every row
+// without a tombstone (a complete read tombstones what it did not return), so no row is
+// rewritten to say it was seen again.
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import type { ManagerRef, SourceKeyType } from '../core/types.ts';
+
+/** Why the shadow holds a user as gone: the provider's removal reasons, or absent from a complete read. */
+export type TombstoneReason = 'soft-deleted' | 'deleted' | 'out-of-scope' | 'not-returned';
+
+/** A user's record as last read (the SourceUser fields that the mapping and references use). */
+export interface ShadowRecord {
+  attrs: Record<string, unknown>;
+  groups?: string[];
+  manager?: ManagerRef | null;
+  keys?: Partial<Record<SourceKeyType, string>>;
+}
+
+export interface ShadowRow {
+  sourceId: string;
+  /** Null for a tombstone of a user the shadow never held a record of (e.g. linked before the shadow existed). */
+  record: ShadowRecord | null;
+  fingerprint: string;
+  managerId: string | null;
+  tombstone: TombstoneReason | null;
+  tombstoneAt: string | null;
+  pending: boolean;
+}
+
+/** What a full read needs of every row up front, to tell what changed without reading records. */
+export interface ShadowDigest {
+  fingerprint: string;
+  tombstone: TombstoneReason | null;
+  pending: boolean;
+}
+
+export interface ShadowState {
+  checkpoint: string | null;
+  /** Hash of the query (and mappings) the checkpoint was taken with (see engine/ingest.ts). */
+  checkpointKey: string | null;
+  completeReadAt: string | null;
+}
+
+/** Rows per statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const CHUNK = 400;
+
+export class ShadowRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async getMany(connectorId: string, ids: readonly string[]): Promise<Map<string, ShadowRow>> {
+    const out = new Map<string, ShadowRow>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.db.selectFrom('shadow_users').selectAll().where('connector_id', '=', connectorId).where('source_id', 'in', unique.slice(i, i + CHUNK)).execute();
+      for (const r of rows) out.set(r.source_id, fromRow(r));
+    }
+    return out;
+  }
+
+  /** Fingerprint, tombstone and pending mark of every row of a connector (full reads). */
+  async digests(connectorId: string): Promise<Map<string, ShadowDigest>> {
+    const out = new Map<string, ShadowDigest>();
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('shadow_users')
+        .select(['source_id', 'fingerprint', 'tombstone', 'pending'])
+        .where('connector_id', '=', connectorId)
+        .where('source_id', '>', after)
+        .orderBy('source_id')
+        .limit(10_000)
+        .execute();
+      if (rows.length === 0) return out;
+      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1 });
+      after = rows[rows.length - 1]!.source_id;
+    }
+  }
+
+  /**
+   * Writes rows (records read, tombstones) as pending: the projection owes them to the targets
+   * until `settle`. Alias keys follow the records: a user's keys are replaced by its record's.
+   */
+  async put(connectorId: string, rows: ShadowRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const now = new Date().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await trx
+          .insertInto('shadow_users')
+          .values(chunk.map((r) => ({
+            connector_id: connectorId,
+            source_id: r.sourceId,
+            record: r.record ? JSON.stringify(r.record) : null,
+            fingerprint: r.fingerprint,
+            manager_id: r.managerId,
+            tombstone: r.tombstone,
+            tombstone_at: r.tombstoneAt,
+            pending: 1,
+            updated_at: now,
+          })))
+          .onConflict((oc) =>
+            oc.columns(['connector_id', 'source_id']).doUpdateSet((eb) => ({
+              // A tombstone of a user never read keeps nothing; one of a known user keeps its last record.
+              record: eb.fn.coalesce(eb.ref('excluded.record'), eb.ref('shadow_users.record')),
+              fingerprint: eb.ref('excluded.fingerprint'),
+              manager_id: eb.ref('excluded.manager_id'),
+              tombstone: eb.ref('excluded.tombstone'),
+              tombstone_at: eb.ref('excluded.tombstone_at'),
+              pending: eb.ref('excluded.pending'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+        // Keys: only of records read (a tombstone leaves the last keys, so references still resolve).
+        const read = chunk.filter((r) => r.record && r.tombstone === null);
+        if (read.length === 0) continue;
+        await trx.deleteFrom('shadow_keys').where('connector_id', '=', connectorId).where('source_id', 'in', read.map((r) => r.sourceId)).execute();
+        const keys = read.flatMap((r) => Object.entries(r.record!.keys ?? {}).filter(([, v]) => typeof v === 'string' && v).map(([type, value]) => ({ connector_id: connectorId, key_type: type, key_value: keyValue(value!), source_id: r.sourceId })));
+        for (let k = 0; k < keys.length; k += CHUNK) {
+          await trx
+            .insertInto('shadow_keys')
+            .values(keys.slice(k, k + CHUNK))
+            .onConflict((oc) => oc.columns(['connector_id', 'key_type', 'key_value']).doUpdateSet((eb) => ({ source_id: eb.ref('excluded.source_id') })))
+            .execute();
+        }
+      }
+    });
+  }
+
+  /** Clears the pending mark of rows the projection has applied. */
+  async settle(connectorId: string, ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      await this.db.updateTable('shadow_users').set({ pending: 0 }).where('connector_id', '=', connectorId).where('pending', '=', 1).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
+    }
+  }
+
+  /** Ids of the rows still pending (left by a run that failed or died). */
+  async pendingIds(connectorId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('shadow_users').select('source_id').where('connector_id', '=', connectorId).where('pending', '=', 1).execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  /** Ids of the users whose manager is one of `managerIds` (live ones only). */
+  async reportsOf(connectorId: string, managerIds: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < managerIds.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('shadow_users')
+        .select('source_id')
+        .where('connector_id', '=', connectorId)
+        .where('manager_id', 'in', managerIds.slice(i, i + CHUNK))
+        .where('tombstone', 'is', null)
+        .execute();
+      for (const r of rows) out.push(r.source_id);
+    }
+    return out;
+  }
+
+  /** Source ids by alias key (`dn`, `email`, `username`; compared case-insensitively). */
+  async resolveKeys(connectorId: string, type: SourceKeyType, values: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wanted = [...new Set(values.map(keyValue))];
+    for (let i = 0; i < wanted.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('shadow_keys')
+        .select(['key_value', 'source_id'])
+        .where('connector_id', '=', connectorId)
+        .where('key_type', '=', type)
+        .where('key_value', 'in', wanted.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.key_value, r.source_id);
+    }
+    return out;
+  }
+
+  async state(connectorId: string): Promise<ShadowState> {
+    const r = await this.db.selectFrom('shadow_state').selectAll().where('connector_id', '=', connectorId).executeTakeFirst();
+    return { checkpoint: r?.checkpoint ?? null, checkpointKey: r?.checkpoint_key ?? null, completeReadAt: r?.complete_read_at ?? null };
+  }
+
+  /** Updates the fields given of the connector's shadow state. */
+  async setState(connectorId: string, patch: Partial<ShadowState>): Promise<void> {
+    const now = new Date().toISOString();
+    const set: Partial<Database['shadow_state']> = { updated_at: now };
+    if (patch.checkpoint !== undefined) set.checkpoint = patch.checkpoint;
+    if (patch.checkpointKey !== undefined) set.checkpoint_key = patch.checkpointKey;
+    if (patch.completeReadAt !== undefined) set.complete_read_at = patch.completeReadAt;
+    await this.db
+      .insertInto('shadow_state')
+      .values({ connector_id: connectorId, checkpoint: null, checkpoint_key: null, complete_read_at: null, ...set, updated_at: now })
+      .onConflict((oc) => oc.column('connector_id').doUpdateSet(set))
+      .execute();
+  }
+
+  async count(connectorId: string, opts: { live?: boolean; pending?: boolean } = {}): Promise<number> {
+    let q = this.db.selectFrom('shadow_users').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', connectorId);
+    if (opts.live) q = q.where('tombstone', 'is', null);
+    if (opts.pending) q = q.where('pending', '=', 1);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /** Everything of a connector (deleting the connector). */
+  async clear(connectorId: string): Promise<void> {
+    await this.db.deleteFrom('shadow_users').where('connector_id', '=', connectorId).execute();
+    await this.db.deleteFrom('shadow_keys').where('connector_id', '=', connectorId).execute();
+    await this.db.deleteFrom('shadow_state').where('connector_id', '=', connectorId).execute();
+  }
+}
+
+/** Keys compare case-insensitively (DNs and mail addresses do). */
+function keyValue(v: string): string {
+  return v.toLowerCase();
+}
+
+function fromRow(r: Database['shadow_users']): ShadowRow {
+  return {
+    sourceId: r.source_id,
+    record: r.record ? (JSON.parse(r.record) as ShadowRecord) : null,
+    fingerprint: r.fingerprint,
+    managerId: r.manager_id,
+    tombstone: r.tombstone as TombstoneReason | null,
+    tombstoneAt: r.tombstone_at,
+    pending: r.pending === 1,
+  };
+}
