@@ -4,7 +4,7 @@ import { errorText, IdsyncError } from '../core/errors.ts';
 import { SyncEngine } from '../engine/engine.ts';
 import { ConfigError, describePlace } from '../config/validate.ts';
 import type { SyncResult } from '../engine/api.ts';
-import type { ItemOperation } from '../core/types.ts';
+import type { ItemOperation, RunKind } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
@@ -34,8 +34,9 @@ function globals(cmd: Command): GlobalOptions {
   return { ...program.opts(), ...cmd.opts() } as GlobalOptions;
 }
 
-async function runSync(cmd: Command, kind: 'full' | 'user', userRef?: string): Promise<void> {
-  const opts = globals(cmd) as GlobalOptions & { dryRun?: boolean; reconcile?: boolean; details?: boolean };
+async function runSync(cmd: Command, requested: 'full' | 'user', userRef?: string): Promise<void> {
+  const opts = globals(cmd) as GlobalOptions & { dryRun?: boolean; reconcile?: boolean; details?: boolean; incremental?: boolean };
+  const kind: RunKind = opts.incremental ? 'incremental' : requested;
   const store = await openStore(opts);
   const progress = progressReporter(!opts.json);
   try {
@@ -54,7 +55,7 @@ async function runSync(cmd: Command, kind: 'full' | 'user', userRef?: string): P
 async function report(result: SyncResult, store: Awaited<ReturnType<typeof openStore>>, opts: GlobalOptions & { details?: boolean }): Promise<void> {
   const { run } = result;
   if (opts.json) {
-    printJson({ run: run.id, status: run.status, dryRun: run.dryRun, ...run.counts, error: run.error ?? undefined, user: result.user });
+    printJson({ run: run.id, kind: run.kind, status: run.status, dryRun: run.dryRun, ...run.counts, error: run.error ?? undefined, notice: run.notice ?? undefined, user: result.user });
     return;
   }
   if (result.user) {
@@ -85,7 +86,8 @@ function exitCodeOf(result: SyncResult): number {
 }
 
 withConnector(program.command('sync'))
-  .description('run a full sync of a connector')
+  .description('run a full sync of a connector (or, with --incremental, only what changed since the last run)')
+  .option('--incremental', 'read only what changed since the last run (sources with a change feed, e.g. Entra ID delta); the first run reads everyone')
   .option('--dry-run', 'simulate: plan everything, write nothing')
   .option('--reconcile', "compare with the targets' actual values and repair manual changes")
   .option('--details', 'list every changed user, not only the first 20')

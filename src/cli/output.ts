@@ -40,14 +40,17 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+const RUN_KIND_WORDS: Record<RunRecord['kind'], string> = { full: 'full sync', incremental: 'incremental sync', user: 'user sync' };
+
 export function summaryLine(run: RunRecord): string {
   const c = run.counts;
-  const kind = `${run.dryRun ? 'simulated ' : ''}${run.kind === 'full' ? 'full sync' : 'user sync'}`;
+  const kind = `${run.dryRun ? 'simulated ' : ''}${RUN_KIND_WORDS[run.kind]}`;
   const line = `${kind} ${run.status}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}, skipped ${c.skipped}, missing ${c.missing}; users written ${c.usersWritten} (run ${run.id})`;
   const targets = Object.entries(c.targets ?? {});
-  if (targets.length < 2) return line;
+  const head = run.notice ? `${line}\nnote: ${run.notice}` : line;
+  if (targets.length < 2) return head;
   const per = targets.map(([id, t]) => `  ${id}: created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}, skipped ${t.skipped}, missing ${t.missing}; users written ${t.usersWritten}`);
-  return [line, ...per].join('\n');
+  return [head, ...per].join('\n');
 }
 
 /** One word for an empty value, as in the admin UI: a missing and a cleared value both read "(empty)". */

@@ -376,7 +376,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       method: 'POST', path: '/api/v1/connectors/:id/sync', tag: 'sync', access: 'administrator',
       summary: `Full sync, simulation (dryRun) or single-user sync. Full runs answer 202 once claimed (follow /activity), or 409 while a run is in progress; a user sync waits its turn behind a running one (up to ${waitText(USER_SYNC_QUEUE.waitMs)}) and answers with its step-by-step report`,
       body: z
-        .object({ kind: z.enum(['full', 'user']), dryRun: z.boolean().default(false), userRef: z.string().trim().min(1).optional() })
+        .object({ kind: z.enum(['full', 'user', 'incremental']), dryRun: z.boolean().default(false), userRef: z.string().trim().min(1).optional() })
         .refine((b) => b.kind !== 'user' || b.userRef, { message: 'name the user to sync (UPN, mail or object id)', path: ['userRef'] }),
       response: z.object({ run: runOut.optional(), user: json.optional(), active: activeOut.optional() }),
       errors: { 202: 'full sync started (its run is claimed)', 409: 'a run of this connector is in progress (a user sync is refused only after waiting its turn)' },
