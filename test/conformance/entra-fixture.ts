@@ -78,6 +78,7 @@ export async function entraFixture(): Promise<SourceFixture> {
   const agent = new Agent({ connect: { ca: emu.ca } });
   const sources = emulatedSources(() => emu, SECRET_ENV);
   let tally: RequestTally = { total: 0, manager: 0, groups: 0 };
+  let innerFaultsAtSeed = 0;
 
   const control = async (path: string, method = 'POST', body?: unknown): Promise<unknown> => {
     const res = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -125,6 +126,7 @@ export async function entraFixture(): Promise<SourceFixture> {
       if (kind === 'empty') Object.assign(org, { users: [], groups: [], roles: [] });
       await control('/org', 'POST', { org });
       tally = { total: 0, manager: 0, groups: 0 };
+      innerFaultsAtSeed = emu.batchStats.innerFaults;
       return expectedFrom(org);
     },
     attributes: { name: 'displayName', probe: 'department', always: ALWAYS },
@@ -158,6 +160,8 @@ export async function entraFixture(): Promise<SourceFixture> {
       await control('/batch-faults', 'POST', { script: [{ status: 429, retryAfterSeconds: 0, times: 15 }, { status: 503, times: 10 }] });
     },
     clearFaults,
+    // The common faults count from the last reset (seed); inner $batch faults from the seed's baseline.
+    faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected + emu.batchStats.innerFaults - innerFaultsAtSeed,
     resetRequests: () => void (tally = { total: 0, manager: 0, groups: 0 }),
     requests: () => ({ ...tally }),
     async close() {

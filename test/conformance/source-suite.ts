@@ -164,6 +164,8 @@ export interface SourceFixture {
   /** `soft`: restorable (deleted items); `hard`: gone for good. */
   deleteUser(userId: string, how: 'soft' | 'hard'): Promise<void>;
   fault?(spec: FaultSpec): Promise<void>;
+  /** Faults the backing directory really injected since the last seed (proves a fault test bit). Optional. */
+  faultsInjected?(): Promise<number>;
   /** A transient storm (a share of requests failing with 5xx or 429) that retries get through. */
   storm?(): Promise<void>;
   clearFaults?(): Promise<void>;
@@ -311,6 +313,10 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       return u;
     };
     const probe = () => f.attributes.probe;
+    /** When the fixture can tell, that the injected fault was really met (a fault test that never bit proves nothing). */
+    const assertFaultsBit = async () => {
+      if (f.faultsInjected) assert.ok((await f.faultsInjected()) > 0, 'the injected fault was met');
+    };
     const changesOf = (s: SourceConnector) => {
       assert.equal(typeof s.changes, 'function', `${name} declares no lack of changes(), so the source must have it`);
       return s;
@@ -357,8 +363,18 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       if (!needs(t, 'filter')) return;
       const inScope = dir.users.filter((u) => f.filter!.includes(u));
       assert.ok(inScope.length > 0 && inScope.length < dir.users.length, `the filter (${f.filter!.describe}) keeps some users and leaves some out`);
-      const { users } = await listComplete(f.source({ filtered: true, pageSize: 7 }), q());
+      const wantManager = f.unsupported?.manager === undefined;
+      const { users } = await listComplete(f.source({ filtered: true, pageSize: 7 }), q({ manager: wantManager }));
       assertEachOnce(users, inScope, `the listing under ${f.filter!.describe}`);
+      // A manager the filter leaves out is still referenced: the engine resolves it (or uses its attrs).
+      if (wantManager) {
+        const expected = new Map(dir.users.map((u) => [u.id, u]));
+        for (const u of users) {
+          const managerId = expected.get(u.id)!.managerId;
+          if (managerId) assert.equal(u.manager && resolveManager(u.manager, dir), managerId, `the manager of ${u.id}, in scope or not`);
+          else assert.equal(u.manager, null, `${u.id} has no manager`);
+        }
+      }
     });
 
     test('listUsers: required groups keep only their members, with and without groups asked', async (t) => {
@@ -395,6 +411,7 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       assert.equal(reactionTo(e, 'source'), 'stop-run', 'the policy stops the run');
       assert.ok(!seen.some((p) => p.complete), 'no page said complete');
       assert.ok(seen.flatMap((p) => p.users).length < dir.users.length, 'the fault bit before the end');
+      await assertFaultsBit();
     });
 
     test('a persistently dropped connection makes listUsers throw', async (t) => {
@@ -406,11 +423,12 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       }, 'a listing whose connection drops');
       assert.ok(isIdsyncError(e, 'TRANSIENT'), `a TRANSIENT IdsyncError, not ${String(e)}`);
       assert.ok(!seen.some((p) => p.complete), 'no page said complete');
+      await assertFaultsBit();
     });
 
     for (const kind of ['empty-page', 'short-page'] as const) {
       for (const where of ['first-page', 'later-pages'] as const) {
-        test(`a ${kind} answer on the ${where} is never the end of the directory: the listing throws or reads everyone`, async (t) => {
+        test(`an ${kind} answer on the ${where === 'first-page' ? 'first page' : 'pages after the first'} is never the end of the directory: the listing throws or reads everyone`, async (t) => {
           if (!needs(t, 'faults', 'paging')) return;
           await f.fault!({ kind, where, times: 1 });
           let l: Listing | undefined;
@@ -418,8 +436,10 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
             l = await list(f.source({ pageSize: 7 }), q());
           } catch (e) {
             assert.ok(isIdsyncError(e), `an IdsyncError, not ${String(e)}`);
+            await assertFaultsBit();
             return;
           }
+          await assertFaultsBit();
           // Not thrown: then the source must have noticed and read again, so nobody is missing.
           if (l.complete) assertEachOnce(l.users, dir.users, `a complete listing despite a ${kind}`);
           else assert.fail(`a listing that neither threw nor said complete ended early (${l.users.length} of ${dir.users.length} users)`);
@@ -434,12 +454,14 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       const l = await listComplete(f.source({ pageSize: 7 }), want);
       await f.clearFaults!();
       assertEachOnce(l.users, dir.users, 'the listing through the storm');
+      await assertFaultsBit();
     });
 
     test('a single dropped connection is retried: every user exactly once, complete', async (t) => {
       if (!needs(t, 'faults', 'paging')) return;
       await f.fault!({ kind: 'drop', where: 'later-pages', times: 1 });
       assertEachOnce((await listComplete(f.source({ pageSize: 7 }), q())).users, dir.users, 'the listing after one drop');
+      await assertFaultsBit();
     });
 
     test('abort: an aborted signal stops the listing before it asks anything, and mid-listing after the current page', async (t) => {
@@ -566,6 +588,7 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       const gone = dir.users.at(-1)!;
       await f.deleteUser(gone.id, f.unsupported?.hardDelete === undefined ? 'hard' : 'soft');
       assert.equal(await s.getUser(gone.id, q()), null, 'a deleted user is null');
+      assertEachOnce((await listComplete(s, q())).users, dir.users.slice(0, -1), 'the listing after the delete');
     });
 
     test('getUser: a failure throws, never null', async (t) => {
@@ -600,12 +623,24 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
     test('changes(null) seeds: every user in scope, a checkpoint, complete', async (t) => {
       if (!needs(t, 'changes')) return;
       const s = changesOf(f.source({ pageSize: 7 }));
-      const seed = await readChanges(s, null, q({ attributes: [probe()] }));
+      const wantManager = f.unsupported?.manager === undefined;
+      const wantGroups = f.unsupported?.groups === undefined;
+      const seed = await readChanges(s, null, q({ attributes: [probe()], manager: wantManager, groups: wantGroups }));
       assert.ok(seed.complete, 'a seeding round says it is complete');
       assertEachOnce(seed.users, dir.users, 'the seeding round');
       assert.deepEqual(seed.removed, [], 'a seeding round removes nobody');
       const byId = new Map(seed.users.map((u) => [u.id, u]));
-      for (const e of dir.users) assert.deepEqual(byId.get(e.id)!.attrs[probe()], e.attrs[probe()], `${probe()} of ${e.id}`);
+      for (const e of dir.users) {
+        const got = byId.get(e.id)!;
+        assert.deepEqual(got.attrs[probe()], e.attrs[probe()], `${probe()} of ${e.id}`);
+        assert.equal('manager' in got.attrs, false, 'the manager is never among the attributes');
+        if (wantManager) {
+          if (e.managerId) assert.equal(got.manager && resolveManager(got.manager, dir), e.managerId, `the manager of ${e.id}`);
+          else assert.equal(got.manager, null, `${e.id} has no manager`);
+        }
+        // Groups come on the users or as group changes of the round; either way each user's must add up.
+        if (wantGroups) assert.deepEqual(groupsAfter(seed, e.id, [], dir) ?? [], sorted(e.groups), `groups of ${e.id}`);
+      }
     });
 
     test('changes: checkpoints are opaque strings that survive a JSON round trip; no change returns nothing', async (t) => {
