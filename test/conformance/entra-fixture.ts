@@ -3,17 +3,15 @@
 // test in another process would drive it.
 import { Agent, fetch } from 'undici';
 import { startGraphEmulator, type GraphEmulator } from '../../emulators/graph/index.ts';
-import { generateOrg, type Org } from '../../emulators/org/index.ts';
 import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { RecordedRequest } from '../../src/core/http.ts';
 import type { SourceConnector } from '../../src/core/types.ts';
 import { EntraSource } from '../../src/sources/entra/index.ts';
 import { emulatedSources } from '../../src/sources/entra/testing.ts';
-import type { Capability, ExpectedDirectory, FaultSpec, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
+import { emptyOrg, expectedFrom, sampleOrg } from './sample-org.ts';
+import type { Capability, FaultSpec, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_CONFORMANCE_SECRET';
-/** Big enough for several pages of 5 to 7, disabled users, guests and unicode names; small enough to reseed per test. */
-const SAMPLE = { users: 80, seed: 77 };
 const FILTER = 'accountEnabled eq true';
 const ALWAYS: string[] = ['id', 'userPrincipalName', 'mail', 'displayName', 'accountEnabled'];
 const PERSISTENT = 100_000;
@@ -45,21 +43,6 @@ function scripted(spec: FaultSpec): ScriptedFault {
   }
 }
 
-/** The org as the suite expects the source to read it. */
-export function expectedFrom(org: Org): ExpectedDirectory {
-  return {
-    users: org.users.map((u) => ({
-      id: u.id,
-      refs: [u.userPrincipalName, ...(u.mail && u.mail.toLowerCase() !== u.userPrincipalName.toLowerCase() ? [u.mail] : [])],
-      managerId: u.managerId,
-      groups: org.groups.filter((g) => g.members.includes(u.id)).map((g) => g.displayName),
-      enabled: u.accountEnabled,
-      attrs: { displayName: u.displayName, department: u.department },
-    })),
-    groups: org.groups.map((g) => ({ id: g.id, name: g.displayName, members: [...g.members] })),
-  };
-}
-
 /** Capabilities that depend on what this branch's source implements, said instead of silently passed. */
 function lacking(): Partial<Record<Capability, string>> {
   const missing: Partial<Record<Capability, string>> = {
@@ -74,7 +57,7 @@ function lacking(): Partial<Record<Capability, string>> {
 }
 
 export async function entraFixture(): Promise<SourceFixture> {
-  const emu: GraphEmulator = await startGraphEmulator({ org: generateOrg(SAMPLE) });
+  const emu: GraphEmulator = await startGraphEmulator({ org: sampleOrg() });
   const agent = new Agent({ connect: { ca: emu.ca } });
   const sources = emulatedSources(() => emu, SECRET_ENV);
   let tally: RequestTally = { total: 0, manager: 0, groups: 0 };
@@ -122,8 +105,7 @@ export async function entraFixture(): Promise<SourceFixture> {
       await sources.closeAll();
       await control('/reset');
       await clearFaults();
-      const org = generateOrg(SAMPLE);
-      if (kind === 'empty') Object.assign(org, { users: [], groups: [], roles: [] });
+      const org = kind === 'empty' ? emptyOrg() : sampleOrg();
       await control('/org', 'POST', { org });
       tally = { total: 0, manager: 0, groups: 0 };
       innerFaultsAtSeed = emu.batchStats.innerFaults;

@@ -176,6 +176,16 @@ export interface SourceFixture {
   close(): Promise<void>;
 }
 
+/** Fixture members a capability's tests drive the backing directory with. */
+const DRIVEN_BY: Partial<Record<Capability, Array<keyof SourceFixture>>> = {
+  faults: ['fault', 'storm', 'clearFaults'],
+  requestTally: ['requests', 'resetRequests'],
+  filter: ['filter'],
+  setManager: ['setManager'],
+  groupMembership: ['addMember', 'removeMember'],
+  expireCheckpoint: ['expireCheckpoints'],
+};
+
 // ---------------------------------------------------------------- helpers shared by the tests
 
 const q = (over: Partial<SourceQuery> = {}): SourceQuery => ({ attributes: [], groups: false, manager: false, ...over });
@@ -295,13 +305,21 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       dir = await f.seed('sample');
     });
 
-    /** Whether the test may run; skips it with the fixture's reason otherwise. */
+    /**
+     * Whether the test may run; skips it with the fixture's reason otherwise. A capability the
+     * fixture does not declare lacking must come with the fixture methods it is driven by.
+     */
     const needs = (t: { skip: (m?: string) => void }, ...caps: Capability[]): boolean => {
       for (const cap of caps) {
         const reason = f.unsupported?.[cap];
         if (reason !== undefined) {
           t.skip(`${name}: no ${cap} (${reason})`);
           return false;
+        }
+      }
+      for (const cap of caps) {
+        for (const method of DRIVEN_BY[cap] ?? []) {
+          assert.ok(f[method] !== undefined, `the fixture does not declare ${cap} unsupported, so it must provide ${String(method)}`);
         }
       }
       return true;
@@ -735,6 +753,21 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       await f.filter!.exclude(e.id);
       const round = await readChanges(s, seed.checkpoint, q());
       assert.deepEqual(round.removed.filter((r) => r.id === e.id), [{ id: e.id, reason: 'out-of-scope' }], 'removed as out of scope');
+    });
+
+    test('changes: a transient storm converges: the seeding round and the next one are whole', async (t) => {
+      if (!needs(t, 'changes', 'faults', 'paging')) return;
+      const s = changesOf(f.source({ pageSize: 7 }));
+      await f.storm!();
+      const seed = await readChanges(s, null, q({ attributes: [probe()] }));
+      assertEachOnce(seed.users, dir.users, 'the seeding round through the storm');
+      const e = dir.users[2]!;
+      const value = `Stormy ${unique()}`;
+      await f.setAttribute(e.id, probe(), value);
+      const round = await readChanges(s, seed.checkpoint, q({ attributes: [probe()] }));
+      await f.clearFaults!();
+      assert.equal(round.users.find((u) => u.id === e.id)?.attrs[probe()], value, 'the change came through the storm');
+      await assertFaultsBit();
     });
 
     test('changes: a changed query makes the checkpoint throw CHECKPOINT_EXPIRED', async (t) => {
