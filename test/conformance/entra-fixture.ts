@@ -15,6 +15,8 @@ const SECRET_ENV = 'IDSYNC_TEST_ENTRA_CONFORMANCE_SECRET';
 const FILTER = 'accountEnabled eq true';
 const ALWAYS: string[] = ['id', 'userPrincipalName', 'mail', 'displayName', 'accountEnabled'];
 const PERSISTENT = 100_000;
+/** How the emulator answers an expired delta token (all three documented by Graph). */
+export type ExpiryAnswer = 'syncStateNotFound' | 'resyncRequired' | 'gone';
 
 /**
  * Which emulator requests a FaultSpec hits. The first page of a listing or change round is a
@@ -30,7 +32,7 @@ const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'path' | 'pattern'>>
 /** How each fault kind is answered: short pages are truncated on the first page and cut (half a JSON body) on later ones, so both shapes are met. */
 function scripted(spec: FaultSpec): ScriptedFault {
   const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = WHERE[spec.where];
+  const where = { ...WHERE[spec.where], skip: spec.after };
   switch (spec.kind) {
     case 'server-error':
       return { ...where, status: 500, times };
@@ -45,18 +47,21 @@ function scripted(spec: FaultSpec): ScriptedFault {
 
 /** Capabilities that depend on what this branch's source implements, said instead of silently passed. */
 function lacking(): Partial<Record<Capability, string>> {
-  const missing: Partial<Record<Capability, string>> = {
-    softDelete: 'the Graph emulator has no deleted items yet (wt-delta adds them)',
-    expireCheckpoint: 'the Graph emulator has no delta tokens yet (wt-delta adds them)',
-    filteredChanges: 'Graph delta takes no $filter on users except by id',
-  };
+  const missing: Partial<Record<Capability, string>> = {};
   const proto = EntraSource.prototype as Partial<SourceConnector>;
   if (typeof proto.changes !== 'function') missing.changes = 'EntraSource.changes() is not implemented on this branch yet';
   if (typeof proto.listGroups !== 'function') missing.listGroups = 'EntraSource.listGroups() is not implemented on this branch yet';
   return missing;
 }
 
-export async function entraFixture(): Promise<SourceFixture> {
+export interface EntraFixture extends SourceFixture {
+  emulator: GraphEmulator;
+  expireCheckpoints(answer?: ExpiryAnswer): Promise<void>;
+  /** Moves the emulator's clock on (delta tokens live 7 days). */
+  advanceClock(ms: number): Promise<void>;
+}
+
+export async function entraFixture(): Promise<EntraFixture> {
   const emu: GraphEmulator = await startGraphEmulator({ org: sampleOrg() });
   const agent = new Agent({ connect: { ca: emu.ca } });
   const sources = emulatedSources(() => emu, SECRET_ENV);
@@ -85,13 +90,6 @@ export async function entraFixture(): Promise<SourceFixture> {
     await control('/batch-faults', 'POST', { script: [] });
   };
 
-  /** Membership changes go straight to the in-process directory until the emulator has a control route for them. */
-  const members = (groupId: string, change: (members: string[]) => void) => {
-    const group = emu.directory.group(groupId);
-    if (!group) throw new Error(`no group ${groupId}`);
-    change(group.members);
-    emu.directory.replace(emu.directory.org);
-  };
 
   return {
     source(setup: SourceSetup = {}) {
@@ -124,14 +122,16 @@ export async function entraFixture(): Promise<SourceFixture> {
       await control(`/users/${id}`, 'PATCH', { [name]: value });
     },
     async setManager(id, managerId) {
-      await control(`/users/${id}`, 'PATCH', { managerId });
+      await control(`/users/${id}/manager`, 'PUT', { managerId });
     },
-    addMember: async (groupId, userId) => members(groupId, (m) => void (m.includes(userId) || m.push(userId))),
-    removeMember: async (groupId, userId) => members(groupId, (m) => void (m.includes(userId) && m.splice(m.indexOf(userId), 1))),
+    addMember: async (groupId, userId) => void (await control(`/groups/${groupId}/members`, 'POST', { add: [userId] })),
+    removeMember: async (groupId, userId) => void (await control(`/groups/${groupId}/members`, 'POST', { remove: [userId] })),
     async deleteUser(id, how) {
-      if (how === 'soft') throw new Error('soft delete is not emulated yet');
-      await control(`/users/${id}`, 'DELETE');
+      // Soft: into deleted items (delta: @removed "changed"); hard: permanently (delta: "deleted").
+      if (how === 'soft') await control(`/users/${id}/soft-delete`);
+      else await control(`/users/${id}`, 'DELETE');
     },
+    expireCheckpoints: (answer: ExpiryAnswer = 'syncStateNotFound') => control('/delta/expire', 'POST', { answer }).then(() => undefined),
     async fault(spec) {
       const current = (await control('/faults', 'GET')) as { script: ScriptedFault[] };
       await control('/faults', 'POST', { script: [...current.script, scripted(spec)] });
@@ -146,6 +146,8 @@ export async function entraFixture(): Promise<SourceFixture> {
     faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected + emu.batchStats.innerFaults - innerFaultsAtSeed,
     resetRequests: () => void (tally = { total: 0, manager: 0, groups: 0 }),
     requests: () => ({ ...tally }),
+    emulator: emu,
+    advanceClock: (advanceMs) => control('/clock', 'POST', { advanceMs }).then(() => undefined),
     async close() {
       await sources.closeAll();
       await agent.close();

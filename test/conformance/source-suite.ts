@@ -98,6 +98,8 @@ export interface FaultSpec {
   where: 'first-page' | 'later-pages' | 'all';
   /** How many requests get it; 'always' for a persistent failure. */
   times: number | 'always';
+  /** Matching requests let through first (e.g. 1 with `all`: the first request succeeds, the rest fail). */
+  after?: number;
 }
 
 /** What the source asked the provider for since the fixture's `resetRequests()`. */
@@ -668,7 +670,9 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       const stored = JSON.parse(JSON.stringify({ checkpoint: seed.checkpoint })).checkpoint as string;
       assert.equal(stored, seed.checkpoint, 'a checkpoint survives JSON');
       // A fresh source (another process, after a restart) continues from the stored checkpoint.
+      f.resetRequests?.();
       const next = await readChanges(f.source(), stored, query);
+      if (f.requests) assert.ok(f.requests().total <= 3, `a round without changes takes a few requests, not a listing (${f.requests().total})`);
       assert.deepEqual(next.users.map((u) => u.id), [], 'no user after no change');
       assert.deepEqual(next.removed, [], 'no removal after no change');
       assert.ok(!next.complete, 'an incremental round is not a complete read');
@@ -794,11 +798,12 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
     test('changes: a failed page throws, without a checkpoint', async (t) => {
       if (!needs(t, 'changes', 'faults', 'paging')) return;
       const s = changesOf(f.source({ pageSize: 7 }));
-      await f.fault!({ kind: 'server-error', where: 'later-pages', times: 'always' });
+      // The first request of the round is answered; every later one fails.
+      await f.fault!({ kind: 'server-error', where: 'all', times: 'always', after: 1 });
       const seen: ChangePage[] = [];
       const e = await failure(async () => {
         for await (const p of s.changes!(null, q())) seen.push(p);
-      }, 'a seeding round whose later pages fail');
+      }, 'a seeding round whose later requests fail');
       assert.ok(isIdsyncError(e), `an IdsyncError, not ${String(e)}`);
       assert.notEqual((e as { code?: string }).code, 'CHECKPOINT_EXPIRED', 'a failure is not an expired checkpoint');
       assert.ok(!seen.some((p) => p.checkpoint !== undefined || p.complete), 'no checkpoint and no complete from a failed round');
