@@ -350,6 +350,8 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       assert.ok(dir.users.some((u) => !u.enabled), 'disabled users');
       assert.ok(dir.users.some((u) => /[^\x00-\x7f]/.test(String(u.attrs[f.attributes.name]))), 'non-ASCII names');
       assert.ok(dir.groups.some((g) => g.members.length > 0), 'groups with members');
+      const groupIds = new Set(dir.groups.map((g) => g.id));
+      assert.ok(dir.groups.some((g) => g.members.some((m) => groupIds.has(m))), 'a group nested in another');
       const ids = new Set(dir.users.map((u) => u.id));
       for (const u of dir.users) if (u.managerId) assert.ok(ids.has(u.managerId), `the manager of ${u.id} is a user of the sample`);
     });
