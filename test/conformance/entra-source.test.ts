@@ -8,7 +8,8 @@ import type { SourceQuery } from '../../src/core/types.ts';
 import { runSourceConformance } from './source-suite.ts';
 import { entraFixture, type EntraFixture, type ExpiryAnswer } from './entra-fixture.ts';
 
-runSourceConformance('entra', entraFixture);
+runSourceConformance('entra', () => entraFixture());
+runSourceConformance('entra, advanced-query filter', () => entraFixture({ filter: 'advanced' }));
 
 describe('entra change feed: expired delta tokens', () => {
   let f: EntraFixture;

@@ -450,22 +450,26 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
 
     for (const kind of ['empty-page', 'short-page'] as const) {
       for (const where of ['first-page', 'later-pages'] as const) {
-        test(`an ${kind} answer on the ${where === 'first-page' ? 'first page' : 'pages after the first'} is never the end of the directory: the listing throws or reads everyone`, async (t) => {
-          if (!needs(t, 'faults', 'paging')) return;
-          await f.fault!({ kind, where, times: 1 });
-          let l: Listing | undefined;
-          try {
-            l = await list(f.source({ pageSize: 7 }), q());
-          } catch (e) {
-            assert.ok(isIdsyncError(e), `an IdsyncError, not ${String(e)}`);
+        for (const filtered of [false, true]) {
+          const page = where === 'first-page' ? 'first page' : 'pages after the first';
+          test(`an ${kind} answer on the ${page}${filtered ? ' of a filtered listing' : ''} is never the end of the directory: the listing throws or reads everyone`, async (t) => {
+            if (!needs(t, 'faults', 'paging', ...(filtered ? (['filter'] as const) : []))) return;
+            const inScope = filtered ? dir.users.filter((u) => f.filter!.includes(u)) : dir.users;
+            await f.fault!({ kind, where, times: 1 });
+            let l: Listing | undefined;
+            try {
+              l = await list(f.source({ pageSize: 7, filtered }), q());
+            } catch (e) {
+              assert.ok(isIdsyncError(e), `an IdsyncError, not ${String(e)}`);
+              await assertFaultsBit();
+              return;
+            }
             await assertFaultsBit();
-            return;
-          }
-          await assertFaultsBit();
-          // Not thrown: then the source must have noticed and read again, so nobody is missing.
-          if (l.complete) assertEachOnce(l.users, dir.users, `a complete listing despite a ${kind}`);
-          else assert.fail(`a listing that neither threw nor said complete ended early (${l.users.length} of ${dir.users.length} users)`);
-        });
+            // Not thrown: then the source must have noticed and read again, so nobody is missing.
+            if (l.complete) assertEachOnce(l.users, inScope, `a complete listing despite an ${kind}`);
+            else assert.fail(`a listing that neither threw nor said complete ended early (${l.users.length} of ${inScope.length} users)`);
+          });
+        }
       }
     }
 
@@ -800,24 +804,26 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
     test('changes: a failed page throws, without a checkpoint', async (t) => {
       if (!needs(t, 'changes', 'faults', 'paging')) return;
       const s = changesOf(f.source({ pageSize: 7 }));
+      // The probe is asked for: a provider may track only the selected attributes (Graph delta does).
+      const query = q({ attributes: [probe()] });
       // The first request of the round is answered; every later one fails.
       await f.fault!({ kind: 'server-error', where: 'all', times: 'always', after: 1 });
       const seen: ChangePage[] = [];
       const e = await failure(async () => {
-        for await (const p of s.changes!(null, q())) seen.push(p);
+        for await (const p of s.changes!(null, query)) seen.push(p);
       }, 'a seeding round whose later requests fail');
       assert.ok(isIdsyncError(e), `an IdsyncError, not ${String(e)}`);
       assert.notEqual((e as { code?: string }).code, 'CHECKPOINT_EXPIRED', 'a failure is not an expired checkpoint');
       assert.ok(!seen.some((p) => p.checkpoint !== undefined || p.complete), 'no checkpoint and no complete from a failed round');
       await f.clearFaults!();
 
-      const seed = await readChanges(s, null, q());
+      const seed = await readChanges(s, null, query);
       await f.setAttribute(dir.users[1]!.id, probe(), `Changed ${unique()}`);
       await f.fault!({ kind: 'server-error', where: 'all', times: 'always' });
-      const inc = await failure(() => readChanges(s, seed.checkpoint, q()), 'an incremental round that fails');
+      const inc = await failure(() => readChanges(s, seed.checkpoint, query), 'an incremental round that fails');
       assert.ok(isIdsyncError(inc) && inc.code !== 'CHECKPOINT_EXPIRED', `an IdsyncError other than CHECKPOINT_EXPIRED, not ${String(inc)}`);
       await f.clearFaults!();
-      const retried = await readChanges(s, seed.checkpoint, q({}));
+      const retried = await readChanges(s, seed.checkpoint, query);
       assert.ok(retried.users.some((u) => u.id === dir.users[1]!.id), 'the same checkpoint still gives the change once the provider answers');
     });
 
