@@ -6,6 +6,13 @@
 //   import { runSourceConformance } from './source-suite.ts';
 //   runSourceConformance('ldap', async () => makeLdapFixture());
 //
+// A fixture builds sources for a SourceSetup (filter on/off, required groups, page size),
+// seeds the backing directory from sample-org.ts and returns what the suite should then read
+// (expectedFrom(org), or its own mapping when the provider renames ids), and drives changes,
+// deletes, faults and checkpoint expiry straight on the directory. Only `source`, `seed`,
+// `attributes`, `unknownRefs`, `setAttribute`, `deleteUser` and `close` are required: a
+// minimal fixture (e.g. an in-memory source) declares the rest in `unsupported`.
+//
 // The fixture is built once per suite; `seed('sample')` runs before every test and brings the
 // backing directory back to the sample organisation (emulators/org: managers, nested groups,
 // disabled users, guests, unicode names) with no faults. The suite compares what the source
