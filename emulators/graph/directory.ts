@@ -3,6 +3,7 @@
 // one slice per page instead of a scan. Any mutation clears the cache.
 import type { Org, OrgDirectoryRole, OrgGroup, OrgUser } from '../org/types.ts';
 import { evaluate, type FilterNode } from './odata.ts';
+import { ChangeLog } from './change-log.ts';
 
 export type DirectoryObject =
   | { type: 'user'; obj: OrgUser }
@@ -51,6 +52,10 @@ export class Directory {
   private extensionNames = new Set<string>();
   /** Bumped on every mutation; part of skiptokens so a stale token is detected. */
   version = 0;
+  /** What changed, in order: the memory delta queries read (see delta.ts). A new org starts a new log. */
+  log = new ChangeLog();
+  /** Soft-deleted users (Entra's deleted items), restorable, with the groups they were in. */
+  private deletedUsers = new Map<string, { user: OrgUser; groups: string[] }>();
 
   constructor(org: Org) {
     this.replace(org);
@@ -64,6 +69,8 @@ export class Directory {
     this.rolesById = new Map(org.roles.map((r) => [r.id, r]));
     this.extensionNames = new Set(org.extensionProperties.map((p) => p.name));
     this.parents = new Map();
+    this.deletedUsers = new Map();
+    this.log = new ChangeLog();
     for (const container of [...org.groups, ...org.roles]) {
       for (const m of container.members) {
         let list = this.parents.get(m);
@@ -171,8 +178,11 @@ export class Directory {
     const user = this.findUser(id);
     if (!user) return undefined;
     const oldUpn = user.userPrincipalName.toLowerCase();
+    const record = user as unknown as Record<string, unknown>;
+    const changed = Object.keys(patch).filter((k) => k !== 'id' && k !== 'managerId' && JSON.stringify(record[k]) !== JSON.stringify(patch[k]));
+    if ('managerId' in patch) this.setManager(user.id, (patch.managerId as string | null) ?? null);
     for (const [k, v] of Object.entries(patch)) {
-      if (k === 'id') continue;
+      if (k === 'id' || k === 'managerId') continue;
       if (k === 'onPremisesExtensionAttributes' && v && typeof v === 'object') Object.assign(user.onPremisesExtensionAttributes, v);
       else (user as unknown as Record<string, unknown>)[k] = v;
     }
@@ -180,6 +190,7 @@ export class Directory {
       this.usersByUpn.delete(oldUpn);
       this.usersByUpn.set(user.userPrincipalName.toLowerCase(), user);
     }
+    if (changed.length) this.log.add({ kind: 'user', id: user.id, op: 'changed', props: changed });
     this.changed();
     return user;
   }
@@ -188,23 +199,138 @@ export class Directory {
     this.org.users.push(user);
     this.usersById.set(user.id, user);
     this.usersByUpn.set(user.userPrincipalName.toLowerCase(), user);
+    this.log.add({ kind: 'user', id: user.id, op: 'created' });
     this.changed();
   }
 
-  deleteUser(id: string): boolean {
+  /** Sets (or, with null, removes) a user's manager; false when either user does not exist. */
+  setManager(id: string, managerId: string | null): boolean {
+    const user = this.findUser(id);
+    const manager = managerId === null ? null : this.findUser(managerId);
+    if (!user || manager === undefined) return false;
+    const previous = user.managerId;
+    if (previous === (manager?.id ?? null)) return true;
+    user.managerId = manager?.id ?? null;
+    this.log.add({ kind: 'user', id: user.id, op: 'manager', previous });
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Deletes a user as Graph's DELETE /users/{id} does: into deleted items, out of every listing
+   * and group, restorable with its memberships. Its reports keep their manager reference.
+   */
+  softDeleteUser(id: string): boolean {
     const user = this.findUser(id);
     if (!user) return false;
+    const groups = this.detach(user);
+    this.deletedUsers.set(user.id, { user, groups });
+    this.log.add({ kind: 'user', id: user.id, op: 'softDeleted' });
+    this.changed();
+    return true;
+  }
+
+  /** Restores a soft-deleted user with the groups it was in; false when it is not in deleted items. */
+  restoreUser(id: string): boolean {
+    const deleted = this.deletedUsers.get(id);
+    if (!deleted) return false;
+    this.deletedUsers.delete(id);
+    this.org.users.push(deleted.user);
+    this.usersById.set(id, deleted.user);
+    this.usersByUpn.set(deleted.user.userPrincipalName.toLowerCase(), deleted.user);
+    this.log.add({ kind: 'user', id, op: 'restored' });
+    for (const gid of deleted.groups) this.addMember(gid, id);
+    this.changed();
+    return true;
+  }
+
+  /** Deletes a user permanently (live or from deleted items); its reports lose their manager. */
+  deleteUser(id: string): boolean {
+    const user = this.findUser(id) ?? this.deletedUsers.get(id)?.user;
+    if (!user) return false;
+    if (this.deletedUsers.delete(user.id)) {
+      // already out of the listings and groups
+    } else this.detach(user);
+    for (const u of this.org.users) if (u.managerId === user.id) this.setManager(u.id, null);
+    this.log.add({ kind: 'user', id: user.id, op: 'hardDeleted' });
+    this.changed();
+    return true;
+  }
+
+  /** Takes a live user out of the indexes and every group; returns the group ids it was in. */
+  private detach(user: OrgUser): string[] {
     this.org.users.splice(this.org.users.indexOf(user), 1);
     this.usersById.delete(user.id);
     this.usersByUpn.delete(user.userPrincipalName.toLowerCase());
-    for (const container of [...this.org.groups, ...this.org.roles]) {
-      const i = container.members.indexOf(user.id);
-      if (i >= 0) container.members.splice(i, 1);
+    const groups: string[] = [];
+    for (const g of this.org.groups) if (g.members.includes(user.id)) groups.push(g.id);
+    for (const gid of groups) this.removeMember(gid, user.id);
+    for (const r of this.org.roles) {
+      const i = r.members.indexOf(user.id);
+      if (i >= 0) r.members.splice(i, 1);
     }
     this.parents.delete(user.id);
-    for (const u of this.org.users) if (u.managerId === user.id) u.managerId = null;
+    return groups;
+  }
+
+  /** Adds a direct member (user or group) to a group; false when the group or the member does not exist. */
+  addMember(groupId: string, memberId: string): boolean {
+    const group = this.groupsById.get(groupId);
+    if (!group || !this.object(memberId) || memberId === groupId) return false;
+    if (group.members.includes(memberId)) return true;
+    group.members.push(memberId);
+    const list = this.parents.get(memberId) ?? [];
+    list.push(groupId);
+    this.parents.set(memberId, list);
+    this.log.add({ kind: 'group', id: groupId, op: 'memberAdded', member: memberId });
     this.changed();
     return true;
+  }
+
+  /** Removes a direct member from a group; false when the group does not exist. */
+  removeMember(groupId: string, memberId: string): boolean {
+    const group = this.groupsById.get(groupId);
+    if (!group) return false;
+    const i = group.members.indexOf(memberId);
+    if (i < 0) return true;
+    group.members.splice(i, 1);
+    const list = this.parents.get(memberId);
+    if (list) list.splice(list.indexOf(groupId), 1);
+    this.log.add({ kind: 'group', id: groupId, op: 'memberRemoved', member: memberId });
+    this.changed();
+    return true;
+  }
+
+  /** Deletes a group (members keep existing, their memberships of it end). */
+  deleteGroup(groupId: string): boolean {
+    const group = this.groupsById.get(groupId);
+    if (!group) return false;
+    for (const m of [...group.members]) this.removeMember(groupId, m);
+    this.org.groups.splice(this.org.groups.indexOf(group), 1);
+    this.groupsById.delete(groupId);
+    this.parents.delete(groupId);
+    for (const list of this.parents.values()) {
+      const i = list.indexOf(groupId);
+      if (i >= 0) list.splice(i, 1);
+    }
+    this.log.add({ kind: 'group', id: groupId, op: 'deleted' });
+    this.changed();
+    return true;
+  }
+
+  /** Whether a user is in deleted items (soft-deleted). */
+  isSoftDeleted(id: string): boolean {
+    return this.deletedUsers.has(id);
+  }
+
+  /** Users sorted by id, the stable order a delta's initial round pages through (a deletion never shifts a page). */
+  usersInDeltaOrder(): OrgUser[] {
+    const key = '\u0000delta-order';
+    const cached = this.listCache.get(key);
+    if (cached) return cached;
+    const list = [...this.org.users].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.listCache.set(key, list);
+    return list;
   }
 
   stats() {

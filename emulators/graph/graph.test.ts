@@ -446,3 +446,21 @@ test('$count=true on any directory collection needs ConsistencyLevel; token erro
   assert.deepEqual(bad.body.error_codes, [7000215]);
   assert.match(bad.body.error_description, /^AADSTS7000215: .* Trace ID: [0-9a-f-]{36} Correlation ID: [0-9a-f-]{36} Timestamp: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/);
 });
+
+test('$filter limits: 15 expressions by default (each value of in counts), a 2,048-character URL with advanced queries', async () => {
+  const ids = (n: number) => org.users.slice(0, n).map((u) => `'${u.id}'`).join(',');
+  const ok = await call(`/v1.0/users?$filter=${encodeURIComponent(`id in (${ids(15)})`)}&$select=id`);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.value.length, 15);
+  const many = await call(`/v1.0/users?$filter=${encodeURIComponent(`id in (${ids(14)}) and accountEnabled eq true`)}&$select=id`);
+  assert.equal(many.status, 200, '14 values and one comparison are 15 expressions');
+  const tooMany = await call(`/v1.0/users?$filter=${encodeURIComponent(`id in (${ids(15)}) and accountEnabled eq true`)}&$select=id`);
+  assert.equal(tooMany.status, 400);
+  assert.equal(graphError(tooMany.body), 'Request_UnsupportedQuery');
+  const advanced = { consistencylevel: 'eventual' };
+  const long = await call(`/v1.0/users?$count=true&$filter=${encodeURIComponent(`id in (${ids(60)})`)}&$select=id`, { headers: advanced });
+  assert.equal(long.status, 400, 'a URL over 2,048 characters is refused');
+  const fits = await call(`/v1.0/users?$count=true&$filter=${encodeURIComponent(`id in (${ids(30)})`)}&$select=id`, { headers: advanced });
+  assert.equal(fits.status, 200, 'advanced queries are limited by URL length, not by 15 expressions');
+  assert.equal(fits.body.value.length, 30);
+});

@@ -9,6 +9,7 @@ import { TokenService, type GraphClientRegistration } from './auth.ts';
 import { batchHandler, type BatchStats, type InnerFault } from './batch.ts';
 import { READ_APPLICATIONS, READ_MEMBERSHIP, READ_USERS, requires, type GraphHandler } from './context.ts';
 import { Directory } from './directory.ts';
+import { DeltaService, type DeltaOptions, type ExpiryAnswer } from './delta.ts';
 import { graphErrorForStatus } from './errors.ts';
 import { getGroup, groupMembers, listGroups } from './groups.ts';
 import { availableExtensionProperties, getManager, getUser, listUsers, memberOf } from './users.ts';
@@ -16,6 +17,7 @@ import { availableExtensionProperties, getManager, getUser, listUsers, memberOf 
 export type { GraphClientRegistration } from './auth.ts';
 export type { InnerFault } from './batch.ts';
 export { Directory } from './directory.ts';
+export type { DeltaOptions, ExpiryAnswer } from './delta.ts';
 
 /** A client every emulator accepts unless `clients` is given (demo and quick tests). */
 export const DEFAULT_GRAPH_CLIENT: Required<Pick<GraphClientRegistration, 'clientId' | 'clientSecret'>> = {
@@ -35,6 +37,8 @@ export interface GraphEmulatorOptions {
   clients?: GraphClientRegistration[];
   host?: string;
   port?: number;
+  /** Page sizes of /users/delta and /groups/delta. */
+  delta?: DeltaOptions;
 }
 
 export interface GraphEmulator extends RunningEmulator {
@@ -50,6 +54,8 @@ export interface GraphEmulator extends RunningEmulator {
   setBatchFaults(faults: InnerFault[]): void;
   /** What the client cost the tenant: Graph calls answered and the resource units they were charged. */
   usage: GraphUsage;
+  /** Delta queries: token expiry and the emulated clock. */
+  delta: DeltaService;
 }
 
 /**
@@ -70,6 +76,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
   const batchFaults: InnerFault[] = [];
   const batchStats: BatchStats = { batches: 0, innerRequests: 0, innerFaults: 0 };
   const usage: GraphUsage = { calls: 0, resourceUnits: 0 };
+  const delta = new DeltaService(opts.delta);
 
   // Every Graph route: bearer token first, then the permission check, then the handler.
   const graph = (permissions: readonly string[], handler: GraphHandler) => {
@@ -84,7 +91,13 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     };
   };
 
-  const api = new Router()
+  const api = new Router();
+  // Before /users/:id. `/delta` is shorthand for the function's full name, which SDKs send.
+  for (const name of ['delta', 'microsoft.graph.delta', 'delta()', 'microsoft.graph.delta()']) {
+    api.on('GET', `/v1.0/users/${name}`, graph(READ_USERS, delta.handler('users')));
+    api.on('GET', `/v1.0/groups/${name}`, graph(READ_MEMBERSHIP, delta.handler('groups')));
+  }
+  api
     .on('GET', '/v1.0/users', graph(READ_USERS, listUsers))
     .on('GET', '/v1.0/users/:id', graph(READ_USERS, getUser))
     .on('GET', '/v1.0/users/:id/manager', graph(READ_USERS, getManager))
@@ -135,7 +148,38 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       const u = directory.updateUser(req.params.id!, (req.body ?? {}) as Record<string, unknown>);
       return u ? { status: 200, body: u } : { status: 404, body: { error: 'no such user' } };
     })
+    // Permanent deletion (delta: @removed reason "deleted").
     .on('DELETE', '/users/:id', (req) => (directory.deleteUser(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such user' } }))
+    // Into deleted items, restorable (delta: @removed reason "changed"), and back.
+    .on('POST', '/users/:id/soft-delete', (req) => (directory.softDeleteUser(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such user' } }))
+    .on('POST', '/users/:id/restore', (req) => (directory.restoreUser(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such deleted user' } }))
+    .on('PUT', '/users/:id/manager', (req) => {
+      const managerId = ((req.body ?? {}) as { managerId?: string | null }).managerId ?? null;
+      return directory.setManager(req.params.id!, managerId) ? { status: 204 } : { status: 404, body: { error: 'no such user or manager' } };
+    })
+    .on('POST', '/groups/:id/members', (req) => {
+      const b = (req.body ?? {}) as { add?: string[]; remove?: string[] };
+      const group = directory.group(req.params.id!);
+      if (!group) return { status: 404, body: { error: 'no such group' } };
+      const unknown = (b.add ?? []).filter((m) => !directory.object(m));
+      if (unknown.length) return { status: 404, body: { error: `no such member: ${unknown.join(', ')}` } };
+      for (const m of b.remove ?? []) directory.removeMember(group.id, m);
+      for (const m of b.add ?? []) directory.addMember(group.id, m);
+      return { status: 200, body: { id: group.id, members: group.members.length } };
+    })
+    .on('DELETE', '/groups/:id', (req) => (directory.deleteGroup(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such group' } }))
+    .on('POST', '/delta/expire', (req) => {
+      const answer = ((req.body ?? {}) as { answer?: ExpiryAnswer }).answer ?? 'syncStateNotFound';
+      if (!['syncStateNotFound', 'resyncRequired', 'gone'].includes(answer)) return { status: 400, body: { error: 'answer must be syncStateNotFound, resyncRequired or gone' } };
+      delta.expireAll(answer);
+      return { status: 200, body: { answer } };
+    })
+    .on('POST', '/clock', (req) => {
+      const advanceMs = Number(((req.body ?? {}) as { advanceMs?: number }).advanceMs ?? 0);
+      if (!Number.isFinite(advanceMs) || advanceMs < 0) return { status: 400, body: { error: 'advanceMs must be a number >= 0' } };
+      delta.clockOffsetMs += advanceMs;
+      return { status: 200, body: { now: new Date(delta.now()).toISOString() } };
+    })
     .on('POST', '/tokens/expire', () => ({ status: 200, body: { expired: tokens.expireAll() } }))
     .on('POST', '/batch-faults', (req) => {
       setBatchFaults(((req.body ?? {}) as { script?: InnerFault[] }).script ?? []);
@@ -171,5 +215,6 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     batchStats,
     setBatchFaults,
     usage,
+    delta,
   });
 }

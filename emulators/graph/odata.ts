@@ -210,6 +210,21 @@ export function filterPaths(node: FilterNode, out: string[][] = []): string[][] 
   return out;
 }
 
+/** Expressions of a filter as Graph limits them: one per comparison or function, one per value of an `in`. */
+export function filterExpressions(node: FilterNode): number {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return filterExpressions(node.left) + filterExpressions(node.right);
+    case 'not':
+      return filterExpressions(node.inner);
+    case 'in':
+      return node.values.length;
+    default:
+      return 1;
+  }
+}
+
 function resolve(obj: Record<string, unknown>, path: string[]): unknown {
   let v: unknown = obj;
   for (const seg of path) {

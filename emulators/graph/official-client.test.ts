@@ -85,3 +85,30 @@ test('filter and count with the advanced-query header through the SDK', async ()
   assert.equal(res['@odata.count'], expected.length);
   assert.deepEqual(res.value.map((u: { id: string }) => u.id), expected);
 });
+
+test('delta through the SDK: nextLinks to the deltaLink, then the deltaLink returns exactly the change', async () => {
+  let res = await client.api('/users/delta').select(['displayName', 'department']).get();
+  const seen = new Set<string>();
+  while (res['@odata.nextLink']) {
+    assert.ok(!res['@odata.deltaLink'], 'never both links on one page');
+    for (const u of res.value) seen.add(u.id);
+    res = await client.api(res['@odata.nextLink']).get();
+  }
+  for (const u of res.value) seen.add(u.id);
+  assert.equal(seen.size, emu.directory.org.users.length);
+  const deltaLink: string = res['@odata.deltaLink'];
+  assert.ok(deltaLink, 'the last page carries the deltaLink');
+  const target = emu.directory.org.users[3]!;
+  emu.directory.updateUser(target.id, { department: 'Changed by delta test' });
+  emu.directory.updateUser(emu.directory.org.users[4]!.id, { city: 'not selected' });
+  const changes = await client.api(deltaLink).get();
+  assert.deepEqual(changes.value, [{ id: target.id, displayName: target.displayName, department: 'Changed by delta test' }]);
+  assert.ok(changes['@odata.deltaLink'], 'a short round ends on its first page');
+  // An expired token surfaces as the SDK's GraphError with Graph's code.
+  emu.delta.expireAll();
+  await assert.rejects(client.api(changes['@odata.deltaLink']).get(), (e: unknown) => {
+    assert.ok(e instanceof GraphError, 'e instanceof GraphError');
+    assert.equal(e.code, 'syncStateNotFound');
+    return true;
+  });
+});

@@ -42,7 +42,8 @@ export class MembershipReader {
     this.batcher = new GraphBatcher(graph, opts);
   }
 
-  private request(userId: string): { url: string; headers: Record<string, string> } {
+  /** The memberOf request of one user (relative URL and headers), also for callers that batch it with other requests. */
+  request(userId: string): { url: string; headers: Record<string, string> } {
     const nav = this.opts.transitive ? 'transitiveMemberOf' : 'memberOf';
     const select = this.opts.onlyGroupIds ? 'id,displayName' : 'displayName';
     return castListing(`/users/${encodeURIComponent(userId)}/${nav}/microsoft.graph.group`, { $select: select, $top: '999' });
@@ -79,8 +80,8 @@ export class MembershipReader {
     }
   }
 
-  /** Display names from one page, following nextLinks to the end. */
-  private async collect(first: GroupPage): Promise<string[]> {
+  /** Display names from one page, following nextLinks to the end (the first page may come from the caller's own $batch). */
+  async collect(first: GroupPage): Promise<string[]> {
     const names: string[] = [];
     const only = this.opts.onlyGroupIds;
     let page: GroupPage | undefined = first;
