@@ -1,0 +1,264 @@
+// Incremental sync end to end: the real Entra ID source's changes() over Graph delta (the Graph
+// emulator's delta and control endpoints), the engine's shadow and projection, and the Jira DC
+// emulator, on SQLite and PostgreSQL. Directory changes are made through the emulator's control
+// API, as another process would; what Jira holds is checked against the directory (harness.ts).
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { storeKinds, type TestStore } from '../helpers/stores.ts';
+import { SyncEngine } from '../../src/engine/engine.ts';
+import type { SyncResult } from '../../src/engine/api.ts';
+import type { ConnectorConfig } from '../../src/config/schema.ts';
+import type { OrgUser } from '../../emulators/org/types.ts';
+import { assertJiraMatchesDirectory, e2eConnector, expectedUsername, planOf, startEmulators, type Emulators } from './harness.ts';
+
+const USERS = 120;
+const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
+
+/** Graph requests by route, the delta rounds apart from everything else. */
+const graphRequests = (em: Emulators) => {
+  const routes = Object.entries(em.graph.stats.byRoute);
+  const delta = routes.filter(([r]) => r.includes('delta')).reduce((n, [, c]) => n + c, 0);
+  return { delta, other: routes.filter(([r]) => !r.includes('delta') && !r.includes('/token')), total: em.graph.stats.requests };
+};
+
+for (const [kind, openStore] of storeKinds) {
+  describe(`Entra ID delta → Jira DC incremental sync end to end (${kind} store)`, () => {
+    let em: Emulators;
+    let t: TestStore | undefined;
+    let engine: SyncEngine;
+    let dispatcher: Agent;
+
+    before(async () => {
+      em = await startEmulators({ users: USERS });
+      dispatcher = new Agent({ connect: { ca: em.graph.ca } });
+    });
+    after(async () => {
+      await t?.dispose();
+      await dispatcher.close();
+      await em.close();
+    });
+    beforeEach(async () => {
+      await em.reset();
+      await t?.dispose();
+      t = await openStore();
+      engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
+    });
+
+    const org = () => em.graph.directory.org;
+    const store = () => t!.store;
+    const CONNECTOR = 'entra-e2e';
+    const incremental = async (connector: ConnectorConfig = e2eConnector(em)): Promise<SyncResult> => {
+      const r = await engine.run({ connector, kind: 'incremental', trigger: 'cli' });
+      assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+      return r;
+    };
+    /** The seeding round; the statistics of both emulators start from zero after it. */
+    const seed = async (connector?: ConnectorConfig) => {
+      const r = await incremental(connector);
+      em.jira.resetStats();
+      em.graph.resetStats();
+      return r;
+    };
+    /** The emulator's control API (`/_emulator/…`), over TLS like the Graph endpoints. */
+    const control = async (method: string, path: string, body?: unknown) => {
+      const res = await undiciFetch(`${em.graph.url}/_emulator${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher,
+      });
+      const text = await res.text();
+      assert.ok(res.ok, `${method} /_emulator${path}: ${res.status} ${text}`);
+    };
+    const isManager = (u: OrgUser) => org().users.some((x) => x.managerId === u.id);
+    const leaf = (skip: OrgUser[] = []) => {
+      const u = org().users.find((x) => x.userType === 'Member' && !!x.mail && !!x.managerId && x.accountEnabled && !isManager(x) && !skip.includes(x));
+      assert.ok(u, 'the seeded org has such a user');
+      return u;
+    };
+    const manager = (skip: OrgUser[] = []) => {
+      const m = org().users.find((x) => x.userType === 'Member' && !!x.mail && isManager(x) && !!x.managerId && !skip.includes(x));
+      assert.ok(m, 'the seeded org has a manager with a manager');
+      return m;
+    };
+    const reportsOf = (m: OrgUser) => org().users.filter((x) => x.managerId === m.id);
+
+    test('the seeding round reads everyone and stores a checkpoint; a round without change sends only delta requests and writes nothing', async () => {
+      const first = await incremental();
+      assert.equal(first.run.kind, 'incremental');
+      assert.equal(first.run.counts.read, USERS);
+      assert.equal(first.run.counts.created, USERS);
+      assert.equal(first.run.counts.failed, 0);
+      assertJiraMatchesDirectory(em.jira, org()); // manager.mail, manager.targetUsername and groups included
+      const state = await store().shadow.state(CONNECTOR);
+      assert.ok(state.checkpoint, 'a checkpoint is stored');
+      assert.equal(await store().shadow.count(CONNECTOR, { live: true }), USERS);
+      assert.equal(await store().shadow.count(CONNECTOR, { pending: true }), 0, 'nothing left pending');
+
+      em.jira.resetStats();
+      em.graph.resetStats();
+      const second = await incremental();
+      assert.equal(second.run.counts.usersWritten, 0);
+      assert.equal(second.run.counts.read, 0);
+      assert.equal(em.jira.stats.writes, 0, 'no write request reached Jira');
+      const g = graphRequests(em);
+      assert.equal(g.delta, 2, `one users and one groups delta request (${JSON.stringify(em.graph.stats.byRoute)})`);
+      assert.deepEqual(g.other, [], 'only delta requests (and a token) were sent to Graph');
+      assert.notEqual((await store().shadow.state(CONNECTOR)).checkpoint, null);
+    });
+
+    test('a department changed in the directory: the next round updates only that user, only that field', async () => {
+      await seed();
+      const u = leaf();
+      const before = u.department;
+      await control('PATCH', `/users/${u.id}`, { department: 'Quality Assurance' });
+      const r = await incremental();
+      assert.equal(r.run.counts.read, 1);
+      assert.equal(r.run.counts.updated, 1);
+      assert.equal(r.run.counts.usersWritten, 1);
+      const items = await planOf(store(), r.run.id);
+      assert.deepEqual(items.map((i) => [i.sourceId, i.operation]), [[u.id, 'updated']]);
+      assert.deepEqual(items[0]!.changes, [{ field: 'property.department', before, after: 'Quality Assurance' }]);
+      assert.equal(em.jira.inspect(expectedUsername(u))!.properties.department, 'Quality Assurance');
+      assertJiraMatchesDirectory(em.jira, org());
+
+      // A membership added by group delta: only that user's groups change.
+      const group = org().groups.find((g) => g.displayName.startsWith('dept-') && !g.members.includes(u.id));
+      assert.ok(group, 'a department group the user is not in');
+      await control('POST', `/groups/${group.id}/members`, { add: [u.id] });
+      const moved = await incremental();
+      const movedItems = await planOf(store(), moved.run.id);
+      assert.deepEqual(movedItems.map((i) => [i.sourceId, i.operation, i.changes.map((c) => [c.field, c.add])]), [[u.id, 'updated', [['groups', [group.displayName]]]]]);
+      assert.ok(em.jira.inspect(expectedUsername(u))!.groups.includes(group.displayName), 'the user is in the group in Jira');
+      assertJiraMatchesDirectory(em.jira, org());
+    });
+
+    test('soft-deleted and deleted users: tombstones, journaled missing with the reason, nothing deactivated in Jira; a restore brings the user back', async () => {
+      await seed();
+      const soft = leaf();
+      const gone = leaf([soft]);
+      await control('POST', `/users/${soft.id}/soft-delete`);
+      await control('DELETE', `/users/${gone.id}`);
+      const r = await incremental();
+      assert.equal(r.run.counts.missing, 2);
+      const { items } = await store().runs.items(r.run.id, { operation: 'missing' });
+      assert.deepEqual(Object.fromEntries(items.map((i) => [i.sourceId, i.details?.reason])), { [soft.id]: 'soft-deleted', [gone.id]: 'deleted' });
+      const shadow = await store().shadow.getMany(CONNECTOR, [soft.id, gone.id]);
+      assert.equal(shadow.get(soft.id)?.tombstone, 'soft-deleted');
+      assert.equal(shadow.get(gone.id)?.tombstone, 'deleted');
+      const links = await store().links.getMany(CONNECTOR, 'jira', [soft.id, gone.id]);
+      assert.ok(links.get(soft.id)?.missingSince && links.get(gone.id)?.missingSince, 'both links marked missing');
+      for (const u of [soft, gone]) {
+        const j = em.jira.inspect(expectedUsername(u));
+        assert.ok(j, `${expectedUsername(u)} still exists in Jira`);
+        assert.equal(j.active, true, `${expectedUsername(u)} is not deactivated`);
+      }
+      assert.equal(em.jira.stats.writes, 0, 'nothing written to Jira for a removal');
+
+      await control('POST', `/users/${soft.id}/restore`);
+      const back = await incremental();
+      assert.equal((await store().shadow.getMany(CONNECTOR, [soft.id])).get(soft.id)?.tombstone, null);
+      assert.equal((await store().links.get(CONNECTOR, 'jira', soft.id))?.missingSince, null, 'missingSince cleared');
+      assert.equal(back.run.counts.missing, 0);
+      assert.equal(em.jira.inspect(expectedUsername(soft))?.active, true, 'the restored user is active in Jira');
+    });
+
+    test("a manager changed by delta updates the report's manager values; a manager's own mail change reaches its reports", async () => {
+      await seed();
+      const report = leaf();
+      const newManager = manager([org().users.find((x) => x.id === report.managerId)!]);
+      await control('PUT', `/users/${report.id}/manager`, { managerId: newManager.id });
+      let r = await incremental();
+      let j = em.jira.inspect(expectedUsername(report))!;
+      assert.equal(j.properties.managerEmail, newManager.mail);
+      assert.equal(j.properties.managerUsername, expectedUsername(newManager));
+      assert.deepEqual((await planOf(store(), r.run.id)).map((i) => [i.sourceId, i.operation]), [[report.id, 'updated']]);
+
+      const reports = reportsOf(newManager);
+      assert.ok(reports.length >= 2, 'the manager has several reports');
+      await control('PATCH', `/users/${newManager.id}`, { mail: 'renamed.manager@contoso.example' });
+      r = await incremental();
+      assert.equal(r.run.counts.updated, reports.length + 1, 'the manager and each of its reports');
+      for (const x of reports) {
+        j = em.jira.inspect(expectedUsername(x))!;
+        assert.equal(j.properties.managerEmail, 'renamed.manager@contoso.example', expectedUsername(x));
+      }
+      assertJiraMatchesDirectory(em.jira, org());
+    });
+
+    test('an expired delta token: the next round reads in full by itself, succeeds, and says so', async () => {
+      await seed();
+      const u = leaf();
+      await control('PATCH', `/users/${u.id}`, { jobTitle: 'Principal Tester' });
+      await control('POST', '/delta/expire', {});
+      const r = await incremental();
+      assert.match(r.run.notice ?? '', /read in full/);
+      assert.equal((await store().runs.get(r.run.id))?.notice, r.run.notice, 'the notice is stored with the run');
+      assert.equal(r.run.counts.read, USERS, 'everyone read again');
+      assert.equal(r.run.counts.updated, 1);
+      assert.equal(r.run.counts.usersWritten, 1);
+      assertJiraMatchesDirectory(em.jira, org());
+      const next = await incremental();
+      assert.equal(next.run.notice, null, 'the new checkpoint is taken');
+      assert.equal(next.run.counts.read, 0);
+    });
+
+    test("a user the connector's filter no longer matches is recorded out of scope", async () => {
+      const filtered = (): ConnectorConfig => {
+        const c = e2eConnector(em);
+        return { ...c, source: { ...c.source, filter: 'accountEnabled eq true' } as ConnectorConfig['source'] };
+      };
+      const seeded = await seed(filtered());
+      const enabled = org().users.filter((u) => u.accountEnabled).length;
+      assert.equal(seeded.run.counts.read, enabled);
+      const u = leaf();
+      await control('PATCH', `/users/${u.id}`, { accountEnabled: false });
+      const r = await incremental(filtered());
+      const { items } = await store().runs.items(r.run.id, { operation: 'missing' });
+      assert.deepEqual(items.map((i) => [i.sourceId, i.details?.reason]), [[u.id, 'out-of-scope']]);
+      assert.equal((await store().shadow.getMany(CONNECTOR, [u.id])).get(u.id)?.tombstone, 'out-of-scope');
+      assert.equal(em.jira.inspect(expectedUsername(u))?.active, true, 'nothing deactivated in Jira');
+    });
+
+    test('killed between apply and checkpoint: the rerun converges, nothing written twice', async () => {
+      // One write at a time, so the kill lands after exactly KILL_AFTER writes.
+      const connector = (): ConnectorConfig => {
+        const c = e2eConnector(em);
+        return { ...c, targets: c.targets.map((x) => ({ ...x, concurrency: 1 })) as ConnectorConfig['targets'] };
+      };
+      await seed(connector());
+      const checkpoint = (await store().shadow.state(CONNECTOR)).checkpoint;
+      const changed = org().users.filter((u) => u.department && !isManager(u)).slice(0, 10);
+      for (const u of changed) await control('PATCH', `/users/${u.id}`, { department: `${u.department} (moved)` });
+      const KILL_AFTER = 4;
+
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ store: t!.options, connector: connector(), ca: em.graph.ca, kind: 'incremental' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      em.jira.onWrite((n) => {
+        if (n >= KILL_AFTER) child.kill('SIGKILL');
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      em.jira.onWrite(undefined);
+      assert.equal(signal, 'SIGKILL', `the run was to be killed after ${KILL_AFTER} writes; it ended by itself (${code}): ${output}`);
+      assert.equal(em.jira.stats.writes, KILL_AFTER);
+      assert.equal((await store().shadow.state(CONNECTOR)).checkpoint, checkpoint, 'the checkpoint is not stored before what it covers is applied');
+
+      em.jira.resetStats();
+      const rerun = await incremental(connector());
+      assert.equal(em.jira.stats.writes, changed.length - KILL_AFTER, 'what the killed run wrote is not written again');
+      assert.equal(rerun.run.counts.usersWritten, changed.length - KILL_AFTER);
+      assertJiraMatchesDirectory(em.jira, org());
+      assert.equal(await store().shadow.count(CONNECTOR, { pending: true }), 0);
+      assert.notEqual((await store().shadow.state(CONNECTOR)).checkpoint, checkpoint, 'the checkpoint moved on');
+      em.jira.resetStats();
+      const again = await incremental(connector());
+      assert.equal(again.run.counts.usersWritten, 0);
+      assert.equal(em.jira.stats.writes, 0);
+    });
+  });
+}
