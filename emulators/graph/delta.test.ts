@@ -1,7 +1,8 @@
 // The emulator's delta queries against the documented behaviour (docs/protocol-facts.md "Delta").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
+import { rawCaller } from './raw-client.ts';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from './index.ts';
 import { generateOrg } from '../org/index.ts';
 
@@ -29,18 +30,7 @@ after(async () => {
   await emu.close();
 });
 
-async function call(path: string, init: { method?: string; headers?: Record<string, string>; body?: string; auth?: string | null } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  const auth = init.auth === undefined ? token : init.auth;
-  if (auth) headers.authorization = `Bearer ${auth}`;
-  const res = await fetch(path.startsWith('http') ? path : `${emu.url}${path}`, { method: init.method ?? 'GET', headers, body: init.body, dispatcher: agent });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  return { status: res.status, headers: res.headers, body };
-}
+const call = rawCaller({ url: () => emu.url, agent: () => agent, token: () => token });
 
 const control = (path: string, method = 'POST', body?: unknown) =>
   call(`/_emulator${path}`, { method, auth: null, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Agent, fetch } from 'undici';
 import { generate } from 'selfsigned';
 import { createHash, createSign, X509Certificate } from 'node:crypto';
+import { rawCaller } from './raw-client.ts';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from './index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../org/index.ts';
 import { DEFAULT_USER_SELECT } from './directory.ts';
@@ -29,18 +30,7 @@ after(async () => {
   await emu.close();
 });
 
-async function call(path: string, init: { method?: string; headers?: Record<string, string>; body?: string; auth?: string | null } = {}) {
-  const headers: Record<string, string> = { ...init.headers };
-  const auth = init.auth === undefined ? token : init.auth;
-  if (auth) headers.authorization = `Bearer ${auth}`;
-  const res = await fetch(path.startsWith('http') ? path : `${emu.url}${path}`, { method: init.method ?? 'GET', headers, body: init.body, dispatcher: agent });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  return { status: res.status, headers: res.headers, body };
-}
+const call = rawCaller({ url: () => emu.url, agent: () => agent, token: () => token });
 
 async function tokenRequest(form: Record<string, string>, tenant = emu.tenantId) {
   return call(`/${tenant}/oauth2/v2.0/token`, {
