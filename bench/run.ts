@@ -17,6 +17,7 @@ import { demoConnector, demoSecrets } from '../src/cli/demo.ts';
 import type { RecordedRequest } from '../src/core/http.ts';
 import { replayFloor } from './floor.ts';
 import { Agent, request } from 'undici';
+import { measureLatency } from './latency.ts';
 
 interface ScenarioResult {
   scenario: string;
@@ -40,6 +41,10 @@ interface ScenarioResult {
   changes?: number;
   usersWritten?: number;
   strayWrites?: number;
+  /** latency: the fastest and slowest change, and changes never seen in Jira. */
+  minMs?: number;
+  maxMs?: number;
+  lost?: number;
 }
 
 const args = process.argv.slice(2);
@@ -48,15 +53,18 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,user] [--user-samples 50] [--changes 100] [--repeat 3] [--json]');
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--json]');
   console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
 const json = args.includes('--json');
-const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,user').split(','));
+const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user').split(','));
 const userSamples = Number(arg('--user-samples', '50'));
 const incrementalChanges = Number(arg('--changes', '100'));
+/** Latency: this many changes at random moments over this many seconds (default: about 5 minutes in all). */
+const latencyChanges = Number(arg('--latency-changes', '20'));
+const latencySeconds = Number(arg('--latency-seconds', '180'));
 /** The no-change sync is short and sensitive to noise: it runs this many times, the median counts. */
 const repeat = Math.max(1, Number(arg('--repeat', '3')));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -123,6 +131,17 @@ async function readRecords(file: string): Promise<Array<RecordedRequest & { u: n
 
 /** The demo mapping's Jira username: the UPN's local part, lower-cased (no guests are sampled). */
 const jiraUsername = (upn: string) => upn.slice(0, upn.indexOf('@')).toLowerCase();
+
+/** A small seeded random source (mulberry32), so runs change users at the same moments. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -258,6 +277,35 @@ async function main(): Promise<void> {
 
   if (only.has('incremental')) await incrementalScenario();
 
+  if (only.has('latency')) {
+    if (!only.has('incremental')) {
+      const seed = await runWorker({ info, dataDir, scenario: 'incremental', recordFile }, dir);
+      if (seed.status === 'failed') throw new Error(`incremental seeding failed: ${seed.error}`);
+    }
+    const sample = (await emu.command({ cmd: 'sample', count: latencyChanges })) as Array<{ id: string; userPrincipalName: string }>;
+    const users = [];
+    for (const u of sample) users.push({ id: u.id, key: await jiraUserKey(jiraUsername(u.userPrincipalName)) });
+    log(`latency: ${latencyChanges} changes at random moments over ${latencySeconds} s, idsync serve with schedule.incremental ${connector.schedule?.incremental}`);
+    const l = await measureLatency({ dataDir, graphCa: info.graph.ca, jiraUrl: info.jira.url, changes: latencyChanges, durationMs: latencySeconds * 1000, users, graphControl, log, random: mulberry32(42) });
+    const r: ScenarioResult = {
+      scenario: `latency (${latencyChanges} changes, interval ${connector.schedule?.incremental})`,
+      wallMs: l.latenciesMs.reduce((a, b) => a + b, 0),
+      floorMs: 0,
+      ratio: 0,
+      peakRssMb: l.servePeakRssMb,
+      requests: 0,
+      writes: 0,
+      p50Ms: l.latenciesMs.length ? percentile(l.latenciesMs, 50) : NaN,
+      p95Ms: l.latenciesMs.length ? percentile(l.latenciesMs, 95) : NaN,
+      maxMs: Math.max(...l.latenciesMs),
+      minMs: Math.min(...l.latenciesMs),
+      lost: l.lost,
+      changes: latencyChanges,
+    };
+    results.push(r);
+    log(`latency    p50 ${(r.p50Ms! / 1000).toFixed(1)} s, p95 ${(r.p95Ms! / 1000).toFixed(1)} s, max ${(r.maxMs! / 1000).toFixed(1)} s, min ${(r.minMs! / 1000).toFixed(1)} s over ${l.latenciesMs.length} changes (${l.lost} not seen), serve peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+  }
+
   if (only.has('user')) {
     const sample = (await emu.command({ cmd: 'sample', count: userSamples })) as Array<{ userPrincipalName: string }>;
     const w = await runWorker({ info, dataDir, scenario: 'users', userRefs: sample.map((s) => s.userPrincipalName), recordFile }, dir);
@@ -294,6 +342,11 @@ async function main(): Promise<void> {
 function printTable(results: ScenarioResult[]): void {
   const rows = [['scenario', 'wall', 'floor', 'ratio', 'idsync CPU', 'peak RSS', 'requests', 'writes']];
   for (const r of results) {
+    if (r.maxMs !== undefined) {
+      const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      rows.push([r.scenario, `p50 ${sec(r.p50Ms!)}, p95 ${sec(r.p95Ms!)}, max ${sec(r.maxMs)}`, '', '', '', `${r.peakRssMb.toFixed(0)} MB (serve)`, '', '']);
+      continue;
+    }
     rows.push([
       r.scenario,
       r.p50Ms !== undefined ? `p50 ${r.p50Ms.toFixed(1)} ms` : `${(r.wallMs / 1000).toFixed(2)} s`,
