@@ -77,7 +77,8 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
       const now = performance.now();
       while (made < moments.length && now - start >= moments[made]!) {
         // A user not waiting for an earlier change, so each change is seen on its own.
-        const user = o.users.find((u) => !pending.has(u.key))!;
+        const user = o.users.find((u) => !pending.has(u.key));
+        if (!user) break; // every sampled user is waiting: poll first
         o.users.push(o.users.splice(o.users.indexOf(user), 1)[0]!);
         const title = `Latency ${stamp} ${made}`;
         await o.graphControl(`/users/${user.id}`, 'PATCH', { jobTitle: title });
@@ -95,6 +96,7 @@ export async function measureLatency(o: LatencyOptions): Promise<LatencyResult> 
         }
       }
       sampleRss();
+      if (child.exitCode !== null) throw new Error(`idsync serve exited with ${child.exitCode}: ${stderr}`);
       if (made === moments.length && performance.now() - lastChange > PATIENCE_MS) break;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
