@@ -1,4 +1,4 @@
-// `npm run bench -- --users N [--json] [--only initial,nochange,changed,reconcile,user]`
+// `npm run bench -- --users N [--json] [--only initial,nochange,changed,reconcile,incremental,user]`
 //
 // Measures idsync against the emulators (Entra ID tenant + Jira DC). The emulators run in one
 // process, each scenario in a fresh worker process (bench/worker.ts) as `idsync sync` would,
@@ -16,12 +16,18 @@ import { Store } from '../src/store/index.ts';
 import { demoConnector, demoSecrets } from '../src/cli/demo.ts';
 import type { RecordedRequest } from '../src/core/http.ts';
 import { replayFloor } from './floor.ts';
+import { Agent, request } from 'undici';
+import { measureLatency } from './latency.ts';
 
 interface ScenarioResult {
   scenario: string;
   wallMs: number;
   floorMs: number;
+  /** Against today's floor definition (bench/floor.ts): the figure the goals are set against. */
   ratio: number;
+  /** Beside it: a floor that also parses every JSON answer it receives. */
+  floorParsedMs?: number;
+  ratioParsed?: number;
   /** idsync's own CPU time (user + system) in the scenario, when measured. */
   cpuMs?: number;
   peakRssMb: number;
@@ -31,6 +37,18 @@ interface ScenarioResult {
   p50Ms?: number;
   p95Ms?: number;
   floorP50Ms?: number;
+  /** incremental: Graph calls (token requests excluded), delta pages among them, users changed and written. */
+  graphRequests?: number;
+  /** Graph calls as Graph throttles them: each request inside a $batch counted. */
+  graphCalls?: number;
+  deltaPages?: number;
+  changes?: number;
+  usersWritten?: number;
+  strayWrites?: number;
+  /** latency: the fastest and slowest change, and changes never seen in Jira. */
+  minMs?: number;
+  maxMs?: number;
+  lost?: number;
 }
 
 const args = process.argv.slice(2);
@@ -39,14 +57,18 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,user] [--user-samples 50] [--repeat 3] [--json]');
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--json]');
   console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
 const json = args.includes('--json');
-const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,user').split(','));
+const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user').split(','));
 const userSamples = Number(arg('--user-samples', '50'));
+const incrementalChanges = Number(arg('--changes', '100'));
+/** Latency: this many changes at random moments over this many seconds (default: about 5 minutes in all). */
+const latencyChanges = Number(arg('--latency-changes', '20'));
+const latencySeconds = Number(arg('--latency-seconds', '180'));
 /** The no-change sync is short and sensitive to noise: it runs this many times, the median counts. */
 const repeat = Math.max(1, Number(arg('--repeat', '3')));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -111,6 +133,20 @@ async function readRecords(file: string): Promise<Array<RecordedRequest & { u: n
   return records;
 }
 
+/** The demo mapping's Jira username: the UPN's local part, lower-cased (no guests are sampled). */
+const jiraUsername = (upn: string) => upn.slice(0, upn.indexOf('@')).toLowerCase();
+
+/** A small seeded random source (mulberry32), so runs change users at the same moments. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -122,6 +158,20 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const emu = await startEmulatorProcess();
   log(`emulators up in ${((performance.now() - t0) / 1000).toFixed(1)} s (Graph ${emu.info.graph.url}, Jira ${emu.info.jira.url})`);
+  // The Graph emulator's control API (emulators/graph/README.md), over its own TLS certificate.
+  const controlAgent = new Agent({ connect: { ca: emu.info.graph.ca } });
+  const graphControl = async (path: string, method: string, body?: unknown) => {
+    const res = await request(`${emu.info.graph.url}/_emulator${path}`, { method: method as 'PATCH', dispatcher: controlAgent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`control ${method} ${path}: ${res.statusCode} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const jiraUserKey = async (username: string) => {
+    const res = await request(`${emu.info.jira.url}/rest/api/2/user?username=${encodeURIComponent(username)}`, { headers: { authorization: `Bearer ${emu.info.jira.pat}` } });
+    const body = (await res.body.json()) as { key?: string };
+    if (res.statusCode !== 200 || !body.key) throw new Error(`Jira user ${username}: ${res.statusCode}`);
+    return body.key;
+  };
   const dir = mkdtempSync(join(tmpdir(), 'idsync-bench-'));
   const dataDir = join(dir, 'data');
   const info = { ...emu.info, confluence: undefined };
@@ -132,7 +182,8 @@ async function main(): Promise<void> {
   const concurrency = connector.targets[0]!.concurrency;
   const recordFile = join(dir, 'requests.ndjson');
   // Paged reads of the identity provider form a chain (each page names the next).
-  const isChained = (r: RecordedRequest) => r.method === 'GET' && r.url.startsWith(info.graph.url) && /\/v1\.0\/users(\?|$)/.test(r.url);
+  const isChained = (r: RecordedRequest) => r.method === 'GET' && r.url.startsWith(info.graph.url) && /\/v1\.0\/users(\/(microsoft\.graph\.)?delta)?(\?|$)/.test(r.url);
+  const isGraph = (r: RecordedRequest) => r.url.startsWith(info.graph.url) && r.url.includes('/v1.0/');
   const isWrite = (r: RecordedRequest) => r.method !== 'GET' && !r.url.startsWith(info.graph.url);
   const results: ScenarioResult[] = [];
 
@@ -141,11 +192,14 @@ async function main(): Promise<void> {
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
     const reqs = await readRecords(recordFile);
     const floorMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained });
+    const floorParsedMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained, parse: true });
     const r: ScenarioResult = {
       scenario,
       wallMs: w.wallMs,
       floorMs,
       ratio: w.wallMs / floorMs,
+      floorParsedMs,
+      ratioParsed: w.wallMs / floorParsedMs,
       cpuMs: w.cpuMs,
       peakRssMb: w.peakRssMb,
       requests: reqs.length,
@@ -153,8 +207,68 @@ async function main(): Promise<void> {
       counts: w.counts,
     };
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(floorParsedMs / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
+  };
+
+  /**
+   * Incremental: a first incremental run seeds the checkpoint (Graph delta's initial round), then
+   * `changes` users get a new job title through the Graph emulator's control API and one
+   * incremental run must read only the changes (goal: Graph requests ≤ changes + pages) and
+   * write exactly those users' jobTitle property, nothing else.
+   */
+  const incrementalScenario = async () => {
+    const seed = await runWorker({ info, dataDir, scenario: 'incremental', recordFile }, dir);
+    if (seed.status === 'failed') throw new Error(`incremental seeding failed: ${seed.error}`);
+    const seedReqs = await readRecords(recordFile);
+    log(`incremental seeding round: ${(seed.wallMs / 1000).toFixed(2)} s, ${seedReqs.filter(isGraph).length} Graph requests, ${seedReqs.filter(isWrite).length} writes · ${JSON.stringify(seed.counts)}`);
+    const sample = (await emu.command({ cmd: 'sample', count: incrementalChanges })) as Array<{ id: string; userPrincipalName: string }>;
+    const stamp = Date.now().toString(36);
+    for (const [i, u] of sample.entries()) await graphControl(`/users/${u.id}`, 'PATCH', { jobTitle: `Bench ${stamp} ${i}` });
+    const w = await runWorker({ info, dataDir, scenario: 'incremental', recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`incremental: run failed: ${w.error}`);
+    const reqs = await readRecords(recordFile);
+    const floorMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained });
+    const floorParsedMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained, parse: true });
+    const graphReqs = reqs.filter(isGraph);
+    // Graph throttles each request inside a $batch on its own: those count as calls too.
+    const graphCalls = graphReqs.reduce((n, r) => n + (r.url.endsWith('/$batch') && r.body ? (JSON.parse(r.body) as { requests: unknown[] }).requests.length : 1), 0);
+    const pages = graphReqs.filter((r) => /\/users\/(microsoft\.graph\.)?delta/.test(r.url)).length;
+    const writes = reqs.filter(isWrite);
+    // Exactly the changed users, only their jobTitle: every write names one of them and the field.
+    // Jira DC addresses a user's properties by its key: the changed users' keys, and the title each must get.
+    const titleByKey = new Map<string, string>();
+    for (const [i, u] of sample.entries()) titleByKey.set(await jiraUserKey(jiraUsername(u.userPrincipalName)), `Bench ${stamp} ${i}`);
+    const written = new Set<string>();
+    const stray: string[] = [];
+    for (const r of writes) {
+      const key = new URL(r.url).searchParams.get('userKey');
+      const title = key ? titleByKey.get(key) : undefined;
+      if (title !== undefined && /\/user\/properties\/jobTitle\?/.test(r.url) && r.method === 'PUT' && r.body === JSON.stringify(title)) written.add(key!);
+      else stray.push(`${r.method} ${r.url.slice(r.url.indexOf('/rest/'))} ${r.body ?? ''}`);
+    }
+    log(`incremental Graph requests: ${graphReqs.map((r) => r.method + ' ' + r.url.slice(r.url.indexOf('/v1.0/'), r.url.indexOf('/v1.0/') + 60)).join(' | ')}`);
+    const r: ScenarioResult = {
+      scenario: `incremental (${sample.length} changed)`,
+      wallMs: w.wallMs,
+      floorMs,
+      ratio: w.wallMs / floorMs,
+      floorParsedMs,
+      ratioParsed: w.wallMs / floorParsedMs,
+      cpuMs: w.cpuMs,
+      peakRssMb: w.peakRssMb,
+      requests: reqs.length,
+      writes: writes.length,
+      counts: w.counts,
+      graphRequests: graphReqs.length,
+      graphCalls,
+      deltaPages: pages,
+      changes: sample.length,
+      usersWritten: written.size,
+      strayWrites: stray.length,
+    };
+    results.push(r);
+    log(`incremental ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${graphReqs.length} Graph requests, ${graphCalls} calls counting $batch parts (${pages} delta pages; goal ≤ ${sample.length} + pages), ${writes.length} writes: ${written.size}/${sample.length} changed users' jobTitle, ${stray.length} other${stray.length ? ': ' + stray.slice(0, 5).join(', ') : ''} · ${JSON.stringify(w.counts)}`);
   };
 
   await fullSync('initial');
@@ -170,6 +284,37 @@ async function main(): Promise<void> {
     await fullSync('changed');
   }
   if (only.has('reconcile')) await fullSync('reconcile', true);
+
+  if (only.has('incremental')) await incrementalScenario();
+
+  if (only.has('latency')) {
+    if (!only.has('incremental')) {
+      const seed = await runWorker({ info, dataDir, scenario: 'incremental', recordFile }, dir);
+      if (seed.status === 'failed') throw new Error(`incremental seeding failed: ${seed.error}`);
+    }
+    const sample = (await emu.command({ cmd: 'sample', count: latencyChanges })) as Array<{ id: string; userPrincipalName: string }>;
+    const users = [];
+    for (const u of sample) users.push({ id: u.id, key: await jiraUserKey(jiraUsername(u.userPrincipalName)) });
+    log(`latency: ${latencyChanges} changes at random moments over ${latencySeconds} s, idsync serve with schedule.incremental ${connector.schedule?.incremental}`);
+    const l = await measureLatency({ dataDir, graphCa: info.graph.ca, jiraUrl: info.jira.url, changes: latencyChanges, durationMs: latencySeconds * 1000, users, graphControl, log, random: mulberry32(42) });
+    const r: ScenarioResult = {
+      scenario: `latency (${latencyChanges} changes, interval ${connector.schedule?.incremental})`,
+      wallMs: l.latenciesMs.reduce((a, b) => a + b, 0),
+      floorMs: 0,
+      ratio: 0,
+      peakRssMb: l.servePeakRssMb,
+      requests: 0,
+      writes: 0,
+      p50Ms: l.latenciesMs.length ? percentile(l.latenciesMs, 50) : NaN,
+      p95Ms: l.latenciesMs.length ? percentile(l.latenciesMs, 95) : NaN,
+      maxMs: Math.max(...l.latenciesMs),
+      minMs: Math.min(...l.latenciesMs),
+      lost: l.lost,
+      changes: latencyChanges,
+    };
+    results.push(r);
+    log(`latency    p50 ${(r.p50Ms! / 1000).toFixed(1)} s, p95 ${(r.p95Ms! / 1000).toFixed(1)} s, max ${(r.maxMs! / 1000).toFixed(1)} s, min ${(r.minMs! / 1000).toFixed(1)} s over ${l.latenciesMs.length} changes (${l.lost} not seen), serve peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+  }
 
   if (only.has('user')) {
     const sample = (await emu.command({ cmd: 'sample', count: userSamples })) as Array<{ userPrincipalName: string }>;
@@ -205,13 +350,19 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: ScenarioResult[]): void {
-  const rows = [['scenario', 'wall', 'floor', 'ratio', 'idsync CPU', 'peak RSS', 'requests', 'writes']];
+  const rows = [['scenario', 'wall', 'floor', 'ratio', 'ratio (parsing floor)', 'idsync CPU', 'peak RSS', 'requests', 'writes']];
   for (const r of results) {
+    if (r.maxMs !== undefined) {
+      const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      rows.push([r.scenario, `p50 ${sec(r.p50Ms!)}, p95 ${sec(r.p95Ms!)}, max ${sec(r.maxMs)}`, '', '', '', '', `${r.peakRssMb.toFixed(0)} MB (serve)`, '', '']);
+      continue;
+    }
     rows.push([
       r.scenario,
       r.p50Ms !== undefined ? `p50 ${r.p50Ms.toFixed(1)} ms` : `${(r.wallMs / 1000).toFixed(2)} s`,
       r.floorP50Ms !== undefined ? `p50 ${r.floorP50Ms.toFixed(1)} ms` : `${(r.floorMs / 1000).toFixed(2)} s`,
       `${r.ratio.toFixed(2)}×`,
+      r.ratioParsed !== undefined ? `${r.ratioParsed.toFixed(2)}×` : '',
       r.cpuMs !== undefined ? `${(r.cpuMs / 1000).toFixed(2)} s` : '',
       `${r.peakRssMb.toFixed(0)} MB`,
       String(r.requests),

@@ -3,7 +3,7 @@
 // them as the transport floor) and prints one JSON line with its measurements.
 //
 //   node --import tsx bench/worker.ts <job.json>
-// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'users', reconcile?, userRefs?, recordFile }
+// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users', reconcile?, userRefs?, recordFile }
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
@@ -13,7 +13,7 @@ import { demoConnector } from '../src/cli/demo.ts';
 interface Job {
   info: SuiteInfo;
   dataDir: string;
-  scenario: 'full' | 'users';
+  scenario: 'full' | 'incremental' | 'users';
   reconcile?: boolean;
   userRefs?: string[];
   recordFile: string;
@@ -45,10 +45,10 @@ const engine = new SyncEngine(store, {
 });
 
 const result: Record<string, unknown> = {};
-if (job.scenario === 'full') {
+if (job.scenario === 'full' || job.scenario === 'incremental') {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const { run } = await engine.run({ connector, kind: 'full', trigger: 'bench', reconcile: job.reconcile });
+  const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile });
   result.wallMs = performance.now() - started;
   // idsync's own CPU time (user + system, microseconds): steadier than wall time on a busy machine.
   const cpu = process.cpuUsage(cpuBefore);
@@ -56,6 +56,7 @@ if (job.scenario === 'full') {
   result.status = run.status;
   result.error = run.error;
   result.counts = run.counts;
+  result.notice = run.notice;
 } else {
   const times: number[] = [];
   for (const [i, ref] of (job.userRefs ?? []).entries()) {
