@@ -43,6 +43,31 @@ export async function bossSchemaOf(db: Kysely<Database>): Promise<string> {
   return store === 'public' ? 'idsync_boss' : `${store}_boss`;
 }
 
+/**
+ * pg-boss's database: its SQL on the store's pool, each call on one connection. A call may be a
+ * whole transaction in one string (pg-boss's `BEGIN; …; COMMIT;` for creating its schema or a
+ * queue). When a statement in it fails, PostgreSQL skips the rest, COMMIT included, and leaves
+ * the session in the aborted transaction; pg-boss expects such failures (another process
+ * creating the same schema or queue first: "already exists") and goes on. Without the ROLLBACK
+ * the connection would go back to the pool that way, and the next queries that got it, whoever
+ * made them, would fail with "current transaction is aborted" (seen: `idsync serve` failing its
+ * start-up after three processes created pg-boss's schema at once).
+ */
+export function bossDatabase(db: Kysely<Database>): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } {
+  return {
+    executeSql: (text, values) =>
+      db.connection().execute(async (conn) => {
+        try {
+          return { rows: [...(await conn.executeQuery(CompiledQuery.raw(text, values ?? []))).rows] };
+        } catch (e) {
+          // Outside a transaction this is a mere warning; inside one it ends the aborted one.
+          await conn.executeQuery(CompiledQuery.raw('ROLLBACK')).catch(() => undefined);
+          throw e;
+        }
+      }),
+  };
+}
+
 export class PgBossJobQueue implements JobQueue {
   readonly kind = 'pg-boss' as const;
   private readonly workers = new Map<string, string>();
@@ -58,7 +83,7 @@ export class PgBossJobQueue implements JobQueue {
   static async open(db: Kysely<Database>, log: Logger, opts: PgBossQueueOptions = {}): Promise<PgBossJobQueue> {
     const schema = await bossSchemaOf(db);
     const boss = new PgBoss({
-      db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: [...(await db.executeQuery(CompiledQuery.raw(text, values ?? []))).rows] }) },
+      db: bossDatabase(db),
       schema,
       // Schedules are claimed per slot in the store (src/jobs/slots.ts), not by pg-boss's cron.
       schedule: false,

@@ -6,7 +6,9 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
-import { PgBossJobQueue, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
+import { PgBossJobQueue, bossDatabase, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { Database } from '../../src/store/schema.ts';
 import type { JobMeta, JobQueue, RunJob } from '../../src/jobs/types.ts';
 import { openPostgresStore, PG_URL, type TestStore } from '../helpers/stores.ts';
 import { spawn } from 'node:child_process';
@@ -176,6 +178,28 @@ describe('job queue: a restart hands on the job of the run its killed predecesso
       hb.releaseAll();
       await before.stop();
       await after?.stop();
+    }
+  });
+});
+
+describe("job queue: pg-boss's database adapter", () => {
+  test('a pg-boss transaction that fails part-way leaves its connection out of the transaction, for the next query', async () => {
+    // One connection, so the query after the failure surely gets the one the failure ran on.
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      const boss = bossDatabase(db);
+      const before = await boss.executeSql('SELECT pg_backend_pid() AS pid');
+      // As pg-boss creates its schema when another process did so first: a statement of the
+      // transaction fails with "already exists", which pg-boss takes for that race and ignores.
+      await assert.rejects(boss.executeSql('BEGIN; CREATE TEMP TABLE boss_race (id int); CREATE TEMP TABLE boss_race (id int); COMMIT;'), /already exists/);
+      const { rows } = await sql<{ pid: number; tx: string | null }>`SELECT pg_backend_pid() AS pid, pg_current_xact_id_if_assigned()::text AS tx`.execute(db);
+      assert.equal(rows[0]!.pid, (before.rows[0] as { pid: number }).pid, 'the same connection');
+      assert.equal(rows[0]!.tx, null, 'no transaction left open on it');
+      const left = (await boss.executeSql("SELECT to_regclass('pg_temp.boss_race')::text AS t")).rows[0] as { t: string | null };
+      assert.equal(left.t, null, 'the failed transaction was rolled back');
+    } finally {
+      await db.destroy();
     }
   });
 });
