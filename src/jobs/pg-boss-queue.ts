@@ -68,6 +68,27 @@ export function bossDatabase(db: Kysely<Database>): { executeSql(text: string, v
   };
 }
 
+/**
+ * Runs pg-boss's start() while holding a session advisory lock of its schema, so the processes
+ * sharing a database start it one at a time. start() creates (or migrates) the schema when it
+ * finds none; processes starting together all find none, and pg-boss's own lock in its creating
+ * transaction does not save the later ones: they fail on what the first created, with "already
+ * exists" (which pg-boss ignores) or a duplicate key in pg_namespace (which it does not: the
+ * process cannot start). Behind this lock, the later ones find the schema made and create nothing.
+ */
+async function oneStartAtATime<T>(db: Kysely<Database>, schema: string, start: () => Promise<T>): Promise<T> {
+  // A connection of its own holds the lock; pg-boss's statements take others from the pool.
+  return db.connection().execute(async (conn) => {
+    const key = `idsync.pg-boss-start.${schema}`;
+    await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]));
+    try {
+      return await start();
+    } finally {
+      await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]));
+    }
+  });
+}
+
 export class PgBossJobQueue implements JobQueue {
   readonly kind = 'pg-boss' as const;
   private readonly workers = new Map<string, string>();
@@ -95,7 +116,7 @@ export class PgBossJobQueue implements JobQueue {
       if (/duplicate key|unique constraint/i.test(e.message)) return;
       log.warn({ queue: e.queue, err: e.message }, 'job queue error (pg-boss)');
     });
-    await boss.start();
+    await oneStartAtATime(db, schema, () => boss.start());
     return new PgBossJobQueue(boss, log, opts.pollingIntervalSeconds ?? 2);
   }
 

@@ -9,6 +9,7 @@ import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
 import { PgBossJobQueue, bossDatabase, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
+import { Store } from '../../src/store/index.ts';
 import type { JobMeta, JobQueue, RunJob } from '../../src/jobs/types.ts';
 import { openPostgresStore, PG_URL, type TestStore } from '../helpers/stores.ts';
 import { spawn } from 'node:child_process';
@@ -200,6 +201,31 @@ describe("job queue: pg-boss's database adapter", () => {
       assert.equal(left.t, null, 'the failed transaction was rolled back');
     } finally {
       await db.destroy();
+    }
+  });
+});
+
+describe('job queue: pg-boss started by several processes at once', () => {
+  test('three queues opened together on a store without pg-boss schema all start, and their stores go on working', async () => {
+    const first = await openPostgresStore();
+    // Three stores on one schema, each with its pool, as three idsync processes have.
+    const stores = [first.store];
+    const queues: PgBossJobQueue[] = [];
+    try {
+      for (let n = 0; n < 2; n++) stores.push(await Store.open(first.options));
+      const opened = await Promise.allSettled(stores.map((s) => PgBossJobQueue.open(s.db, quiet)));
+      for (const o of opened) if (o.status === 'fulfilled') queues.push(o.value);
+      assert.deepEqual(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'started')), ['started', 'started', 'started']);
+      // What a start-up does next (JobRunner.reap, failInterrupted), on each store's pool.
+      for (const s of stores) assert.equal(await s.runs.failInterrupted('test'), 0);
+    } finally {
+      await Promise.all(queues.map((q) => q.stop()));
+      for (const s of stores.slice(1)) await s.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${first.pgSchema}_boss" CASCADE`);
+      await c.end();
+      await first.dispose();
     }
   });
 });
