@@ -69,20 +69,22 @@ export function bossDatabase(db: Kysely<Database>): { executeSql(text: string, v
 }
 
 /**
- * Runs pg-boss's start() while holding a session advisory lock of its schema, so the processes
- * sharing a database start it one at a time. start() creates (or migrates) the schema when it
- * finds none; processes starting together all find none, and pg-boss's own lock in its creating
- * transaction does not save the later ones: they fail on what the first created, with "already
- * exists" (which pg-boss ignores) or a duplicate key in pg_namespace (which it does not: the
- * process cannot start). Behind this lock, the later ones find the schema made and create nothing.
+ * Runs `fn` while holding a session advisory lock named `key`, so the processes sharing a
+ * database do it one at a time. Used around what pg-boss does not make safe against itself:
+ *
+ * - start() creates (or migrates) its schema when it finds none; processes starting together all
+ *   find none, and pg-boss's own lock in its creating transaction does not save the later ones:
+ *   they fail on what the first created, with "already exists" (which pg-boss ignores) or a
+ *   duplicate key in pg_namespace (which it does not: the process cannot start).
+ * - createQueue() of one queue by two processes at once deadlocks in PostgreSQL (create_queue()
+ *   inserts the queue row, then attaches its partition, which waits for the other's insert).
  */
-async function oneStartAtATime<T>(db: Kysely<Database>, schema: string, start: () => Promise<T>): Promise<T> {
+async function oneAtATime<T>(db: Kysely<Database>, key: string, fn: () => Promise<T>): Promise<T> {
   // A connection of its own holds the lock; pg-boss's statements take others from the pool.
   return db.connection().execute(async (conn) => {
-    const key = `idsync.pg-boss-start.${schema}`;
     await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]));
     try {
-      return await start();
+      return await fn();
     } finally {
       await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]));
     }
@@ -95,6 +97,8 @@ export class PgBossJobQueue implements JobQueue {
   private handler?: JobHandler;
 
   private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly schema: string,
     private readonly boss: PgBoss,
     private readonly log: Logger,
     private readonly pollingIntervalSeconds: number,
@@ -116,8 +120,9 @@ export class PgBossJobQueue implements JobQueue {
       if (/duplicate key|unique constraint/i.test(e.message)) return;
       log.warn({ queue: e.queue, err: e.message }, 'job queue error (pg-boss)');
     });
-    await oneStartAtATime(db, schema, () => boss.start());
-    return new PgBossJobQueue(boss, log, opts.pollingIntervalSeconds ?? 2);
+    // Behind the lock, the later processes find the schema made and create nothing.
+    await oneAtATime(db, `idsync.pg-boss.${schema}`, () => boss.start());
+    return new PgBossJobQueue(db, schema, boss, log, opts.pollingIntervalSeconds ?? 2);
   }
 
   async start(handler: JobHandler, connectorIds: string[]): Promise<void> {
@@ -184,11 +189,10 @@ export class PgBossJobQueue implements JobQueue {
   private async ensureQueue(connectorId: string): Promise<void> {
     const name = queueName(connectorId);
     if (await this.boss.getQueue(name)) return;
-    try {
+    // One creation at a time (see oneAtATime); a process that waited finds the queue made.
+    await oneAtATime(this.db, `idsync.pg-boss.${this.schema}`, async () => {
+      if (await this.boss.getQueue(name)) return;
       await this.boss.createQueue(name, { name, policy: 'stately', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
-    } catch (e) {
-      // Another process created it in between.
-      if (!(await this.boss.getQueue(name))) throw e;
-    }
+    });
   }
 }

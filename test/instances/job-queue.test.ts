@@ -206,7 +206,7 @@ describe("job queue: pg-boss's database adapter", () => {
 });
 
 describe('job queue: pg-boss started by several processes at once', () => {
-  test('three queues opened together on a store without pg-boss schema all start, and their stores go on working', async () => {
+  test('three queues opened together on a store without pg-boss schema all start, their stores go on working, and they create a queue together', async () => {
     const first = await openPostgresStore();
     // Three stores on one schema, each with its pool, as three idsync processes have.
     const stores = [first.store];
@@ -218,6 +218,10 @@ describe('job queue: pg-boss started by several processes at once', () => {
       assert.deepEqual(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'started')), ['started', 'started', 'started']);
       // What a start-up does next (JobRunner.reap, failInterrupted), on each store's pool.
       for (const s of stores) assert.equal(await s.runs.failInterrupted('test'), 0);
+      // A connector's first jobs, sent by all three at once: each creates its queue first.
+      const sent = await Promise.allSettled(queues.map((q) => q.enqueue(job('together', 'slot-1'))));
+      assert.deepEqual(sent.map((o) => (o.status === 'rejected' ? String(o.reason) : 'sent')), ['sent', 'sent', 'sent']);
+      assert.equal(sent.filter((o) => o.status === 'fulfilled' && o.value.queued).length, 1, 'stately: one job waits, the others are refused');
     } finally {
       await Promise.all(queues.map((q) => q.stop()));
       for (const s of stores.slice(1)) await s.close();
