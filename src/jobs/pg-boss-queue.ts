@@ -43,12 +43,62 @@ export async function bossSchemaOf(db: Kysely<Database>): Promise<string> {
   return store === 'public' ? 'idsync_boss' : `${store}_boss`;
 }
 
+/**
+ * pg-boss's database: its SQL on the store's pool, each call on one connection. A call may be a
+ * whole transaction in one string (pg-boss's `BEGIN; …; COMMIT;` for creating its schema or a
+ * queue). When a statement in it fails, PostgreSQL skips the rest, COMMIT included, and leaves
+ * the session in the aborted transaction; pg-boss expects such failures (another process
+ * creating the same schema or queue first: "already exists") and goes on. Without the ROLLBACK
+ * the connection would go back to the pool that way, and the next queries that got it, whoever
+ * made them, would fail with "current transaction is aborted" (seen: `idsync serve` failing its
+ * start-up after three processes created pg-boss's schema at once).
+ */
+export function bossDatabase(db: Kysely<Database>): { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } {
+  return {
+    executeSql: (text, values) =>
+      db.connection().execute(async (conn) => {
+        try {
+          return { rows: [...(await conn.executeQuery(CompiledQuery.raw(text, values ?? []))).rows] };
+        } catch (e) {
+          // Outside a transaction this is a mere warning; inside one it ends the aborted one.
+          await conn.executeQuery(CompiledQuery.raw('ROLLBACK')).catch(() => undefined);
+          throw e;
+        }
+      }),
+  };
+}
+
+/**
+ * Runs `fn` while holding a session advisory lock named `key`, so the processes sharing a
+ * database do it one at a time. Used around what pg-boss does not make safe against itself:
+ *
+ * - start() creates (or migrates) its schema when it finds none; processes starting together all
+ *   find none, and pg-boss's own lock in its creating transaction does not save the later ones:
+ *   they fail on what the first created, with "already exists" (which pg-boss ignores) or a
+ *   duplicate key in pg_namespace (which it does not: the process cannot start).
+ * - createQueue() of one queue by two processes at once deadlocks in PostgreSQL (create_queue()
+ *   inserts the queue row, then attaches its partition, which waits for the other's insert).
+ */
+async function oneAtATime<T>(db: Kysely<Database>, key: string, fn: () => Promise<T>): Promise<T> {
+  // A connection of its own holds the lock; pg-boss's statements take others from the pool.
+  return db.connection().execute(async (conn) => {
+    await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]));
+    try {
+      return await fn();
+    } finally {
+      await conn.executeQuery(CompiledQuery.raw('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]));
+    }
+  });
+}
+
 export class PgBossJobQueue implements JobQueue {
   readonly kind = 'pg-boss' as const;
   private readonly workers = new Map<string, string>();
   private handler?: JobHandler;
 
   private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly schema: string,
     private readonly boss: PgBoss,
     private readonly log: Logger,
     private readonly pollingIntervalSeconds: number,
@@ -58,7 +108,7 @@ export class PgBossJobQueue implements JobQueue {
   static async open(db: Kysely<Database>, log: Logger, opts: PgBossQueueOptions = {}): Promise<PgBossJobQueue> {
     const schema = await bossSchemaOf(db);
     const boss = new PgBoss({
-      db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: [...(await db.executeQuery(CompiledQuery.raw(text, values ?? []))).rows] }) },
+      db: bossDatabase(db),
       schema,
       // Schedules are claimed per slot in the store (src/jobs/slots.ts), not by pg-boss's cron.
       schedule: false,
@@ -70,8 +120,9 @@ export class PgBossJobQueue implements JobQueue {
       if (/duplicate key|unique constraint/i.test(e.message)) return;
       log.warn({ queue: e.queue, err: e.message }, 'job queue error (pg-boss)');
     });
-    await boss.start();
-    return new PgBossJobQueue(boss, log, opts.pollingIntervalSeconds ?? 2);
+    // Behind the lock, the later processes find the schema made and create nothing.
+    await oneAtATime(db, `idsync.pg-boss.${schema}`, () => boss.start());
+    return new PgBossJobQueue(db, schema, boss, log, opts.pollingIntervalSeconds ?? 2);
   }
 
   async start(handler: JobHandler, connectorIds: string[]): Promise<void> {
@@ -138,11 +189,10 @@ export class PgBossJobQueue implements JobQueue {
   private async ensureQueue(connectorId: string): Promise<void> {
     const name = queueName(connectorId);
     if (await this.boss.getQueue(name)) return;
-    try {
+    // One creation at a time (see oneAtATime); a process that waited finds the queue made.
+    await oneAtATime(this.db, `idsync.pg-boss.${this.schema}`, async () => {
+      if (await this.boss.getQueue(name)) return;
       await this.boss.createQueue(name, { name, policy: 'stately', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
-    } catch (e) {
-      // Another process created it in between.
-      if (!(await this.boss.getQueue(name))) throw e;
-    }
+    });
   }
 }

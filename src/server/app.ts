@@ -232,17 +232,27 @@ export interface RunningServer extends IdsyncServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownStore = !opts.store;
   const store = opts.store ?? (await Store.open({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }));
-  const server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
-  const created = await ensureAdminFromEnv(server.auth);
-  if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
-  // Dead runs that did a job first, so their jobs are handed on (a job left active would hold
-  // its connector's queue until pg-boss's long lease ran out); then any other dead run.
-  await server.jobs?.runner.reap();
-  const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
-  if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
-  const address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
-  await server.jobs?.runner.start();
-  await server.scheduler?.start();
+  let server: IdsyncServer | undefined;
+  let address: string;
+  try {
+    server = await buildServer({ store, scheduler: true, ...(opts.services ? { services: opts.services } : {}), ...(opts.connectorContext ? { connectorContext: opts.connectorContext } : {}), ...(opts.webDir ? { webDir: opts.webDir } : {}), ...(opts.logger !== undefined ? { logger: opts.logger } : {}), ...deploymentOf(opts) });
+    const created = await ensureAdminFromEnv(server.auth);
+    if (created) server.app.log.info(`created administrator "${created}" from IDSYNC_ADMIN_PASSWORD`);
+    // Dead runs that did a job first, so their jobs are handed on (a job left active would hold
+    // its connector's queue until pg-boss's long lease ran out); then any other dead run.
+    await server.jobs?.runner.reap();
+    const interrupted = await store.runs.failInterrupted('idsync stopped while this run was in progress');
+    if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
+    address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+    await server.jobs?.runner.start();
+    await server.scheduler?.start();
+  } catch (e) {
+    // What was opened is let go (pg-boss's timers, the pool, the schedules), so a server that
+    // cannot start fails: `idsync serve` exits with the error instead of lingering, not listening.
+    await server?.close().catch(() => undefined);
+    if (ownStore) await store.close().catch(() => undefined);
+    throw e;
+  }
   return {
     ...server,
     url: address.replace('://[::1]', '://localhost'),

@@ -6,7 +6,10 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
-import { PgBossJobQueue, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
+import { PgBossJobQueue, bossDatabase, bossSchemaOf } from '../../src/jobs/pg-boss-queue.ts';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { Database } from '../../src/store/schema.ts';
+import { Store } from '../../src/store/index.ts';
 import type { JobMeta, JobQueue, RunJob } from '../../src/jobs/types.ts';
 import { openPostgresStore, PG_URL, type TestStore } from '../helpers/stores.ts';
 import { spawn } from 'node:child_process';
@@ -176,6 +179,57 @@ describe('job queue: a restart hands on the job of the run its killed predecesso
       hb.releaseAll();
       await before.stop();
       await after?.stop();
+    }
+  });
+});
+
+describe("job queue: pg-boss's database adapter", () => {
+  test('a pg-boss transaction that fails part-way leaves its connection out of the transaction, for the next query', async () => {
+    // One connection, so the query after the failure surely gets the one the failure ran on.
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      const boss = bossDatabase(db);
+      const before = await boss.executeSql('SELECT pg_backend_pid() AS pid');
+      // As pg-boss creates its schema when another process did so first: a statement of the
+      // transaction fails with "already exists", which pg-boss takes for that race and ignores.
+      await assert.rejects(boss.executeSql('BEGIN; CREATE TEMP TABLE boss_race (id int); CREATE TEMP TABLE boss_race (id int); COMMIT;'), /already exists/);
+      const { rows } = await sql<{ pid: number; tx: string | null }>`SELECT pg_backend_pid() AS pid, pg_current_xact_id_if_assigned()::text AS tx`.execute(db);
+      assert.equal(rows[0]!.pid, (before.rows[0] as { pid: number }).pid, 'the same connection');
+      assert.equal(rows[0]!.tx, null, 'no transaction left open on it');
+      const left = (await boss.executeSql("SELECT to_regclass('pg_temp.boss_race')::text AS t")).rows[0] as { t: string | null };
+      assert.equal(left.t, null, 'the failed transaction was rolled back');
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe('job queue: pg-boss started by several processes at once', () => {
+  test('three queues opened together on a store without pg-boss schema all start, their stores go on working, and they create a queue together', async () => {
+    const first = await openPostgresStore();
+    // Three stores on one schema, each with its pool, as three idsync processes have.
+    const stores = [first.store];
+    const queues: PgBossJobQueue[] = [];
+    try {
+      for (let n = 0; n < 2; n++) stores.push(await Store.open(first.options));
+      const opened = await Promise.allSettled(stores.map((s) => PgBossJobQueue.open(s.db, quiet)));
+      for (const o of opened) if (o.status === 'fulfilled') queues.push(o.value);
+      assert.deepEqual(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'started')), ['started', 'started', 'started']);
+      // What a start-up does next (JobRunner.reap, failInterrupted), on each store's pool.
+      for (const s of stores) assert.equal(await s.runs.failInterrupted('test'), 0);
+      // A connector's first jobs, sent by all three at once: each creates its queue first.
+      const sent = await Promise.allSettled(queues.map((q) => q.enqueue(job('together', 'slot-1'))));
+      assert.deepEqual(sent.map((o) => (o.status === 'rejected' ? String(o.reason) : 'sent')), ['sent', 'sent', 'sent']);
+      assert.equal(sent.filter((o) => o.status === 'fulfilled' && o.value.queued).length, 1, 'stately: one job waits, the others are refused');
+    } finally {
+      await Promise.all(queues.map((q) => q.stop()));
+      for (const s of stores.slice(1)) await s.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${first.pgSchema}_boss" CASCADE`);
+      await c.end();
+      await first.dispose();
     }
   });
 });

@@ -27,10 +27,17 @@ interface Instance {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output: () => string;
+  /** Resolves when the process has announced its address; rejects, with its output, when it exits first or is not up by STARTUP_DEADLINE_MS. */
+  announced: Promise<void>;
 }
 
+/** Far more than a start takes on a loaded machine (a few seconds): a process not up by then is stuck, and the test says so with its output instead of waiting for its own timeout. */
+const STARTUP_DEADLINE_MS = 45_000;
+/** How long a serve process has to stop on SIGTERM before it is killed. */
+const STOP_GRACE_MS = 25_000;
+
 /** `idsync serve` as an administrator runs it, announcing its address as one JSON line. */
-async function serve(dataDir: string, env: Record<string, string>): Promise<Instance> {
+function serve(dataDir: string, env: Record<string, string>): Instance {
   const child = spawn(process.execPath, ['bin/idsync.mjs', '--data-dir', dataDir, 'serve', '--port', '0', '--json'], {
     cwd: ROOT,
     env: { ...process.env, IDSYNC_ADMIN_PASSWORD: undefined, ...env },
@@ -40,14 +47,31 @@ async function serve(dataDir: string, env: Record<string, string>): Promise<Inst
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  await new Promise<void>((resolve, reject) => {
+  const announced = new Promise<void>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`serve (pid ${child.pid}) did not announce itself within ${STARTUP_DEADLINE_MS / 1000} s:\n${out}`)), STARTUP_DEADLINE_MS);
     const check = () => {
-      if (out.includes('"url"')) resolve();
+      if (!out.includes('"url"')) return;
+      clearTimeout(deadline);
+      resolve();
     };
     child.stdout!.on('data', check);
-    void exited.then((e) => reject(new Error(`serve exited (${e.code ?? e.signal}) before announcing itself:\n${out}`)));
+    void exited.then((e) => {
+      clearTimeout(deadline);
+      reject(new Error(`serve exited (${e.code ?? e.signal}) before announcing itself:\n${out}`));
+    });
   });
-  return { child, exited, output: () => out };
+  // Rejections are looked at where the test awaits them; this one may come after the test has moved on.
+  announced.catch(() => undefined);
+  return { child, exited, output: () => out, announced };
+}
+
+/** Stops a serve process: SIGTERM, then SIGKILL if it has not exited after STOP_GRACE_MS. */
+async function stop(i: Instance): Promise<void> {
+  if (i.child.exitCode !== null || i.child.signalCode !== null) return;
+  i.child.kill('SIGTERM');
+  const grace = setTimeout(() => i.child.kill('SIGKILL'), STOP_GRACE_MS);
+  await i.exited;
+  clearTimeout(grace);
 }
 
 /** Waits until `probe` answers something, looking again every 100 ms (the state is in another process). */
@@ -94,7 +118,9 @@ test('three instances: a missed slot runs once; its process is killed mid-run an
 
     const env = { IDSYNC_DATABASE_URL: url.toString(), IDSYNC_EXTRA_CA: em.graph.ca! };
     // Started together: each one looks for the missed slot at start.
-    instances.push(...(await Promise.all([serve(dataDir, env), serve(dataDir, env), serve(dataDir, env)])));
+    // Each is in `instances` from its spawn on, so `finally` stops it whatever happens next.
+    for (let n = 0; n < 3; n++) instances.push(serve(dataDir, env));
+    await Promise.all(instances.map((i) => i.announced));
 
     await killing;
     const running = await store.db.selectFrom('runs').select(['id', 'owner_pid', 'job_id']).where('status', '=', 'running').where('trigger', '=', 'schedule').executeTakeFirst();
@@ -133,8 +159,7 @@ test('three instances: a missed slot runs once; its process is killed mid-run an
     assertJiraMatchesDirectory(em.jira, e2eOrg(USERS));
   } finally {
     em.jira.onWrite(undefined);
-    for (const i of instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGTERM');
-    await Promise.all(instances.map((i) => i.exited));
+    await Promise.all(instances.map(stop));
     await store.close();
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();
