@@ -7,17 +7,12 @@ import type { RunKind, RunCounts } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
 import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
 import type { EngineService } from './services.ts';
+import type { ActiveRun } from './run-coordinator.ts';
 
-export interface RunStarted {
+/** A run claimed: what the coordinator knows of its active run, and the run's id. */
+export interface RunStarted extends ActiveRun {
   type: 'run-started';
-  connectorId: string;
   runId: string;
-  kind: RunKind;
-  dryRun: boolean;
-  trigger: Trigger;
-  userRef?: string;
-  startedAt: string;
-  progress: SyncProgress;
 }
 
 export interface RunProgressed {
