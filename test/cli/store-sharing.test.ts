@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { PG_URL } from '../helpers/stores.ts';
+import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { runCommand, startServe, type Outcome } from './processes.ts';
 
 interface Place {
@@ -23,21 +21,12 @@ async function freshPlace(kind: 'sqlite' | 'postgres'): Promise<Place> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idsync-sharing-'));
   const removeDir = async () => rmSync(dataDir, { recursive: true, force: true });
   if (kind === 'sqlite') return { args: ['--data-dir', dataDir], env: { IDSYNC_DATABASE_URL: undefined, IDSYNC_DATA_DIR: undefined }, dispose: removeDir };
-  const database = `idsync_sharing_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
+  const database = await freshPostgresDatabase('idsync_sharing');
   return {
     args: ['--data-dir', dataDir],
-    env: { IDSYNC_DATABASE_URL: url.toString(), IDSYNC_DATA_DIR: undefined },
+    env: { IDSYNC_DATABASE_URL: database.url, IDSYNC_DATA_DIR: undefined },
     async dispose() {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await c.end();
+      await database.drop();
       await removeDir();
     },
   };

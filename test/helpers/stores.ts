@@ -9,6 +9,27 @@ import { Store, type StoreOptions } from '../../src/store/index.ts';
 
 export const PG_URL = process.env.IDSYNC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/**
+ * A fresh database on the local PostgreSQL server, for idsync processes that take only a URL
+ * (the CLI has no schema option); `drop()` removes it, whoever is still connected.
+ */
+export async function freshPostgresDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const database = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${database}"`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${database}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`) };
+}
+
 export interface TestStore {
   kind: 'sqlite' | 'postgres';
   store: Store;

@@ -7,25 +7,18 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { PG_URL } from '../helpers/stores.ts';
+import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { runCommand } from '../cli/processes.ts';
 
 test('idsync serve on PostgreSQL whose port is taken exits with the error instead of lingering', { timeout: 90_000 }, async () => {
-  const database = `idsync_startfail_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${database}"`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
+  const database = await freshPostgresDatabase('idsync_startfail');
   const dataDir = mkdtempSync(join(tmpdir(), 'idsync-startfail-'));
   const taken = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   const port = (taken.address() as { port: number }).port;
   try {
     const out = await runCommand(process.execPath, ['bin/idsync.mjs', '--data-dir', dataDir, 'serve', '--port', String(port), '--json'], {
-      IDSYNC_DATABASE_URL: url.toString(),
+      IDSYNC_DATABASE_URL: database.url,
       IDSYNC_ADMIN_PASSWORD: undefined,
     });
     assert.notEqual(out.code, 0, `serve failed:\n${out.stderr}`);
@@ -34,7 +27,6 @@ test('idsync serve on PostgreSQL whose port is taken exits with the error instea
   } finally {
     taken.close();
     rmSync(dataDir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 });

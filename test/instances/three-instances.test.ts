@@ -10,12 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { Store } from '../../src/store/index.ts';
 import { AuthRepo } from '../../src/store/auth.ts';
 import { SlotClaims } from '../../src/jobs/slots.ts';
-import { PG_URL } from '../helpers/stores.ts';
+import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { ROOT } from '../cli/processes.ts';
 import { assertJiraMatchesDirectory, e2eConnector, e2eOrg, startEmulators } from '../e2e/harness.ts';
 
@@ -87,15 +85,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, insta
 
 test('three instances: a missed slot runs once; its process is killed mid-run and another finishes the job; Jira equals the mapping', { timeout: 110_000 }, async () => {
   const em = await startEmulators({ users: USERS });
-  const database = `idsync_instances_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${database}`;
+  const database = await freshPostgresDatabase('idsync_instances');
   const dataDir = mkdtempSync(join(tmpdir(), 'idsync-instances-'));
-  const store = await Store.open({ dataDir, databaseUrl: url.toString() });
+  const store = await Store.open({ dataDir, databaseUrl: database.url });
   const instances: Instance[] = [];
   try {
     const connector = {
@@ -116,7 +108,7 @@ test('three instances: a missed slot runs once; its process is killed mid-run an
       });
     });
 
-    const env = { IDSYNC_DATABASE_URL: url.toString(), IDSYNC_EXTRA_CA: em.graph.ca! };
+    const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
     // Started together: each one looks for the missed slot at start.
     // Each is in `instances` from its spawn on, so `finally` stops it whatever happens next.
     for (let n = 0; n < 3; n++) instances.push(serve(dataDir, env));
@@ -161,10 +153,7 @@ test('three instances: a missed slot runs once; its process is killed mid-run an
     em.jira.onWrite(undefined);
     await Promise.all(instances.map(stop));
     await store.close();
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await c.end();
+    await database.drop();
     rmSync(dataDir, { recursive: true, force: true });
     await em.close();
   }
