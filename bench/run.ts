@@ -187,13 +187,11 @@ async function main(): Promise<void> {
   const isWrite = (r: RecordedRequest) => r.method !== 'GET' && !r.url.startsWith(info.graph.url);
   const results: ScenarioResult[] = [];
 
-  const fullSync = async (scenario: string, reconcile = false, record = true) => {
-    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir);
-    if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
-    const reqs = await readRecords(recordFile);
+  /** A worker's run and the requests it recorded, as a scenario's result against both floors. */
+  const measure = async (scenario: string, w: Record<string, any>, reqs: RecordedRequest[]): Promise<ScenarioResult> => {
     const floorMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained });
     const floorParsedMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained, parse: true });
-    const r: ScenarioResult = {
+    return {
       scenario,
       wallMs: w.wallMs,
       floorMs,
@@ -206,8 +204,14 @@ async function main(): Promise<void> {
       writes: reqs.filter(isWrite).length,
       counts: w.counts,
     };
+  };
+
+  const fullSync = async (scenario: string, reconcile = false, record = true) => {
+    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
+    const r = await measure(scenario, w, await readRecords(recordFile));
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(floorParsedMs / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
   };
 
@@ -228,8 +232,6 @@ async function main(): Promise<void> {
     const w = await runWorker({ info, dataDir, scenario: 'incremental', recordFile }, dir);
     if (w.status === 'failed') throw new Error(`incremental: run failed: ${w.error}`);
     const reqs = await readRecords(recordFile);
-    const floorMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained });
-    const floorParsedMs = await replayFloor(reqs, { concurrency, ca: info.graph.ca, isChained, parse: true });
     const graphReqs = reqs.filter(isGraph);
     // Graph throttles each request inside a $batch on its own: those count as calls too.
     const graphCalls = graphReqs.reduce((n, r) => n + (r.url.endsWith('/$batch') && r.body ? (JSON.parse(r.body) as { requests: unknown[] }).requests.length : 1), 0);
@@ -249,17 +251,7 @@ async function main(): Promise<void> {
     }
     log(`incremental Graph requests: ${graphReqs.map((r) => r.method + ' ' + r.url.slice(r.url.indexOf('/v1.0/'), r.url.indexOf('/v1.0/') + 60)).join(' | ')}`);
     const r: ScenarioResult = {
-      scenario: `incremental (${sample.length} changed)`,
-      wallMs: w.wallMs,
-      floorMs,
-      ratio: w.wallMs / floorMs,
-      floorParsedMs,
-      ratioParsed: w.wallMs / floorParsedMs,
-      cpuMs: w.cpuMs,
-      peakRssMb: w.peakRssMb,
-      requests: reqs.length,
-      writes: writes.length,
-      counts: w.counts,
+      ...(await measure(`incremental (${sample.length} changed)`, w, reqs)),
       graphRequests: graphReqs.length,
       graphCalls,
       deltaPages: pages,
@@ -268,7 +260,7 @@ async function main(): Promise<void> {
       strayWrites: stray.length,
     };
     results.push(r);
-    log(`incremental ${(r.wallMs / 1000).toFixed(2)} s (floor ${(floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${graphReqs.length} Graph requests, ${graphCalls} calls counting $batch parts (${pages} delta pages; goal ≤ ${sample.length} + pages), ${writes.length} writes: ${written.size}/${sample.length} changed users' jobTitle, ${stray.length} other${stray.length ? ': ' + stray.slice(0, 5).join(', ') : ''} · ${JSON.stringify(w.counts)}`);
+    log(`incremental ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${graphReqs.length} Graph requests, ${graphCalls} calls counting $batch parts (${pages} delta pages; goal ≤ ${sample.length} + pages), ${writes.length} writes: ${written.size}/${sample.length} changed users' jobTitle, ${stray.length} other${stray.length ? ': ' + stray.slice(0, 5).join(', ') : ''} · ${JSON.stringify(w.counts)}`);
   };
 
   await fullSync('initial');
