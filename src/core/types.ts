@@ -204,6 +204,36 @@ export interface TargetCapabilities {
   unsupported?: Array<{ name: TargetFieldName; reason: string }>;
   /** Whether the target can create users (Cloud products often cannot). */
   canCreateUsers: boolean;
+  /**
+   * What the target can do to a linked user the identity provider no longer gives (cleanup,
+   * issue 10) and to a renamed one. Config validation refuses a cleanup action the target
+   * cannot do, quoting `reasons`.
+   */
+  lifecycle: LifecycleCapabilities;
+}
+
+/**
+ * The cleanup actions a target supports. `disable`, `anonymise` and `removeAccess` are writes
+ * through `write()` (user.active=false; username/display name/email replaced by a pseudonym;
+ * the `accessGroups` removed), so they are planned, journaled and confirmed like any other
+ * change; `delete` goes through `deleteUser()`.
+ */
+export interface LifecycleCapabilities {
+  /** Can deactivate and reactivate an account (writes `user.active`). */
+  disable: boolean;
+  /** Can delete an account (`TargetConnector.deleteUser`). */
+  delete: boolean;
+  /** Can replace username, display name and e-mail (anonymise, and restore on return). */
+  anonymise: boolean;
+  /** Can change an existing account's username keeping its key (renames in the provider). */
+  renameUsername: boolean;
+  /**
+   * For targets that cannot disable (Jira/Confluence Cloud): access is removed by removing
+   * these product-access groups (the connector's configured ones; empty when none set).
+   */
+  removeAccess: boolean;
+  /** Why an action above is false, in words for the administrator (the validator quotes it). */
+  reasons?: Partial<Record<'disable' | 'delete' | 'anonymise' | 'renameUsername' | 'removeAccess', string>>;
 }
 
 /** How a user is known in a target. `key` is the target's immutable id (Jira user key, account id). */
@@ -278,6 +308,12 @@ export interface TargetConnector {
    * the run goes on); errors that concern the whole target (auth, unreachable) throw.
    */
   write(request: UserWrite): Promise<WriteResult>;
+  /**
+   * Deletes the account (cleanup action `delete`), where `capabilities().lifecycle.delete`.
+   * Resolves when the target confirmed the deletion or says the account does not exist;
+   * throws an IdsyncError otherwise (e.g. CONFLICT when the product refuses, with its reason).
+   */
+  deleteUser?(ref: TargetUserRef): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -60,6 +60,7 @@ test('missingForCreate names the required-on-create fields a plan leaves empty, 
   const caps: TargetCapabilities = {
     kind: 'x',
     canCreateUsers: true,
+    lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false },
     fields: [
       { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true },
       { name: 'user.email', type: 'string', label: 'Email', requiredOnCreate: true },

@@ -10,6 +10,7 @@ import { JIRA_LIKE, links, user } from './testing.ts';
 const EVERYTHING: TargetCapabilities = {
   kind: 'everything',
   canCreateUsers: true,
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false },
   fields: [
     ...JIRA_LIKE.fields,
     { name: 'confluence.profile.', type: 'string', label: 'Profile' },

@@ -5,6 +5,7 @@ import type { MappingContext } from './api.ts';
 export const JIRA_LIKE: TargetCapabilities = {
   kind: 'jira-dc',
   canCreateUsers: true,
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false },
   fields: [
     { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true, maxLength: 255 },
     { name: 'user.displayName', type: 'string', label: 'Full name', requiredOnCreate: true },
@@ -19,6 +20,7 @@ export const JIRA_LIKE: TargetCapabilities = {
 export const CONFLUENCE_LIKE: TargetCapabilities = {
   kind: 'confluence-dc',
   canCreateUsers: false,
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false },
   fields: [
     { name: 'user.displayName', type: 'string', label: 'Full name' },
     { name: 'user.email', type: 'string', label: 'Email' },

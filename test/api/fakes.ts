@@ -14,6 +14,7 @@ import type { EngineService, Services } from '../../src/server/services.ts';
 export const capabilities: TargetCapabilities = {
   kind: 'jira-dc',
   canCreateUsers: true,
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false },
   fields: [
     { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true },
     { name: 'user.displayName', type: 'string', label: 'Full name' },

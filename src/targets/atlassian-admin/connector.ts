@@ -38,6 +38,8 @@ const PROFILE_FIELDS: Record<string, { path: 'top' | 'extended'; key: string; la
 export const atlassianAdminCapabilities: TargetCapabilities = {
   kind: 'atlassian-admin',
   canCreateUsers: false,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [
     ...Object.entries(PROFILE_FIELDS).map(([name, f]) => ({
       name: `atlassian.profile.${name}`,

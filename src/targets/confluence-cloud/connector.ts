@@ -38,6 +38,8 @@ const ACCOUNT_FIELD = 'managed by the Atlassian account; use the atlassian-admin
 export const confluenceCloudCapabilities: TargetCapabilities = {
   kind: 'confluence-cloud',
   canCreateUsers: false,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: false, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { disable: 'not built yet (issue 10: cleanup of leavers)', delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [
     {
       name: 'groups',

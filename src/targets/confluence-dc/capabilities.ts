@@ -60,6 +60,8 @@ const baseUnsupported: TargetCapabilities['unsupported'] = [
 export const confluenceDcCapabilities: TargetCapabilities = {
   kind: 'confluence-dc',
   canCreateUsers: true,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [...baseFields, ...profileFields],
   unsupported: baseUnsupported,
 };

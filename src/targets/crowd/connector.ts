@@ -39,6 +39,8 @@ const ACCOUNT_FIELDS = ['user.displayName', 'user.email', 'user.active', 'crowd.
 export const crowdCapabilities: TargetCapabilities = {
   kind: 'crowd',
   canCreateUsers: true,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [
     { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true, maxLength: CROWD_MAX, description: 'Changing it renames the Crowd user; the link (user key) stays.' },
     { name: 'user.displayName', type: 'string', label: 'Display name', requiredOnCreate: true, maxLength: CROWD_MAX },

@@ -32,6 +32,8 @@ const NOT_WRITABLE =
 export const jiraCloudCapabilities: TargetCapabilities = {
   kind: 'jira-cloud',
   canCreateUsers: false,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: false, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { disable: 'not built yet (issue 10: cleanup of leavers)', delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [
     {
       name: 'groups',

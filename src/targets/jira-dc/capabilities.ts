@@ -10,6 +10,8 @@ export const PROPERTY_KEY_MAX = 255;
 export const jiraDcCapabilities: TargetCapabilities = {
   kind: 'jira-dc',
   canCreateUsers: true,
+  // Placeholder until the target's lifecycle is built; only what works today is true.
+  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
   fields: [
     {
       name: 'user.username',
