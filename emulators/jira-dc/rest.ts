@@ -263,9 +263,20 @@ export function restRouter(opts: RestOptions): Router {
   r.on(
     'DELETE',
     `${API}/user`,
-    authed((req) => {
+    authed((req, caller) => {
       const u = targetUser(store, req.query);
       if (isResponse(u)) return u;
+      // Jira's UserService validates a delete before doing it and answers 400 with its reasons
+      // in errorMessages: no deleting yourself, and no deleting a project lead until the project
+      // has another lead (wording approx.; see docs/protocol-facts.md, "Jira DC: delete user").
+      const refusals: string[] = [];
+      if (u.key === caller.user.key) refusals.push('You cannot delete the currently logged in user.');
+      if (u.projectLeadOf.length) {
+        refusals.push(
+          `Cannot delete user '${u.name}' because they are the project lead of ${u.projectLeadOf.length} project(s): ${u.projectLeadOf.join(', ')}. Choose another project lead first.`,
+        );
+      }
+      if (refusals.length) return jiraError(400, refusals);
       store.deleteUser(u.key);
       return { status: 204 };
     }, true),
