@@ -80,6 +80,11 @@ export interface TargetHarness {
   uniqueEmails?: boolean;
   /** The product-access groups the connector is configured with (targets that declare removeAccess). */
   accessGroups?: string[];
+  /**
+   * The domain of pseudonym e-mails when anonymising (default `invalid.example`); a product that
+   * accepts only its verified domains (the Atlassian organisation) names one.
+   */
+  pseudonymEmailDomain?: string;
 }
 
 const ACCOUNT_DISPLAY = 'user.displayName';
@@ -437,7 +442,7 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       const pseudonym: FieldValues = {};
       if (has('user.username') && lifecycle().renameUsername) pseudonym['user.username'] = `anon-${tag}`;
       if (has('user.displayName')) pseudonym['user.displayName'] = `Former user ${tag}`;
-      if (has('user.email')) pseudonym['user.email'] = `anon-${tag}@invalid.example`;
+      if (has('user.email')) pseudonym['user.email'] = `anon-${tag}@${h.pseudonymEmailDomain ?? 'invalid.example'}`;
       assert.ok(Object.keys(pseudonym).length >= 2, `anonymise needs at least a name and an e-mail field, ${name} has ${Object.keys(pseudonym)}`);
       const toPseudonym = Object.entries(pseudonym).map(([field, after]) => ({ field, before: values[field], after }));
       const res = await update(ref, toPseudonym);
