@@ -196,3 +196,17 @@ test('e-mail on a domain the organisation has not verified fails that field (not
     await emu.close();
   }
 });
+
+test("an e-mail another account holds fails that field naming the other account; nothing changes", async () => {
+  const { emu, target } = await setup();
+  try {
+    const grace = accountIdFor('grace@example.com');
+    const res = await target.write({ op: 'update', ref: { key: ada }, desired: {}, changes: [{ field: 'user.email', before: 'ada@example.com', after: 'grace@example.com' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.match(res.fields[0]!.error ?? '', new RegExp(`Grace Hopper, account id ${grace}`));
+    assert.equal(emu.store.accounts.get(ada)!.email, 'ada@example.com');
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});

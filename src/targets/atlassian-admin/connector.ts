@@ -2,7 +2,7 @@
 // itself (name, email, profile details, active) through the user-management API. This only works
 // for accounts the organisation manages (verified domain); for any other account each field is
 // reported as skipped, not failed, because no configuration change on our side could fix it.
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
 import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
@@ -242,8 +242,18 @@ export class AtlassianAdminTarget implements TargetConnector {
       return this.api.setActive(accountId, c.after, this.options.deactivationMessage);
     }
     if (c.field === 'user.email') {
-      if (typeof c.after !== 'string' || !c.after.includes('@')) throw new IdsyncError('BAD_REQUEST', 'user.email must be an email address');
-      return this.api.setEmail(accountId, c.after);
+      const email = c.after;
+      if (typeof email !== 'string' || !email.includes('@')) throw new IdsyncError('BAD_REQUEST', 'user.email must be an email address');
+      try {
+        return await this.api.setEmail(accountId, email);
+      } catch (e) {
+        if (!isIdsyncError(e, 'CONFLICT')) throw e;
+        // Another account has the address: name it, so the collision can be resolved.
+        const other = (await this.api.usersByEmail(email).catch(() => [])).find((u) => u.accountId !== accountId);
+        throw new IdsyncError('CONFLICT', `${email} already belongs to another Atlassian account${other ? ` (${other.name ?? other.email}, account id ${other.accountId})` : ''}; nothing was changed`, {
+          status: 409,
+        });
+      }
     }
     const reason = atlassianAdminCapabilities.unsupported?.find((u) => u.name === c.field)?.reason;
     throw new IdsyncError('BAD_REQUEST', `${c.field} cannot be written by the atlassian-admin target${reason ? `: ${reason}` : ''}`);

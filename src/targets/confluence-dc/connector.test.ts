@@ -220,3 +220,20 @@ test('without the Edit User form, renameUsername is declared false and a rename 
     await emu.close();
   }
 });
+
+test('a rename onto a taken username fails that field naming the other user, and nothing changes', async () => {
+  const emu = await startConfluenceDcEmulator({ seed: { users: [{ username: 'cai', fullName: 'Cai', email: 'cai@x.io' }, { username: 'dora', fullName: 'Dora D', email: 'dora@x.io' }] } });
+  const c = connector(emu);
+  try {
+    const cai = emu.store.getByName('cai')!;
+    const dora = emu.store.getByName('dora')!;
+    const res = await c.write({ op: 'update', ref: { key: cai.userKey, username: 'cai' }, desired: {}, changes: [{ field: 'user.username', before: 'cai', after: 'dora' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.match(res.fields[0]!.error ?? '', new RegExp(`Dora D, key ${dora.userKey}`));
+    assert.equal(emu.store.getByKey(cai.userKey)!.username, 'cai');
+    assert.equal(emu.store.getByKey(dora.userKey)!.username, 'dora');
+  } finally {
+    await c.close?.();
+    await emu.close();
+  }
+});

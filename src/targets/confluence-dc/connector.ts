@@ -295,7 +295,16 @@ export class ConfluenceDcTarget implements TargetConnector {
     if (!this.opts.profileForm) {
       throw new IdsyncError('BAD_REQUEST', `cannot rename ${username} to ${newName}: Confluence's REST API has no rename and the Edit User form is not available (${this.opts.profileUnavailable})`);
     }
-    await this.opts.profileForm.write(username, {}, newName);
+    try {
+      await this.opts.profileForm.write(username, {}, newName);
+    } catch (e) {
+      // Name the account that holds the username, so the collision can be resolved.
+      const other = /already exists/i.test(errorText(e)) ? await this.api.userByName(newName).catch(() => null) : null;
+      if (!other) throw e;
+      throw new IdsyncError('CONFLICT', `cannot rename ${username} to ${newName}: that username belongs to another Confluence user (${other.displayName ?? other.username}, key ${other.userKey}); nothing was changed`, {
+        status: isIdsyncError(e) ? e.status : undefined,
+      });
+    }
     return newName;
   }
 

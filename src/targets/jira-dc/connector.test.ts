@@ -268,3 +268,11 @@ test('rename onto a taken username: the account fields fail naming the other use
   assert.equal(emu.inspect(a.key)?.name, 'anna');
   assert.equal(emu.inspect(a.key)?.displayName, 'Anna');
 });
+
+test('deactivating a project lead fails the field with what Jira names, and the user stays active', async () => {
+  const lead = emu.store.createUser({ name: 'plead', displayName: 'P Lead', emailAddress: 'plead@example.com', projectLeadOf: ['OPS'] });
+  const res = await jira.write({ op: 'update', ref: { key: lead.key }, desired: {}, changes: [{ field: 'user.active', before: true, after: false }], options: { createMissingGroups: false } });
+  assert.equal(res.fields[0]!.ok, false);
+  assert.match(res.fields[0]!.error ?? '', /project lead of OPS/);
+  assert.equal(emu.inspect(lead.key)?.active, true);
+});
