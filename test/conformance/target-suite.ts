@@ -401,6 +401,17 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       await h.connector.deleteUser!(ref); // already gone: the wanted state
     });
 
+    test('lifecycle: a delete converges through a transient 5xx on the deleting request', async (t) => {
+      if (!lifecycle().delete) return t.skip(`${name} cannot delete`);
+      const { ref } = await existingUser();
+      await h.resetCounters();
+      // Whichever method the product deletes with (DELETE, or POST for the Atlassian lifecycle API).
+      await h.setFaults({ script: [{ method: 'DELETE', status: 502, times: 1 }, { method: 'POST', status: 502, times: 1 }] });
+      await h.connector.deleteUser!(ref);
+      assert.equal(await h.inspect(ref), null, 'deleted after the retry');
+      if (h.faultsInjected) assert.ok((await h.faultsInjected()) >= 1, 'the 502 was answered');
+    });
+
     test('lifecycle: a delete the product refuses is CONFLICT with its reason, and the user stays', async (t) => {
       if (!lifecycle().delete) return t.skip(`${name} cannot delete`);
       if (!h.seedUndeletable) return t.skip(`${name} has no delete the product refuses`);

@@ -120,7 +120,13 @@ export class AtlassianAdminApi {
    * 14-day grace period. 'scheduled' also when it already was (400 on a closed account).
    */
   async deleteAccount(accountId: string): Promise<AccountAnswer<'scheduled'> | { kind: 'refused'; message: string }> {
-    const res = await this.http.send({ method: 'POST', url: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/delete`, accept: [400, 403, 404] });
+    const res = await this.http.send({
+      method: 'POST',
+      url: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/delete`,
+      accept: [400, 403, 404],
+      // A repeat after a lost answer meets a closed account (400 "closed"), read as scheduled.
+      retryUnsafe: true,
+    });
     if (res.status === 400) {
       const message = adminErrorMessage(400, res.body) ?? 'refused';
       const closed = Array.isArray(res.body) && res.body.some((e) => (e as { code?: string }).code === 'closed');
