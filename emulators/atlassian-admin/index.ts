@@ -38,6 +38,10 @@ const orgError = (status: number, title: string, detail: string): EmulatorRespon
   body: { errors: [{ status: String(status), code: title.toUpperCase().replace(/\W+/g, '-'), title, detail }] },
 });
 
+/** Why the organisation may not delete this account, as GET /users/{id}/manage reports it. */
+const deleteRestriction = (a: AdminAccount): { allowed: false; reason: { key: string } } | undefined =>
+  a.scim ? { allowed: false, reason: { key: 'externalDirectory.scim' } } : undefined;
+
 const encodeCursor = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
 const decodeCursor = (cursor: string | null | undefined): number | undefined => {
   if (!cursor) return 0;
@@ -129,7 +133,8 @@ export async function startAtlassianAdminEmulator(opts: AtlassianAdminEmulatorOp
     .on('GET', '/admin/v1/orgs/:orgId/users', inOrg((req) => {
       const offset = decodeCursor(req.query.get('cursor'));
       if (offset === undefined) return orgError(400, 'Bad Request', 'The cursor is not valid');
-      const all = store.ordered().filter((a) => a.managed);
+      // A deleted account is removed "from all lists under Directory" at once (grace period or not).
+      const all = store.ordered().filter((a) => a.managed && !a.deletedAt);
       const next = offset + pageSize < all.length ? `${req.origin}/admin/v1/orgs/${store.orgId}/users?cursor=${encodeCursor(offset + pageSize)}` : undefined;
       return {
         status: 200,
@@ -153,6 +158,7 @@ export async function startAtlassianAdminEmulator(opts: AtlassianAdminEmulatorOp
       const term = typeof body.searchTerm === 'string' ? body.searchTerm.toLowerCase() : undefined;
       const matches = store
         .ordered()
+        .filter((a) => !a.deletedAt)
         .filter((a) => !emails || emails.includes(a.email.toLowerCase()))
         .filter((a) => !ids || ids.includes(a.account_id))
         .filter((a) => !term || a.name.toLowerCase().includes(term) || a.email.toLowerCase().includes(term));
@@ -173,6 +179,7 @@ export async function startAtlassianAdminEmulator(opts: AtlassianAdminEmulatorOp
           'profile.read': allowed,
           'email.set': allowed,
           'lifecycle.enablement': a.account_status === 'closed' ? { allowed: false, reason: { key: 'administrative' } } : allowed,
+          'lifecycle.delete': deleteRestriction(a) ?? allowed,
         },
       };
     }))
@@ -218,6 +225,8 @@ export async function startAtlassianAdminEmulator(opts: AtlassianAdminEmulatorOp
       if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) {
         return { status: 400, body: { key: 'fieldConstraintsViolated', context: { fieldViolations: [{ field: 'email', violations: [{ key: 'format' }] }] } } };
       }
+      const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+      if (!store.verifiedDomains().has(domain)) return { status: 403, body: { key: 'forbidden.unclaimedDomain', context: { domain } } };
       const other = store.byEmail(email);
       if (other && other !== a) return { status: 409, body: { key: 'conflict', message: 'Another account already uses this email' } };
       a.email = email;
@@ -228,6 +237,21 @@ export async function startAtlassianAdminEmulator(opts: AtlassianAdminEmulatorOp
       const message = (req.body as { message?: unknown } | undefined)?.message;
       a.account_status = 'inactive';
       a.deactivationMessage = typeof message === 'string' ? message : 'Your account has been deactivated by your organisation administrator.';
+      return { status: 204 };
+    }))
+    .on('POST', '/users/:id/manage/lifecycle/delete', managed((_req, a) => {
+      const restriction = deleteRestriction(a);
+      if (restriction) return { status: 403, body: [{ code: 'forbidden', message: `The account cannot be deleted (${(restriction.reason as { key: string }).key})` }] };
+      if (a.deletedAt) return { status: 400, body: [{ code: 'closed', message: 'The account is already scheduled for deletion' }] };
+      // The account is deactivated at once and deleted for good after a 14-day grace period.
+      a.account_status = 'closed';
+      a.deletedAt = new Date().toISOString();
+      return { status: 204 };
+    }))
+    .on('POST', '/users/:id/manage/lifecycle/cancel-delete', managed((_req, a) => {
+      if (!a.deletedAt) return { status: 400, body: [{ code: 'notScheduled', message: 'The account is not scheduled for deletion' }] };
+      delete a.deletedAt;
+      a.account_status = 'active';
       return { status: 204 };
     }))
     .on('POST', '/users/:id/manage/lifecycle/enable', managed((_req, a) => {

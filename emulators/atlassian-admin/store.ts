@@ -18,6 +18,13 @@ export interface AdminAccount {
   managed: boolean;
   /** Message given when the account was deactivated. */
   deactivationMessage?: string;
+  /**
+   * Provisioned by an external directory (SCIM): the organisation's user-management API may not
+   * delete it (the `lifecycle.delete` privilege is refused with reason `externalDirectory.scim`).
+   */
+  scim: boolean;
+  /** Set when the account was deleted: it is `closed` for a 14-day grace period, then gone. */
+  deletedAt?: string;
 }
 
 export interface SeedAdminAccount {
@@ -27,6 +34,7 @@ export interface SeedAdminAccount {
   active?: boolean;
   nickname?: string;
   extended_profile?: AdminAccount['extended_profile'];
+  scim?: boolean;
 }
 
 export interface AdminSeed {
@@ -76,6 +84,7 @@ export class AdminStore {
       locale: 'en-US',
       extended_profile: { ...a.extended_profile },
       managed: a.managed ?? true,
+      scim: a.scim ?? false,
     };
     this.accounts.set(account.account_id, account);
     return account;
@@ -84,6 +93,16 @@ export class AdminStore {
   /** Stable order for cursor paging. */
   ordered(): AdminAccount[] {
     return [...this.accounts.values()].sort((a, b) => a.account_id.localeCompare(b.account_id));
+  }
+
+  /**
+   * Domains the organisation verified: those of its managed accounts' e-mails. A managed
+   * account's e-mail may only be set to an address on one of them.
+   */
+  verifiedDomains(): Set<string> {
+    const out = new Set<string>();
+    for (const a of this.accounts.values()) if (a.managed) out.add(a.email.slice(a.email.lastIndexOf('@') + 1).toLowerCase());
+    return out;
   }
 
   byEmail(email: string): AdminAccount | undefined {

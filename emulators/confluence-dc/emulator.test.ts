@@ -54,7 +54,8 @@ test('a non-administrator gets 403 and no credentials get 401, in Confluence err
 });
 
 test('disable/enable are idempotent, delete is a 202 long task, groups are idempotent 204s', async () => {
-  const emu = await startConfluenceDcEmulator({ seed: { users: [{ username: 'ann', fullName: 'Ann', email: 'ann@x.io' }], groups: ['dev'] } });
+  // A removal that takes a while, so "still there while it runs" holds on a slow machine too.
+  const emu = await startConfluenceDcEmulator({ deletionMs: 300, seed: { users: [{ username: 'ann', fullName: 'Ann', email: 'ann@x.io' }], groups: ['dev'] } });
   try {
     for (let i = 0; i < 2; i++) assert.equal((await call(emu, 'PUT', '/rest/api/admin/user/ann/disable')).status, 204);
     assert.equal((await call(emu, 'GET', '/rest/api/user?username=ann&expand=status')).body.status, 'Deactivated');
@@ -69,6 +70,15 @@ test('disable/enable are idempotent, delete is a 202 long task, groups are idemp
     const del = await call(emu, 'DELETE', '/rest/api/admin/user/ann');
     assert.equal(del.status, 202);
     assert.match(del.body.links.status, /^\/rest\/api\/longtask\/\d+$/);
+    // Asynchronous: the user stays until the task has run, then is gone.
+    assert.equal((await call(emu, 'GET', '/rest/api/user?username=ann')).status, 200, 'still there while the task runs');
+    let task = (await call(emu, 'GET', del.body.links.status)).body;
+    for (let i = 0; !task.finished && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      task = (await call(emu, 'GET', del.body.links.status)).body;
+    }
+    assert.equal(task.finished, true);
+    assert.equal(task.successful, true);
     assert.equal((await call(emu, 'GET', '/rest/api/user?username=ann')).status, 404);
   } finally {
     await emu.close();

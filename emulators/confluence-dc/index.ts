@@ -15,6 +15,8 @@ export interface ConfluenceDcEmulatorOptions {
   port?: number;
   /** Licensed seats (active users); past it, creating or enabling a user answers 402. */
   licenseLimit?: number;
+  /** Milliseconds a user removal task runs (default 25; 0 finishes at once). */
+  deletionMs?: number;
   /** Secure administrator sessions (websudo) on, as by default in Confluence. */
   websudo?: boolean;
   /** Extra users/groups after the built-in administrator. */
@@ -51,7 +53,7 @@ export async function startConfluenceDcEmulator(opts: ConfluenceDcEmulatorOption
   seedStore(store, opts.seed);
 
   const router = new Router();
-  registerRest(router, store, sessions, { licenseLimit: opts.licenseLimit ?? Number.POSITIVE_INFINITY });
+  registerRest(router, store, sessions, { licenseLimit: opts.licenseLimit ?? Number.POSITIVE_INFINITY, deletionMs: opts.deletionMs ?? 25 });
   registerWeb(router, store, sessions, { websudo: opts.websudo ?? true, websudoMinutes: 10 });
 
   const control = new Router()

@@ -8,6 +8,8 @@ import type { ConfluenceDcStore, ConfluenceDcUser } from './store.ts';
 export interface DcRestOptions {
   /** Licensed seats: creating a user past this answers 402. */
   licenseLimit: number;
+  /** How long a user removal task runs before the user is gone (Confluence removes asynchronously). */
+  deletionMs: number;
 }
 
 /** The documented userName rules of POST /rest/api/admin/user. */
@@ -211,10 +213,9 @@ export function registerRest(router: Router, store: ConfluenceDcStore, sessions:
       authed((req) => {
         const u = store.getByName(req.params.username!);
         if (!u) return dcError(404, `User ${req.params.username} does not exist`);
-        // Removal is a long-running task in Confluence; the emulator finishes it at once.
-        const id = store.startDeletion(u.username);
-        store.deleteUser(u.userKey);
-        store.longTasks.get(id)!.finished = true;
+        // "This action is processed asynchronously": 202 with the long task to follow; the
+        // user stays until the task has run (see docs/protocol-facts.md).
+        const { id } = store.startDeletion(u.userKey, opts.deletionMs);
         return { status: 202, body: { id, links: { status: `/rest/api/longtask/${id}` } } };
       }, true),
     )
@@ -224,7 +225,17 @@ export function registerRest(router: Router, store: ConfluenceDcStore, sessions:
       authed((req) => {
         const t = store.longTasks.get(req.params.id!);
         if (!t) return dcError(404, `No long-running task ${req.params.id}`);
-        return { status: 200, body: { id: t.id, name: { key: 'delete.user', args: [t.username] }, percentageComplete: 100, successful: true, finished: t.finished, messages: [] } };
+        return {
+          status: 200,
+          body: {
+            id: t.id,
+            name: { key: 'delete.user', args: [t.username] },
+            percentageComplete: t.finished ? 100 : 50,
+            successful: t.successful,
+            finished: t.finished,
+            messages: t.messages.map((m) => ({ translation: m, args: [] })),
+          },
+        };
       }),
     );
 }

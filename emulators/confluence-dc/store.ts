@@ -22,6 +22,11 @@ export interface ConfluenceDcUser {
   /** Holds the "Confluence Administrator" or "System Administrator" global permission. */
   admin: boolean;
   profile: Partial<Record<ProfileField, string>>;
+  /**
+   * In a read-only directory (e.g. LDAP without write access): Confluence cannot remove such a
+   * user, so its removal task ends unsuccessfully. Lets tests see a refused delete.
+   */
+  readOnlyDirectory: boolean;
 }
 
 export interface SeedUser {
@@ -35,12 +40,22 @@ export interface SeedUser {
   userKey?: string;
   groups?: string[];
   profile?: Partial<Record<ProfileField, string>>;
+  readOnlyDirectory?: boolean;
 }
 
 interface Group {
   name: string;
   members: Set<string>; // user keys
   sorted?: string[]; // member keys sorted by username, rebuilt after a change
+}
+
+/** A long-running task (GET /rest/api/longtask/{id}); only user removal is modelled. */
+export interface LongTask {
+  id: string;
+  username: string;
+  finished: boolean;
+  successful: boolean;
+  messages: string[];
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -54,7 +69,7 @@ export class ConfluenceDcStore {
   private userGroups = new Map<string, Set<string>>(); // userKey → lower(group names)
   private sortedUsers?: string[];
   /** Long-running tasks started by DELETE (user removal is asynchronous in Confluence). */
-  readonly longTasks = new Map<string, { id: string; username: string; finished: boolean }>();
+  readonly longTasks = new Map<string, LongTask>();
   private taskSeq = 1;
 
   get userCount(): number {
@@ -124,6 +139,7 @@ export class ConfluenceDcStore {
       tokens: [...(u.tokens ?? [])],
       admin: u.admin ?? false,
       profile: { ...u.profile },
+      readOnlyDirectory: u.readOnlyDirectory ?? false,
     };
     this.users.set(userKey, user);
     this.byName.set(username, userKey);
@@ -184,10 +200,28 @@ export class ConfluenceDcStore {
     this.sortedUsers = undefined;
   }
 
-  startDeletion(username: string): string {
-    const id = String(this.taskSeq++);
-    this.longTasks.set(id, { id, username, finished: false });
-    return id;
+  /**
+   * Starts the removal of a user as Confluence does: a long-running task that finishes on its
+   * own after `durationMs` (the user stays readable until then). A user of a read-only
+   * directory is not removed; the task ends unsuccessfully with a message.
+   */
+  startDeletion(userKey: string, durationMs: number): LongTask {
+    const user = this.users.get(userKey)!;
+    const task: LongTask = { id: String(this.taskSeq++), username: user.username, finished: false, successful: false, messages: [] };
+    this.longTasks.set(task.id, task);
+    const finish = () => {
+      if (this.longTasks.get(task.id) !== task) return; // the emulator was reset meanwhile
+      if (user.readOnlyDirectory) {
+        task.messages.push(`User ${user.username} cannot be removed: the directory it belongs to is read-only`);
+      } else {
+        this.deleteUser(userKey);
+        task.successful = true;
+      }
+      task.finished = true;
+    };
+    if (durationMs <= 0) finish();
+    else setTimeout(finish, durationMs).unref();
+    return task;
   }
 
   private indexEmail(u: ConfluenceDcUser): void {

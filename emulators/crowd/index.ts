@@ -18,6 +18,11 @@ export interface CrowdEmulatorOptions {
   seed?: CrowdSeed;
   applicationName?: string;
   applicationPassword?: string;
+  /**
+   * Operations the application may not perform in the directory (Crowd's per-application
+   * directory permissions). A denied one answers 403 APPLICATION_PERMISSION_DENIED.
+   */
+  deniedOperations?: Array<'DELETE_USER'>;
 }
 
 export interface CrowdEmulator extends RunningEmulator {
@@ -35,6 +40,7 @@ type Reason =
   | 'INVALID_CREDENTIAL'
   | 'ILLEGAL_ARGUMENT'
   | 'APPLICATION_ACCESS_DENIED'
+  | 'APPLICATION_PERMISSION_DENIED'
   | 'OPERATION_FAILED';
 
 const fail = (status: number, reason: Reason, message: string): EmulatorResponse => ({ status, body: { reason, message } });
@@ -135,6 +141,10 @@ export async function startCrowdEmulator(opts: CrowdEmulatorOptions = {}): Promi
   on('DELETE', '/user', (req) => {
     const u = userParam(req);
     if (isResponse(u)) return u;
+    if (opts.deniedOperations?.includes('DELETE_USER')) {
+      // Wording approx.; the reason code and status are Crowd's (see docs/protocol-facts.md).
+      return fail(403, 'APPLICATION_PERMISSION_DENIED', `Application '${application.name}' is not permitted to delete users in directory 'Internal directory'`);
+    }
     store.removeUser(u);
     return { status: 204 };
   });

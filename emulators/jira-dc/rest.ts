@@ -249,12 +249,18 @@ export function restRouter(opts: RestOptions): Router {
         else if (taken) errors.email = 'A user with that email address already exists.';
         else patch.emailAddress = email;
       }
+      const refusals: string[] = [];
       if (b.active !== undefined) {
         if (typeof b.active !== 'boolean') errors.active = 'active must be true or false.';
         else patch.active = b.active;
+        // Jira restricts deactivating a project lead as it restricts deleting one (the lead is
+        // the default assignee); wording approx., see docs/protocol-facts.md.
+        if (b.active === false && u.active && u.projectLeadOf.length) {
+          refusals.push(`Cannot deactivate user '${u.name}' because they are the project lead of ${u.projectLeadOf.join(', ')}. Choose another project lead first.`);
+        }
       }
       if (typeof b.password === 'string') patch.password = b.password;
-      if (Object.keys(errors).length) return jiraError(400, [], errors);
+      if (Object.keys(errors).length || refusals.length) return jiraError(400, refusals, errors);
       store.updateUser(u.key, patch);
       return { status: 200, body: userJson(store, u, req.origin) };
     }, true),
@@ -263,9 +269,20 @@ export function restRouter(opts: RestOptions): Router {
   r.on(
     'DELETE',
     `${API}/user`,
-    authed((req) => {
+    authed((req, caller) => {
       const u = targetUser(store, req.query);
       if (isResponse(u)) return u;
+      // Jira's UserService validates a delete before doing it and answers 400 with its reasons
+      // in errorMessages: no deleting yourself, and no deleting a project lead until the project
+      // has another lead (wording approx.; see docs/protocol-facts.md, "Jira DC: delete user").
+      const refusals: string[] = [];
+      if (u.key === caller.user.key) refusals.push('You cannot delete the currently logged in user.');
+      if (u.projectLeadOf.length) {
+        refusals.push(
+          `Cannot delete user '${u.name}' because they are the project lead of ${u.projectLeadOf.length} project(s): ${u.projectLeadOf.join(', ')}. Choose another project lead first.`,
+        );
+      }
+      if (refusals.length) return jiraError(400, refusals);
       store.deleteUser(u.key);
       return { status: 204 };
     }, true),

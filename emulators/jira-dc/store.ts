@@ -12,6 +12,12 @@ export interface JiraDcUser {
   emailAddress: string;
   active: boolean;
   password?: string;
+  /**
+   * Keys of projects this user leads. Jira refuses to delete a project lead (the lead is the
+   * default assignee and may hold project administration alone), so a seeded lead lets tests
+   * see that refusal.
+   */
+  projectLeadOf: string[];
 }
 
 export interface SeedUser {
@@ -25,6 +31,8 @@ export interface SeedUser {
   groups?: string[];
   /** Property values (any JSON). */
   properties?: Record<string, unknown>;
+  /** Keys of projects the user leads (deleting such a user is refused, as in Jira). */
+  projectLeadOf?: string[];
 }
 
 interface Group {
@@ -113,6 +121,7 @@ export class JiraDcStore {
       emailAddress: u.emailAddress ?? '',
       active: u.active ?? true,
       password: u.password,
+      projectLeadOf: [...(u.projectLeadOf ?? [])],
     };
     this.users.set(key, user);
     this.byName.set(lower(user.name), key);

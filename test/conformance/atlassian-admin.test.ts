@@ -18,7 +18,9 @@ function connectorFor(emu: AtlassianAdminEmulator, apiKey: string) {
 
 function inspect(emu: AtlassianAdminEmulator, accountId: string): FieldValues | null {
   const a = emu.store.accounts.get(accountId);
-  if (!a) return null;
+  // A deleted account is closed for its 14-day grace period and then removed; either way it is
+  // no longer an account anyone can use or idsync may write.
+  if (!a || a.deletedAt) return null;
   const values: FieldValues = {
     'user.displayName': a.name,
     'user.email': a.email,
@@ -42,6 +44,12 @@ runTargetConformance('atlassian-admin', async (): Promise<TargetHarness> => {
       const a = emu.store.add({ email: String(values['user.email']), name: String(values['user.displayName']), managed: true });
       return { key: a.account_id };
     },
+    async seedUndeletable(values): Promise<TargetUserRef> {
+      const a = emu.store.add({ email: String(values['user.email']), name: String(values['user.displayName']), managed: true, scim: true });
+      return { key: a.account_id };
+    },
+    uniqueEmails: true,
+    pseudonymEmailDomain: 'example.com',
     seedGroup: async () => undefined,
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async () => false,

@@ -14,6 +14,7 @@ function connectorFor(emu: ConfluenceCloudEmulator, token: string) {
     baseUrl: emu.url,
     email: emu.admin.email,
     apiToken: { stored: 'confluence-cloud-token' },
+    accessGroups: ['confluence-users'],
   });
   return definition.create(config, { storedSecret: (name) => (name === 'confluence-cloud-token' ? token : undefined), ca: emu.ca, fastRetries: true });
 }
@@ -50,6 +51,7 @@ runTargetConformance('confluence-cloud', async (): Promise<TargetHarness> => {
       const a = emu.store.createAccount({ displayName: String(values['user.displayName']), email: String(values['user.email']) });
       return { key: a.accountId };
     },
+    accessGroups: ['confluence-users'],
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async (name) => emu.store.groupIdByName(name) !== undefined,

@@ -50,6 +50,15 @@ runTargetConformance('confluence-dc', async (): Promise<TargetHarness> => {
       });
       return { key: u.userKey, username: u.username };
     },
+    async seedUndeletable(values): Promise<TargetUserRef> {
+      const u = emu.store.createUser({
+        username: String(values['user.username']),
+        fullName: String(values['user.displayName']),
+        email: String(values['user.email']),
+        readOnlyDirectory: true,
+      });
+      return { key: u.userKey, username: u.username };
+    },
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => toFieldValues(emu, ref.key),
     groupExists: async (name) => emu.store.getGroup(name) !== undefined,

@@ -12,6 +12,7 @@ function connectorFor(emu: JiraCloudEmulator, token: string) {
     baseUrl: emu.url,
     email: emu.credentials.email,
     apiToken: { stored: 'jira-cloud-token' },
+    accessGroups: ['jira-software-users'],
   });
   return definition.create(config, { storedSecret: (name) => (name === 'jira-cloud-token' ? token : undefined), fastRetries: true });
 }
@@ -41,6 +42,7 @@ runTargetConformance('jira-cloud', async (): Promise<TargetHarness> => {
       const a = emu.store.addAccount({ displayName: String(values['user.displayName']), emailAddress: String(values['user.email']) });
       return { key: a.accountId };
     },
+    accessGroups: ['jira-software-users'],
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async (name) => emu.store.groupByName(name) !== undefined,

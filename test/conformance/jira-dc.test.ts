@@ -49,6 +49,15 @@ runTargetConformance('jira-dc', async (): Promise<TargetHarness> => {
       });
       return { key: u.key, username: u.name };
     },
+    async seedUndeletable(values): Promise<TargetUserRef> {
+      const u = emu.store.createUser({
+        name: String(values['user.username']),
+        displayName: String(values['user.displayName']),
+        emailAddress: String(values['user.email']),
+        projectLeadOf: ['PROJ'],
+      });
+      return { key: u.key, username: u.name };
+    },
     seedGroup: async (name) => emu.store.ensureGroup(name),
     inspect: async (ref) => toFieldValues(emu, ref.key),
     groupExists: async (name) => emu.store.hasGroup(name),

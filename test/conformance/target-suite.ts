@@ -19,7 +19,9 @@
 // What it checks: create, update, no-op (zero write requests), deactivate/activate, group
 // add/remove, missing group with and without createMissingGroups, property set/clear, too-large
 // values refused before sending, 404 (gone users), 409 on create, a 429 storm and transient 5xx
-// converging, per-field failure isolation, and credential errors stopping the run (throwing).
+// converging, per-field failure isolation, and credential errors stopping the run (throwing);
+// and the declared lifecycle (issue 10): disable/enable, delete (and a refused delete), rename,
+// anonymise and restore, username/e-mail collisions, removing product access.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Faults } from '../../emulators/common/server.ts';
@@ -68,6 +70,21 @@ export interface TargetHarness {
    * Cloud) names another field it declares, e.g. `property.idsyncProbe`.
    */
   probeField?: string;
+  /**
+   * A user the product refuses to delete (e.g. a Jira project lead), put straight into the
+   * emulator. When given and the target declares `lifecycle.delete`, deleteUser must reject it
+   * with CONFLICT and leave the user in place.
+   */
+  seedUndeletable?(values: FieldValues): Promise<TargetUserRef>;
+  /** Whether the product refuses a second account with the same e-mail (then a collision is tested). */
+  uniqueEmails?: boolean;
+  /** The product-access groups the connector is configured with (targets that declare removeAccess). */
+  accessGroups?: string[];
+  /**
+   * The domain of pseudonym e-mails when anonymising (default `invalid.example`); a product that
+   * accepts only its verified domains (the Atlassian organisation) names one.
+   */
+  pseudonymEmailDomain?: string;
 }
 
 const ACCOUNT_DISPLAY = 'user.displayName';
@@ -335,6 +352,158 @@ export function runTargetConformance(name: string, makeHarness: () => Promise<Ta
       assertAllOk(await update(ref, [{ field: probe(), before: values[probe()], after }]));
       assert.equal((await h.inspect(ref))?.[probe()], after);
       if (h.faultsInjected) assert.equal(await h.faultsInjected(), 3, 'all three 5xx were answered');
+    });
+
+    // ------------------------------------------------------------ lifecycle (issue 10)
+    // Each declared lifecycle action is exercised, and each declared false must come with a
+    // reason and must not be half-offered: a wrong declaration fails here.
+
+    const lifecycle = () => caps().lifecycle;
+    const reasonFor = (action: keyof NonNullable<ReturnType<typeof lifecycle>['reasons']>) => {
+      const reason = lifecycle().reasons?.[action];
+      assert.ok(typeof reason === 'string' && reason.length > 10, `${name} declares ${action}: false without a reason for the administrator`);
+    };
+
+    test('lifecycle: disable then enable round-trips, and a disabled user is still found', async () => {
+      if (!lifecycle().disable) {
+        reasonFor('disable');
+        assert.ok(!has('user.active'), `${name} declares user.active but lifecycle.disable: false`);
+        return;
+      }
+      assert.ok(has('user.active'), 'lifecycle.disable needs the user.active field');
+      const { ref, values } = await existingUser();
+      assertAllOk(await update(ref, [{ field: 'user.active', before: true, after: false }]));
+      assert.equal((await h.inspect(ref))?.['user.active'], false, 'the emulator holds the user inactive');
+      const found = await h.connector.findUser({ key: ref.key });
+      assert.equal(found?.ref.key, ref.key, 'an inactive user is still found by key (so a returner is re-enabled, not re-created)');
+      assert.equal(found?.values['user.active'], false, 'and reads as inactive');
+      if (typeof values['user.username'] === 'string') {
+        assert.equal((await h.connector.findUser({ username: values['user.username'] }))?.ref.key, ref.key, 'and by username');
+      }
+      assertAllOk(await update(ref, [{ field: 'user.active', before: false, after: true }]));
+      assert.equal((await h.inspect(ref))?.['user.active'], true, 'reactivated');
+    });
+
+    test('lifecycle: delete makes the user unfindable, and a second delete still resolves', async () => {
+      if (!lifecycle().delete) {
+        reasonFor('delete');
+        assert.equal(h.connector.deleteUser, undefined, `${name} declares delete: false but offers deleteUser`);
+        return;
+      }
+      assert.equal(typeof h.connector.deleteUser, 'function', 'lifecycle.delete needs deleteUser()');
+      const { ref, values } = await existingUser();
+      await h.connector.deleteUser!(ref);
+      assert.equal(await h.inspect(ref), null, 'the emulator no longer holds the user');
+      assert.equal(await h.connector.findUser({ key: ref.key }), null, 'not found by key');
+      if (typeof values['user.username'] === 'string') assert.equal(await h.connector.findUser({ username: values['user.username'] }), null, 'not found by username');
+      if (typeof values['user.email'] === 'string') assert.equal(await h.connector.findUser({ email: values['user.email'] }), null, 'not found by email');
+      assert.equal(await h.connector.readUser(ref, []), null, 'readUser says gone');
+      await h.connector.deleteUser!(ref); // already gone: the wanted state
+    });
+
+    test('lifecycle: a delete converges through a transient 5xx on the deleting request', async (t) => {
+      if (!lifecycle().delete) return t.skip(`${name} cannot delete`);
+      const { ref } = await existingUser();
+      await h.resetCounters();
+      // Whichever method the product deletes with (DELETE, or POST for the Atlassian lifecycle API).
+      await h.setFaults({ script: [{ method: 'DELETE', status: 502, times: 1 }, { method: 'POST', status: 502, times: 1 }] });
+      await h.connector.deleteUser!(ref);
+      assert.equal(await h.inspect(ref), null, 'deleted after the retry');
+      if (h.faultsInjected) assert.ok((await h.faultsInjected()) >= 1, 'the 502 was answered');
+    });
+
+    test('lifecycle: a delete the product refuses is CONFLICT with its reason, and the user stays', async (t) => {
+      if (!lifecycle().delete) return t.skip(`${name} cannot delete`);
+      if (!h.seedUndeletable) return t.skip(`${name} has no delete the product refuses`);
+      const ref = await h.seedUndeletable(h.newUser(unique()));
+      await assert.rejects(h.connector.deleteUser!(ref), (e: unknown) => isIdsyncError(e, 'CONFLICT') && e.message.length > 20);
+      assert.ok(await h.inspect(ref), 'the user is still there');
+    });
+
+    test('lifecycle: a rename keeps the key and findUser finds the new name, not the old', async () => {
+      if (!lifecycle().renameUsername) {
+        reasonFor('renameUsername');
+        if (!has('user.username')) return;
+        // Declared field, no rename: the change must fail on its field, with nothing written.
+        const { ref, values } = await existingUser();
+        const res = await update(ref, [{ field: 'user.username', before: values['user.username'], after: `renamed-${unique()}` }]);
+        const r = fieldResult(res, 'user.username');
+        assert.equal(r.ok, false, 'a username change is refused');
+        assert.ok((r.error ?? '').length > 10, 'with a clear error');
+        assert.equal((await h.inspect(ref))?.['user.username'], values['user.username'], 'the username is unchanged');
+        return;
+      }
+      assert.ok(has('user.username'), 'lifecycle.renameUsername needs the user.username field');
+      const { ref, values } = await existingUser();
+      const renamed = `moved-${unique()}`;
+      const res = await update(ref, [{ field: 'user.username', before: values['user.username'], after: renamed }]);
+      assertAllOk(res);
+      assert.equal(res.ref.key, ref.key, 'the key stays');
+      assert.equal((await h.connector.findUser({ username: renamed }))?.ref.key, ref.key, 'found by the new username');
+      assert.equal(await h.connector.findUser({ username: String(values['user.username']) }), null, 'the old username is free');
+    });
+
+    test('lifecycle: anonymise replaces name and e-mail keeping the key, and restore brings them back', async () => {
+      if (!lifecycle().anonymise) {
+        reasonFor('anonymise');
+        return;
+      }
+      const { ref, values } = await existingUser();
+      const tag = unique();
+      const pseudonym: FieldValues = {};
+      if (has('user.username') && lifecycle().renameUsername) pseudonym['user.username'] = `anon-${tag}`;
+      if (has('user.displayName')) pseudonym['user.displayName'] = `Former user ${tag}`;
+      if (has('user.email')) pseudonym['user.email'] = `anon-${tag}@${h.pseudonymEmailDomain ?? 'invalid.example'}`;
+      assert.ok(Object.keys(pseudonym).length >= 2, `anonymise needs at least a name and an e-mail field, ${name} has ${Object.keys(pseudonym)}`);
+      const toPseudonym = Object.entries(pseudonym).map(([field, after]) => ({ field, before: values[field], after }));
+      const res = await update(ref, toPseudonym);
+      assertAllOk(res);
+      assert.equal(res.ref.key, ref.key, 'the key stays');
+      const stored = await h.inspect(ref);
+      for (const [f, v] of Object.entries(pseudonym)) assert.equal(stored?.[f], v, `${f} is the pseudonym`);
+      if (pseudonym['user.email']) assert.equal((await h.connector.findUser({ email: String(pseudonym['user.email']) }))?.ref.key, ref.key, 'found by the pseudonym e-mail');
+      // The person returns: the original values come back on the same account.
+      const restore = Object.entries(pseudonym).map(([field, before]) => ({ field, before, after: values[field] }));
+      assertAllOk(await update(res.ref, restore));
+      const back = await h.inspect(ref);
+      for (const f of Object.keys(pseudonym)) assert.equal(back?.[f], values[f], `${f} restored`);
+    });
+
+    test('collision: a username or e-mail taken by another user fails that field, nothing is overwritten', async (t) => {
+      const renames = lifecycle().renameUsername && has('user.username');
+      const emails = h.uniqueEmails === true && has('user.email');
+      if (!renames && !emails) return t.skip(`${name} neither renames nor enforces unique e-mails`);
+      const a = await existingUser();
+      const b = await existingUser();
+      if (renames) {
+        const res = await update(a.ref, [{ field: 'user.username', before: a.values['user.username'], after: b.values['user.username'] }]);
+        const r = fieldResult(res, 'user.username');
+        assert.equal(r.ok, false, "taking another user's username is refused");
+        assert.ok((r.error ?? '').length > 10, 'with a clear error');
+        assert.equal((await h.inspect(a.ref))?.['user.username'], a.values['user.username'], 'the renamed user is unchanged');
+        assert.equal((await h.inspect(b.ref))?.['user.username'], b.values['user.username'], 'the other user is unchanged');
+      }
+      if (emails) {
+        const res = await update(a.ref, [{ field: 'user.email', before: a.values['user.email'], after: b.values['user.email'] }]);
+        assert.equal(fieldResult(res, 'user.email').ok, false, "taking another user's e-mail is refused");
+        assert.equal((await h.inspect(a.ref))?.['user.email'], a.values['user.email'], 'the e-mail is unchanged');
+      }
+    });
+
+    test('lifecycle: remove access takes the configured product-access groups away, the account stays', async () => {
+      if (!lifecycle().removeAccess) {
+        reasonFor('removeAccess');
+        return;
+      }
+      const groups = h.accessGroups ?? [];
+      assert.ok(groups.length > 0 && has('groups'), 'removeAccess needs configured access groups and the groups field');
+      for (const g of groups) await h.seedGroup(g);
+      const { ref } = await existingUser();
+      assertAllOk(await update(ref, [{ field: 'groups', before: [], after: groups, add: groups, remove: [] }]));
+      assertAllOk(await update(ref, [{ field: 'groups', before: groups, after: [], add: [], remove: groups }]));
+      const stored = await h.inspect(ref);
+      assert.ok(stored, 'the account still exists');
+      for (const g of groups) assert.ok(!(stored.groups as string[]).includes(g), `no longer in ${g}`);
     });
 
     test('test(): every check passes with good credentials', async () => {

@@ -89,8 +89,51 @@ export class AtlassianAdminApi {
   }
 
   async setEmail(accountId: string, email: string): Promise<AccountAnswer<void>> {
-    const res = await this.http.send({ method: 'PUT', url: `/users/${encodeURIComponent(accountId)}/manage/email`, body: { email }, accept: [403, 404] });
+    const res = await this.http.send<{ key?: string; context?: { domain?: string } }>({
+      method: 'PUT',
+      url: `/users/${encodeURIComponent(accountId)}/manage/email`,
+      body: { email },
+      accept: [403, 404],
+    });
+    // 403 also answers an address on a domain the organisation has not verified: that is this
+    // value's fault (the field fails), not an unmanaged account (which would be skipped).
+    if (res.status === 403 && res.body?.key === 'forbidden.unclaimedDomain') {
+      throw new IdsyncError('BAD_REQUEST', `the domain ${res.body.context?.domain ?? email.split('@').pop()} is not verified by your organisation, so no managed account can use ${email}`, {
+        status: 403,
+        hint: 'verify the domain in admin.atlassian.com, or map an address on a verified domain',
+      });
+    }
     return answer(res.status, () => undefined);
+  }
+
+  /** What the organisation may do to this account (GET /users/{id}/manage): the delete privilege. */
+  async deletePermission(accountId: string): Promise<AccountAnswer<{ allowed: boolean; reason?: string }>> {
+    const res = await this.http.get<Record<string, { allowed?: boolean; reason?: { key?: string } } | undefined>>(`/users/${encodeURIComponent(accountId)}/manage`, undefined, [403, 404]);
+    return answer(res.status, () => {
+      const p = res.body['lifecycle.delete'];
+      return { allowed: p?.allowed !== false, reason: p?.reason?.key };
+    });
+  }
+
+  /**
+   * POST /users/{id}/manage/lifecycle/delete: the account is deactivated now and deleted after a
+   * 14-day grace period. 'scheduled' also when it already was (400 on a closed account).
+   */
+  async deleteAccount(accountId: string): Promise<AccountAnswer<'scheduled'> | { kind: 'refused'; message: string }> {
+    const res = await this.http.send({
+      method: 'POST',
+      url: `/users/${encodeURIComponent(accountId)}/manage/lifecycle/delete`,
+      accept: [400, 403, 404],
+      // A repeat after a lost answer meets a closed account (400 "closed"), read as scheduled.
+      retryUnsafe: true,
+    });
+    if (res.status === 400) {
+      const message = adminErrorMessage(400, res.body) ?? 'refused';
+      const closed = Array.isArray(res.body) && res.body.some((e) => (e as { code?: string }).code === 'closed');
+      return closed ? { kind: 'ok', value: 'scheduled' } : { kind: 'refused', message };
+    }
+    if (res.status === 403 && Array.isArray(res.body)) return { kind: 'refused', message: adminErrorMessage(403, res.body) ?? 'forbidden' };
+    return answer(res.status, () => 'scheduled' as const);
   }
 
   async setActive(accountId: string, active: boolean, message: string): Promise<AccountAnswer<void>> {

@@ -164,3 +164,49 @@ test('a 429 with Retry-After is waited out; a revoked key stops the run with AUT
     await emu.close();
   }
 });
+
+test('delete: an unmanaged account is CONFLICT (nothing sent), a deleted one is closed, gone from searches and not found', async () => {
+  const { emu, target } = await setup();
+  try {
+    await emu.resetStats();
+    await assert.rejects(target.deleteUser!({ key: partner }), (e: unknown) => e instanceof Error && /not managed by your organisation/.test(e.message));
+    assert.equal(emu.stats.writes, 0, 'no delete was sent for an account the organisation does not manage');
+    assert.equal(emu.store.accounts.get(partner)!.account_status, 'active');
+
+    await target.deleteUser!({ key: ada });
+    assert.equal(emu.store.accounts.get(ada)!.account_status, 'closed', 'deactivated for the grace period');
+    assert.equal(await target.findUser({ key: ada, email: 'ada@example.com' }), null);
+    assert.equal(await target.findUser({ email: 'ada@example.com' }), null, 'the directory search no longer lists it');
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});
+
+test('e-mail on a domain the organisation has not verified fails that field (not skipped as unmanaged)', async () => {
+  const { emu, target } = await setup();
+  try {
+    const res = await target.write({ op: 'update', ref: { key: ada }, desired: {}, changes: [{ field: 'user.email', before: 'ada@example.com', after: 'ada@elsewhere.example' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.equal(res.fields[0]!.skipped, undefined);
+    assert.match(res.fields[0]!.error ?? '', /elsewhere\.example is not verified/);
+    assert.equal(emu.store.accounts.get(ada)!.email, 'ada@example.com');
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});
+
+test("an e-mail another account holds fails that field naming the other account; nothing changes", async () => {
+  const { emu, target } = await setup();
+  try {
+    const grace = accountIdFor('grace@example.com');
+    const res = await target.write({ op: 'update', ref: { key: ada }, desired: {}, changes: [{ field: 'user.email', before: 'ada@example.com', after: 'grace@example.com' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.match(res.fields[0]!.error ?? '', new RegExp(`Grace Hopper, account id ${grace}`));
+    assert.equal(emu.store.accounts.get(ada)!.email, 'ada@example.com');
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});

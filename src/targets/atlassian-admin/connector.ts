@@ -2,7 +2,7 @@
 // itself (name, email, profile details, active) through the user-management API. This only works
 // for accounts the organisation manages (verified domain); for any other account each field is
 // reported as skipped, not failed, because no configuration change on our side could fix it.
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
 import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
 import type {
@@ -38,8 +38,20 @@ const PROFILE_FIELDS: Record<string, { path: 'top' | 'extended'; key: string; la
 export const atlassianAdminCapabilities: TargetCapabilities = {
   kind: 'atlassian-admin',
   canCreateUsers: false,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  // Managed accounts only: deactivate/activate and delete (lifecycle API; a 14-day grace period),
+  // name and e-mail replaced (e-mail on a verified domain). See docs/protocol-facts.md.
+  lifecycle: {
+    disable: true,
+    delete: true,
+    anonymise: true,
+    renameUsername: false,
+    removeAccess: false,
+    reasons: {
+      renameUsername: 'Atlassian accounts have no username; they are identified by account id and e-mail (anonymising replaces name and e-mail).',
+      removeAccess:
+        'deactivating the Atlassian account already removes access to every product; to remove product access only, set accessGroups on a jira-cloud or confluence-cloud target.',
+    },
+  },
   fields: [
     ...Object.entries(PROFILE_FIELDS).map(([name, f]) => ({
       name: `atlassian.profile.${name}`,
@@ -125,7 +137,9 @@ export class AtlassianAdminTarget implements TargetConnector {
   /** Managed accounts come with their values; unmanaged ones with none (their fields will be skipped). */
   async readUser(ref: TargetUserRef, _fields: TargetFieldName[]): Promise<TargetUser | null> {
     const res = await this.api.profile(ref.key);
-    if (res.kind === 'missing') return null;
+    // A closed account is deleted (or in its 14-day grace period, restorable only by an
+    // administrator cancelling the deletion): gone for idsync, never written again.
+    if (res.kind === 'missing' || (res.kind === 'ok' && res.value.account_status === 'closed')) return null;
     if (res.kind === 'unmanaged') return { ref: { key: ref.key }, values: {} };
     return { ref: { key: res.value.account_id }, values: profileValues(res.value) };
   }
@@ -155,6 +169,33 @@ export class AtlassianAdminTarget implements TargetConnector {
       results.set(c.field, { field: c.field, ...(await this.guard(() => this.writeAccountField(accountId, c))) });
     }
     return { ref: request.ref, fields: request.changes.map((c) => results.get(c.field)!) };
+  }
+
+  /**
+   * Deletes a managed account. Gone or closed already: nothing to do. The organisation's
+   * `lifecycle.delete` privilege is read first, so a refusal (e.g. an account of an external
+   * SCIM directory) is CONFLICT with the reason in words, and an unmanaged account is CONFLICT
+   * too: the organisation cannot delete someone else's account.
+   */
+  async deleteUser(ref: TargetUserRef): Promise<void> {
+    const profile = await this.api.profile(ref.key);
+    if (profile.kind === 'missing' || (profile.kind === 'ok' && profile.value.account_status === 'closed')) return;
+    const notManaged = () =>
+      new IdsyncError('CONFLICT', `the Atlassian account ${ref.key} is not managed by your organisation, so it cannot be deleted`, {
+        hint: 'remove its product access instead (accessGroups on the jira-cloud or confluence-cloud target), or choose "keep" for such users',
+      });
+    if (profile.kind === 'unmanaged') throw notManaged();
+    const permission = await this.api.deletePermission(ref.key);
+    if (permission.kind === 'missing') return;
+    if (permission.kind === 'unmanaged') throw notManaged();
+    if (!permission.value.allowed) {
+      throw new IdsyncError('CONFLICT', `Atlassian refuses to let your organisation delete ${profile.value.email}: ${restrictionText(permission.value.reason)}`, {
+        hint: 'delete it where it is managed, or deactivate it instead',
+      });
+    }
+    const res = await this.api.deleteAccount(ref.key);
+    if (res.kind === 'unmanaged') throw notManaged();
+    if (res.kind === 'refused') throw new IdsyncError('CONFLICT', `Atlassian refused to delete ${profile.value.email}: ${res.message}`, { hint: 'deactivate it instead' });
   }
 
   async close(): Promise<void> {
@@ -201,12 +242,37 @@ export class AtlassianAdminTarget implements TargetConnector {
       return this.api.setActive(accountId, c.after, this.options.deactivationMessage);
     }
     if (c.field === 'user.email') {
-      if (typeof c.after !== 'string' || !c.after.includes('@')) throw new IdsyncError('BAD_REQUEST', 'user.email must be an email address');
-      return this.api.setEmail(accountId, c.after);
+      const email = c.after;
+      if (typeof email !== 'string' || !email.includes('@')) throw new IdsyncError('BAD_REQUEST', 'user.email must be an email address');
+      try {
+        return await this.api.setEmail(accountId, email);
+      } catch (e) {
+        if (!isIdsyncError(e, 'CONFLICT')) throw e;
+        // Another account has the address: name it, so the collision can be resolved.
+        const other = (await this.api.usersByEmail(email).catch(() => [])).find((u) => u.accountId !== accountId);
+        throw new IdsyncError('CONFLICT', `${email} already belongs to another Atlassian account${other ? ` (${other.name ?? other.email}, account id ${other.accountId})` : ''}; nothing was changed`, {
+          status: 409,
+        });
+      }
     }
     const reason = atlassianAdminCapabilities.unsupported?.find((u) => u.name === c.field)?.reason;
     throw new IdsyncError('BAD_REQUEST', `${c.field} cannot be written by the atlassian-admin target${reason ? `: ${reason}` : ''}`);
   }
+}
+
+/** The documented restriction reasons of the user-management API, in words. */
+function restrictionText(key: string | undefined): string {
+  const words: Record<string, string> = {
+    administrative: 'the action is reserved for administrative use',
+    'administrative.notMyself': 'an administrator cannot do this to their own account',
+    'authPolicy.saml': 'it is set by SAML single sign-on',
+    'blocked.exportControl': 'the account is blocked by US export controls',
+    'externalDirectory.scim': 'the account is provisioned by an external SCIM directory',
+    'externalDirectory.google': 'the account is managed by a Google directory',
+    myselfOnly: 'only the account owner may do this',
+    managedAccount: "only the account's organisation administrator may do this",
+  };
+  return key ? (words[key] ?? key) : 'no reason given';
 }
 
 /** Profile values are limited to 255 characters. */

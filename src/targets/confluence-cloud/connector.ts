@@ -5,6 +5,7 @@
 import { IdsyncError, errorText } from '../../core/errors.ts';
 import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
+import { withAccessGroups } from '../access-groups.ts';
 import type {
   FieldChange,
   FieldResult,
@@ -38,8 +39,22 @@ const ACCOUNT_FIELD = 'managed by the Atlassian account; use the atlassian-admin
 export const confluenceCloudCapabilities: TargetCapabilities = {
   kind: 'confluence-cloud',
   canCreateUsers: false,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: false, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { disable: 'not built yet (issue 10: cleanup of leavers)', delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  // Confluence Cloud cannot deactivate, delete or rename: those belong to the Atlassian account. It
+  // removes access by removing the configured product-access groups (accessGroups, narrowed per
+  // instance in capabilitiesFor). See docs/protocol-facts.md.
+  lifecycle: {
+    disable: false,
+    delete: false,
+    anonymise: false,
+    renameUsername: false,
+    removeAccess: true,
+    reasons: {
+      disable: 'Confluence Cloud cannot deactivate an account; remove access (accessGroups), or deactivate the Atlassian account with an atlassian-admin target',
+      delete: "Confluence Cloud has no API to delete an account; delete managed accounts with an atlassian-admin target, or remove access here",
+      anonymise: 'names and e-mails belong to the Atlassian account; anonymise managed accounts with an atlassian-admin target',
+      renameUsername: 'Cloud accounts have no username',
+    },
+  },
   fields: [
     {
       name: 'groups',
@@ -76,12 +91,14 @@ export class ConfluenceCloudTarget implements TargetConnector {
   constructor(
     readonly id: string,
     private readonly http: HttpClient,
+    /** Product-access groups (settings `accessGroups`): what "remove access" takes away. */
+    private readonly accessGroups: readonly string[] = [],
   ) {
     this.api = new ConfluenceCloudApi(http);
   }
 
   capabilities(): TargetCapabilities {
-    return confluenceCloudCapabilities;
+    return withAccessGroups(confluenceCloudCapabilities, this.accessGroups, 'Confluence');
   }
 
   async test(): Promise<TestResult> {
@@ -98,6 +115,20 @@ export class ConfluenceCloudTarget implements TargetConnector {
       checks.push({ name: 'read users', ok: true, message: 'user search works' });
     } catch (e) {
       checks.push({ name: 'read users', ok: false, message: errorText(e) });
+    }
+    if (this.accessGroups.length) {
+      // "Remove access" must not silently do nothing because a group name is misspelt.
+      try {
+        const missing: string[] = [];
+        for (const g of this.accessGroups) if (!(await this.groupId(g))) missing.push(g);
+        checks.push({
+          name: 'access groups',
+          ok: missing.length === 0,
+          message: missing.length ? `accessGroups names groups Confluence does not have: ${missing.join(', ')}` : `${this.accessGroups.join(', ')} exist`,
+        });
+      } catch (e) {
+        checks.push({ name: 'access groups', ok: false, message: errorText(e) });
+      }
     }
     return { ok: checks.every((c) => c.ok), checks };
   }

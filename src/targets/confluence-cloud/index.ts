@@ -4,6 +4,7 @@ import { HttpClient } from '../../core/http.ts';
 import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
+import { accessGroupsSchema, withAccessGroups } from '../access-groups.ts';
 import { confluenceCloudErrorMessage } from './api.ts';
 import { ConfluenceCloudTarget, confluenceCloudCapabilities } from './connector.ts';
 
@@ -18,6 +19,11 @@ export const confluenceCloudConfigSchema = targetSettingsSchema({
   apiToken: secretRefSchema,
   /** Confluence Cloud cannot create accounts; the default reflects that. */
   createUsers: z.boolean().default(false),
+  /**
+   * The Confluence product-access groups of this site. The cleanup action "remove access" takes a
+   * leaver out of these (freeing the licence seat); empty: that action is not available.
+   */
+  accessGroups: accessGroupsSchema,
 });
 export type ConfluenceCloudConfig = z.infer<typeof confluenceCloudConfigSchema>;
 
@@ -27,6 +33,7 @@ export const definition: TargetDefinition<ConfluenceCloudConfig> = {
   configSchema: confluenceCloudConfigSchema,
   secretFields: ['apiToken'],
   capabilities: confluenceCloudCapabilities,
+  capabilitiesFor: (config) => withAccessGroups(confluenceCloudCapabilities, config.accessGroups, 'Confluence'),
   create(config, ctx) {
     const token = resolveSecret(config.apiToken, `target ${config.id}: apiToken`, ctx.storedSecret);
     const basic = `Basic ${Buffer.from(`${config.email}:${token.reveal()}`).toString('base64')}`;
@@ -40,6 +47,6 @@ export const definition: TargetDefinition<ConfluenceCloudConfig> = {
       connections: Math.max(4, config.concurrency * 2),
       retry: ctx.fastRetries ? { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5_000 } : undefined,
     });
-    return new ConfluenceCloudTarget(config.id, http);
+    return new ConfluenceCloudTarget(config.id, http, config.accessGroups);
   },
 };

@@ -15,6 +15,15 @@ export interface DcUser {
   };
 }
 
+/** GET /rest/api/longtask/{id}. */
+export interface LongTask {
+  id?: string;
+  finished?: boolean;
+  successful?: boolean;
+  percentageComplete?: number;
+  messages?: Array<{ translation?: string; key?: string } | string>;
+}
+
 interface Page<T> {
   results: T[];
   start: number;
@@ -111,6 +120,26 @@ export class ConfluenceDcApi {
 
   async updateUser(username: string, body: { fullName?: string; email?: string }): Promise<void> {
     await this.http.send({ method: 'PUT', url: `/rest/api/admin/user/${encodeURIComponent(username)}`, body });
+  }
+
+  /**
+   * Starts removing a user (DELETE /rest/api/admin/user/{username}, processed asynchronously):
+   * the long task to follow, or null when Confluence says there is no such user (404).
+   */
+  async startDeletion(username: string): Promise<{ status: string } | 'gone' | 'no-task'> {
+    const res = await this.http.send<{ id?: string; links?: { status?: string } }>({
+      method: 'DELETE',
+      url: `/rest/api/admin/user/${encodeURIComponent(username)}`,
+      accept: [404],
+    });
+    if (res.status === 404) return 'gone';
+    const status = res.body?.links?.status ?? (res.body?.id ? `/rest/api/longtask/${encodeURIComponent(res.body.id)}` : undefined);
+    return status ? { status } : 'no-task';
+  }
+
+  async longTask(statusUrl: string): Promise<LongTask | null> {
+    const res = await this.http.get<LongTask>(statusUrl, undefined, [404]);
+    return res.status === 404 ? null : res.body;
   }
 
   async setActive(username: string, active: boolean): Promise<void> {

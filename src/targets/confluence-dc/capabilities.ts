@@ -56,12 +56,27 @@ const baseUnsupported: TargetCapabilities['unsupported'] = [
   { name: 'atlassian.profile.', reason: 'Atlassian account profiles exist only in Cloud.' },
 ];
 
+/**
+ * Confluence DC (admin user API, 8.4+) disables and enables, removes users (a long-running
+ * task the target follows to its end), and renames through the Edit User form keeping the user
+ * key. See docs/protocol-facts.md.
+ */
+const lifecycle: TargetCapabilities['lifecycle'] = {
+  disable: true,
+  delete: true,
+  anonymise: true,
+  renameUsername: true,
+  removeAccess: false,
+  reasons: {
+    removeAccess: 'Confluence Data Center disables users instead, which frees the licence seat and keeps their content; use "disable".',
+  },
+};
+
 /** Capabilities of the type; an instance narrows them when profile writing is not possible. */
 export const confluenceDcCapabilities: TargetCapabilities = {
   kind: 'confluence-dc',
   canCreateUsers: true,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  lifecycle,
   fields: [...baseFields, ...profileFields],
   unsupported: baseUnsupported,
 };
@@ -71,5 +86,11 @@ export function capabilitiesWithoutProfile(reason: string): TargetCapabilities {
     ...confluenceDcCapabilities,
     fields: baseFields,
     unsupported: [...baseUnsupported!, { name: 'confluence.profile.', reason }],
+    // Renames go through the same Edit User form; anonymising still replaces name and e-mail.
+    lifecycle: {
+      ...lifecycle,
+      renameUsername: false,
+      reasons: { ...lifecycle.reasons, renameUsername: `Confluence's REST API has no rename and the Edit User form is not available: ${reason}` },
+    },
   };
 }

@@ -180,3 +180,60 @@ test('the form parser reads inputs with either quoting and HTML entities', () =>
   assert.equal(m.get('atl_token'), 't&1');
   assert.equal(m.get('userparam-department'), 'R&D <x> ü');
 });
+
+test('delete follows the long task to its end; a removal Confluence cannot do is CONFLICT with its message', async () => {
+  const emu = await startConfluenceDcEmulator({
+    deletionMs: 150,
+    seed: { groups: ['staff'], users: [{ username: 'ann', fullName: 'Ann', email: 'ann@x.io', groups: ['staff'] }, { username: 'ldap.lou', fullName: 'Lou', email: 'lou@x.io', readOnlyDirectory: true }] },
+  });
+  const c = connector(emu);
+  try {
+    const ann = emu.store.getByName('ann')!;
+    await c.deleteUser!({ key: ann.userKey, username: 'ann' });
+    assert.equal(emu.store.getByKey(ann.userKey), undefined, 'gone when deleteUser resolves, not later');
+    assert.deepEqual(emu.store.membersOf('staff'), [], 'and out of its groups');
+    await c.deleteUser!({ key: ann.userKey, username: 'ann' });
+
+    const lou = emu.store.getByName('ldap.lou')!;
+    await assert.rejects(c.deleteUser!({ key: lou.userKey }), (e: unknown) => isIdsyncError(e, 'CONFLICT') && /ldap\.lou.*read-only/.test(e.message));
+    assert.ok(emu.store.getByKey(lou.userKey), 'lou is still there');
+  } finally {
+    await c.close?.();
+    await emu.close();
+  }
+});
+
+test('without the Edit User form, renameUsername is declared false and a rename fails on its field, changing nothing', async () => {
+  const emu = await startConfluenceDcEmulator({ seed: { users: [{ username: 'bea', fullName: 'Bea', email: 'bea@x.io' }] } });
+  const c = connector(emu, { auth: { type: 'pat', token: { stored: 'pat' } } });
+  try {
+    const life = c.capabilities().lifecycle;
+    assert.equal(life.renameUsername, false);
+    assert.match(life.reasons?.renameUsername ?? '', /Edit User form/);
+    const bea = emu.store.getByName('bea')!;
+    const res = await c.write({ op: 'update', ref: { key: bea.userKey, username: 'bea' }, desired: {}, changes: [{ field: 'user.username', before: 'bea', after: 'bea.new' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.match(res.fields[0]!.error ?? '', /cannot rename bea/);
+    assert.equal(emu.store.getByKey(bea.userKey)!.username, 'bea');
+  } finally {
+    await c.close?.();
+    await emu.close();
+  }
+});
+
+test('a rename onto a taken username fails that field naming the other user, and nothing changes', async () => {
+  const emu = await startConfluenceDcEmulator({ seed: { users: [{ username: 'cai', fullName: 'Cai', email: 'cai@x.io' }, { username: 'dora', fullName: 'Dora D', email: 'dora@x.io' }] } });
+  const c = connector(emu);
+  try {
+    const cai = emu.store.getByName('cai')!;
+    const dora = emu.store.getByName('dora')!;
+    const res = await c.write({ op: 'update', ref: { key: cai.userKey, username: 'cai' }, desired: {}, changes: [{ field: 'user.username', before: 'cai', after: 'dora' }], options: { createMissingGroups: false } });
+    assert.equal(res.fields[0]!.ok, false);
+    assert.match(res.fields[0]!.error ?? '', new RegExp(`Dora D, key ${dora.userKey}`));
+    assert.equal(emu.store.getByKey(cai.userKey)!.username, 'cai');
+    assert.equal(emu.store.getByKey(dora.userKey)!.username, 'dora');
+  } finally {
+    await c.close?.();
+    await emu.close();
+  }
+});

@@ -131,7 +131,13 @@ export class ConfluenceDcTarget implements TargetConnector {
 
     const byField = new Map(request.changes.map((c) => [c.field, c]));
     const account = ['user.displayName', 'user.email'].filter((f) => byField.has(f));
-    if (account.length) await run(account, () => this.updateAccount(ref.username!, byField.get('user.displayName'), byField.get('user.email')));
+    if (account.length) {
+      await run(account, async () => {
+        await this.updateAccount(ref.username!, byField.get('user.displayName'), byField.get('user.email'));
+        const email = byField.get('user.email')?.after;
+        if (typeof email === 'string') this.emails.remember(email, ref); // the index of this run follows the change
+      });
+    }
     const profile = request.changes.filter((c) => c.field.startsWith(PROFILE_PREFIX));
     if (profile.length) await run(profile.map((c) => c.field), () => this.writeProfile(ref.username!, profile));
 
@@ -147,6 +153,43 @@ export class ConfluenceDcTarget implements TargetConnector {
       else fields.push({ field: change.field, ok: false, error: `${change.field} is not a Confluence Data Center field` });
     }
     return { ref, fields };
+  }
+
+  /**
+   * Removes the user. Confluence's admin API addresses users by username, so the current name
+   * is read by key first (nothing to do when the key is gone). The removal runs as a long task:
+   * it is followed until it ends, so "resolved" means the user is really gone. A task that ends
+   * unsuccessfully (e.g. a read-only directory) is CONFLICT with Confluence's messages.
+   */
+  async deleteUser(ref: TargetUserRef): Promise<void> {
+    const current = await this.api.userByKey(ref.key);
+    if (!current) return;
+    const started = await this.api.startDeletion(current.username);
+    if (started !== 'gone' && started !== 'no-task') await this.awaitRemoval(current.username, started.status);
+    if (await this.api.userByKey(ref.key)) {
+      throw new IdsyncError('TRANSIENT', `Confluence accepted the removal of ${current.username}, but the user still exists`, {
+        hint: 'Confluence may still be removing the user; the next run checks again',
+      });
+    }
+    this.emails.forget(ref.key);
+  }
+
+  private async awaitRemoval(username: string, statusUrl: string): Promise<void> {
+    // 50 ms doubling to 2 s, about 90 s in all: removing a user with much content takes a while.
+    for (let attempt = 0, delay = 50; attempt < 50; attempt++, delay = Math.min(delay * 2, 2000)) {
+      const task = await this.api.longTask(statusUrl);
+      if (!task) return; // the task is gone (finished long ago): the check by key decides
+      if (task.finished) {
+        if (task.successful === false) {
+          const messages = (task.messages ?? []).map((m) => (typeof m === 'string' ? m : (m.translation ?? m.key ?? ''))).filter(Boolean);
+          throw new IdsyncError('CONFLICT', `Confluence did not remove ${username}: ${messages.join('; ') || 'its removal task failed without a message'}`, {
+            hint: 'resolve what Confluence names, or disable this user instead',
+          });
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   async close(): Promise<void> {
@@ -252,7 +295,16 @@ export class ConfluenceDcTarget implements TargetConnector {
     if (!this.opts.profileForm) {
       throw new IdsyncError('BAD_REQUEST', `cannot rename ${username} to ${newName}: Confluence's REST API has no rename and the Edit User form is not available (${this.opts.profileUnavailable})`);
     }
-    await this.opts.profileForm.write(username, {}, newName);
+    try {
+      await this.opts.profileForm.write(username, {}, newName);
+    } catch (e) {
+      // Name the account that holds the username, so the collision can be resolved.
+      const other = /already exists/i.test(errorText(e)) ? await this.api.userByName(newName).catch(() => null) : null;
+      if (!other) throw e;
+      throw new IdsyncError('CONFLICT', `cannot rename ${username} to ${newName}: that username belongs to another Confluence user (${other.displayName ?? other.username}, key ${other.userKey}); nothing was changed`, {
+        status: isIdsyncError(e) ? e.status : undefined,
+      });
+    }
     return newName;
   }
 

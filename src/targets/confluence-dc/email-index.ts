@@ -11,6 +11,8 @@ type Entry = { userKey: string; username: string };
 export class EmailIndex {
   private index: Map<string, Entry[]> | undefined;
   private building: Promise<Map<string, Entry[]>> | undefined;
+  /** userKey → the lower-case e-mail it is indexed under, so a changed address moves. */
+  private readonly emailOf = new Map<string, string>();
 
   constructor(private readonly api: ConfluenceDcApi) {}
 
@@ -22,10 +24,22 @@ export class EmailIndex {
   /** Records a user created during this run, so a later lookup finds it without a new scan. */
   remember(email: string, ref: TargetUserRef): void {
     if (!this.index || !email) return;
+    this.forget(ref.key);
     const key = email.toLowerCase();
     const list = this.index.get(key) ?? [];
     list.push({ userKey: ref.key, username: ref.username ?? '' });
     this.index.set(key, list);
+    this.emailOf.set(ref.key, key);
+  }
+
+  /** Drops a user (deleted, or about to be remembered under a new e-mail: renames, anonymising). */
+  forget(userKey: string): void {
+    const key = this.emailOf.get(userKey);
+    if (key === undefined || !this.index) return;
+    const rest = (this.index.get(key) ?? []).filter((e) => e.userKey !== userKey);
+    if (rest.length) this.index.set(key, rest);
+    else this.index.delete(key);
+    this.emailOf.delete(userKey);
   }
 
   private async build(): Promise<Map<string, Entry[]>> {
@@ -39,6 +53,7 @@ export class EmailIndex {
           const list = index.get(key) ?? [];
           list.push({ userKey: u.userKey, username: u.username });
           index.set(key, list);
+          this.emailOf.set(u.userKey, key);
         }
       }
       this.index = index;

@@ -78,6 +78,13 @@ export class CrowdApi {
     await this.http.send({ method: 'PUT', url: '/user', query: { username }, body: user });
   }
 
+  /** Deletes a user; undefined when done or gone already (404), else Crowd's refusal in words. */
+  async deleteUser(username: string): Promise<string | undefined> {
+    const res = await this.http.send({ method: 'DELETE', url: '/user', query: { username }, accept: [403, 404] });
+    if (res.status === 403) return crowdErrorMessage(403, res.body) ?? 'permission denied';
+    return undefined;
+  }
+
   async rename(username: string, newName: string): Promise<void> {
     // Renaming twice to the same name is harmless, so a lost answer may be repeated.
     await this.http.send({ method: 'POST', url: '/user/rename', query: { username }, body: { 'new-name': newName }, retryUnsafe: true });

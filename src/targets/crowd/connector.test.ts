@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { startCrowdEmulator, type CrowdEmulator } from '../../../emulators/crowd/index.ts';
 import type { TargetConnector } from '../../core/types.ts';
 import { definition } from './index.ts';
+import { isIdsyncError } from '../../core/errors.ts';
 import { splitName } from './connector.ts';
 
-async function setup(): Promise<{ emu: CrowdEmulator; target: TargetConnector }> {
-  const emu = await startCrowdEmulator();
+async function setup(emulatorOptions: Parameters<typeof startCrowdEmulator>[0] = {}): Promise<{ emu: CrowdEmulator; target: TargetConnector }> {
+  const emu = await startCrowdEmulator(emulatorOptions);
   const config = definition.configSchema.parse({
     id: 'crowd',
     type: 'crowd',
@@ -183,5 +184,35 @@ test('groups: "already a member" is success whether Crowd says it with 409 or wi
   } finally {
     await target.close?.();
     await emu.close();
+  }
+});
+
+test('delete: by the current name (renamed behind idsync), memberships go with the user; a refused delete is CONFLICT', async () => {
+  const { emu, target } = await setup();
+  try {
+    const ada = emu.store.user('ada')!;
+    emu.store.rename(ada, 'ada.renamed'); // the link still says "ada"
+    await target.deleteUser!({ key: ada.key, username: 'ada' });
+    assert.equal(emu.store.users.get(ada.key), undefined, 'the renamed user is deleted');
+    assert.ok(!emu.store.group('engineering')!.members.has(ada.key), 'and left its groups');
+    assert.ok(emu.store.user('grace'), 'nobody else was touched');
+    await target.deleteUser!({ key: ada.key, username: 'ada' }); // gone: fine
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+  const denied = await setup({ deniedOperations: ['DELETE_USER'] });
+  try {
+    const grace = denied.emu.store.user('grace')!;
+    await assert.rejects(denied.target.deleteUser!({ key: grace.key }), (e: unknown) => {
+      assert.ok(isIdsyncError(e, 'CONFLICT'), `CONFLICT, got ${e}`);
+      assert.match(e.message, /grace.*APPLICATION_PERMISSION_DENIED/);
+      assert.match(e.hint ?? '', /permissions/);
+      return true;
+    });
+    assert.ok(denied.emu.store.users.get(grace.key), 'grace is still there');
+  } finally {
+    await denied.target.close?.();
+    await denied.emu.close();
   }
 });

@@ -39,8 +39,18 @@ const ACCOUNT_FIELDS = ['user.displayName', 'user.email', 'user.active', 'crowd.
 export const crowdCapabilities: TargetCapabilities = {
   kind: 'crowd',
   canCreateUsers: true,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  // Crowd deactivates (`active` in the user), deletes (DELETE /user) and renames (POST /user/rename)
+  // keeping the user key (Crowd 2.7+). See docs/protocol-facts.md.
+  lifecycle: {
+    disable: true,
+    delete: true,
+    anonymise: true,
+    renameUsername: true,
+    removeAccess: false,
+    reasons: {
+      removeAccess: 'Crowd deactivates users instead, which stops them signing in to every connected application; use "disable".',
+    },
+  },
   fields: [
     { name: 'user.username', type: 'string', label: 'Username', requiredOnCreate: true, maxLength: CROWD_MAX, description: 'Changing it renames the Crowd user; the link (user key) stays.' },
     { name: 'user.displayName', type: 'string', label: 'Display name', requiredOnCreate: true, maxLength: CROWD_MAX },
@@ -125,6 +135,24 @@ export class CrowdTarget implements TargetConnector {
 
   async write(request: UserWrite): Promise<WriteResult> {
     return request.op === 'create' ? this.create(request) : this.update(request);
+  }
+
+  /**
+   * Crowd deletes by username, so the current name is read by key first (a rename elsewhere
+   * must not delete the wrong user). Gone by key, or a 404 on the delete: deleted already.
+   * Crowd's refusal (403 APPLICATION_PERMISSION_DENIED: the application may not remove users
+   * in that directory) is CONFLICT with what to change.
+   */
+  async deleteUser(ref: TargetUserRef): Promise<void> {
+    const current = await this.api.user({ key: ref.key });
+    if (!current) return;
+    const refused = await this.api.deleteUser(current.name);
+    if (refused) {
+      throw new IdsyncError('CONFLICT', `Crowd refused to delete ${current.name}: ${refused}`, {
+        status: 403,
+        hint: "allow this application to remove users in the directory's permissions in Crowd, or deactivate users instead",
+      });
+    }
   }
 
   async close(): Promise<void> {

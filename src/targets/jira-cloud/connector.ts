@@ -5,6 +5,7 @@
 import { IdsyncError, errorText } from '../../core/errors.ts';
 import { concernsOnlyThisField } from '../../core/error-policy.ts';
 import type { HttpClient } from '../../core/http.ts';
+import { withAccessGroups } from '../access-groups.ts';
 import type {
   FieldChange,
   FieldResult,
@@ -32,8 +33,22 @@ const NOT_WRITABLE =
 export const jiraCloudCapabilities: TargetCapabilities = {
   kind: 'jira-cloud',
   canCreateUsers: false,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: false, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { disable: 'not built yet (issue 10: cleanup of leavers)', delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  // Jira Cloud cannot deactivate, delete or rename: those belong to the Atlassian account. It
+  // removes access by removing the configured product-access groups (accessGroups, narrowed per
+  // instance in capabilitiesFor). See docs/protocol-facts.md.
+  lifecycle: {
+    disable: false,
+    delete: false,
+    anonymise: false,
+    renameUsername: false,
+    removeAccess: true,
+    reasons: {
+      disable: 'Jira Cloud cannot deactivate an account; remove access (accessGroups), or deactivate the Atlassian account with an atlassian-admin target',
+      delete: "Jira Cloud's DELETE /rest/api/3/user only takes the account off this site (experimental) and never deletes the Atlassian account; delete managed accounts with an atlassian-admin target, or remove access here",
+      anonymise: 'names and e-mails belong to the Atlassian account; anonymise managed accounts with an atlassian-admin target',
+      renameUsername: 'Cloud accounts have no username',
+    },
+  },
   fields: [
     {
       name: 'groups',
@@ -67,12 +82,14 @@ export class JiraCloudTarget implements TargetConnector {
   constructor(
     readonly id: string,
     private readonly http: HttpClient,
+    /** Product-access groups (settings `accessGroups`): what "remove access" takes away. */
+    private readonly accessGroups: readonly string[] = [],
   ) {
     this.api = new JiraCloudApi(http);
   }
 
   capabilities(): TargetCapabilities {
-    return jiraCloudCapabilities;
+    return withAccessGroups(jiraCloudCapabilities, this.accessGroups, 'Jira');
   }
 
   async test(): Promise<TestResult> {
@@ -94,6 +111,20 @@ export class JiraCloudTarget implements TargetConnector {
       });
     } catch (e) {
       checks.push({ name: 'deployment', ok: false, message: errorText(e) });
+    }
+    if (this.accessGroups.length) {
+      // "Remove access" must not silently do nothing because a group name is misspelt.
+      try {
+        const found = await this.resolveGroups([...this.accessGroups]);
+        const missing = this.accessGroups.filter((g) => !found.has(g.toLowerCase()));
+        checks.push({
+          name: 'access groups',
+          ok: missing.length === 0,
+          message: missing.length ? `accessGroups names groups Jira does not have: ${missing.join(', ')}` : `${this.accessGroups.join(', ')} exist`,
+        });
+      } catch (e) {
+        checks.push({ name: 'access groups', ok: false, message: errorText(e) });
+      }
     }
     return { ok: checks.every((c) => c.ok), checks };
   }

@@ -4,6 +4,7 @@ import { HttpClient } from '../../core/http.ts';
 import { targetSettingsSchema } from '../../config/schema.ts';
 import { resolveSecret, secretRefSchema } from '../../config/secrets.ts';
 import type { TargetDefinition } from '../registry.ts';
+import { accessGroupsSchema, withAccessGroups } from '../access-groups.ts';
 import { jiraErrorMessage } from './api.ts';
 import { JiraCloudTarget, jiraCloudCapabilities } from './connector.ts';
 
@@ -16,6 +17,11 @@ export const jiraCloudConfigSchema = targetSettingsSchema({
   apiToken: secretRefSchema,
   /** Jira Cloud cannot create accounts; the default reflects that. */
   createUsers: z.boolean().default(false),
+  /**
+   * The Jira product-access groups of this site. The cleanup action "remove access" takes a
+   * leaver out of these (freeing the licence seat); empty: that action is not available.
+   */
+  accessGroups: accessGroupsSchema,
 });
 export type JiraCloudConfig = z.infer<typeof jiraCloudConfigSchema>;
 
@@ -25,6 +31,7 @@ export const definition: TargetDefinition<JiraCloudConfig> = {
   configSchema: jiraCloudConfigSchema,
   secretFields: ['apiToken'],
   capabilities: jiraCloudCapabilities,
+  capabilitiesFor: (config) => withAccessGroups(jiraCloudCapabilities, config.accessGroups, 'Jira'),
   create(config, ctx) {
     const token = resolveSecret(config.apiToken, `target ${config.id}: apiToken`, ctx.storedSecret);
     const basic = `Basic ${Buffer.from(`${config.email}:${token.reveal()}`).toString('base64')}`;
@@ -37,6 +44,6 @@ export const definition: TargetDefinition<JiraCloudConfig> = {
       errorMessage: jiraErrorMessage,
       retry: ctx.fastRetries ? { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 5_000 } : undefined,
     });
-    return new JiraCloudTarget(config.id, http);
+    return new JiraCloudTarget(config.id, http, config.accessGroups);
   },
 };

@@ -10,8 +10,18 @@ export const PROPERTY_KEY_MAX = 255;
 export const jiraDcCapabilities: TargetCapabilities = {
   kind: 'jira-dc',
   canCreateUsers: true,
-  // Placeholder until the target's lifecycle is built; only what works today is true.
-  lifecycle: { disable: true, delete: false, anonymise: false, renameUsername: false, removeAccess: false, reasons: { delete: 'not built yet (issue 10: cleanup of leavers)', anonymise: 'not built yet (issue 10: cleanup of leavers)', renameUsername: 'not built yet (issue 10: cleanup of leavers)', removeAccess: 'not built yet (issue 10: cleanup of leavers)' } },
+  // Jira DC deactivates (PUT /user `active`, which frees the licence seat), deletes (DELETE /user,
+  // refused for a project lead) and renames keeping the user key. See docs/protocol-facts.md.
+  lifecycle: {
+    disable: true,
+    delete: true,
+    anonymise: true,
+    renameUsername: true,
+    removeAccess: false,
+    reasons: {
+      removeAccess: 'Jira Data Center deactivates accounts instead, which already frees the licence seat; use "disable".',
+    },
+  },
   fields: [
     {
       name: 'user.username',

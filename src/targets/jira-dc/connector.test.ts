@@ -227,3 +227,52 @@ test('a wrong token never shows up in errors or test results', async () => {
     await bad.close?.();
   }
 });
+
+test('delete: a project lead is refused as CONFLICT naming the project; memberships of a deleted user are gone', async () => {
+  const lead = emu.store.createUser({ name: 'lead', displayName: 'Pro Lead', emailAddress: 'lead@example.com', projectLeadOf: ['ACME'], groups: ['staff'] });
+  await assert.rejects(jira.deleteUser!({ key: lead.key, username: 'lead' }), (e: unknown) => {
+    assert.ok(isIdsyncError(e, 'CONFLICT'), `CONFLICT, got ${e}`);
+    assert.match(e.message, /lead/);
+    assert.match(e.message, /ACME/, 'the project Jira names is in the message');
+    assert.match(errorText(e), /deactivate/, 'the hint says what to do instead');
+    return true;
+  });
+  assert.ok(emu.inspect(lead.key), 'the lead is still there');
+
+  const leaver = emu.store.createUser({ name: 'leaver', displayName: 'Lea Ver', emailAddress: 'leaver@example.com', groups: ['staff'] });
+  await jira.deleteUser!({ key: leaver.key });
+  assert.equal(emu.inspect(leaver.key), undefined);
+  assert.ok(!emu.store.members('staff').includes(leaver.key), 'no longer a member of staff');
+  const page = await fetch(`${emu.url}/rest/api/2/group/member?groupname=staff`, { headers: { authorization: `Bearer ${EMULATOR_ADMIN.pat}` } });
+  const names = ((await page.json()) as { values: Array<{ name: string }> }).values.map((v) => v.name);
+  assert.ok(!names.includes('leaver'), `group member list without the deleted user: ${names}`);
+});
+
+test('rename onto a taken username: the account fields fail naming the other user, nothing changes', async () => {
+  const a = emu.store.createUser({ name: 'anna', displayName: 'Anna', emailAddress: 'anna@example.com' });
+  const b = emu.store.createUser({ name: 'bert', displayName: 'Bert B', emailAddress: 'bert@example.com' });
+  const res = await jira.write({
+    op: 'update',
+    ref: { key: a.key, username: 'anna' },
+    desired: {},
+    changes: [
+      { field: 'user.username', before: 'anna', after: 'BERT' },
+      { field: 'user.displayName', before: 'Anna', after: 'Anna Renamed' },
+    ],
+    options: { createMissingGroups: false },
+  });
+  for (const f of res.fields) {
+    assert.equal(f.ok, false, `${f.field} fails with the rename (one PUT)`);
+    assert.match(f.error ?? '', new RegExp(b.key), 'the other user is named by key');
+  }
+  assert.equal(emu.inspect(a.key)?.name, 'anna');
+  assert.equal(emu.inspect(a.key)?.displayName, 'Anna');
+});
+
+test('deactivating a project lead fails the field with what Jira names, and the user stays active', async () => {
+  const lead = emu.store.createUser({ name: 'plead', displayName: 'P Lead', emailAddress: 'plead@example.com', projectLeadOf: ['OPS'] });
+  const res = await jira.write({ op: 'update', ref: { key: lead.key }, desired: {}, changes: [{ field: 'user.active', before: true, after: false }], options: { createMissingGroups: false } });
+  assert.equal(res.fields[0]!.ok, false);
+  assert.match(res.fields[0]!.error ?? '', /project lead of OPS/);
+  assert.equal(emu.inspect(lead.key)?.active, true);
+});

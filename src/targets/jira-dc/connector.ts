@@ -11,6 +11,9 @@
 // - A create that hits "username already exists" (a race, or a retried POST whose first answer
 //   was lost) adopts the existing user: it is found by username, updated to the desired values
 //   and returned, so the engine links it.
+// - A rename (or anonymise) that collides with another user's username fails the account fields
+//   with Jira's message plus the other user named; Jira changes nothing when it refuses the PUT.
+// - deleteUser treats 404 as deleted already and Jira's 400 refusal as CONFLICT with its reasons.
 // - Errors that concern the whole target (credentials, permissions, unreachable) throw.
 import { IdsyncError, errorText, isIdsyncError } from '../../core/errors.ts';
 import { concernsOnlyThisField } from '../../core/error-policy.ts';
@@ -209,6 +212,25 @@ export class JiraDcTarget implements TargetConnector {
     return res.status === 404 ? null : (res.body?.value ?? null);
   }
 
+  // ------------------------------------------------------------------ deleting
+
+  /**
+   * DELETE /user?key=. A 404 means the user is gone already (the wanted state, e.g. a retried
+   * delete whose first answer was lost). Jira validates first and answers 400 with its reasons
+   * (the user leads a project, is the caller): that becomes CONFLICT naming them, so the
+   * administrator can resolve it or deactivate instead. Nothing is half-done: Jira deletes
+   * nothing when it refuses.
+   */
+  async deleteUser(ref: TargetUserRef): Promise<void> {
+    const res = await this.http.send({ method: 'DELETE', url: `${API}/user`, query: { key: ref.key }, accept: [400, 404] });
+    if (res.status === 400) {
+      throw new IdsyncError('CONFLICT', `Jira refused to delete ${ref.username ?? ref.key}: ${describeBody(res.status, res.body)}`, {
+        status: 400,
+        hint: 'resolve what Jira names (e.g. choose another project lead) and run again, or deactivate this user instead',
+      });
+    }
+  }
+
   // ------------------------------------------------------------------ writing
 
   async write(request: UserWrite): Promise<WriteResult> {
@@ -302,9 +324,18 @@ export class JiraDcTarget implements TargetConnector {
       return { results, username: res.body?.name ?? (body.name as string | undefined) };
     } catch (e) {
       if (!concernsOnlyThisField(e) || isIdsyncError(e, 'NOT_FOUND')) throw e; // NOT_FOUND: the user is gone
-      results.push(...sent.map((field) => ({ field, ok: false, error: errorText(e) })));
+      const error = errorText(e) + (await this.usernameHolder(ref, body.name, e));
+      results.push(...sent.map((field) => ({ field, ok: false, error })));
       return { results };
     }
+  }
+
+  /** When a rename was refused because the name is taken: " (the username belongs to …)", else "". */
+  private async usernameHolder(ref: TargetUserRef, wanted: unknown, e: unknown): Promise<string> {
+    if (typeof wanted !== 'string' || !/username/i.test(errorText(e))) return '';
+    const other = await this.getUser({ username: wanted }, false).catch(() => null);
+    if (!other || other.key === ref.key) return '';
+    return ` (the username ${wanted} belongs to another Jira user, key ${other.key}, ${other.displayName ?? other.name}; nothing was changed)`;
   }
 
   /** Groups, properties and anything this target does not know; each reports on its own field. */
