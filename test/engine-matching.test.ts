@@ -12,6 +12,7 @@ import type { MatchingConfig } from '../src/config/matching.ts';
 import type { MappingRule } from '../src/core/types.ts';
 import type { RunItem } from '../src/store/runs.ts';
 import { validateConnector } from '../src/config/validate.ts';
+import { printItems } from '../src/cli/output.ts';
 
 process.env.TEST_JIRA_PAT = 'admin-pat';
 
@@ -233,6 +234,12 @@ describe('first contact and renames (Jira DC)', () => {
     const bob = await itemOf(r.run.id, BOB);
     assert.equal(bob.operation, 'failed');
     assert.match(bob.error ?? '', new RegExp(`bob.builder \\(key ${x}\\).*bob2 \\(key ${y}\\)`));
+
+    // The CLI prints the same line under the user; a collision shows its error instead.
+    const lines: string[] = [];
+    printItems((await t.store.runs.items(r.run.id, { limit: 100 })).items, (l) => lines.push(l));
+    const adaAt = lines.findIndex((l) => l.includes('Ada Dev'));
+    assert.equal(lines[adaAt + 1]?.trim(), `would link to adevelop (key ${adaKey}) by email "ada.dev@contoso.com"`, lines.join('\n'));
 
     // The real run then does what the simulation said.
     const real = await sync();
