@@ -67,7 +67,7 @@ async function report(result: SyncResult, store: Awaited<ReturnType<typeof openS
       for (const [k, v] of Object.entries(values)) console.log(`  ${k} = ${JSON.stringify(v)}`);
     }
     for (const t of u.targets) {
-      console.log(`${t.targetId}: matched by ${t.matched}${t.targetKey ? ` (${t.targetKey})` : ''} → ${t.operation}${t.error ? `: ${t.error}` : ''}`);
+      console.log(`${t.targetId}: ${t.match ?? `matched by ${t.matched}${t.targetKey ? ` (${t.targetKey})` : ''}`} → ${t.operation}${t.error ? `: ${t.error}` : ''}`);
       for (const c of t.changes) console.log(`  ${formatChange(c)}`);
     }
   } else {

@@ -72,6 +72,9 @@ export function printItems(items: RunItem[], out: (s: string) => void = (s) => p
   for (const it of items) {
     out(`${it.operation.padEnd(9)} ${it.label ?? it.sourceId ?? ''}${it.targetId ? `  [${it.targetId}]` : ''}`);
     if (it.error) out(`          ${it.error}`);
+    // How a first-contact user was (or, simulated, would be) matched: "would link to jdoe (key …) by email".
+    const match = it.details?.match;
+    if (typeof match === 'string' && !it.error) out(`          ${match}`);
     for (const c of it.changes) out(`          ${formatChange(c)}`);
   }
 }

@@ -4,6 +4,7 @@
 // (see src/sources/registry.ts and src/targets/registry.ts); this file holds what is common.
 import { z } from 'zod';
 import './unknown-keys.ts'; // unknown keys are refused with the nearest known one named
+import { matchingSchema } from './matching.ts';
 
 export const mappingRuleSchema = z
   .object({
@@ -46,6 +47,8 @@ export const targetBaseSchema = z
     createMissingGroups: z.boolean().default(false),
     /** Parallel write requests to this target. */
     concurrency: z.number().int().min(1).max(64).default(8),
+    /** How a user without a link is matched to an existing account (src/config/matching.ts). */
+    matching: matchingSchema.optional(),
   })
   .passthrough();
 

@@ -6,6 +6,8 @@ import { IdsyncError, errorText } from '../core/errors.ts';
 import { connectorSchema, mappingRuleSchema, type ConnectorConfig } from './schema.ts';
 import { sourceDefinition, type SourceDefinition } from '../sources/registry.ts';
 import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targets/registry.ts';
+import { matchingProblems } from '../engine/matching.ts';
+import { matchingSchema } from './matching.ts';
 import { validateMapping } from '../mapping/index.ts';
 import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
@@ -133,6 +135,9 @@ export async function validateConnector(
         issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
       }
     }
+    // Its shape is the common model's to report; what the target can look up is checked here.
+    const matching = matchingSchema.safeParse(t.matching);
+    if (matching.success) for (const m of matchingProblems(matching.data, capabilities, t.createUsers !== false)) issues.push({ ...m, path: `${at}.${m.path}` });
     if (t.createUsers && !def.capabilities.canCreateUsers) {
       issues.push({ path: `${at}.createUsers`, message: `${def.label} cannot create users; users must exist there already (set createUsers: false)`, severity: 'warning' });
     }

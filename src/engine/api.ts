@@ -2,6 +2,7 @@
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { FieldChange, FieldValues, ItemOperation, RunKind, TestResult } from '../core/types.ts';
 import type { RunRecord } from '../store/runs.ts';
+import type { MatchedBy } from './matching.ts';
 
 export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench';
 
@@ -47,7 +48,9 @@ export interface UserSyncReport {
   mapped: Record<string, FieldValues>;
   targets: Array<{
     targetId: string;
-    matched: 'link' | 'username' | 'email' | 'none';
+    matched: MatchedBy;
+    /** How a first-contact user was (or in a simulation would be) matched, in words. */
+    match?: string;
     targetKey?: string;
     operation: ItemOperation;
     changes: FieldChange[];

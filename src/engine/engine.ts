@@ -440,7 +440,7 @@ export class SyncEngine {
         }
         if (report && !quiet) {
           report.mapped[t.config.id] = mappedValues.get(i) ?? {};
-          report.targets.push({ targetId: t.config.id, matched: outcome.matched, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
+          report.targets.push({ targetId: t.config.id, matched: outcome.matched, match: outcome.details?.match as string | undefined, targetKey: outcome.targetKey, operation: outcome.operation, changes: outcome.changes, error: outcome.error });
         }
       }
       for (const [i, o] of outcomes.entries()) {

@@ -9,6 +9,7 @@ import { sourceDefinition, type ConnectorContext } from '../sources/registry.ts'
 import { capabilitiesOf, targetDefinition } from '../targets/registry.ts';
 import { parseSection } from '../config/validate.ts';
 import { referencedPaths } from '../mapping/needs.ts';
+import { matchingAttributes, matchPolicy, type MatchPolicy } from './matching.ts';
 
 export interface TargetRuntime {
   config: TargetConfig;
@@ -21,6 +22,8 @@ export interface TargetRuntime {
   resolvesUsernames: boolean;
   /** Identifies the mapping; part of every user's fingerprint, so a mapping change re-maps everyone. */
   mappingHash: string;
+  /** How a user without a link is matched to an existing account (src/engine/matching.ts). */
+  matching: MatchPolicy;
 }
 
 export interface Runtime {
@@ -58,6 +61,7 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
       fields: [...new Set(config.mapping.map((r) => r.target))],
       resolvesUsernames: config.mapping.some((r) => r.source.includes('targetUsername')),
       mappingHash: createHash('sha1').update(JSON.stringify([t.type, config.mapping])).digest('base64url'),
+      matching: matchPolicy(config.matching, capabilities),
     });
   }
 
@@ -69,6 +73,8 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
     t.mapping.needs.attributes.forEach((a) => attributes.add(a));
     groups ||= t.mapping.needs.groups;
     manager ||= t.mapping.needs.manager;
+    // A match key may read a source attribute no rule reads (say, the old account name).
+    matchingAttributes(t.matching).forEach((a) => attributes.add(a));
   }
 
   return {

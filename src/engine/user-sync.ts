@@ -11,12 +11,13 @@ import { applyToSnapshot, missingForCreate, plan, type Plan } from './planner.ts
 import { errorText } from '../core/errors.ts';
 import type { WriteIntent } from '../store/intents.ts';
 import { groupNames } from '../targets/group-delta.ts';
+import { describeAccount, describeKey, firstContact, renameCollision, type MatchedBy } from './matching.ts';
 
 export interface UserOutcome {
   operation: ItemOperation;
   changes: FieldChange[];
   error?: string;
-  matched: 'link' | 'username' | 'email' | 'none';
+  matched: MatchedBy;
   targetKey?: string;
   /** The link as it stands after this user (absent in a dry run or when the user is not in the target). */
   link?: Link;
@@ -165,40 +166,45 @@ async function prepareFields(input: UserSyncInput): Promise<Prepared> {
 
   let op: 'create' | 'update' = 'update';
   if (!link) {
-    const username = asString(mapped.values['user.username']);
-    const email = asString(mapped.values['user.email']);
-    const found = await t.connector.findUser({ username, email }, t.fields);
-    if (found) {
-      const owner = await input.links.byTargetKey(input.connectorId, t.config.id, found.ref.key);
-      if (owner && owner.sourceId !== user.id) {
-        return { outcome: {
-          operation: 'failed',
-          changes: [],
-          error: `the target user ${found.ref.username ?? found.ref.key} is already linked to another source user (${owner.label ?? owner.sourceId}); two source users map to the same account`,
-          matched: 'none',
-          username: null,
-          wrote: false,
-        } };
-      }
+    const contact = await firstContact({
+      policy: t.matching,
+      connector: t.connector,
+      fields: t.fields,
+      user,
+      mapped: mapped.values,
+      ownerOf: (key) => input.links.byTargetKey(input.connectorId, t.config.id, key),
+    });
+    if (contact.kind === 'collision') {
+      return { outcome: { operation: 'failed', changes: [], error: contact.error, matched: 'none', username: null, wrote: false, details: { ...details, collision: contact.accounts } } };
+    }
+    if (contact.kind === 'match') {
+      const found = contact.hit.account;
       ref = found.ref;
-      matched = username && found.ref.username?.toLowerCase() === username.toLowerCase() ? 'username' : 'email';
+      matched = contact.hit.key.lookup;
+      details.match = `${input.dryRun ? 'would link to' : 'linked to'} ${describeAccount(found.ref)} by ${contact.by}`;
       current = pick(found.values, t.fields);
       snapshotBase = { ...current };
       groupsAreActual = true;
       linkDirty = true;
     } else {
+      const none = t.matching.never
+        ? 'matching is set to never link an existing account'
+        : contact.tried.length
+          ? `no account has ${contact.tried.join(' or ')}`
+          : `the user has no value for the match keys (${t.matching.keys.map(describeKey).join(', ') || 'none this target supports'})`;
       if (!t.config.createUsers || !t.capabilities.canCreateUsers) {
         return { outcome: {
           operation: 'skipped',
           changes: [],
           error: t.capabilities.canCreateUsers
-            ? 'no matching user in the target, and creating users is switched off for this target'
-            : `no matching user in the target, and ${t.capabilities.kind} cannot create users`,
+            ? `no matching user in the target (${none}), and creating users is switched off for this target`
+            : `no matching user in the target (${none}), and ${t.capabilities.kind} cannot create users`,
           matched: 'none',
           username: null,
           wrote: false,
         } };
       }
+      details.match = `${input.dryRun ? 'would create' : 'created'}: ${none}`;
       op = 'create';
     }
   }
@@ -213,6 +219,16 @@ async function prepareFields(input: UserSyncInput): Promise<Prepared> {
     snapshotBase = { ...snapshotBase, ...observed };
     linkDirty = true;
     planned = plan({ op, desired: mapped.values, flows: mapped.flows, current, managedGroups, groupsAreActual });
+  }
+
+  if (op === 'update' && ref) {
+    // A new username or e-mail that another account holds: name that account, change nothing.
+    const renamed: FieldValues = {};
+    for (const c of planned.changes) if ((c.field === 'user.username' || c.field === 'user.email') && typeof c.after === 'string') renamed[c.field] = c.after;
+    const taken = Object.keys(renamed).length ? await renameCollision({ policy: t.matching, connector: t.connector, fields: [], self: ref, changes: renamed }) : null;
+    if (taken) {
+      return { outcome: { operation: 'failed', changes: planned.changes.map((c) => (c.field in renamed ? { ...c, error: taken } : c)), error: taken, matched, targetKey: ref.key, username: ref.username ?? null, wrote: false, details: Object.keys(details).length ? details : undefined } };
+    }
   }
 
   const missing = op === 'create' ? missingForCreate(t.capabilities, planned.effective) : [];

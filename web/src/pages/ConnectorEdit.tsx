@@ -8,9 +8,10 @@ import { go, useLeaveGuard } from '../router';
 import { fmtTime, intervalProblem } from '../values';
 import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj } from './fields';
 import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
+import { MatchingField } from './MatchingField';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
-const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMissingGroups', 'concurrency']);
+const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMissingGroups', 'concurrency', 'matching']);
 /** Settings shown under Advanced: filters and group handling. */
 const isAdvancedKey = (k: string) => /filter|group|select|page|delta|scope/i.test(k);
 
@@ -293,6 +294,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
                   <Switch label="Create users missing in the target" checked={t.createUsers ?? true} onChange={(e) => setTarget(i, { createUsers: e.currentTarget.checked })} disabled={readOnly} />
                   <Switch label="Create groups the mapping names but the target lacks" checked={t.createMissingGroups ?? false} onChange={(e) => setTarget(i, { createMissingGroups: e.currentTarget.checked })} disabled={readOnly} />
                   <SchemaField name="concurrency" schema={{ type: 'integer', title: 'Parallel write requests', default: 8 }} value={t.concurrency} onChange={(v) => setTarget(i, { concurrency: v })} readOnly={readOnly} error={issueAt('targets', i, 'concurrency')} />
+                  <MatchingField value={t.matching} onChange={(v) => setTarget(i, { matching: v })} readOnly={readOnly} error={issues.filter((x) => pathKey(x.path).startsWith(`targets.${i}.matching`)).map((x) => x.message).join('; ') || undefined} />
                   {renderSettings(t, tt?.configSchema, tt?.secretFields ?? [], TARGET_BASE, true, (p) => setTarget(i, p), ['targets', i])}
                 </SimpleGrid>
               </Paper>

@@ -78,6 +78,8 @@ export function RunDetail({ id }: { id: string }) {
                   <Table.Td><Badge variant="light" color={opColor[it.operation] ?? 'gray'} miw={96} style={{ overflow: 'visible' }}>{it.operation}</Badge></Table.Td>
                   <Table.Td miw={360} style={{ overflowWrap: 'anywhere' }}>
                     {it.error && <Text size="sm" c="red">{it.error}</Text>}
+                    {/* How a first-contact user was (simulated: would be) matched. */}
+                    {!it.error && typeof it.details?.match === 'string' && <Text size="xs" c="dimmed" data-testid="item-match">{it.details.match}</Text>}
                     {it.changes.map((c: any) => (
                       <Text key={c.field} size="xs" ff="monospace">
                         {c.field}: <Text span c="dimmed" size="xs" ff="monospace">{show(c.before)}</Text> → <b>{show(c.after)}</b>

@@ -158,7 +158,7 @@ function UserReport({ result }: { result: any }) {
         {u.found && (
           <Timeline.Item title="Matched in target">
             {u.targets.map((t: any) => (
-              <Text size="sm" key={t.targetId}>{t.targetId}: {t.matched === 'none' ? 'no existing user' : `matched by ${t.matched}`}{t.targetKey ? <> (<Code>{t.targetKey}</Code>)</> : null}</Text>
+              <Text size="sm" key={t.targetId}>{t.targetId}: {t.match ?? (t.matched === 'none' ? 'no existing user' : `matched by ${t.matched}`)}{!t.match && t.targetKey ? <> (<Code>{t.targetKey}</Code>)</> : null}</Text>
             ))}
           </Timeline.Item>
         )}
