@@ -6,5 +6,5 @@ export { EVENT_TYPES, SAMPLE_LIMIT } from './events.ts';
 export { notificationsSchema, type NotificationsConfig, type ChannelConfig } from './config.ts';
 export { loadNotificationsFile, notificationsFrom, parseNotifications, NOTIFICATIONS_FILE_ENV } from './load.ts';
 export { Notifier, type ChannelOutcome } from './notifier.ts';
-export { runAndNotify, runFailedEvent } from './runs.ts';
+export { notifyingEngine, runAndNotify, runFailedEvent } from './runs.ts';
 export { notifyQuarantine, type QuarantineNotice } from './quarantine.ts';

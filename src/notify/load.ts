@@ -17,11 +17,11 @@ export function parseNotifications(value: unknown, where: string, positionOf?: (
     const issues: ConfigIssue[] = zodIssues(r.error, 'notifications').map((i) => ({ ...i, ...positionOf?.(pathKeys(i.path)) }));
     throw new ConfigError(where, issues);
   }
-  return base ? relativeTo(r.data, base) : r.data;
+  return base ? resolveNotificationPaths(r.data, base) : r.data;
 }
 
 /** File paths (secret files, the CA) written relative to the YAML file are taken from its folder. */
-function relativeTo(n: NotificationsConfig, base: string): NotificationsConfig {
+export function resolveNotificationPaths(n: NotificationsConfig, base: string): NotificationsConfig {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const ref = <R extends { env: string } | { file: string } | { stored: string }>(r: R): R => ('file' in r ? { file: abs(r.file) } : r) as R;
   return {
@@ -35,7 +35,9 @@ function relativeTo(n: NotificationsConfig, base: string): NotificationsConfig {
  * Reads the `notifications` block of a YAML file: a file of its own, or the idsync configuration
  * file that also holds the connectors (its other keys are not looked at here).
  */
-export function loadNotificationsFile(path: string): NotificationsConfig {
+export function loadNotificationsFile(path: string): NotificationsConfig;
+export function loadNotificationsFile(path: string, opts: { optional: true }): NotificationsConfig | undefined;
+export function loadNotificationsFile(path: string, opts: { optional?: boolean } = {}): NotificationsConfig | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -47,13 +49,21 @@ export function loadNotificationsFile(path: string): NotificationsConfig {
   const yaml = readYaml(text, path);
   const top = yaml.value as Record<string, unknown> | null;
   if (!top || typeof top !== 'object' || !('notifications' in top)) {
+    if (opts.optional) return undefined;
     throw new IdsyncError('CONFIG', `${path} has no notifications block`, { hint: 'put the settings under a top-level "notifications:" key (see the README, Notifications)' });
   }
   return parseNotifications(top.notifications, path, (p) => yaml.positionOf(p), dirname(resolve(path)));
 }
 
-/** The file named by the flag, else by IDSYNC_NOTIFICATIONS_FILE; none: no notifications. */
-export function notificationsFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): NotificationsConfig | undefined {
-  const path = flag ?? (env[NOTIFICATIONS_FILE_ENV] || undefined);
+/**
+ * Which settings a process uses: the file named by --notifications, else the `notifications`
+ * block of the --config file (the CLI), else the file IDSYNC_NOTIFICATIONS_FILE names; none of
+ * them: no notifications.
+ */
+export function notificationsFrom(opts: { flag?: string; configFile?: string }, env: NodeJS.ProcessEnv = process.env): NotificationsConfig | undefined {
+  if (opts.flag) return loadNotificationsFile(opts.flag);
+  const inConfig = opts.configFile ? loadNotificationsFile(opts.configFile, { optional: true }) : undefined;
+  if (inConfig) return inConfig;
+  const path = env[NOTIFICATIONS_FILE_ENV] || undefined;
   return path ? loadNotificationsFile(path) : undefined;
 }

@@ -3,6 +3,7 @@
 // `notify` does not wait (a run's end must not wait for Slack); `drain` waits for what is in
 // flight (the CLI before it exits, tests). A failure to deliver is logged, without the URL.
 import { errorText } from '../core/errors.ts';
+import { resolveSecret } from '../config/secrets.ts';
 import type { ChannelConfig, NotificationsConfig } from './config.ts';
 import { eventTypeOf, type NotificationEvent } from './events.ts';
 import { describe, genericPayload, slackPayload, teamsPayload, type Message } from './render.ts';
@@ -21,6 +22,19 @@ export interface ChannelOutcome {
 interface Logger {
   info(obj: unknown, msg?: string): void;
   warn(obj: unknown, msg?: string): void;
+}
+
+/** A channel as the API shows it: what it hears and where it goes, a webhook by its host only. */
+export interface ChannelSummary {
+  name: string;
+  type: ChannelConfig['type'];
+  events: string[];
+  connectors?: string[];
+  format?: string;
+  host?: string;
+  to?: string[];
+  /** Why it cannot send as configured (its URL's reference is not set, say). */
+  problem?: string;
 }
 
 export interface NotifierOptions {
@@ -48,6 +62,19 @@ export class Notifier {
 
   get channels(): ChannelConfig[] {
     return this.config?.channels ?? [];
+  }
+
+  /** Every channel, without its secrets. */
+  summary(): ChannelSummary[] {
+    return this.channels.map((c) => {
+      const base = { name: c.name, type: c.type, events: [...c.events], ...(c.connectors ? { connectors: [...c.connectors] } : {}) };
+      if (c.type === 'email') return { ...base, to: [...c.to] };
+      try {
+        return { ...base, format: c.format, host: new URL(resolveSecret(c.url, `webhook channel "${c.name}": url`).reveal()).host };
+      } catch (e) {
+        return { ...base, format: c.format, problem: e instanceof TypeError ? 'the URL is not a URL' : errorText(e) };
+      }
+    });
   }
 
   /** The UI page of a run, when the web UI's public address is configured. */

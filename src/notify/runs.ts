@@ -3,7 +3,7 @@
 // src/server/app.ts) and by `idsync sync`. A run that failed is told once, after it ended, in the
 // background: the run's result never waits for a channel and never fails because of one. A
 // simulation is not told (whoever started it is looking at it), nor a trigger refused before its
-// run was claimed (it never ran: the caller got the 409).
+// run was claimed (it never ran: the caller got the 409), nor a run stopped on purpose.
 import { errorText } from '../core/errors.ts';
 import type { SyncRequest, SyncResult } from '../engine/api.ts';
 import type { RunRecord } from '../store/runs.ts';
@@ -40,6 +40,8 @@ export async function runAndNotify(notifier: Notifier | undefined, req: SyncRequ
     },
   };
   const tell = (r: RunRecord) => {
+    // A run stopped on purpose (the server shutting down hands its job on; a cancel) is no failure to tell.
+    if (req.signal?.aborted) return;
     try {
       const e = runFailedEvent(r, req.connector.name);
       if (e) notifier.notify(e);
@@ -56,4 +58,9 @@ export async function runAndNotify(notifier: Notifier | undefined, req: SyncRequ
   }
   tell(result.run);
   return result;
+}
+
+/** The engine (any object with the engine's `run`), telling the notifier of each run that failed. */
+export function notifyingEngine<E extends { run(req: SyncRequest): Promise<SyncResult> }>(engine: E, notifier: Notifier): E {
+  return { ...engine, run: (req: SyncRequest) => runAndNotify(notifier, req, (r) => engine.run(r)) };
 }
