@@ -20,7 +20,8 @@ export interface WebhookOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+// Not unref'd: a CLI process waiting to retry a notification must not end before it.
+const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const refText = (r: SecretRef) => ('env' in r ? `environment variable ${r.env}` : 'file' in r ? `file ${r.file}` : `stored secret ${r.stored}`);
 
