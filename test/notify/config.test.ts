@@ -74,3 +74,14 @@ test('a file: problems placed by line, secret and CA paths relative to it, the b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the README's notifications example is a valid block", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('yaml');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Notifications'), readme.indexOf('\n## ', readme.indexOf('## Notifications') + 5));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(yaml, 'the Notifications section has a YAML example');
+  const n = notificationsSchema.parse(parse(yaml).notifications);
+  assert.deepEqual(n.channels.map((c) => [c.name, c.type === 'webhook' ? c.format : 'email']), [['it-slack', 'slack'], ['it-teams', 'teams'], ['hr-systems-mail', 'email']]);
+});
