@@ -77,10 +77,15 @@ export class Notifier {
     });
   }
 
-  /** The UI page of a run, when the web UI's public address is configured. */
-  linkToRun(runId: string): string | undefined {
+  /** A page of the web UI (its hash route, e.g. `#/runs/ID`), when the UI's public address is configured. */
+  linkTo(route: string): string | undefined {
     const base = this.config?.publicUrl;
-    return base ? `${base.replace(/\/+$/, '')}/#/runs/${encodeURIComponent(runId)}` : undefined;
+    return base ? `${base.replace(/\/+$/, '')}/${route.replace(/^\/+/, '')}` : undefined;
+  }
+
+  /** The UI page of a run. */
+  linkToRun(runId: string): string | undefined {
+    return this.linkTo(`#/runs/${encodeURIComponent(runId)}`);
   }
 
   /** The channels that want this event. */

@@ -15,6 +15,11 @@ export interface QuarantineNotice {
   affected: number;
   /** Labels of users it would have touched (the first SAMPLE_LIMIT are sent). */
   sample: string[];
+  /**
+   * The quarantine's page, e.g. `notifier.linkTo('#/quarantines/' + id)` once the UI has one;
+   * absent: the run's page (which says why the cleanup was held), when a public URL is set.
+   */
+  link?: string;
 }
 
 export function notifyQuarantine(notifier: Notifier | undefined, q: QuarantineNotice): void {

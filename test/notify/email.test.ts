@@ -77,6 +77,33 @@ describe('e-mail', () => {
     }
   });
 
+  test('TLS from the start (port 465 style) with a log-in', async () => {
+    const smtp = await startSmtp({ implicitTls: true, auth: { user: 'idsync', password: PASSWORD } });
+    const caFile = join(dir, 'ca-implicit.pem');
+    writeFileSync(caFile, smtp.ca!);
+    try {
+      const [outcome] = await notifier({ host: 'localhost', port: smtp.port, security: 'tls', user: 'idsync', password: { env: 'IDSYNC_TEST_SMTP_PASSWORD' }, caFile }).send(failed);
+      assert.equal(outcome!.ok, true, outcome!.error);
+      assert.equal(smtp.mails[0]!.secure, true);
+      assert.equal(smtp.mails[0]!.user, 'idsync');
+    } finally {
+      await smtp.close();
+    }
+  });
+
+  test('a certificate the client does not trust: refused, nothing sent', async () => {
+    const smtp = await startSmtp({ starttls: true, auth: { user: 'idsync', password: PASSWORD } });
+    try {
+      const [outcome] = await notifier({ host: 'localhost', port: smtp.port, user: 'idsync', password: { env: 'IDSYNC_TEST_SMTP_PASSWORD' } }).send(failed);
+      assert.equal(outcome!.ok, false);
+      assert.match(outcome!.error!, /certificate/i);
+      assert.ok(!outcome!.error!.includes(PASSWORD));
+      assert.equal(smtp.mails.length, 0);
+    } finally {
+      await smtp.close();
+    }
+  });
+
   test('a wrong password: the error says to check the log-in and does not show the password', async () => {
     const smtp = await startSmtp({ starttls: true, auth: { user: 'idsync', password: 'the-right-one' } });
     const caFile = join(dir, 'ca2.pem');

@@ -49,6 +49,8 @@ export interface SmtpOptions {
   auth?: { user: string; password: string };
   /** Offer STARTTLS with a certificate of a CA the test gives the client (emulatorTls). */
   starttls?: boolean;
+  /** TLS from the first byte (port 465 style) with that certificate. */
+  implicitTls?: boolean;
 }
 
 export interface LocalSmtp {
@@ -62,11 +64,11 @@ export interface LocalSmtp {
 }
 
 export async function startSmtp(opts: SmtpOptions = {}): Promise<LocalSmtp> {
-  const tls = opts.starttls ? await emulatorTls() : undefined;
+  const tls = opts.starttls || opts.implicitTls ? await emulatorTls() : undefined;
   const mails: ReceivedMail[] = [];
   const state = { refusedLogins: 0 };
   const server = new SMTPServer({
-    ...(tls ? { key: tls.key, cert: tls.cert } : { disabledCommands: opts.auth ? [] : ['STARTTLS', 'AUTH'] }),
+    ...(tls ? { key: tls.key, cert: tls.cert, secure: !!opts.implicitTls } : { disabledCommands: opts.auth ? [] : ['STARTTLS', 'AUTH'] }),
     authOptional: !opts.auth,
     // Log-in only over TLS, as a real submission server has it.
     allowInsecureAuth: false,
