@@ -118,7 +118,7 @@ export class Notifier {
         const last = key ? this.lastTold.get(key) : undefined;
         if (key && last !== undefined && this.now() - last < quietMs) return { channel: c.name, type: c.type, ok: true, suppressed: true };
         const outcome = await this.deliver(c, message, genericPayload(withLink, message));
-        if (outcome.ok && key) this.lastTold.set(key, this.now());
+        if (outcome.ok && key) this.remember(key, quietMs);
         if (outcome.ok) this.log.info({ channel: c.name, connector: e.connectorId, run: e.runId, event: eventTypeOf(e) }, 'notification sent');
         else this.log.warn({ channel: c.name, connector: e.connectorId, run: e.runId, err: outcome.error }, 'a notification could not be sent');
         return outcome;
@@ -138,7 +138,14 @@ export class Notifier {
       more: 0,
       ...(link ? { link } : {}),
     };
-    return Promise.all(channels.map((c) => this.deliver({ ...c, name: c.name }, { ...message, facts: [['Channel', c.name], ...message.facts] }, { source: 'idsync', title: message.title, text: message.detail, event: { kind: 'test' } })));
+    return Promise.all(channels.map((c) => this.deliver(c, { ...message, facts: [['Channel', c.name], ...message.facts] }, { source: 'idsync', title: message.title, text: message.detail, event: { kind: 'test' } })));
+  }
+
+  /** Notes when a failure was told; entries past their quiet time are dropped, so the map stays small on a server up for months. */
+  private remember(key: string, quietMs: number): void {
+    const now = this.now();
+    if (this.lastTold.size >= 1000) for (const [k, at] of this.lastTold) if (now - at >= quietMs) this.lastTold.delete(k);
+    this.lastTold.set(key, now);
   }
 
   private async deliver(c: ChannelConfig, message: Message, generic: unknown): Promise<ChannelOutcome> {

@@ -23,6 +23,12 @@ function connectorLabel(e: NotificationEvent): string {
   return e.connectorName && e.connectorName !== e.connectorId ? `${e.connectorName} (${e.connectorId})` : e.connectorId;
 }
 
+/** A reason as a sentence of its own: capital first letter, one full stop. */
+const sentence = (s: string) => {
+  const t = s.trim().replace(/\.+$/, '');
+  return `${t.charAt(0).toUpperCase()}${t.slice(1)}.`;
+};
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function describe(e: NotificationEvent): Message {
@@ -37,7 +43,7 @@ export function describe(e: NotificationEvent): Message {
         ['Run', e.runId],
         ['Quarantine', e.quarantineId],
       ],
-      detail: `Nothing was disabled or deleted. ${e.reason.replace(/\.\s*$/, '')}. An administrator approves or rejects the cleanup in idsync.`,
+      detail: `Nothing was disabled or deleted. ${sentence(e.reason)} An administrator approves or rejects the cleanup in idsync.`,
       sample,
       more: Math.max(0, e.affected - sample.length),
       ...(e.link ? { link: e.link } : {}),

@@ -68,7 +68,7 @@ describe('e-mail', () => {
       assert.equal(m.secure, true, 'sent after STARTTLS');
       assert.equal(m.user, 'idsync');
       assert.equal(m.subject, '[idsync] Cleanup held for approval: 2 users in okta-crowd');
-      assert.match(m.text, /Nothing was disabled or deleted\. the cleanup would disable 80% of the linked users\. An administrator/);
+      assert.match(m.text, /Nothing was disabled or deleted\. The cleanup would disable 80% of the linked users\. An administrator/);
       assert.match(m.text, /- ann@example\.com/);
       assert.match(m.html, /&lt;b&gt;bob&lt;\/b&gt;@example\.com/, 'labels are escaped in HTML');
       assert.ok(!m.raw.includes(PASSWORD));
