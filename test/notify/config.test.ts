@@ -85,3 +85,25 @@ test("the README's notifications example is a valid block", async () => {
   const n = notificationsSchema.parse(parse(yaml).notifications);
   assert.deepEqual(n.channels.map((c) => [c.name, c.type === 'webhook' ? c.format : 'email']), [['it-slack', 'slack'], ['it-teams', 'teams'], ['hr-systems-mail', 'email']]);
 });
+
+test('the idsync configuration file carries the block, its paths taken from the file', async () => {
+  await import('../helpers/memory-source.ts');
+  const { loadConfigFile } = await import('../../src/config/load.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'idsync-notify-configfile-'));
+  try {
+    const file = join(dir, 'idsync.yaml');
+    const connector = 'connectors:\n  - id: c1\n    source: {type: memory, dataset: d}\n    targets:\n      - {id: jira, type: jira-dc, url: "https://jira.example.com", auth: {type: pat, token: {env: JIRA_PAT}}}\n';
+    writeFileSync(file, `version: 1\n${connector}notifications:\n  channels:\n    - {name: hook, type: webhook, format: generic, url: {file: hook-url}}\n`);
+    const loaded = await loadConfigFile(file);
+    assert.deepEqual(loaded.notifications!.channels[0]!.type === 'webhook' && loaded.notifications!.channels[0]!.url, { file: join(dir, 'hook-url') });
+    writeFileSync(file, `version: 1\n${connector}notifications:\n  channels:\n    - {name: hook, type: webhook, format: generic, url: {file: hook-url}, retries: 9}\n`);
+    await assert.rejects(loadConfigFile(file), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.issues[0]!.path, 'notifications.channels[0].retries');
+      assert.equal(e.issues[0]!.line, 9);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
