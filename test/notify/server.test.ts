@@ -36,6 +36,8 @@ describe('notifications from the server', { timeout: 120_000 }, () => {
     await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), 'source.clientSecret': WRONG_SECRET } });
     const notifications = notificationsSchema.parse({
       publicUrl: 'https://idsync.example.com',
+      // Every failure told, so "nobody is told" below is the simulation rule, not the quiet time.
+      quietMinutes: 0,
       smtp: { host: '127.0.0.1', port: smtp.port, security: 'none', from: 'idsync@example.com' },
       channels: [
         { name: 'ops-hook', type: 'webhook', format: 'generic', url: { env: HOOK_ENV } },
