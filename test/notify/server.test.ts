@@ -1,6 +1,7 @@
 // Failed runs told from the server, with the real engine against the emulators: a sync whose
 // identity provider refuses idsync's credentials fails, and exactly one webhook post and one
-// e-mail arrive at the local servers, with the run's id and error and no secret; a successful
+// e-mail arrive at the local servers, with the run's id and error and no secret, whether the API
+// or the job runner (the scheduled path) started it; a successful
 // run and a simulation tell nobody. The REST API's test action reports per channel, for
 // administrators only, and the channel list never shows a webhook URL.
 import { after, before, describe, test } from 'node:test';
@@ -101,6 +102,20 @@ describe('notifications from the server', { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(hook.posts.length, 1);
     assert.equal(smtp.mails.length, 1);
+  });
+
+  test('a scheduled run, done by the job runner, is told the same way', async () => {
+    hook.posts.length = 0;
+    smtp.mails.length = 0;
+    assert.ok(server.jobs, 'startServer runs the job queue');
+    await server.jobs.runner.handle({ connectorId, kind: 'full', trigger: 'schedule', slot: '2026-12-01T10:00:00.000Z' }, { jobId: 'job-notify-1', attempt: 0 });
+    await new Promise((r) => setImmediate(r));
+    await server.notifier.drain();
+    assert.equal(hook.posts.length, 1);
+    assert.equal(smtp.mails.length, 1);
+    const [last] = await store.runs.list({ connectorId, limit: 1 });
+    assert.equal(last!.trigger, 'schedule');
+    assert.equal(hook.posts[0]!.body.event.runId, last!.id);
   });
 
   test('a simulation that fails tells nobody', async () => {
