@@ -8,6 +8,8 @@ import type { ItemOperation, RunKind } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
+import { cliNotifier, notifyCommand } from './notify.ts';
+import { runAndNotify } from '../notify/index.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -35,17 +37,20 @@ function globals(cmd: Command): GlobalOptions {
 }
 
 async function runSync(cmd: Command, requested: 'full' | 'user', userRef?: string): Promise<void> {
-  const opts = globals(cmd) as GlobalOptions & { dryRun?: boolean; reconcile?: boolean; details?: boolean; incremental?: boolean };
+  const opts = globals(cmd) as GlobalOptions & { dryRun?: boolean; reconcile?: boolean; details?: boolean; incremental?: boolean; notifications?: string };
   const kind: RunKind = opts.incremental ? 'incremental' : requested;
   const store = await openStore(opts);
   const progress = progressReporter(!opts.json);
   try {
     const connector = await resolveConnector(opts, store);
     const engine = new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA });
-    const result = await engine.run({ connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress, onWaiting: (m) => console.error(m) });
+    const notifier = cliNotifier(opts);
+    const result = await runAndNotify(notifier, { connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress, onWaiting: (m) => console.error(m) }, (req) => engine.run(req));
     progress.stop();
     await report(result, store, opts);
     process.exitCode = exitCodeOf(result);
+    // The result is out; a failed run's notification (bounded by its channels' timeouts) goes before the process ends.
+    await notifier.drain();
   } finally {
     progress.stop();
     await store.close();
@@ -91,6 +96,7 @@ withConnector(program.command('sync'))
   .option('--dry-run', 'simulate: plan everything, write nothing')
   .option('--reconcile', "compare with the targets' actual values and repair manual changes")
   .option('--details', 'list every changed user, not only the first 20')
+  .option('--notifications <file>', 'where a failed run is told (default: the notifications block of --config, else IDSYNC_NOTIFICATIONS_FILE)')
   .action(async (_o, cmd: Command) => runSync(cmd, 'full'));
 
 withConnector(program.command('sync-user'))
@@ -98,6 +104,7 @@ withConnector(program.command('sync-user'))
   .argument('<user>', 'the user to sync', nonEmpty)
   .option('--dry-run', 'simulate: show what would change, write nothing')
   .option('--reconcile', "compare with the target's actual values")
+  .option('--notifications <file>', 'where a failed run is told (default: the notifications block of --config, else IDSYNC_NOTIFICATIONS_FILE)')
   .action(async (user: string, _o, cmd: Command) => runSync(cmd, 'user', user));
 
 program
@@ -219,6 +226,8 @@ config
     }
   });
 
+notifyCommand(program, (cmd) => globals(cmd) as unknown as Record<string, unknown>);
+
 program
   .command('demo')
   .description('start emulated Entra ID, Jira and Confluence with a sample company, sync it and show the result')
@@ -252,10 +261,11 @@ program
   .option('--tls-key <file>', 'the PEM private key of --tls-cert (default: IDSYNC_TLS_KEY)')
   .option('--allowed-secret-refs <list>', 'env:NAME, env:PREFIX_*, file:/DIR entries the web UI and API may reference (default: IDSYNC_ALLOWED_SECRET_REFS, else none)')
   .option('--body-limit <size>', 'largest request body of an authenticated API call, e.g. 2mb (default: IDSYNC_BODY_LIMIT, else 2mb)')
+  .option('--notifications <file>', 'YAML file with the notifications block: where failed runs and held cleanups are told (default: IDSYNC_NOTIFICATIONS_FILE, else nobody)')
   .action(async (_o, cmd: Command) => {
-    const opts = globals(cmd) as GlobalOptions & { host: string; port: number; trustProxy?: string; tlsCert?: string; tlsKey?: string; allowedSecretRefs?: string; bodyLimit?: string };
+    const opts = globals(cmd) as GlobalOptions & { host: string; port: number; trustProxy?: string; tlsCert?: string; tlsKey?: string; allowedSecretRefs?: string; bodyLimit?: string; notifications?: string };
     const { serve } = await import('./serve.ts');
-    await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json, deployment: { trustProxy: opts.trustProxy, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, allowedSecretRefs: opts.allowedSecretRefs, bodyLimit: opts.bodyLimit } });
+    await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json, ...(opts.notifications ? { notifications: opts.notifications } : {}), deployment: { trustProxy: opts.trustProxy, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, allowedSecretRefs: opts.allowedSecretRefs, bodyLimit: opts.bodyLimit } });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

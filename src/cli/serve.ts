@@ -2,6 +2,7 @@
 import { startServer } from '../server/index.ts';
 import { deploymentFrom, type DeploymentFlags } from '../server/deployment.ts';
 import { dataDirOf } from './context.ts';
+import { notificationsFrom } from '../notify/index.ts';
 
 export interface ServeOptions {
   dataDir?: string;
@@ -11,12 +12,16 @@ export interface ServeOptions {
   json?: boolean;
   /** --trust-proxy, --tls-cert/--tls-key, --allowed-secret-refs, --body-limit (else their environment variables). */
   deployment?: DeploymentFlags;
+  /** --notifications FILE (else IDSYNC_NOTIFICATIONS_FILE). */
+  notifications?: string;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
   // IDSYNC_EXTRA_CA: a CA the connectors trust besides the system's, as for `idsync sync`.
   const ca = process.env.IDSYNC_EXTRA_CA;
-  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts), ...(ca ? { connectorContext: { ca } } : {}), ...deploymentFrom(opts.deployment ?? {}) });
+  // Read before starting: a notifications file with a mistake stops `idsync serve` with the place of it.
+  const notifications = notificationsFrom(opts.notifications ? { flag: opts.notifications } : {});
+  const server = await startServer({ host: opts.host, port: opts.port, dataDir: dataDirOf(opts), ...(ca ? { connectorContext: { ca } } : {}), ...(notifications ? { notifications } : {}), ...deploymentFrom(opts.deployment ?? {}) });
   const admins = await server.auth.countUsers();
   if (opts.json) console.log(JSON.stringify({ url: server.url, administratorExists: admins > 0 }));
   else {

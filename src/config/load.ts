@@ -6,6 +6,7 @@ import { IdsyncError } from '../core/errors.ts';
 import { configFileSchema, type ConfigFile, type ConnectorConfig } from './schema.ts';
 import { ConfigError, pathKeys, validateConnector, zodIssues, type ConfigIssue } from './validate.ts';
 import { readYaml } from './yaml.ts';
+import { resolveNotificationPaths } from '../notify/load.ts';
 
 export async function loadConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
@@ -37,7 +38,8 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   const ids = connectors.map((c) => c.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new IdsyncError('CONFIG', `${path}: connector id "${dup}" is defined twice`);
-  return { version: 1, connectors };
+  // The notifications block is checked by the file's schema above; its file paths are the file's.
+  return { version: 1, connectors, ...(parsed.data.notifications ? { notifications: resolveNotificationPaths(parsed.data.notifications, base) } : {}) };
 }
 
 export function findConnector(file: ConfigFile, id: string | undefined, path: string): ConnectorConfig {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import './unknown-keys.ts'; // unknown keys are refused with the nearest known one named
 import { matchingSchema } from './matching.ts';
+import { notificationsSchema } from '../notify/config.ts';
 
 export const mappingRuleSchema = z
   .object({
@@ -94,6 +95,7 @@ export const configFileSchema = z
   .object({
     version: z.literal(1).default(1),
     connectors: z.array(connectorSchema).min(1, 'the file defines no connector'),
+    notifications: notificationsSchema.optional(), // where failed runs and quarantines are told (src/notify/config.ts)
   })
   .strict();
 

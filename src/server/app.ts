@@ -26,6 +26,8 @@ import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
 import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
+import { Notifier, notifyingEngine, type NotificationsConfig } from '../notify/index.ts';
+import { notifyRoutes } from './routes-notify.ts';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -61,6 +63,10 @@ export interface ServerOptions {
   queueDepth?: QueueDepth;
   /** Server-sent events tuning (tests shorten the heartbeat). */
   events?: EventRouteOptions;
+  /** Where failed runs and quarantines are told (`idsync serve --notifications FILE`); none: nobody is told. */
+  notifications?: NotificationsConfig;
+  /** Shortcut for tests: the notifier itself (its webhook timings). */
+  notifier?: Notifier;
 }
 
 export interface IdsyncServer {
@@ -71,6 +77,8 @@ export interface IdsyncServer {
   /** Run start / progress / end, as the engine reports them (server-sent events, metrics). */
   bus: ProgressBus;
   metrics: ServerMetrics;
+  /** Tells failed runs (wired below) and quarantines (`notifyQuarantine(server.notifier, ...)`). */
+  notifier: Notifier;
   scheduler?: Scheduler;
   /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
   jobs?: { queue: JobQueue; runner: JobRunner };
@@ -87,7 +95,9 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const base = opts.services ?? (await defaultServices(opts.store, connectorContext));
   // Every run goes through this engine, whoever triggers it, so it is where runs are published.
   const bus = new ProgressBus({ error: (obj, msg) => app.log.error(obj, msg) });
-  const services: Services = { ...base, engine: observeEngine(opts.engine ?? base.engine, bus) };
+  const notifier = opts.notifier ?? new Notifier(opts.notifications, { log: { info: (obj, msg) => app.log.info(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) } });
+  // ...and where a failed run is told, once, after the bus has published its end.
+  const services: Services = { ...base, engine: notifyingEngine(observeEngine(opts.engine ?? base.engine, bus), notifier) };
   const app = Fastify({
     // Request logs go to standard error, so standard output carries only what the command says
     // (e.g. `idsync serve --json`'s address line).
@@ -137,6 +147,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
   eventRoutes(app, api, bus, opts.events);
+  notifyRoutes(api, { notifier });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
 
   let openapi: Record<string, unknown> | undefined;
@@ -168,6 +179,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     runs,
     bus,
     metrics: serverMetrics,
+    notifier,
     ...(scheduler ? { scheduler } : {}),
     ...(jobs ? { jobs } : {}),
     async close() {
@@ -175,6 +187,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
       jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
+      // Runs stopped by the shutdown may have just been told: give those messages a moment.
+      await Promise.race([notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await queue?.stop();
       await app.close();
       serverMetrics.close();
@@ -215,10 +229,11 @@ export interface StartOptions {
   bodyLimit?: number;
   /** Default: IDSYNC_METRICS_TOKEN. */
   metricsToken?: string;
+  notifications?: NotificationsConfig;
 }
 
 const deploymentOf = (o: StartOptions): Partial<ServerOptions> =>
-  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit, metricsToken: o.metricsToken ?? (process.env.IDSYNC_METRICS_TOKEN || undefined) }).filter(([, v]) => v !== undefined));
+  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, notifications: o.notifications, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit, metricsToken: o.metricsToken ?? (process.env.IDSYNC_METRICS_TOKEN || undefined) }).filter(([, v]) => v !== undefined));
 
 export interface RunningServer extends IdsyncServer {
   url: string;
