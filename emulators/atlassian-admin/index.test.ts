@@ -105,3 +105,44 @@ test('rate limiting answers 429 with Retry-After', async () => {
     await emu.close();
   }
 });
+
+test('lifecycle delete: closed at once, out of every directory list, restorable by cancel-delete; SCIM accounts refused; unverified domains refused', async () => {
+  const emu = await startAtlassianAdminEmulator({
+    seed: {
+      orgId: 'org-1',
+      orgName: 'Org',
+      accounts: [
+        { email: 'ada@example.com', name: 'Ada' },
+        { email: 'sam@example.com', name: 'Sam Scim', scim: true },
+      ],
+    },
+  });
+  try {
+    const ada = accountIdFor('ada@example.com');
+    const sam = accountIdFor('sam@example.com');
+    assert.deepEqual((await call(emu, 'GET', `/users/${ada}/manage`)).body['lifecycle.delete'], { allowed: true });
+    assert.equal((await call(emu, 'POST', `/users/${ada}/manage/lifecycle/delete`)).status, 204);
+    assert.equal((await call(emu, 'GET', `/users/${ada}/manage/profile`)).body.account.account_status, 'closed');
+    const search = await call(emu, 'POST', `/admin/v2/orgs/org-1/directories/-/users/search`, { emails: ['ada@example.com'] });
+    assert.deepEqual(search.body.data, [], 'removed from the directory search');
+    const list = await call(emu, 'GET', '/admin/v1/orgs/org-1/users');
+    assert.ok(!list.body.data.some((u: { email: string }) => u.email === 'ada@example.com'), 'and from the managed-accounts list');
+    assert.equal((await call(emu, 'POST', `/users/${ada}/manage/lifecycle/enable`)).status, 400, 'a deleted account needs the deletion cancelled first');
+    assert.equal((await call(emu, 'POST', `/users/${ada}/manage/lifecycle/delete`)).status, 400, 'already scheduled');
+    assert.equal((await call(emu, 'POST', `/users/${ada}/manage/lifecycle/cancel-delete`)).status, 204);
+    assert.equal((await call(emu, 'GET', `/users/${ada}/manage/profile`)).body.account.account_status, 'active');
+
+    assert.deepEqual((await call(emu, 'GET', `/users/${sam}/manage`)).body['lifecycle.delete'], { allowed: false, reason: { key: 'externalDirectory.scim' } });
+    const refused = await call(emu, 'POST', `/users/${sam}/manage/lifecycle/delete`);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body[0].code, 'forbidden');
+
+    const email = await call(emu, 'PUT', `/users/${ada}/manage/email`, { email: 'ada@unverified.example' });
+    assert.equal(email.status, 403);
+    assert.deepEqual(email.body, { key: 'forbidden.unclaimedDomain', context: { domain: 'unverified.example' } });
+    assert.equal((await call(emu, 'PUT', `/users/${ada}/manage/email`, { email: 'sam@example.com' })).status, 409, 'an address another account holds');
+    assert.equal((await call(emu, 'PUT', `/users/${ada}/manage/email`, { email: 'ada.l@example.com' })).status, 204);
+  } finally {
+    await emu.close();
+  }
+});

@@ -185,3 +185,24 @@ test('TLS: the emulator serves https with its own CA, which the shared client tr
     await secure.close();
   }
 });
+
+test('DELETE /user: a project lead and the caller are refused with 400 errorMessages; deleting removes memberships; deactivating a lead is refused', async () => {
+  const lead = emu.store.createUser({ name: 'lena', displayName: 'Lena Lead', emailAddress: 'lena@example.com', projectLeadOf: ['ABC', 'XYZ'], groups: ['staff'] });
+  const refused = await call('DELETE', `/rest/api/2/user?key=${lead.key}`);
+  assert.equal(refused.status, 400);
+  assert.match(refused.body.errorMessages[0], /project lead of 2 project\(s\): ABC, XYZ/);
+  const deactivate = await call('PUT', `/rest/api/2/user?key=${lead.key}`, admin, { active: false });
+  assert.equal(deactivate.status, 400);
+  assert.match(deactivate.body.errorMessages[0], /Cannot deactivate user 'lena'/);
+  assert.equal(emu.inspect(lead.key)?.active, true);
+  const self = await call('DELETE', '/rest/api/2/user?username=admin');
+  assert.equal(self.status, 400);
+  assert.match(self.body.errorMessages[0], /currently logged in user/);
+
+  const temp = emu.store.createUser({ name: 'temp', displayName: 'Temp', emailAddress: 'temp@example.com', groups: ['staff'] });
+  assert.equal((await call('DELETE', `/rest/api/2/user?key=${temp.key}`)).status, 204);
+  assert.equal((await call('DELETE', `/rest/api/2/user?key=${temp.key}`)).status, 404, 'a second delete: no such user');
+  assert.ok(!emu.store.members('staff').includes(temp.key));
+  const search = await call('GET', '/rest/api/2/user/search?username=temp');
+  assert.deepEqual(search.body, [], 'gone from the user search');
+});

@@ -10,6 +10,10 @@
 //              setFaults, writeCount, resetCounters, reset, close, createConflict: 'link' };
 //   });
 //
+// Optional harness parts for the lifecycle tests: `seedUndeletable` (a user the product refuses
+// to delete), `uniqueEmails` (the product refuses a second account per e-mail), `accessGroups`
+// (the Cloud targets' configured product-access groups), `pseudonymEmailDomain`.
+//
 // The harness is built once per suite; `reset()` runs before every test and must bring the
 // emulator back to its seeded state with no faults. Tests a target cannot take part in are
 // skipped from its declared capabilities: group tests need a `groups` field, property tests a

@@ -166,12 +166,21 @@ export class ConfluenceDcTarget implements TargetConnector {
     if (!current) return;
     const started = await this.api.startDeletion(current.username);
     if (started !== 'gone' && started !== 'no-task') await this.awaitRemoval(current.username, started.status);
+    // Without a task to follow (an answer without a body), the user's disappearance is the sign.
+    if (started === 'no-task') await this.awaitGone(ref.key);
     if (await this.api.userByKey(ref.key)) {
       throw new IdsyncError('TRANSIENT', `Confluence accepted the removal of ${current.username}, but the user still exists`, {
         hint: 'Confluence may still be removing the user; the next run checks again',
       });
     }
     this.emails.forget(ref.key);
+  }
+
+  private async awaitGone(userKey: string): Promise<void> {
+    for (let attempt = 0, delay = 50; attempt < 30; attempt++, delay = Math.min(delay * 2, 2000)) {
+      if (!(await this.api.userByKey(userKey))) return;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   private async awaitRemoval(username: string, statusUrl: string): Promise<void> {

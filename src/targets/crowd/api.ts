@@ -81,8 +81,13 @@ export class CrowdApi {
   /** Deletes a user; undefined when done or gone already (404), else Crowd's refusal in words. */
   async deleteUser(username: string): Promise<string | undefined> {
     const res = await this.http.send({ method: 'DELETE', url: '/user', query: { username }, accept: [403, 404] });
-    if (res.status === 403) return crowdErrorMessage(403, res.body) ?? 'permission denied';
-    return undefined;
+    if (res.status !== 403) return undefined;
+    // Only the directory permission is about deleting; any other 403 (the application may not
+    // use Crowd at all, e.g. from this address) concerns every request: the target stops.
+    if (reasonOf(res) !== 'APPLICATION_PERMISSION_DENIED') {
+      throw new IdsyncError('AUTH', `Crowd refused the application: ${crowdErrorMessage(403, res.body) ?? 'forbidden'}`, { status: 403 });
+    }
+    return crowdErrorMessage(403, res.body) ?? 'permission denied';
   }
 
   async rename(username: string, newName: string): Promise<void> {

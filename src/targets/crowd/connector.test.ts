@@ -216,3 +216,16 @@ test('delete: by the current name (renamed behind idsync), memberships go with t
     await denied.emu.close();
   }
 });
+
+test('delete: a 403 that is not the directory permission (the application itself refused) throws AUTH', async () => {
+  const { emu, target } = await setup();
+  try {
+    const grace = emu.store.user('grace')!;
+    await emu.setFaults({ script: [{ method: 'DELETE', status: 403, body: { reason: 'APPLICATION_ACCESS_DENIED', message: 'Application idsync is not allowed to connect from this address' } }] });
+    await assert.rejects(target.deleteUser!({ key: grace.key }), (e: unknown) => isIdsyncError(e, 'AUTH') && /not allowed to connect/.test(e.message));
+    assert.ok(emu.store.users.get(grace.key), 'grace is still there');
+  } finally {
+    await target.close?.();
+    await emu.close();
+  }
+});

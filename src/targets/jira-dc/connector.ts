@@ -218,15 +218,15 @@ export class JiraDcTarget implements TargetConnector {
    * DELETE /user?key=. A 404 means the user is gone already (the wanted state, e.g. a retried
    * delete whose first answer was lost). Jira validates first and answers 400 with its reasons
    * (the user leads a project, is the caller): that becomes CONFLICT naming them, so the
-   * administrator can resolve it or deactivate instead. Nothing is half-done: Jira deletes
-   * nothing when it refuses.
+   * administrator can resolve it. Nothing is half-done: Jira deletes nothing when it refuses.
    */
   async deleteUser(ref: TargetUserRef): Promise<void> {
     const res = await this.http.send({ method: 'DELETE', url: `${API}/user`, query: { key: ref.key }, accept: [400, 404] });
     if (res.status === 400) {
       throw new IdsyncError('CONFLICT', `Jira refused to delete ${ref.username ?? ref.key}: ${describeBody(res.status, res.body)}`, {
         status: 400,
-        hint: 'resolve what Jira names (e.g. choose another project lead) and run again, or deactivate this user instead',
+        // Not "deactivate instead": Jira refuses deactivating a project lead as well.
+        hint: 'resolve what Jira names (for a project lead: give the project another lead in Jira) and run again; until then the user stays',
       });
     }
   }
