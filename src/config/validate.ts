@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import { connectorSchema, mappingRuleSchema, type ConnectorConfig } from './schema.ts';
+import { groupRulesSchema } from './group-rules.ts';
 import { sourceDefinition, type SourceDefinition } from '../sources/registry.ts';
 import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targets/registry.ts';
-import { validateMapping } from '../mapping/index.ts';
+import { validateMapping, validateGroupRules } from '../mapping/index.ts';
 import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
 import { incrementalProblem, scheduleProblem } from '../server/schedule.ts';
@@ -131,6 +132,14 @@ export async function validateConnector(
       const mappingIssues = await deps.validateMapping({ rules: rules as MappingRule[], capabilities, attributes: opts.attributes });
       for (const m of mappingIssues) {
         issues.push({ path: `${at}.mapping[${m.row}].${m.field}`, message: m.message, severity: m.severity, position: m.position });
+      }
+    }
+    // Shape problems were reported by the schema; the rules' meaning is checked when they parse.
+    const groupRules = t.groupRules === undefined ? undefined : groupRulesSchema.safeParse(t.groupRules).data;
+    if (groupRules) {
+      const hasGroupsRule = t.mapping.some((r) => isObject(r) && r.target === 'groups');
+      for (const g of validateGroupRules(groupRules, { capabilities, hasGroupsRule })) {
+        issues.push({ path: g.path ? `${at}.groupRules.${g.path}` : `${at}.groupRules`, message: g.message, severity: g.severity, position: g.position });
       }
     }
     if (t.createUsers && !def.capabilities.canCreateUsers) {
