@@ -1,7 +1,12 @@
 // Group rules in a connector's validation: placed by target and rule, named in the error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import { assertValidConnector, ConfigError, describePlace, validateConnector } from './validate.ts';
+import { groupRulesSchema } from './group-rules.ts';
+import { compileGroupRules } from '../mapping/group-rules.ts';
+import { JIRA_LIKE } from '../mapping/testing.ts';
 
 const connector = (groupRules: unknown, mapping: unknown[] = [{ target: 'user.displayName', source: 'displayName' }]) => ({
   id: 'corp',
@@ -38,4 +43,18 @@ test('shape errors are reported by the schema and the meaning checks do not cras
   assert.ok(paths.some((p) => p.startsWith('targets[0].groupRules.rules[0]')), JSON.stringify(issues));
   assert.ok(paths.includes('targets[0].groupRules.rules[1].rename'), JSON.stringify(issues));
   assert.ok(paths.includes('targets[0].groupRules.defaultGroups'), JSON.stringify(issues));
+});
+
+test("the README's group rules example is valid and does what the README says", async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split('\n## Group rules\n')[1];
+  assert.ok(section, 'README.md has a "Group rules" section');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(yaml, 'the section has a YAML example');
+  const target = YAML.parse(yaml).targets[0];
+  const { issues } = await validateConnector(connector(target.groupRules));
+  assert.deepEqual(issues.filter((i) => i.severity === 'error'), []);
+  const rules = compileGroupRules(groupRulesSchema.parse(target.groupRules), { capabilities: JIRA_LIKE, hasGroupsRule: false });
+  const out = await rules.apply(['dept-legal', 'dept-sales', 'team-web-eu', 'Sales North', 'jira-users', 'vpn']);
+  assert.deepEqual(out.groups, ['eu-web', 'jira-sales', 'jira-software-users', 'jira-users', 'sales-north']);
 });
