@@ -74,6 +74,7 @@ interface RuleRuntime {
   rename?: Rename;
 }
 
+const DECISION_CACHE_LIMIT = 50_000;
 const NO_LOOKUPS = { targetUsernameOf: () => undefined, onUnresolved: () => {} };
 
 function prepare(rule: GroupRule, index: number, timeoutMs: number): RuleRuntime {
@@ -113,6 +114,21 @@ export function compileGroupRules(config: GroupRulesConfig, ctx: GroupRulesConte
   const dropUnmatched = effectiveDropUnmatched(config, ctx.hasGroupsRule);
   const defaults = [...config.defaultGroups];
 
+  /** The first matching rule's decision for one group name; it depends on the name alone. */
+  const decide = async (source: string): Promise<GroupDecision> => {
+    for (const r of rules) {
+      const captures = r.matcher.match(source);
+      if (!captures) continue;
+      if (r.rule.exclude !== undefined) return { source, rule: r.index, outcome: 'excluded' };
+      const result = await renamed(r, source, captures);
+      return 'error' in result ? { source, rule: r.index, outcome: 'failed', error: result.error } : { source, rule: r.index, outcome: 'included', name: result.name };
+    }
+    return dropUnmatched ? { source, outcome: 'dropped' } : { source, outcome: 'kept', name: source };
+  };
+  // Users share groups: each name is decided once per run (one compilation), not once per user,
+  // which matters most for rename expressions that run in the evaluation worker.
+  const decided = new Map<string, GroupDecision>();
+
   return {
     readsSourceGroups: rules.length > 0 || !dropUnmatched,
     dropUnmatched,
@@ -120,19 +136,16 @@ export function compileGroupRules(config: GroupRulesConfig, ctx: GroupRulesConte
       const decisions: GroupDecision[] = [];
       const errors: string[] = [];
       for (const source of input) {
-        let decision: GroupDecision = { source, outcome: dropUnmatched ? 'dropped' : 'kept', ...(dropUnmatched ? {} : { name: source }) };
-        for (const r of rules) {
-          const captures = r.matcher.match(source);
-          if (!captures) continue;
-          if (r.rule.exclude !== undefined) {
-            decision = { source, rule: r.index, outcome: 'excluded' };
-          } else {
-            const result = await renamed(r, source, captures);
-            if ('error' in result) errors.push(result.error);
-            decision = 'error' in result ? { source, rule: r.index, outcome: 'failed', error: result.error } : { source, rule: r.index, outcome: 'included', name: result.name };
+        let decision = decided.get(source);
+        if (!decision) {
+          decision = await decide(source);
+          // A failure may be a timeout of a busy machine: decided again for the next user.
+          if (decision.outcome !== 'failed') {
+            if (decided.size >= DECISION_CACHE_LIMIT) decided.clear();
+            decided.set(source, decision);
           }
-          break;
         }
+        if (decision.error) errors.push(decision.error);
         decisions.push(decision);
       }
       for (const name of defaults) decisions.push({ outcome: 'default', name });

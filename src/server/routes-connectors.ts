@@ -376,15 +376,21 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
     },
     async ({ params, body }) => {
       const c = await load(params.id!);
-      const stored = c.config.targets.find((t) => t.id === body.targetId);
-      const targetType = body.targetType ?? stored?.type ?? c.config.targets[0]!.type;
-      const capabilities = (await services.registry.target(targetType)).capabilities;
+      const at = Math.max(0, c.config.targets.findIndex((t) => t.id === body.targetId));
+      const stored = c.config.targets[at]!;
+      const targetType = body.targetType ?? stored.type;
+      const def = await services.registry.target(targetType);
+      const capabilities = def.capabilities;
+      if (!capabilities.fields.some((f) => f.name === 'groups')) {
+        return { user: null, preview: null, error: `${def.label} has no group memberships idsync can write, so group rules do not apply to it` };
+      }
       // The sample is read with its groups whatever the saved rules ask for: the rules being
       // edited may need them before they are saved.
-      const withGroups = { ...c.config, targets: c.config.targets.map((t, i) => (i === 0 ? { ...t, groupRules: { rules: [], dropUnmatched: false, defaultGroups: [] } } : t)) };
+      const readsGroups = { rules: [], dropUnmatched: false, defaultGroups: [] };
+      const withGroups = { ...c.config, targets: c.config.targets.map((t, i) => (i === at ? { ...t, groupRules: readsGroups } : t)) };
       const [user] = await services.engine.sampleUsers(withGroups, body.userRef ?? '', 1);
       if (!user) return { user: null, preview: null, error: body.userRef ? `no user matches "${body.userRef}"` : 'the source has no user to preview with' };
-      const mapping = body.rules ?? stored?.mapping ?? [];
+      const mapping = body.rules ?? stored.mapping;
       const preview = await services.mapping.previewGroupRules(body.groupRules, user, capabilities, mapping);
       return { user: { id: user.id, label: labelOf(user), attrs: asJson(user.attrs) as Record<string, unknown>, ...(user.groups ? { groups: user.groups } : {}) }, preview };
     },
