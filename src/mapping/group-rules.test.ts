@@ -62,10 +62,10 @@ test('rename with a JSONata expression over name and captures', async () => {
 test('a rename that gives an empty or over-long name fails with the rule named, and gives no groups', async () => {
   const empty = await compile({ rules: [{ include: 'x-*', rename: '$1' }] }).apply(['x-', 'x-ok']);
   assert.equal(empty.errors.length, 1);
-  assert.match(empty.errors[0]!, /group rule 1 renamed "x-" to a name that is empty/);
+  assert.match(empty.errors[0]!, /group rule 1 \(groupRules.rules\[0\]\) renamed "x-" to a name that is empty/);
   assert.equal(empty.decisions.find((d) => d.source === 'x-')?.outcome, 'failed');
   const long = await compile({ rules: [{ include: '*', rename: { expression: '$pad(name, 300, "x")' } }] }).apply(['a']);
-  assert.match(long.errors[0]!, /group rule 1 renamed "a" to a name that is 300 characters long; the target allows at most 255/);
+  assert.match(long.errors[0]!, /group rule 1 \(groupRules.rules\[0\]\) renamed "a" to a name that is 300 characters long; the target allows at most 255/);
   const notText = await compile({ rules: [{ include: '*', rename: { expression: '42' } }] }).apply(['a']);
   assert.match(notText.errors[0]!, /renamed "a" to 42, not a text/);
 });

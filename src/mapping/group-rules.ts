@@ -88,18 +88,19 @@ function prepare(rule: GroupRule, index: number, timeoutMs: number): RuleRuntime
 /** The renamed name, or an error message naming the rule. */
 async function renamed(r: RuleRuntime, name: string, captures: string[]): Promise<{ name: string } | { error: string }> {
   if (!r.rename) return { name };
+  const rule = `group rule ${r.index + 1} (groupRules.rules[${r.index}])`;
   let raw: unknown;
   try {
     raw = r.rename.kind === 'template' ? fillTemplate(r.rename.parts, name, captures) : await r.rename.expression.evaluate({ name, captures }, NO_LOOKUPS);
   } catch (e) {
-    return { error: `group rule ${r.index + 1} could not rename "${name}": ${e instanceof Error ? e.message : String(e)}` };
+    return { error: `${rule} could not rename "${name}": ${e instanceof Error ? e.message : String(e)}` };
   }
   if (typeof raw !== 'string') {
-    return { error: `group rule ${r.index + 1} renamed "${name}" to ${raw === undefined ? 'nothing' : JSON.stringify(raw)}, not a text; make the rename give a group name` };
+    return { error: `${rule} renamed "${name}" to ${raw === undefined ? 'nothing' : JSON.stringify(raw)}, not a text; make the rename give a group name` };
   }
   const result = raw.trim();
   const problem = groupNameProblem(result);
-  return problem ? { error: `group rule ${r.index + 1} renamed "${name}" to a name that ${problem}; fix the rename` } : { name: result };
+  return problem ? { error: `${rule} renamed "${name}" to a name that ${problem}; fix the rename` } : { name: result };
 }
 
 /**
