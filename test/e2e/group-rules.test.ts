@@ -65,15 +65,15 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
   });
 
   const org = () => em.graph.directory.org;
-  const connector = (): ConnectorConfig => {
+  const connector = (target: Partial<ConnectorConfig['targets'][number]> = {}): ConnectorConfig => {
     const c = e2eConnector(em);
     c.source = { ...c.source, transitiveGroups: true };
     // No `groups` mapping rule: the source's groups go through the group rules alone.
-    c.targets[0] = { ...c.targets[0]!, mapping: jiraRules().filter((r) => r.target !== 'groups'), groupRules: GROUP_RULES, createMissingGroups: true };
+    c.targets[0] = { ...c.targets[0]!, mapping: jiraRules().filter((r) => r.target !== 'groups'), groupRules: GROUP_RULES, createMissingGroups: true, ...target };
     return c;
   };
-  const sync = async (extra: Partial<SyncRequest> = {}): Promise<SyncResult> => {
-    const r = await engine.run({ connector: connector(), kind: 'full', trigger: 'cli', ...extra });
+  const sync = async (extra: Partial<SyncRequest> = {}, target: Partial<ConnectorConfig['targets'][number]> = {}): Promise<SyncResult> => {
+    const r = await engine.run({ connector: connector(target), kind: 'full', trigger: 'cli', ...extra });
     assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
     assert.equal(r.run.counts.failed, 0, 'no user failed');
     return r;
@@ -131,5 +131,25 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
     await sync({ reconcile: true });
     const afterReconcile = jiraGroupsOf(u);
     assert.deepEqual(afterReconcile, [...expectedJiraGroups(org(), u), 'dept-legal', 'manual-reviewers'].sort());
+  });
+
+  test('changed group rules reach every user on the next run (the rules are part of what a user was synced with)', async () => {
+    await sync();
+    const second = await sync({}, { groupRules: { ...GROUP_RULES, defaultGroups: [DEFAULT_GROUP, 'all-staff-2'] } });
+    assert.equal(second.run.counts.updated, USERS, 'every user is updated, none skipped as unchanged');
+    assert.equal(em.jira.store.members('all-staff-2').length, USERS);
+  });
+
+  test('with a groups mapping row, the rules receive its output: its groups pass unless a rule excludes them', async () => {
+    const mapping = jiraRules(); // its groups row keeps dept-* and jira-users
+    await sync({}, { mapping, groupRules: { rules: [{ exclude: 'dept-legal' }], defaultGroups: [DEFAULT_GROUP] } });
+    for (const u of org().users) {
+      const expected = [
+        DEFAULT_GROUP,
+        ...transitiveGroups(org(), u.id).filter((g) => (g.startsWith('dept-') || g === 'jira-users') && g !== 'dept-legal'),
+      ].sort();
+      assert.deepEqual(jiraGroupsOf(u), expected, `${u.userPrincipalName}: groups`);
+    }
+    assert.ok(!em.jira.store.allGroups().includes('dept-legal'), 'the excluded group was not created');
   });
 });
