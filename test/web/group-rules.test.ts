@@ -83,7 +83,7 @@ describe('group rules editor', () => {
     await defaults.fill('jira-software-users');
     await defaults.press('Enter');
 
-    await editor().getByRole('textbox', { name: 'Preview with user', exact: true }).fill(subject.upn);
+    await page.getByRole('textbox', { name: 'Preview groups of user', exact: true }).fill(subject.upn);
     const renamed = `jira-${subject.dept.slice('dept-'.length)}`;
     let p = await preview();
     assert.ok(p.lines.includes(`${subject.dept} | row 1 | included | ${renamed}`), `the include row decides first: ${p.lines.join('\n')}`);

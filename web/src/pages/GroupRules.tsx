@@ -129,7 +129,7 @@ export function GroupRules({ connectorId, targetId, target, value, mapping, onCh
         </Text>
         {connectorId && (
           <Group gap="xs" align="flex-end" wrap="nowrap">
-            <UserPicker connectorId={connectorId} size="xs" label="Preview with user" placeholder="first user, or a name / UPN / mail" value={sampleRef} onChange={setSampleRef} w={260} />
+            <UserPicker connectorId={connectorId} size="xs" label="Preview groups of user" placeholder="first user, or a name / UPN / mail" value={sampleRef} onChange={setSampleRef} w={260} />
             <Button size="xs" variant="default" onClick={runPreview} loading={previewing}>Preview groups</Button>
           </Group>
         )}
@@ -206,7 +206,7 @@ export function GroupRules({ connectorId, targetId, target, value, mapping, onCh
       </Table>
       <Group align="flex-end" gap="md">
         {!readOnly && <Button size="xs" variant="default" onClick={() => set({ rules: [...rules, { include: '' }] })}>Add group rule</Button>}
-        <Select size="xs" w={330} label="Groups no row matches" disabled={readOnly} allowDeselect={false}
+        <Select size="xs" w={370} label="Groups no row matches" disabled={readOnly} allowDeselect={false}
           data={[
             { value: 'default', label: hasGroupsRow ? 'Default: kept (a groups mapping row chose them)' : 'Default: dropped' },
             { value: 'drop', label: 'Dropped' },
