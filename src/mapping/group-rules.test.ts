@@ -126,6 +126,17 @@ test('in the mapping: source groups → group rules → groups, without a groups
   assert.equal(mapped.flows.groups, 'always');
 });
 
+test('in the mapping: a user the source gave no group list for keeps its groups untouched; default groups alone need none', async () => {
+  const caps = { ...JIRA_LIKE, canCreateUsers: false };
+  const reading = compileMapping([], caps, { timeoutMs: 10_000, groupRules: cfg({ rules: [{ include: '*' }], defaultGroups: ['staff'] }) });
+  const unknown = await reading.evaluate(user({}), links());
+  assert.equal('groups' in unknown.values, false, 'no list from the source is not "no groups"');
+  assert.deepEqual((await reading.evaluate(user({}, []), links())).values.groups, ['staff'], 'an empty list is "no groups"');
+  const defaultsOnly = compileMapping([], caps, { timeoutMs: 10_000, groupRules: cfg({ defaultGroups: ['staff'] }) });
+  assert.equal(defaultsOnly.needs.groups, false);
+  assert.deepEqual((await defaultsOnly.evaluate(user({}), links())).values.groups, ['staff']);
+});
+
 test('in the mapping: the groups rule feeds the group rules, with its flow; a failed rename leaves groups out and fails the user', async () => {
   const caps = { ...JIRA_LIKE, canCreateUsers: false };
   const m = compileMapping([rule('groups', 'groups[$ != "vpn"]', { flow: 'onCreate' })], caps, {

@@ -101,6 +101,9 @@ export function compileMapping(rules: MappingRule[], capabilities: TargetCapabil
 async function applyGroupRules(groupRules: ReturnType<typeof compileGroupRules>, groupsFlow: MappingRule['flow'] | undefined, user: SourceUser, mapped: MappedUser): Promise<void> {
   const hasGroupsRule = groupsFlow !== undefined;
   if (hasGroupsRule && (mapped.pending.includes('groups') || mapped.errors.some((e) => e.field === 'groups'))) return;
+  // A source asked for groups always says which (an empty list for none); without an answer
+  // the user's groups are left as they are rather than taken for "none" and removed.
+  if (!hasGroupsRule && groupRules.readsSourceGroups && user.groups === undefined) return;
   const input = hasGroupsRule ? stringList(mapped.values.groups) : (user.groups ?? []);
   const outcome = await groupRules.apply(input);
   if (outcome.errors.length > 0) {
