@@ -6,6 +6,7 @@ import { z } from 'zod';
 import './unknown-keys.ts'; // unknown keys are refused with the nearest known one named
 import { matchingSchema } from './matching.ts';
 import { notificationsSchema } from '../notify/config.ts';
+import { groupRulesSchema } from './group-rules.ts';
 
 export const mappingRuleSchema = z
   .object({
@@ -42,6 +43,8 @@ export const targetBaseSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
     type: z.string().min(1),
     mapping: z.array(mappingRuleSchema).default([]),
+    /** Which source groups reach this target, renamed how, and default groups (README "Group rules"). */
+    groupRules: groupRulesSchema.optional(),
     /** Create users that do not exist in the target yet. */
     createUsers: z.boolean().default(true),
     /** Create groups that a mapping produces but the target lacks. */

@@ -4,11 +4,12 @@
 import { z } from 'zod';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import { connectorSchema, mappingRuleSchema, type ConnectorConfig } from './schema.ts';
+import { groupRulesSchema } from './group-rules.ts';
 import { sourceDefinition, type SourceDefinition } from '../sources/registry.ts';
 import { capabilitiesOf, targetDefinition, type TargetDefinition } from '../targets/registry.ts';
 import { matchingProblems } from '../engine/matching.ts';
 import { matchingSchema } from './matching.ts';
-import { validateMapping } from '../mapping/index.ts';
+import { validateMapping, validateGroupRules } from '../mapping/index.ts';
 import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
 import { incrementalProblem, scheduleProblem } from '../server/schedule.ts';
@@ -138,6 +139,14 @@ export async function validateConnector(
     // Its shape is the common model's to report; what the target can look up is checked here.
     const matching = matchingSchema.safeParse(t.matching);
     if (matching.success) for (const m of matchingProblems(matching.data, capabilities, t.createUsers !== false)) issues.push({ ...m, path: `${at}.${m.path}` });
+    // Shape problems were reported by the schema; the rules' meaning is checked when they parse.
+    const groupRules = t.groupRules === undefined ? undefined : groupRulesSchema.safeParse(t.groupRules).data;
+    if (groupRules) {
+      const hasGroupsRule = t.mapping.some((r) => isObject(r) && r.target === 'groups');
+      for (const g of validateGroupRules(groupRules, { capabilities, hasGroupsRule })) {
+        issues.push({ path: g.path ? `${at}.groupRules.${g.path}` : `${at}.groupRules`, message: g.message, severity: g.severity, position: g.position });
+      }
+    }
     if (t.createUsers && !def.capabilities.canCreateUsers) {
       issues.push({ path: `${at}.createUsers`, message: `${def.label} cannot create users; users must exist there already (set createUsers: false)`, severity: 'warning' });
     }

@@ -52,15 +52,16 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
     const def = await targetDefinition(t.type);
     const config = parseSection(def.configSchema, t, `${where}: target ${t.id}`) as TargetConfig;
     const capabilities = capabilitiesOf(def, config);
-    const mapping = compileMapping(config.mapping, capabilities);
+    const mapping = compileMapping(config.mapping, capabilities, { groupRules: config.groupRules });
     targets.push({
       config,
       connector: def.create(config, ctx.recorder ? { ...ctx, recorder: (r) => ctx.recorder!({ ...r, connector: connector.id, target: t.id }) } : ctx),
       capabilities,
       mapping,
-      fields: [...new Set(config.mapping.map((r) => r.target))],
+      // Group rules produce `groups` even without a `groups` mapping rule.
+      fields: [...new Set([...config.mapping.map((r) => r.target), ...(config.groupRules ? ['groups'] : [])])],
       resolvesUsernames: config.mapping.some((r) => r.source.includes('targetUsername')),
-      mappingHash: createHash('sha1').update(JSON.stringify([t.type, config.mapping])).digest('base64url'),
+      mappingHash: createHash('sha1').update(JSON.stringify([t.type, config.mapping, ...(config.groupRules ? [config.groupRules] : [])])).digest('base64url'),
       matching: matchPolicy(config.matching, capabilities),
     });
   }

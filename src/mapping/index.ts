@@ -10,6 +10,8 @@ import { resolveTargetField } from './fields.ts';
 import { collectNeeds } from './needs.ts';
 import { evaluateDirectRule, evaluateRule, prepareRule, UserScope, type RuleRuntime } from './rules.ts';
 import { assertValidMapping } from './validate.ts';
+import type { GroupRulesConfig } from '../config/group-rules.ts';
+import { compileGroupRules } from './group-rules.ts';
 
 export type * from './api.ts';
 export { collectNeeds, type MappingNeeds } from './needs.ts';
@@ -17,10 +19,18 @@ export { validateMapping, MappingValidationError, TABLE_ROW, isKnownAttribute, h
 export { previewRule, previewMapping, type PreviewOptions } from './preview.ts';
 export { PRESET_CATALOG, presetsFor, type PresetRow } from './presets-catalog.ts';
 export { DEFAULT_EXPRESSION_TIMEOUT_MS } from './expressions.ts';
+export { compileGroupRules, effectiveDropUnmatched, GroupRulesValidationError, type GroupDecision, type GroupRulesOutcome } from './group-rules.ts';
+export { validateGroupRules, type GroupRulesIssue } from './group-rules-validate.ts';
+export { previewGroupRules, type GroupRulesPreview } from './group-rules-preview.ts';
 
 export interface CompileOptions {
   /** Time budget for one expression evaluation for one user (default 1,000 ms). */
   timeoutMs?: number;
+  /**
+   * The target's group rules: they receive the `groups` rule's value when the mapping has one,
+   * else the source's groups, and their result is the `groups` value (README "Group rules").
+   */
+  groupRules?: GroupRulesConfig;
 }
 
 /**
@@ -43,10 +53,16 @@ export function compileMapping(rules: MappingRule[], capabilities: TargetCapabil
   });
   const managerInInput = runtimes.some((r) => r.reader.kind === 'expression' && r.reader.expression.readsManagerTargetUsername);
   const frozenRules = Object.freeze(rules.map((r) => Object.freeze({ ...r })));
+  const groupsRule = rules.find((r) => r.target === 'groups');
+  const hasGroupsRule = groupsRule !== undefined;
+  const groupsFlow = groupsRule?.flow;
+  const groupRules = opts.groupRules ? compileGroupRules(opts.groupRules, { capabilities, hasGroupsRule, timeoutMs }) : undefined;
+  const needs = collectNeeds(rules);
+  if (groupRules?.readsSourceGroups) needs.groups = true;
 
   return {
     rules: frozenRules,
-    needs: collectNeeds(rules),
+    needs,
     async evaluate(user: SourceUser, ctx: MappingContext): Promise<MappedUser> {
       const mapped: MappedUser = { values: {}, flows: {}, pending: [], errors: [] };
       const scope = new UserScope(user, ctx);
@@ -70,7 +86,36 @@ export function compileMapping(rules: MappingRule[], capabilities: TargetCapabil
             break;
         }
       }
+      if (groupRules) await applyGroupRules(groupRules, groupsFlow, user, mapped);
       return mapped;
     },
   };
+}
+
+/**
+ * Puts the group rules' result in `groups`. Their input is the `groups` rule's value when the
+ * mapping has one (nothing while that rule is pending or failed: the user is evaluated again, or
+ * fails), else the source's groups. A rename that fails leaves the user's groups as they are
+ * and fails the user, naming the rule: a partial list would remove memberships wrongly.
+ */
+async function applyGroupRules(groupRules: ReturnType<typeof compileGroupRules>, groupsFlow: MappingRule['flow'] | undefined, user: SourceUser, mapped: MappedUser): Promise<void> {
+  const hasGroupsRule = groupsFlow !== undefined;
+  if (hasGroupsRule && (mapped.pending.includes('groups') || mapped.errors.some((e) => e.field === 'groups'))) return;
+  // A source asked for groups always says which (an empty list for none); without an answer
+  // the user's groups are left as they are rather than taken for "none" and removed.
+  if (!hasGroupsRule && groupRules.readsSourceGroups && user.groups === undefined) return;
+  const input = hasGroupsRule ? stringList(mapped.values.groups) : (user.groups ?? []);
+  const outcome = await groupRules.apply(input);
+  if (outcome.errors.length > 0) {
+    delete mapped.values.groups;
+    delete mapped.flows.groups;
+    for (const message of outcome.errors) mapped.errors.push({ field: 'groups', message });
+    return;
+  }
+  mapped.values.groups = outcome.groups;
+  mapped.flows.groups = groupsFlow ?? 'always';
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

@@ -5,6 +5,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, SourceUser } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
 import { secretRefSchema } from '../config/secrets.ts';
+import { groupRulesSchema } from '../config/group-rules.ts';
 import type { Store } from '../store/index.ts';
 import type { StoredConnector } from '../store/connectors.ts';
 import { applySecretInput, redactConnector } from './connector-secrets.ts';
@@ -45,6 +46,22 @@ const configIn = z.record(z.string(), json).describe(
 const ruleIn = z.object({ target: z.string(), source: z.string(), default: json.optional(), flow: z.enum(['always', 'onCreate', 'ifEmpty']).default('always'), whenEmpty: z.enum(['keep', 'clear']).default('keep') });
 const previewOut = z.object({ ok: z.boolean(), value: json.optional(), empty: z.boolean().optional(), error: z.string().optional() });
 const userHitOut = z.object({ id: z.string(), displayName: z.string().nullable(), userPrincipalName: z.string().nullable(), mail: z.string().nullable() });
+const groupDecisionOut = z.object({
+  source: z.string().optional().describe('the group as the rules received it; absent for a default group'),
+  rule: z.number().optional().describe('index of the rule that decided; absent when none matched'),
+  outcome: z.enum(['included', 'excluded', 'kept', 'dropped', 'default', 'failed']),
+  name: z.string().optional().describe("the group's name in the target"),
+  error: z.string().optional(),
+});
+const groupRulesPreviewOut = z.object({
+  inputFrom: z.enum(['source', 'mapping']),
+  input: z.array(z.string()),
+  decisions: z.array(groupDecisionOut),
+  groups: z.array(z.string()).optional(),
+  dropUnmatched: z.boolean(),
+  issues: z.array(z.object({ path: z.string(), message: z.string(), severity: z.enum(['error', 'warning']), position: z.number().optional() })),
+  errors: z.array(z.string()),
+});
 const sampleUserOut = z.object({ id: z.string(), label: z.string(), attrs: z.record(z.string(), json), groups: z.array(z.string()).optional() });
 
 export interface ConnectorRouteDeps {
@@ -340,6 +357,42 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
         }
       }
       return { user: { id: user.id, label: labelOf(user), attrs: asJson(user.attrs) as Record<string, unknown>, ...(user.groups ? { groups: user.groups } : {}) }, results };
+    },
+  );
+
+  api.route(
+    {
+      method: 'POST', path: '/api/v1/connectors/:id/group-rules/preview', tag: 'mapping', access: 'administrator',
+      summary: "What a target's group rules make of one sample user's groups: the groups they receive (from the source, or the target's groups mapping rule), the rule that decided each, and the resulting groups",
+      body: z.object({
+        targetId: z.string().optional(),
+        targetType: z.string().optional(),
+        groupRules: groupRulesSchema,
+        /** The mapping being edited, for its `groups` rule; the stored target's when absent. */
+        rules: z.array(ruleIn).max(500).optional(),
+        userRef: z.string().optional(),
+      }),
+      response: z.object({ user: sampleUserOut.nullable(), preview: groupRulesPreviewOut.nullable(), error: z.string().optional() }),
+    },
+    async ({ params, body }) => {
+      const c = await load(params.id!);
+      const at = Math.max(0, c.config.targets.findIndex((t) => t.id === body.targetId));
+      const stored = c.config.targets[at]!;
+      const targetType = body.targetType ?? stored.type;
+      const def = await services.registry.target(targetType);
+      const capabilities = def.capabilities;
+      if (!capabilities.fields.some((f) => f.name === 'groups')) {
+        return { user: null, preview: null, error: `${def.label} has no group memberships idsync can write, so group rules do not apply to it` };
+      }
+      // The sample is read with its groups whatever the saved rules ask for: the rules being
+      // edited may need them before they are saved.
+      const readsGroups = { rules: [], dropUnmatched: false, defaultGroups: [] };
+      const withGroups = { ...c.config, targets: c.config.targets.map((t, i) => (i === at ? { ...t, groupRules: readsGroups } : t)) };
+      const [user] = await services.engine.sampleUsers(withGroups, body.userRef ?? '', 1);
+      if (!user) return { user: null, preview: null, error: body.userRef ? `no user matches "${body.userRef}"` : 'the source has no user to preview with' };
+      const mapping = body.rules ?? stored.mapping;
+      const preview = await services.mapping.previewGroupRules(body.groupRules, user, capabilities, mapping);
+      return { user: { id: user.id, label: labelOf(user), attrs: asJson(user.attrs) as Record<string, unknown>, ...(user.groups ? { groups: user.groups } : {}) }, preview };
     },
   );
 

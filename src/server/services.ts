@@ -5,6 +5,8 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, Json, MappingRule, SourceUser, TargetCapabilities, UserHit } from '../core/types.ts';
 import type { ConnectionReport, SyncRequest, SyncResult } from '../engine/api.ts';
 import type { MappingIssue, MappingValidationInput, PreviewResult } from '../mapping/api.ts';
+import type { GroupRulesPreview } from '../mapping/group-rules-preview.ts';
+import type { GroupRulesConfig } from '../config/group-rules.ts';
 import type { ConnectorContext, SourceDefinition } from '../sources/registry.ts';
 import type { TargetDefinition } from '../targets/registry.ts';
 import type { Store } from '../store/index.ts';
@@ -25,6 +27,8 @@ export interface MappingService {
   validate(input: MappingValidationInput): Promise<MappingIssue[]>;
   /** Evaluates one rule for one user, as the sync would (without target lookups). */
   preview(rule: MappingRule, user: SourceUser, capabilities: TargetCapabilities): Promise<PreviewResult>;
+  /** What a target's group rules make of one user's groups, rule by rule (src/mapping/group-rules-preview.ts). */
+  previewGroupRules(groupRules: GroupRulesConfig, user: SourceUser, capabilities: TargetCapabilities, mapping: MappingRule[]): Promise<GroupRulesPreview>;
 }
 
 export interface RegistryService {
@@ -84,11 +88,15 @@ async function realMapping(): Promise<MappingService> {
     return {
       validate: async () => [],
       preview: async () => ({ ok: false, error: 'mapping preview is not available in this build' }),
+      previewGroupRules: async () => {
+        throw notAvailable('the group rules preview');
+      },
     };
   }
   return {
     validate: async (input) => (await mod.validateMapping(input)) as MappingIssue[],
     preview: async (rule, user, capabilities) => (await mod.previewRule(rule, user, capabilities)) as PreviewResult,
+    previewGroupRules: async (groupRules, user, capabilities, mapping) => (await mod.previewGroupRules(groupRules, user, { capabilities, mapping })) as GroupRulesPreview,
   };
 }
 

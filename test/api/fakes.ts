@@ -7,6 +7,7 @@ import { secretRefSchema } from '../../src/config/secrets.ts';
 import type { SourceUser, TargetCapabilities } from '../../src/core/types.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { MappingIssue } from '../../src/mapping/api.ts';
+import { previewGroupRules } from '../../src/mapping/group-rules-preview.ts';
 import { newRunId, emptyCounts } from '../../src/store/runs.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { EngineService, Services } from '../../src/server/services.ts';
@@ -88,6 +89,8 @@ export function fakeServices(engine: EngineService): Services {
         const value = get(user.attrs, rule.source);
         return { ok: true, value: (value ?? null) as never, empty: value === undefined || value === null };
       },
+      // The real one: group rules are pure and need no source or target.
+      previewGroupRules: (groupRules, user, caps, mapping) => previewGroupRules(groupRules, user, { capabilities: caps, mapping }),
     },
   };
 }

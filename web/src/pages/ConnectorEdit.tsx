@@ -1,6 +1,6 @@
 // Edit connector: basic settings (secrets write-only), Test connection, and behind "Show Advanced
-// Settings" the Attribute Mapping table per target, required groups, filters, group mapping and
-// the schedule. Save sends the whole connector; the server refuses it with placed problems.
+// Settings" the Attribute Mapping table and the group rules per target, required groups, filters
+// and the schedule. Save sends the whole connector; the server refuses it with placed problems.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Anchor, Badge, Button, Collapse, Divider, Group, Loader, Paper, Select, SimpleGrid, Stack, Switch, Table, TagsInput, Text, TextInput, Title } from '@mantine/core';
 import { ApiError, get, post, put, type Issue, type SourceType, type TargetType } from '../api';
@@ -9,9 +9,10 @@ import { fmtTime, intervalProblem } from '../values';
 import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj } from './fields';
 import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
 import { MatchingField } from './MatchingField';
+import { GroupRules } from './GroupRules';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
-const TARGET_BASE = new Set(['id', 'type', 'mapping', 'createUsers', 'createMissingGroups', 'concurrency', 'matching']);
+const TARGET_BASE = new Set(['id', 'type', 'mapping', 'groupRules', 'createUsers', 'createMissingGroups', 'concurrency', 'matching']);
 /** Settings shown under Advanced: filters and group handling. */
 const isAdvancedKey = (k: string) => /filter|group|select|page|delta|scope/i.test(k);
 
@@ -164,7 +165,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
       setIssues(err.issues ?? []);
       setIssuesOf(config);
       setWarnings(err.body?.warnings ?? []);
-      if (err.issues?.some((i) => ['mapping', 'schedule', 'requiredGroups'].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
+      if (err.issues?.some((i) => ['mapping', 'groupRules', 'schedule', 'requiredGroups'].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
       setMessage({ color: 'red', text: err.issues?.length ? `Not saved: ${err.message}. Each problem is shown next to its field.` : `Not saved: ${err.message}` });
       setSaveAttempts((n) => n + 1);
     } finally {
@@ -289,6 +290,17 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
                   savedRules={issuesOf?.targets?.[i]?.mapping}
                   readOnly={readOnly}
                 />
+                <Divider my="md" label={`Group rules — ${t.id}`} labelPosition="left" />
+                <GroupRules
+                  connectorId={id}
+                  targetId={t.id}
+                  target={tt}
+                  value={t.groupRules}
+                  mapping={t.mapping ?? []}
+                  onChange={(groupRules) => setConfig((c) => c && { ...c, targets: c.targets.map((x: Obj, j: number) => (j === i ? withGroupRules(x, groupRules) : x)) })}
+                  saveIssues={issues.filter((x) => x.path[0] === 'targets' && x.path[1] === i && x.path[2] === 'groupRules').map((x) => ({ ...x, path: x.path.slice(3) }))}
+                  readOnly={readOnly}
+                />
                 <Divider my="md" label="Writing" labelPosition="left" />
                 <SimpleGrid cols={{ base: 1, md: 3 }}>
                   <Switch label="Create users missing in the target" checked={t.createUsers ?? true} onChange={(e) => setTarget(i, { createUsers: e.currentTarget.checked })} disabled={readOnly} />
@@ -324,6 +336,12 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
       </Collapse>
     </Stack>
   );
+}
+
+/** A target with its group rules set, or without the key when there are none. */
+function withGroupRules(target: Obj, groupRules: Obj | undefined): Obj {
+  const { groupRules: _old, ...rest } = target;
+  return groupRules ? { ...rest, groupRules } : rest;
 }
 
 /** The schedule's incremental interval as the field shows it: false is "off", unset is empty (1m). */
