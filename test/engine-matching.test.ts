@@ -256,6 +256,23 @@ describe('first contact and renames (Jira DC)', () => {
     assert.equal(target?.match, `would link to adevelop (key ${key}) by email "ada.dev@contoso.com"`);
   });
 
+  test('never, against a Jira that holds e-mails unique: the refused create names the account that has the e-mail', async () => {
+    const strict = await startJiraDcEmulator({ uniqueEmails: true });
+    try {
+      const holder = strict.store.createUser({ name: 'adevelop', displayName: 'Ada', emailAddress: 'ada.dev@contoso.com' });
+      memoryDataset('match', [ada()]);
+      const r = await engine.run({ connector: connector(strict.url, { by: 'never' }), kind: 'full', trigger: 'cli' });
+      const item = await itemOf(r.run.id, ADA);
+      assert.equal(item.operation, 'failed');
+      assert.match(item.error ?? '', /already exists/, 'the target\'s own refusal is kept');
+      assert.match(item.error ?? '', new RegExp(`the email "ada.dev@contoso.com" belongs to adevelop \\(key ${holder.key}\\)`));
+      assert.equal(strict.inspect('ada.dev'), undefined, 'nothing was created');
+      assert.equal(strict.inspect(holder.key)!.displayName, 'Ada');
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('validation refuses what a target cannot look up and a policy that can sync nobody', async () => {
     const cloud = {
       id: 'c',
