@@ -289,7 +289,12 @@ describe('first contact and renames (Jira DC)', () => {
     assert.equal(n.length, 1);
     assert.match(n[0]!.message, /no user can ever be synced/);
 
-    const bad = connector('http://localhost:1', { by: [{ username: '$lower(x)' } as never] });
-    assert.ok((await validateConnector(bad)).issues.some((i) => i.path.startsWith('targets[0].matching') && /source attribute path/.test(i.message)));
+    // A mistyped key says what is wrong and what the forms are, not zod's "Invalid input".
+    const problem = async (by: unknown) => (await validateConnector(connector('http://localhost:1', { by } as MatchingConfig))).issues.find((i) => i.path.startsWith('targets[0].matching'))?.message ?? '';
+    assert.match(await problem([{ username: '$lower(x)' }]), /source attribute path such as onPremisesSamAccountName \(no expression\)/);
+    assert.match(await problem(['email', 'usernam']), /^match key 2: "usernam" is not a match key; use username, email, \{username: <source attribute>\}/);
+    assert.match(await problem('nevr'), /^give a list of match keys .* or never$/);
+    assert.equal(await problem([]), 'give at least one match key, or never');
+    assert.ok((await problem(['x'.repeat(5000)])).length < 300, 'a pasted blob is not echoed whole');
   });
 });
