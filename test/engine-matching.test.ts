@@ -256,6 +256,23 @@ describe('first contact and renames (Jira DC)', () => {
     assert.equal(target?.match, `would link to adevelop (key ${key}) by email "ada.dev@contoso.com"`);
   });
 
+  test('never, against a Jira that holds e-mails unique: the refused create names the account that has the e-mail', async () => {
+    const strict = await startJiraDcEmulator({ uniqueEmails: true });
+    try {
+      const holder = strict.store.createUser({ name: 'adevelop', displayName: 'Ada', emailAddress: 'ada.dev@contoso.com' });
+      memoryDataset('match', [ada()]);
+      const r = await engine.run({ connector: connector(strict.url, { by: 'never' }), kind: 'full', trigger: 'cli' });
+      const item = await itemOf(r.run.id, ADA);
+      assert.equal(item.operation, 'failed');
+      assert.match(item.error ?? '', /already exists/, 'the target\'s own refusal is kept');
+      assert.match(item.error ?? '', new RegExp(`the email "ada.dev@contoso.com" belongs to adevelop \\(key ${holder.key}\\)`));
+      assert.equal(strict.inspect('ada.dev'), undefined, 'nothing was created');
+      assert.equal(strict.inspect(holder.key)!.displayName, 'Ada');
+    } finally {
+      await strict.close();
+    }
+  });
+
   test('validation refuses what a target cannot look up and a policy that can sync nobody', async () => {
     const cloud = {
       id: 'c',
@@ -272,7 +289,12 @@ describe('first contact and renames (Jira DC)', () => {
     assert.equal(n.length, 1);
     assert.match(n[0]!.message, /no user can ever be synced/);
 
-    const bad = connector('http://localhost:1', { by: [{ username: '$lower(x)' } as never] });
-    assert.ok((await validateConnector(bad)).issues.some((i) => i.path.startsWith('targets[0].matching') && /source attribute path/.test(i.message)));
+    // A mistyped key says what is wrong and what the forms are, not zod's "Invalid input".
+    const problem = async (by: unknown) => (await validateConnector(connector('http://localhost:1', { by } as MatchingConfig))).issues.find((i) => i.path.startsWith('targets[0].matching'))?.message ?? '';
+    assert.match(await problem([{ username: '$lower(x)' }]), /source attribute path such as onPremisesSamAccountName \(no expression\)/);
+    assert.match(await problem(['email', 'usernam']), /^match key 2: "usernam" is not a match key; use username, email, \{username: <source attribute>\}/);
+    assert.match(await problem('nevr'), /^give a list of match keys .* or never$/);
+    assert.equal(await problem([]), 'give at least one match key, or never');
+    assert.ok((await problem(['x'.repeat(5000)])).length < 300, 'a pasted blob is not echoed whole');
   });
 });

@@ -243,3 +243,31 @@ function keyValue(k: MatchKey, user: SourceUser, mapped: FieldValues): string | 
 function asString(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
+
+const TAKEN = /already exists|already in use|already taken|is taken/i;
+
+/**
+ * A target refused a write because a username or e-mail is taken (a check above did not apply,
+ * e.g. a target that holds e-mails unique while the policy does not match by e-mail, or a race):
+ * the refusal, with the account that holds the value named, found by looking it up. Best
+ * effort: the refusal is returned as it is when the lookup finds nothing or fails.
+ */
+export async function nameTheHolder(
+  connector: Pick<TargetConnector, 'findUser'>,
+  refusal: string,
+  values: FieldValues,
+  selfKey: string | undefined,
+): Promise<string> {
+  if (!TAKEN.test(refusal)) return refusal;
+  for (const lookup of ['username', 'email'] as const) {
+    const value = asString(values[`user.${lookup}`]);
+    if (!value || !(lookup === 'username' ? /user ?name/i : /e-?mail/i).test(refusal)) continue;
+    try {
+      const holder = await connector.findUser({ [lookup]: value }, []);
+      if (holder && holder.ref.key !== selfKey) return `collision: ${refusal}; the ${lookup} "${value}" belongs to ${describeAccount(holder.ref)}, which was left as it is. Rename one of them, or correct the identity provider's data`;
+    } catch (e) {
+      if (isIdsyncError(e, 'CONFLICT')) return `collision: ${refusal} (${errorText(e)})`;
+    }
+  }
+  return refusal;
+}

@@ -11,7 +11,7 @@ import { applyToSnapshot, missingForCreate, plan, type Plan } from './planner.ts
 import { errorText } from '../core/errors.ts';
 import type { WriteIntent } from '../store/intents.ts';
 import { groupNames } from '../targets/group-delta.ts';
-import { describeAccount, describeKey, firstContact, renameCollision, type MatchedBy } from './matching.ts';
+import { describeAccount, describeKey, firstContact, nameTheHolder, renameCollision, type MatchedBy } from './matching.ts';
 
 export interface UserOutcome {
   operation: ItemOperation;
@@ -78,7 +78,10 @@ export async function executeWrite(w: PendingWrite): Promise<UserOutcome> {
     return withMappingErrors(await writeFields(w), w.input.mapped);
   } catch (e) {
     // Cut short: what reached the target is unknown, so the intent stays (re-read next run).
-    return withMappingErrors({ ...failedOutcome(w.input, e), matched: w.matched, targetKey: w.ref?.key ?? w.input.link?.targetKey, wrote: true }, w.input.mapped);
+    const failed = { ...failedOutcome(w.input, e), matched: w.matched, targetKey: w.ref?.key ?? w.input.link?.targetKey, wrote: true };
+    // A create refused for a taken username or e-mail says whose it is.
+    if (w.op === 'create' && failed.error) failed.error = await nameTheHolder(w.input.target.connector, failed.error, w.planned.effective, undefined).catch(() => failed.error!);
+    return withMappingErrors(failed, w.input.mapped);
   }
 }
 
@@ -285,6 +288,8 @@ async function writeFields(w: PendingWrite): Promise<UserOutcome> {
     options: { createMissingGroups: t.config.createMissingGroups },
   });
   const failures = result.fields.filter((f) => !f.ok);
+  // A field refused because another account holds the value says which account that is.
+  for (const f of failures) if (f.error && (f.field === 'user.username' || f.field === 'user.email')) f.error = await nameTheHolder(t.connector, f.error, { [f.field]: planned.effective[f.field] ?? null }, result.ref.key);
   const skipped = result.fields.filter((f) => f.ok && f.skipped);
   const okFields = new Set(result.fields.filter((f) => f.ok && !f.skipped).map((f) => f.field));
   // A field the target did not report on was written along with the account itself.
