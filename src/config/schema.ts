@@ -4,6 +4,7 @@
 // (see src/sources/registry.ts and src/targets/registry.ts); this file holds what is common.
 import { z } from 'zod';
 import './unknown-keys.ts'; // unknown keys are refused with the nearest known one named
+import { cleanupSchema } from './cleanup-schema.ts';
 
 export const mappingRuleSchema = z
   .object({
@@ -46,6 +47,8 @@ export const targetBaseSchema = z
     createMissingGroups: z.boolean().default(false),
     /** Parallel write requests to this target. */
     concurrency: z.number().int().min(1).max(64).default(8),
+    /** What happens to linked users the identity provider no longer gives (src/config/cleanup-schema.ts). */
+    cleanup: cleanupSchema.optional(),
   })
   .passthrough();
 
@@ -75,7 +78,8 @@ export const connectorSchema = z
     /**
      * When a run is taken for a bad read rather than a change (src/engine/read-guard.ts): more
      * than `maxUsers` AND more than `maxPercent` % of the linked users not returned, or of one
-     * group's managed members removed. Defaults: 20 users and 10%.
+     * group's managed members removed. Defaults: 20 users and 10%. The same threshold bounds a
+     * cleanup (users disabled, deleted, anonymised in one run) before it is quarantined.
      */
     safety: z
       .object({
