@@ -31,7 +31,12 @@ import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
-import { noteRecordFingerprint, recordFingerprintOf, userOf } from './shadow-record.ts';
+import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
+import type { Quarantine, QuarantineUser } from '../store/quarantine.ts';
+import { notFound as quarantineNotFound } from '../store/quarantine.ts';
+import { USER_SYNC_WAIT_MS } from './run-claim.ts';
+import type { CleanupReason } from '../config/cleanup-schema.ts';
+import type { Trigger } from './api.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -655,6 +660,107 @@ export class SyncEngine {
       }
     }
     rc.deferred.clear();
+  }
+
+  /**
+   * Approves a quarantine (all its held users, or those of `sourceIds`): a run of kind `cleanup`,
+   * journaled like any other. Each user is re-checked first: read again from the identity
+   * provider, a user who is back (and in scope) is skipped and said so; for the others the cleanup
+   * policy decides again (a protected user stays protected) and the actions go through the normal
+   * write path. Users whose action failed stay held, with the error, to approve again.
+   */
+  async approveQuarantine(req: { connector: ConnectorConfig; quarantineId: string; sourceIds?: string[]; by?: string | null; trigger: Trigger; onClaimed?: (run: RunRecord) => void }): Promise<{ run: RunRecord; quarantine: Quarantine; skipped: Array<{ sourceId: string; targetId: string; note: string }>; notHeld: string[] }> {
+    const { connector } = req;
+    const q = await this.store.quarantines.get(req.quarantineId);
+    if (!q || q.connectorId !== connector.id) throw quarantineNotFound(req.quarantineId);
+    if (q.status !== 'open') throw new IdsyncError('CONFLICT', `quarantine ${q.id} is already ${q.status}`, { hint: 'only an open quarantine can be approved or rejected' });
+    const held: QuarantineUser[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await this.store.quarantines.users(q.id, { state: 'held', sourceIds: req.sourceIds, offset, limit: 1000 });
+      held.push(...page.items);
+      if (page.items.length < 1000) break;
+    }
+    const notHeld = req.sourceIds ? [...new Set(req.sourceIds)].filter((id) => !held.some((u) => u.sourceId === id)) : [];
+    if (held.length === 0) {
+      throw new IdsyncError('BAD_REQUEST', req.sourceIds ? `none of the source ids given is held in quarantine ${q.id}` : `quarantine ${q.id} holds no user any more`, { hint: 'show the quarantine (idsync quarantine show) for the source ids it holds' });
+    }
+    const run = await claimRun(this.store.runs, { connector, kind: 'cleanup', trigger: req.trigger, claimWaitMs: USER_SYNC_WAIT_MS, onClaimed: req.onClaimed });
+    const journal = new Journal(this.store.runs, run.id);
+    const skipped: Array<{ sourceId: string; targetId: string; note: string }> = [];
+    let status: RunRecord['status'] = 'succeeded';
+    let error: string | null = null;
+    let runtime: Runtime | undefined;
+    const notice = `approval of quarantine ${q.id}${req.by ? ` by ${req.by}` : ''} (${held.length} users)`;
+    try {
+      runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+      const rt = runtime;
+      const breakers = new Map(rt.targets.map((t) => [t.config.id, new CircuitBreaker(t.config.id)]));
+      const unresolved = await recoverIntents(this.store, rt, run.id, (t) => breakers.get(t.config.id)!);
+      const now = this.now();
+      // One look at the provider per user, whatever the number of targets it is held for.
+      const verdicts = new Map<string, { gone: true; reason: CleanupReason; detail?: string } | { gone: false; note: string }>();
+      for (const u of held) {
+        if (verdicts.has(u.sourceId)) continue;
+        try {
+          const found = await rt.source.getUser(u.sourceId, rt.query);
+          const outside = found ? this.outOfScope(rt, found) : undefined;
+          verdicts.set(u.sourceId, !found ? { gone: true, reason: 'deleted' } : outside ? { gone: true, reason: 'outOfScope', detail: outside } : { gone: false, note: 'back in the identity provider and in scope: not cleaned up' });
+        } catch (e) {
+          verdicts.set(u.sourceId, { gone: false, note: `could not be re-checked in the identity provider (${errorText(e)}); still held` });
+        }
+      }
+      const tombstones: Array<{ sourceId: string; reason: CleanupReason }> = [];
+      for (const t of rt.targets) {
+        const mine = held.filter((u) => u.targetId === t.config.id);
+        if (mine.length === 0) continue;
+        const links = await this.store.links.getMany(connector.id, t.config.id, mine.map((u) => u.sourceId));
+        const candidates: CleanupCandidate[] = [];
+        for (const u of mine) {
+          const v = verdicts.get(u.sourceId)!;
+          const link = links.get(u.sourceId);
+          const why = !v.gone ? v.note : !link ? 'no longer linked to an account in this target: nothing to do' : unresolved.get(t.config.id)?.get(u.sourceId);
+          if (why) {
+            const stays = !v.gone && v.note.includes('still held');
+            if (!stays) await this.store.quarantines.settleUser(q.id, t.config.id, u.sourceId, 'skipped', why, run.id);
+            skipped.push({ sourceId: u.sourceId, targetId: t.config.id, note: why });
+            await journal.add({ sourceId: u.sourceId, label: u.label, targetId: t.config.id, operation: 'skipped', error: why, details: { quarantineId: q.id } });
+            continue;
+          }
+          if (v.gone) {
+            candidates.push({ link: link!, reason: v.reason, detail: v.detail });
+            tombstones.push({ sourceId: u.sourceId, reason: v.reason });
+          }
+        }
+        if (candidates.length === 0) continue;
+        const plans = await planCleanups(t, candidates, now);
+        const results = await executeCleanups({ store: this.store, runId: run.id, journal, connectorId: connector.id, dryRun: false, now }, t, plans);
+        for (const r of results) {
+          if (r.ok) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'done', null, run.id);
+          else await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'held', `the approval's cleanup failed (${r.error}); approve again to retry`, run.id);
+        }
+      }
+      // The shadow learns what the re-check confirmed (a read held back had not swept these users).
+      const rows = await this.store.shadow.getMany(connector.id, tombstones.map((x) => x.sourceId));
+      const put = tombstones
+        .filter((x) => !rows.get(x.sourceId)?.tombstone)
+        .map((x) => {
+          const reason = x.reason === 'outOfScope' ? ('out-of-scope' as const) : ('deleted' as const);
+          const record = rows.get(x.sourceId)?.record ?? null;
+          return { sourceId: x.sourceId, record, fingerprint: shadowFingerprint(record, reason, null), managerId: null, tombstone: reason, tombstoneAt: now.toISOString(), pending: false };
+        });
+      if (put.length) await this.store.shadow.put(connector.id, put);
+      if (journal.counts.failed > 0) status = 'partial';
+    } catch (e) {
+      status = 'failed';
+      error = errorText(e);
+    } finally {
+      await runtime?.close();
+      await journal.flush().catch(() => undefined);
+    }
+    const finishedAt = new Date().toISOString();
+    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice });
+    const quarantine = await this.store.quarantines.closeIfDone(q.id, req.by ?? null);
+    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice }, quarantine, skipped, notHeld };
   }
 
   async testConnection(connector: ConnectorConfig): Promise<ConnectionReport> {

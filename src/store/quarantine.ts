@@ -10,8 +10,8 @@ import { IdsyncError } from '../core/errors.ts';
 
 export type QuarantineStatus = 'open' | 'approved' | 'rejected';
 export type QuarantineReason = 'empty-read' | 'read-drop' | 'threshold';
-/** held: waiting for a decision; done: acted on by an approval run; skipped: back (or gone from the target) at approval; rejected; failed: the approval's write failed. */
-export type QuarantineUserState = 'held' | 'done' | 'skipped' | 'rejected' | 'failed';
+/** held: waiting for a decision (also after an approval whose action failed, with the error as note); done: acted on by an approval run; skipped: back (or gone from the target) at approval; rejected. */
+export type QuarantineUserState = 'held' | 'done' | 'skipped' | 'rejected';
 
 export interface QuarantineUser {
   targetId: string;
@@ -115,7 +115,7 @@ export class QuarantineRepo {
   }
 
   /** Records what an approval run did with one user. */
-  async settleUser(id: string, targetId: string, sourceId: string, state: Exclude<QuarantineUserState, 'held'>, note: string | null, runId: string | null): Promise<void> {
+  async settleUser(id: string, targetId: string, sourceId: string, state: QuarantineUserState, note: string | null, runId: string | null): Promise<void> {
     await this.db.updateTable('cleanup_quarantine_users').set({ state, note, run_id: runId }).where('quarantine_id', '=', id).where('target_id', '=', targetId).where('source_id', '=', sourceId).execute();
   }
 

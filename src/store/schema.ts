@@ -188,7 +188,7 @@ export interface CleanupQuarantineUsersTable {
   planned: string;
   /** deleted | disabled | outOfScope */
   reason: string;
-  /** held | done | skipped | rejected | failed */
+  /** held | done | skipped | rejected */
   state: string;
   note: string | null;
   /** The approval run that acted on it. */
