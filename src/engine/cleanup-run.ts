@@ -11,7 +11,7 @@ import type { CleanupState, Link } from '../store/links.ts';
 import type { CleanupReason } from '../config/cleanup-schema.ts';
 import type { TargetRuntime } from './runtime.ts';
 import type { Journal, JournalEntry } from './journal.ts';
-import { decideCleanup, pseudonymOf, type CleanupDecision } from './cleanup-policy.ts';
+import { REASON_TEXT, decideCleanup, pseudonymOf, type CleanupDecision } from './cleanup-policy.ts';
 import { groupNames } from '../targets/group-delta.ts';
 import { mapLimit } from './concurrency.ts';
 import type { UserSyncReport } from './api.ts';
@@ -22,8 +22,10 @@ const ACCOUNT_TEXT = ['user.username', 'user.displayName', 'user.email'] as cons
 export interface CleanupCandidate {
   link: Link;
   reason: CleanupReason;
-  /** Said in the journal beside the decision (e.g. why the user is out of scope). */
+  /** Why the user is gone, said more exactly than the reason (e.g. "deleted in the identity provider (still restorable there)"). */
   detail?: string;
+  /** The shadow's reason (soft-deleted, deleted, out-of-scope, not-returned), journaled as the item's reason. */
+  tombstone?: string;
 }
 
 export interface PlannedCleanup extends CleanupCandidate {
@@ -95,8 +97,8 @@ export async function executeCleanups(cx: CleanupContext, t: TargetRuntime, plan
       label: p.link.label,
       targetId: t.config.id,
       operation: d.step === 'protected' ? 'skipped' : 'missing',
-      error: withDetail(d.why, p.detail),
-      details: { missingSince: p.link.missingSince ?? nowIso, reason: p.reason, cleanup: d.step, ...(d.deleteDueAt ? { deleteDueAt: d.deleteDueAt } : {}), ...(d.step === 'protected' ? { protected: true } : {}) },
+      error: withDetail(d.why, p),
+      details: { missingSince: p.link.missingSince ?? nowIso, reason: p.tombstone ?? p.reason, cleanup: d.step, ...(d.deleteDueAt ? { deleteDueAt: d.deleteDueAt } : {}), ...(d.step === 'protected' ? { protected: true } : {}) },
     };
     cx.report?.push({ targetId: t.config.id, matched: 'link', targetKey: p.link.targetKey, operation: entry.operation, changes: [], error: entry.error ?? undefined });
     await cx.journal.add(entry);
@@ -282,13 +284,15 @@ function journalEntryOf(t: TargetRuntime, w: PreparedCleanup, sent: Sent | undef
     label: link.label,
     targetId: t.config.id,
     operation,
-    error: error ? `cleanup (${d.step}) failed: ${error}` : withDetail(d.why, w.plan.detail),
+    error: error ? `cleanup (${d.step}) failed: ${error}` : withDetail(d.why, w.plan),
     changes: sent?.changes ?? w.changes,
     wrote: !!sent && !w.error,
-    details: { matched: 'link', targetKey: link.targetKey, reason: w.plan.reason, cleanup: d.step, ...(d.deleteDueAt && d.step !== 'delete' ? { deleteDueAt: d.deleteDueAt } : {}), ...extra },
+    details: { matched: 'link', targetKey: link.targetKey, reason: w.plan.tombstone ?? w.plan.reason, cleanup: d.step, ...(d.deleteDueAt && d.step !== 'delete' ? { deleteDueAt: d.deleteDueAt } : {}), ...extra },
   };
 }
 
-function withDetail(why: string, detail: string | undefined): string {
-  return detail ? `${why} (${detail})` : why;
+/** The decision's text with its opening (the coarse reason, see REASON_TEXT) said as exactly as the candidate knows it. */
+function withDetail(why: string, c: CleanupCandidate): string {
+  const opening = REASON_TEXT[c.reason];
+  return c.detail && why.startsWith(opening) ? `${c.detail}${why.slice(opening.length)}` : why;
 }

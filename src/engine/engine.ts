@@ -32,11 +32,11 @@ import { fullRead, incrementalRead, type IngestBatch, type Reader } from './inge
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
-import type { Quarantine, QuarantineUser } from '../store/quarantine.ts';
+import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
 import { USER_SYNC_WAIT_MS } from './run-claim.ts';
 import type { CleanupReason } from '../config/cleanup-schema.ts';
-import type { Trigger } from './api.ts';
+import type { ApproveQuarantineRequest, ApproveQuarantineResult } from './api.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -344,7 +344,7 @@ export class SyncEngine {
           await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: t.config.id, operation: 'quarantined', error: `${goneText(g, '')}held in an open quarantine: nothing is done until an administrator approves or rejects it`, details: { reason: g.reason } });
           continue;
         }
-        candidates.push({ link: l, reason: cleanupReasonOf(g.reason), detail: g.detail });
+        candidates.push({ link: l, reason: cleanupReasonOf(g.reason), detail: `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}`, tombstone: g.reason });
       }
       // Deletions that fell due (disabled N days ago), for users still gone: the shadow says so.
       if (rc.req.kind !== 'user') {
@@ -353,7 +353,7 @@ export class SyncEngine {
         for (const l of due) {
           const row = rows.get(l.sourceId);
           // Back in the provider (or never in the shadow): its projection restores it, not this.
-          if (row?.tombstone) candidates.push({ link: l, reason: l.cleanup?.reason ?? cleanupReasonOf(row.tombstone) });
+          if (row?.tombstone) candidates.push({ link: l, reason: l.cleanup?.reason ?? cleanupReasonOf(row.tombstone), detail: GONE_TEXT[row.tombstone as Gone['reason']], tombstone: row.tombstone });
         }
       }
       if (candidates.length) planned.push([t, await planCleanups(t, candidates, now)]);
@@ -669,7 +669,7 @@ export class SyncEngine {
    * policy decides again (a protected user stays protected) and the actions go through the normal
    * write path. Users whose action failed stay held, with the error, to approve again.
    */
-  async approveQuarantine(req: { connector: ConnectorConfig; quarantineId: string; sourceIds?: string[]; by?: string | null; trigger: Trigger; onClaimed?: (run: RunRecord) => void }): Promise<{ run: RunRecord; quarantine: Quarantine; skipped: Array<{ sourceId: string; targetId: string; note: string }>; notHeld: string[] }> {
+  async approveQuarantine(req: ApproveQuarantineRequest): Promise<ApproveQuarantineResult> {
     const { connector } = req;
     const q = await this.store.quarantines.get(req.quarantineId);
     if (!q || q.connectorId !== connector.id) throw quarantineNotFound(req.quarantineId);
