@@ -8,6 +8,7 @@ import type { ItemOperation, RunKind } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
+import { quarantineCommand } from './quarantine.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -143,6 +144,8 @@ program
       await store.close();
     }
   });
+
+quarantineCommand(program, globals, EXIT_FAILED);
 
 withConnector(program.command('validate'))
   .description('check a configuration file without connecting anywhere')
