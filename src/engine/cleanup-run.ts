@@ -191,7 +191,8 @@ async function prepare(t: TargetRuntime, plan: PlannedCleanup, cx: CleanupContex
       changes.push({ field: f, before, after: pseudonym[f] });
     }
   }
-  if (d.disable) changes.push({ field: 'user.active', before: (link.applied['user.active'] ?? true) as Json, after: false });
+  // Already inactive as idsync last wrote it (the mapping deactivated it): nothing to send.
+  if (d.disable && link.applied['user.active'] !== false) changes.push({ field: 'user.active', before: (link.applied['user.active'] ?? true) as Json, after: false });
   if (d.removeGroups.length > 0) {
     const before = [...new Set([...groupNames(link.applied.groups), ...link.managedGroups])].sort();
     const removing = new Set(d.removeGroups.map((g) => g.toLowerCase()));
