@@ -268,6 +268,30 @@ describe('cleanup of users the identity provider no longer gives', () => {
     assert.match(skipped.find((i) => i.sourceId === 'u-5')!.error ?? '', /protected \(member of jira-administrators\)/);
   });
 
+  test('a disable the target did not confirm leaves the intent and no cleanup state; the next run re-reads and disables', async () => {
+    const c = connector(jira.url);
+    const ds = await seed(c);
+    ds.users = org().filter((u) => u.id !== 'u-1');
+    // The connection drops on every PUT of the account: the write's outcome is unknown.
+    jira.setFaults({ script: [{ method: 'PUT', pattern: '/rest/api/2/user\\?', drop: true, times: 100 }] });
+    let r;
+    try {
+      r = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
+    } finally {
+      jira.setFaults({ script: [] });
+    }
+    assert.equal(r.run.counts.failed, 1, r.run.error ?? '');
+    const failed = (await t.store.runs.items(r.run.id, { operation: 'failed' })).items[0]!;
+    assert.match(failed.error ?? '', /cleanup \(disable\) failed/);
+    assert.equal((await t.store.links.get('co', 'jira', 'u-1'))?.cleanup ?? null, null, 'the link claims nothing the target did not confirm');
+    assert.equal((await t.store.intents.outstanding('co')).length, 1, 'the intent stays: the account is unknown until re-read');
+    const next = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
+    assert.equal(next.run.counts.disabled, 1, next.run.error ?? '');
+    assert.equal(jira.inspect('ada.dev')!.active, false);
+    assert.equal((await t.store.intents.outstanding('co')).length, 0);
+    assert.ok((await t.store.links.get('co', 'jira', 'u-1'))?.cleanup?.disabledAt);
+  });
+
   test('a dry run shows the cleanup it would do and writes nothing', async () => {
     const c = connector(jira.url);
     const ds = await seed(c);
