@@ -58,7 +58,9 @@ for (const [kind, open] of storeKinds) {
     const connector = (mapping: MappingRule[] = rules): ConnectorConfig => ({
       id: 'inc',
       source: { type: 'memory', dataset, requiredGroups: [] },
-      targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } }, mapping, createUsers: true, createMissingGroups: true, concurrency: 2 }] as ConnectorConfig['targets'],
+      // These tests are about the shadow and its tombstones: cleanup action keep reports gone users
+      // missing and leaves their accounts (test/engine-cleanup.test.ts covers the cleanup itself).
+      targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } }, mapping, createUsers: true, createMissingGroups: true, concurrency: 2, cleanup: { action: 'keep', removeGroups: false, keepGroups: [], protected: { users: [], groups: [] } } }] as ConnectorConfig['targets'],
     });
     const incremental = (mapping?: MappingRule[]) => engine.run({ connector: connector(mapping), kind: 'incremental', trigger: 'cli' });
     const full = () => engine.run({ connector: connector(), kind: 'full', trigger: 'cli' });
@@ -145,7 +147,7 @@ for (const [kind, open] of storeKinds) {
       assert.ok(shadow.get(ID.carl)!.record, 'the last record is kept with the tombstone');
       const links = await t.store.links.getMany('inc', 'jira', [ID.carl, ID.zoe]);
       assert.ok(links.get(ID.carl)!.missingSince && links.get(ID.zoe)!.missingSince, 'links marked missing');
-      assert.equal(jira.inspect('carl.coder')!.active, true, 'nothing destructive: cleanup is a later feature');
+      assert.equal(jira.inspect('carl.coder')!.active, true, 'cleanup action keep: the account is left as it is');
 
       // The same removals again (a re-read feed) are no change: nothing written, nothing journaled.
       const quiet = await incremental();

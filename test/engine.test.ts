@@ -122,20 +122,33 @@ describe('sync engine with Jira DC', () => {
     assert.ok([...links.values()].every((l) => l.missingSince === null), '[...links.values()].every((l) => l.missingSince === null)');
   });
 
-  test('users the source no longer returns are reported missing and left untouched', async () => {
+  test('a user the source no longer returns is disabled (the default cleanup), and re-enabled when back', async () => {
     const users = org();
     const ds = memoryDataset('org', users);
     await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
     ds.users = users.filter((u) => u.attrs.displayName !== 'Carl Coder');
     const r = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
-    assert.equal(r.run.counts.missing, 1);
-    assert.equal(jira.inspect('carl.coder')!.active, true, 'not disabled: cleanup is a later feature');
-    const missing = (await t.store.runs.items(r.run.id, { operation: 'missing' })).items[0]!;
-    assert.match(missing.label ?? '', /Carl Coder/);
-    // Back again: no longer missing.
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.disabled, 1);
+    assert.equal(r.run.counts.missing, 0, 'disabled, not merely reported');
+    assert.equal(jira.inspect('carl.coder')!.active, false, 'deactivated in Jira');
+    const item = (await t.store.runs.items(r.run.id, { operation: 'disabled' })).items[0]!;
+    assert.match(item.label ?? '', /Carl Coder/);
+    assert.deepEqual(item.changes, [{ field: 'user.active', before: true, after: false }], 'before → after');
+    // Another run: already done, reported once more as missing, nothing written.
+    jira.resetStats();
+    const again = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(again.run.counts.disabled ?? 0, 0);
+    assert.equal(again.run.counts.missing, 1);
+    assert.equal(jira.stats.writes, 0);
+    // Back again: re-enabled.
     ds.users = users;
     const back = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
     assert.equal(back.run.counts.missing, 0);
+    assert.equal(jira.inspect('carl.coder')!.active, true, 're-enabled');
+    const link = await t.store.links.get('test', 'jira', users.find((u) => u.attrs.displayName === 'Carl Coder')!.id);
+    assert.equal(link?.cleanup ?? null, null, 'the cleanup state is gone once the user is back in step');
+    assert.equal(link?.missingSince, null);
   });
 
   test('groups: idsync removes only memberships it added; manual ones stay', async () => {

@@ -10,6 +10,7 @@ import { formatChange, printItems, printJson, progressReporter, summaryLine } fr
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
 import { cliNotifier, notifyCommand } from './notify.ts';
 import { runAndNotify } from '../notify/index.ts';
+import { quarantineCommand } from './quarantine.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -150,6 +151,8 @@ program
       await store.close();
     }
   });
+
+quarantineCommand(program, globals, EXIT_FAILED);
 
 withConnector(program.command('validate'))
   .description('check a configuration file without connecting anywhere')

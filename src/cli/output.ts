@@ -40,14 +40,17 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-const RUN_KIND_WORDS: Record<RunRecord['kind'], string> = { full: 'full sync', incremental: 'incremental sync', user: 'user sync' };
+const RUN_KIND_WORDS: Record<RunRecord['kind'], string> = { full: 'full sync', incremental: 'incremental sync', user: 'user sync', cleanup: 'approved cleanup' };
 
 export function summaryLine(run: RunRecord): string {
   const c = run.counts;
   const kind = `${run.dryRun ? 'simulated ' : ''}${RUN_KIND_WORDS[run.kind]}`;
   const line = `${kind} ${run.status}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}, skipped ${c.skipped}, missing ${c.missing}; users written ${c.usersWritten} (run ${run.id})`;
   const targets = Object.entries(c.targets ?? {});
-  const head = run.notice ? `${line}\nnote: ${run.notice}` : line;
+  const cleanup = (['disabled', 'deleted', 'anonymised', 'quarantined'] as const).filter((k) => c[k]).map((k) => `${k} ${c[k]}`);
+  const withCleanup = cleanup.length ? `${line}\ncleanup: ${cleanup.join(', ')}` : line;
+  const quarantined = run.quarantine ? `${withCleanup}\nquarantine ${run.quarantine.id}: ${run.quarantine.affected} users held back; review with: idsync quarantine show ${run.quarantine.id}` : withCleanup;
+  const head = run.notice ? `${quarantined}\nnote: ${run.notice}` : quarantined;
   if (targets.length < 2) return head;
   const per = targets.map(([id, t]) => `  ${id}: created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}, skipped ${t.skipped}, missing ${t.missing}; users written ${t.usersWritten}`);
   return [head, ...per].join('\n');

@@ -7,6 +7,7 @@ import './unknown-keys.ts'; // unknown keys are refused with the nearest known o
 import { matchingSchema } from './matching.ts';
 import { notificationsSchema } from '../notify/config.ts';
 import { groupRulesSchema } from './group-rules.ts';
+import { cleanupSchema } from './cleanup-schema.ts';
 
 export const mappingRuleSchema = z
   .object({
@@ -53,6 +54,8 @@ export const targetBaseSchema = z
     concurrency: z.number().int().min(1).max(64).default(8),
     /** How a user without a link is matched to an existing account (src/config/matching.ts). */
     matching: matchingSchema.optional(),
+    /** What happens to linked users the identity provider no longer gives (src/config/cleanup-schema.ts). */
+    cleanup: cleanupSchema.optional(),
   })
   .passthrough();
 
@@ -82,7 +85,8 @@ export const connectorSchema = z
     /**
      * When a run is taken for a bad read rather than a change (src/engine/read-guard.ts): more
      * than `maxUsers` AND more than `maxPercent` % of the linked users not returned, or of one
-     * group's managed members removed. Defaults: 20 users and 10%.
+     * group's managed members removed. Defaults: 20 users and 10%. The same threshold bounds a
+     * cleanup (users disabled, deleted, anonymised in one run) before it is quarantined.
      */
     safety: z
       .object({

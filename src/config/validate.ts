@@ -13,6 +13,7 @@ import { validateMapping, validateGroupRules } from '../mapping/index.ts';
 import type { MappingIssue, MappingValidationInput } from '../mapping/api.ts';
 import type { AttributeInfo, MappingRule } from '../core/types.ts';
 import { incrementalProblem, scheduleProblem } from '../server/schedule.ts';
+import { cleanupIssues } from './cleanup-schema.ts';
 
 export interface ConfigIssue {
   /** Where, e.g. `targets[0].mapping[2].source` (relative to the connector). */
@@ -147,6 +148,9 @@ export async function validateConnector(
         issues.push({ path: g.path ? `${at}.groupRules.${g.path}` : `${at}.groupRules`, message: g.message, severity: g.severity, position: g.position });
       }
     }
+    // Cleanup of leavers: only what this target's lifecycle can do (src/config/cleanup-schema.ts).
+    const connectorId = isObject(input) && typeof input.id === 'string' ? input.id : undefined;
+    issues.push(...cleanupIssues(t.cleanup, capabilities.lifecycle, { path: `${at}.cleanup`, targetId: t.id, connectorId, label: def.label }));
     if (t.createUsers && !def.capabilities.canCreateUsers) {
       issues.push({ path: `${at}.createUsers`, message: `${def.label} cannot create users; users must exist there already (set createUsers: false)`, severity: 'warning' });
     }

@@ -334,11 +334,14 @@ export interface MappingRule {
 
 // ---------------------------------------------------------------- runs
 
-/** `incremental`: what changed since the connector's checkpoint (sources with `changes`). */
-export type RunKind = 'full' | 'user' | 'incremental';
+/**
+ * `incremental`: what changed since the connector's checkpoint (sources with `changes`).
+ * `cleanup`: an administrator's approval of a quarantined cleanup (src/engine/quarantine.ts).
+ */
+export type RunKind = 'full' | 'user' | 'incremental' | 'cleanup';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 /** What a run did with one user on one target (the values a run item's `operation` takes). */
-export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;
+export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled', 'deleted', 'anonymised', 'quarantined'] as const;
 export type ItemOperation = (typeof ITEM_OPERATIONS)[number];
 
 export interface RunCounts {
@@ -356,6 +359,16 @@ export interface RunCounts {
   usersWritten: number;
   /** @deprecated the old name of usersWritten (same value), kept for readers of the JSON. */
   writes: number;
+  /**
+   * Cleanup of users the identity provider no longer gives (issue 10): accounts disabled (or
+   * their product access removed), deleted, anonymised, and users whose cleanup was held back in
+   * a quarantine. Absent on runs that did none of these. Users reported gone but left as they
+   * are count as `missing`.
+   */
+  disabled?: number;
+  deleted?: number;
+  anonymised?: number;
+  quarantined?: number;
   /** The same counts per target, when the connector writes to several. */
   targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;
 }

@@ -3,6 +3,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { FieldChange, FieldValues, ItemOperation, RunKind, TestResult } from '../core/types.ts';
 import type { RunRecord } from '../store/runs.ts';
 import type { MatchedBy } from './matching.ts';
+import type { Quarantine } from '../store/quarantine.ts';
 
 export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench';
 
@@ -67,4 +68,26 @@ export interface ConnectionReport {
   ok: boolean;
   source: TestResult;
   targets: Record<string, TestResult>;
+}
+
+/** Approval of a quarantined cleanup (SyncEngine.approveQuarantine). */
+export interface ApproveQuarantineRequest {
+  connector: ConnectorConfig;
+  quarantineId: string;
+  /** Only these users (source ids); all held users when absent. */
+  sourceIds?: string[];
+  /** Who approved (journaled in the run's notice and on the quarantine). */
+  by?: string | null;
+  trigger: Trigger;
+  onClaimed?: (run: RunRecord) => void;
+}
+
+export interface ApproveQuarantineResult {
+  /** The cleanup run (kind `cleanup`), journaled like any other. */
+  run: RunRecord;
+  quarantine: Quarantine;
+  /** Users not cleaned up after the re-check, and why (back in the provider, no longer linked). */
+  skipped: Array<{ sourceId: string; targetId: string; note: string }>;
+  /** Source ids asked for that the quarantine does not hold (any more). */
+  notHeld: string[];
 }

@@ -22,12 +22,21 @@ import { mapLimit, prefetch } from './concurrency.ts';
 import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
 import { recoverIntents, type Unresolved } from './recovery.ts';
 import { CircuitBreaker } from './circuit.ts';
-import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, safetyOf } from './read-guard.ts';
+import { RemovalGuard, countUserDrop, exceedsSafety, journalHeldRemovals, judgeRead, safetyOf, type ReadVerdict } from './read-guard.ts';
+import { cleanupReasonOf, isDamaging } from './cleanup-policy.ts';
+import { executeCleanups, planCleanups, type CleanupCandidate, type PlannedCleanup } from './cleanup-run.ts';
+import { holdCleanups, withRestore, type EngineDeps } from './quarantine.ts';
+import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
-import { noteRecordFingerprint, recordFingerprintOf, userOf } from './shadow-record.ts';
+import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
+import type { QuarantineUser } from '../store/quarantine.ts';
+import { notFound as quarantineNotFound } from '../store/quarantine.ts';
+import { USER_SYNC_WAIT_MS } from './run-claim.ts';
+import type { CleanupReason } from '../config/cleanup-schema.ts';
+import type { ApproveQuarantineRequest, ApproveQuarantineResult } from './api.ts';
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
@@ -91,13 +100,28 @@ interface RunContext {
   managers: ManagerCache;
   /** What the run says beside its status (see Reader.notice). */
   notice?: string;
+  /** Gone users of this run (tombstones, out of scope, a complete read's sweep), cleaned up at its end. */
+  gone: Map<string, Gone>;
+  /** The cleanup has run (or was handed to a quarantine): gone users' shadow rows may settle. */
+  cleanedUp: boolean;
+  /** The run held its cleanup back: the quarantine it stored (absent in a dry run). */
+  quarantine?: QuarantineSummary;
+  /** The run held back its cleanup (a quarantine, or a read not trusted whose users are held already). */
+  cleanupHeld: boolean;
 }
 
 export class SyncEngine {
   constructor(
     private readonly store: Store,
     private readonly ctx: ConnectorContext = {},
+    /** The clock and the quarantine hook (see EngineDeps). */
+    private readonly deps: EngineDeps = {},
   ) {}
+
+  /** Now, from the injected clock (tests move it to see a deletion fall due). */
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
 
 
   async run(req: SyncRequest): Promise<SyncResult> {
@@ -117,7 +141,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache() };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -125,9 +149,11 @@ export class SyncEngine {
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
       rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));
       // The one thing the trigger decides: what is ingested (ingest.ts). The rest is one pipeline.
+      if (req.kind === 'cleanup') throw new IdsyncError('INTERNAL', 'a cleanup run is started by approving a quarantine, not as a sync');
       const reader = req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
       await this.pipeline(rc, reader);
-      if (journal.counts.failed > 0) status = 'partial';
+      // A cleanup held for an administrator is work not done: the run says so (and its notice why).
+      if (journal.counts.failed > 0 || rc.cleanupHeld) status = 'partial';
     } catch (e) {
       status = 'failed';
       error = errorText(e);
@@ -145,8 +171,9 @@ export class SyncEngine {
     req.onProgress?.({ ...progress });
     const finishedAt = new Date().toISOString();
     const notice = rc?.notice ?? null;
-    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice });
-    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice }, user: rc?.report };
+    const quarantine = rc?.quarantine ?? null;
+    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice, quarantine });
+    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice, quarantine }, user: rc?.report };
   }
 
   /**
@@ -195,7 +222,7 @@ export class SyncEngine {
       // Every target given up: reading on would only journal users nobody writes.
       if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
-    rc.notice = reader.notice;
+    rc.notice = joinNotice(rc.notice, reader.notice);
     if (rc.exhaustive && reader.requireComplete && !complete) {
       // Only a read the source confirmed complete may tell who is gone.
       throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${seen.size} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
@@ -208,22 +235,32 @@ export class SyncEngine {
     await this.projectFromShadow(rc, reports.filter((id) => !carried.has(id)), true);
     await this.projectFromShadow(rc, [...carried]);
     await this.resolvePending(rc, rc.report);
+    const held = await this.store.quarantines.held(connectorId);
+    let trusted = true;
     if (rc.exhaustive && complete) {
-      // A complete read that left out many linked users is a bad read, not a change (read-guard.ts).
+      // A complete read that left out many linked users is a bad read, not a change (read-guard.ts):
+      // nobody is swept; the cleanup it would cause is quarantined for an administrator.
       // From the link digests the run holds anyway (loaded here if no page came), not a new scan.
       const digests = await Promise.all(runtime.targets.map(async (t) => [t, (await this.digestsFor(rc, t))!] as const));
-      assertPlausibleRead(digests.map(([t, d]) => countUserDrop(t.config.id, d, seen)), seen.size, safety);
+      const verdict = judgeRead(digests.map(([t, d]) => countUserDrop(t.config.id, d, seen)), seen.size, safety);
       rc.progress.phase = 'checking-missing';
       req.onProgress?.({ ...rc.progress });
-      const linked = new Set<string>();
-      for (const [, d] of digests) for (const id of d.keys()) linked.add(id);
-      const gone = await ingest.sweep((id) => seen.has(id) || outside.has(id), linked);
-      for (let i = 0; i < gone.length; i += 500) {
-        const part = gone.slice(i, i + 500);
-        await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
+      if (verdict) {
+        trusted = false;
+        await this.quarantineRead(rc, verdict, digests, seen, outside, ingest.digests, held);
+      } else {
+        const linked = new Set<string>();
+        for (const [, d] of digests) for (const id of d.keys()) linked.add(id);
+        const gone = await ingest.sweep((id) => seen.has(id) || outside.has(id), linked);
+        for (let i = 0; i < gone.length; i += 500) {
+          const part = gone.slice(i, i + 500);
+          await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
+        }
+        if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
       }
-      if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
     }
+    if (trusted) await this.cleanup(rc, held, safety);
+    rc.cleanedUp = true;
     for (const guard of rc.removals.values()) guard.assertNothingHeld();
     await this.settle(rc, true);
     // Everything the read covered is applied, or pending in the shadow (failed users): the feed may go on from here.
@@ -265,32 +302,125 @@ export class SyncEngine {
   private async settle(rc: RunContext, final: boolean): Promise<void> {
     if (rc.owed.size === 0) return;
     const waiting = (id: string) => [...rc.deferred.values()].some((m) => m.has(id));
-    const done = [...rc.owed].filter((id) => !rc.unsettled.has(id) && (final || !waiting(id)));
+    // A gone user's row settles once the cleanup has run (or handed it to a quarantine).
+    const done = [...rc.owed].filter((id) => !rc.unsettled.has(id) && (final || !waiting(id)) && (rc.cleanedUp || !rc.gone.has(id)));
     if (!final && done.length < 200 && rc.owed.size < 5000) return;
     await this.store.shadow.settle(rc.runtime.connector.id, done);
     for (const id of done) rc.owed.delete(id);
   }
 
   /**
-   * Gone users (tombstones): each one linked to a target is journaled missing with the reason and
-   * its link marked missing since now; nothing is done to the account (cleanup rules come later).
+   * Gone users (tombstones, users out of scope, a complete read's sweep) are collected; the
+   * cleanup at the end of the run decides for all of them at once (cleanup()), so that a cleanup
+   * too large for the safety threshold is quarantined before any of it is done.
    */
   private async projectGone(rc: RunContext, gone: Gone[]): Promise<void> {
-    const connectorId = rc.runtime.connector.id;
-    const now = new Date().toISOString();
-    for (const t of rc.runtime.targets) {
-      const links = await this.store.links.getMany(connectorId, t.config.id, gone.map((g) => g.sourceId));
-      const newlyMissing: string[] = [];
-      for (const g of gone) {
+    for (const g of gone) rc.gone.set(g.sourceId, g);
+  }
+
+  /**
+   * The cleanup of the run's gone users and of deletions now due, per target, through the one
+   * policy (cleanup-policy.ts) and the normal write path (cleanup-run.ts). Users held by an open
+   * quarantine are left alone. When the accounts it would change exceed the connector's safety
+   * threshold for any target, none of them is changed: they are quarantined.
+   */
+  private async cleanup(rc: RunContext, held: Map<string, Set<string>>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
+    const { runtime } = rc;
+    const connectorId = runtime.connector.id;
+    const now = this.now();
+    const planned: Array<[TargetRuntime, PlannedCleanup[]]> = [];
+    for (const t of runtime.targets) {
+      if (breakerOf(rc, t).open) {
+        for (const id of rc.gone.keys()) rc.unsettled.add(id); // cleaned up by a later run
+        continue;
+      }
+      const holding = held.get(t.config.id);
+      const links = rc.gone.size > 0 ? await this.store.links.getMany(connectorId, t.config.id, [...rc.gone.keys()]) : new Map<string, Link>();
+      const candidates: CleanupCandidate[] = [];
+      for (const g of rc.gone.values()) {
         const l = links.get(g.sourceId);
         if (!l) continue;
-        if (!l.missingSince) newlyMissing.push(l.sourceId);
-        const report = rc.report?.targets;
-        report?.push({ targetId: t.config.id, matched: 'link', targetKey: l.targetKey, operation: 'missing', changes: [], error: goneText(g) });
-        await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: t.config.id, operation: 'missing', error: goneText(g), details: { missingSince: l.missingSince ?? now, reason: g.reason } });
+        if (holding?.has(g.sourceId)) {
+          await rc.journal.add({ sourceId: l.sourceId, label: l.label, targetId: t.config.id, operation: 'quarantined', error: `${goneText(g, '')}held in an open quarantine: nothing is done until an administrator approves or rejects it`, details: { reason: g.reason } });
+          continue;
+        }
+        candidates.push({ link: l, reason: cleanupReasonOf(g.reason), detail: `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}`, tombstone: g.reason });
       }
-      if (!rc.req.dryRun && newlyMissing.length > 0) await this.store.links.setMissing(connectorId, t.config.id, newlyMissing, now);
+      // Deletions that fell due (disabled N days ago), for users still gone: the shadow says so.
+      if (rc.req.kind !== 'user') {
+        const due = (await this.store.links.dueForDeletion(connectorId, t.config.id, now.toISOString())).filter((l) => !rc.gone.has(l.sourceId) && !holding?.has(l.sourceId));
+        const rows = due.length ? await this.store.shadow.getMany(connectorId, due.map((l) => l.sourceId)) : new Map();
+        for (const l of due) {
+          const row = rows.get(l.sourceId);
+          // Back in the provider (or never in the shadow): its projection restores it, not this.
+          if (row?.tombstone) candidates.push({ link: l, reason: l.cleanup?.reason ?? cleanupReasonOf(row.tombstone), detail: GONE_TEXT[row.tombstone as Gone['reason']], tombstone: row.tombstone });
+        }
+      }
+      if (candidates.length) planned.push([t, await planCleanups(t, candidates, now)]);
     }
+    // The threshold: accounts changed in one target, against its linked users.
+    const over: string[] = [];
+    for (const [t, plans] of planned) {
+      const changing = plans.filter((p) => isDamaging(p.decision.step)).length;
+      if (changing <= safety.maxUsers) continue;
+      const linked = rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked;
+      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'`);
+    }
+    if (over.length > 0) {
+      const message = `the cleanup would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;
+      await holdCleanups(this.holdContext(rc), 'threshold', message, planned.flatMap(([t, plans]) => plans.filter((p) => isDamaging(p.decision.step)).map((p) => ({ t, plan: p }))));
+      rc.cleanupHeld = true;
+      for (const [t, plans] of planned) await executeCleanups(this.cleanupContext(rc, now), t, plans.filter((p) => !isDamaging(p.decision.step)));
+      return;
+    }
+    for (const [t, plans] of planned) await executeCleanups(this.cleanupContext(rc, now), t, plans);
+  }
+
+  /**
+   * A complete read that is not trusted: nobody is swept or cleaned up. The linked users it left
+   * out (not already held by an open quarantine) are quarantined with the cleanup planned for
+   * each; an administrator who knows the read was right approves it.
+   */
+  private async quarantineRead(rc: RunContext, verdict: ReadVerdict, digests: ReadonlyArray<readonly [TargetRuntime, Map<string, LinkDigest>]>, seen: ReadonlySet<string>, outside: ReadonlySet<string>, shadowDigests: ReadonlyMap<string, { tombstone: string | null }> | undefined, held: Map<string, Set<string>>): Promise<void> {
+    rc.cleanupHeld = true;
+    const now = this.now();
+    const entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }> = [];
+    for (const [t, d] of digests) {
+      const ids = [...d].filter(([id, dg]) => !dg.missing && !seen.has(id) && !held.get(t.config.id)?.has(id)).map(([id]) => id);
+      for (let i = 0; i < ids.length; i += 500) {
+        const links = await this.store.links.getMany(rc.runtime.connector.id, t.config.id, ids.slice(i, i + 500));
+        const candidates: CleanupCandidate[] = [...links.values()].map((l) => {
+          const tomb = shadowDigests?.get(l.sourceId)?.tombstone;
+          return { link: l, reason: outside.has(l.sourceId) ? 'outOfScope' : tomb ? cleanupReasonOf(tomb as Gone['reason']) : 'deleted' };
+        });
+        for (const plan of await planCleanups(t, candidates, now)) entries.push({ t, plan });
+      }
+    }
+    if (entries.length === 0) {
+      rc.notice = joinNotice(rc.notice, `${verdict.message}; the users it left out are already held in an open quarantine, so nothing was swept, disabled or deleted`);
+      return;
+    }
+    await holdCleanups(this.holdContext(rc), verdict.reason, verdict.message, entries);
+  }
+
+  private holdContext(rc: RunContext) {
+    return {
+      store: this.store,
+      journal: rc.journal,
+      runId: rc.run.id,
+      connectorId: rc.runtime.connector.id,
+      dryRun: rc.req.dryRun ?? false,
+      now: this.now(),
+      onQuarantine: this.deps.onQuarantine,
+      said: (notice: string, summary?: QuarantineSummary) => {
+        rc.notice = joinNotice(rc.notice, notice);
+        if (summary) rc.quarantine = summary;
+      },
+    };
+  }
+
+  private cleanupContext(rc: RunContext, now: Date) {
+    return { store: this.store, runId: rc.run.id, journal: rc.journal, connectorId: rc.runtime.connector.id, dryRun: rc.req.dryRun ?? false, now, report: rc.report?.targets };
   }
 
   /**
@@ -402,7 +532,10 @@ export class SyncEngine {
           outcomes[i] = { operation: 'failed', changes: [], error: unresolvedReason, matched: 'link', username: links.get(user.id)?.targetUsername ?? null, wrote: false };
           return;
         }
-        const mapped = await t.mapping.evaluate(user, mctx);
+        const evaluated = await t.mapping.evaluate(user, mctx);
+        // Back after a cleanup: what idsync did (disabled, pseudonym) is undone along with the sync.
+        const cleanupState = links.get(user.id)?.cleanup;
+        const mapped = cleanupState ? withRestore(evaluated, cleanupState) : evaluated;
         if (mapped.pending.length > 0 && !resolver.final) {
           defer(rc, user, t.config.id);
           return;
@@ -436,6 +569,11 @@ export class SyncEngine {
           // Only a user fully in step may skip the work next time; a failure is retried in full.
           const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && !held.has(i);
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
+          // In step again: the cleanup is undone, its state goes (kept while anything failed).
+          if (complete && outcome.link.cleanup) {
+            outcome.link.cleanup = null;
+            outcome.linkDirty = true;
+          }
           if (outcome.link.fingerprint !== (digests?.get(user.id)?.fingerprint ?? links.get(user.id)?.fingerprint ?? null)) outcome.linkDirty = true;
         }
         if (report && !quiet) {
@@ -522,6 +660,107 @@ export class SyncEngine {
       }
     }
     rc.deferred.clear();
+  }
+
+  /**
+   * Approves a quarantine (all its held users, or those of `sourceIds`): a run of kind `cleanup`,
+   * journaled like any other. Each user is re-checked first: read again from the identity
+   * provider, a user who is back (and in scope) is skipped and said so; for the others the cleanup
+   * policy decides again (a protected user stays protected) and the actions go through the normal
+   * write path. Users whose action failed stay held, with the error, to approve again.
+   */
+  async approveQuarantine(req: ApproveQuarantineRequest): Promise<ApproveQuarantineResult> {
+    const { connector } = req;
+    const q = await this.store.quarantines.get(req.quarantineId);
+    if (!q || q.connectorId !== connector.id) throw quarantineNotFound(req.quarantineId);
+    if (q.status !== 'open') throw new IdsyncError('CONFLICT', `quarantine ${q.id} is already ${q.status}`, { hint: 'only an open quarantine can be approved or rejected' });
+    const held: QuarantineUser[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await this.store.quarantines.users(q.id, { state: 'held', sourceIds: req.sourceIds, offset, limit: 1000 });
+      held.push(...page.items);
+      if (page.items.length < 1000) break;
+    }
+    const notHeld = req.sourceIds ? [...new Set(req.sourceIds)].filter((id) => !held.some((u) => u.sourceId === id)) : [];
+    if (held.length === 0) {
+      throw new IdsyncError('BAD_REQUEST', req.sourceIds ? `none of the source ids given is held in quarantine ${q.id}` : `quarantine ${q.id} holds no user any more`, { hint: 'show the quarantine (idsync quarantine show) for the source ids it holds' });
+    }
+    const run = await claimRun(this.store.runs, { connector, kind: 'cleanup', trigger: req.trigger, claimWaitMs: USER_SYNC_WAIT_MS, onClaimed: req.onClaimed });
+    const journal = new Journal(this.store.runs, run.id);
+    const skipped: Array<{ sourceId: string; targetId: string; note: string }> = [];
+    let status: RunRecord['status'] = 'succeeded';
+    let error: string | null = null;
+    let runtime: Runtime | undefined;
+    const notice = `approval of quarantine ${q.id}${req.by ? ` by ${req.by}` : ''} (${held.length} users)`;
+    try {
+      runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+      const rt = runtime;
+      const breakers = new Map(rt.targets.map((t) => [t.config.id, new CircuitBreaker(t.config.id)]));
+      const unresolved = await recoverIntents(this.store, rt, run.id, (t) => breakers.get(t.config.id)!);
+      const now = this.now();
+      // One look at the provider per user, whatever the number of targets it is held for.
+      const verdicts = new Map<string, { gone: true; reason: CleanupReason; detail?: string } | { gone: false; note: string }>();
+      for (const u of held) {
+        if (verdicts.has(u.sourceId)) continue;
+        try {
+          const found = await rt.source.getUser(u.sourceId, rt.query);
+          const outside = found ? this.outOfScope(rt, found) : undefined;
+          verdicts.set(u.sourceId, !found ? { gone: true, reason: 'deleted' } : outside ? { gone: true, reason: 'outOfScope', detail: outside } : { gone: false, note: 'back in the identity provider and in scope: not cleaned up' });
+        } catch (e) {
+          verdicts.set(u.sourceId, { gone: false, note: `could not be re-checked in the identity provider (${errorText(e)}); still held` });
+        }
+      }
+      const tombstones: Array<{ sourceId: string; reason: CleanupReason }> = [];
+      for (const t of rt.targets) {
+        const mine = held.filter((u) => u.targetId === t.config.id);
+        if (mine.length === 0) continue;
+        const links = await this.store.links.getMany(connector.id, t.config.id, mine.map((u) => u.sourceId));
+        const candidates: CleanupCandidate[] = [];
+        for (const u of mine) {
+          const v = verdicts.get(u.sourceId)!;
+          const link = links.get(u.sourceId);
+          const why = !v.gone ? v.note : !link ? 'no longer linked to an account in this target: nothing to do' : unresolved.get(t.config.id)?.get(u.sourceId);
+          if (why) {
+            const stays = !v.gone && v.note.includes('still held');
+            if (!stays) await this.store.quarantines.settleUser(q.id, t.config.id, u.sourceId, 'skipped', why, run.id);
+            skipped.push({ sourceId: u.sourceId, targetId: t.config.id, note: why });
+            await journal.add({ sourceId: u.sourceId, label: u.label, targetId: t.config.id, operation: 'skipped', error: why, details: { quarantineId: q.id } });
+            continue;
+          }
+          if (v.gone) {
+            candidates.push({ link: link!, reason: v.reason, detail: v.detail });
+            tombstones.push({ sourceId: u.sourceId, reason: v.reason });
+          }
+        }
+        if (candidates.length === 0) continue;
+        const plans = await planCleanups(t, candidates, now);
+        const results = await executeCleanups({ store: this.store, runId: run.id, journal, connectorId: connector.id, dryRun: false, now }, t, plans);
+        for (const r of results) {
+          if (r.ok) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'done', null, run.id);
+          else await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'held', `the approval's cleanup failed (${r.error}); approve again to retry`, run.id);
+        }
+      }
+      // The shadow learns what the re-check confirmed (a read held back had not swept these users).
+      const rows = await this.store.shadow.getMany(connector.id, tombstones.map((x) => x.sourceId));
+      const put = tombstones
+        .filter((x) => !rows.get(x.sourceId)?.tombstone)
+        .map((x) => {
+          const reason = x.reason === 'outOfScope' ? ('out-of-scope' as const) : ('deleted' as const);
+          const record = rows.get(x.sourceId)?.record ?? null;
+          return { sourceId: x.sourceId, record, fingerprint: shadowFingerprint(record, reason, null), managerId: null, tombstone: reason, tombstoneAt: now.toISOString(), pending: false };
+        });
+      if (put.length) await this.store.shadow.put(connector.id, put);
+      if (journal.counts.failed > 0) status = 'partial';
+    } catch (e) {
+      status = 'failed';
+      error = errorText(e);
+    } finally {
+      await runtime?.close();
+      await journal.flush().catch(() => undefined);
+    }
+    const finishedAt = new Date().toISOString();
+    await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice });
+    const quarantine = await this.store.quarantines.closeIfDone(q.id, req.by ?? null);
+    return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice }, quarantine, skipped, notHeld };
   }
 
   async testConnection(connector: ConnectorConfig): Promise<ConnectionReport> {
@@ -657,8 +896,12 @@ const GONE_TEXT: Record<Gone['reason'], string> = {
   'not-returned': 'no longer returned by the identity provider (or out of scope)',
 };
 
-function goneText(g: Gone): string {
-  return `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}; left untouched`;
+function goneText(g: Gone, tail = 'left untouched'): string {
+  return `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}; ${tail}`;
+}
+
+function joinNotice(a: string | undefined, b: string | undefined): string | undefined {
+  return a && b ? `${a}; ${b}` : (a ?? b);
 }
 
 function textOf(v: unknown): string | null {

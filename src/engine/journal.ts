@@ -37,12 +37,16 @@ export class Journal {
    * the store with that link, in one transaction (takeFor + IntentRepo.settle).
    */
   record(item: JournalEntry): void {
-    const key = item.operation === 'disabled' ? 'updated' : item.operation;
-    this.counts[key]++;
+    const key = item.operation;
+    const bump = (c: Omit<RunCounts, 'read' | 'targets'>) => {
+      // Cleanup counts are there only on runs that cleaned up (see RunCounts.disabled).
+      if (key === 'disabled' || key === 'deleted' || key === 'anonymised' || key === 'quarantined') c[key] = (c[key] ?? 0) + 1;
+      else c[key]++;
+    };
+    bump(this.counts);
     if (item.targetId) {
       this.counts.targets ??= {};
-      const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
-      t[key]++;
+      bump((this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 }));
     }
     this.buffer.push({
       seq: ++this.seq,

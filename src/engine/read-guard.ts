@@ -50,22 +50,34 @@ export function countUserDrop(targetId: string, digests: ReadonlyMap<string, Lin
   return drop;
 }
 
+/** Why a complete read is not trusted: it returned nobody in scope while users are linked, or left out too many of them. */
+export interface ReadVerdict {
+  reason: 'empty-read' | 'read-drop';
+  message: string;
+}
+
 /**
- * Throws when the read returned nobody while users were linked, or left out more linked users
- * than the threshold allows (for any target). The message gives the counts and what to do.
+ * Judges a complete read: undefined when plausible, else why not (for any target). The message
+ * gives the counts. The engine then quarantines the cleanup instead of sweeping (engine.ts).
  */
-export function assertPlausibleRead(drops: readonly UserDrop[], returned: number, t: SafetyThreshold): void {
+export function judgeRead(drops: readonly UserDrop[], returned: number, t: SafetyThreshold): ReadVerdict | undefined {
   const bad = drops.filter((d) => d.notReturned > 0 && ((returned === 0 && d.linked > 0) || exceedsSafety(d.notReturned, d.linked, t)));
-  if (bad.length === 0) return;
+  if (bad.length === 0) return undefined;
   const what = bad.map((d) => `${d.notReturned} of the ${d.linked} users linked in target '${d.targetId}' were not returned`).join('; ');
-  throw new IdsyncError(
-    'TRANSIENT',
-    `the source's answer is not trusted: it returned ${returned} users and ${what}, more than the safety threshold ` +
-      `(${t.maxUsers} users and ${t.maxPercent}%) allows; the read is quarantined: nobody is reported missing`,
-    {
-      hint: 'if the identity provider really lost these users (a changed filter or required group), raise safety.maxUsers / safety.maxPercent of the connector for one run; otherwise run the sync again later',
-    },
-  );
+  const empty = returned === 0 && bad.some((d) => d.linked > 0);
+  return {
+    reason: empty ? 'empty-read' : 'read-drop',
+    message: `the source's answer is not trusted: it returned ${returned} users and ${what}, ${empty ? 'an empty read while users are linked' : `more than the safety threshold (${t.maxUsers} users and ${t.maxPercent}%) allows`}`,
+  };
+}
+
+/** judgeRead, throwing: for callers that have no quarantine to hand the read to. */
+export function assertPlausibleRead(drops: readonly UserDrop[], returned: number, t: SafetyThreshold): void {
+  const verdict = judgeRead(drops, returned, t);
+  if (!verdict) return;
+  throw new IdsyncError('TRANSIENT', `${verdict.message}; nobody is reported missing`, {
+    hint: 'if the identity provider really lost these users (a changed filter or required group), approve the quarantine; otherwise run the sync again later',
+  });
 }
 
 /** Lower-case, as target group names compare (see docs/architecture.md, Groups). */

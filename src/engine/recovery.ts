@@ -113,6 +113,8 @@ function recoveredLink(t: TargetRuntime, intent: WriteIntent, link: Link | undef
     managedGroups: managed,
     missingSince: link?.missingSince ?? null,
     fingerprint: null,
+    // What cleanup did stays known: the re-read confirms values, not why idsync wrote them.
+    cleanup: link?.cleanup ?? null,
   };
 }
 

@@ -330,6 +330,8 @@ function baseLink(input: UserSyncInput, key: string, username: string | null, ap
     managedGroups: Array.isArray(applied.groups) ? (applied.groups as string[]) : managedGroups,
     missingSince: null,
     fingerprint: null,
+    // Cleared by the engine once the user is fully in step again (a return undone); kept until then.
+    cleanup: input.link?.cleanup ?? null,
   };
 }
 

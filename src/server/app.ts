@@ -15,6 +15,8 @@ import { useDepthLimitedJson } from './json-body.ts';
 import { authRoutes } from './routes-auth.ts';
 import { connectorRoutes } from './routes-connectors.ts';
 import { runRoutes } from './routes-runs.ts';
+import { quarantineRoutes } from './routes-quarantine.ts';
+import type { EngineDeps } from '../engine/quarantine.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { eventRoutes, type EventRouteOptions } from './routes-events.ts';
 import { ProgressBus, observeEngine } from './progress-bus.ts';
@@ -37,6 +39,8 @@ export interface ServerOptions {
   services?: Services;
   /** Passed to the engine's connectors, e.g. the emulators' CA certificate. */
   connectorContext?: ConnectorContext;
+  /** Told of every cleanup a run quarantines (issue 10): where notifications (webhook, e-mail) hang. */
+  onQuarantine?: EngineDeps['onQuarantine'];
   /** Shortcut to replace only the engine (tests use a fake that implements the contract). */
   engine?: EngineService;
   /** Built admin UI (web/dist); the API works without it. */
@@ -92,7 +96,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // The metrics exist once the coordinator does (queue depth); requests before that are not runs.
   let metrics: ServerMetrics | undefined;
   const connectorContext = withRecorder(opts.connectorContext ?? {}, (r) => metrics?.recorder(r));
-  const base = opts.services ?? (await defaultServices(opts.store, connectorContext));
+  const base = opts.services ?? (await defaultServices(opts.store, connectorContext, opts.onQuarantine ? { onQuarantine: opts.onQuarantine } : {}));
   // Every run goes through this engine, whoever triggers it, so it is where runs are published.
   const bus = new ProgressBus({ error: (obj, msg) => app.log.error(obj, msg) });
   const notifier = opts.notifier ?? new Notifier(opts.notifications, { log: { info: (obj, msg) => app.log.info(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) } });
@@ -146,6 +150,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
+  quarantineRoutes(api, { store: opts.store, services });
   eventRoutes(app, api, bus, opts.events);
   notifyRoutes(api, { notifier });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });

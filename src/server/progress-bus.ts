@@ -108,6 +108,7 @@ export function observeEngine(engine: EngineService, bus: ProgressBus): EngineSe
     attributes: (c) => engine.attributes(c),
     sampleUsers: (c, q, l) => engine.sampleUsers(c, q, l),
     searchUsers: (c, t, l) => engine.searchUsers(c, t, l),
+    ...(engine.approveQuarantine ? { approveQuarantine: engine.approveQuarantine.bind(engine) } : {}),
     async run(req: SyncRequest): Promise<SyncResult> {
       const connectorId = req.connector.id;
       const dryRun = req.dryRun ?? false;

@@ -2,7 +2,7 @@
 // downloads as JSON or CSV. Also the configuration export / import.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { ItemOperation } from '../core/types.ts';
+import { ITEM_OPERATIONS, type ItemOperation } from '../core/types.ts';
 import type { Store } from '../store/index.ts';
 import { exportConfig, importConfig } from './config-io.ts';
 import { allItems, csvDownload, jsonDownload } from './run-export.ts';
@@ -11,7 +11,7 @@ import { HttpError, type ApiRouter } from './routes.ts';
 import type { SecretRefPolicy } from './secret-ref-policy.ts';
 import type { Services } from './services.ts';
 
-const operations = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;
+const operations = ITEM_OPERATIONS;
 const json = z.any();
 const itemOut = z.object({
   seq: z.number(), sourceId: z.string().nullable(), label: z.string().nullable(), targetId: z.string().nullable(), operation: z.enum(operations), error: z.string().nullable(),

@@ -3,7 +3,8 @@
 // fakes and the real modules are wired in one place (defaultServices).
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, Json, MappingRule, SourceUser, TargetCapabilities, UserHit } from '../core/types.ts';
-import type { ConnectionReport, SyncRequest, SyncResult } from '../engine/api.ts';
+import type { ApproveQuarantineRequest, ApproveQuarantineResult, ConnectionReport, SyncRequest, SyncResult } from '../engine/api.ts';
+import type { EngineDeps } from '../engine/quarantine.ts';
 import type { MappingIssue, MappingValidationInput, PreviewResult } from '../mapping/api.ts';
 import type { GroupRulesPreview } from '../mapping/group-rules-preview.ts';
 import type { GroupRulesConfig } from '../config/group-rules.ts';
@@ -21,6 +22,8 @@ export interface EngineService {
   sampleUsers(connector: ConnectorConfig, query: string, limit: number): Promise<SourceUser[]>;
   /** Users whose name, mail or UPN starts with `text` (the "Sync a user" picker). */
   searchUsers(connector: ConnectorConfig, text: string, limit: number): Promise<UserHit[]>;
+  /** Approves a quarantined cleanup (all, or the users of `sourceIds`), re-checking each user (src/engine/quarantine.ts). */
+  approveQuarantine?(req: ApproveQuarantineRequest): Promise<ApproveQuarantineResult>;
 }
 
 export interface MappingService {
@@ -48,7 +51,7 @@ const notAvailable = (what: string) =>
   new IdsyncError('CONFIG', `${what} is not available in this build of idsync`, { hint: 'update idsync; this module is still being written' });
 
 /** Wires the real engine, mapper and registries. Modules still missing answer with a clear error. */
-export async function defaultServices(store: Store, ctx: ConnectorContext = {}): Promise<Services> {
+export async function defaultServices(store: Store, ctx: ConnectorContext = {}, engineDeps: EngineDeps = {}): Promise<Services> {
   const sources = await import('../sources/registry.ts');
   const targets = await import('../targets/registry.ts');
   const registry: RegistryService = {
@@ -57,10 +60,10 @@ export async function defaultServices(store: Store, ctx: ConnectorContext = {}):
     source: sources.sourceDefinition,
     target: targets.targetDefinition,
   };
-  return { engine: await realEngine(store, ctx), mapping: await realMapping(), registry };
+  return { engine: await realEngine(store, ctx, engineDeps), mapping: await realMapping(), registry };
 }
 
-async function realEngine(store: Store, ctx: ConnectorContext): Promise<EngineService> {
+async function realEngine(store: Store, ctx: ConnectorContext, engineDeps: EngineDeps): Promise<EngineService> {
   let mod: Record<string, any>;
   try {
     mod = await import('../engine/engine.ts' as string);
@@ -70,13 +73,15 @@ async function realEngine(store: Store, ctx: ConnectorContext): Promise<EngineSe
     };
     return { run: fail, testConnection: fail, attributes: fail, sampleUsers: fail, searchUsers: fail };
   }
-  const engine = new mod.SyncEngine(store, ctx);
+  // engineDeps.onQuarantine: where notifications of a quarantined cleanup hang (the caller wires them).
+  const engine = new mod.SyncEngine(store, ctx, engineDeps);
   return {
     run: (req) => engine.run(req),
     testConnection: (c) => engine.testConnection(c),
     attributes: (c) => engine.attributes(c),
     sampleUsers: async (c, query, limit) => ((await engine.sampleUsers(c, query, limit)) as SourceUser[]).slice(0, limit),
     searchUsers: (c, text, limit) => engine.searchUsers(c, text, limit),
+    approveQuarantine: (req) => engine.approveQuarantine(req),
   };
 }
 

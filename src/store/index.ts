@@ -15,6 +15,7 @@ import { LinkRepo } from './links.ts';
 import { RunRepo } from './runs.ts';
 import { IntentRepo } from './intents.ts';
 import { ShadowRepo } from './shadow.ts';
+import { QuarantineRepo } from './quarantine.ts';
 import { IdsyncError } from '../core/errors.ts';
 
 export interface StoreOptions {
@@ -35,6 +36,8 @@ export class Store {
   readonly intents: IntentRepo;
   /** The shadow of each connector's directory (see ./shadow.ts). */
   readonly shadow: ShadowRepo;
+  /** Cleanups held back for an administrator (see ./quarantine.ts). */
+  readonly quarantines: QuarantineRepo;
 
   private constructor(
     db: Kysely<Database>,
@@ -50,6 +53,7 @@ export class Store {
     this.runs = new RunRepo(db, dialect, sqlite);
     this.intents = new IntentRepo(db);
     this.shadow = new ShadowRepo(db);
+    this.quarantines = new QuarantineRepo(db);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {

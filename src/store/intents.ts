@@ -6,7 +6,7 @@
 // than the target confirmed.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { upsertLinks, type Link } from './links.ts';
+import { removeLinks, upsertLinks, type Link } from './links.ts';
 import { countsFromJson, insertRunItems, type RunItem } from './runs.ts';
 import type { RunCounts } from '../core/types.ts';
 
@@ -92,10 +92,11 @@ export class IntentRepo {
    * run items buffered so far (a created account is journaled exactly when its link is), and
    * the intents that are thereby settled.
    */
-  async settle(s: { connectorId: string; links: Link[]; cleared: IntentKey[]; runId: string; items: RunItem[] }): Promise<void> {
-    if (s.links.length === 0 && s.cleared.length === 0 && s.items.length === 0) return;
+  async settle(s: { connectorId: string; links: Link[]; cleared: IntentKey[]; runId: string; items: RunItem[]; /** Accounts the target confirmed deleted (cleanup). */ removedLinks?: IntentKey[] }): Promise<void> {
+    if (s.links.length === 0 && s.cleared.length === 0 && s.items.length === 0 && !s.removedLinks?.length) return;
     await this.db.transaction().execute(async (trx) => {
       await upsertLinks(trx, s.links);
+      for (const k of s.removedLinks ?? []) await removeLinks(trx, s.connectorId, k.targetId, [k.sourceId]);
       await insertRunItems(trx, s.runId, s.items);
       await clearIntents(trx, s.connectorId, s.cleared);
     });

@@ -20,6 +20,28 @@ export interface Link {
    * sync that sees the same fingerprint again knows the user is unchanged without mapping it.
    */
   fingerprint: string | null;
+  /** What cleanup did to the account (issue 10); null while the user is in step. */
+  cleanup?: CleanupState | null;
+}
+
+/**
+ * What idsync's cleanup did to a linked account, so that a later run knows what is done, when a
+ * deletion is due, and a return undoes exactly what idsync did (and nothing an administrator did).
+ */
+export interface CleanupState {
+  reason: 'deleted' | 'disabled' | 'outOfScope';
+  /** idsync wrote `user.active` false at this time. */
+  disabledAt?: string;
+  /** idsync removed the product-access groups at this time. */
+  accessRemovedAt?: string;
+  /** idsync replaced username, display name and e-mail by a pseudonym at this time. */
+  anonymisedAt?: string;
+  /** The values the pseudonym replaced, as the target confirmed them before: restored on return. */
+  originals?: FieldValues;
+  /** Memberships idsync removed on cleanup: given back on return when the mapping still wants them. */
+  removedGroups?: string[];
+  /** The account is deleted on the first run on or after this time. */
+  deleteDueAt?: string;
 }
 
 /** What a full sync needs to know of every linked user up front: small enough to hold for 100,000. */
@@ -139,6 +161,26 @@ export class LinkRepo {
     }
   }
 
+  /** Links whose cleanup deletion is due at `now` or earlier (see CleanupState.deleteDueAt). */
+  async dueForDeletion(connectorId: string, targetId: string, now: string, limit = 1000): Promise<Link[]> {
+    const rows = await this.db
+      .selectFrom('links')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .where('target_id', '=', targetId)
+      .where('delete_due_at', 'is not', null)
+      .where('delete_due_at', '<=', now)
+      .orderBy('source_id')
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** Removes links (an account deleted by cleanup); `db` may be a transaction. */
+  async remove(connectorId: string, targetId: string, sourceIds: string[]): Promise<void> {
+    await removeLinks(this.db, connectorId, targetId, sourceIds);
+  }
+
   /** Finds a link by what an admin may type: source id, target username or label. */
   async search(connectorId: string, text: string, limit = 20): Promise<Link[]> {
     const like = containsPattern(text);
@@ -175,6 +217,8 @@ export async function upsertLinks(db: Kysely<Database>, links: Link[]): Promise<
       managed_groups: JSON.stringify(l.managedGroups),
       missing_since: l.missingSince,
       fingerprint: l.fingerprint,
+      cleanup: l.cleanup ? JSON.stringify(l.cleanup) : null,
+      delete_due_at: l.cleanup?.deleteDueAt ?? null,
       created_at: now,
       updated_at: now,
     }));
@@ -190,10 +234,18 @@ export async function upsertLinks(db: Kysely<Database>, links: Link[]): Promise<
           managed_groups: eb.ref('excluded.managed_groups'),
           missing_since: eb.ref('excluded.missing_since'),
           fingerprint: eb.ref('excluded.fingerprint'),
+          cleanup: eb.ref('excluded.cleanup'),
+          delete_due_at: eb.ref('excluded.delete_due_at'),
           updated_at: eb.ref('excluded.updated_at'),
         })),
       )
       .execute();
+  }
+}
+
+export async function removeLinks(db: Kysely<Database>, connectorId: string, targetId: string, sourceIds: string[]): Promise<void> {
+  for (let i = 0; i < sourceIds.length; i += CHUNK) {
+    await db.deleteFrom('links').where('connector_id', '=', connectorId).where('target_id', '=', targetId).where('source_id', 'in', sourceIds.slice(i, i + CHUNK)).execute();
   }
 }
 
@@ -209,5 +261,6 @@ function fromRow(r: Database['links']): Link {
     managedGroups: JSON.parse(r.managed_groups),
     missingSince: r.missing_since,
     fingerprint: r.fingerprint,
+    cleanup: r.cleanup ? (JSON.parse(r.cleanup) as CleanupState) : null,
   };
 }

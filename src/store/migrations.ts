@@ -260,6 +260,48 @@ core['0009_shadow_directory'] = {
   },
 };
 
+// Cleanup of leavers (issue 10): what cleanup did to each linked account, and quarantines:
+// cleanups held back for an administrator, with every user they would touch.
+core['0010_cleanup_quarantine'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('links').addColumn('cleanup', 'text').execute();
+    await db.schema.alterTable('runs').addColumn('quarantine', 'text').execute();
+    await db.schema.alterTable('links').addColumn('delete_due_at', 'text').execute();
+    await db.schema.createIndex('links_delete_due').on('links').columns(['connector_id', 'target_id', 'delete_due_at']).execute();
+    await db.schema
+      .createTable('cleanup_quarantines')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('affected', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('closed_at', 'text')
+      .addColumn('closed_by', 'text')
+      .execute();
+    await db.schema.createIndex('cleanup_quarantines_by_connector').on('cleanup_quarantines').columns(['connector_id', 'status']).execute();
+    await db.schema
+      .createTable('cleanup_quarantine_users')
+      .addColumn('quarantine_id', 'text', (c) => c.notNull())
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('target_id', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addColumn('label', 'text')
+      .addColumn('target_key', 'text', (c) => c.notNull())
+      .addColumn('target_username', 'text')
+      .addColumn('planned', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('note', 'text')
+      .addColumn('run_id', 'text')
+      .addPrimaryKeyConstraint('cleanup_quarantine_users_pk', ['quarantine_id', 'target_id', 'source_id'])
+      .execute();
+    await db.schema.createIndex('cleanup_quarantine_users_held').on('cleanup_quarantine_users').columns(['connector_id', 'state']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

@@ -23,6 +23,18 @@ export interface RunRecord {
   error: string | null;
   /** What the run says beside its status, e.g. that it fell back to a full read. */
   notice?: string | null;
+  /** Set when the run held back its cleanup for an administrator (src/store/quarantine.ts). */
+  quarantine?: QuarantineSummary | null;
+}
+
+/** What a run says of the cleanup it quarantined. */
+export interface QuarantineSummary {
+  id: string;
+  /** empty-read | read-drop | threshold */
+  reason: string;
+  message: string;
+  /** Users (per target) the cleanup would have touched. */
+  affected: number;
 }
 
 export interface RunItem {
@@ -197,13 +209,14 @@ export class RunRepo {
       .execute();
   }
 
-  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error' | 'notice'>>): Promise<void> {
+  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'finishedAt' | 'counts' | 'error' | 'notice' | 'quarantine'>>): Promise<void> {
     const set: Partial<Database['runs']> = {};
     if (patch.status) set.status = patch.status;
     if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
     if (patch.counts) set.counts = JSON.stringify(patch.counts);
     if (patch.error !== undefined) set.error = patch.error;
     if (patch.notice !== undefined) set.notice = patch.notice;
+    if (patch.quarantine !== undefined) set.quarantine = patch.quarantine ? JSON.stringify(patch.quarantine) : null;
     await this.db.updateTable('runs').set(set).where('id', '=', id).execute();
   }
 
@@ -303,6 +316,7 @@ function runFromRow(r: Database['runs']): RunRecord {
     counts: countsFromJson(r.counts),
     error: r.error,
     notice: r.notice ?? null,
+    quarantine: r.quarantine ? (JSON.parse(r.quarantine) as QuarantineSummary) : null,
   };
 }
 

@@ -37,6 +37,10 @@ export interface LinksTable {
   missing_since: string | null;
   /** See Link.fingerprint. */
   fingerprint: string | null;
+  /** JSON CleanupState (links.ts): what cleanup did to the account; null when in step. */
+  cleanup: string | null;
+  /** CleanupState.deleteDueAt, as a column so due deletions are found by an index. */
+  delete_due_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -67,6 +71,8 @@ export interface RunsTable {
   job_id: string | null;
   /** Something the run says beside its status (e.g. it fell back to a full read). */
   notice: string | null;
+  /** JSON QuarantineSummary (runs.ts) when the run quarantined its cleanup. */
+  quarantine: string | null;
 }
 
 /** One claimed schedule slot (src/jobs/slots.ts): the row's existence is the claim. */
@@ -153,6 +159,42 @@ export interface ShadowStateTable {
   updated_at: string;
 }
 
+/** A cleanup held back for an administrator (src/store/quarantine.ts). */
+export interface CleanupQuarantinesTable {
+  id: string;
+  connector_id: string;
+  /** open | approved | rejected */
+  status: string;
+  /** empty-read | read-drop | threshold */
+  reason: string;
+  message: string;
+  /** The run that quarantined it. */
+  run_id: string;
+  affected: number;
+  created_at: string;
+  closed_at: string | null;
+  closed_by: string | null;
+}
+
+export interface CleanupQuarantineUsersTable {
+  quarantine_id: string;
+  connector_id: string;
+  target_id: string;
+  source_id: string;
+  label: string | null;
+  target_key: string;
+  target_username: string | null;
+  /** The step the cleanup policy planned (disable, delete, anonymise, removeAccess). */
+  planned: string;
+  /** deleted | disabled | outOfScope */
+  reason: string;
+  /** held | done | skipped | rejected */
+  state: string;
+  note: string | null;
+  /** The approval run that acted on it. */
+  run_id: string | null;
+}
+
 export interface Database {
   connectors: ConnectorsTable;
   secrets: SecretsTable;
@@ -165,4 +207,6 @@ export interface Database {
   shadow_users: ShadowUsersTable;
   shadow_keys: ShadowKeysTable;
   shadow_state: ShadowStateTable;
+  cleanup_quarantines: CleanupQuarantinesTable;
+  cleanup_quarantine_users: CleanupQuarantineUsersTable;
 }

@@ -136,15 +136,15 @@ for (const [kind, openStore] of storeKinds) {
       assertJiraMatchesDirectory(em.jira, org());
     });
 
-    test('soft-deleted and deleted users: tombstones, journaled missing with the reason, nothing deactivated in Jira; a restore brings the user back', async () => {
+    test('soft-deleted and deleted users: tombstones, disabled in Jira with the reason (the default cleanup); a restore re-enables the user', async () => {
       await seed();
       const soft = leaf();
       const gone = leaf([soft]);
       await control('POST', `/users/${soft.id}/soft-delete`);
       await control('DELETE', `/users/${gone.id}`);
       const r = await incremental();
-      assert.equal(r.run.counts.missing, 2);
-      const { items } = await store().runs.items(r.run.id, { operation: 'missing' });
+      assert.equal(r.run.counts.disabled, 2, r.run.error ?? '');
+      const { items } = await store().runs.items(r.run.id, { operation: 'disabled' });
       assert.deepEqual(Object.fromEntries(items.map((i) => [i.sourceId, i.details?.reason])), { [soft.id]: 'soft-deleted', [gone.id]: 'deleted' });
       const shadow = await store().shadow.getMany(CONNECTOR, [soft.id, gone.id]);
       assert.equal(shadow.get(soft.id)?.tombstone, 'soft-deleted');
@@ -153,17 +153,17 @@ for (const [kind, openStore] of storeKinds) {
       assert.ok(links.get(soft.id)?.missingSince && links.get(gone.id)?.missingSince, 'both links marked missing');
       for (const u of [soft, gone]) {
         const j = em.jira.inspect(expectedUsername(u));
-        assert.ok(j, `${expectedUsername(u)} still exists in Jira`);
-        assert.equal(j.active, true, `${expectedUsername(u)} is not deactivated`);
+        assert.ok(j, `${expectedUsername(u)} still exists in Jira: disabled, not deleted`);
+        assert.equal(j.active, false, `${expectedUsername(u)} is deactivated`);
       }
-      assert.equal(em.jira.stats.writes, 0, 'nothing written to Jira for a removal');
+      assert.equal(em.jira.stats.writes, [soft, gone].filter((u) => u.accountEnabled).length, 'one write per account still active');
 
       await control('POST', `/users/${soft.id}/restore`);
       const back = await incremental();
       assert.equal((await store().shadow.getMany(CONNECTOR, [soft.id])).get(soft.id)?.tombstone, null);
       assert.equal((await store().links.get(CONNECTOR, 'jira', soft.id))?.missingSince, null, 'missingSince cleared');
       assert.equal(back.run.counts.missing, 0);
-      assert.equal(em.jira.inspect(expectedUsername(soft))?.active, true, 'the restored user is active in Jira');
+      assert.equal(em.jira.inspect(expectedUsername(soft))?.active, soft.accountEnabled, 'the restored user is as the directory says (re-enabled)');
     });
 
     test("a manager changed by delta updates the report's manager values; a manager's own mail change reaches its reports", async () => {
@@ -217,10 +217,10 @@ for (const [kind, openStore] of storeKinds) {
       const u = leaf();
       await control('PATCH', `/users/${u.id}`, { accountEnabled: false });
       const r = await incremental(filtered());
-      const { items } = await store().runs.items(r.run.id, { operation: 'missing' });
+      const { items } = await store().runs.items(r.run.id, { operation: 'disabled' });
       assert.deepEqual(items.map((i) => [i.sourceId, i.details?.reason]), [[u.id, 'out-of-scope']]);
       assert.equal((await store().shadow.getMany(CONNECTOR, [u.id])).get(u.id)?.tombstone, 'out-of-scope');
-      assert.equal(em.jira.inspect(expectedUsername(u))?.active, true, 'nothing deactivated in Jira');
+      assert.equal(em.jira.inspect(expectedUsername(u))?.active, false, 'out of scope: disabled in Jira (the default cleanup)');
     });
 
     test('killed between apply and checkpoint: the rerun converges, nothing written twice', async () => {

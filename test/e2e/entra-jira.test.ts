@@ -395,24 +395,26 @@ for (const [kind, openStore] of storeKinds) {
       assert.equal(next.run.counts.missing, 0);
     });
 
-    test('users deleted from the directory are reported missing and left untouched in Jira', async () => {
+    test('users deleted from the directory are disabled in Jira (the default cleanup), before → after', async () => {
       await initialSync();
       const gone = org().users.filter((u) => u.userType === 'Member' && !isManager(u)).slice(20, 23);
       for (const u of gone) assert.ok(em.graph.directory.deleteUser(u.id), 'em.graph.directory.deleteUser(u.id)');
       const r = await sync();
       assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
-      assert.equal(r.run.counts.missing, gone.length);
+      assert.equal(r.run.counts.disabled, gone.length);
+      assert.equal(r.run.counts.missing, 0);
       assert.equal(r.run.counts.unchanged, ORG_SIZE - gone.length);
-      const missing = (await store().runs.items(r.run.id, { operation: 'missing' })).items;
-      assert.deepEqual(missing.map((i) => i.sourceId).sort(), gone.map((u) => u.id).sort());
-      assert.equal(em.jira.stats.writes, 0, 'missing users are not touched');
+      const disabled = (await store().runs.items(r.run.id, { operation: 'disabled' })).items;
+      assert.deepEqual(disabled.map((i) => i.sourceId).sort(), gone.map((u) => u.id).sort());
+      assert.equal(em.jira.stats.writes, gone.filter((u) => u.accountEnabled).length, 'one write per account still active');
       for (const u of gone) {
         const j = em.jira.inspect(expectedUsername(u));
-        assert.ok(j, `${expectedUsername(u)} still exists`);
-        assert.equal(j.active, u.accountEnabled);
+        assert.ok(j, `${expectedUsername(u)} still exists: disabled, not deleted`);
+        assert.equal(j.active, false);
         assert.equal(j.emailAddress, expectedEmail(u));
         const link = await store().links.get('entra-e2e', 'jira', u.id);
         assert.ok(link?.missingSince, 'the link remembers since when the user is missing');
+        assert.ok(link?.cleanup?.disabledAt, 'and that idsync disabled the account');
       }
     });
   });

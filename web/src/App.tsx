@@ -11,6 +11,7 @@ import { RunList } from './pages/RunList';
 import { RunDetail } from './pages/RunDetail';
 import { AccessPage } from './pages/Access';
 import { ChangePassword } from './pages/ChangePassword';
+import { QuarantineDetail, QuarantineList } from './pages/Quarantines';
 
 export function App() {
   const [state, setState] = useState<{ loading: boolean; setupRequired: boolean; user: User | null; error?: string }>({ loading: true, setupRequired: false, user: null });
@@ -45,6 +46,8 @@ function Shell({ user, onLogout }: { user: User; onLogout: () => void }) {
   else if (section === 'connectors' && id) page = <ConnectorEdit key={id} id={id} isAdmin={isAdmin} />;
   else if (section === 'runs' && id) page = <RunDetail id={id} />;
   else if (section === 'runs') page = <RunList />;
+  else if (section === 'quarantines' && id) page = <QuarantineDetail key={id} id={id} />;
+  else if (section === 'quarantines') page = <QuarantineList />;
   else if (section === 'access') page = <AccessPage isAdmin={isAdmin} me={user} />;
   else page = <ConnectorList isAdmin={isAdmin} />;
 
@@ -68,6 +71,7 @@ function Shell({ user, onLogout }: { user: User; onLogout: () => void }) {
         <Text size="xs" c="dimmed" fw={700} tt="uppercase" px="sm" py={4}>Settings</Text>
         <NavLink label="Connectors" href="#/connectors" active={!section || section === 'connectors'} />
         <NavLink label="Results" href="#/runs" active={section === 'runs'} />
+        {isAdmin && <NavLink label="Quarantine" href="#/quarantines" active={section === 'quarantines'} />}
         <NavLink label="Users and API tokens" href="#/access" active={section === 'access'} />
         {!isAdmin && <Alert mt="md" color="gray" p="xs"><Text size="xs">Read-only access: you can look at everything except secrets, and change nothing but your own password.</Text></Alert>}
       </AppShell.Navbar>

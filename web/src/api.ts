@@ -61,7 +61,7 @@ export interface User {
 export interface RunRecord {
   id: string;
   connectorId: string;
-  kind: 'full' | 'user' | 'incremental';
+  kind: 'full' | 'user' | 'incremental' | 'cleanup';
   dryRun: boolean;
   trigger: string;
   status: 'running' | 'succeeded' | 'failed' | 'partial';
@@ -70,6 +70,9 @@ export interface RunRecord {
   finishedAt: string | null;
   counts: Record<string, number>;
   error: string | null;
+  /** Set when the run held its cleanup back (see the Quarantine page). */
+  quarantine?: { id: string; reason: string; message: string; affected: number } | null;
+  notice?: string | null;
 }
 
 export interface Progress {

@@ -7,8 +7,8 @@ import { Counts, StatusBadge } from './ConnectorList';
 import { duration } from './RunList';
 import { showValue as show, triggerLabel } from '../values';
 
-const OPERATIONS = ['created', 'updated', 'disabled', 'unchanged', 'failed', 'skipped', 'missing'] as const;
-const opColor: Record<string, string> = { created: 'green', updated: 'blue', disabled: 'orange', unchanged: 'gray', failed: 'red', skipped: 'yellow', missing: 'grape' };
+const OPERATIONS = ['created', 'updated', 'disabled', 'anonymised', 'deleted', 'quarantined', 'unchanged', 'failed', 'skipped', 'missing'] as const;
+const opColor: Record<string, string> = { created: 'green', updated: 'blue', disabled: 'orange', anonymised: 'orange', deleted: 'red', quarantined: 'yellow', unchanged: 'gray', failed: 'red', skipped: 'yellow', missing: 'grape' };
 const PAGE = 50;
 
 
@@ -41,7 +41,7 @@ export function RunDetail({ id }: { id: string }) {
     <Stack maw={1400}>
       <div>
         <Anchor href="#/runs" size="sm">← Results</Anchor>
-        <Title order={3}>Run of {run.connectorId}: {run.kind === 'user' ? `user ${run.userRef}` : run.kind === 'incremental' ? 'incremental sync' : 'full sync'}{run.dryRun ? ' (simulation: nothing was written)' : ''}</Title>
+        <Title order={3}>Run of {run.connectorId}: {run.kind === 'user' ? `user ${run.userRef}` : run.kind === 'incremental' ? 'incremental sync' : run.kind === 'cleanup' ? 'approved cleanup' : 'full sync'}{run.dryRun ? ' (simulation: nothing was written)' : ''}</Title>
       </div>
       <Paper withBorder p="sm">
         <Group gap="md" wrap="wrap">
@@ -57,6 +57,11 @@ export function RunDetail({ id }: { id: string }) {
           </Group>
         </Group>
         {run.error && <Alert color="red" mt="sm" title="The run stopped">{run.error}</Alert>}
+        {run.quarantine && (
+          <Alert color="yellow" mt="sm" title="Cleanup held back" data-testid="run-quarantine">
+            {run.quarantine.affected} users were not cleaned up: {run.quarantine.message}. <Anchor href={`#/quarantines/${run.quarantine.id}`}>Review the quarantine</Anchor>
+          </Alert>
+        )}
       </Paper>
       <Group justify="space-between">
         <Chip.Group multiple value={ops} onChange={(v) => { setOps(v); setPage(1); }}>

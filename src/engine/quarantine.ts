@@ -1,0 +1,107 @@
+// Quarantine: a cleanup held back instead of done (issue 10). The engine stores what it would
+// have done to whom (src/store/quarantine.ts), journals each user `quarantined`, and says so on
+// the run; an administrator approves (all or some: each user is re-checked first) or rejects.
+// Also here: undoing a cleanup when the user comes back (withRestore), and the engine's
+// injectable dependencies (the clock, the notification hook).
+import type { FieldValues, Json } from '../core/types.ts';
+import type { MappedUser } from '../mapping/api.ts';
+import type { Store } from '../store/index.ts';
+import type { CleanupState } from '../store/links.ts';
+import type { QuarantineReason } from '../store/quarantine.ts';
+import type { QuarantineSummary } from '../store/runs.ts';
+import type { Journal } from './journal.ts';
+import type { PlannedCleanup } from './cleanup-run.ts';
+import type { TargetRuntime } from './runtime.ts';
+
+/** What a quarantine hook is told: enough for a notification (webhook, e-mail) to say what and where. */
+export interface QuarantineNotice extends QuarantineSummary {
+  connectorId: string;
+  runId: string;
+  /** Up to 20 of the affected users, as labels, for the message. */
+  sample: string[];
+}
+
+export interface EngineDeps {
+  /** The clock (tests move it to see a deletion fall due). Default: the system clock. */
+  now?: () => Date;
+  /**
+   * Called once a run has stored a quarantine (never in a dry run). The notification module
+   * hangs here; a hook that throws or rejects is logged by nobody and never fails the run.
+   */
+  onQuarantine?: (notice: QuarantineNotice) => void | Promise<void>;
+}
+
+export interface HoldContext {
+  store: Store;
+  journal: Journal;
+  runId: string;
+  connectorId: string;
+  dryRun: boolean;
+  now: Date;
+  onQuarantine?: EngineDeps['onQuarantine'];
+  /** Tells the run what to say (its notice) and its quarantine summary. */
+  said(notice: string, summary?: QuarantineSummary): void;
+}
+
+/** Stores the quarantine (not in a dry run), journals every held user, tells the run and the hook. */
+export async function holdCleanups(hc: HoldContext, reason: QuarantineReason, message: string, entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }>): Promise<void> {
+  let summary: QuarantineSummary | undefined;
+  if (!hc.dryRun) {
+    const q = await hc.store.quarantines.create({
+      connectorId: hc.connectorId,
+      reason,
+      message,
+      runId: hc.runId,
+      now: hc.now.toISOString(),
+      users: entries.map(({ t, plan }) => ({ targetId: t.config.id, sourceId: plan.link.sourceId, label: plan.link.label, targetKey: plan.link.targetKey, targetUsername: plan.link.targetUsername, planned: plan.decision.step, reason: plan.reason })),
+    });
+    summary = { id: q.id, reason, message, affected: q.affected };
+  }
+  for (const { t, plan } of entries) {
+    hc.journal.record({
+      sourceId: plan.link.sourceId,
+      label: plan.link.label,
+      targetId: t.config.id,
+      operation: 'quarantined',
+      error: `${plan.decision.why}: held back (${reason})`,
+      details: { matched: 'link', targetKey: plan.link.targetKey, reason: plan.reason, planned: plan.decision.step, ...(summary ? { quarantineId: summary.id } : { simulated: true }) },
+    });
+  }
+  await hc.journal.flushIfFull();
+  const what = `cleanup quarantined: ${message}; nothing was disabled or deleted (${entries.length} users held)`;
+  hc.said(summary ? `${what}; review it with: idsync quarantine show ${summary.id}` : `${what} (simulated: no quarantine stored)`, summary);
+  if (summary && hc.onQuarantine) {
+    const notice: QuarantineNotice = { ...summary, connectorId: hc.connectorId, runId: hc.runId, sample: entries.slice(0, 20).map(({ plan }) => plan.link.label ?? plan.link.sourceId) };
+    try {
+      await hc.onQuarantine(notice);
+    } catch {
+      // A notification that failed must not turn a held cleanup into a failed run.
+    }
+  }
+}
+
+const ACCOUNT_TEXT = ['user.username', 'user.displayName', 'user.email'] as const;
+
+/**
+ * The mapped values of a user who is back after a cleanup, with what idsync did undone: the
+ * account re-enabled (when idsync disabled it and the mapping does not say otherwise) and the
+ * pseudonym replaced by the originals (the mapping's value where it writes the field always,
+ * else the value the pseudonym replaced). Memberships idsync removed come back through the
+ * mapping's groups rule as for any user.
+ */
+export function withRestore(mapped: MappedUser, state: CleanupState): MappedUser {
+  const values: FieldValues = { ...mapped.values };
+  const flows = { ...mapped.flows };
+  if (state.disabledAt && !('user.active' in values)) {
+    values['user.active'] = true;
+    flows['user.active'] = 'always';
+  }
+  for (const f of ACCOUNT_TEXT) {
+    const original = state.originals?.[f];
+    if (original === undefined) continue;
+    const fromMapping = f in values && (flows[f] ?? 'always') === 'always' && typeof values[f] === 'string' && values[f] !== '';
+    if (!fromMapping) values[f] = original as Json;
+    flows[f] = 'always';
+  }
+  return { ...mapped, values, flows };
+}
