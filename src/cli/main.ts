@@ -10,6 +10,7 @@ import { formatChange, printItems, printJson, progressReporter, summaryLine } fr
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
 import { cliNotifier, notifyCommand } from './notify.ts';
 import { runAndNotify } from '../notify/index.ts';
+import { quarantineNotifier } from '../notify/quarantine-hook.ts';
 import { quarantineCommand } from './quarantine.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
@@ -44,8 +45,8 @@ async function runSync(cmd: Command, requested: 'full' | 'user', userRef?: strin
   const progress = progressReporter(!opts.json);
   try {
     const connector = await resolveConnector(opts, store);
-    const engine = new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA });
     const notifier = cliNotifier(opts);
+    const engine = new SyncEngine(store, { ca: process.env.IDSYNC_EXTRA_CA }, { onQuarantine: quarantineNotifier(notifier) });
     const result = await runAndNotify(notifier, { connector, kind, userRef, dryRun: opts.dryRun, reconcile: opts.reconcile, trigger: 'cli', onProgress: progress.onProgress, onWaiting: (m) => console.error(m) }, (req) => engine.run(req));
     progress.stop();
     await report(result, store, opts);

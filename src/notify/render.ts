@@ -1,6 +1,7 @@
 // Turns an event into what each channel sends: one neutral message (a title that says what
 // happened and where, facts, the error or reason, the sample of users, a link), then its forms:
 // e-mail subject, plain text and HTML; a Slack incoming-webhook body; a Teams body; a generic one.
+import type { RunKind } from '../core/types.ts';
 import type { NotificationEvent } from './events.ts';
 import { SAMPLE_LIMIT } from './events.ts';
 
@@ -17,7 +18,7 @@ export interface Message {
   link?: string;
 }
 
-const KIND_LABEL = { full: 'Full sync', incremental: 'Incremental sync', user: 'User sync' } as const;
+const KIND_LABEL: Record<RunKind, string> = { full: 'Full sync', incremental: 'Incremental sync', user: 'User sync', cleanup: 'Approved cleanup' };
 
 function connectorLabel(e: NotificationEvent): string {
   return e.connectorName && e.connectorName !== e.connectorId ? `${e.connectorName} (${e.connectorId})` : e.connectorId;

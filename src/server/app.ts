@@ -30,6 +30,7 @@ import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
 import { Notifier, notifyingEngine, type NotificationsConfig } from '../notify/index.ts';
 import { notifyRoutes } from './routes-notify.ts';
+import { quarantineNotifier } from '../notify/quarantine-hook.ts';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -96,10 +97,12 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // The metrics exist once the coordinator does (queue depth); requests before that are not runs.
   let metrics: ServerMetrics | undefined;
   const connectorContext = withRecorder(opts.connectorContext ?? {}, (r) => metrics?.recorder(r));
-  const base = opts.services ?? (await defaultServices(opts.store, connectorContext, opts.onQuarantine ? { onQuarantine: opts.onQuarantine } : {}));
+  const notifier = opts.notifier ?? new Notifier(opts.notifications, { log: { info: (obj, msg) => app.log.info(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) } });
+  // A quarantined cleanup is told through the same channels as a failed run.
+  const onQuarantine = opts.onQuarantine ?? quarantineNotifier(notifier);
+  const base = opts.services ?? (await defaultServices(opts.store, connectorContext, { onQuarantine }));
   // Every run goes through this engine, whoever triggers it, so it is where runs are published.
   const bus = new ProgressBus({ error: (obj, msg) => app.log.error(obj, msg) });
-  const notifier = opts.notifier ?? new Notifier(opts.notifications, { log: { info: (obj, msg) => app.log.info(obj, msg), warn: (obj, msg) => app.log.warn(obj, msg) } });
   // ...and where a failed run is told, once, after the bus has published its end.
   const services: Services = { ...base, engine: notifyingEngine(observeEngine(opts.engine ?? base.engine, bus), notifier) };
   const app = Fastify({
