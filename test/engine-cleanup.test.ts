@@ -98,7 +98,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
     const users = await t.store.quarantines.users(r.run.quarantine.id);
     assert.equal(users.total, 5);
     assert.deepEqual(new Set(users.items.map((u) => u.planned)), new Set(['disable']));
-    assert.ok(users.items.every((u) => u.state === 'held' && u.reason === 'deleted' && u.targetId === 'jira' && u.targetKey && u.label));
+    assert.ok(users.items.every((u) => u.state === 'held' && u.reason === 'deleted' && u.targetId === 'jira' && u.targetKey && u.label), `every affected user is held with its reason, target and key: ${JSON.stringify(users.items)}`);
     assert.equal(notices.length, 1, 'the hook heard of it');
     assert.equal(notices[0]!.id, r.run.quarantine.id);
     assert.equal(notices[0]!.connectorId, 'co');
@@ -197,7 +197,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
     ds.users = org();
     await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
     assert.equal(jira.inspect('ada.dev')!.active, true);
-    assert.ok(jira.inspect('ada.dev')!.groups.includes('eng'));
+    assert.ok(jira.inspect('ada.dev')!.groups.includes('eng'), 'the kept group eng stays');
   });
 
   test('anonymise replaces username, name and e-mail by a pseudonym; a return restores the account under the same key', async () => {
@@ -247,7 +247,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
     const due = await engine.run({ connector: c, kind: 'incremental', trigger: 'cli' });
     assert.equal(due.run.counts.deleted, 1, due.run.error ?? '');
     assert.equal(jira.inspect(key), undefined, 'deleted in Jira');
-    assert.ok(deletedKeys.includes(key));
+    assert.ok(deletedKeys.includes(key), 'the account was deleted on the due day');
     assert.equal(await t.store.links.get('co', 'jira', 'u-4'), undefined, 'the link goes with the account');
     const after = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
     assert.equal(after.run.counts.deleted ?? 0, 0, 'deleted once');
@@ -289,7 +289,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
     assert.equal(next.run.counts.disabled, 1, next.run.error ?? '');
     assert.equal(jira.inspect('ada.dev')!.active, false);
     assert.equal((await t.store.intents.outstanding('co')).length, 0);
-    assert.ok((await t.store.links.get('co', 'jira', 'u-1'))?.cleanup?.disabledAt);
+    assert.ok((await t.store.links.get('co', 'jira', 'u-1'))?.cleanup?.disabledAt, 'the next run recorded the disable');
   });
 
   test('a dry run shows the cleanup it would do and writes nothing', async () => {

@@ -202,7 +202,7 @@ test('DELETE /user: a project lead and the caller are refused with 400 errorMess
   const temp = emu.store.createUser({ name: 'temp', displayName: 'Temp', emailAddress: 'temp@example.com', groups: ['staff'] });
   assert.equal((await call('DELETE', `/rest/api/2/user?key=${temp.key}`)).status, 204);
   assert.equal((await call('DELETE', `/rest/api/2/user?key=${temp.key}`)).status, 404, 'a second delete: no such user');
-  assert.ok(!emu.store.members('staff').includes(temp.key));
+  assert.ok(!emu.store.members('staff').includes(temp.key), 'the deleted user left its groups');
   const search = await call('GET', '/rest/api/2/user/search?username=temp');
   assert.deepEqual(search.body, [], 'gone from the user search');
 });

@@ -29,7 +29,7 @@ test('a bad pattern, an unsafe regex and a bad default group are placed at their
   assert.deepEqual(errors.map((i) => i.path), ['targets[0].groupRules.rules[1].include.regex', 'targets[0].groupRules.rules[2].exclude.regex', 'targets[0].groupRules.defaultGroups[0]']);
   assert.equal(describePlace(errors[0]!, ['jira']), 'targets[0].groupRules.rules[1].include.regex (target "jira")');
   await assert.rejects(assertValidConnector(input, 'connector corp'), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
+    assert.ok(e instanceof ConfigError, 'a ConfigError');
     assert.match(e.message, /^connector corp: targets\[0\]\.groupRules\.rules\[1\]\.include\.regex: not a valid regular expression/);
     assert.match(e.message, /catastrophic backtracking/);
     assert.match(e.message, /defaultGroups\[0\]: the default group "" is empty/);

@@ -203,17 +203,19 @@ test('a schedule has the five fields the README documents and must fire some day
 });
 
 test('cleanup: an action the target cannot do is refused at its key, naming connector and target and quoting the reason', async () => {
-  const withCleanup = (cleanup: unknown) => validateConnector({ ...base, targets: [{ ...base.targets[0], cleanup }] });
+  // Jira Cloud can neither delete nor anonymise an Atlassian account (its lifecycle says why).
+  const cloud = { id: 'jira', type: 'jira-cloud', baseUrl: 'https://acme.atlassian.net', email: 'admin@acme.com', apiToken: { env: 'T' }, accessGroups: ['jira-software-users'], mapping: [{ target: 'groups', source: 'groups' }] };
+  const withCleanup = (cleanup: unknown) => validateConnector({ ...base, targets: [{ ...cloud, cleanup }] });
   const del = await withCleanup({ action: 'delete' });
   const err = del.issues.find((i) => i.path === 'targets[0].cleanup.action' && i.severity === 'error');
   assert.ok(err, JSON.stringify(del.issues));
-  assert.match(err.message, /target "jira" of connector "c" \(Jira Data Center\) cannot delete accounts: /);
+  assert.match(err.message, /target "jira" of connector "c" \(Jira Cloud\) cannot delete accounts: /);
   const byReason = await withCleanup({ byReason: { outOfScope: 'anonymise' } });
   assert.match(byReason.issues.find((i) => i.path === 'targets[0].cleanup.byReason.outOfScope')?.message ?? '', /cannot anonymise accounts/);
   const later = await withCleanup({ deleteAfterDays: 30 });
   assert.match(later.issues.find((i) => i.path === 'targets[0].cleanup.deleteAfterDays')?.message ?? '', /cannot delete accounts.*remove deleteAfterDays/);
   const typo = await withCleanup({ action: 'wipe' });
   assert.match(typo.issues.find((i) => i.path === 'targets[0].cleanup.action')?.message ?? '', /use one of: disable, delete, keep, anonymise/);
-  const ok = await withCleanup({ action: 'disable', removeGroups: true, keepGroups: ['staff'], protected: { users: ['svc-*'] } });
-  assert.deepEqual(ok.issues.filter((i) => i.severity === 'error'), [], 'disable is what Jira DC can do');
+  const dc = await validateConnector({ ...base, targets: [{ ...base.targets[0], cleanup: { action: 'delete', byReason: { outOfScope: 'anonymise' }, removeGroups: true, keepGroups: ['staff'], protected: { users: ['svc-*'] } } }] });
+  assert.deepEqual(dc.issues.filter((i) => i.severity === 'error'), [], 'Jira DC can delete and anonymise');
 });

@@ -49,5 +49,5 @@ test('globs and pseudonyms', () => {
   const p = pseudonymOf('c', 's1');
   assert.deepEqual(p, pseudonymOf('c', 's1'), 'the same person, the same pseudonym');
   assert.notEqual(p['user.username'], pseudonymOf('c', 's2')['user.username']);
-  assert.ok(!JSON.stringify(p).includes('s1'));
+  assert.ok(!JSON.stringify(p).includes('s1'), 'the pseudonym does not reveal the source id');
 });

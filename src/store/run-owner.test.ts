@@ -31,13 +31,15 @@ test('this process, a live process, a process that exited, and another machine',
 });
 
 test('a killed process that its parent has not reaped yet (a zombie) is gone', { skip: !linux && 'needs /proc' }, async () => {
-  // `sleep 0` exits at once, and its parent (the shell, now exec'd into `sleep 30`) never reaps it.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The background `sleep 1` exits after its parent shell has exec'd into `sleep 30`, which never
+  // reaps it. (A child that exits at once may be reaped by the shell itself before the exec, on a
+  // loaded machine: then there is no zombie to look at.)
+  const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
     const pid = Number(line.toString().trim());
     let state = '';
-    for (let i = 0; i < 200 && state !== 'Z'; i++) {
+    for (let i = 0; i < 600 && state !== 'Z'; i++) {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
       if (state !== 'Z') await new Promise((r) => setTimeout(r, 10));

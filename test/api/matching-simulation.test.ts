@@ -60,7 +60,7 @@ describe('simulated matches through the API', { timeout: 120_000 }, () => {
     assert.equal(linked?.details?.matched, 'email');
     assert.equal(linked?.details?.match, `would link to hand.made (key ${handMade.key}) by email "${person.mail}"`);
     const created = items.filter((i) => i.operation === 'created');
-    assert.ok(created.length > 0);
+    assert.ok(created.length > 0, 'the real run created users');
     for (const i of created) assert.match(String(i.details?.match), /^would create: no account has username "[^"]+" or email "[^"]+"$/);
   });
 });

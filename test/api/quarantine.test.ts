@@ -78,7 +78,7 @@ describe('quarantine API', () => {
     assert.equal((await viewer.post(`/api/v1/quarantines/${id}/approve`, {})).status, 403);
     const list = await admin.get('/api/v1/quarantines?connectorId=qapi&status=open');
     assert.equal(list.status, 200, list.text);
-    assert.ok(list.body.quarantines.some((q: { id: string }) => q.id === id));
+    assert.ok(list.body.quarantines.some((q: { id: string }) => q.id === id), 'the list shows the quarantine');
     const page = await admin.get(`/api/v1/quarantines/${id}?limit=3`);
     assert.equal(page.status, 200, page.text);
     assert.equal(page.body.quarantine.reason, 'empty-read');

@@ -90,7 +90,7 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
     const jiraUsers = org().groups.find((g) => g.displayName === 'jira-users')!;
     assert.ok(jiraUsers.members.includes(admins.id), 'the seeded jira-users contains jira-administrators');
     const admin = org().users.find((u) => admins.members.includes(u.id))!;
-    if (jiraUsers.members.includes(admin.id)) assert.ok(em.graph.directory.removeMember(jiraUsers.id, admin.id));
+    if (jiraUsers.members.includes(admin.id)) assert.ok(em.graph.directory.removeMember(jiraUsers.id, admin.id), 'the member was removed in the emulated directory');
     const builtIn = em.jira.store.allGroups();
     await sync();
     for (const u of org().users) assert.deepEqual(jiraGroupsOf(u), expectedJiraGroups(org(), u), `${u.userPrincipalName}: groups`);
@@ -105,7 +105,7 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
     assert.ok(builtIn.includes('jira-administrators'), "Jira's own administrators group exists");
     assert.deepEqual(em.jira.store.members('jira-administrators').filter((k) => synced.has(k)), [], 'the directory\'s jira-administrators (not included) gave nobody Jira admin rights');
 
-    assert.ok(!jiraUsers.members.includes(admin.id));
+    assert.ok(!jiraUsers.members.includes(admin.id), 'the admin is no longer a member');
     assert.ok(jiraGroupsOf(admin).includes('jira-users'), `${admin.userPrincipalName} reaches jira-users through jira-administrators`);
   });
 

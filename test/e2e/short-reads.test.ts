@@ -177,7 +177,7 @@ describe('short reads: a short or empty answer is never taken for the directory'
         assert.equal(r.run.counts.missing, 0);
         assert.equal(r.run.counts.disabled ?? 0, 0, 'nobody disabled');
         // The first trial stores the quarantine; later ones find those users held already.
-        if (r.run.quarantine) assert.ok(r.run.quarantine.affected > 0);
+        if (r.run.quarantine) assert.ok(r.run.quarantine.affected > 0, 'a quarantine holds at least one user');
         else assert.match(r.run.notice ?? '', /already held in an open quarantine/);
       },
     );

@@ -74,7 +74,7 @@ describe('notifications from the command line', { timeout: 120_000 }, () => {
     assert.equal(hook.posts[0]!.path, HOOK_PATH);
     assert.match(hook.posts[0]!.body.text, /^Full sync failed: Contoso \(emulated Entra ID\) \(contoso-entra\)$/);
     assert.ok(smtp.mails[0]!.text.includes(run.run), 'the e-mail names the run');
-    assert.ok(!JSON.stringify(hook.posts[0]!.body).includes('wrong-secret-for-the-cli-test'));
+    assert.ok(!JSON.stringify(hook.posts[0]!.body).includes('wrong-secret-for-the-cli-test'), 'no secret in the webhook post');
   });
 
   test('a sync that succeeds tells nobody', async () => {
@@ -100,7 +100,7 @@ describe('notifications from the command line', { timeout: 120_000 }, () => {
     const out = JSON.parse(bad.stdout);
     assert.equal(out.ok, false);
     assert.match(out.channels[0].error, /could not reach 127\.0\.0\.1:1: ECONNREFUSED/);
-    assert.ok(!(bad.stdout + bad.stderr).includes('cli-secret-token'));
+    assert.ok(!(bad.stdout + bad.stderr).includes('cli-secret-token'), 'no secret in the output');
 
     const none = await idsync(['notify', 'test']);
     assert.equal(none.code, 1);

@@ -51,7 +51,7 @@ test('a file: problems placed by line, secret and CA paths relative to it, the b
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'notifications:\n  channels:\n    - name: hook\n      type: webhook\n      format: slak\n      url: {env: X}\n');
     assert.throws(() => loadNotificationsFile(bad), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
+      assert.ok(e instanceof ConfigError, 'a ConfigError');
       assert.equal(e.issues[0]!.path, 'notifications.channels[0].format');
       assert.equal(e.issues[0]!.line, 5);
       return true;
@@ -98,7 +98,7 @@ test('the idsync configuration file carries the block, its paths taken from the 
     assert.deepEqual(loaded.notifications!.channels[0]!.type === 'webhook' && loaded.notifications!.channels[0]!.url, { file: join(dir, 'hook-url') });
     writeFileSync(file, `version: 1\n${connector}notifications:\n  channels:\n    - {name: hook, type: webhook, format: generic, url: {file: hook-url}, retries: 9}\n`);
     await assert.rejects(loadConfigFile(file), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
+      assert.ok(e instanceof ConfigError, 'a ConfigError');
       assert.equal(e.issues[0]!.path, 'notifications.channels[0].retries');
       assert.equal(e.issues[0]!.line, 9);
       return true;

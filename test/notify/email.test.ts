@@ -71,7 +71,7 @@ describe('e-mail', () => {
       assert.match(m.text, /Nothing was disabled or deleted\. The cleanup would disable 80% of the linked users\. An administrator/);
       assert.match(m.text, /- ann@example\.com/);
       assert.match(m.html, /&lt;b&gt;bob&lt;\/b&gt;@example\.com/, 'labels are escaped in HTML');
-      assert.ok(!m.raw.includes(PASSWORD));
+      assert.ok(!m.raw.includes(PASSWORD), 'the password is not in the mail');
     } finally {
       await smtp.close();
     }
@@ -97,7 +97,7 @@ describe('e-mail', () => {
       const [outcome] = await notifier({ host: 'localhost', port: smtp.port, user: 'idsync', password: { env: 'IDSYNC_TEST_SMTP_PASSWORD' } }).send(failed);
       assert.equal(outcome!.ok, false);
       assert.match(outcome!.error!, /certificate/i);
-      assert.ok(!outcome!.error!.includes(PASSWORD));
+      assert.ok(!outcome!.error!.includes(PASSWORD), 'the password is not in the error');
       assert.equal(smtp.mails.length, 0);
     } finally {
       await smtp.close();
@@ -113,7 +113,7 @@ describe('e-mail', () => {
       assert.equal(outcome!.ok, false);
       assert.match(outcome!.error!, /email channel "mail": sending through localhost failed \(EAUTH\)/);
       assert.match(outcome!.error!, /check notifications\.smtp\.user and password/);
-      assert.ok(!outcome!.error!.includes(PASSWORD));
+      assert.ok(!outcome!.error!.includes(PASSWORD), 'the password is not in the error');
       assert.equal(smtp.mails.length, 0);
       assert.equal(smtp.refusedLogins, 1);
     } finally {

@@ -72,7 +72,7 @@ test('a partial run becomes a run-partial event with the failed users counted', 
   await runAndNotify(notifier, { connector, kind: 'full', trigger: 'api' }, engineEnding(record({ status: 'partial', error: null })));
   assert.equal(told.length, 1);
   const e = told[0]!;
-  assert.ok(e.kind === 'run-failed');
+  assert.ok(e.kind === 'run-failed', 'a run-failed event');
   assert.equal(e.status, 'partial');
   assert.equal(e.failedUsers, 1);
   assert.match(e.error, /1 user could not be synced/);

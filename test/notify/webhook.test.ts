@@ -78,7 +78,7 @@ describe('webhook', () => {
     const body = JSON.stringify([posted.text, ...posted.blocks.filter((b: any) => b.text?.type === 'mrkdwn')]);
     assert.ok(!body.includes('<!channel>'), 'a mention would ping the whole channel');
     assert.match(body, /&lt;!channel&gt; &amp; co/);
-    assert.ok(!body.includes('<http://evil|here>'));
+    assert.ok(!body.includes('<http://evil|here>'), 'Slack markup from the data is escaped');
   });
 
   test('Teams: a message with one Adaptive Card attachment', async () => {
@@ -151,7 +151,7 @@ describe('webhook', () => {
     script = [(r) => r.writeHead(500).end(), (r) => r.writeHead(500).end(), (r) => r.writeHead(500).end(), (r) => r.writeHead(500).end()];
     await assert.rejects(sendWebhook(channel({ format: 'slack', retries: 2 }), { text: 'x' }, { baseDelayMs: 10 }), (e: Error) => {
       assert.match(e.message, /answered 500 \(3 attempts\)/);
-      assert.ok(!e.message.includes('secretTOKEN'));
+      assert.ok(!e.message.includes('secretTOKEN'), 'the URL token is not in the error');
       return true;
     });
     assert.equal(hook.posts.length, 3);
@@ -163,10 +163,10 @@ describe('webhook', () => {
     const started = Date.now();
     await assert.rejects(sendWebhook(channel({ format: 'slack', timeoutSeconds: 1, retries: 0 }), { text: 'x' }), (e: Error) => {
       assert.match(e.message, /no answer within 1 s/);
-      assert.ok(!e.message.includes('secretTOKEN'));
+      assert.ok(!e.message.includes('secretTOKEN'), 'the URL token is not in the error');
       return true;
     });
-    assert.ok(Date.now() - started < 10_000);
+    assert.ok(Date.now() - started < 10_000, 'the timeout gives up long before 10 s');
   });
 
   test('nothing listening: the error says so, by host', async () => {
@@ -177,7 +177,7 @@ describe('webhook', () => {
     try {
       await assert.rejects(sendWebhook(channel({ format: 'slack', retries: 1, url: { env: 'IDSYNC_TEST_WEBHOOK_CLOSED' } }), { text: 'x' }, { baseDelayMs: 10 }), (e: Error) => {
         assert.match(e.message, /could not reach 127\.0\.0\.1:\d+: ECONNREFUSED/);
-        assert.ok(!e.message.includes('secretTOKEN'));
+        assert.ok(!e.message.includes('secretTOKEN'), 'the URL token is not in the error');
         return true;
       });
     } finally {
@@ -190,7 +190,7 @@ describe('webhook', () => {
     try {
       await assert.rejects(sendWebhook(channel({ format: 'slack', url: { env: 'IDSYNC_TEST_WEBHOOK_BAD' } }), {}), (e: Error) => {
         assert.match(e.message, /environment variable IDSYNC_TEST_WEBHOOK_BAD is not a URL/);
-        assert.ok(!e.message.includes('secretTOKEN'));
+        assert.ok(!e.message.includes('secretTOKEN'), 'the URL token is not in the error');
         return true;
       });
     } finally {
