@@ -3,11 +3,37 @@
 // name attributes, the membership model and how a disabled account looks; every item can be
 // overridden. The bind password is a secret reference, never an inline value.
 import { z } from 'zod';
+import { FilterParser } from 'ldapts';
 import { sourceBaseSchema } from '../../config/schema.ts';
 import { secretRefSchema } from '../../config/secrets.ts';
 
 const pem = z.string().refine((s) => s.includes('-----BEGIN CERTIFICATE-----'), 'ca must be PEM text (-----BEGIN CERTIFICATE-----) or a secret reference');
 const scope = z.enum(['sub', 'one']);
+
+/** Whether `f` is one RFC 4515 filter: balanced parentheses (ldapts forgives a missing one), and parsable. */
+export function filterProblem(f: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '\\') i++;
+    else if (f[i] === '(') depth++;
+    else if (f[i] === ')' && --depth < 0) return 'a closing parenthesis without its opening one';
+  }
+  if (depth !== 0) return 'unbalanced parentheses';
+  try {
+    FilterParser.parseString(f);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+const ldapFilter = z
+  .string()
+  .min(1)
+  .superRefine((f, ctx) => {
+    const problem = filterProblem(f);
+    if (problem) ctx.addIssue({ code: 'custom', message: `not a valid LDAP filter (${problem}); write it as in RFC 4515, e.g. (department=Sales)` });
+  });
 const attributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name (letters, digits, dashes)');
 
 export const ldapDisabledSchema = z
@@ -51,18 +77,18 @@ export const ldapConfigSchema = sourceBaseSchema
       .object({
         baseDn: z.string().min(1, 'users.baseDn is required'),
         /** An LDAP filter ANDed with the preset's user filter, e.g. (department=Engineering). */
-        filter: z.string().min(1).optional(),
+        filter: ldapFilter.optional(),
         scope: scope.default('sub'),
         /** Overrides the preset's user filter (object classes), e.g. (objectClass=person). */
-        objectFilter: z.string().min(1).optional(),
+        objectFilter: ldapFilter.optional(),
       })
       .strict(),
     groups: z
       .object({
         baseDn: z.string().min(1).optional(),
-        filter: z.string().min(1).optional(),
+        filter: ldapFilter.optional(),
         scope: scope.default('sub'),
-        objectFilter: z.string().min(1).optional(),
+        objectFilter: ldapFilter.optional(),
       })
       .strict()
       .optional(),
