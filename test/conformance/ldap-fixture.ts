@@ -108,7 +108,7 @@ export async function ldapFixture(): Promise<LdapFixture> {
       softDelete: 'LDAP has no restorable deleted items (an AD recycle bin is read as a plain delete)',
       hardDelete: 'OpenLDAP keeps no trace of a deleted entry without the accesslog overlay: changes() cannot report it, the next full read notices the user missing',
       groupMembership:
-        "leaving a group does not change the user's entry (memberOf is kept without a new entryCSN, as AD's back-link keeps uSNChanged): changes() returns the current members of a changed group, so a join comes through, a removal waits for the next full read (ldap-changes.test.ts)",
+        "leaving a group does not change the user's entry (memberOf is kept without a new entryCSN, as AD's back-link keeps uSNChanged): changes() returns the current members of a changed group, so a join comes through, a removal waits for the next full read (src/sources/ldap/ldap.test.ts)",
     },
     groupMembers: 'direct',
     async setAttribute(id, name, value) {

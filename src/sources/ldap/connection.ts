@@ -60,12 +60,25 @@ interface ClientInternals {
 }
 
 export class LdapConnection {
+  private sideConnection?: Promise<LdapConnection>;
+
   private constructor(
     readonly client: Client,
     readonly opts: ConnectionOptions,
     /** Counts searches (tests). */
     private readonly onSearch?: (spec: SearchSpec) => void,
+    private readonly signal?: AbortSignal,
   ) {}
+
+  /**
+   * A second connection (opened on first use, closed with this one) for the lookups made while
+   * a paged search is under way: OpenLDAP drops a paged search's cookie as soon as another
+   * search runs on its connection ("paged results cookie is invalid").
+   */
+  side(): Promise<LdapConnection> {
+    this.sideConnection ??= LdapConnection.open(this.opts, this.onSearch, this.signal);
+    return this.sideConnection;
+  }
 
   /** Connects, upgrades with StartTLS when configured, and binds. Throws an explained IdsyncError. */
   static async open(opts: ConnectionOptions, onSearch?: (spec: SearchSpec) => void, signal?: AbortSignal): Promise<LdapConnection> {
@@ -83,11 +96,13 @@ export class LdapConnection {
       await client.unbind().catch(() => undefined);
       throw ldapError(e, { ...ctx, what: `binding to ${opts.url}` });
     }
-    return new LdapConnection(client, opts, onSearch);
+    return new LdapConnection(client, opts, onSearch, signal);
   }
 
   async close(): Promise<void> {
-    await this.client.unbind().catch(() => undefined);
+    const side = this.sideConnection;
+    this.sideConnection = undefined;
+    await Promise.all([this.client.unbind().catch(() => undefined), side?.then((c) => c.close(), () => undefined)]);
   }
 
   /** One search, page by page: each yielded array is one page; the loop ends only when the server's paged control says it is done. */

@@ -12,7 +12,7 @@ import { settingsFor, andFilter, type LdapSettings } from './presets.ts';
 import { LdapConnection, firstText, type RawEntry, type SearchSpec } from './connection.ts';
 import { ldapError, retryable } from './errors.ts';
 import { buildGroupIndex, type GroupIndex } from './groups.ts';
-import { binaryAttributes, entryId, toSourceUser, userSearchAttributes, usernameOf } from './users.ts';
+import { binaryAttributes, entryId, managerAttributes, managerFields, toSourceUser, userSearchAttributes, usernameOf } from './users.ts';
 import { catalogueFromSchema, staticAttributes } from './catalogue.ts';
 import { filterValue, guidToBytes, normalizeDn } from './values.ts';
 import { LdapChanges } from './changes.ts';
@@ -150,6 +150,7 @@ export class LdapSource implements SourceConnector {
     let index: GroupIndex | undefined;
     const memberOf = this.settings.membership === 'memberOf' && this.needsGroups(query);
     let confirmed = !opts.confirmEmptyEnd;
+    const managers = new Map<string, { id: string; attrs: Record<string, unknown> } | null>();
     yield* this.withRestarts('reading users', query.signal, async function* (this: LdapSource, conn: LdapConnection) {
       if (this.needsGroups(query) && !index) {
         index = await buildGroupIndex(conn, this.settings, query.signal);
@@ -167,12 +168,42 @@ export class LdapSource implements SourceConnector {
             const u = this.completeUser(entry, query, index, keepOutOfScope);
             if (u) users.push(u);
           }
+          if (users.length && query.manager) await this.attachManagers(conn, users, query, managers);
           if (users.length) yield { users };
         }
         if (!endedEmpty || confirmed) return;
         confirmed = true;
       }
     }.bind(this));
+  }
+
+  /**
+   * Resolves each manager DN to the manager's entry: the reference then names the manager by
+   * its immutable id, with the attributes the mapping reads, so a report read before its
+   * manager, or whose manager the filter leaves out, still gets the manager's values (and the
+   * engine its username in the target). A DN that names no user under the users base stays a
+   * `{key: 'dn'}` reference. One search per page for the managers not met yet (by the preset's
+   * DN attribute), on the side connection, cached for the read: there are far fewer managers
+   * than users.
+   */
+  async attachManagers(conn: LdapConnection, users: SourceUser[], query: SourceQuery, cache: Map<string, { id: string; attrs: Record<string, unknown> } | null>): Promise<void> {
+    const s = this.settings;
+    const fields = managerFields(query);
+    const wanted = [...new Set(users.map((u) => (u.manager && 'key' in u.manager ? u.manager.value : undefined)).filter((v) => v !== undefined))].filter((dn) => !cache.has(dn));
+    for (let i = 0; i < wanted.length; i += 50) {
+      const chunk = wanted.slice(i, i + 50);
+      const filter = andFilter(this.cfg.users.objectFilter ?? s.userObjectFilter, `(|${chunk.map((dn) => `(${s.dnAttribute}=${filterValue(dn)})`).join('')})`);
+      const spec: SearchSpec = { base: s.users.baseDn, scope: s.users.scope, filter, attributes: [s.idAttribute, s.usernameAttribute, s.mailAttribute, s.nameAttribute, s.disabled.attribute, ...fields], binary: this.binary, pageSize: s.pageSize };
+      for (const dn of chunk) cache.set(dn, null);
+      const side = await conn.side();
+      for await (const page of side.search(spec, 'reading managers', query.signal)) for (const e of page) cache.set(normalizeDn(e.dn), { id: entryId(e, s), attrs: managerAttributes(e, s, fields) });
+    }
+    for (const u of users) {
+      const m = u.manager;
+      if (!m || !('key' in m)) continue;
+      const found = cache.get(m.value);
+      if (found) u.manager = { id: found.id, attrs: found.attrs };
+    }
   }
 
   // ------------------------------------------------------------------ one user
@@ -217,6 +248,7 @@ export class LdapSource implements SourceConnector {
       const entry = found.find((e) => firstText(e, s.usernameAttribute)?.toLowerCase() === wanted.toLowerCase()) ?? found[0];
       if (!entry) return;
       const user = toSourceUser(entry, s, query);
+      if (query.manager) await this.attachManagers(conn, [user], query, new Map());
       const scope = await this.scopeOf(conn, entry, query.signal);
       if (this.needsGroups(query)) {
         const index = await buildGroupIndex(conn, s, query.signal);

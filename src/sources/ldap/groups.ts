@@ -131,7 +131,8 @@ export async function readRanges(conn: LdapConnection, entry: RawEntry, attribut
   for (let guard = 0; range.end !== undefined; guard++) {
     if (guard > 100_000) throw new IdsyncError('INTERNAL', `range retrieval of ${attribute} on ${entry.dn} did not end`);
     const next = range.end + 1;
-    const [again] = await conn.all({ base: entry.dn, scope: 'base', filter: '(objectClass=*)', attributes: [`${attribute};range=${next}-*`], binary: new Set() }, `reading the members of ${entry.dn}`, signal);
+    const side = await conn.side();
+    const [again] = await side.all({ base: entry.dn, scope: 'base', filter: '(objectClass=*)', attributes: [`${attribute};range=${next}-*`], binary: new Set() }, `reading the members of ${entry.dn}`, signal);
     if (!again) throw new IdsyncError('TRANSIENT', `the group ${entry.dn} disappeared while its members were read`, { hint: 'retry the run' });
     let found: { type: string; values: string[] } | undefined;
     for (const [type, v] of again.attrs) {
@@ -153,6 +154,7 @@ export async function buildGroupIndex(conn: LdapConnection, s: LdapSettings, sig
   const attributes = ['cn', s.idAttribute, ...(member ? [member] : ['memberOf'])];
   const binary = new Set([s.idAttribute.toLowerCase()].filter((a) => a === 'objectguid'));
   for await (const page of conn.search({ base: s.groups.baseDn, scope: s.groups.scope, filter: s.groups.filter, attributes, binary, pageSize: s.pageSize }, 'reading groups', signal)) {
+    // Further ranges are read on the side connection: the paged search of groups stays valid.
     for (const g of page) index.add(g, member ? await readRanges(conn, g, member, signal) : []);
   }
   index.link();

@@ -146,7 +146,7 @@ describe('LDAP source against slapd', () => {
 
   // ------------------------------------------------------------ what is read
 
-  test('values: ids, unicode, accountEnabled from ppolicy, binary photos as base64, manager as a DN key', async () => {
+  test('values: ids, unicode, accountEnabled from ppolicy, binary photos as base64, the manager resolved from its DN', async () => {
     const users = await all(source(), q({ attributes: ['jpegPhoto', 'title'], manager: true }));
     const byId = new Map(users.map((u) => [u.id, u]));
     let photos = 0;
@@ -156,8 +156,14 @@ describe('LDAP source against slapd', () => {
       assert.equal(got.attrs.accountEnabled, u.accountEnabled, `accountEnabled of ${u.id}`);
       assert.equal(got.attrs.cn, u.displayName);
       assert.equal(got.keys?.dn, s.names.userDn.get(u.id)!.toLowerCase());
-      if (u.managerId) assert.deepEqual(got.manager && 'key' in got.manager ? [got.manager.key, got.manager.value] : undefined, ['dn', s.names.userDn.get(u.managerId)!.toLowerCase()]);
-      else assert.equal(got.manager, null);
+      if (u.managerId) {
+        const boss = org.users.find((m) => m.id === u.managerId)!;
+        // Found under the users base: named by its id, with its attributes (DN, mail, name).
+        assert.deepEqual(got.manager && 'id' in got.manager ? got.manager.id : undefined, u.managerId, `manager of ${u.id}`);
+        assert.equal(got.manager!.attrs?.dn, s.names.userDn.get(u.managerId));
+        assert.equal(got.manager!.attrs?.mail, boss.mail);
+        assert.equal(got.manager!.attrs?.displayName, boss.displayName);
+      } else assert.equal(got.manager, null);
       if (i % 10 === 3) {
         photos++;
         const photo = got.attrs.jpegPhoto as string;
@@ -191,6 +197,20 @@ describe('LDAP source against slapd', () => {
     assert.match(byPath.get('jpegPhoto')?.description ?? '', /base64/);
     assert.equal(byPath.get('telephoneNumber')?.type, 'string[]');
     assert.ok(!byPath.has('userPassword'), 'never the password');
+  });
+
+  test('a manager DN that names no user stays a DN reference', async () => {
+    const u = org.users.find((x) => x.managerId)!;
+    const admin = await s.adminClient();
+    const dn = s.names.userDn.get(u.id)!;
+    try {
+      await admin.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'manager', values: [`uid=Former.Boss,ou=alumni,${s.layout.suffix}`] }) }));
+      const got = await source().getUser(u.id, q({ manager: true }));
+      assert.deepEqual(got?.manager, { key: 'dn', value: `uid=former.boss,ou=alumni,${s.layout.suffix}`, attrs: { dn: `uid=Former.Boss,ou=alumni,${s.layout.suffix}` } });
+    } finally {
+      await admin.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'manager', values: [s.names.userDn.get(u.managerId!)!] }) }));
+      await admin.unbind();
+    }
   });
 
   test('getUser by uid, mail, DN and id; searchUsers by prefix', async () => {

@@ -19,6 +19,8 @@ export interface Preset {
   changes: ChangeTracking;
   /** AD's LDAP_MATCHING_RULE_IN_CHAIN for one user's nested groups. */
   inChain: boolean;
+  /** An attribute holding the entry's own DN that filters can match (several managers in one search). */
+  dnAttribute: string;
   /** Attributes always given as lists. */
   multiValued: string[];
 }
@@ -36,6 +38,7 @@ export const PRESETS: Record<LdapConfig['preset'], Preset> = {
     disabled: { attribute: 'userAccountControl', when: 'bit', value: 2 },
     changes: 'usn',
     inChain: true,
+    dnAttribute: 'distinguishedName',
     multiValued: ['objectClass', 'memberOf', 'proxyAddresses', 'otherMailbox', 'otherTelephone', 'otherMobile', 'servicePrincipalName', 'url', 'wWWHomePage'],
   },
   openldap: {
@@ -50,6 +53,7 @@ export const PRESETS: Record<LdapConfig['preset'], Preset> = {
     disabled: { attribute: 'pwdAccountLockedTime', when: 'present' },
     changes: 'csn',
     inChain: false,
+    dnAttribute: 'entryDN',
     multiValued: ['objectClass', 'memberOf', 'telephoneNumber'],
   },
 };

@@ -22,6 +22,25 @@ export function askedAttributes(query: SourceQuery): string[] {
   return [...out.values()];
 }
 
+/** Names a mapping commonly reads of a manager; unknown ones are ignored by the server. */
+const COMMON_MANAGER_FIELDS = ['displayName', 'cn', 'givenName', 'sn', 'title', 'userPrincipalName', 'employeeNumber', 'employeeID'];
+
+/**
+ * The manager's attributes a reference carries: those `manager.<name>` paths name, the user
+ * attributes the query reads (the engine passes top-level names only), and the common ones.
+ */
+export function managerFields(query: SourceQuery): string[] {
+  const out = new Map<string, string>();
+  for (const f of [...COMMON_MANAGER_FIELDS, ...askedAttributes(query)]) out.set(f.toLowerCase(), f);
+  for (const path of query.attributes) {
+    if (!path.startsWith('manager.')) continue;
+    const field = path.slice('manager.'.length).split('.')[0]!;
+    if (!field || ['targetusername', 'id', 'dn'].includes(field.toLowerCase()) || !/^[A-Za-z][A-Za-z0-9-]*$/.test(field)) continue;
+    out.set(field.toLowerCase(), field);
+  }
+  return [...out.values()];
+}
+
 /** What a user search requests: the fixed attributes, the asked ones, the manager and memberOf on demand. */
 export function userSearchAttributes(s: LdapSettings, query: SourceQuery, withMemberOf: boolean): string[] {
   const list = [s.idAttribute, s.usernameAttribute, s.mailAttribute, s.nameAttribute, s.disabled.attribute, ...askedAttributes(query)];
@@ -73,6 +92,18 @@ export function toSourceUser(entry: RawEntry, s: LdapSettings, query: SourceQuer
     user.manager = dn ? { key: 'dn', value: normalizeDn(dn), attrs: { dn } } : null;
   }
   return user;
+}
+
+/** The manager's attributes as a report's reference carries them (the engine uses them when the manager is not in its shadow yet). */
+export function managerAttributes(entry: RawEntry, s: LdapSettings, fields: string[]): Record<string, unknown> {
+  const multi = new Set(s.multiValued.map((a) => a.toLowerCase()));
+  const attrs: Record<string, unknown> = { dn: entry.dn };
+  for (const f of [s.usernameAttribute, s.mailAttribute, s.nameAttribute, ...fields]) {
+    const v = mappedValue(f, valuesOf(entry, f), multi.has(f.toLowerCase()));
+    attrs[f] = v === undefined ? null : v;
+  }
+  attrs.accountEnabled = isEnabled(entry, s.disabled);
+  return attrs;
 }
 
 export function usernameOf(entry: RawEntry, s: LdapSettings): string | undefined {
