@@ -12,7 +12,8 @@ export const definition: SourceDefinition<LdapConfig> = {
   type: 'ldap',
   label: 'LDAP / Active Directory',
   configSchema: ldapConfigSchema,
-  secretFields: ['bindPassword', 'ca'],
+  // The CA is public (a certificate), not a secret: inline PEM or a reference.
+  secretFields: ['bindPassword'],
   // The attributes depend on the directory: the schema is read by attributes() (catalogue.ts).
   knownAttributes: [
     { path: 'dn', type: 'string', description: "The entry's distinguished name" },
