@@ -179,6 +179,24 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
     assert.equal(r.run.counts.updated, 1, 'only that user changed');
   });
 
+  test('incremental runs: the first seeds, after 10 changes the next reads only those 10 and writes them', async () => {
+    const seed = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    assert.equal(seed.run.counts.read, USERS, 'the seeding round reads everyone');
+    const none = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(none.run.counts.read, 0, 'no change: nothing read');
+    const changed = org.users.filter((u) => u.accountEnabled).slice(20, 30);
+    for (const [i, u] of changed.entries()) {
+      await modify(slapd.names.userDn.get(u.id)!, new Change({ operation: 'replace', modification: new Attribute({ type: 'departmentNumber', values: [`Changed ${i}`] }) }));
+    }
+    jira.resetStats();
+    const r = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.read, 10, 'only the changed users are read');
+    assert.equal(r.run.counts.updated, 10);
+    for (const [i, u] of changed.entries()) assert.equal(jira.inspect(username(u))!.properties.department, `Changed ${i}`);
+  });
+
   test('a server that drops the connection mid-read fails the run and marks nobody missing', async () => {
     assert.equal((await sync()).run.status, 'succeeded');
     jira.resetStats();
