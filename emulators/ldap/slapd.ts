@@ -182,9 +182,18 @@ export async function startSlapd(org: Org, opts: SlapdOptions = {}): Promise<Sla
     return names;
   };
 
-  let names = await load(org);
-  await start();
-  const proxy = opts.faultProxy ? await startFaultProxy({ host: '127.0.0.1', port }) : undefined;
+  let names: SeededNames;
+  let proxy: FaultProxy | undefined;
+  try {
+    names = await load(org);
+    await start();
+    proxy = opts.faultProxy ? await startFaultProxy({ host: '127.0.0.1', port }) : undefined;
+  } catch (e) {
+    // A failed start leaves nothing behind: no slapd, no folder.
+    await halt();
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
   const server: Slapd = {
     layout,
     dir,
