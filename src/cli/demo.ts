@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSuite, type SuiteInfo } from '../../emulators/launch.ts';
+import { generateOrg } from '../../emulators/org/index.ts';
+import type { Slapd } from '../../emulators/ldap/slapd.ts';
 import { Store } from '../store/index.ts';
 import { SyncEngine } from '../engine/engine.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
@@ -23,6 +25,8 @@ export interface DemoOptions {
   dataDir?: string;
   /** Keep the temporary data directory when the demo ends (it is removed otherwise). */
   keep?: boolean;
+  /** The identity provider the demo syncs from (default: the emulated Entra ID). */
+  source?: string;
 }
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
@@ -102,6 +106,62 @@ export function demoConnector(info: SuiteInfo): ConnectorConfig {
   };
 }
 
+/** The same mappings for an OpenLDAP directory (uid, inetOrgPerson attributes, nested groups). */
+export function demoLdapJiraMapping(): MappingRule[] {
+  return [
+    rule('user.username', '$lower(uid)', { whenEmpty: 'keep' }),
+    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
+    rule('user.email', '$firstNonEmpty(mail, uid & "@users.contoso.com")', { whenEmpty: 'keep' }),
+    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
+    rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+    rule('property.department', 'departmentNumber'),
+    rule('property.jobTitle', 'title'),
+    rule('property.mobilePhone', 'mobile'),
+    rule('property.officeLocation', 'physicalDeliveryOfficeName'),
+    rule('property.employeeId', 'employeeNumber'),
+    rule('property.managerEmail', 'manager.mail'),
+    rule('property.managerUsername', 'manager.targetUsername'),
+  ];
+}
+
+export function demoLdapConfluenceMapping(): MappingRule[] {
+  return [
+    rule('user.username', '$lower(uid)', { whenEmpty: 'keep' }),
+    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
+    rule('user.email', '$firstNonEmpty(mail, uid & "@users.contoso.com")', { whenEmpty: 'keep' }),
+    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
+    rule('groups', 'groups[$contains($, /^dept-/) or $ = "confluence-users"]'),
+    rule('confluence.profile.phone', '$firstNonEmpty(mobile, telephoneNumber)'),
+    rule('confluence.profile.position', 'title'),
+    rule('confluence.profile.department', 'departmentNumber'),
+    rule('confluence.profile.location', 'physicalDeliveryOfficeName'),
+  ];
+}
+
+/** The demo connector reading the test slapd (ldaps with its generated CA) instead of Entra ID. */
+export function demoLdapConnector(info: SuiteInfo, slapd: Slapd): ConnectorConfig {
+  const base = demoConnector(info);
+  const mappings: Record<string, MappingRule[]> = { jira: demoLdapJiraMapping(), confluence: demoLdapConfluenceMapping() };
+  return {
+    ...base,
+    id: 'contoso-ldap',
+    name: 'Contoso (OpenLDAP)',
+    source: {
+      type: 'ldap',
+      preset: 'openldap',
+      url: slapd.ldapsUrl,
+      ca: slapd.ca,
+      bindDn: slapd.reader.dn,
+      bindPassword: { stored: 'source.bindPassword' },
+      users: { baseDn: slapd.layout.peopleDn },
+      groups: { baseDn: slapd.layout.groupsDn },
+      nestedGroups: true,
+      requiredGroups: [],
+    },
+    targets: base.targets.map((t) => ({ ...t, mapping: mappings[t.id] ?? t.mapping })),
+  };
+}
+
 export function demoSecrets(info: SuiteInfo): Record<string, string> {
   return {
     'source.clientSecret': info.graph.clientSecret,
@@ -114,8 +174,19 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const log = (line: string) => {
     if (!opts.json) console.log(line);
   };
-  log(`Starting an emulated Entra ID tenant with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
+  const ldap = opts.source === 'ldap';
+  log(`Starting ${ldap ? 'an OpenLDAP directory (slapd)' : 'an emulated Entra ID tenant'} with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
   const suite = await startSuite({ users: opts.users, confluence: true });
+  let slapd: Slapd | undefined;
+  if (ldap) {
+    const { startSlapd } = await import('../../emulators/ldap/slapd.ts');
+    try {
+      slapd = await startSlapd(generateOrg({ users: opts.users, seed: 7 }));
+    } catch (e) {
+      await suite.close();
+      throw e;
+    }
+  }
   // A fresh data directory each time unless one is named: the emulators start empty, so the
   // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
@@ -130,14 +201,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stopAbandoning = () => process.off('SIGINT', abandon).off('SIGTERM', abandon);
   try {
     for (const line of emulatorLines(suite.info)) log(line);
+    if (slapd) log(`  OpenLDAP (slapd)  ${slapd.ldapsUrl}   bind ${slapd.reader.dn} / ${slapd.reader.password}, users in ${slapd.layout.peopleDn}`);
     log(
       kept
         ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
         : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
     );
     store = await Store.open({ dataDir });
-    const connector = demoConnector(suite.info);
-    await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
+    const connector = slapd ? demoLdapConnector(suite.info, slapd) : demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...(slapd ? { 'source.bindPassword': slapd.reader.password } : {}) } });
     const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
     log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
@@ -174,6 +246,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopAbandoning();
     await store?.close();
     await suite.close();
+    await slapd?.stop();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,231 @@
+// End to end through the real LDAP source, against a real OpenLDAP (slapd) seeded with the
+// e2e company and the Jira DC emulator, synced by SyncEngine on SQLite: a full read with
+// managers (resolved through their DN) and nested groups, a rename, a disabled account, a
+// server that drops the connection mid-read, and the messages for wrong credentials and an
+// untrusted certificate. What Jira holds is checked against the organisation itself.
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { Attribute, Change } from 'ldapts';
+import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
+import { SyncEngine } from '../../src/engine/engine.ts';
+import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
+import type { ConnectorConfig } from '../../src/config/schema.ts';
+import type { MappingRule } from '../../src/core/types.ts';
+import type { Org, OrgUser } from '../../emulators/org/types.ts';
+import { startSlapd, type Slapd } from '../../emulators/ldap/slapd.ts';
+import { PERMANENT_LOCK } from '../../emulators/ldap/org-ldif.ts';
+import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
+import { e2eOrg, ENV, JIRA_DEFAULT_GROUP, SECRETS } from './harness.ts';
+
+const USERS = 200;
+const LDAP_ENV = 'IDSYNC_E2E_LDAP_PASSWORD';
+const WRONG_ENV = 'IDSYNC_E2E_LDAP_WRONG_PASSWORD';
+const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+
+/** The Jira mapping of an LDAP directory: uid as username, the manager three ways, nested groups kept by name. */
+function rules(): MappingRule[] {
+  return [
+    rule('user.username', '$lower(uid)', { whenEmpty: 'keep' }),
+    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
+    rule('user.email', '$firstNonEmpty(mail, uid & "@users.contoso.com")', { whenEmpty: 'keep' }),
+    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
+    rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users" or $ = "confluence-users"]'),
+    rule('property.department', 'departmentNumber'),
+    rule('property.managerEmail', 'manager.mail'),
+    rule('property.managerName', 'manager.displayName'),
+    rule('property.managerUsername', 'manager.targetUsername'),
+  ];
+}
+
+describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
+  let org: Org;
+  let slapd: Slapd;
+  let jira: JiraDcEmulator;
+  let t: TestStore | undefined;
+  let engine: SyncEngine;
+
+  const connector = (over: Record<string, unknown> = {}): ConnectorConfig => ({
+    id: 'ldap-e2e',
+    name: 'OpenLDAP end to end',
+    source: {
+      type: 'ldap',
+      preset: 'openldap',
+      url: slapd.proxyUrl!,
+      bindDn: slapd.reader.dn,
+      bindPassword: { env: LDAP_ENV },
+      users: { baseDn: slapd.layout.peopleDn },
+      groups: { baseDn: slapd.layout.groupsDn },
+      nestedGroups: true,
+      pageSize: 50,
+      timeoutMs: 5_000,
+      connectTimeoutMs: 2_000,
+      requiredGroups: [],
+      ...over,
+    },
+    targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping: rules(), createUsers: true, createMissingGroups: true, concurrency: 8 }],
+  });
+  const sync = (over: Record<string, unknown> = {}, extra: Partial<SyncRequest> = {}): Promise<SyncResult> => engine.run({ connector: connector(over), kind: 'full', trigger: 'cli', ...extra });
+
+  before(async () => {
+    org = e2eOrg(USERS);
+    slapd = await startSlapd(org, { faultProxy: true });
+    process.env[LDAP_ENV] = slapd.reader.password;
+    process.env[WRONG_ENV] = 'definitely-not-the-password';
+    const groups = org.groups.map((g) => g.displayName).filter((n) => n.startsWith('dept-') || n === 'jira-users' || n === 'confluence-users');
+    jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups });
+  });
+  after(async () => {
+    await t?.dispose();
+    await jira?.close();
+    await slapd?.stop();
+  });
+  beforeEach(async () => {
+    slapd.proxy!.faults.length = 0;
+    await slapd.seed(org);
+    const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
+    assert.ok(res.ok);
+    await t?.dispose();
+    t = await openSqliteStore();
+    engine = new SyncEngine(t.store, { fastRetries: true });
+  });
+
+  const uid = (u: OrgUser) => slapd.names.uid.get(u.id)!;
+  const username = (u: OrgUser) => uid(u).toLowerCase();
+  /**
+   * Direct groups, and those reached through nesting, computed from the org (jira-users holds
+   * jira-administrators; confluence-users three department groups).
+   */
+  const expectedGroups = (u: OrgUser): string[] => {
+    const all = new Set<string>();
+    const visit = (memberId: string) => {
+      for (const g of org.groups.filter((x) => x.members.includes(memberId))) {
+        if (all.has(g.displayName)) continue;
+        all.add(g.displayName);
+        visit(g.id);
+      }
+    };
+    visit(u.id);
+    return [...all].filter((n) => n.startsWith('dept-') || n === 'jira-users' || n === 'confluence-users').sort();
+  };
+  const modify = async (dn: string, change: Change) => {
+    const admin = await slapd.adminClient();
+    try {
+      await admin.modify(dn, change);
+    } finally {
+      await admin.unbind();
+    }
+  };
+
+  test('a full sync creates everyone with manager (by DN) and nested groups; a second one writes nothing', async () => {
+    const first = await sync();
+    assert.equal(first.run.status, 'succeeded', first.run.error ?? '');
+    assert.equal(first.run.counts.read, USERS);
+    assert.equal(first.run.counts.created, USERS);
+    for (const u of org.users) {
+      const got = jira.inspect(username(u));
+      assert.ok(got, `${uid(u)} is in Jira`);
+      assert.equal(got.displayName, u.displayName);
+      assert.equal(got.emailAddress, u.mail ?? `${uid(u)}@users.contoso.com`);
+      assert.equal(got.active, u.accountEnabled, `${uid(u)}: active`);
+      assert.deepEqual(got.groups.filter((g) => g !== JIRA_DEFAULT_GROUP).sort(), expectedGroups(u), `${uid(u)}: groups (nested)`);
+      const manager = u.managerId ? org.users.find((m) => m.id === u.managerId)! : undefined;
+      const want = Object.fromEntries(
+        Object.entries({ department: u.department, managerEmail: manager?.mail, managerName: manager?.displayName, managerUsername: manager ? username(manager) : undefined }).filter(([, v]) => v !== null && v !== undefined),
+      );
+      assert.deepEqual(got.properties, want, `${uid(u)}: properties (manager resolved from its DN)`);
+    }
+    const confluence = org.groups.find((g) => g.displayName === 'confluence-users')!;
+    assert.ok(org.users.some((u) => expectedGroups(u).includes('confluence-users') && !confluence.members.includes(u.id)), 'some users are in confluence-users only through nesting');
+
+    jira.resetStats();
+    const second = await sync();
+    assert.equal(second.run.status, 'succeeded', second.run.error ?? '');
+    assert.equal(second.run.counts.unchanged, USERS);
+    assert.equal(jira.stats.writes, 0, 'no write reached Jira');
+  });
+
+  test('a rename (modrdn to a new uid) keeps the same Jira user', async () => {
+    assert.equal((await sync()).run.status, 'succeeded');
+    const u = org.users.find((x) => x.accountEnabled && x.mail && !org.users.some((y) => y.managerId === x.id))!;
+    const before = jira.inspect(username(u))!;
+    const linkBefore = await t!.store.links.get('ldap-e2e', 'jira', u.id);
+    assert.equal(linkBefore?.targetKey, before.key);
+    const admin = await slapd.adminClient();
+    try {
+      await admin.modifyDN(slapd.names.userDn.get(u.id)!, `uid=${uid(u)}.renamed`);
+      await admin.modify(`uid=${uid(u)}.renamed,${slapd.layout.peopleDn}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'displayName', values: [`${u.displayName} (renamed)`] }) }));
+    } finally {
+      await admin.unbind();
+    }
+    const r = await sync();
+    assert.ok(r.run.status === 'succeeded' || r.run.status === 'partial', r.run.error ?? '');
+    assert.equal(r.run.counts.created, 0, 'nobody new is created for the renamed entry');
+    assert.equal(r.run.counts.missing, 0, 'the renamed user is not missing');
+    const link = await t!.store.links.get('ldap-e2e', 'jira', u.id);
+    assert.equal(link?.targetKey, before.key, 'the link still points at the same Jira user (the entryUUID did not change)');
+    const now = [...jira.store.allUsers()].find((x) => x.key === before.key)!;
+    assert.equal(now.displayName, `${u.displayName} (renamed)`, 'the same Jira user got the change');
+    assert.equal([...jira.store.allUsers()].length, USERS + 2, 'no second account (plus the built-in admin and viewer)');
+  });
+
+  test('a disabled account (ppolicy lock) becomes inactive in Jira', async () => {
+    assert.equal((await sync()).run.status, 'succeeded');
+    const u = org.users.find((x) => x.accountEnabled && !org.users.some((y) => y.managerId === x.id))!;
+    assert.equal(jira.inspect(username(u))!.active, true);
+    await modify(slapd.names.userDn.get(u.id)!, new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [PERMANENT_LOCK] }) }));
+    const r = await sync();
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(jira.inspect(username(u))!.active, false, 'inactive');
+    assert.equal(r.run.counts.updated, 1, 'only that user changed');
+  });
+
+  test('incremental runs: the first seeds, after 10 changes the next reads only those 10 and writes them', async () => {
+    const seed = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    assert.equal(seed.run.counts.read, USERS, 'the seeding round reads everyone');
+    const none = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(none.run.counts.read, 0, 'no change: nothing read');
+    const changed = org.users.filter((u) => u.accountEnabled).slice(20, 30);
+    for (const [i, u] of changed.entries()) {
+      await modify(slapd.names.userDn.get(u.id)!, new Change({ operation: 'replace', modification: new Attribute({ type: 'departmentNumber', values: [`Changed ${i}`] }) }));
+    }
+    jira.resetStats();
+    const r = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.read, 10, 'only the changed users are read');
+    assert.equal(r.run.counts.updated, 10);
+    for (const [i, u] of changed.entries()) assert.equal(jira.inspect(username(u))!.properties.department, `Changed ${i}`);
+  });
+
+  test('a server that drops the connection mid-read fails the run and marks nobody missing', async () => {
+    assert.equal((await sync()).run.status, 'succeeded');
+    jira.resetStats();
+    slapd.proxy!.faults.push({ kind: 'drop', where: 'later-pages', baseEndsWith: slapd.layout.peopleDn, times: Infinity });
+    const r = await sync();
+    assert.equal(r.run.status, 'failed');
+    assert.match(r.run.error ?? '', /connection to the directory .* was lost/);
+    assert.equal(r.run.counts.missing, 0, 'nobody is reported missing');
+    assert.ok(slapd.proxy!.injected > 0, 'the fault bit');
+    slapd.proxy!.faults.length = 0;
+    const links = await t!.store.links.getMany('ldap-e2e', 'jira', org.users.map((u) => u.id));
+    assert.ok([...links.values()].every((l) => l.missingSince === null), 'no link is marked missing');
+    assert.ok(org.users.every((u) => jira.inspect(username(u))!.active === u.accountEnabled), 'nobody was deactivated');
+  });
+
+  test('wrong credentials and an untrusted certificate fail the run with what to do', async () => {
+    const wrong = await sync({ bindPassword: { env: WRONG_ENV } });
+    assert.equal(wrong.run.status, 'failed');
+    assert.match(wrong.run.error ?? '', /invalid credentials/);
+    assert.match(wrong.run.error ?? '', /check bindDn .* bind password/);
+    assert.ok(!JSON.stringify(wrong).includes('definitely-not-the-password'), 'the password is in no result');
+
+    const untrusted = await sync({ url: slapd.ldapsUrl });
+    assert.equal(untrusted.run.status, 'failed');
+    assert.match(untrusted.run.error ?? '', /certificate .* is not trusted/);
+    assert.match(untrusted.run.error ?? '', /give the CA/);
+
+    const trusted = await sync({ url: slapd.ldapsUrl, ca: slapd.ca });
+    assert.equal(trusted.run.status, 'succeeded', trusted.run.error ?? '');
+    assert.equal([...jira.store.allUsers()].length, USERS + 2, 'nothing was created by the failed runs twice');
+  });
+});
