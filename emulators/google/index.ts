@@ -11,6 +11,7 @@ import { GoogleTokens, keyFile, newServiceAccount, SCOPES, type Grant, type Serv
 import { CUSTOMER_ID, GoogleDirectory, type GoogleGroup, type GoogleUser } from './directory.ts';
 import { badRequest, googleError, googleErrorForStatus, invalidInput, QUOTA } from './errors.ts';
 import { matches, parseQuery, QueryError } from './query.ts';
+import { applyFields, FieldsError, parseFields } from './fields.ts';
 
 export { GoogleDirectory, EMPLOYMENT_SCHEMA, CUSTOMER_ID, type GoogleUser, type GoogleGroup } from './directory.ts';
 export { SCOPES, newServiceAccount, keyFile, type ServiceAccount } from './auth.ts';
@@ -97,7 +98,16 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     if (!subject?.isAdmin) return googleError(403, 'Not Authorized to access this resource/api', { reason: 'forbidden' });
     const refused = overQuota();
     if (refused) return refused;
-    const res = handler(req, grant);
+    let res = handler(req, grant);
+    const fields = req.query.get('fields');
+    if (fields !== null && res.status === 200) {
+      try {
+        res = { ...res, body: applyFields(res.body, parseFields(fields)) };
+      } catch (e) {
+        if (!(e instanceof FieldsError)) throw e;
+        res = googleError(400, e.message, { reason: 'invalidParameter', location: 'fields' });
+      }
+    }
     return { ...res, headers: { 'x-goog-request-id': randomUUID(), ...res.headers } };
   };
 

@@ -118,3 +118,15 @@ test('quota errors reach the client as Google shapes them', async () => {
     emu.setQuota(undefined);
   }
 });
+
+test('partial responses: fields selects what comes back; a bad selection is refused', async () => {
+  const directory = client();
+  const res = await directory.users.list({ customer: 'my_customer', maxResults: 3, fields: 'nextPageToken,users(id,name/fullName,relations)' });
+  assert.ok(res.data.nextPageToken);
+  for (const u of res.data.users ?? []) {
+    const src = emu.directory.user(u.id!)!;
+    assert.deepEqual(Object.keys(u).sort(), ['id', 'name', ...(src.relations ? ['relations'] : [])].sort());
+    assert.deepEqual(u.name, { fullName: src.name.fullName });
+  }
+  await assert.rejects(directory.users.list({ customer: 'my_customer', fields: 'users(id' }), (e: { status?: number }) => e.status === 400);
+});
