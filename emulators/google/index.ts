@@ -172,20 +172,22 @@ export async function startGoogleEmulator(opts: GoogleEmulatorOptions = {}): Pro
     control,
   });
 
-  return Object.assign(running, {
+  const emulator = Object.assign(running, {
     directory,
     tokens,
     serviceAccount,
     keyFile: (account = serviceAccount) => keyFile(account, `${running.url}/token`),
-    get admin() {
-      return directory.users.find((u) => u.isAdmin)?.primaryEmail ?? '';
-    },
+    admin: '',
     rootUrl: `${running.url}/`,
     setQuota,
-    get quotaRefusals() {
-      return state.quotaRefusals;
-    },
+    quotaRefusals: 0,
   });
+  // Live values (Object.assign would copy a getter's value once).
+  Object.defineProperties(emulator, {
+    admin: { get: () => directory.users.find((u) => u.isAdmin)?.primaryEmail ?? '' },
+    quotaRefusals: { get: () => state.quotaRefusals },
+  });
+  return emulator;
 }
 
 // ---------------------------------------------------------------- paging
