@@ -23,6 +23,8 @@ export interface DemoOptions {
   dataDir?: string;
   /** Keep the temporary data directory when the demo ends (it is removed otherwise). */
   keep?: boolean;
+  /** The identity provider to emulate (default entra). */
+  source?: 'entra' | 'google';
 }
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
@@ -116,6 +118,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   };
   log(`Starting an emulated Entra ID tenant with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
   const suite = await startSuite({ users: opts.users, confluence: true });
+  const google = opts.source === 'google' ? await (await import('./demo-google.ts')).startGoogleDemo(opts.users) : undefined;
   // A fresh data directory each time unless one is named: the emulators start empty, so the
   // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
@@ -130,14 +133,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stopAbandoning = () => process.off('SIGINT', abandon).off('SIGTERM', abandon);
   try {
     for (const line of emulatorLines(suite.info)) log(line);
+    for (const line of google?.lines ?? []) log(line);
     log(
       kept
         ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
         : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
     );
     store = await Store.open({ dataDir });
-    const connector = demoConnector(suite.info);
-    await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
+    const connector = google ? googleConnector(demoConnector(suite.info), google) : demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...google?.secrets } });
     const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
     log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
@@ -174,8 +178,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopAbandoning();
     await store?.close();
     await suite.close();
+    await google?.emulator.close();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The demo connector reading the Google Workspace emulator instead (no change feed: hourly full syncs). */
+function googleConnector(base: ConnectorConfig, google: import('./demo-google.ts').GoogleDemo): ConnectorConfig {
+  return {
+    ...base,
+    id: 'contoso-google',
+    name: 'Contoso (emulated Google Workspace)',
+    source: google.source,
+    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? google.jiraMapping : google.confluenceMapping })),
+    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
+  };
 }
 
 /**
