@@ -187,6 +187,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       throw e;
     }
   }
+  const google = opts.source === 'google' ? await (await import('./demo-google.ts')).startGoogleDemo(opts.users) : undefined;
   // A fresh data directory each time unless one is named: the emulators start empty, so the
   // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
@@ -202,14 +203,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   try {
     for (const line of emulatorLines(suite.info)) log(line);
     if (slapd) log(`  OpenLDAP (slapd)  ${slapd.ldapsUrl}   bind ${slapd.reader.dn} / ${slapd.reader.password}, users in ${slapd.layout.peopleDn}`);
+    for (const line of google?.lines ?? []) log(line);
     log(
       kept
         ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
         : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
     );
     store = await Store.open({ dataDir });
-    const connector = slapd ? demoLdapConnector(suite.info, slapd) : demoConnector(suite.info);
-    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...(slapd ? { 'source.bindPassword': slapd.reader.password } : {}) } });
+    const connector = slapd ? demoLdapConnector(suite.info, slapd) : google ? googleConnector(demoConnector(suite.info), google) : demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...(slapd ? { 'source.bindPassword': slapd.reader.password } : {}), ...google?.secrets } });
     const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
     log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
@@ -247,8 +249,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await store?.close();
     await suite.close();
     await slapd?.stop();
+    await google?.emulator.close();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The demo connector reading the Google Workspace emulator instead (no change feed: hourly full syncs). */
+function googleConnector(base: ConnectorConfig, google: import('./demo-google.ts').GoogleDemo): ConnectorConfig {
+  return {
+    ...base,
+    id: 'contoso-google',
+    name: 'Contoso (emulated Google Workspace)',
+    source: google.source,
+    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? google.jiraMapping : google.confluenceMapping })),
+    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
+  };
 }
 
 /**

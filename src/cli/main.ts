@@ -240,7 +240,7 @@ program
   .addOption(portOption('port of the web UI, 0 to 65535 (default: a free one)'))
   .option('--keep', 'keep the temporary data directory when the demo ends')
   .option('--json', 'print the run summary as JSON')
-  .addOption(new Option('--source <type>', 'the identity provider to sync from: entra (emulated) or ldap (a real OpenLDAP started for the demo)').choices(['entra', 'ldap']).default('entra'))
+  .addOption(new Option('--source <type>', 'the identity provider to sync from: entra (emulated), ldap (a real OpenLDAP started for the demo), google (emulated)').choices(['entra', 'ldap', 'google']).default('entra'))
   .addHelpText(
     'after',
     '\nThe demo keeps its data in a temporary directory, removed when it ends, unless --keep\n' +

@@ -34,6 +34,7 @@ export interface SourceDefinition<C = any> {
 const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> = {
   entra: () => import('./entra/index.ts'),
   ldap: () => import('./ldap/index.ts'),
+  google: () => import('./google/index.ts'),
 };
 
 export const sourceTypes = Object.keys(loaders);
