@@ -11,12 +11,12 @@ export interface RateLimitSettings {
 
 export const DEFAULT_RATE_LIMIT: RateLimitSettings = { limit: 600, windowSeconds: 60 };
 
-/** The bucket an API path counts against, as Okta groups its endpoint limits. */
+/** The bucket an API path counts against: Okta sets its limits per endpoint (ids in the path are one endpoint). */
 export function bucketOf(path: string): string {
-  if (path.startsWith('/api/v1/users')) return path.includes('/groups') ? '/api/v1/users/{id}/groups' : '/api/v1/users';
-  if (path.startsWith('/api/v1/groups')) return '/api/v1/groups';
-  if (path.startsWith('/api/v1/meta')) return '/api/v1/meta';
-  return '/api/v1';
+  return path
+    .split('/')
+    .map((s) => (/^00[a-z0-9]{18}$/i.test(s) || s.includes('@') ? '{id}' : s))
+    .join('/');
 }
 
 export class OktaRateLimiter {

@@ -20,6 +20,7 @@ import { RatePacer } from './pacer.ts';
 import { OktaTokenProvider } from './token.ts';
 import { cheaper, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
 import { decodeCheckpoint, digestOf, encodeCheckpoint, OVERLAP_MS } from './checkpoint.ts';
+import { ManagerAttrs } from './managers.ts';
 
 export interface OktaUserJson {
   id?: unknown;
@@ -128,11 +129,13 @@ export class OktaSource implements SourceConnector {
     // Memberships: decided once the first page shows how many users there are at least.
     const firstCount = first.done ? 0 : first.value.length;
     const plan = query.groups || this.requiredGroups.length ? await this.planMemberships(api, query.groups, firstCount) : undefined;
+    const managers = query.manager ? this.managerAttrs() : undefined;
     let result = first;
     while (!result.done) {
       query.signal?.throwIfAborted();
-      let users = result.value.filter((raw) => lifecycleOf(raw.status) !== 'deleted').map((raw) => this.toSourceUser(raw, query));
+      let users = this.readUsers(result.value, query, managers);
       if (plan) users = await this.applyMemberships(api, users, plan, query.groups);
+      if (managers) await managers.attach(api, users).catch(this.explain('read managers'));
       if (users.length) yield { users };
       result = await pages.next().catch(this.explain('list users'));
     }
@@ -199,6 +202,28 @@ export class OktaSource implements SourceConnector {
       for (const id of await groupMemberIds(api, g.id).catch(this.explain(`read the members of group '${name}'`, GROUPS))) ids.add(id);
     }
     return ids;
+  }
+
+  /** A page's users in scope as SourceUsers; remembered (full attributes) for the managers' views. */
+  private readUsers(page: OktaUserJson[], query: SourceQuery, managers: ManagerAttrs | undefined): SourceUser[] {
+    const read = page.filter((raw) => lifecycleOf(raw.status) !== 'deleted').map((raw) => ({ user: this.toSourceUser(raw, query), all: this.toSourceUser(raw, null).attrs }));
+    managers?.note(read);
+    return read.map((r) => r.user);
+  }
+
+  /** Reads a manager the listing has not met: by id or login directly, by e-mail through a search. */
+  private managerAttrs(): ManagerAttrs {
+    return new ManagerAttrs(async (api, ref) => {
+      let raw: OktaUserJson | undefined;
+      if ('id' in ref || ref.key === 'username') {
+        const res = await api.get<OktaUserJson>(`/api/v1/users/${encodeURIComponent('id' in ref ? ref.id : ref.value)}`, undefined, [404]);
+        raw = res.status === 200 ? res.body : undefined;
+      } else {
+        const res = await api.get<OktaUserJson[]>('/api/v1/users', { search: `profile.email eq ${oktaString(ref.value)}`, limit: 2 });
+        raw = Array.isArray(res.body) ? res.body[0] : undefined;
+      }
+      return raw && lifecycleOf(raw.status) !== 'deleted' ? this.toSourceUser(raw, null).attrs : null;
+    });
   }
 
   /** Okta JSON → SourceUser: the profile flattened beside the user's own fields, the manager as a reference. */
@@ -298,6 +323,7 @@ export class OktaSource implements SourceConnector {
       this.explain('read changed users')(e);
     }
     let users = changed;
+    if (query.manager && users.length) await this.managerAttrs().attach(api, users).catch(this.explain('read managers'));
     if ((query.groups || this.requiredGroups.length) && users.length) {
       const plan: MembershipPlan = query.groups ? { strategy: 'perUser' } : { strategy: 'none', required: await this.requiredMembers(api) };
       users = await this.applyMemberships(api, users, plan, query.groups);
@@ -334,6 +360,7 @@ export class OktaSource implements SourceConnector {
     }
     if (!raw || lifecycleOf(raw.status) === 'deleted') return null;
     const user = this.toSourceUser(raw, query);
+    if (query.manager) await this.managerAttrs().attach(this.api, [user]).catch(this.explain('read the manager'));
     const scope = this.cfg.search ?? this.cfg.filter;
     if (scope && !(await this.inScope(user.id))) {
       user.outOfScope = `outside the connector's ${this.cfg.search ? 'search' : 'filter'} expression: ${scope}`;
