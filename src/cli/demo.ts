@@ -23,6 +23,8 @@ export interface DemoOptions {
   dataDir?: string;
   /** Keep the temporary data directory when the demo ends (it is removed otherwise). */
   keep?: boolean;
+  /** The identity provider emulated for the connector's source (default entra). */
+  source?: 'entra' | 'okta';
 }
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
@@ -102,6 +104,19 @@ export function demoConnector(info: SuiteInfo): ConnectorConfig {
   };
 }
 
+/** The demo connector reading the Okta emulator instead of Entra ID, with the mapping in Okta's attribute names. */
+async function oktaConnector(info: SuiteInfo, demo: import('./demo-okta.ts').OktaDemo): Promise<ConnectorConfig> {
+  const { oktaJiraMapping, oktaConfluenceMapping } = await import('./demo-okta.ts');
+  const base = demoConnector(info);
+  return {
+    ...base,
+    id: 'contoso-okta',
+    name: 'Contoso (emulated Okta)',
+    source: demo.source as ConnectorConfig['source'],
+    targets: base.targets.map((t) => ({ ...t, mapping: t.id === 'jira' ? oktaJiraMapping() : oktaConfluenceMapping() })),
+  };
+}
+
 export function demoSecrets(info: SuiteInfo): Record<string, string> {
   return {
     'source.clientSecret': info.graph.clientSecret,
@@ -114,8 +129,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const log = (line: string) => {
     if (!opts.json) console.log(line);
   };
-  log(`Starting an emulated Entra ID tenant with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
+  const okta = opts.source === 'okta';
+  log(`Starting an emulated ${okta ? 'Okta org' : 'Entra ID tenant'} with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
   const suite = await startSuite({ users: opts.users, confluence: true });
+  // The same seeded company, served by an Okta emulator (see demo-okta.ts).
+  const oktaDemo = okta ? await (await import('./demo-okta.ts')).startOktaDemo(suite.graph.directory.org) : undefined;
   // A fresh data directory each time unless one is named: the emulators start empty, so the
   // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
@@ -130,14 +148,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stopAbandoning = () => process.off('SIGINT', abandon).off('SIGTERM', abandon);
   try {
     for (const line of emulatorLines(suite.info)) log(line);
+    for (const line of oktaDemo?.lines ?? []) log(line);
     log(
       kept
         ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
         : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
     );
     store = await Store.open({ dataDir });
-    const connector = demoConnector(suite.info);
-    await store.connectors.save(connector, { secrets: demoSecrets(suite.info) });
+    const connector = oktaDemo ? await oktaConnector(suite.info, oktaDemo) : demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...oktaDemo?.secrets } });
     const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
     log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
@@ -173,6 +192,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   } finally {
     stopAbandoning();
     await store?.close();
+    await oktaDemo?.emulator.close();
     await suite.close();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }

@@ -226,6 +226,7 @@ program
   .addOption(new Option('--users <n>', 'size of the sample organisation (1 to 100000)').argParser(wholeNumber(1, 100_000)).default(300))
   .addOption(portOption('port of the web UI, 0 to 65535 (default: a free one)'))
   .option('--keep', 'keep the temporary data directory when the demo ends')
+  .addOption(new Option('--source <type>', 'the identity provider to emulate').choices(['entra', 'okta']).default('entra'))
   .option('--json', 'print the run summary as JSON')
   .addHelpText(
     'after',
@@ -234,7 +235,7 @@ program
       'never writes into a real store.',
   )
   .action(async (_o, cmd: Command) => {
-    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: number; port?: number; keep?: boolean };
+    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: number; port?: number; keep?: boolean; source?: 'entra' | 'okta' };
     const { runDemo } = await import('./demo.ts');
     // Only a directory named on the command line: IDSYNC_DATA_DIR may point at a real store.
     const dataDir = program.getOptionValueSource('dataDir') === 'cli' ? (program.opts() as GlobalOptions).dataDir : undefined;
