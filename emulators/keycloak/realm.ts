@@ -75,19 +75,13 @@ export class Realm {
     }
     const groupIds = new Set(org.groups.map((g) => g.id));
     const parentOf = new Map<string, string>();
-    for (const g of org.groups) for (const m of g.members) if (groupIds.has(m) && !parentOf.has(m) && m !== g.id) parentOf.set(m, g.id);
-    // A cycle would make paths endless: break it at the group met again.
-    for (const id of parentOf.keys()) {
-      const seen = new Set([id]);
-      let p = parentOf.get(id);
-      while (p) {
-        if (seen.has(p)) {
-          parentOf.delete(id);
-          break;
-        }
-        seen.add(p);
-        p = parentOf.get(p);
-      }
+    // The first group listing a group becomes its parent, unless that would close a cycle.
+    const isAncestor = (candidate: string, of: string): boolean => {
+      for (let p: string | undefined = of; p; p = parentOf.get(p)) if (p === candidate) return true;
+      return false;
+    };
+    for (const g of org.groups) {
+      for (const m of g.members) if (groupIds.has(m) && !parentOf.has(m) && !isAncestor(m, g.id)) parentOf.set(m, g.id);
     }
     for (const g of org.groups) {
       this.groups.set(g.id, { id: g.id, name: g.displayName, parentId: parentOf.get(g.id) ?? null, attributes: {}, members: g.members.filter((m) => this.users.has(m)) });

@@ -34,6 +34,7 @@ export interface SourceDefinition<C = any> {
 const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> = {
   entra: () => import('./entra/index.ts'),
   okta: () => import('./okta/index.ts'),
+  keycloak: () => import('./keycloak/index.ts'),
 };
 
 export const sourceTypes = Object.keys(loaders);
