@@ -129,6 +129,7 @@ export class KeycloakSource implements SourceConnector {
     const counted = await http.get<number>('/users/count', this.scope()).catch(this.explain('count users'));
     const required = this.cfg.requiredGroups?.length ? await this.requiredMembers(http) : undefined;
     const max = this.cfg.pageSize;
+    const managers = this.managerIndex();
     let read = 0;
     for (let first = 0; ; first += max) {
       query.signal?.throwIfAborted();
@@ -136,6 +137,10 @@ export class KeycloakSource implements SourceConnector {
       if (!Array.isArray(res.body)) throw new IdsyncError('TRANSIENT', 'Keycloak answered a user page with something other than a list', { hint: 'retry the run' });
       read += res.body.length;
       let users = res.body.map((raw) => this.toSourceUser(raw, query));
+      if (query.manager) {
+        for (const raw of res.body) managers.note(raw, this.toSourceUser(raw, null).attrs);
+        await managers.resolve(http, users);
+      }
       if (required) users = users.filter((u) => required.has(u.id));
       if (query.groups) users = await this.withGroups(http, users);
       if (users.length) yield { users };
@@ -220,6 +225,45 @@ export class KeycloakSource implements SourceConnector {
     return user;
   }
 
+  /**
+   * The manager attribute names a username or e-mail; the engine's shadow resolves that only
+   * for users it already holds. The listing remembers the users it read, looks up a manager
+   * it has not met (once), and hands the engine the manager's id and attributes.
+   */
+  private managerIndex() {
+    const known = new Map<string, { id: string; attrs: Record<string, unknown> } | null>();
+    const keyOf = (ref: ManagerRef) => ('id' in ref ? `id:${ref.id}` : `${ref.key}:${ref.value.toLowerCase()}`);
+    return {
+      note: (raw: KcUserJson, attrs: Record<string, unknown>) => {
+        if (typeof raw.id !== 'string') return;
+        const entry = { id: raw.id, attrs };
+        known.set(`id:${raw.id}`, entry);
+        if (raw.username) known.set(`username:${raw.username.toLowerCase()}`, entry);
+        if (raw.email) known.set(`email:${raw.email.toLowerCase()}`, entry);
+      },
+      resolve: async (http: HttpClient, users: SourceUser[]) => {
+        for (const u of users) {
+          const ref = u.manager;
+          if (!ref) continue;
+          const k = keyOf(ref);
+          if (!known.has(k)) {
+            let found: KcUserJson | undefined;
+            if ('id' in ref) found = (await http.get<KcUserJson>(`/users/${encodeURIComponent(ref.id)}`, undefined, [404]).catch(this.explain('read a manager'))).body;
+            else {
+              const field = ref.key === 'email' ? 'email' : 'username';
+              const res = await http.get<KcUserJson[]>('/users', { [field]: ref.value, exact: 'true', briefRepresentation: 'false' }).catch(this.explain('look a manager up'));
+              found = (res.body ?? []).find((x) => String(x[field] ?? '').toLowerCase() === ref.value.toLowerCase());
+            }
+            known.set(k, found && typeof found.id === 'string' ? { id: found.id, attrs: this.toSourceUser(found, null).attrs } : null);
+          }
+          const m = known.get(k);
+          // Unknown to Keycloak: the reference stays as written (the engine may still know it).
+          if (m) u.manager = { id: m.id, attrs: m.attrs };
+        }
+      },
+    };
+  }
+
   private managerRef(v: string | undefined): ManagerRef | null {
     if (!v || !v.trim()) return null;
     const value = v.trim();
@@ -249,6 +293,7 @@ export class KeycloakSource implements SourceConnector {
     }
     if (!raw) return null;
     const user = this.toSourceUser(raw, query);
+    if (query.manager) await this.managerIndex().resolve(this.http, [user]);
     if (this.cfg.search || this.cfg.attributeQuery) {
       const res = await this.http.get<KcUserJson[]>('/users', { ...this.scope(), username: String(raw.username ?? ''), exact: 'true', briefRepresentation: 'true' }).catch(this.explain('check a user against the connector scope'));
       if (!(res.body ?? []).some((u) => u.id === user.id)) {
