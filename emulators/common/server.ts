@@ -124,8 +124,8 @@ export interface ScriptedFault {
 /**
  * Answers that look successful but are not the whole truth, as proxies, gateways and services
  * under stress produce them:
- * - `empty-page`: 200 with the JSON answer's `value` emptied and its `@odata.nextLink` removed
- *   (a list that claims to end here);
+ * - `empty-page`: 200 with the JSON answer's `value` emptied and its `@odata.nextLink` removed,
+ *   or a bare JSON list emptied and its `Link: rel="next"` header dropped (a list that claims to end here);
  * - `truncated`: 200 whose Content-Length announces the whole body, but the connection is
  *   closed after half of it;
  * - `cut`: a well-formed 200 whose body is only the first half of the JSON (Content-Length
@@ -373,6 +373,12 @@ function spoilAnswer(res: http.ServerResponse, answer: EmulatorResponse, how: Sh
     if (body && typeof body === 'object' && Array.isArray((body as { value?: unknown }).value)) {
       const { '@odata.nextLink': _next, ...rest } = body as Record<string, unknown>;
       return send(res, { ...answer, body: { ...rest, value: [] } });
+    }
+    // A bare JSON list paged by Link headers (Okta): no items, and no rel="next" link.
+    if (Array.isArray(body)) {
+      const link = answer.headers?.link as string | string[] | undefined;
+      const kept = (Array.isArray(link) ? link : link ? [link] : []).filter((l) => !/rel="?next"?/.test(l));
+      return send(res, { ...answer, headers: { ...answer.headers, link: kept as unknown as string }, body: [] });
     }
     return send(res, answer);
   }

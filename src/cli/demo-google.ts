@@ -4,6 +4,9 @@
 import { startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.ts';
 import { generateOrg } from '../../emulators/org/index.ts';
 import type { MappingRule } from '../core/types.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { SuiteInfo } from '../../emulators/launch.ts';
+import { demoConnector } from './demo.ts';
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
@@ -52,5 +55,18 @@ export async function startGoogleDemo(users: number): Promise<GoogleDemo> {
       `  Google Workspace  ${emulator.url}   service account ${key.client_email} acting as ${emulator.admin}`,
       `                    (Directory API and token endpoint; the key is stored with the connector)`,
     ],
+  };
+}
+
+/** The demo connector reading the Google Workspace emulator instead (no change feed: hourly full syncs). */
+export function googleConnector(info: SuiteInfo, google: GoogleDemo): ConnectorConfig {
+  const base = demoConnector(info);
+  return {
+    ...base,
+    id: 'contoso-google',
+    name: 'Contoso (emulated Google Workspace)',
+    source: google.source,
+    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? google.jiraMapping : google.confluenceMapping })),
+    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
   };
 }

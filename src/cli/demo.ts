@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSuite, type SuiteInfo } from '../../emulators/launch.ts';
-import { generateOrg } from '../../emulators/org/index.ts';
 import type { Slapd } from '../../emulators/ldap/slapd.ts';
+import { DEMO_SOURCE_WHAT, startDemoSource, type DemoSource, type DemoSourceType } from './demo-sources.ts';
 import { Store } from '../store/index.ts';
 import { SyncEngine } from '../engine/engine.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
@@ -26,7 +26,7 @@ export interface DemoOptions {
   /** Keep the temporary data directory when the demo ends (it is removed otherwise). */
   keep?: boolean;
   /** The identity provider the demo syncs from (default: the emulated Entra ID). */
-  source?: string;
+  source?: DemoSourceType;
 }
 
 const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
@@ -174,20 +174,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const log = (line: string) => {
     if (!opts.json) console.log(line);
   };
-  const ldap = opts.source === 'ldap';
-  log(`Starting ${ldap ? 'an OpenLDAP directory (slapd)' : 'an emulated Entra ID tenant'} with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
+  const type = opts.source ?? 'entra';
+  log(`Starting ${DEMO_SOURCE_WHAT[type]} with ${opts.users} users, Jira DC and Confluence DC on 127.0.0.1 …`);
   const suite = await startSuite({ users: opts.users, confluence: true });
-  let slapd: Slapd | undefined;
-  if (ldap) {
-    const { startSlapd } = await import('../../emulators/ldap/slapd.ts');
-    try {
-      slapd = await startSlapd(generateOrg({ users: opts.users, seed: 7 }));
-    } catch (e) {
-      await suite.close();
-      throw e;
-    }
+  let source: DemoSource | undefined;
+  try {
+    source = await startDemoSource(type, opts.users, suite);
+  } catch (e) {
+    await suite.close();
+    throw e;
   }
-  const google = opts.source === 'google' ? await (await import('./demo-google.ts')).startGoogleDemo(opts.users) : undefined;
   // A fresh data directory each time unless one is named: the emulators start empty, so the
   // links of an earlier demo would be stale.
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'idsync-demo-'));
@@ -202,16 +198,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stopAbandoning = () => process.off('SIGINT', abandon).off('SIGTERM', abandon);
   try {
     for (const line of emulatorLines(suite.info)) log(line);
-    if (slapd) log(`  OpenLDAP (slapd)  ${slapd.ldapsUrl}   bind ${slapd.reader.dn} / ${slapd.reader.password}, users in ${slapd.layout.peopleDn}`);
-    for (const line of google?.lines ?? []) log(line);
+    for (const line of source?.lines ?? []) log(line);
     log(
       kept
         ? `Data directory: ${dataDir} (kept; browse it later with: npx idsync runs --data-dir ${dataDir})`
         : `Data directory: ${dataDir} (temporary: removed when the demo ends; --keep keeps it, --data-dir DIR names one)`,
     );
     store = await Store.open({ dataDir });
-    const connector = slapd ? demoLdapConnector(suite.info, slapd) : google ? googleConnector(demoConnector(suite.info), google) : demoConnector(suite.info);
-    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...(slapd ? { 'source.bindPassword': slapd.reader.password } : {}), ...google?.secrets } });
+    const connector = source ? source.connector(suite.info) : demoConnector(suite.info);
+    await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), ...source?.secrets } });
     const engine = new SyncEngine(store, { ca: suite.info.graph.ca });
     log(`Full sync of ${connector.id} into ${connector.targets.map((t) => t.id).join(' and ')} …`);
 
@@ -248,22 +243,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopAbandoning();
     await store?.close();
     await suite.close();
-    await slapd?.stop();
-    await google?.emulator.close();
+    await source?.close();
     if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/** The demo connector reading the Google Workspace emulator instead (no change feed: hourly full syncs). */
-function googleConnector(base: ConnectorConfig, google: import('./demo-google.ts').GoogleDemo): ConnectorConfig {
-  return {
-    ...base,
-    id: 'contoso-google',
-    name: 'Contoso (emulated Google Workspace)',
-    source: google.source,
-    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? google.jiraMapping : google.confluenceMapping })),
-    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
-  };
 }
 
 /**

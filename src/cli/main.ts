@@ -12,6 +12,7 @@ import { cliNotifier, notifyCommand } from './notify.ts';
 import { runAndNotify } from '../notify/index.ts';
 import { quarantineNotifier } from '../notify/quarantine-hook.ts';
 import { quarantineCommand } from './quarantine.ts';
+import { DEMO_SOURCES, type DemoSourceType } from './demo-sources.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -240,7 +241,7 @@ program
   .addOption(portOption('port of the web UI, 0 to 65535 (default: a free one)'))
   .option('--keep', 'keep the temporary data directory when the demo ends')
   .option('--json', 'print the run summary as JSON')
-  .addOption(new Option('--source <type>', 'the identity provider to sync from: entra (emulated), ldap (a real OpenLDAP started for the demo), google (emulated)').choices(['entra', 'ldap', 'google']).default('entra'))
+  .addOption(new Option('--source <type>', 'the identity provider to sync from: entra, okta, google (emulated) or ldap (a real OpenLDAP started for the demo)').choices([...DEMO_SOURCES]).default('entra'))
   .addHelpText(
     'after',
     '\nThe demo keeps its data in a temporary directory, removed when it ends, unless --keep\n' +
@@ -248,7 +249,7 @@ program
       'never writes into a real store.',
   )
   .action(async (_o, cmd: Command) => {
-    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: number; port?: number; keep?: boolean; source?: string };
+    const opts = cmd.opts() as { once?: boolean; json?: boolean; users: number; port?: number; keep?: boolean; source?: DemoSourceType };
     const { runDemo } = await import('./demo.ts');
     // Only a directory named on the command line: IDSYNC_DATA_DIR may point at a real store.
     const dataDir = program.getOptionValueSource('dataDir') === 'cli' ? (program.opts() as GlobalOptions).dataDir : undefined;

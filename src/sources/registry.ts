@@ -35,6 +35,8 @@ const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> =
   entra: () => import('./entra/index.ts'),
   ldap: () => import('./ldap/index.ts'),
   google: () => import('./google/index.ts'),
+  okta: () => import('./okta/index.ts'),
+  keycloak: () => import('./keycloak/index.ts'),
 };
 
 export const sourceTypes = Object.keys(loaders);
