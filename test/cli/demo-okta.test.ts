@@ -12,10 +12,7 @@ test('`idsync demo --source okta --once --json` syncs the Okta org into Jira and
   rmSync(summary.dataDir, { recursive: true, force: true });
   assert.equal(summary.status, 'succeeded', o.stdout);
   assert.equal(summary.read, 60, 'every user of the Okta org was read');
-  assert.equal(summary.failed, 0);
+  assert.equal(summary.failed, 0, 'no user failed');
   assert.deepEqual(Object.keys(summary.targets), ['jira', 'confluence']);
   assert.equal(summary.targets.jira!.created, 60);
-  const unknown = await runCommand(process.execPath, ['bin/idsync.mjs', 'demo', '--source', 'nowhere', '--once']);
-  assert.notEqual(unknown.code, 0);
-  assert.match(unknown.stderr, /Allowed choices are entra, okta/);
 });
