@@ -334,8 +334,11 @@ export interface MappingRule {
 
 // ---------------------------------------------------------------- runs
 
-/** `incremental`: what changed since the connector's checkpoint (sources with `changes`). */
-export type RunKind = 'full' | 'user' | 'incremental';
+/**
+ * `incremental`: what changed since the connector's checkpoint (sources with `changes`).
+ * `push`: a batch of users a provider pushed to idsync (inbound SCIM), given with the request.
+ */
+export type RunKind = 'full' | 'user' | 'incremental' | 'push';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 /** What a run did with one user on one target (the values a run item's `operation` takes). */
 export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled'] as const;

@@ -25,6 +25,7 @@ import { CircuitBreaker } from './circuit.ts';
 import { RemovalGuard, assertPlausibleRead, countUserDrop, journalHeldRemovals, safetyOf } from './read-guard.ts';
 import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
+import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
 import { noteRecordFingerprint, recordFingerprintOf, userOf } from './shadow-record.ts';
@@ -94,10 +95,15 @@ interface RunContext {
 }
 
 export class SyncEngine {
+  private readonly ctx: ConnectorContext;
+
   constructor(
     private readonly store: Store,
-    private readonly ctx: ConnectorContext = {},
-  ) {}
+    ctx: ConnectorContext = {},
+  ) {
+    // Sources that answer from what was pushed to idsync (scim) read the store.
+    this.ctx = { ...ctx, store };
+  }
 
 
   async run(req: SyncRequest): Promise<SyncResult> {
@@ -125,7 +131,7 @@ export class SyncEngine {
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
       rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));
       // The one thing the trigger decides: what is ingested (ingest.ts). The rest is one pipeline.
-      const reader = req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
+      const reader = req.kind === 'push' ? pushRead(req) : req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
       await this.pipeline(rc, reader);
       if (journal.counts.failed > 0) status = 'partial';
     } catch (e) {

@@ -7,7 +7,7 @@ export const countsOut = z.object({
 });
 
 export const runOut = z.object({
-  id: z.string(), connectorId: z.string(), kind: z.enum(['full', 'user', 'incremental']), dryRun: z.boolean(), reconcile: z.boolean(), trigger: z.string(),
+  id: z.string(), connectorId: z.string(), kind: z.enum(['full', 'user', 'incremental', 'push']), dryRun: z.boolean(), reconcile: z.boolean(), trigger: z.string(),
   status: z.enum(['running', 'succeeded', 'failed', 'partial']), userRef: z.string().nullable(), startedAt: z.string(), finishedAt: z.string().nullable(),
   counts: countsOut, error: z.string().nullable(),
   /** What the run says beside its status, e.g. that an expired checkpoint made it read in full. */

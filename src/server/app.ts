@@ -26,6 +26,9 @@ import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
 import { DEFAULT_BODY_LIMIT, PUBLIC_BODY_LIMIT, trustsProxy, type TlsFiles, type TrustProxy } from './deployment.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import { defaultServices, type EngineService, type Services } from './services.ts';
+import { scimRoutes } from '../sources/scim/http/routes.ts';
+import { scimAdminRoutes } from '../sources/scim/http/admin-routes.ts';
+import { PushBatcher } from '../sources/scim/push.ts';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -74,6 +77,8 @@ export interface IdsyncServer {
   scheduler?: Scheduler;
   /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
   jobs?: { queue: JobQueue; runner: JobRunner };
+  /** Turns what SCIM clients push into push runs (src/sources/scim/push.ts). */
+  scimPush: PushBatcher;
   close(): Promise<void>;
 }
 
@@ -137,6 +142,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
   eventRoutes(app, api, bus, opts.events);
+  // Inbound SCIM: its own plugin (SCIM bodies, errors and bearer tokens), outside the UI's session auth.
+  const scimPush = new PushBatcher(opts.store, runs, app.log);
+  scimAdminRoutes(api, opts.store);
+  await app.register(scimRoutes, { store: opts.store, onWrite: (id) => scimPush.notify(id) });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
 
   let openapi: Record<string, unknown> | undefined;
@@ -170,8 +179,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     metrics: serverMetrics,
     ...(scheduler ? { scheduler } : {}),
     ...(jobs ? { jobs } : {}),
+    scimPush,
     async close() {
       clearInterval(reloading);
+      await scimPush.stop();
       jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
@@ -245,6 +256,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
     address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
     await server.jobs?.runner.start();
+    await server.scimPush.start();
     await server.scheduler?.start();
   } catch (e) {
     // What was opened is let go (pg-boss's timers, the pool, the schedules), so a server that
