@@ -110,7 +110,8 @@ export function applyPatch(resource: ScimJson, ops: PatchOp[], type: 'User' | 'G
       if (!isObject(o.value)) throw new ScimError(400, `${o.op} without a path needs an object of attributes as its value`, 'invalidValue');
       // No path: each key of the value is a path (Entra writes "name.givenName" or a URN-qualified name there).
       for (const [k, v] of Object.entries(o.value)) {
-        if (k.toLowerCase() === 'schemas') continue;
+        // Okta's group rename sends {"id": …, "displayName": …}: read-only names in a no-path value are ignored.
+        if (['schemas', 'id', 'meta'].includes(k.toLowerCase())) continue;
         if (k.toLowerCase().startsWith('urn:') && isObject(v) && !splitUrn(k).attr) {
           for (const [ek, ev] of Object.entries(v)) apply(o.op, parsePath(`${k}:${ek}`), ev, `${k}:${ek}`);
         } else apply(o.op, parsePath(k), v, k);
