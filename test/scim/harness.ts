@@ -49,6 +49,9 @@ export interface ScimHarness {
   base: string;
   token: string;
   client: ScimClient;
+  dir: string;
+  /** Stops the server and starts another on the same data directory. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,18 +62,26 @@ export async function startScimHarness(source: Record<string, unknown> = {}): Pr
   await server.store.connectors.save(scimConnector(jira.url, 'scim', source));
   const { token } = await new ScimRepo(server.store.db).createToken('scim', 'test');
   const base = `${server.url}/scim/v2/scim`;
-  return {
+  const h: ScimHarness = {
     server,
     jira,
     base,
     token,
+    dir,
     client: new ScimClient(base, token),
+    async restart() {
+      await h.server.close();
+      h.server = await startServer({ dataDir: dir, port: 0, logger: false });
+      h.base = `${h.server.url}/scim/v2/scim`;
+      h.client = new ScimClient(h.base, token);
+    },
     async close() {
-      await server.close();
+      await h.server.close();
       await jira.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return h;
 }
 
 export interface ScimAnswer {

@@ -49,7 +49,8 @@ export class PushBatcher {
 
   /** Schedules a push of what every SCIM connector still owes (start-up). */
   async start(): Promise<void> {
-    for (const id of await this.repo.connectorsWithDirty()) this.notify(id);
+    // Owed since before the stop: late already, so pushed at once rather than after a window.
+    for (const id of await this.repo.connectorsWithDirty()) this.flushSoon(id, 0);
   }
 
   /** A write to the connector was stored: a push run follows within the batch window. */
