@@ -8,6 +8,7 @@ import type { ItemOperation, RunKind } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
+import { scimCommands } from './scim.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -257,6 +258,8 @@ program
     const { serve } = await import('./serve.ts');
     await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json, deployment: { trustProxy: opts.trustProxy, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, allowedSecretRefs: opts.allowedSecretRefs, bodyLimit: opts.bodyLimit } });
   });
+
+scimCommands(program, globals);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {
