@@ -110,6 +110,12 @@ describe('SCIM: Entra ID provisioning sequence', () => {
     assert.equal(jira.properties.department, 'Marketing');
     assert.equal(jira.properties.managerName, 'The Boss');
 
+    // The form of Entra's SDK example ("Example 5"): a bare manager path and a one-element list.
+    const again = await c.patch(`/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Add', path: 'manager', value: [{ $ref: `${h.base}/Users/${manager.body.id}`, value: manager.body.id }] }] });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body[ENT].manager.value, manager.body.id);
+    assert.equal(again.body.manager, undefined, 'kept as the enterprise manager');
+
     // The manager cleared, then the user disabled with active as the string "False".
     const cleared = await c.patch(`/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Remove', path: `${ENT}:manager` }] });
     assert.equal(cleared.status, 200);

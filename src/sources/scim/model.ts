@@ -67,7 +67,8 @@ export function normaliseAttributes(body: ScimJson, type: 'User' | 'Group'): Sci
   for (const [rawKey, value] of Object.entries(body)) {
     const key = canonicalName(rawKey);
     // A password (Okta may send one) is never kept: idsync writes no passwords.
-    if (READ_ONLY.has(key.toLowerCase()) || key === 'password') continue;
+    // `schemas` is computed from the attributes when answering (a client may list others, e.g. Entra's ADSCIM Group URN).
+    if (READ_ONLY.has(key.toLowerCase()) || key === 'password' || key === 'schemas') continue;
     if (key.startsWith('urn:')) {
       const { schema, attr } = splitUrn(key);
       if (schema.toLowerCase() === USER_SCHEMA.toLowerCase() || schema.toLowerCase() === GROUP_SCHEMA.toLowerCase()) {
@@ -107,9 +108,16 @@ function canonicalKeys(obj: ScimJson): ScimJson {
 export function strictValues(res: ScimJson, type: 'User' | 'Group'): ScimJson {
   if (type === 'User') {
     if ('active' in res) res.active = booleanOf(res.active, 'active');
+    // Entra's SDK example patches a bare `manager` path (no URN): it is the enterprise manager.
+    if ('manager' in res) {
+      const ext = (isObject(res[ENTERPRISE_SCHEMA]) ? res[ENTERPRISE_SCHEMA] : (res[ENTERPRISE_SCHEMA] = {})) as ScimJson;
+      ext.manager = res.manager;
+      delete res.manager;
+    }
     const ent = res[ENTERPRISE_SCHEMA];
     if (isObject(ent) && 'manager' in ent) {
-      const m = ent.manager;
+      // A one-element list ([{"$ref", "value"}], as in Entra's "update manager" example) is that element.
+      const m = Array.isArray(ent.manager) && ent.manager.length <= 1 ? (ent.manager[0] ?? null) : ent.manager;
       // Entra sends the manager as the bare id of the manager's SCIM resource; "" or null clears it.
       if (m === null || m === '' || (isObject(m) && (m.value === null || m.value === ''))) delete ent.manager;
       else if (typeof m === 'string') ent.manager = { value: m };

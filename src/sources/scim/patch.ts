@@ -224,7 +224,7 @@ function applyAt(container: ScimJson, op: PatchOp['op'], path: Path, value: unkn
     } else delete container[key];
     return;
   }
-  if (isMulti(container, path.attr)) {
+  if (isMulti(container, path.attr) && path.attr !== 'manager') {
     const items = Array.isArray(value) ? value : [value];
     if (op === 'replace') container[key] = items;
     else {
