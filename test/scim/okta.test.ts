@@ -100,6 +100,11 @@ describe('SCIM: Okta provisioning sequence', () => {
     assert.ok(h.jira.inspect('member15')!.groups.includes('okta-pushed-renamed'));
     assert.ok(!h.jira.inspect('member5')!.groups.includes('okta-pushed-renamed'), 'a removed member is not in the Jira group');
 
+    // A full push of the membership with replace (Okta's documented form).
+    const full = await c.patch(`/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'members', value: ids.slice(0, 3).map((value) => ({ value, display: 'x' })) }] });
+    assert.equal(full.status, 204);
+    assert.deepEqual((await c.get(`/Groups/${gid}`)).body.members.map((m: any) => m.value).sort(), ids.slice(0, 3).sort());
+
     // Okta's PUT of a group carries the whole member list.
     const put = await c.put(`/Groups/${gid}`, { schemas: [GROUP], id: gid, displayName: 'okta-pushed-renamed', members: [{ value: ids[0] }] });
     assert.equal(put.status, 200);

@@ -141,6 +141,7 @@ export class ScimRepo {
       return await this.db.transaction().execute(async (trx) => {
         const taken = await trx.selectFrom('scim_resources').select('id').where('connector_id', '=', connectorId).where('resource_type', '=', type).where('name_lc', '=', name.toLowerCase()).where('id', '!=', id).executeTakeFirst();
         if (taken) throw new UniquenessError(`${type === 'User' ? 'userName' : 'displayName'} "${name}" is already taken (by ${type.toLowerCase()} ${taken.id})`);
+        const before = await trx.selectFrom('scim_resources').select('name_lc').where('connector_id', '=', connectorId).where('resource_type', '=', type).where('id', '=', id).executeTakeFirst();
         const res = await trx
           .updateTable('scim_resources')
           .set({ resource: JSON.stringify(resource), name_lc: name.toLowerCase(), external_id: externalId, version: expectedVersion + 1, dirty: 1, updated_at: now })
@@ -148,7 +149,8 @@ export class ScimRepo {
           .executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) return undefined;
         const r = await trx.selectFrom('scim_resources').selectAll().where('connector_id', '=', connectorId).where('resource_type', '=', type).where('id', '=', id).executeTakeFirstOrThrow();
-        if (type === 'Group') await this.touchMembers(trx, connectorId, id, now);
+        // A renamed group changes its members' groups; Okta re-sends the name with every membership change, which changes nothing.
+        if (type === 'Group' && before?.name_lc !== name.toLowerCase()) await this.touchMembers(trx, connectorId, id, now);
         return fromRow(r);
       });
     } catch (e) {
