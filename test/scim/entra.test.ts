@@ -154,6 +154,14 @@ describe('SCIM: Entra ID provisioning sequence', () => {
     assert.deepEqual(withMembers.body.members.map((m: any) => m.value).sort(), [a.body.id, b.body.id].sort());
     const noMembers = await c.get(`/Groups/${g.body.id}?excludedAttributes=members`);
     assert.equal(noMembers.body.members, undefined);
+    // Entra asks whether a reference attribute has a value by filtering on members.
+    const isMember = await c.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent(`id eq "${g.body.id}" and members eq "${a.body.id}"`)}`);
+    assert.equal(isMember.body.totalResults, 1);
+    assert.equal(isMember.body.Resources[0].members, undefined, 'excludedAttributes=members holds for lists too');
+    const notMember = await c.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent(`id eq "${g.body.id}" and members eq "nobody"`)}`);
+    assert.equal(notMember.body.totalResults, 0);
+    const byName = await c.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "JIRA-DEVS"')}`);
+    assert.equal(byName.body.Resources[0]?.id, g.body.id, 'displayName lookups ignore case');
     await pushed(h);
     assert.deepEqual(h.jira.inspect('alice')!.groups.filter((x) => x === 'jira-devs'), ['jira-devs']);
     const rm = await c.patch(`/Groups/${g.body.id}`, { schemas: [PATCH], Operations: [{ op: 'Remove', path: 'members', value: [{ value: a.body.id }] }] });

@@ -23,22 +23,29 @@ export function parseFilter(text: string): Filter {
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 const valueOf = (r: unknown) => (typeof r === 'object' && r !== null && !Array.isArray(r) && 'value' in r ? (r as { value: unknown }).value : r);
 
+// A multi-valued attribute compared as a whole (`members eq "id"`) reaches a comparison as its
+// list: it matches when one of its values does.
+const anyOf = (r: unknown, test: (x: unknown) => boolean) => (Array.isArray(r) ? r.some(test) : test(r));
+
 class CaseIgnoringTester extends Tester {
   override eq(r: any, v: any): boolean {
-    return lower(valueOf(r)) === lower(v);
+    return anyOf(r, (x) => lower(valueOf(x)) === lower(v));
   }
   override ne(r: any, v: any): boolean {
     return !this.eq(r, v);
   }
   override co(r: any, v: any): boolean {
+    if (Array.isArray(r)) return r.some((x) => this.co(x, v));
     const x = valueOf(r);
     return typeof x === 'string' && typeof v === 'string' ? x.toLowerCase().includes(v.toLowerCase()) : super.co(x, v);
   }
   override sw(r: any, v: any): boolean {
+    if (Array.isArray(r)) return r.some((x) => this.sw(x, v));
     const x = valueOf(r);
     return typeof x === 'string' && typeof v === 'string' ? x.toLowerCase().startsWith(v.toLowerCase()) : super.sw(x, v);
   }
   override ew(r: any, v: any): boolean {
+    if (Array.isArray(r)) return r.some((x) => this.ew(x, v));
     const x = valueOf(r);
     return typeof x === 'string' && typeof v === 'string' ? x.toLowerCase().endsWith(v.toLowerCase()) : super.ew(x, v);
   }
