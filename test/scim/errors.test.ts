@@ -3,7 +3,7 @@
 // management through the admin API.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScimHarness, type ScimHarness } from './harness.ts';
+import { JIRA_PAT, startScimHarness, type ScimHarness } from './harness.ts';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -106,5 +106,15 @@ describe('SCIM: errors and hostile input', () => {
     assert.equal(revoked.statusCode, 204, revoked.body);
     assertScimError(await h.client.get('/Users'), 401);
     h.client.token = h.token;
+
+    // The source type is offered in the catalogue, and a SCIM connector is saved through the API.
+    const types = await app.inject({ method: 'GET', url: '/api/v1/source-types', headers });
+    assert.ok(types.body.includes('"scim"'), types.body.slice(0, 300));
+    const base = (await h.server.store.connectors.get('scim'))!.config;
+    const connector = { ...base, id: 'scim-api', name: 'via API', targets: base.targets.map((t) => ({ ...t, auth: { type: 'pat', token: { replace: JIRA_PAT } } })) };
+    const saved = await app.inject({ method: 'POST', url: '/api/v1/connectors', headers, payload: { config: connector } });
+    assert.equal(saved.statusCode, 201, saved.body);
+    const wrongType = await app.inject({ method: 'POST', url: '/api/v1/connectors/scim-api/scim-tokens', headers, payload: {} });
+    assert.equal(wrongType.statusCode, 201, 'a token for the new SCIM connector');
   });
 });
