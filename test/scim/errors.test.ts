@@ -116,5 +116,17 @@ describe('SCIM: errors and hostile input', () => {
     assert.equal(saved.statusCode, 201, saved.body);
     const wrongType = await app.inject({ method: 'POST', url: '/api/v1/connectors/scim-api/scim-tokens', headers, payload: {} });
     assert.equal(wrongType.statusCode, 201, 'a token for the new SCIM connector');
+    const apiToken = wrongType.json().token as string;
+    const pushedThere = await fetch(`${h.server.url}/scim/v2/scim-api/Users`, { method: 'POST', headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: [USER], userName: 'gone@example.com' }) });
+    assert.equal(pushedThere.status, 201);
+    // Deleting the connector deletes what was pushed and its tokens: a new one of that id starts empty.
+    await h.server.scimPush.idle('scim-api');
+    assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/connectors/scim-api', headers })).statusCode, 204);
+    assert.equal((await app.inject({ method: 'POST', url: '/api/v1/connectors', headers, payload: { config: connector } })).statusCode, 201);
+    const old = await fetch(`${h.server.url}/scim/v2/scim-api/Users`, { headers: { authorization: `Bearer ${apiToken}` } });
+    assert.equal(old.status, 401, 'the deleted connector\'s token is gone');
+    const fresh = (await app.inject({ method: 'POST', url: '/api/v1/connectors/scim-api/scim-tokens', headers, payload: {} })).json().token;
+    const list = (await (await fetch(`${h.server.url}/scim/v2/scim-api/Users`, { headers: { authorization: `Bearer ${fresh}` } })).json()) as any;
+    assert.equal(list.totalResults, 0, 'nothing pushed to the deleted connector is inherited');
   });
 });
