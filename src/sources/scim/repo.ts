@@ -4,7 +4,7 @@
 // their own table so adding 100 members does not rewrite a group of 10,000. Tokens: hashed.
 // The table shapes are declared here, not in the shared store schema: only this module uses them.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export type ResourceType = 'User' | 'Group';
 export type ScimJson = Record<string, unknown>;
@@ -107,7 +107,8 @@ export class ScimRepo {
   /** Users whose userName starts with `prefix` (pickers). */
   async prefix(connectorId: string, prefix: string, limit: number): Promise<StoredResource[]> {
     const p = prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
-    const rows = await this.db.selectFrom('scim_resources').selectAll().where('connector_id', '=', connectorId).where('resource_type', '=', 'User').where('name_lc', 'like', `${p}%`).orderBy('name_lc').limit(limit).execute();
+    // ESCAPE said explicitly: SQLite has no default escape character, PostgreSQL's is the backslash.
+    const rows = await this.db.selectFrom('scim_resources').selectAll().where('connector_id', '=', connectorId).where('resource_type', '=', 'User').where(sql<boolean>`name_lc like ${`${p}%`} escape ${'\\'}`).orderBy('name_lc').limit(limit).execute();
     return rows.map(fromRow);
   }
 
