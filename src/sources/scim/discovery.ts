@@ -9,7 +9,6 @@ export const MAX_RESULTS = 1000;
 export function serviceProviderConfig(base: string): ScimJson {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/idsync/idsync#inbound-scim',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: MAX_RESULTS },
