@@ -13,6 +13,7 @@ import { runAndNotify } from '../notify/index.ts';
 import { quarantineNotifier } from '../notify/quarantine-hook.ts';
 import { quarantineCommand } from './quarantine.ts';
 import { DEMO_SOURCES, type DemoSourceType } from './demo-sources.ts';
+import { scimCommands } from './scim.ts';
 
 /** Exit codes: 0 success, 1 the run or command failed, 2 a usage error, 3 the run finished but some users failed. */
 const EXIT_FAILED = 1;
@@ -273,6 +274,8 @@ program
     const { serve } = await import('./serve.ts');
     await serve({ dataDir: opts.dataDir, host: opts.host, port: opts.port, json: opts.json, ...(opts.notifications ? { notifications: opts.notifications } : {}), deployment: { trustProxy: opts.trustProxy, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey, allowedSecretRefs: opts.allowedSecretRefs, bodyLimit: opts.bodyLimit } });
   });
+
+scimCommands(program, globals);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {

@@ -40,7 +40,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-const RUN_KIND_WORDS: Record<RunRecord['kind'], string> = { full: 'full sync', incremental: 'incremental sync', user: 'user sync', cleanup: 'approved cleanup' };
+const RUN_KIND_WORDS: Record<RunRecord['kind'], string> = { full: 'full sync', incremental: 'incremental sync', user: 'user sync', cleanup: 'approved cleanup', push: 'SCIM push' };
 
 export function summaryLine(run: RunRecord): string {
   const c = run.counts;

@@ -337,8 +337,10 @@ export interface MappingRule {
 /**
  * `incremental`: what changed since the connector's checkpoint (sources with `changes`).
  * `cleanup`: an administrator's approval of a quarantined cleanup (src/engine/quarantine.ts).
+ * `push`: a batch of users a provider pushed to idsync (inbound SCIM), given with the request.
  */
-export type RunKind = 'full' | 'user' | 'incremental' | 'cleanup';
+export const RUN_KINDS = ['full', 'user', 'incremental', 'cleanup', 'push'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 /** What a run did with one user on one target (the values a run item's `operation` takes). */
 export const ITEM_OPERATIONS = ['created', 'updated', 'unchanged', 'failed', 'skipped', 'missing', 'disabled', 'deleted', 'anonymised', 'quarantined'] as const;

@@ -4,14 +4,17 @@ import type { FieldChange, FieldValues, ItemOperation, RunKind, TestResult } fro
 import type { RunRecord } from '../store/runs.ts';
 import type { MatchedBy } from './matching.ts';
 import type { Quarantine } from '../store/quarantine.ts';
+import type { IngestBatch } from './ingest.ts';
 
-export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench';
+export type Trigger = 'cli' | 'api' | 'ui' | 'schedule' | 'demo' | 'bench' | 'scim';
 
 export interface SyncRequest {
   connector: ConnectorConfig;
   kind: RunKind;
   /** For kind 'user': UPN, mail, object id, or the Atlassian username of a linked user. */
   userRef?: string;
+  /** For kind 'push': the users pushed (inbound SCIM) and those deleted there. */
+  push?: IngestBatch;
   /** Simulate: plan everything, write nothing to targets or links; the run is journaled as a dry run. */
   dryRun?: boolean;
   /** Compare against the targets' actual values instead of the last-applied snapshot. */

@@ -29,6 +29,7 @@ import { holdCleanups, withRestore, type EngineDeps } from './quarantine.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
+import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
@@ -111,12 +112,17 @@ interface RunContext {
 }
 
 export class SyncEngine {
+  private readonly ctx: ConnectorContext;
+
   constructor(
     private readonly store: Store,
-    private readonly ctx: ConnectorContext = {},
+    ctx: ConnectorContext = {},
     /** The clock and the quarantine hook (see EngineDeps). */
     private readonly deps: EngineDeps = {},
-  ) {}
+  ) {
+    // Sources that answer from what was pushed to idsync (scim) read the store.
+    this.ctx = { ...ctx, store };
+  }
 
   /** Now, from the injected clock (tests move it to see a deletion fall due). */
   private now(): Date {
@@ -150,7 +156,7 @@ export class SyncEngine {
       rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));
       // The one thing the trigger decides: what is ingested (ingest.ts). The rest is one pipeline.
       if (req.kind === 'cleanup') throw new IdsyncError('INTERNAL', 'a cleanup run is started by approving a quarantine, not as a sync');
-      const reader = req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
+      const reader = req.kind === 'push' ? pushRead(req) : req.kind === 'full' ? fullRead(runtime, req.signal) : req.kind === 'incremental' ? await incrementalRead(runtime, this.store.shadow, req.signal) : await this.singleUserRead(rc);
       await this.pipeline(rc, reader);
       // A cleanup held for an administrator is work not done: the run says so (and its notice why).
       if (journal.counts.failed > 0 || rc.cleanupHeld) status = 'partial';

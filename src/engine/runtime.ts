@@ -45,7 +45,7 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
   const where = `connector ${connector.id}`;
   const sourceDef = await sourceDefinition(connector.source.type);
   const sourceConfig = parseSection(sourceDef.configSchema, connector.source, `${where}: source`);
-  const source = sourceDef.create(sourceConfig, ctx);
+  const source = sourceDef.create(sourceConfig, { ...ctx, connectorId: connector.id });
 
   const targets: TargetRuntime[] = [];
   for (const t of connector.targets) {

@@ -18,7 +18,7 @@ export interface Message {
   link?: string;
 }
 
-const KIND_LABEL: Record<RunKind, string> = { full: 'Full sync', incremental: 'Incremental sync', user: 'User sync', cleanup: 'Approved cleanup' };
+const KIND_LABEL: Record<RunKind, string> = { full: 'Full sync', incremental: 'Incremental sync', user: 'User sync', cleanup: 'Approved cleanup', push: 'SCIM push' };
 
 function connectorLabel(e: NotificationEvent): string {
   return e.connectorName && e.connectorName !== e.connectorId ? `${e.connectorName} (${e.connectorId})` : e.connectorId;

@@ -1,5 +1,6 @@
 // Answer shapes shared by several route modules (documentation in the OpenAPI document).
 import { z } from 'zod';
+import { RUN_KINDS } from '../core/types.ts';
 
 export const countsOut = z.object({
   read: z.number(), created: z.number(), updated: z.number(), unchanged: z.number(),
@@ -11,7 +12,7 @@ export const countsOut = z.object({
 });
 
 export const runOut = z.object({
-  id: z.string(), connectorId: z.string(), kind: z.enum(['full', 'user', 'incremental', 'cleanup']), dryRun: z.boolean(), reconcile: z.boolean(), trigger: z.string(),
+  id: z.string(), connectorId: z.string(), kind: z.enum(RUN_KINDS), dryRun: z.boolean(), reconcile: z.boolean(), trigger: z.string(),
   status: z.enum(['running', 'succeeded', 'failed', 'partial']), userRef: z.string().nullable(), startedAt: z.string(), finishedAt: z.string().nullable(),
   counts: countsOut, error: z.string().nullable(),
   /** What the run says beside its status, e.g. that an expired checkpoint made it read in full. */

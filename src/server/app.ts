@@ -31,6 +31,9 @@ import { defaultServices, type EngineService, type Services } from './services.t
 import { Notifier, notifyingEngine, type NotificationsConfig } from '../notify/index.ts';
 import { notifyRoutes } from './routes-notify.ts';
 import { quarantineNotifier } from '../notify/quarantine-hook.ts';
+import { scimRoutes } from '../sources/scim/http/routes.ts';
+import { scimAdminRoutes } from '../sources/scim/http/admin-routes.ts';
+import { PushBatcher } from '../sources/scim/push.ts';
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -87,6 +90,8 @@ export interface IdsyncServer {
   scheduler?: Scheduler;
   /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
   jobs?: { queue: JobQueue; runner: JobRunner };
+  /** Turns what SCIM clients push into push runs (src/sources/scim/push.ts). */
+  scimPush: PushBatcher;
   close(): Promise<void>;
 }
 
@@ -156,6 +161,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   quarantineRoutes(api, { store: opts.store, services });
   eventRoutes(app, api, bus, opts.events);
   notifyRoutes(api, { notifier });
+  // Inbound SCIM: its own plugin (SCIM bodies, errors and bearer tokens), outside the UI's session auth.
+  const scimPush = new PushBatcher(opts.store, runs, app.log);
+  scimAdminRoutes(api, opts.store);
+  await app.register(scimRoutes, { store: opts.store, onWrite: (id) => scimPush.notify(id) });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
 
   let openapi: Record<string, unknown> | undefined;
@@ -190,8 +199,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     notifier,
     ...(scheduler ? { scheduler } : {}),
     ...(jobs ? { jobs } : {}),
+    scimPush,
     async close() {
       clearInterval(reloading);
+      await scimPush.stop();
       jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
@@ -268,6 +279,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     if (interrupted) server.app.log.warn(`${interrupted} run(s) were interrupted by a stop and are marked failed`);
     address = await server.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
     await server.jobs?.runner.start();
+    await server.scimPush.start();
     await server.scheduler?.start();
   } catch (e) {
     // What was opened is let go (pg-boss's timers, the pool, the schedules), so a server that

@@ -36,6 +36,8 @@ export interface StartRequest {
   kind: RunKind;
   dryRun?: boolean;
   userRef?: string;
+  /** For kind 'push': the pushed users (see SyncRequest.push). */
+  push?: SyncRequest['push'];
   trigger: Trigger;
   /** Told the run as soon as the store has claimed it (a job records itself on it, src/jobs/runner.ts). */
   onClaimed?: (run: RunRecord) => void;
@@ -185,6 +187,7 @@ export class RunCoordinator {
       connector: req.connector,
       kind: req.kind,
       ...(req.userRef ? { userRef: req.userRef } : {}),
+      ...(req.push ? { push: req.push } : {}),
       dryRun: req.dryRun ?? false,
       trigger: req.trigger,
       signal: controller.signal,

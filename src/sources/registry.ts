@@ -5,6 +5,7 @@ import type { AttributeInfo, SourceConnector } from '../core/types.ts';
 import type { RecordedRequest } from '../core/http.ts';
 import type { StoredSecretLookup } from '../config/secrets.ts';
 import { IdsyncError } from '../core/errors.ts';
+import type { Store } from '../store/index.ts';
 
 export interface ConnectorContext {
   /** Secrets entered in the UI, by stored name. */
@@ -15,6 +16,10 @@ export interface ConnectorContext {
   recorder?: (r: RecordedRequest) => void;
   /** Shortens retry waits in tests. */
   fastRetries?: boolean;
+  /** The store, for sources that answer from what was pushed to idsync (scim). Set by the engine. */
+  store?: Store;
+  /** The connector the source is created for. Set by buildRuntime. */
+  connectorId?: string;
 }
 
 export interface SourceDefinition<C = any> {
@@ -37,6 +42,7 @@ const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> =
   google: () => import('./google/index.ts'),
   okta: () => import('./okta/index.ts'),
   keycloak: () => import('./keycloak/index.ts'),
+  scim: () => import('./scim/index.ts'),
 };
 
 export const sourceTypes = Object.keys(loaders);

@@ -302,6 +302,51 @@ core['0010_cleanup_quarantine'] = {
   },
 };
 
+// Inbound SCIM (src/sources/scim): the resources a provisioning service pushed, per connector,
+// with a version (ETag) and a dirty mark while the push into the shadow still owes them; group
+// memberships apart (a PATCH of members does not rewrite the group); bearer tokens, hashed.
+core['0011_scim_resources'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('scim_resources')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('resource_type', 'text', (c) => c.notNull())
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('name_lc', 'text')
+      .addColumn('external_id', 'text')
+      .addColumn('resource', 'text')
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('dirty', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('deleted_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('scim_resources_pk', ['connector_id', 'resource_type', 'id'])
+      .execute();
+    // userName / group displayName are unique per connector (case-insensitive); a deleted row's is null.
+    await db.schema.createIndex('scim_resources_name').unique().on('scim_resources').columns(['connector_id', 'resource_type', 'name_lc']).execute();
+    await db.schema.createIndex('scim_resources_external').on('scim_resources').columns(['connector_id', 'resource_type', 'external_id']).execute();
+    await db.schema.createIndex('scim_resources_dirty').on('scim_resources').columns(['connector_id', 'dirty']).execute();
+    await db.schema
+      .createTable('scim_members')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('group_id', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('scim_members_pk', ['connector_id', 'group_id', 'user_id'])
+      .execute();
+    await db.schema.createIndex('scim_members_by_user').on('scim_members').columns(['connector_id', 'user_id']).execute();
+    await db.schema
+      .createTable('scim_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull().unique())
+      .addColumn('label', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_used_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

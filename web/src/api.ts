@@ -61,7 +61,7 @@ export interface User {
 export interface RunRecord {
   id: string;
   connectorId: string;
-  kind: 'full' | 'user' | 'incremental' | 'cleanup';
+  kind: 'full' | 'user' | 'incremental' | 'cleanup' | 'push';
   dryRun: boolean;
   trigger: string;
   status: 'running' | 'succeeded' | 'failed' | 'partial';
@@ -84,7 +84,7 @@ export interface Progress {
 }
 
 export interface Active {
-  kind: 'full' | 'user' | 'incremental';
+  kind: 'full' | 'user' | 'incremental' | 'push';
   dryRun: boolean;
   trigger: string;
   userRef?: string;

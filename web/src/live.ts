@@ -7,7 +7,7 @@ import { useEffect, useRef } from 'react';
 export interface RunEventData {
   connectorId: string;
   runId: string;
-  kind?: 'full' | 'user' | 'incremental';
+  kind?: 'full' | 'user' | 'incremental' | 'push';
   dryRun?: boolean;
   trigger?: string;
   userRef?: string;

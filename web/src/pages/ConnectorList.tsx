@@ -90,7 +90,7 @@ export function ConnectorList({ isAdmin }: { isAdmin: boolean }) {
                 <Table.Td>
                   {c.lastRun ? (
                     <Stack gap={0}>
-                      <Anchor size="sm" href={`#/runs/${c.lastRun.id}`}>{fmtTime(c.lastRun.startedAt)}{c.lastRun.dryRun ? ' (simulation)' : ''}{c.lastRun.kind === 'user' ? ' (one user)' : c.lastRun.kind === 'incremental' ? ' (incremental)' : ''}</Anchor>
+                      <Anchor size="sm" href={`#/runs/${c.lastRun.id}`}>{fmtTime(c.lastRun.startedAt)}{c.lastRun.dryRun ? ' (simulation)' : ''}{c.lastRun.kind === 'user' ? ' (one user)' : c.lastRun.kind === 'incremental' ? ' (incremental)' : c.lastRun.kind === 'push' ? ' (SCIM push)' : ''}</Anchor>
                       <Counts counts={c.lastRun.counts} />
                     </Stack>
                   ) : <Text size="sm" c="dimmed">never</Text>}

@@ -41,7 +41,7 @@ export function RunDetail({ id }: { id: string }) {
     <Stack maw={1400}>
       <div>
         <Anchor href="#/runs" size="sm">← Results</Anchor>
-        <Title order={3}>Run of {run.connectorId}: {run.kind === 'user' ? `user ${run.userRef}` : run.kind === 'incremental' ? 'incremental sync' : run.kind === 'cleanup' ? 'approved cleanup' : 'full sync'}{run.dryRun ? ' (simulation: nothing was written)' : ''}</Title>
+        <Title order={3}>Run of {run.connectorId}: {run.kind === 'user' ? `user ${run.userRef}` : run.kind === 'incremental' ? 'incremental sync' : run.kind === 'cleanup' ? 'approved cleanup' : run.kind === 'push' ? 'SCIM push' : 'full sync'}{run.dryRun ? ' (simulation: nothing was written)' : ''}</Title>
       </div>
       <Paper withBorder p="sm">
         <Group gap="md" wrap="wrap">

@@ -12,7 +12,7 @@ export function duration(r: RunRecord): string {
 
 /** A run's kind in words: full, incremental (what changed since the last read), or one user. */
 export function runKindLabel(r: Pick<RunRecord, 'kind' | 'userRef' | 'dryRun'>): string {
-  const kind = r.kind === 'user' ? `user ${r.userRef ?? ''}` : r.kind === 'incremental' ? 'incremental' : r.kind === 'cleanup' ? 'approved cleanup' : 'full';
+  const kind = r.kind === 'user' ? `user ${r.userRef ?? ''}` : r.kind === 'incremental' ? 'incremental' : r.kind === 'cleanup' ? 'approved cleanup' : r.kind === 'push' ? 'SCIM push' : 'full';
   return `${kind}${r.dryRun ? ' (simulation)' : ''}`;
 }
 

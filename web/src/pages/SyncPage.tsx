@@ -112,7 +112,7 @@ export function SyncPage({ id, isAdmin }: { id: string; isAdmin: boolean }) {
 
       {a && p && (
         <Paper withBorder p="md" data-testid="live-progress">
-          <Group justify="space-between"><Title order={5}>{a.kind === 'user' ? `Syncing ${a.userRef}` : a.dryRun ? 'Simulation running' : a.kind === 'incremental' ? 'Incremental sync running' : 'Full sync running'}</Title><Badge>{p.phase}</Badge></Group>
+          <Group justify="space-between"><Title order={5}>{a.kind === 'user' ? `Syncing ${a.userRef}` : a.kind === 'push' ? 'SCIM push running' : a.dryRun ? 'Simulation running' : a.kind === 'incremental' ? 'Incremental sync running' : 'Full sync running'}</Title><Badge>{p.phase}</Badge></Group>
           <Progress value={p.planned ? Math.min(100, ((p.written + p.failed) / Math.max(p.planned, 1)) * 100) : 5} animated mt="sm" />
           <Group mt="xs" gap="xl">
             <Text size="sm">Users read: <b>{p.read}</b></Text><Text size="sm">Planned: <b>{p.planned}</b></Text>
