@@ -48,8 +48,8 @@ export class Store {
     this.connectors = new ConnectorRepo(db, secretBox(key));
     this.links = new LinkRepo(db, dialect);
     this.runs = new RunRepo(db, dialect, sqlite);
-    this.intents = new IntentRepo(db);
-    this.shadow = new ShadowRepo(db);
+    this.intents = new IntentRepo(db, dialect);
+    this.shadow = new ShadowRepo(db, dialect);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {
