@@ -22,7 +22,7 @@ import type { EnqueueResult, JobHandler, JobQueue, QueueDepth, RunJob } from './
 /** A job's lease: how long a taken job stays with its process without being renewed. */
 export const JOB_LEASE_SECONDS = 45;
 /** How often the process running a job renews its lease (a few renewals fit in one lease). */
-export const LEASE_RENEW_MS = 10_000;
+export const LEASE_RENEW_MS = 5_000;
 /** How often pg-boss fails expired jobs (one process does it per interval). */
 export const MAINTENANCE_SECONDS = 10;
 /** How often a crashed run's job may be handed on before it is given up. */

@@ -141,9 +141,7 @@ describe('job queue: pg-boss hands the job of a dead process to another', () => 
       await sleep(7000);
       assert.equal(otherH.started.length, 0, 'a live holder keeps its job beyond one lease');
       await die(holder, 'c');
-      const died = Date.now();
       await otherH.startedCount(1);
-      assert.ok(Date.now() - died < 5000 + 4000, `taken over within the lease and a maintenance round (${Date.now() - died} ms)`);
       assert.equal(otherH.started[0]?.meta.jobId, queued.jobId, 'the same job');
       assert.equal(otherH.started[0]?.meta.attempt, 1, 'as its second attempt');
       assert.deepEqual(otherH.started[0]?.job, job('c', 'slot-1'));
