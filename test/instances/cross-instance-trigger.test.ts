@@ -15,6 +15,16 @@ import { serve, stop, until, type Instance } from './serve.ts';
 
 const USERS = 150;
 
+/** The address line `idsync serve --json` prints (its log lines carry request urls, not this). */
+function addressOf(line: string): string | undefined {
+  try {
+    const v = JSON.parse(line) as { url?: unknown; level?: unknown };
+    return v.level === undefined && typeof v.url === 'string' && /^https?:/.test(v.url) ? v.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 test('an API trigger on instance A while instance B runs the connector is refused, and starts nothing', { timeout: 120_000 }, async () => {
   const em = await startEmulators({ users: USERS });
   // Slow Jira down so the scheduled run is still going when the trigger comes.
@@ -42,10 +52,11 @@ test('an API trigger on instance A while instance B runs the connector is refuse
     const b = instances.find((i) => i.child.pid === running.owner_pid);
     const a = instances.find((i) => i !== b)!;
     assert.ok(b, 'the scheduled run belongs to one of the two instances');
-    const url = (JSON.parse(a.output().split('\n').find((l) => l.includes('"url"'))!) as { url: string }).url;
+    const base: string | undefined = a.output().split('\n').map(addressOf).find(Boolean);
+    assert.ok(base, `instance A announced its address:\n${a.output()}`);
 
     for (let n = 0; n < 2; n++) {
-      const res = await fetch(`${url}/api/v1/connectors/contoso/sync`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'full' }) });
+      const res: Response = await fetch(`${base}/api/v1/connectors/contoso/sync`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'full' }) });
       const body = (await res.json()) as { error?: string };
       assert.equal(res.status, 409, JSON.stringify(body));
       assert.match(body.error ?? '', new RegExp(`already running \\(run ${running.id}, started .* by pid ${b.child.pid} on host `), 'names the run and the process running it');
