@@ -3,19 +3,28 @@
 // every process (pg-boss enforces it with unique indexes), so a connector's runs never overlap
 // and a schedule slot that finds a run going waits once instead of piling up.
 //
-// Leases: pg-boss 10 has no heartbeat of its own; a job counts as lost only after its
-// expiration, which would also cut off a long run that is alive. So the expiration is long
-// (JOB_EXPIRE_SECONDS, a safety net for a process that died between taking a job and claiming
-// its run) and the real lease is the runs table's owner heartbeat: when another process finds a
-// run dead (src/store/runs.ts), the JobRunner calls release(), which fails the job in pg-boss and
-// lets its retry go to whichever process takes it next.
+// Leases: pg-boss 10 has no heartbeat of its own; a job counts as lost after its expiration. So
+// the expiration is short (JOB_LEASE_SECONDS) and the worker holding a job renews it every
+// LEASE_RENEW_MS for as long as its handler runs, straight in pg-boss's job table (renew()). A
+// process that dies (SIGKILL, power) or stalls stops renewing; pg-boss's maintenance, every
+// MAINTENANCE_SECONDS on one of the processes, fails the expired job and its retry goes to
+// whichever process takes it next: within about a minute, also when the process died between
+// taking the job and claiming its run (no run to find dead then). A run a stalled process took
+// up again after that is fenced (src/store/run-fence.ts): its late writes are refused. Besides,
+// when another process finds a job's run dead (the runs table's owner heartbeat,
+// src/store/runs.ts), release() lets the job expire at the next maintenance, if its holder has
+// stopped renewing it.
 import PgBoss from 'pg-boss';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { EnqueueResult, JobHandler, JobQueue, QueueDepth, RunJob } from './types.ts';
 
-/** The safety-net lease of a job (pg-boss allows less than 24 h). */
-export const JOB_EXPIRE_SECONDS = 23 * 3600;
+/** A job's lease: how long a taken job stays with its process without being renewed. */
+export const JOB_LEASE_SECONDS = 45;
+/** How often the process running a job renews its lease (a few renewals fit in one lease). */
+export const LEASE_RENEW_MS = 5_000;
+/** How often pg-boss fails expired jobs (one process does it per interval). */
+export const MAINTENANCE_SECONDS = 10;
 /** How often a crashed run's job may be handed on before it is given up. */
 export const JOB_RETRY_LIMIT = 3;
 
@@ -30,6 +39,10 @@ interface Logger {
 export interface PgBossQueueOptions {
   /** Seconds between a worker's looks for a job (pg-boss default 2). */
   pollingIntervalSeconds?: number;
+  /** The lease, its renewal and pg-boss's maintenance (tests shorten them); defaults above. */
+  leaseSeconds?: number;
+  renewMs?: number;
+  maintenanceSeconds?: number;
 }
 
 /**
@@ -91,9 +104,17 @@ async function oneAtATime<T>(db: Kysely<Database>, key: string, fn: () => Promis
   });
 }
 
+/** This process's look for jobs of one connector (a loop of fetches, not pg-boss's work(): see runJob). */
+interface Worker {
+  stopped: boolean;
+  timer?: NodeJS.Timeout;
+  active?: Promise<void>;
+}
+
 export class PgBossJobQueue implements JobQueue {
   readonly kind = 'pg-boss' as const;
-  private readonly workers = new Map<string, string>();
+  private readonly workers = new Map<string, Worker>();
+  private stopping = false;
   private handler?: JobHandler;
 
   private constructor(
@@ -102,6 +123,8 @@ export class PgBossJobQueue implements JobQueue {
     private readonly boss: PgBoss,
     private readonly log: Logger,
     private readonly pollingIntervalSeconds: number,
+    private readonly leaseSeconds: number,
+    private readonly renewMs: number,
   ) {}
 
   /** Opens pg-boss on the store's own connection pool (no second set of credentials). */
@@ -112,7 +135,8 @@ export class PgBossJobQueue implements JobQueue {
       schema,
       // Schedules are claimed per slot in the store (src/jobs/slots.ts), not by pg-boss's cron.
       schedule: false,
-      expireInSeconds: JOB_EXPIRE_SECONDS,
+      expireInSeconds: opts.leaseSeconds ?? JOB_LEASE_SECONDS,
+      maintenanceIntervalSeconds: opts.maintenanceSeconds ?? MAINTENANCE_SECONDS,
     });
     boss.on('error', (e: Error & { queue?: string }) => {
       // Two processes reaching for a connector's next job at once: the stately index refuses the
@@ -122,7 +146,7 @@ export class PgBossJobQueue implements JobQueue {
     });
     // Behind the lock, the later processes find the schema made and create nothing.
     await oneAtATime(db, `idsync.pg-boss.${schema}`, () => boss.start());
-    return new PgBossJobQueue(db, schema, boss, log, opts.pollingIntervalSeconds ?? 2);
+    return new PgBossJobQueue(db, schema, boss, log, opts.pollingIntervalSeconds ?? 2, opts.leaseSeconds ?? JOB_LEASE_SECONDS, opts.renewMs ?? LEASE_RENEW_MS);
   }
 
   async start(handler: JobHandler, connectorIds: string[]): Promise<void> {
@@ -131,23 +155,75 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async watch(connectorId: string): Promise<void> {
-    if (!this.handler || this.workers.has(connectorId)) return;
+    if (!this.handler || this.stopping || this.workers.has(connectorId)) return;
     await this.ensureQueue(connectorId);
-    const handler = this.handler;
-    const worker = await this.boss.work<RunJob>(
-      queueName(connectorId),
-      { pollingIntervalSeconds: this.pollingIntervalSeconds, batchSize: 1, includeMetadata: true },
-      async ([job]) => {
-        if (job) await handler(job.data, { jobId: job.id, attempt: job.retryCount });
-      },
-    );
-    this.workers.set(connectorId, worker);
+    if (this.workers.has(connectorId)) return;
+    const w: Worker = { stopped: false };
+    this.workers.set(connectorId, w);
+    const name = queueName(connectorId);
+    const look = async (): Promise<void> => {
+      if (w.stopped) return;
+      let took = false;
+      try {
+        const [job] = await this.boss.fetch<RunJob>(name, { batchSize: 1, includeMetadata: true });
+        if (job) {
+          took = true;
+          w.active = this.runJob(connectorId, job.id, job.retryCount, job.data);
+          await w.active;
+          w.active = undefined;
+        }
+      } catch (e) {
+        // Two processes reaching for a connector's next job at once: the stately index refuses
+        // the second (it looks again at its next poll). Anything else is worth a line.
+        if (!/duplicate key|unique constraint/i.test((e as Error).message)) this.log.warn({ queue: name, err: (e as Error).message }, 'job queue error (pg-boss)');
+      }
+      if (!w.stopped) {
+        w.timer = setTimeout(() => void look(), took ? 0 : this.pollingIntervalSeconds * 1000);
+        w.timer.unref();
+      }
+    };
+    w.timer = setTimeout(() => void look(), 0);
+    w.timer.unref();
+  }
+
+  /**
+   * Runs one taken job, renewing its lease meanwhile, then completes it, or fails it (its retry
+   * goes to the next taker) when the handler threw. A job whose lease ran out while it ran has
+   * been handed on: it is another process's now, and is left alone.
+   */
+  private async runJob(connectorId: string, jobId: string, attempt: number, data: RunJob): Promise<void> {
+    const name = queueName(connectorId);
+    let lost = false;
+    const lease = setInterval(() => {
+      this.renew(connectorId, jobId, attempt).then(
+        (held) => {
+          if (!held && !lost) this.log.warn({ connector: connectorId, job: jobId }, "this process lost its job (its lease ran out): another process may take it over, and this run's writes are refused once it does");
+          lost ||= !held;
+        },
+        (e) => this.log.warn({ connector: connectorId, job: jobId, err: (e as Error).message }, 'renewing the job lease failed; trying again shortly'),
+      );
+    }, this.renewMs);
+    lease.unref();
+    let failure: Error | undefined;
+    try {
+      await this.handler!(data, { jobId, attempt });
+    } catch (e) {
+      failure = e as Error;
+    } finally {
+      clearInterval(lease);
+    }
+    // The last look: still ours? (The job id stays the same from one attempt to the next.)
+    if (lost || !(await this.renew(connectorId, jobId, attempt))) return;
+    if (failure) await this.boss.fail(name, jobId, { message: failure.message });
+    else await this.boss.complete(name, jobId);
   }
 
   async unwatch(connectorId: string): Promise<void> {
-    const worker = this.workers.get(connectorId);
+    const w = this.workers.get(connectorId);
     this.workers.delete(connectorId);
-    if (worker) await this.boss.offWork({ id: worker });
+    if (!w) return;
+    w.stopped = true;
+    clearTimeout(w.timer);
   }
 
   async forget(connectorId: string): Promise<void> {
@@ -159,7 +235,7 @@ export class PgBossJobQueue implements JobQueue {
 
   async enqueue(job: RunJob): Promise<EnqueueResult> {
     await this.ensureQueue(job.connectorId);
-    const id = await this.boss.send(queueName(job.connectorId), job as unknown as object, { retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+    const id = await this.boss.send(queueName(job.connectorId), job as unknown as object, { retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
     return id ? { queued: true, jobId: id } : { queued: false, reason: `a sync of connector ${job.connectorId} is already waiting to start` };
   }
 
@@ -175,14 +251,37 @@ export class PgBossJobQueue implements JobQueue {
     return out;
   }
 
-  async release(connectorId: string, jobId: string, reason: string): Promise<void> {
-    // Fails only a job not yet finished; with retries left it waits for the next taker at once.
-    await this.boss.fail(queueName(connectorId), jobId, { reason });
+  /**
+   * Extends the lease of an active job this process holds (its attempt) to JOB_LEASE_SECONDS
+   * from now. False when that attempt is no longer active (it expired and was handed on, or the
+   * job was deleted). pg-boss's own work() cannot be used for this: it gives up on a handler
+   * after the job's expiration as it was when taken, renewed or not.
+   */
+  async renew(connectorId: string, jobId: string, attempt: number): Promise<boolean> {
+    const res = await sql`
+      UPDATE ${sql.table(`${this.schema}.job`)} SET expire_in = (now() - started_on) + make_interval(secs => ${this.leaseSeconds})
+      WHERE name = ${queueName(connectorId)} AND id = ${jobId}::uuid AND state = 'active' AND retry_count = ${attempt}`.execute(this.db);
+    return Number(res.numAffectedRows ?? 0) > 0;
+  }
+
+  async release(connectorId: string, jobId: string, _reason: string): Promise<void> {
+    // The job's run died, but its job id stays the same from one attempt to the next: a later
+    // attempt, taken by another process, may hold it now. So the job is only made to expire
+    // when nobody renewed its lease for two renewals (its holder is gone too); pg-boss's next
+    // maintenance then hands it to the next attempt. A live holder keeps it.
+    await sql`
+      UPDATE ${sql.table(`${this.schema}.job`)} SET expire_in = (now() - started_on) - interval '1 second'
+      WHERE name = ${queueName(connectorId)} AND id = ${jobId}::uuid AND state = 'active'
+        AND started_on + expire_in < now() + make_interval(secs => ${this.leaseSeconds - (2 * this.renewMs) / 1000})`.execute(this.db);
   }
 
   async stop(): Promise<void> {
-    // Graceful: pg-boss waits for active handlers (the server aborts its runs first) and fails
-    // the ones still active at the end, so their retries go to another process.
+    // No more looks; the jobs in hand end first (the server has aborted their runs, and a job
+    // stopped that way fails, so its retry goes to another process), then pg-boss stops.
+    this.stopping = true;
+    const active = [...this.workers.values()].map((w) => w.active);
+    for (const id of [...this.workers.keys()]) await this.unwatch(id);
+    await Promise.race([Promise.allSettled(active), new Promise((r) => setTimeout(r, 20_000).unref())]);
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }
 
@@ -192,7 +291,7 @@ export class PgBossJobQueue implements JobQueue {
     // One creation at a time (see oneAtATime); a process that waited finds the queue made.
     await oneAtATime(this.db, `idsync.pg-boss.${this.schema}`, async () => {
       if (await this.boss.getQueue(name)) return;
-      await this.boss.createQueue(name, { name, policy: 'stately', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+      await this.boss.createQueue(name, { name, policy: 'stately', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
     });
   }
 }

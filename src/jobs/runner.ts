@@ -5,7 +5,7 @@
 // jobs on, so another process takes them without waiting for pg-boss's long lease.
 import { errorText, isIdsyncError } from '../core/errors.ts';
 import type { Store } from '../store/index.ts';
-import { HEARTBEAT_MS } from '../store/runs.ts';
+import { HEARTBEAT_MS, STALE_AFTER_MS } from '../store/runs.ts';
 import type { RunCoordinator } from '../server/run-coordinator.ts';
 import { HttpError } from '../server/routes.ts';
 import type { JobMeta, JobQueue, RunJob } from './types.ts';
@@ -70,6 +70,25 @@ export class JobRunner {
     }
   }
 
+  /**
+   * What became of the run an earlier attempt of this job started. A job is taken over when its
+   * lease ran out: its process died, or stalled (then its run may still show as running until
+   * the heartbeat says otherwise). Waits for that run to end or be found dead, so the job's work
+   * is neither done twice at once nor dropped as a conflict. 'done' when it ended on its own (the
+   * process died after its run, before the job was completed): not run again.
+   */
+  private async priorAttempt(job: RunJob, meta: JobMeta): Promise<'done' | 'run'> {
+    const deadline = Date.now() + STALE_AFTER_MS + 2 * HEARTBEAT_MS;
+    for (;;) {
+      await this.store.runs.reapDead(job.connectorId);
+      const runs = await this.store.runs.ofJob(meta.jobId);
+      if (!runs.some((r) => r.status === 'running') || Date.now() > deadline || this.stopping) {
+        return runs.some((r) => r.status === 'succeeded' || r.status === 'partial') ? 'done' : 'run';
+      }
+      await new Promise((r) => setTimeout(r, REAP_EVERY_MS).unref());
+    }
+  }
+
   async handle(job: RunJob, meta: JobMeta): Promise<void> {
     const stored = await this.store.connectors.get(job.connectorId);
     const what = `${job.trigger === 'schedule' ? 'scheduled ' : ''}${job.kind} sync`;
@@ -78,7 +97,13 @@ export class JobRunner {
       this.log.warn(about, `${what} dropped: the connector was deleted`);
       return;
     }
-    if (meta.attempt) this.log.info(about, `taking over a ${what} whose process died`);
+    if (meta.attempt) {
+      this.log.info(about, `taking over a ${what} whose process died`);
+      if ((await this.priorAttempt(job, meta)) === 'done') {
+        this.log.info(about, `${what} not run again: the process before ran it to its end`);
+        return;
+      }
+    }
     try {
       const result = await this.runs.start({
         connector: stored.config,

@@ -438,8 +438,9 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
       const c = await load(params.id!);
       // A browser session is the admin UI; an API token is a script.
       const trigger = principal?.via === 'session' ? 'ui' : 'api';
-      if (body.kind === 'full') {
-        const active = await runs.startInBackground({ connector: c.config, kind: 'full', dryRun: body.dryRun, trigger });
+      // A full or incremental sync answers once claimed; only a single-user sync answers with its result.
+      if (body.kind === 'full' || body.kind === 'incremental') {
+        const active = await runs.startInBackground({ connector: c.config, kind: body.kind, dryRun: body.dryRun, trigger });
         reply.code(202);
         return reply.send({ active });
       }

@@ -13,6 +13,7 @@ import { USER_SYNC_WAIT_MS, waitText } from '../engine/run-claim.ts';
 import type { RunRecord } from '../store/runs.ts';
 import type { EngineService } from './services.ts';
 import { HttpError } from './routes.ts';
+import { withRunFence } from '../store/run-fence.ts';
 
 export interface ActiveRun {
   connectorId: string;
@@ -206,7 +207,8 @@ export class RunCoordinator {
     entry.done = (async () => {
       await null; // let the caller see the claimed run before any outcome
       try {
-        const result = await this.engine.run(syncRequest);
+        // Fenced: once another process takes this run over, its late writes are refused (run-fence.ts).
+        const result = await withRunFence(() => this.engine.run(syncRequest));
         markClaimed(result.run);
         this.finished.set(id, { runId: result.run.id, status: result.run.status, ...(result.run.error ? { error: result.run.error } : {}), finishedAt: new Date().toISOString() });
         return result;

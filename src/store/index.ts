@@ -51,9 +51,9 @@ export class Store {
     this.connectors = new ConnectorRepo(db, secretBox(key));
     this.links = new LinkRepo(db, dialect);
     this.runs = new RunRepo(db, dialect, sqlite);
-    this.intents = new IntentRepo(db);
-    this.shadow = new ShadowRepo(db);
-    this.quarantines = new QuarantineRepo(db);
+    this.intents = new IntentRepo(db, dialect);
+    this.shadow = new ShadowRepo(db, dialect);
+    this.quarantines = new QuarantineRepo(db, dialect);
   }
 
   static async open(opts: StoreOptions = {}): Promise<Store> {

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { removeLinks, upsertLinks, type Link } from './links.ts';
+import { assertRunOwner } from './run-fence.ts';
 import { countsFromJson, insertRunItems, type RunItem } from './runs.ts';
 import type { RunCounts } from '../core/types.ts';
 
@@ -30,44 +31,51 @@ export type IntentKey = Pick<WriteIntent, 'targetId' | 'sourceId'>;
 const CHUNK = 500;
 
 export class IntentRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
 
   /** Records the intents of one page, before any of its writes is sent. */
   async record(intents: WriteIntent[]): Promise<void> {
     if (intents.length === 0) return;
     const now = new Date().toISOString();
-    for (let i = 0; i < intents.length; i += CHUNK) {
-      await this.db
-        .insertInto('write_intents')
-        .values(
-          intents.slice(i, i + CHUNK).map((w) => ({
-            connector_id: w.connectorId,
-            target_id: w.targetId,
-            source_id: w.sourceId,
-            run_id: w.runId,
-            op: w.op,
-            target_key: w.targetKey,
-            username: w.username,
-            email: w.email,
-            label: w.label,
-            groups_add: JSON.stringify(w.groupsAdd),
-            created_at: now,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['connector_id', 'target_id', 'source_id']).doUpdateSet((eb) => ({
-            run_id: eb.ref('excluded.run_id'),
-            op: eb.ref('excluded.op'),
-            target_key: eb.ref('excluded.target_key'),
-            username: eb.ref('excluded.username'),
-            email: eb.ref('excluded.email'),
-            label: eb.ref('excluded.label'),
-            groups_add: eb.ref('excluded.groups_add'),
-            created_at: eb.ref('excluded.created_at'),
-          })),
-        )
-        .execute();
-    }
+    // Fenced too: a run taken over must not go on to send the writes these intents announce.
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      for (let i = 0; i < intents.length; i += CHUNK) {
+        await trx
+          .insertInto('write_intents')
+          .values(
+            intents.slice(i, i + CHUNK).map((w) => ({
+              connector_id: w.connectorId,
+              target_id: w.targetId,
+              source_id: w.sourceId,
+              run_id: w.runId,
+              op: w.op,
+              target_key: w.targetKey,
+              username: w.username,
+              email: w.email,
+              label: w.label,
+              groups_add: JSON.stringify(w.groupsAdd),
+              created_at: now,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['connector_id', 'target_id', 'source_id']).doUpdateSet((eb) => ({
+              run_id: eb.ref('excluded.run_id'),
+              op: eb.ref('excluded.op'),
+              target_key: eb.ref('excluded.target_key'),
+              username: eb.ref('excluded.username'),
+              email: eb.ref('excluded.email'),
+              label: eb.ref('excluded.label'),
+              groups_add: eb.ref('excluded.groups_add'),
+              created_at: eb.ref('excluded.created_at'),
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   /** Intents a run left behind (none after a run that ended normally, save unconfirmed writes). */
@@ -95,6 +103,7 @@ export class IntentRepo {
   async settle(s: { connectorId: string; links: Link[]; cleared: IntentKey[]; runId: string; items: RunItem[]; /** Accounts the target confirmed deleted (cleanup). */ removedLinks?: IntentKey[] }): Promise<void> {
     if (s.links.length === 0 && s.cleared.length === 0 && s.items.length === 0 && !s.removedLinks?.length) return;
     await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
       await upsertLinks(trx, s.links);
       for (const k of s.removedLinks ?? []) await removeLinks(trx, s.connectorId, k.targetId, [k.sourceId]);
       await insertRunItems(trx, s.runId, s.items);
@@ -109,6 +118,7 @@ export class IntentRepo {
    */
   async recover(r: { connectorId: string; links: Link[]; cleared: IntentKey[]; created: Array<{ runId: string; item: Omit<RunItem, 'seq'> }> }): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
       await upsertLinks(trx, r.links);
       const byRun = new Map<string, Array<Omit<RunItem, 'seq'>>>();
       for (const c of r.created) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c.item]);

@@ -2,6 +2,7 @@
 // with the last-applied snapshot that lets a sync write only what changed.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { assertRunOwner } from './run-fence.ts';
 import type { FieldValues } from '../core/types.ts';
 import { containsPattern, searchText } from './search-text.ts';
 
@@ -93,7 +94,10 @@ export class LinkRepo {
 
   async upsertMany(links: Link[]): Promise<void> {
     if (links.length === 0) return;
-    await this.db.transaction().execute((trx) => upsertLinks(trx, links));
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      await upsertLinks(trx, links);
+    });
   }
 
   /**
@@ -150,15 +154,19 @@ export class LinkRepo {
   }
 
   async setMissing(connectorId: string, targetId: string, sourceIds: string[], since: string | null): Promise<void> {
-    for (let i = 0; i < sourceIds.length; i += CHUNK) {
-      await this.db
-        .updateTable('links')
-        .set({ missing_since: since })
-        .where('connector_id', '=', connectorId)
-        .where('target_id', '=', targetId)
-        .where('source_id', 'in', sourceIds.slice(i, i + CHUNK))
-        .execute();
-    }
+    if (sourceIds.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      for (let i = 0; i < sourceIds.length; i += CHUNK) {
+        await trx
+          .updateTable('links')
+          .set({ missing_since: since })
+          .where('connector_id', '=', connectorId)
+          .where('target_id', '=', targetId)
+          .where('source_id', 'in', sourceIds.slice(i, i + CHUNK))
+          .execute();
+      }
+    });
   }
 
   /** Links whose cleanup deletion is due at `now` or earlier (see CleanupState.deleteDueAt). */

@@ -3,6 +3,7 @@
 // every user it would have touched. An administrator approves all or some (the engine re-checks
 // each user and acts in a run of its own) or rejects it. While a quarantine is open, later runs
 // leave its users alone and do not quarantine them again.
+import { assertRunOwner } from './run-fence.ts';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
@@ -46,13 +47,18 @@ export interface Quarantine {
 const CHUNK = 400;
 
 export class QuarantineRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
 
   /** Stores a new open quarantine with its users (one transaction). */
   async create(q: { connectorId: string; reason: QuarantineReason; message: string; runId: string; users: Array<Omit<QuarantineUser, 'state' | 'note' | 'runId'>>; now?: string }): Promise<Quarantine> {
     const id = `q-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const createdAt = q.now ?? new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
+      // A run another process took for dead holds nothing more (run-fence.ts).
+      await assertRunOwner(trx, this.dialect);
       await trx.insertInto('cleanup_quarantines').values({ id, connector_id: q.connectorId, status: 'open', reason: q.reason, message: q.message, run_id: q.runId, affected: q.users.length, created_at: createdAt, closed_at: null, closed_by: null }).execute();
       for (let i = 0; i < q.users.length; i += CHUNK) {
         await trx

@@ -5,6 +5,7 @@ import type { Database } from './schema.ts';
 import type { Database as SQLiteDatabase, Statement as SQLiteStatement } from 'better-sqlite3';
 import { IdsyncError } from '../core/errors.ts';
 import { describeOwner, ownerState, thisProcess, type RunOwner } from './run-owner.ts';
+import { assertRunOwner, assertRunOwnerSync, fenceClaimed, fencedRun, staleRunError } from './run-fence.ts';
 import { containsPattern } from './search-text.ts';
 import type { FieldChange, ItemOperation, RunCounts, RunKind, RunStatus } from '../core/types.ts';
 
@@ -78,6 +79,7 @@ export function newRunId(now = Date.now()): string {
 
 export class RunRepo {
   private insertItem?: SQLiteStatement;
+  private readOwner?: SQLiteStatement;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -107,6 +109,7 @@ export class RunRepo {
         { hint: 'wait for it to finish; runs of one connector never overlap, also across idsync processes' },
       );
     }
+    fenceClaimed(rec.id);
     return rec;
   }
 
@@ -217,6 +220,13 @@ export class RunRepo {
     if (patch.error !== undefined) set.error = patch.error;
     if (patch.notice !== undefined) set.notice = patch.notice;
     if (patch.quarantine !== undefined) set.quarantine = patch.quarantine ? JSON.stringify(patch.quarantine) : null;
+    // The fenced run's own outcome: only while it still runs here (a run another process took
+    // for dead and marked failed keeps that verdict; its job was done again by another run).
+    if (fencedRun() === id) {
+      const done = await this.db.updateTable('runs').set(set).where('id', '=', id).where('status', '=', 'running').where('owner_token', '=', thisProcess().token).executeTakeFirst();
+      if (Number(done.numUpdatedRows) === 0) throw staleRunError(id, 'it was marked finished by another process');
+      return;
+    }
     await this.db.updateTable('runs').set(set).where('id', '=', id).execute();
   }
 
@@ -240,16 +250,21 @@ export class RunRepo {
       // times cheaper than SQL text built per batch. Holding Kysely's connection keeps this out
       // of any Kysely transaction in flight on the same handle.
       await this.db.connection().execute(async () => {
+        const owner = (this.readOwner ??= sqlite.prepare('SELECT status, owner_token FROM runs WHERE id = ?'));
         const insert = (this.insertItem ??= sqlite.prepare(
           'INSERT INTO run_items (run_id, seq, source_id, label, target_id, operation, error, changes, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         ));
         sqlite.transaction((rows: RunItem[]) => {
+          assertRunOwnerSync((id) => owner.get(id) as { status: string; owner_token: string | null } | undefined);
           for (const it of rows) insert.run(runId, it.seq, it.sourceId, it.label, it.targetId, it.operation, it.error, it.changes.length ? JSON.stringify(it.changes) : null, it.details ? JSON.stringify(it.details) : null);
         })(items);
       });
       return;
     }
-    await this.db.transaction().execute((trx) => insertRunItems(trx, runId, items));
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      await insertRunItems(trx, runId, items);
+    });
   }
 
   async items(runId: string, query: ItemQuery = {}): Promise<{ total: number; items: RunItem[] }> {

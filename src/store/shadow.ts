@@ -8,6 +8,7 @@
 // rewritten to say it was seen again.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { assertRunOwner } from './run-fence.ts';
 import type { ManagerRef, SourceKeyType } from '../core/types.ts';
 
 /** Why the shadow holds a user as gone: the provider's removal reasons, or absent from a complete read. */
@@ -50,7 +51,10 @@ export interface ShadowState {
 const CHUNK = 400;
 
 export class ShadowRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
 
   async getMany(connectorId: string, ids: readonly string[]): Promise<Map<string, ShadowRow>> {
     const out = new Map<string, ShadowRow>();
@@ -89,6 +93,7 @@ export class ShadowRepo {
     if (rows.length === 0) return;
     const now = new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
       for (let i = 0; i < rows.length; i += CHUNK) {
         const chunk = rows.slice(i, i + CHUNK);
         await trx
@@ -135,9 +140,13 @@ export class ShadowRepo {
 
   /** Clears the pending mark of rows the projection has applied. */
   async settle(connectorId: string, ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      await this.db.updateTable('shadow_users').set({ pending: 0 }).where('connector_id', '=', connectorId).where('pending', '=', 1).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
-    }
+    if (ids.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await trx.updateTable('shadow_users').set({ pending: 0 }).where('connector_id', '=', connectorId).where('pending', '=', 1).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
+      }
+    });
   }
 
   /** Ids of the rows still pending (left by a run that failed or died). */
@@ -191,11 +200,14 @@ export class ShadowRepo {
     if (patch.checkpoint !== undefined) set.checkpoint = patch.checkpoint;
     if (patch.checkpointKey !== undefined) set.checkpoint_key = patch.checkpointKey;
     if (patch.completeReadAt !== undefined) set.complete_read_at = patch.completeReadAt;
-    await this.db
-      .insertInto('shadow_state')
-      .values({ connector_id: connectorId, checkpoint: null, checkpoint_key: null, complete_read_at: null, ...set, updated_at: now })
-      .onConflict((oc) => oc.column('connector_id').doUpdateSet(set))
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      await trx
+        .insertInto('shadow_state')
+        .values({ connector_id: connectorId, checkpoint: null, checkpoint_key: null, complete_read_at: null, ...set, updated_at: now })
+        .onConflict((oc) => oc.column('connector_id').doUpdateSet(set))
+        .execute();
+    });
   }
 
   async count(connectorId: string, opts: { live?: boolean; pending?: boolean } = {}): Promise<number> {

@@ -39,6 +39,17 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(runs.map((r) => r.status), ['partial'], 'one run, and it ran: no run failed "already running"');
     });
 
+    test('an incremental-sync trigger starts an incremental run (not a single-user sync without a user)', async () => {
+      const calls = h.engine.calls.length;
+      const res = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'incremental' });
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.body.active?.kind, 'incremental');
+      await h.server.runs.stopAll();
+      const req = h.engine.calls[calls];
+      assert.equal(req?.kind, 'incremental');
+      assert.equal(req?.userRef, undefined);
+    });
+
     test('a connector held by another idsync process: 409 at the trigger, and nothing is started', async () => {
       const before = (await h.store.runs.list({ connectorId: 'contoso' })).length;
       await h.store.runs.create({ id: 'elsewhere-1', connectorId: 'contoso', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });

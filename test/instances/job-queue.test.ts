@@ -1,7 +1,7 @@
 // The job queue's contract, for both implementations: the in-process queue (SQLite) and pg-boss
 // (PostgreSQL). Per connector one job runs and one waits, a third is refused; connectors are
 // independent; depth counts waiting and active jobs. On pg-boss, a job whose process died is
-// handed to another process by release().
+// handed to another process after its lease, or sooner by release() once its holder stopped renewing.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -113,12 +113,54 @@ for (const kind of kinds) {
   });
 }
 
+/** Process "dies" in this test: it stops renewing its jobs' leases and stops looking for jobs (its handler is left hanging). */
+async function die(q: PgBossJobQueue, connectorId: string): Promise<void> {
+  q.renew = async () => true;
+  await q.unwatch(connectorId);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('job queue: pg-boss hands the job of a dead process to another', () => {
-  test('release() fails the job in pg-boss and another process takes it, as its next attempt', async () => {
+  test('a job whose process stopped renewing its lease is taken by another process once the lease ran out, as its next attempt', async () => {
     const t = await openPostgresStore();
     pgStores.push(t);
-    const a = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
-    const b = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const lease = { pollingIntervalSeconds: 0.5, leaseSeconds: 5, renewMs: 1000, maintenanceSeconds: 1 };
+    const a = await PgBossJobQueue.open(t.store.db, quiet, lease);
+    const b = await PgBossJobQueue.open(t.store.db, quiet, lease);
+    const ha = heldHandler();
+    const hb = heldHandler();
+    try {
+      await a.start(ha.handler, ['c']);
+      await b.start(hb.handler, ['c']);
+      const queued = await a.enqueue(job('c', 'slot-1'));
+      assert.ok(queued.queued, 'queued');
+      await Promise.race([ha.startedCount(1), hb.startedCount(1)]);
+      const [holder, holderH, other, otherH] = ha.started.length ? [a, ha, b, hb] : [b, hb, a, ha];
+      // Alive, it keeps the job past its lease: renewals extend it.
+      await sleep(7000);
+      assert.equal(otherH.started.length, 0, 'a live holder keeps its job beyond one lease');
+      await die(holder, 'c');
+      await otherH.startedCount(1);
+      assert.equal(otherH.started[0]?.meta.jobId, queued.jobId, 'the same job');
+      assert.equal(otherH.started[0]?.meta.attempt, 1, 'as its second attempt');
+      assert.deepEqual(otherH.started[0]?.job, job('c', 'slot-1'));
+      assert.equal(holderH.started.length, 1);
+      void other;
+    } finally {
+      ha.releaseAll();
+      hb.releaseAll();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  test('release() hands on a job whose holder stopped renewing before its lease ran out, and leaves a live holder alone', async () => {
+    const t = await openPostgresStore();
+    pgStores.push(t);
+    const lease = { pollingIntervalSeconds: 0.5, leaseSeconds: 60, renewMs: 1000, maintenanceSeconds: 1 };
+    const a = await PgBossJobQueue.open(t.store.db, quiet, lease);
+    const b = await PgBossJobQueue.open(t.store.db, quiet, lease);
     const ha = heldHandler();
     const hb = heldHandler();
     try {
@@ -126,15 +168,20 @@ describe('job queue: pg-boss hands the job of a dead process to another', () => 
       const queued = await a.enqueue(job('c', 'slot-1'));
       assert.ok(queued.queued, 'queued');
       await ha.startedCount(1);
-      // Process A "dies": it stops looking for jobs, and its job stays active until released.
-      await a.unwatch('c');
       await b.start(hb.handler, ['c']);
-      assert.deepEqual((await b.depth()).c, { waiting: 0, active: 1 }, 'the job is still held by A');
+      await sleep(2500);
+      await b.release('c', queued.jobId, 'its run looked dead');
+      await sleep(3000);
+      assert.equal(hb.started.length, 0, 'A still renews its lease: the job stays with it');
+      assert.deepEqual((await b.depth()).c, { waiting: 0, active: 1 });
+      await die(a, 'c');
+      await sleep(2500); // two renewals missed
       await b.release('c', queued.jobId, 'its run died');
+      const released = Date.now();
       await hb.startedCount(1);
+      assert.ok(Date.now() - released < 10_000, 'taken over long before the 60 s lease');
       assert.equal(hb.started[0]?.meta.jobId, queued.jobId, 'the same job');
       assert.equal(hb.started[0]?.meta.attempt, 1, 'as its second attempt');
-      assert.deepEqual(hb.started[0]?.job, job('c', 'slot-1'));
     } finally {
       ha.releaseAll();
       hb.releaseAll();
@@ -148,7 +195,7 @@ describe('job queue: a restart hands on the job of the run its killed predecesso
   test('JobRunner.reap marks the dead run failed and its job is taken again by the new process', async () => {
     const t = await openPostgresStore();
     pgStores.push(t);
-    const before = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+    const before = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5, renewMs: 500, maintenanceSeconds: 1 });
     const ha = heldHandler();
     const hb = heldHandler();
     let after: PgBossJobQueue | undefined;
@@ -157,7 +204,7 @@ describe('job queue: a restart hands on the job of the run its killed predecesso
       const queued = await before.enqueue(job('d', 'slot-1'));
       assert.ok(queued.queued, 'queued');
       await ha.startedCount(1);
-      await before.unwatch('d'); // the process "is killed": its job stays active in pg-boss
+      await die(before, 'd'); // the process "is killed": its job stays active in pg-boss, unrenewed
       // Its run, claimed by a process of this machine that has ended since.
       const gone = spawn(process.execPath, ['-e', '']);
       const pid = await new Promise<number>((r) => gone.once('exit', () => r(gone.pid!)));
@@ -165,7 +212,8 @@ describe('job queue: a restart hands on the job of the run its killed predecesso
       await t.store.runs.setJob('killed-run', queued.jobId);
       await t.store.db.updateTable('runs').set({ owner_pid: pid, owner_token: 'the-killed-process', owner_pid_space: thisProcess().pidSpace, owner_start_ticks: null }).where('id', '=', 'killed-run').execute();
 
-      after = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5 });
+      await sleep(1500); // its last renewal is two renewals old
+      after = await PgBossJobQueue.open(t.store.db, quiet, { pollingIntervalSeconds: 0.5, renewMs: 500, maintenanceSeconds: 1 });
       const runner = new JobRunner(t.store, after, new RunCoordinator({} as EngineService, quiet), { info() {}, ...quiet });
       assert.equal(await runner.reap(), 1, 'one dead run');
       assert.match((await t.store.runs.get('killed-run'))?.error ?? '', new RegExp(`the process that ran it \\(pid ${pid} .*\\) is gone`));

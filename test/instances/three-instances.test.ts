@@ -6,7 +6,6 @@
 // holds exactly what the mapping says (nobody missing, nobody twice).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,74 +13,12 @@ import { Store } from '../../src/store/index.ts';
 import { AuthRepo } from '../../src/store/auth.ts';
 import { SlotClaims } from '../../src/jobs/slots.ts';
 import { freshPostgresDatabase } from '../helpers/stores.ts';
-import { ROOT } from '../cli/processes.ts';
+import { serve, stop, until, type Instance } from './serve.ts';
 import { assertJiraMatchesDirectory, e2eConnector, e2eOrg, startEmulators } from '../e2e/harness.ts';
 
 const USERS = 200;
 /** Jira writes applied before the process running the scheduled run is killed. */
 const KILL_AFTER_WRITES = 40;
-
-interface Instance {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-  /** Resolves when the process has announced its address; rejects, with its output, when it exits first or is not up by STARTUP_DEADLINE_MS. */
-  announced: Promise<void>;
-}
-
-/** Far more than a start takes on a loaded machine (a few seconds): a process not up by then is stuck, and the test says so with its output instead of waiting for its own timeout. */
-const STARTUP_DEADLINE_MS = 45_000;
-/** How long a serve process has to stop on SIGTERM before it is killed. */
-const STOP_GRACE_MS = 25_000;
-
-/** `idsync serve` as an administrator runs it, announcing its address as one JSON line. */
-function serve(dataDir: string, env: Record<string, string>): Instance {
-  const child = spawn(process.execPath, ['bin/idsync.mjs', '--data-dir', dataDir, 'serve', '--port', '0', '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, IDSYNC_ADMIN_PASSWORD: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const announced = new Promise<void>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`serve (pid ${child.pid}) did not announce itself within ${STARTUP_DEADLINE_MS / 1000} s:\n${out}`)), STARTUP_DEADLINE_MS);
-    const check = () => {
-      if (!out.includes('"url"')) return;
-      clearTimeout(deadline);
-      resolve();
-    };
-    child.stdout!.on('data', check);
-    void exited.then((e) => {
-      clearTimeout(deadline);
-      reject(new Error(`serve exited (${e.code ?? e.signal}) before announcing itself:\n${out}`));
-    });
-  });
-  // Rejections are looked at where the test awaits them; this one may come after the test has moved on.
-  announced.catch(() => undefined);
-  return { child, exited, output: () => out, announced };
-}
-
-/** Stops a serve process: SIGTERM, then SIGKILL if it has not exited after STOP_GRACE_MS. */
-async function stop(i: Instance): Promise<void> {
-  if (i.child.exitCode !== null || i.child.signalCode !== null) return;
-  i.child.kill('SIGTERM');
-  const grace = setTimeout(() => i.child.kill('SIGKILL'), STOP_GRACE_MS);
-  await i.exited;
-  clearTimeout(grace);
-}
-
-/** Waits until `probe` answers something, looking again every 100 ms (the state is in another process). */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, instances: Instance[]): Promise<T> {
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    const dead = instances.find((i) => i.child.exitCode !== null && i.child.signalCode !== 'SIGKILL');
-    assert.equal(dead, undefined, `an instance stopped while waiting for ${what}:\n${dead?.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('three instances: a missed slot runs once; its process is killed mid-run and another finishes the job; Jira equals the mapping', { timeout: 110_000 }, async () => {
   const em = await startEmulators({ users: USERS });
