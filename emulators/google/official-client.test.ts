@@ -122,7 +122,7 @@ test('quota errors reach the client as Google shapes them', async () => {
 test('partial responses: fields selects what comes back; a bad selection is refused', async () => {
   const directory = client();
   const res = await directory.users.list({ customer: 'my_customer', maxResults: 3, fields: 'nextPageToken,users(id,name/fullName,relations)' });
-  assert.ok(res.data.nextPageToken);
+  assert.ok(res.data.nextPageToken, 'a first page has a next page token');
   for (const u of res.data.users ?? []) {
     const src = emu.directory.user(u.id!)!;
     assert.deepEqual(Object.keys(u).sort(), ['id', 'name', ...(src.relations ? ['relations'] : [])].sort());

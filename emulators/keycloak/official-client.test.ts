@@ -59,7 +59,7 @@ test('one user, a user\'s groups with paths, the group tree with sub-groups, sea
   assert.ok(top.every((g) => g.path === `/${g.name}`), 'the top level of the tree');
   const u = org.users.find((x) => x.givenName && /^[A-Za-z]{3}/.test(x.givenName))!;
   const hits = await kc.users.find({ search: u.givenName!.slice(0, 3) });
-  assert.ok(hits.some((h) => h.id === u.id));
+  assert.ok(hits.some((h) => h.id === u.id), 'the search finds the user');
   assert.equal(await kc.users.findOne({ id: '00000000-0000-4000-8000-000000000000' }), null, 'an unknown user is 404 (null for the client)');
 });
 

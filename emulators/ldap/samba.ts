@@ -38,6 +38,16 @@ export async function sambaUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
+/** Whether any process of the group led by `pid` is still there. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startSambaDc(): Promise<SambaDc> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'idsync-samba-'));
   const password = 'Idsync-Test-Passw0rd';
@@ -73,7 +83,17 @@ export async function startSambaDc(): Promise<SambaDc> {
       await exited;
       clearTimeout(t);
     }
-    await rm(dir, { recursive: true, force: true });
+    // The group's other processes may outlive the main one by a moment, still writing into the
+    // folder: wait until the group is gone (then take it down), and retry the removal.
+    for (let i = 0; i < 50 && groupAlive(child.pid!); i++) await new Promise((r) => setTimeout(r, 100));
+    if (groupAlive(child.pid!)) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
   const admin = { dn: `CN=Administrator,CN=Users,${baseDn}`, password };
   const deadline = Date.now() + 60_000;

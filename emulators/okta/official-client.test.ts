@@ -88,7 +88,7 @@ test('the user schema lists base and custom attributes', async () => {
   const schema = await sdk(DEFAULT_OKTA_TOKENS.readOnlyAdmin).schemaApi.getUserSchema({ schemaId: 'default' });
   const custom = Object.keys(schema.definitions?.custom?.properties ?? {});
   assert.ok(custom.includes('officeLocation') && custom.includes('emailAliases'), `custom attributes: ${custom.join(', ')}`);
-  assert.ok(Object.keys(schema.definitions?.base?.properties ?? {}).includes('managerId'));
+  assert.ok(Object.keys(schema.definitions?.base?.properties ?? {}).includes('managerId'), 'the schema lists managerId');
 });
 
 test('a wrong token is 401 E0000011; a token without an admin role is 403 E0000006', async () => {

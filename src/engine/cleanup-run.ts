@@ -287,7 +287,8 @@ function journalEntryOf(t: TargetRuntime, w: PreparedCleanup, sent: Sent | undef
     operation,
     error: error ? `cleanup (${d.step}) failed: ${error}` : withDetail(d.why, w.plan),
     changes: sent?.changes ?? w.changes,
-    wrote: !!sent && !w.error,
+    // Written: something was sent to the target (a deletion, or changes); a state merely recorded is not a write.
+    wrote: !!sent && !w.error && (sent.deleted === true || sent.changes.length > 0),
     details: { matched: 'link', targetKey: link.targetKey, reason: w.plan.tombstone ?? w.plan.reason, cleanup: d.step, ...(d.deleteDueAt && d.step !== 'delete' ? { deleteDueAt: d.deleteDueAt } : {}), ...extra },
   };
 }

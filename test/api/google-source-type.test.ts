@@ -56,7 +56,7 @@ test('the catalogue offers Google Workspace with its settings, help texts and se
   assert.match(props.serviceAccountKey.description, /JSON key file/);
   assert.match(props.subject.description, /administrator/);
   assert.ok(g.knownAttributes.some((a: { path: string }) => a.path === 'customSchemas'), 'custom schemas in the catalogue');
-  assert.ok(g.knownAttributes.some((a: { path: string }) => a.path === 'manager.primaryEmail'));
+  assert.ok(g.knownAttributes.some((a: { path: string }) => a.path === 'manager.primaryEmail'), 'manager.primaryEmail is offered');
 });
 
 test('a Google connector stores the service account key as a secret and never returns it', async () => {

@@ -60,7 +60,7 @@ test('the form offers LDAP with its settings; the bind password is a stored secr
   const props = t.configSchema.properties;
   assert.deepEqual(props.preset.enum, ['activeDirectory', 'openldap'], 'both presets');
   for (const key of ['url', 'startTls', 'ca', 'bindDn', 'bindPassword', 'users', 'groups', 'membership', 'nestedGroups', 'disabled', 'idAttribute']) assert.ok(props[key], `setting ${key}`);
-  assert.ok(t.knownAttributes.some((a: { path: string }) => a.path === 'accountEnabled'));
+  assert.ok(t.knownAttributes.some((a: { path: string }) => a.path === 'accountEnabled'), 'accountEnabled is offered');
 
   const config = {
     id: 'corp-ad',

@@ -83,7 +83,7 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
     slapd.proxy!.faults.length = 0;
     await slapd.seed(org);
     const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok);
+    assert.ok(res.ok, 'the emulator answered');
     await t?.dispose();
     t = await openSqliteStore();
     engine = new SyncEngine(t.store, { fastRetries: true });

@@ -109,7 +109,7 @@ describe('Okta → Jira DC end to end', () => {
     okta.rateLimiter.limited = 0;
     okta.directory.replace(e2eOrg(ORG_SIZE));
     const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok);
+    assert.ok(res.ok, 'the emulator answered');
     await t?.dispose();
     t = await openSqliteStore();
     engine = new SyncEngine(t.store, { ca: okta.ca, fastRetries: true });
@@ -136,7 +136,7 @@ describe('Okta → Jira DC end to end', () => {
   test('Test connection: right token, wrong token, a token without an admin role, and a service app', async () => {
     const ok = await engine.testConnection(connector());
     assert.ok(ok.source.ok, JSON.stringify(ok.source.checks));
-    assert.ok(ok.source.checks.some((c) => c.name === 'user schema' && /custom attributes are listed/.test(c.message)));
+    assert.ok(ok.source.checks.some((c) => c.name === 'user schema' && /custom attributes are listed/.test(c.message)), 'the user schema check lists custom attributes');
 
     process.env[TOKEN_ENV] = '00not-a-token-okta-knows';
     const wrong = await engine.testConnection(connector());
@@ -226,7 +226,9 @@ describe('Okta → Jira DC end to end', () => {
     const r = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
     assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
     assert.equal(r.run.counts.updated, 3, 'a, b and c updated');
-    assert.equal(r.run.counts.missing, 1, 'the deactivated user is gone from the source');
+    // Gone from the source: cleaned up by the target's default cleanup rule (disable).
+    assert.equal(r.run.counts.disabled, 1, 'the deactivated user is disabled in Jira');
+    assert.equal(jira.inspect(expectedUsername(d))?.active, false, 'the deactivated user cannot log in to Jira');
     assert.equal(jira.inspect(expectedUsername(a))?.properties.office, 'Remote');
     assert.equal(jira.inspect(expectedUsername(b))?.properties.managerName, ceo.displayName);
     assert.equal(jira.inspect(expectedUsername(c))?.active, false, 'a suspended user is deactivated in Jira');

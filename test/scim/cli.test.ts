@@ -23,7 +23,7 @@ it('creates, lists and revokes SCIM tokens from the command line', async () => {
     const created = JSON.parse((await cli(dir, 'scim', 'token', 'create', 'pushed', '--label', 'entra', '--json')).stdout);
     assert.match(created.token, /^idsync_scim_[A-Za-z0-9_-]{43}$/);
     const listed = (await cli(dir, 'scim', 'token', 'list', 'pushed')).stdout;
-    assert.ok(listed.includes(created.tokenInfo.id) && listed.includes('live'));
+    assert.ok(listed.includes(created.tokenInfo.id) && listed.includes('live'), 'the token is listed as live');
     assert.ok(!listed.includes(created.token), 'the token is never listed');
     const check = async () => {
       const s = await Store.open({ dataDir: dir });

@@ -63,7 +63,7 @@ describe('SCIM: Entra ID provisioning sequence', () => {
     assert.equal(manager.status, 201, JSON.stringify(manager.body));
     const created = await c.post('/Users', entraUser('Test_User_dfeef4c5@contoso.com', { [ENT]: { department: 'Sales' } }));
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    assert.ok(created.body.id);
+    assert.ok(created.body.id, 'the created user has an id');
     assert.match(created.headers.get('etag') ?? '', /^W\/"\d+"$/);
     assert.equal(created.headers.get('location'), `${h.base}/Users/${created.body.id}`);
     const id = created.body.id as string;
@@ -137,7 +137,10 @@ describe('SCIM: Entra ID provisioning sequence', () => {
     assert.equal((await c.get(`/Users/${id}`)).status, 404);
     await pushed(h);
     const last = (await h.server.store.runs.list({ connectorId: 'scim', limit: 1, offset: 0 }))[0]!;
-    assert.equal(last.counts.missing, 1, 'the DELETE is a tombstone: the linked user is reported missing');
+    // The account was already inactive (active=false came first): the default cleanup has nothing to send.
+    assert.equal(last.counts.disabled, 1, `the DELETE is a tombstone the cleanup handles: ${JSON.stringify(last.counts)}`);
+    assert.equal(last.counts.usersWritten, 0, 'nothing is sent to Jira for an account already inactive');
+    assert.equal(h.jira.inspect('test_user_dfeef4c5')?.active, false, 'the account stays inactive');
   });
 
   it('manages a group and its members with Entra\'s PATCH (add / remove with a value list)', async () => {

@@ -99,7 +99,7 @@ describe('SCIM: errors and hostile input', () => {
     assert.match(tenantUrl, /\/scim\/v2\/scim$/);
     const listed = await app.inject({ method: 'GET', url: '/api/v1/connectors/scim/scim-tokens', headers });
     assert.ok(!listed.body.includes(token), 'the token is shown once, never listed');
-    assert.ok(listed.json().tokens.some((t: any) => t.id === tokenInfo.id));
+    assert.ok(listed.json().tokens.some((t: any) => t.id === tokenInfo.id), 'the token is listed');
     h.client.token = token;
     assert.equal((await h.client.get('/Users')).status, 200);
     const revoked = await app.inject({ method: 'DELETE', url: `/api/v1/connectors/scim/scim-tokens/${tokenInfo.id}`, headers });

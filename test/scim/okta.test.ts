@@ -97,7 +97,7 @@ describe('SCIM: Okta provisioning sequence', () => {
     assert.equal(group.body.displayName, 'okta-pushed-renamed');
     assert.equal(group.body.members.length, 20);
     await pushed(h);
-    assert.ok(h.jira.inspect('member15')!.groups.includes('okta-pushed-renamed'));
+    assert.ok(h.jira.inspect('member15')!.groups.includes('okta-pushed-renamed'), 'member15 is in the renamed group');
     assert.ok(!h.jira.inspect('member5')!.groups.includes('okta-pushed-renamed'), 'a removed member is not in the Jira group');
 
     // A full push of the membership with replace (Okta's documented form).

@@ -22,7 +22,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await assert.rejects(repo.create('c', 'User', { userName: 'ann@X' }, 'ann@X', null), UniquenessError);
       const results = await Promise.allSettled(Array.from({ length: 6 }, () => repo.create('c', 'User', { userName: 'race@x' }, 'race@x', null)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one create of a name wins');
-      assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof UniquenessError));
+      assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof UniquenessError), 'each concurrent create succeeded or hit uniqueness');
       assert.equal((await repo.create('other', 'User', { userName: 'ann@x' }, 'ann@x', null)).version, 1, 'names are unique per connector');
     });
 
@@ -50,7 +50,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await repo.changeMembers('m', g.id, [a.id, 'not-yet-a-user'], []);
       const [owed] = await repo.dirtyUsers('m', 10);
       assert.equal(owed?.id, a.id);
-      assert.ok(owed!.version > a.version);
+      assert.ok(owed!.version > a.version, 'the owed row has a newer version');
       await repo.acknowledge('m', [{ id: a.id, version: a.version }]);
       assert.equal(await repo.dirtyCount('m'), 1, 'the old version does not acknowledge the new one');
       assert.deepEqual((await repo.groupsOf('m', [a.id])).get(a.id), ['team_1']);

@@ -35,7 +35,7 @@ async function listAll(s: ReturnType<typeof sources.source>, attributes: string[
 test('custom schemas: basic projection unless the mapping names one; then projection=custom with that schema only', async () => {
   const plain = await listAll(sources.source({}, record), ['department']);
   assert.ok(urls.every((u) => u.includes('projection=basic')), 'basic without custom schemas');
-  assert.ok(plain.every((u) => u.attrs.customSchemas === undefined));
+  assert.ok(plain.every((u) => u.attrs.customSchemas === undefined), 'no custom schemas without asking');
   urls.length = 0;
   const custom = await listAll(sources.source({}, record), ['customSchemas.Employment.division']);
   assert.ok(urls.some((u) => u.includes('projection=custom') && u.includes('customFieldMask=Employment')), urls.join('\n'));

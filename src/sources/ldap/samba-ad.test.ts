@@ -62,7 +62,7 @@ describe('LDAP source against Samba AD', { skip: unavailable }, () => {
       out.push(...p.users);
       complete ||= p.complete === true;
     }
-    assert.ok(complete);
+    assert.ok(complete, 'the listing said complete');
     return out;
   }
 

@@ -65,7 +65,7 @@ describe('okta source', () => {
     emu.directory.setStatus(paused!.id, 'SUSPENDED');
     const s = sources.source();
     const { users, complete } = await all(s, q());
-    assert.ok(complete);
+    assert.ok(complete, 'the listing said complete');
     assert.equal(users.length, org.users.length - 1);
     assert.equal(users.some((u) => u.id === gone!.id), false);
     assert.equal(users.find((u) => u.id === paused!.id)?.attrs.active, false);
@@ -77,7 +77,7 @@ describe('okta source', () => {
     emu.rateLimiter.configure({ limit: 5, windowSeconds: 1 });
     const s = sources.source({ pageSize: 10 });
     const { users, complete } = await all(s, q());
-    assert.ok(complete);
+    assert.ok(complete, 'the listing said complete');
     assert.equal(users.length, org.users.length);
     assert.equal(emu.rateLimiter.limited, 0, 'Okta never answered 429');
     assert.ok(s.pacer.waits > 0, 'the source waited for a window to reset');
@@ -88,7 +88,7 @@ describe('okta source', () => {
     emu.setFaults({ script: [{ pattern: 'after=', status: 429, times: 2, headers: { 'x-rate-limit-limit': '600', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': reset } }] });
     const started = Date.now();
     const { users, complete } = await all(sources.source({ pageSize: 30 }), q());
-    assert.ok(complete);
+    assert.ok(complete, 'the listing said complete');
     assert.equal(users.length, org.users.length);
     assert.ok(Date.now() - started >= 200, 'it waited before asking again');
   });
