@@ -10,6 +10,7 @@ import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj 
 import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
 import { MatchingField } from './MatchingField';
 import { GroupRules } from './GroupRules';
+import { ScimTokens } from './ScimTokens';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
 const TARGET_BASE = new Set(['id', 'type', 'mapping', 'groupRules', 'createUsers', 'createMissingGroups', 'concurrency', 'matching']);
@@ -254,6 +255,9 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
           </Button>
         )}
       </Paper>
+
+      {/* Tokens belong to a saved SCIM connector (the source type cannot change once saved). */}
+      {id && config.source.type === 'scim' && <ScimTokens connectorId={id} isAdmin={isAdmin} />}
 
       <Button variant="subtle" onClick={() => setAdvanced((a) => !a)} aria-expanded={advanced} w="fit-content">
         {advanced ? 'Hide Advanced Settings' : 'Show Advanced Settings'}
