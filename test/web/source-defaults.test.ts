@@ -9,13 +9,15 @@ import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
 import { defaultServices } from '../../src/server/services.ts';
 import { Store } from '../../src/store/index.ts';
 import { ADMIN_PASSWORD, Client } from '../api/helpers.ts';
-import { ensureWebBuilt, launchBrowser, logIn, newTestPage } from './helpers.ts';
+import { scimConnector } from '../scim/harness.ts';
+import { ensureWebBuilt, errorOf, launchBrowser, logIn, newTestPage, saveConnector } from './helpers.ts';
 
 describe('per-source defaults in the new-connector form', { timeout: 120_000 }, () => {
   let store: Store;
   let server: IdsyncServer;
   let browser: Browser;
   let page: Page;
+  let url: string;
 
   before(async () => {
     ensureWebBuilt();
@@ -23,7 +25,7 @@ describe('per-source defaults in the new-connector form', { timeout: 120_000 }, 
     server = await buildServer({ store, services: await defaultServices(store, { fastRetries: true }), logger: false, scheduler: false });
     const admin = new Client(server.app);
     assert.equal((await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD })).status, 200);
-    const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    url = await server.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchBrowser();
     page = await newTestPage(browser);
     await logIn(page, url, 'admin', ADMIN_PASSWORD);
@@ -74,5 +76,36 @@ describe('per-source defaults in the new-connector form', { timeout: 120_000 }, 
     await section.getByText('Disable now, delete this many days later (with action disable or anonymise)').waitFor();
     assert.equal(await section.getByRole('textbox', { name: 'Protected users' }).count(), 1, 'protected users are editable');
     assert.equal(await page.getByRole('textbox', { name: 'Access Groups', exact: true }).count(), 0, 'accessGroups is not also shown by the generic form');
+  });
+
+  test('leaver settings of a saved Jira Cloud target are saved from the form; one the target cannot do is refused at its field', async () => {
+    const base = scimConnector('http://127.0.0.1:9', 'cloud');
+    await store.connectors.save({ ...base, targets: [{ id: 'jira', type: 'jira-cloud', baseUrl: 'https://acme.atlassian.net', email: 'admin@acme.test', apiToken: { env: 'IDSYNC_UI_TEST_JC_TOKEN' }, mapping: [{ target: 'groups', source: 'groups', flow: 'always', whenEmpty: 'clear' }] }] } as never);
+    // The unsaved new connector of the tests before asks before leaving: leave it.
+    page.on('dialog', (d) => void d.accept());
+    await page.goto(`${url}/#/connectors/cloud`);
+    await page.getByRole('button', { name: 'Show Advanced Settings' }).click();
+    const section = page.getByTestId('cleanup-jira');
+    const groups = section.getByRole('textbox', { name: 'Product-access groups' });
+    await groups.fill('jira-software-users-acme');
+    await groups.press('Enter');
+    const action = section.getByRole('textbox', { name: 'Action', exact: true });
+    await action.click();
+    await page.getByRole('option', { name: 'delete', exact: true }).click();
+    await saveConnector(page, /Not saved/);
+    assert.match(await errorOf(action), /cannot delete accounts/, 'the refusal is shown at the cleanup action');
+
+    await action.click();
+    await page.getByRole('option', { name: 'disable', exact: true }).click();
+    await section.getByRole('textbox', { name: 'Protected users' }).fill('svc-*');
+    await section.getByRole('textbox', { name: 'Protected users' }).press('Enter');
+    await saveConnector(page, /Saved\.|Not saved/);
+    const text = await page.getByTestId('save-message').textContent();
+    const shown = await page.locator('.mantine-InputWrapper-error, [data-problem]').allTextContents();
+    assert.equal(text, 'Saved.', `saved (problems shown: ${shown.join(' | ')})`);
+    const saved = (await store.connectors.get('cloud'))!.config.targets[0] as any;
+    assert.deepEqual(saved.accessGroups, ['jira-software-users-acme'], 'the product-access groups are saved');
+    assert.equal(saved.cleanup?.action, 'disable', 'the cleanup action is saved');
+    assert.deepEqual(saved.cleanup?.protected?.users, ['svc-*'], 'protected users are saved');
   });
 });
