@@ -19,6 +19,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import { describeSchedule } from './schedule.ts';
 import { asJson, type Services } from './services.ts';
+import { defaultMappingOf } from '../sources/default-mappings.ts';
 
 const json = z.any();
 const issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), position: z.number().optional() });
@@ -165,16 +166,16 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
   api.route(
     {
       method: 'GET', path: '/api/v1/source-types', tag: 'catalogue', access: 'viewer', summary: 'Source types: settings, secret settings, attributes known before discovery',
-      response: z.object({ sourceTypes: z.array(z.object({ type: z.string(), label: z.string(), available: z.boolean(), secretFields: z.array(z.string()), knownAttributes: z.array(json), configSchema: json.optional(), error: z.string().optional() })) }),
+      response: z.object({ sourceTypes: z.array(z.object({ type: z.string(), label: z.string(), available: z.boolean(), secretFields: z.array(z.string()), knownAttributes: z.array(json), defaultMapping: z.array(json), configSchema: json.optional(), error: z.string().optional() })) }),
     },
     async () => ({
       sourceTypes: await Promise.all(
         services.registry.sourceTypes.map(async (type) => {
           try {
             const d = await services.registry.source(type);
-            return { type, label: d.label, available: true, secretFields: d.secretFields, knownAttributes: d.knownAttributes, configSchema: safeJsonSchema(d.configSchema) };
+            return { type, label: d.label, available: true, secretFields: d.secretFields, knownAttributes: d.knownAttributes, defaultMapping: defaultMappingOf(d), configSchema: safeJsonSchema(d.configSchema) };
           } catch (e) {
-            return { type, label: type, available: false, secretFields: [], knownAttributes: [], error: errorText(e) };
+            return { type, label: type, available: false, secretFields: [], knownAttributes: [], defaultMapping: [], error: errorText(e) };
           }
         }),
       ),

@@ -1,7 +1,7 @@
 // Every source type idsync knows, loaded on demand so a deployment pays only for what it uses.
 // A source module exports `definition: SourceDefinition`.
 import type { z } from 'zod';
-import type { AttributeInfo, SourceConnector } from '../core/types.ts';
+import type { AttributeInfo, MappingRule, SourceConnector } from '../core/types.ts';
 import type { RecordedRequest } from '../core/http.ts';
 import type { StoredSecretLookup } from '../config/secrets.ts';
 import { IdsyncError } from '../core/errors.ts';
@@ -31,6 +31,11 @@ export interface SourceDefinition<C = any> {
   secretFields: string[];
   /** Attributes always offered in the mapping editor, before discovery. */
   knownAttributes: AttributeInfo[];
+  /**
+   * The mapping a new connector of this type starts with in the admin UI. The built-in sources'
+   * are in default-mappings.ts (one table); a plugin may set its own here.
+   */
+  defaultMapping?: MappingRule[];
   /** Whether its connectors implement `changes()` (incremental sync can be scheduled). */
   changeFeed?: boolean;
   create(config: C, ctx: ConnectorContext): SourceConnector;

@@ -124,6 +124,8 @@ export interface SourceType {
   available: boolean;
   secretFields: string[];
   knownAttributes: Array<{ path: string; type: string; description?: string }>;
+  /** The mapping a new connector of this type starts with. */
+  defaultMapping?: Rule[];
   configSchema?: any;
   error?: string;
 }

@@ -10,9 +10,11 @@ import { AlternativesField, alternativesOf, SchemaField, SettingField, type Obj 
 import { MappingTable, type RowIssue, type RulesUpdate } from './MappingTable';
 import { MatchingField } from './MatchingField';
 import { GroupRules } from './GroupRules';
+import { ScimTokens } from './ScimTokens';
+import { CLEANUP_KEYS, CleanupSettings } from './CleanupSettings';
 
 const SOURCE_BASE = new Set(['type', 'requiredGroups']);
-const TARGET_BASE = new Set(['id', 'type', 'mapping', 'groupRules', 'createUsers', 'createMissingGroups', 'concurrency', 'matching']);
+const TARGET_BASE = new Set(['id', 'type', 'mapping', 'groupRules', 'createUsers', 'createMissingGroups', 'concurrency', 'matching', ...CLEANUP_KEYS]);
 /** Settings shown under Advanced: filters and group handling. */
 const isAdvancedKey = (k: string) => /filter|group|select|page|delta|scope/i.test(k);
 
@@ -29,14 +31,28 @@ const SHOWN_WHEN: Record<string, (section: Obj) => boolean> = {
 };
 
 /** A target switched to another product: the old product's settings mean nothing there (and the server refuses unknown ones). */
-const retyped = (target: Obj, type: string): Obj => ({ ...Object.fromEntries(Object.entries(target).filter(([k]) => TARGET_BASE.has(k))), type });
+// accessGroups exists on the Cloud products only; cleanup applies to every target.
+const retyped = (target: Obj, type: string): Obj => ({ ...Object.fromEntries(Object.entries(target).filter(([k]) => TARGET_BASE.has(k) && k !== 'accessGroups')), type });
 
-function newConnector(source: string, target: string): Obj {
-  return { id: '', name: '', source: { type: source, requiredGroups: [] }, targets: [{ id: target.split('-')[0], type: target, mapping: [
-    { target: 'user.username', source: 'userPrincipalName', flow: 'always', whenEmpty: 'keep' },
-    { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
-    { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
-  ] }] };
+/** The mapping a new connector of this source type starts with (the server's per-source defaults). */
+const defaultMapping = (types: SourceType[], source: string): Obj[] => types.find((s) => s.type === source)?.defaultMapping ?? [];
+
+function newConnector(types: SourceType[], source: string, target: string): Obj {
+  return { id: '', name: '', source: { type: source, requiredGroups: [] }, targets: [{ id: target.split('-')[0], type: target, mapping: defaultMapping(types, source) }] };
+}
+
+/**
+ * A new connector switched to another source type: a target whose mapping is still the old
+ * type's default gets the new type's (Okta's login instead of Entra's userPrincipalName); a
+ * mapping the administrator edited is kept as it is.
+ */
+function withSourceType(config: Obj, types: SourceType[], type: string): Obj {
+  const before = JSON.stringify(defaultMapping(types, config.source.type));
+  return {
+    ...config,
+    source: { ...config.source, type },
+    targets: config.targets.map((t: Obj) => (JSON.stringify(t.mapping ?? []) === before ? { ...t, mapping: defaultMapping(types, type) } : t)),
+  };
 }
 
 export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }) {
@@ -101,7 +117,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
         } else {
           const src = s.sourceTypes.find((x: SourceType) => x.available)?.type ?? s.sourceTypes[0]?.type ?? 'entra';
           const tgt = t.targetTypes.find((x: TargetType) => x.available)?.type ?? 'jira-dc';
-          loaded(newConnector(src, tgt));
+          loaded(newConnector(s.sourceTypes, src, tgt));
         }
       } catch (e) {
         setLoadError((e as Error).message);
@@ -165,7 +181,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
       setIssues(err.issues ?? []);
       setIssuesOf(config);
       setWarnings(err.body?.warnings ?? []);
-      if (err.issues?.some((i) => ['mapping', 'groupRules', 'schedule', 'requiredGroups'].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
+      if (err.issues?.some((i) => ['mapping', 'groupRules', 'schedule', 'requiredGroups', ...CLEANUP_KEYS].includes(String(i.path[2] ?? i.path[0])) || i.path[0] === 'schedule')) setAdvanced(true);
       setMessage({ color: 'red', text: err.issues?.length ? `Not saved: ${err.message}. Each problem is shown next to its field.` : `Not saved: ${err.message}` });
       setSaveAttempts((n) => n + 1);
     } finally {
@@ -231,7 +247,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
         </SimpleGrid>
         <Divider my="md" label={`Source: ${sourceType?.label ?? config.source.type}`} labelPosition="left" />
         <SimpleGrid cols={{ base: 1, md: 2 }}>
-          <Select label="Identity provider" data={sourceTypes.map((s) => ({ value: s.type, label: s.label, disabled: !s.available }))} value={config.source.type} onChange={(v) => v && setSource({ type: v })} disabled={readOnly || !!id} error={issueAt('source', 'type')} allowDeselect={false} />
+          <Select label="Identity provider" data={sourceTypes.map((s) => ({ value: s.type, label: s.label, disabled: !s.available }))} value={config.source.type} onChange={(v) => v && setConfig(withSourceType(config, sourceTypes, v))} disabled={readOnly || !!id} error={issueAt('source', 'type')} allowDeselect={false} />
           {renderSettings(config.source, sourceType?.configSchema, sourceType?.secretFields ?? [], SOURCE_BASE, false, setSource, ['source'])}
         </SimpleGrid>
         {config.targets.map((t: Obj, i: number) => {
@@ -254,6 +270,9 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
           </Button>
         )}
       </Paper>
+
+      {/* Tokens belong to a saved SCIM connector (the source type cannot change once saved). */}
+      {id && config.source.type === 'scim' && <ScimTokens connectorId={id} isAdmin={isAdmin} />}
 
       <Button variant="subtle" onClick={() => setAdvanced((a) => !a)} aria-expanded={advanced} w="fit-content">
         {advanced ? 'Hide Advanced Settings' : 'Show Advanced Settings'}
@@ -309,6 +328,7 @@ export function ConnectorEdit({ id, isAdmin }: { id?: string; isAdmin: boolean }
                   <MatchingField value={t.matching} onChange={(v) => setTarget(i, { matching: v })} readOnly={readOnly} error={issues.filter((x) => pathKey(x.path).startsWith(`targets.${i}.matching`)).map((x) => x.message).join('; ') || undefined} />
                   {renderSettings(t, tt?.configSchema, tt?.secretFields ?? [], TARGET_BASE, true, (p) => setTarget(i, p), ['targets', i])}
                 </SimpleGrid>
+                <CleanupSettings target={t} schema={tt?.configSchema} onChange={(p) => setTarget(i, p)} errorAt={(...sub) => issueAt('targets', i, ...sub)} readOnly={readOnly} />
               </Paper>
             );
           })}
