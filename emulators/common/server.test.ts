@@ -186,7 +186,8 @@ test('an AbortSignal stops a request waiting out a 429 pause, and a withSignal v
     const stop = new AbortController();
     const view = client.withSignal(stop.signal);
     const pending = view.get('/items/1');
-    while (emu.stats.rateLimited === 0) await new Promise((r) => setTimeout(r, 5));
+    // Once the client has taken the 429 in (not only once the emulator sent it): it is then pausing.
+    while (client.stats.rateLimited === 0) await new Promise((r) => setTimeout(r, 5));
     stop.abort();
     await assert.rejects(pending, (e: any) => e.code === 'INTERNAL' && /cancelled/.test(e.message));
     assert.equal(emu.stats.requests, 1, 'the throttled request was not sent again');
