@@ -1,4 +1,8 @@
-// `npm run bench -- --users N [--json] [--only initial,nochange,changed,reconcile,incremental,user]`
+// `npm run bench -- --users N [--json] [--only initial,nochange,changed,reconcile,incremental,user,ldap,scim]`
+//
+// ldap: a real slapd with N users into a fresh Jira DC emulator (bench/ldap.ts); scim: N users
+// pushed by --scim-clients concurrent SCIM clients (bench/scim-push.ts). Each runs without the
+// Graph tenant when only they are asked for.
 //
 // Measures idsync against the emulators (Entra ID tenant + Jira DC). The emulators run in one
 // process, each scenario in a fresh worker process (bench/worker.ts) as `idsync sync` would,
@@ -18,6 +22,7 @@ import type { RecordedRequest } from '../src/core/http.ts';
 import { replayFloor } from './floor.ts';
 import { Agent, request } from 'undici';
 import { measureLatency } from './latency.ts';
+import { ldapBench } from './ldap.ts';
 
 interface ScenarioResult {
   scenario: string;
@@ -49,6 +54,14 @@ interface ScenarioResult {
   minMs?: number;
   maxMs?: number;
   lost?: number;
+  /** ldap: the LDAP floor plus the replay of the Jira requests, and the ratio to it. */
+  floorWithTargetMs?: number | null;
+  ratioWithTarget?: number | null;
+  ldapSearches?: number;
+  ldapEntries?: number;
+  seedMs?: number;
+  /** scim: bench/scim-push.ts's figures. */
+  scim?: Record<string, unknown>;
 }
 
 const args = process.argv.slice(2);
@@ -57,13 +70,18 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--json]');
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--scim-clients 8] [--no-target-floor] [--json]');
+  console.log('ldap: a real slapd (Debian slapd) seeded with N users, full read + initial sync into Jira and a no-change sync, against a bare ldapts paged search of the same entries.');
+  console.log('scim: N users created by --scim-clients concurrent SCIM clients, pushed into Jira: answers/s, latency, time until all are in Jira, runs, lost.');
   console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
 const json = args.includes('--json');
-const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user').split(','));
+const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim').split(','));
+/** Scenarios that need no Graph tenant: with only these, the Entra emulator is not started. */
+const STANDALONE = new Set(['ldap', 'scim']);
+const scimClients = Number(arg('--scim-clients', '8'));
 const userSamples = Number(arg('--user-samples', '50'));
 const incrementalChanges = Number(arg('--changes', '100'));
 /** Latency: this many changes at random moments over this many seconds (default: about 5 minutes in all). */
@@ -155,6 +173,13 @@ function percentile(values: number[], p: number): number {
 async function main(): Promise<void> {
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   log(`idsync benchmark: ${users} users · ${machine.cpus} × ${machine.cpu} · ${machine.memGiB} GiB · Node ${machine.node}`);
+  if ([...only].every((s) => STANDALONE.has(s))) {
+    const dir = mkdtempSync(join(tmpdir(), 'idsync-bench-'));
+    const results = await standaloneScenarios(dir);
+    rmSync(dir, { recursive: true, force: true });
+    finish(machine, results);
+    return;
+  }
   const t0 = performance.now();
   const emu = await startEmulatorProcess();
   log(`emulators up in ${((performance.now() - t0) / 1000).toFixed(1)} s (Graph ${emu.info.graph.url}, Jira ${emu.info.jira.url})`);
@@ -335,15 +360,60 @@ async function main(): Promise<void> {
   }
 
   emu.stop();
+  results.push(...(await standaloneScenarios(dir)));
   rmSync(dir, { recursive: true, force: true });
+  finish(machine, results);
+}
+
+function finish(machine: Record<string, unknown>, results: ScenarioResult[]): void {
   if (json) process.stdout.write(JSON.stringify({ users, machine, results }, null, 2) + '\n');
   else printTable(results);
   process.exit(0);
 }
 
+/** The scenarios with their own source (ldap, scim), in `dir`. */
+async function standaloneScenarios(dir: string): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  if (only.has('ldap')) results.push(...(await ldapBench({ users, repeat, targetFloor: !args.includes('--no-target-floor'), dir, log, runWorker, readRecords })));
+  if (only.has('scim')) {
+    const s = await scimPush(users, scimClients);
+    const latency = s.latencyMs as { p50: string; p95: string };
+    log(`scim       ${s.users} users by ${s.clients} clients: ${s.answersPerSecond} answers/s, p50 ${latency.p50} ms, p95 ${latency.p95} ms, all answered ${s.allAnsweredSeconds} s, all in Jira ${s.allInJiraSeconds} s, ${s.pushRuns} push runs, ${s.inStore} in the store, ${s.inJira} in Jira, ${s.lost} lost, ${s.failedAnswers} failed answers, peak RSS ${s.peakRssMb} MB`);
+    results.push({
+      scenario: `scim push (${s.clients} clients)`,
+      wallMs: Number(s.allInJiraSeconds) * 1000,
+      floorMs: 0,
+      ratio: 0,
+      peakRssMb: Number(s.peakRssMb),
+      requests: Number(s.users),
+      writes: 0,
+      p50Ms: Number(latency.p50),
+      p95Ms: Number(latency.p95),
+      lost: Number(s.lost),
+      scim: s,
+    });
+  }
+  return results;
+}
+
+/** bench/scim-push.ts in its own process (idsync serve, the Jira emulator and the clients); its JSON line. */
+async function scimPush(n: number, clients: number): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here('./scim-push.ts'), '--users', String(n), '--clients', String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`SCIM push benchmark exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
 function printTable(results: ScenarioResult[]): void {
   const rows = [['scenario', 'wall', 'floor', 'ratio', 'ratio (parsing floor)', 'idsync CPU', 'peak RSS', 'requests', 'writes']];
   for (const r of results) {
+    if (r.scim) {
+      const s = r.scim;
+      rows.push([r.scenario, `${s.answersPerSecond} answers/s, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, all in Jira ${s.allInJiraSeconds} s`, '', '', '', '', `${r.peakRssMb.toFixed(0)} MB`, String(r.requests), `${s.pushRuns} runs, ${r.lost} lost`]);
+      continue;
+    }
     if (r.maxMs !== undefined) {
       const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
       rows.push([r.scenario, `p50 ${sec(r.p50Ms!)}, p95 ${sec(r.p95Ms!)}, max ${sec(r.maxMs)}`, '', '', '', '', `${r.peakRssMb.toFixed(0)} MB (serve)`, '', '']);
@@ -354,7 +424,7 @@ function printTable(results: ScenarioResult[]): void {
       r.p50Ms !== undefined ? `p50 ${r.p50Ms.toFixed(1)} ms` : `${(r.wallMs / 1000).toFixed(2)} s`,
       r.floorP50Ms !== undefined ? `p50 ${r.floorP50Ms.toFixed(1)} ms` : `${(r.floorMs / 1000).toFixed(2)} s`,
       `${r.ratio.toFixed(2)}×`,
-      r.ratioParsed !== undefined ? `${r.ratioParsed.toFixed(2)}×` : '',
+      r.ratioParsed !== undefined ? `${r.ratioParsed.toFixed(2)}×` : typeof r.ratioWithTarget === 'number' ? `${r.ratioWithTarget.toFixed(2)}× (LDAP + Jira floor)` : '',
       r.cpuMs !== undefined ? `${(r.cpuMs / 1000).toFixed(2)} s` : '',
       `${r.peakRssMb.toFixed(0)} MB`,
       String(r.requests),

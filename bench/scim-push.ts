@@ -3,7 +3,9 @@
 // Inbound SCIM load: N users created by C concurrent SCIM clients against a running idsync
 // (startServer, SQLite store in a temporary directory) that pushes them into the Jira DC
 // emulator. Prints the SCIM answer throughput and latency (p50/p95/max), the time until every
-// user is in Jira, the number of push runs, and whether anything was lost.
+// user is in Jira, the number of push runs, and whether anything was lost (users in the store and
+// in the Jira emulator), and the process's peak RSS (idsync, the Jira emulator and the clients:
+// one process). `npm run bench -- --only scim` runs it and reports its JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +55,7 @@ try {
   }
   const pushedMs = performance.now() - started;
   const runs = await server.store.runs.list({ connectorId: 'scim', limit: 10_000 });
+  const inStore = await repo.count('scim', 'User');
   const inJira = Array.from({ length: users }, (_, n) => jira.inspect(`bench${n}`)).filter(Boolean).length;
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
@@ -63,8 +66,9 @@ try {
     allAnsweredSeconds: +(answeredMs / 1000).toFixed(1),
     allInJiraSeconds: +(pushedMs / 1000).toFixed(1),
     pushRuns: runs.length,
-    inJira, lost: users - inJira,
-  }, null, 2));
+    inStore, inJira, lost: users - Math.min(inStore, inJira),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }));
 } finally {
   await server.close();
   await jira.close();

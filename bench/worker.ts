@@ -3,12 +3,17 @@
 // them as the transport floor) and prints one JSON line with its measurements.
 //
 //   node --import tsx bench/worker.ts <job.json>
-// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users', reconcile?, userRefs?, recordFile }
+// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users', reconcile?, userRefs?, recordFile, ldap?, ldapRecordFile? }
+// With `ldap` (a running slapd, bench/ldap.ts) the connector reads that directory instead of the
+// Graph tenant, and every LDAP search it starts is written to ldapRecordFile for the LDAP floor.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
-import { demoConnector } from '../src/cli/demo.ts';
+import { demoConnector, demoLdapConnector } from '../src/cli/demo.ts';
+import { LdapConnection, type SearchSpec } from '../src/sources/ldap/connection.ts';
+import type { Slapd } from '../emulators/ldap/slapd.ts';
+import type { RecordedSearch } from './ldap.ts';
 
 interface Job {
   info: SuiteInfo;
@@ -17,6 +22,9 @@ interface Job {
   reconcile?: boolean;
   userRefs?: string[];
   recordFile: string;
+  /** The slapd to read (what demoLdapConnector uses of it). */
+  ldap?: Pick<Slapd, 'ldapsUrl' | 'ca' | 'reader' | 'layout'>;
+  ldapRecordFile?: string;
 }
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
@@ -32,7 +40,16 @@ const flush = () => {
 };
 let current = 0;
 const store = await Store.open({ dataDir: job.dataDir });
-const connector = demoConnector({ ...job.info, confluence: undefined });
+const connector = job.ldap ? demoLdapConnector({ ...job.info, confluence: undefined }, job.ldap as Slapd) : demoConnector({ ...job.info, confluence: undefined });
+// Each search the LDAP source starts (once, not per page), as the floor replays it with bare ldapts.
+const ldapSearches: RecordedSearch[] = [];
+if (job.ldapRecordFile) {
+  const search = LdapConnection.prototype.search;
+  LdapConnection.prototype.search = function (this: LdapConnection, spec: SearchSpec, ...rest: [string, AbortSignal?]) {
+    ldapSearches.push({ base: spec.base, scope: spec.scope, filter: spec.filter, attributes: spec.attributes, pageSize: spec.pageSize, sizeLimit: spec.sizeLimit, controls: spec.controls?.length ?? 0 });
+    return search.call(this, spec, ...rest);
+  };
+}
 const engine = new SyncEngine(store, {
   ca: job.info.graph.ca,
   recorder: (r) => {
@@ -77,6 +94,7 @@ result.peakRssMb = process.resourceUsage().maxRSS / 1024;
 await store.close();
 flush();
 closeSync(fd);
+if (job.ldapRecordFile) writeFileSync(job.ldapRecordFile, JSON.stringify(ldapSearches), { mode: 0o600 });
 writeFileSync(`${job.recordFile}.headers.json`, JSON.stringify(headersByOrigin), { mode: 0o600 });
 process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);
