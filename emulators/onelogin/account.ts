@@ -52,6 +52,11 @@ export class Account {
     return USER_BASE + org.users.findIndex((u) => u.id === sampleId);
   }
 
+  /** The OneLogin role id of a sample group. */
+  static roleId(org: Org, sampleGroupId: string): number {
+    return ROLE_BASE + org.groups.findIndex((g) => g.id === sampleGroupId);
+  }
+
   replace(org: Org): void {
     this.org = org;
     this.users.clear();
@@ -72,7 +77,8 @@ export class Account {
     const at = new Date(this.clock).toISOString();
     return {
       id,
-      username: u.userPrincipalName.split('@')[0]!.toLowerCase(),
+      // OneLogin usernames are free text; accounts synced from a directory often use the UPN.
+      username: u.userPrincipalName,
       email: (u.mail ?? u.userPrincipalName).toLowerCase(),
       firstname: u.givenName ?? '',
       lastname: u.surname ?? '',
