@@ -211,9 +211,10 @@ export class OneLoginSource implements SourceConnector {
     query.signal?.throwIfAborted();
     const needGroups = query.groups || this.requiredGroups.length > 0;
     const groupsOf = needGroups ? await this.groupLookup(query.signal) : undefined;
-    // Managers listed before their reports get their attributes here; a later one is an id
-    // reference the engine resolves within the run: no extra API call of the hourly budget.
-    const seen = new Map<string, Record<string, unknown>>();
+    // Managers listed before their reports get their attributes from the listing; one listed
+    // later (or outside the required groups) is read once by id, so its report's manager.*
+    // attributes are whole on the first run. Few calls of the hourly budget: one per such manager.
+    const seen = new Map<string, Record<string, unknown> | null>();
     let cursor: string | undefined;
     let read = 0;
     let total: number | undefined;
@@ -235,9 +236,9 @@ export class OneLoginSource implements SourceConnector {
           if (this.requiredGroups.length && !groups.some((g) => this.requiredGroups.some((r) => r.toLowerCase() === g.toLowerCase()))) continue;
           if (query.groups) user.groups = groups;
         }
-        if (user.manager && 'id' in user.manager && seen.has(user.manager.id)) user.manager.attrs = seen.get(user.manager.id);
         users.push(user);
       }
+      if (query.manager) await this.attachManagers(users, seen, query.signal);
       if (users.length) yield { users };
       cursor = next;
     } while (cursor);
@@ -246,6 +247,20 @@ export class OneLoginSource implements SourceConnector {
       throw new IdsyncError('TRANSIENT', `OneLogin's paging ended after ${read} of the ${total} users it counts`, { hint: 'users were added or removed during the read, or a page was cut short: run again' });
     }
     yield { users: [], complete: true };
+  }
+
+  /** Sets each manager reference's attributes: from users read, else read by id (each once). */
+  private async attachManagers(users: SourceUser[], known: Map<string, Record<string, unknown> | null>, signal?: AbortSignal): Promise<void> {
+    for (const u of users) {
+      const ref = u.manager;
+      if (!ref || !('id' in ref)) continue;
+      if (!known.has(ref.id)) {
+        const res = await this.get<OlUserJson>(`/api/2/users/${encodeURIComponent(ref.id)}`, {}, [404], signal).catch(this.explain('read a manager'));
+        known.set(ref.id, res.status === 200 ? this.toSourceUser(res.body, null).attrs : null);
+      }
+      const attrs = known.get(ref.id);
+      if (attrs) ref.attrs = attrs;
+    }
   }
 
   /** OneLogin JSON → SourceUser (only the asked attributes when `query` is given). */
@@ -292,10 +307,7 @@ export class OneLoginSource implements SourceConnector {
     }
     if (!raw) return null;
     const user = this.toSourceUser(raw, query);
-    if (user.manager && 'id' in user.manager) {
-      const m = await this.get<OlUserJson>(`/api/2/users/${encodeURIComponent(user.manager.id)}`, {}, [404]).catch(this.explain('read the manager'));
-      if (m.status === 200) user.manager.attrs = this.toSourceUser(m.body, null).attrs;
-    }
+    if (query.manager) await this.attachManagers([user], new Map());
     if (query.groups || this.requiredGroups.length) {
       const groups = (await this.groupLookup())(raw);
       if (this.requiredGroups.length && !groups.some((g) => this.requiredGroups.some((r) => r.toLowerCase() === g.toLowerCase()))) {
