@@ -60,7 +60,7 @@ describe('Keycloak → Jira DC end to end', () => {
     process.env[SECRET_ENV] = DEFAULT_KEYCLOAK_CLIENT.secret;
     kc.setFaults({ script: [], errorRate: 0 });
     kc.realm.replace(e2eOrg(ORG_SIZE));
-    assert.ok((await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' })).ok);
+    assert.ok((await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' })).ok, 'Jira emulator reset');
     await t?.dispose();
     t = await openSqliteStore();
     engine = new SyncEngine(t.store, { ca: kc.ca, fastRetries: true });
@@ -73,12 +73,12 @@ describe('Keycloak → Jira DC end to end', () => {
   }) as ConnectorConfig;
 
   test('Test connection: right secret, wrong secret, a client without view-users', async () => {
-    assert.ok((await engine.testConnection(connector())).source.ok);
+    assert.ok((await engine.testConnection(connector())).source.ok, 'the right secret passes');
     process.env[SECRET_ENV] = 'wrong';
     const wrong = await engine.testConnection(connector());
     assert.equal(wrong.source.ok, false);
     assert.match(wrong.source.checks[0]!.message, /Credentials tab/);
-    assert.ok(!JSON.stringify(wrong).includes(DEFAULT_KEYCLOAK_CLIENT.secret));
+    assert.ok(!JSON.stringify(wrong).includes(DEFAULT_KEYCLOAK_CLIENT.secret), 'the secret is never in the result');
     process.env[SECRET_ENV] = NO_ROLE_KEYCLOAK_CLIENT.secret;
     const noRole = await engine.testConnection(connector(NO_ROLE_KEYCLOAK_CLIENT.clientId));
     assert.equal(noRole.source.ok, false);
