@@ -5,7 +5,7 @@ import type { SuiteInfo, Suite } from '../../emulators/launch.ts';
 import { generateOrg } from '../../emulators/org/index.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 
-export const DEMO_SOURCES = ['entra', 'ldap', 'okta', 'google'] as const;
+export const DEMO_SOURCES = ['entra', 'ldap', 'okta', 'google', 'keycloak', 'onelogin'] as const;
 export type DemoSourceType = (typeof DEMO_SOURCES)[number];
 
 export interface DemoSource {
@@ -25,6 +25,8 @@ export const DEMO_SOURCE_WHAT: Record<DemoSourceType, string> = {
   ldap: 'an OpenLDAP directory (slapd)',
   okta: 'an emulated Okta org',
   google: 'an emulated Google Workspace',
+  keycloak: 'an emulated Keycloak realm',
+  onelogin: 'an emulated OneLogin account',
 };
 
 /** Starts the provider the demo reads (nothing for Entra ID: the suite's own tenant). */
@@ -53,6 +55,16 @@ export async function startDemoSource(type: DemoSourceType, users: number, suite
       const { startGoogleDemo, googleConnector } = await import('./demo-google.ts');
       const google = await startGoogleDemo(users);
       return { what, lines: google.lines, connector: (info) => googleConnector(info, google), secrets: google.secrets, close: () => google.emulator.close() };
+    }
+    case 'keycloak': {
+      const { startKeycloakDemo, keycloakConnector } = await import('./demo-keycloak.ts');
+      const kc = await startKeycloakDemo(generateOrg({ users, seed: 7 }));
+      return { what, lines: kc.lines, connector: (info) => keycloakConnector(info, kc), secrets: kc.secrets, close: () => kc.emulator.close() };
+    }
+    case 'onelogin': {
+      const { startOneLoginDemo, oneLoginConnector } = await import('./demo-onelogin.ts');
+      const ol = await startOneLoginDemo(generateOrg({ users, seed: 7 }));
+      return { what, lines: ol.lines, connector: (info) => oneLoginConnector(info, ol), secrets: ol.secrets, close: () => ol.emulator.close() };
     }
   }
 }

@@ -20,6 +20,8 @@ export interface ConnectorContext {
   store?: Store;
   /** The connector the source is created for. Set by buildRuntime. */
   connectorId?: string;
+  /** Something the run should tell the administrator while it goes on (e.g. a wait for an API quota). */
+  notice?: (message: string) => void;
 }
 
 export interface SourceDefinition<C = any> {
@@ -47,6 +49,7 @@ const loaders: Record<string, () => Promise<{ definition: SourceDefinition }>> =
   google: () => import('./google/index.ts'),
   okta: () => import('./okta/index.ts'),
   keycloak: () => import('./keycloak/index.ts'),
+  onelogin: () => import('./onelogin/index.ts'),
   scim: () => import('./scim/index.ts'),
 };
 

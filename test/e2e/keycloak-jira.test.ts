@@ -1,6 +1,7 @@
 // End to end through the real Keycloak source against the Keycloak and Jira DC emulators:
 // Test connection (right, wrong secret, no view-users), a full sync with groups, an attribute
-// and the manager (a username in the `manager` attribute), and a read failing part-way.
+// and the manager (a username in the `manager` attribute), a single user found by the start of
+// a name, a simulation, and a read failing part-way.
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
@@ -102,6 +103,31 @@ describe('Keycloak → Jira DC end to end', () => {
     const again = await engine.run({ connector: connector(), kind: 'full', trigger: 'cli' });
     assert.equal(again.run.counts.unchanged, ORG_SIZE);
     assert.equal(jira.stats.writes, 0);
+  });
+
+  test('single-user sync of a user found by the start of a name', async () => {
+    const u = org().users.find((x) => x.accountEnabled && x.managerId && /^[A-Za-z]{4}/.test(x.givenName ?? ''))!;
+    const start = u.givenName!.slice(0, 4).toLowerCase();
+    const hits = await engine.searchUsers(connector(), start, 50);
+    const hit = hits.find((h) => h.mail?.toLowerCase() === u.mail?.toLowerCase() || h.userPrincipalName?.toLowerCase() === u.userPrincipalName.toLowerCase());
+    assert.ok(hit, `${u.userPrincipalName} found by "${start}" among ${hits.length} hits`);
+    const r = await engine.run({ connector: connector(), kind: 'user', userRef: hit.id, trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.created, 1, 'exactly the one user created');
+    const got = jira.inspect(expectedUsername(u));
+    assert.ok(got, `${u.userPrincipalName} in Jira`);
+    assert.equal(got.displayName, expected(org(), u).displayName);
+    assert.equal([...jira.store.allUsers()].filter((x) => !['admin', 'viewer'].includes(x.name)).length, 1, 'nobody else was written');
+  });
+
+  test('a simulation plans every creation and writes nothing', async () => {
+    const dry = await engine.run({ connector: connector(), kind: 'full', trigger: 'cli', dryRun: true });
+    assert.equal(dry.run.status, 'succeeded', dry.run.error ?? '');
+    assert.equal(dry.run.counts.created, ORG_SIZE, 'every user planned as created');
+    assert.equal(jira.stats.writes, 0, 'no write reached Jira');
+    assert.equal([...jira.store.allUsers()].length, 2, 'only the built-in users');
+    const real = await engine.run({ connector: connector(), kind: 'full', trigger: 'cli' });
+    assert.equal(real.run.counts.created, dry.run.counts.created, 'the real run does what the simulation planned');
   });
 
   test('a read failing part-way fails the run and marks nobody missing', async () => {
