@@ -109,6 +109,13 @@ interface RunContext {
   quarantine?: QuarantineSummary;
   /** The run held back its cleanup (a quarantine, or a read not trusted whose users are held already). */
   cleanupHeld: boolean;
+  /**
+   * Users whose manager key (e-mail, DN, username) named nobody when they were read: held to the
+   * end of the read like users waiting for a manager's id (their manager may be on a later page),
+   * then their manager view is attached again (resolvePending). One that still names nobody is
+   * written with no manager.
+   */
+  keyWaiting: Set<string>;
 }
 
 export class SyncEngine {
@@ -147,7 +154,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -278,7 +285,8 @@ export class SyncEngine {
   private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
     for (const id of owed) rc.owed.add(id);
     if (users.length > 0) {
-      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
+      const unresolved = await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
+      for (const id of unresolved) rc.keyWaiting.add(id);
       await this.processUsers(rc, users, rc.report, undefined, quiet);
     }
     if (gone.length > 0) await this.projectGone(rc, gone);
@@ -507,6 +515,11 @@ export class SyncEngine {
       const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
       const slow: number[] = [];
       for (const [i, user] of users.entries()) {
+        // Its manager (named by a key) may still come in this read: decided at the end of it.
+        if (rc.keyWaiting.has(user.id) && !resolver.final) {
+          defer(rc, user, t.config.id);
+          continue;
+        }
         const fp = this.fingerprint(user, t, resolver);
         if (fp) fingerprints.set(user.id, fp);
         const digest = digests?.get(user.id);
@@ -654,6 +667,12 @@ export class SyncEngine {
     if (rc.deferred.size === 0) return;
     rc.progress.phase = 'resolving';
     rc.req.onProgress?.({ ...rc.progress });
+    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no manager).
+    const byKey = new Map<string, SourceUser>();
+    for (const waiting of rc.deferred.values()) for (const u of waiting.values()) if (rc.keyWaiting.has(u.id)) byKey.set(u.id, u);
+    rc.keyWaiting.clear();
+    const again = [...byKey.values()];
+    for (let i = 0; i < again.length; i += 500) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, again.slice(i, i + 500), new Map(), rc.runtime.managerFields, rc.managers);
     for (const t of rc.runtime.targets) {
       const waiting = rc.deferred.get(t.config.id);
       if (!waiting?.size) continue;
