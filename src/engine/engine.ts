@@ -32,6 +32,7 @@ import { fullRead, incrementalRead, type IngestBatch, type Reader } from './inge
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
+import { BURST_WINDOW_MS, recentCleanups } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
 import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
@@ -375,10 +376,14 @@ export class SyncEngine {
     // The threshold: accounts changed in one target, against its linked users.
     const over: string[] = [];
     for (const [t, plans] of planned) {
-      const changing = plans.filter((p) => isDamaging(p.decision.step)).length;
+      const now_ = plans.filter((p) => isDamaging(p.decision.step)).length;
+      if (now_ === 0) continue;
+      // A burst in slices (pushed DELETEs, incremental runs) counts as one: cleanup-burst.ts.
+      const before = rc.req.dryRun ? 0 : await recentCleanups(this.store.runs, connectorId, t.config.id, new Date(now.getTime() - BURST_WINDOW_MS), rc.run.id);
+      const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
-      const linked = rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked;
-      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'`);
+      const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);
+      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${now_} in this run, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : ''}`);
     }
     if (over.length > 0) {
       const message = `the cleanup would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;
