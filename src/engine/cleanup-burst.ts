@@ -4,6 +4,7 @@
 // cleanup's threshold (engine cleanup()) therefore counts what this run would change plus the
 // accounts cleanups of the connector's recent runs already changed in the target. Approvals of
 // a quarantine (runs of kind `cleanup`) do not count: an administrator accepted those.
+// The window is wall-clock time, as runs' startedAt is (not the engine's injectable clock).
 import type { RunRecord } from '../store/runs.ts';
 
 /** How far back earlier cleanups count towards the threshold. */

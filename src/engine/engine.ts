@@ -379,7 +379,7 @@ export class SyncEngine {
       const now_ = plans.filter((p) => isDamaging(p.decision.step)).length;
       if (now_ === 0) continue;
       // A burst in slices (pushed DELETEs, incremental runs) counts as one: cleanup-burst.ts.
-      const before = rc.req.dryRun ? 0 : await recentCleanups(this.store.runs, connectorId, t.config.id, new Date(now.getTime() - BURST_WINDOW_MS), rc.run.id);
+      const before = rc.req.dryRun ? 0 : await recentCleanups(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
       const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);

@@ -45,7 +45,7 @@ describe('Google Workspace → Jira DC end to end', () => {
     google.directory.replace(e2eOrg(USERS));
     google.serviceAccount.delegatedScopes = [SCOPES.users, SCOPES.groups];
     const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok);
+    assert.ok(res.ok, 'the Jira emulator was reset');
     await t?.dispose();
     t = await openSqliteStore();
     engine = new SyncEngine(t.store, { ca: google.ca, fastRetries: true });
@@ -112,7 +112,7 @@ describe('Google Workspace → Jira DC end to end', () => {
   test('Test connection: right credentials pass; a wrong key, an unknown subject and a missing delegation each say what to do', async () => {
     const ok = await engine.testConnection(connector());
     assert.ok(ok.source.ok, JSON.stringify(ok.source.checks));
-    assert.ok(ok.source.checks.some((c) => c.name === 'read groups' && c.ok));
+    assert.ok(ok.source.checks.some((c) => c.name === 'read groups' && c.ok), 'groups are read');
 
     const other = (await import('../../emulators/google/auth.ts')).newServiceAccount('stranger');
     process.env.IDSYNC_E2E_GOOGLE_WRONG_KEY = JSON.stringify({ ...google.keyFile(), private_key: other.privateKey });
@@ -164,7 +164,7 @@ describe('Google Workspace → Jira DC end to end', () => {
     assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
     assert.equal(r.run.counts.created, 1);
     const got = jira.inspect(username(u));
-    assert.ok(got);
+    assert.ok(got, 'the user is in Jira');
     assert.equal(got.displayName, u.name.fullName);
     assert.equal([...jira.store.allUsers()].filter((x) => !['admin', 'viewer'].includes(x.name)).length, 1, 'nobody else');
   });
