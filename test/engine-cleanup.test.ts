@@ -6,7 +6,6 @@
 import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryDataset, person } from './helpers/memory-source.ts';
-import { deletedKeys } from './helpers/jira-dc-lifecycle.ts';
 import { openSqliteStore, type TestStore } from './helpers/stores.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -26,12 +25,12 @@ const rules: MappingRule[] = [
 
 type CleanupIn = Partial<Omit<CleanupConfig, 'protected'>> & { protected?: Partial<CleanupConfig['protected']> };
 
-function connector(url: string, cleanup?: CleanupIn, opts: { type?: string; requiredGroups?: string[]; safety?: ConnectorConfig['safety'] } = {}): ConnectorConfig {
+function connector(url: string, cleanup?: CleanupIn, opts: { requiredGroups?: string[]; safety?: ConnectorConfig['safety'] } = {}): ConnectorConfig {
   const c: CleanupConfig | undefined = cleanup ? { removeGroups: false, keepGroups: [], ...cleanup, protected: { users: [], groups: [], ...cleanup.protected } } : undefined;
   return {
     id: 'co',
     source: { type: 'memory', dataset: 'cleanup', requiredGroups: opts.requiredGroups ?? [] },
-    targets: [{ id: 'jira', type: opts.type ?? 'jira-dc', url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } }, mapping: rules, createUsers: true, createMissingGroups: true, concurrency: 4, ...(c ? { cleanup: c } : {}) }],
+    targets: [{ id: 'jira', type: 'jira-dc', url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } }, mapping: rules, createUsers: true, createMissingGroups: true, concurrency: 4, ...(c ? { cleanup: c } : {}) }],
     ...(opts.safety ? { safety: opts.safety } : {}),
   };
 }
@@ -201,7 +200,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
   });
 
   test('anonymise replaces username, name and e-mail by a pseudonym; a return restores the account under the same key', async () => {
-    const c = connector(jira.url, { action: 'anonymise' }, { type: 'jira-dc-lifecycle' });
+    const c = connector(jira.url, { action: 'anonymise' });
     const ds = await seed(c);
     const key = jira.inspect('carl.coder')!.key;
     ds.users = org().filter((u) => u.id !== 'u-3');
@@ -229,7 +228,7 @@ describe('cleanup of users the identity provider no longer gives', () => {
   });
 
   test('disable now, delete after 30 days: the deletion happens on the first run on or after the due day', async () => {
-    const c = connector(jira.url, { action: 'disable', deleteAfterDays: 30 }, { type: 'jira-dc-lifecycle' });
+    const c = connector(jira.url, { action: 'disable', deleteAfterDays: 30 });
     const ds = await seed(c);
     const key = jira.inspect('dana.ops')!.key;
     ds.users = org().filter((u) => u.id !== 'u-4');
@@ -247,7 +246,6 @@ describe('cleanup of users the identity provider no longer gives', () => {
     const due = await engine.run({ connector: c, kind: 'incremental', trigger: 'cli' });
     assert.equal(due.run.counts.deleted, 1, due.run.error ?? '');
     assert.equal(jira.inspect(key), undefined, 'deleted in Jira');
-    assert.ok(deletedKeys.includes(key), 'the account was deleted on the due day');
     assert.equal(await t.store.links.get('co', 'jira', 'u-4'), undefined, 'the link goes with the account');
     const after = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
     assert.equal(after.run.counts.deleted ?? 0, 0, 'deleted once');

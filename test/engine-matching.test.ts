@@ -141,6 +141,70 @@ describe('first contact and renames (Jira DC)', () => {
     assert.equal(await linkOf(ADA), undefined);
   });
 
+  test('an account that takes the username between planning and the create is not adopted under never, nor when linked to another user', async () => {
+    // The race: planning finds no "ada.dev"; the account appears before idsync's POST, which Jira
+    // refuses ("username exists"). The target may adopt an account then only if the matching
+    // policy allows it (UserWrite.options.mayAdopt).
+    const race = (rival: () => void) => {
+      const original = jira.store.getByName.bind(jira.store);
+      let calls = 0;
+      let planned = 0;
+      return {
+        count() {
+          jira.store.getByName = (n: string) => (n === 'ada.dev' && planned++, original(n));
+        },
+        arm() {
+          jira.store.getByName = (n: string) => {
+            if (n === 'ada.dev' && ++calls === planned + 1) rival(); // the POST's own check: after planning
+            return original(n);
+          };
+        },
+        restore: () => void (jira.store.getByName = original),
+      };
+    };
+    memoryDataset('match', [ada()]);
+    let rivalKey = '';
+    const r1 = race(() => void ([rivalKey] = seed({ name: 'ada.dev', displayName: 'Someone Else', emailAddress: 'someone@example.com' })));
+    try {
+      r1.count();
+      await sync({ by: 'never' }, { dryRun: true }); // how often planning looks the username up
+      r1.arm();
+      const r = await sync({ by: 'never' });
+      const item = await itemOf(r.run.id, ADA);
+      assert.equal(item.operation, 'failed', 'not adopted under never');
+      assert.match(item.error ?? '', /not adopted: matching is set to never link an existing account/);
+      assert.equal(jira.inspect(rivalKey)!.displayName, 'Someone Else', 'the rival account is untouched');
+      assert.equal(await linkOf(ADA), undefined, 'nothing linked');
+    } finally {
+      r1.restore();
+    }
+
+    // Bob's linked account is renamed to "ada.dev" in Jira in the same gap: not Ada's to adopt.
+    // A fresh start (Ada's failed row would be carried into the next run).
+    await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
+    await t.dispose();
+    t = await openSqliteStore();
+    engine = new SyncEngine(t.store, { fastRetries: true });
+    memoryDataset('match', [person(BOB, 'Bob Builder')]);
+    assert.equal((await sync()).run.counts.created, 1);
+    const bobKey = (await linkOf(BOB))!.targetKey;
+    memoryDataset('match', [person(BOB, 'Bob Builder'), ada()]);
+    const r2 = race(() => void jira.store.updateUser(bobKey, { name: 'ada.dev' }));
+    try {
+      r2.count();
+      await sync(undefined, { dryRun: true });
+      r2.arm();
+      const r = await sync();
+      const item = await itemOf(r.run.id, ADA);
+      assert.equal(item.operation, 'failed', 'an account linked to Bob is not adopted for Ada');
+      assert.match(item.error ?? '', new RegExp(`collision: ada.dev \\(key ${bobKey}\\) is already linked to another source user \\(Bob Builder`));
+      assert.equal(jira.inspect(bobKey)!.displayName, 'Bob Builder', "Bob's account is untouched");
+      assert.equal(await linkOf(ADA), undefined, 'nothing linked to Ada');
+    } finally {
+      r2.restore();
+    }
+  });
+
   test('username finds one account and e-mail another: a collision naming both, nothing written or linked', async () => {
     const [byName, byMail] = seed(
       { name: 'ada.dev', displayName: 'Ada Name', emailAddress: 'ada@old.example' },

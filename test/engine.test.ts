@@ -83,6 +83,35 @@ describe('sync engine with Jira DC', () => {
     assert.equal(jira.stats.writes, 0, 'no write request reached Jira');
   });
 
+  test('managers named by e-mail on a later page than their reports: written on the first run; a key naming nobody writes no manager', async () => {
+    // As Google names a manager (by e-mail): no id, only a key the shadow resolves through its aliases.
+    const byMail = (u: { attrs: Record<string, unknown> }) => ({ key: 'email' as const, value: String(u.attrs.mail), attrs: {} });
+    const boss = person('00000000-0000-0000-0000-000000000001', 'Bea Boss', {}, ['staff']);
+    const mgr = person('00000000-0000-0000-0000-000000000002', 'Max Manager', {}, ['staff'], byMail(boss));
+    const devs = [1, 2, 3, 4].map((n) => person(`00000000-0000-0000-0000-0000000001${n}0`, `Dev Number${'abcd'[n - 1]}`, {}, ['staff'], byMail(mgr)));
+    const stray = person('00000000-0000-0000-0000-000000000300', 'Sam Stray', {}, ['staff'], { key: 'email', value: 'left.long.ago@contoso.com', attrs: {} });
+    const all = [...devs, stray, mgr, boss];
+    for (const u of all) u.keys = { email: String(u.attrs.mail) };
+    memoryDataset('org', all, 2); // the manager comes two pages after its reports, its own manager after it
+    const first = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(first.run.status, 'succeeded', first.run.error ?? '');
+    assert.equal(first.run.counts.created, 7);
+    for (const d of devs) {
+      const got = jira.inspect(String(d.attrs.userPrincipalName).split('@')[0]!)!;
+      assert.equal(got.properties.managerEmail, 'max.manager@contoso.com', `${d.attrs.displayName}: manager e-mail on the first run`);
+      assert.equal(got.properties.managerUsername, 'max.manager', `${d.attrs.displayName}: manager's username on the first run`);
+    }
+    assert.equal(jira.inspect('max.manager')!.properties.managerUsername, 'bea.boss', 'a chain of late managers resolves');
+    const strayGot = jira.inspect('sam.stray');
+    assert.ok(strayGot, 'a manager key naming nobody does not hold the user back');
+    assert.equal(strayGot.properties.managerUsername, undefined, 'no manager written for a key naming nobody');
+    jira.resetStats();
+    const second = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal(second.run.status, 'succeeded', second.run.error ?? '');
+    assert.equal(second.run.counts.unchanged, 7);
+    assert.equal(jira.stats.writes, 0, 'the second run writes nothing');
+  });
+
   test('a dry run writes nothing and plans exactly what the real run then does', async () => {
     memoryDataset('org', org());
     const dry = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli', dryRun: true });

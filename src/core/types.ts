@@ -277,7 +277,15 @@ export interface UserWrite {
   /** All desired values (create needs them all; update uses `changes`). */
   desired: FieldValues;
   changes: FieldChange[];
-  options: { createMissingGroups: boolean };
+  options: {
+    createMissingGroups: boolean;
+    /**
+     * A create that finds the username taken (a race, a retried POST) may adopt that account only
+     * if this answers null; otherwise it fails with the reason given (the engine's matching
+     * policy: `never`, or the account already linked to another source user). Absent: adopt.
+     */
+    mayAdopt?: (ref: TargetUserRef) => Promise<string | null>;
+  };
 }
 
 export interface FieldResult {

@@ -32,6 +32,7 @@ import { fullRead, incrementalRead, type IngestBatch, type Reader } from './inge
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
+import { BURST_WINDOW_MS, recentCleanups } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
 import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
@@ -109,6 +110,13 @@ interface RunContext {
   quarantine?: QuarantineSummary;
   /** The run held back its cleanup (a quarantine, or a read not trusted whose users are held already). */
   cleanupHeld: boolean;
+  /**
+   * Users whose manager key (e-mail, DN, username) named nobody when they were read: held to the
+   * end of the read like users waiting for a manager's id (their manager may be on a later page),
+   * then their manager view is attached again (resolvePending). One that still names nobody is
+   * written with no manager.
+   */
+  keyWaiting: Set<string>;
 }
 
 export class SyncEngine {
@@ -147,7 +155,7 @@ export class SyncEngine {
     let error: string | null = null;
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -278,7 +286,8 @@ export class SyncEngine {
   private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
     for (const id of owed) rc.owed.add(id);
     if (users.length > 0) {
-      await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
+      const unresolved = await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
+      for (const id of unresolved) rc.keyWaiting.add(id);
       await this.processUsers(rc, users, rc.report, undefined, quiet);
     }
     if (gone.length > 0) await this.projectGone(rc, gone);
@@ -367,10 +376,14 @@ export class SyncEngine {
     // The threshold: accounts changed in one target, against its linked users.
     const over: string[] = [];
     for (const [t, plans] of planned) {
-      const changing = plans.filter((p) => isDamaging(p.decision.step)).length;
+      const now_ = plans.filter((p) => isDamaging(p.decision.step)).length;
+      if (now_ === 0) continue;
+      // A burst in slices (pushed DELETEs, incremental runs) counts as one: cleanup-burst.ts.
+      const before = rc.req.dryRun ? 0 : await recentCleanups(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
+      const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
-      const linked = rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked;
-      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'`);
+      const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);
+      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${now_} in this run, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : ''}`);
     }
     if (over.length > 0) {
       const message = `the cleanup would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;
@@ -507,6 +520,11 @@ export class SyncEngine {
       const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
       const slow: number[] = [];
       for (const [i, user] of users.entries()) {
+        // Its manager (named by a key) may still come in this read: decided at the end of it.
+        if (rc.keyWaiting.has(user.id) && !resolver.final) {
+          defer(rc, user, t.config.id);
+          continue;
+        }
         const fp = this.fingerprint(user, t, resolver);
         if (fp) fingerprints.set(user.id, fp);
         const digest = digests?.get(user.id);
@@ -654,6 +672,12 @@ export class SyncEngine {
     if (rc.deferred.size === 0) return;
     rc.progress.phase = 'resolving';
     rc.req.onProgress?.({ ...rc.progress });
+    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no manager).
+    const byKey = new Map<string, SourceUser>();
+    for (const waiting of rc.deferred.values()) for (const u of waiting.values()) if (rc.keyWaiting.has(u.id)) byKey.set(u.id, u);
+    rc.keyWaiting.clear();
+    const again = [...byKey.values()];
+    for (let i = 0; i < again.length; i += 500) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, again.slice(i, i + 500), new Map(), rc.runtime.managerFields, rc.managers);
     for (const t of rc.runtime.targets) {
       const waiting = rc.deferred.get(t.config.id);
       if (!waiting?.size) continue;

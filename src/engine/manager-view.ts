@@ -28,10 +28,16 @@ export class ManagerCache {
   }
 }
 
-/** `fields`: the manager's attributes the mappings read (null: all); see Runtime.managerFields. */
-export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null, cache: ManagerCache): Promise<void> {
+/**
+ * `fields`: the manager's attributes the mappings read (null: all); see Runtime.managerFields.
+ * Returns the ids of users whose manager is named by a key (e-mail, DN, username) that names
+ * nobody in the shadow yet: the manager may come on a later page of this run, so the engine
+ * holds them to the end of the read and attaches their views again then (engine.resolvePending).
+ */
+export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null, cache: ManagerCache): Promise<string[]> {
   const withRef = users.filter((u) => u.manager !== undefined);
-  if (withRef.length === 0) return;
+  const unresolved: string[] = [];
+  if (withRef.length === 0) return unresolved;
   const byKey = new Map<string, string>();
   const keyed = withRef.filter((u) => u.manager && 'key' in u.manager);
   for (const type of new Set(keyed.map((u) => (u.manager as { key: 'dn' | 'email' | 'username' }).key))) {
@@ -58,6 +64,7 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
       continue;
     }
     const id = idOf(u);
+    if (!id) unresolved.push(u.id);
     const known = id ? (batch.get(id)?.attrs ?? cache.get(id) ?? null) : null;
     if (known === GONE) {
       u.attrs.manager = null;
@@ -67,6 +74,7 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
     const { manager: _own, ...attrs } = (known ?? m.attrs) ?? {};
     u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };
   }
+  return unresolved;
 }
 
 function pick(attrs: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {

@@ -285,7 +285,7 @@ async function writeFields(w: PendingWrite): Promise<UserOutcome> {
     ref,
     desired: planned.effective,
     changes: planned.changes,
-    options: { createMissingGroups: t.config.createMissingGroups },
+    options: { createMissingGroups: t.config.createMissingGroups, mayAdopt: (found) => mayAdopt(input, found) },
   });
   const failures = result.fields.filter((f) => !f.ok);
   // A field refused because another account holds the value says which account that is.
@@ -343,4 +343,17 @@ function pick(values: FieldValues, fields: string[]): FieldValues {
 
 function asString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * Whether a create that found its username taken may adopt that account (the target asks,
+ * UserWrite.options.mayAdopt): not under matching `never`, and never an account already linked
+ * to another source user (a collision naming both).
+ */
+async function mayAdopt(input: UserSyncInput, found: TargetUserRef): Promise<string | null> {
+  const t = input.target;
+  if (t.matching.never) return `matching is set to never link an existing account, and ${describeAccount(found)} exists already`;
+  const owner = await input.links.byTargetKey(input.connectorId, t.config.id, found.key);
+  if (owner && owner.sourceId !== input.user.id) return `collision: ${describeAccount(found)} is already linked to another source user (${owner.label ?? owner.sourceId}); nothing was linked or changed`;
+  return null;
 }

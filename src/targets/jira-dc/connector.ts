@@ -275,6 +275,9 @@ export class JiraDcTarget implements TargetConnector {
     const existingFields = Object.keys(request.desired).filter((f) => f === 'groups' || f.startsWith(PROPERTY_PREFIX));
     const existing = await this.findUser({ username }, existingFields);
     if (!existing) throw cause;
+    // The engine's matching policy decides whether an existing account may be taken over.
+    const refused = await request.options.mayAdopt?.(existing.ref);
+    if (refused) throw new IdsyncError('CONFLICT', `${cause.message}; not adopted: ${refused}`, { hint: 'rename one of the accounts, or change the target\'s matching policy' });
     const changes: FieldChange[] = [];
     for (const [field, after] of Object.entries(request.desired)) {
       const before = existing.values[field];
