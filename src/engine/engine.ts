@@ -153,8 +153,14 @@ export class SyncEngine {
     let rc: RunContext | undefined;
     let status: RunRecord['status'] = 'succeeded';
     let error: string | null = null;
+    // What a source tells the run while it reads (e.g. OneLogin waiting for its hourly limit) is part of the run's notice.
+    const sourceNotices: string[] = [];
+    const tell = (m: string) => {
+      if (sourceNotices.length < 20) sourceNotices.push(m);
+      this.ctx.notice?.(m);
+    };
     try {
-      runtime = await buildRuntime(connector, { ...this.ctx, storedSecret: await this.store.connectors.secretLookup(connector.id) });
+      runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
       rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
@@ -184,7 +190,7 @@ export class SyncEngine {
     progress.phase = 'done';
     req.onProgress?.({ ...progress });
     const finishedAt = new Date().toISOString();
-    const notice = rc?.notice ?? null;
+    const notice = joinNotice(rc?.notice, sourceNotices.length > 0 ? sourceNotices.join('; ') : undefined) ?? null;
     const quarantine = rc?.quarantine ?? null;
     await this.store.runs.update(run.id, { status, error, finishedAt, counts: journal.counts, notice, quarantine });
     return { run: { ...run, status, error, finishedAt, counts: { ...journal.counts }, notice, quarantine }, user: rc?.report };

@@ -170,5 +170,6 @@ describe('OneLogin → Jira DC end to end', () => {
     assert.equal(r.run.counts.created, ORG_SIZE);
     assert.equal(ol.rateLimited429, 0, 'OneLogin never had to answer 429');
     assert.ok(notices.some((m) => /keeps at least 2: waiting \d+ s/.test(m)), `the run said it waits: ${notices.join(' | ')}`);
+    assert.match(r.run.notice ?? '', /keeps at least 2: waiting \d+ s/, 'the run record says it waited');
   });
 });
