@@ -3,7 +3,7 @@
 // and never mistakes a failure for the end of the directory.
 import type { AttributeInfo, ChangePage, ManagerRef, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { EntraConfig } from './config.ts';
@@ -18,6 +18,7 @@ import { ManagerReader, managerRef } from './manager-reader.ts';
 import { assertCompleteRead, odataCount } from './completeness.ts';
 import { TokenProvider, type Credential } from './token.ts';
 import { EntraDelta, groupsWithMembers, type DeltaSettings } from './delta.ts';
+import { checklist } from '../../core/checklist.ts';
 
 interface GraphPage {
   value?: Array<Record<string, unknown>>;
@@ -474,16 +475,7 @@ export class EntraSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(e) });
-        return false;
-      }
-    };
+    const { checks, run } = checklist();
     const signedIn = await run('token', async () => {
       await this.tokens.get();
       return `signed in as application ${this.cfg.clientId} in tenant ${this.cfg.tenantId}`;

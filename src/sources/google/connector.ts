@@ -5,13 +5,14 @@
 // unconfirmed empty page for the end of the directory.
 import type { AttributeInfo, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient, realSleep, type HttpRequest } from '../../core/http.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { GoogleConfig } from './config.ts';
 import { ALWAYS, STATIC_ATTRIBUTES, flatten, managerEmail, rawFieldsFor } from './catalogue.ts';
 import { explainApiError, googleErrorMessage, reasonOf, SCOPES } from './errors.ts';
 import { GoogleTokenProvider, parseKey, type ServiceAccountKey } from './token.ts';
+import { checklist } from '../../core/checklist.ts';
 
 interface UsersPage {
   users?: Array<Record<string, unknown>>;
@@ -314,16 +315,7 @@ export class GoogleSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(e) });
-        return false;
-      }
-    };
+    const { checks, run } = checklist();
     const keyOk = await run('service account key', async () => `service account ${this.key().client_email} (client ID ${this.key().client_id})`);
     const signedIn = keyOk && (await run('token', async () => {
       await this.tokens.get();

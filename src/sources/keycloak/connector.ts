@@ -5,10 +5,11 @@
 // so there is no incremental read.
 import type { AttributeInfo, ManagerRef, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { KeycloakConfig } from './config.ts';
+import { checklist } from '../../core/checklist.ts';
 
 interface KcUserJson {
   id?: unknown;
@@ -336,16 +337,7 @@ export class KeycloakSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(e) });
-        return false;
-      }
-    };
+    const { checks, run } = checklist();
     if (await run('token', async () => (await this.accessToken(), `signed in as client ${this.cfg.clientId} in realm ${this.cfg.realm}`))) {
       if (await run('read users', async () => `can read users (${(await this.http.get<number>('/users/count', this.scope()).catch(this.explain('count users'))).body} in scope)`)) {
         await run('read groups', async () => `can read groups (${(await this.allGroups(this.http)).length})`);

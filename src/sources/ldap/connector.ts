@@ -4,7 +4,7 @@
 // the directory. A failed page is retried by reading the search again from the start on a new
 // connection (a paged cookie does not survive its connection), skipping users already returned.
 import type { AttributeInfo, ChangePage, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { LdapConfig } from './config.ts';
@@ -16,6 +16,7 @@ import { binaryAttributes, entryId, managerAttributes, managerFields, toSourceUs
 import { catalogueFromSchema, staticAttributes } from './catalogue.ts';
 import { filterValue, guidToBytes, normalizeDn } from './values.ts';
 import { LdapChanges } from './changes.ts';
+import { checklist } from '../../core/checklist.ts';
 
 /** New connections a read may open after a transient failure before it gives up. */
 const MAX_RESTARTS = 4;
@@ -358,18 +359,9 @@ export class LdapSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
+    const { checks, run } = checklist((e) => ldapError(e, { url: this.cfg.url, bindDn: this.cfg.bindDn }));
     const s = this.settings;
     let conn: LdapConnection | undefined;
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(ldapError(e, { url: this.cfg.url, bindDn: this.cfg.bindDn })) });
-        return false;
-      }
-    };
     try {
       const bound = await run('bind', async () => {
         conn = await this.open();

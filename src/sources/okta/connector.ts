@@ -9,7 +9,7 @@
 // every other status (ACTIVE, PASSWORD_EXPIRED, LOCKED_OUT, RECOVERY, PROVISIONED) is active.
 import type { AttributeInfo, ChangePage, ManagerRef, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient, realSleep } from '../../core/http.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { OktaConfig } from './config.ts';
@@ -21,6 +21,7 @@ import { OktaTokenProvider } from './token.ts';
 import { cheaper, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
 import { decodeCheckpoint, digestOf, encodeCheckpoint, OVERLAP_MS } from './checkpoint.ts';
 import { ManagerAttrs } from './managers.ts';
+import { checklist } from '../../core/checklist.ts';
 
 export interface OktaUserJson {
   id?: unknown;
@@ -437,16 +438,7 @@ export class OktaSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(e) });
-        return false;
-      }
-    };
+    const { checks, run } = checklist();
     if (this.tokens) {
       const signedIn = await run('token', async () => {
         await this.tokens!.get();

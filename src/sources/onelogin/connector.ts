@@ -11,12 +11,13 @@
 // No incremental read: `updated_since` cannot see deletions nor role changes (see README).
 import type { AttributeInfo, ManagerRef, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient, realSleep, type HttpResponse } from '../../core/http.ts';
-import { IdsyncError, errorText } from '../../core/errors.ts';
+import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import { apiBase, type OneLoginConfig } from './config.ts';
 import { explainOneLoginError, oneLoginErrorMessage, SCOPE_HINT, tokenError } from './errors.ts';
 import { HourlyPacer } from './pacer.ts';
+import { checklist } from '../../core/checklist.ts';
 
 export interface OlUserJson {
   id?: unknown;
@@ -348,16 +349,7 @@ export class OneLoginSource implements SourceConnector {
   }
 
   async test(): Promise<TestResult> {
-    const checks: TestResult['checks'] = [];
-    const run = async (name: string, fn: () => Promise<string>) => {
-      try {
-        checks.push({ name, ok: true, message: await fn() });
-        return true;
-      } catch (e) {
-        checks.push({ name, ok: false, message: errorText(e) });
-        return false;
-      }
-    };
+    const { checks, run } = checklist();
     const signedIn = await run('token', async () => {
       await this.accessToken();
       return `signed in with API credential ${this.cfg.clientId} at ${apiBase(this.cfg)}`;
