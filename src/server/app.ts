@@ -20,6 +20,7 @@ import type { EngineDeps } from '../engine/quarantine.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { eventRoutes, type EventRouteOptions } from './routes-events.ts';
 import { ProgressBus, observeEngine } from './progress-bus.ts';
+import { RunEventRelay } from './run-event-relay.ts';
 import { ServerMetrics, coordinatorQueueDepth, jobQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
 import { RunCoordinator } from './run-coordinator.ts';
 import { Scheduler } from './scheduler.ts';
@@ -188,6 +189,9 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // Connectors saved or deleted through another instance sharing the store.
   const reloading = queue ? setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS) : undefined;
   reloading?.unref();
+  // Instances sharing PostgreSQL see each other's runs on their event streams; SQLite is one
+  // process. Started last, so nothing above can fail and leave its connection open.
+  const relay = opts.store.dialect === 'postgres' ? await RunEventRelay.start(opts.store, bus, app.log) : undefined;
 
   return {
     app,
@@ -206,6 +210,8 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
       jobs?.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
+      // The ends of the runs just stopped still reach the other instances.
+      await relay?.close();
       // Runs stopped by the shutdown may have just been told: give those messages a moment.
       await Promise.race([notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await queue?.stop();

@@ -72,7 +72,9 @@ export class ServerMetrics {
         for (const r of await lastSuccesses(store)) this.set({ connector: r.connectorId, kind: r.kind }, Date.parse(r.finishedAt) / 1000);
       },
     });
-    this.unsubscribe = opts.bus.subscribe((e) => this.onRun(e));
+    // Counters are this process's own (summed across instances), so runs relayed from another
+    // instance are not counted again here.
+    this.unsubscribe = opts.bus.subscribe((e) => this.onRun(e), { localOnly: true });
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -3,6 +3,9 @@
 // place that publishes, by wrapping the engine every trigger goes through (API, scheduler, job
 // queue), so whatever starts runs needs no hook of its own.
 // Listeners are called synchronously and must not block: a slow listener would hold up the run.
+// With a PostgreSQL store the bus also carries the runs of the other instances sharing it
+// (run-event-relay.ts delivers them with `deliverRemote`); a listener that counts this process's
+// own runs (the metrics, the relay itself) subscribes with `localOnly`.
 import type { RunKind, RunCounts } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
 import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
@@ -46,25 +49,43 @@ export interface ConnectorActivity {
 
 export type RunListener = (e: RunEvent) => void;
 
+export interface SubscribeOptions {
+  /** Only the runs this process performs, not those another instance relayed. */
+  localOnly?: boolean;
+}
+
 export class ProgressBus {
-  private readonly listeners = new Set<RunListener>();
+  private readonly listeners = new Map<RunListener, SubscribeOptions>();
   private readonly state = new Map<string, ConnectorActivity>();
 
   constructor(private readonly log: { error(obj: unknown, msg?: string): void } = console) {}
 
   /** Adds a listener; the function returned removes it. */
-  subscribe(listener: RunListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  subscribe(listener: RunListener, opts: SubscribeOptions = {}): () => void {
+    // One entry per subscription: the same function subscribed twice is two listeners.
+    const own: RunListener = (e) => listener(e);
+    this.listeners.set(own, opts);
+    return () => this.listeners.delete(own);
   }
 
   get listenerCount(): number {
     return this.listeners.size;
   }
 
+  /** A run of this process. */
   publish(e: RunEvent): void {
+    this.deliver(e, false);
+  }
+
+  /** A run of another instance sharing the store, as relayed to this one. */
+  deliverRemote(e: RunEvent): void {
+    this.deliver(e, true);
+  }
+
+  private deliver(e: RunEvent, remote: boolean): void {
     this.remember(e);
-    for (const l of [...this.listeners]) {
+    for (const [l, o] of [...this.listeners]) {
+      if (remote && o.localOnly) continue;
       try {
         l(e);
       } catch (err) {

@@ -45,6 +45,7 @@ export class Store {
     key: Buffer,
     private readonly schema?: string,
     sqlite?: SQLite.Database,
+    private readonly url?: string,
   ) {
     this.db = db;
     this.dialect = dialect;
@@ -93,7 +94,7 @@ export class Store {
       sqliteHandle = sqlite;
       dialect = 'sqlite';
     }
-    const store = new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir), dialect === 'postgres' ? schema : undefined, sqliteHandle);
+    const store = new Store(db, dialect, secretKey(url === ':memory:' ? undefined : dataDir), dialect === 'postgres' ? schema : undefined, sqliteHandle, dialect === 'postgres' ? url : undefined);
     try {
       await store.migrate();
     } catch (e) {
@@ -119,6 +120,20 @@ export class Store {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
       throw new IdsyncError('CONFIG', `the store could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
     }
+  }
+
+  /** The PostgreSQL schema this store lives in, when it has one of its own (tests); else undefined. */
+  get pgSchema(): string | undefined {
+    return this.schema;
+  }
+
+  /**
+   * A PostgreSQL connection of its own, outside the pool, not yet connected: LISTEN holds its
+   * connection for as long as it listens, which a pooled one must not. The caller ends it.
+   */
+  dedicatedConnection(): pg.Client {
+    if (this.dialect !== 'postgres' || !this.url) throw new IdsyncError('CONFIG', 'a dedicated connection needs a PostgreSQL store');
+    return new pg.Client({ connectionString: this.url });
   }
 
   /** Migrations this idsync has that the store has not applied (readiness: /readyz). */

@@ -1,0 +1,131 @@
+// Two buses relaying through one PostgreSQL store, as two instances would: each sees the other's
+// runs (progress throttled), never its own twice; the metrics-style local listener sees only its
+// own; a large error is cut to fit NOTIFY; a cut LISTEN connection is reopened (and logged), and
+// an end missed meanwhile is taken from the runs table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { openPostgresStore } from '../../test/helpers/stores.ts';
+import { ProgressBus, type RunEvent } from './progress-bus.ts';
+import { RunEventRelay, MAX_PAYLOAD_BYTES, encode, decode } from './run-event-relay.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Log {
+  lines: string[] = [];
+  info = (_o: unknown, m?: string) => void this.lines.push(`info ${m}`);
+  warn = (_o: unknown, m?: string) => void this.lines.push(`warn ${m}`);
+  error = (_o: unknown, m?: string) => void this.lines.push(`error ${m}`);
+}
+
+const started = (runId: string): RunEvent => ({ type: 'run-started', connectorId: 'c', runId, kind: 'full', dryRun: false, trigger: 'api', startedAt: new Date().toISOString(), progress: { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 } });
+const progress = (runId: string, read: number): RunEvent => ({ type: 'run-progress', connectorId: 'c', runId, progress: { phase: 'reading', read, planned: 0, written: 0, failed: 0 } });
+const finished = (runId: string, error?: string): RunEvent => ({ type: 'run-finished', connectorId: 'c', runId, kind: 'full', dryRun: false, status: error ? 'failed' : 'succeeded', ...(error ? { error } : {}), finishedAt: new Date().toISOString(), counts: { read: 7 } as never });
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test('two instances on one PostgreSQL store see each other\'s runs, each event once', { timeout: 60_000 }, async () => {
+  const ts = await openPostgresStore();
+  const logA = new Log();
+  const logB = new Log();
+  const busA = new ProgressBus(logA);
+  const busB = new ProgressBus(logB);
+  const relayA = await RunEventRelay.start(ts.store, busA, logA);
+  const relayB = await RunEventRelay.start(ts.store, busB, logB, { reconcileEveryMs: 3_600_000 });
+  try {
+    const onA: RunEvent[] = [];
+    const onB: RunEvent[] = [];
+    const localOnB: RunEvent[] = [];
+    busA.subscribe((e) => onA.push(e));
+    busB.subscribe((e) => onB.push(e));
+    busB.subscribe((e) => localOnB.push(e), { localOnly: true });
+
+    busA.publish(started('r1'));
+    // 40 progress reports over about 1.2 s: B gets a few per second, not 40.
+    for (let i = 1; i <= 40; i++) {
+      busA.publish(progress('r1', i));
+      await sleep(30);
+    }
+    await sleep(400); // the last throttled progress goes out
+    busA.publish(finished('r1'));
+    await until('r1 to end on B', () => onB.find((e) => e.type === 'run-finished'));
+
+    assert.equal(onA.length, 42, 'A\'s own stream has each of its events exactly once (none echoed back)');
+    assert.deepEqual(onB.map((e) => e.type).filter((t, i, a) => t !== a[i - 1]), ['run-started', 'run-progress', 'run-finished'], 'B sees start, progress, end in order');
+    const reads = onB.flatMap((e) => (e.type === 'run-progress' ? [e.progress.read] : []));
+    assert.ok(reads.length >= 3 && reads.length <= 10, `progress throttled to a few per second: ${reads.length} relayed of 40`);
+    assert.deepEqual(reads, [...reads].sort((x, y) => x - y), 'progress arrives in order');
+    assert.equal(reads.at(-1), 40, 'the latest progress is the one sent after a pause');
+    assert.equal(localOnB.length, 0, 'a local-only listener (the metrics) does not count the other instance\'s runs');
+    assert.equal(busB.snapshot('c')[0]?.last?.runId, 'r1', 'B\'s snapshot knows the remote run\'s end');
+    assert.equal(busB.snapshot('c')[0]?.active, undefined, 'and no longer shows it in progress');
+
+    // A run's error can be long: it is cut, and the message fits NOTIFY.
+    busB.publish(started('r2'));
+    busB.publish(finished('r2', 'x'.repeat(20_000)));
+    const end = await until('r2 to end on A', () => onA.find((e) => e.type === 'run-finished' && e.runId === 'r2'));
+    assert.ok(end.type === 'run-finished' && end.error && end.error.length < 1100 && end.error.startsWith('xxx'), 'the error arrives, cut short');
+    assert.equal(onB.filter((e) => e.runId === 'r2').length, 2, 'B shows its own r2 events once each');
+    assert.ok(!logA.lines.concat(logB.lines).some((l) => l.startsWith('warn') || l.startsWith('error')), `nothing went wrong: ${logA.lines.concat(logB.lines).join('; ')}`);
+  } finally {
+    await relayA.close();
+    await relayB.close();
+    await ts.dispose();
+  }
+});
+
+test('a lost LISTEN connection is reopened and logged; an end missed meanwhile comes from the runs table', { timeout: 60_000 }, async () => {
+  const ts = await openPostgresStore();
+  const logA = new Log();
+  const logB = new Log();
+  const busA = new ProgressBus(logA);
+  const busB = new ProgressBus(logB);
+  const relayA = await RunEventRelay.start(ts.store, busA, logA);
+  const relayB = await RunEventRelay.start(ts.store, busB, logB, { reconcileEveryMs: 3_600_000 });
+  try {
+    const onB: RunEvent[] = [];
+    busB.subscribe((e) => onB.push(e));
+    const run = await ts.store.runs.create({ id: 'r-cut', connectorId: 'c', kind: 'full', dryRun: false, reconcile: false, trigger: 'api', userRef: null, startedAt: new Date().toISOString() });
+    busA.publish({ ...started(run.id) });
+    await until('the start on B', () => onB.find((e) => e.type === 'run-started'));
+
+    const pid = relayB.listenerPid;
+    assert.ok(pid, 'B listens on a connection of its own');
+    await sql`SELECT pg_terminate_backend(${pid})`.execute(ts.store.db);
+    await until('B to notice the lost connection', () => logB.lines.find((l) => l.includes('LISTEN connection to PostgreSQL was lost')));
+    // While B is not listening the run ends: B misses the event.
+    await ts.store.runs.update(run.id, { status: 'succeeded', finishedAt: new Date().toISOString(), counts: { ...run.counts, read: 3 } });
+    busA.publish(finished(run.id));
+
+    await until('B to listen again', () => logB.lines.find((l) => l.includes('listening to PostgreSQL again')));
+    assert.notEqual(relayB.listenerPid, pid, 'on a new connection');
+    const end = await until('the missed end on B', () => onB.find((e) => e.type === 'run-finished'));
+    assert.ok(end.type === 'run-finished' && end.status === 'succeeded' && end.counts?.read === 3, `the end is the run record's: ${JSON.stringify(end)}`);
+    assert.equal(busB.snapshot('c')[0]?.active, undefined, 'B no longer shows the run in progress');
+
+    busA.publish(started('r-after'));
+    await until('events after the reconnect', () => onB.find((e) => e.runId === 'r-after'));
+  } finally {
+    await relayA.close();
+    await relayB.close();
+    await ts.dispose();
+  }
+});
+
+test('messages carry only a run event\'s fields and are checked on the way in', () => {
+  const e = { ...started('r'), connector: { secrets: { token: 'hunter2' } } } as unknown as RunEvent;
+  const text = encode('me', e)!;
+  assert.ok(!text.includes('hunter2'), 'a field that is not a run event\'s does not travel');
+  assert.ok(Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES, 'fits NOTIFY');
+  assert.equal(decode(text)?.event.runId, 'r', 'decodes');
+  assert.equal(decode('{"v":1,"from":"x","event":{"type":"run-started","runId":"r"}}'), undefined, 'an event missing its fields is refused');
+  assert.equal(decode('not json'), undefined, 'garbage is refused');
+});
