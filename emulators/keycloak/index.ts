@@ -119,18 +119,23 @@ export async function startKeycloakEmulator(opts: KeycloakEmulatorOptions = {}):
     return users;
   };
 
-  const groupJson = (g: KcGroup, withSubGroups: boolean): Record<string, unknown> => ({
+  // Keycloak 23+: a group's `subGroups` are filled only where the docs say so (a search of
+  // /groups); elsewhere they are [] beside `subGroupCount`, and /groups/{id}/children pages them.
+  // The brief representation leaves out attributes and roles.
+  const groupJson = (g: KcGroup, withSubGroups: boolean, brief: boolean): Record<string, unknown> => ({
     id: g.id,
     name: g.name,
     path: realm.path(g),
     ...(g.parentId ? { parentId: g.parentId } : {}),
     subGroupCount: realm.children(g.id).length,
-    ...(withSubGroups ? { subGroups: realm.children(g.id).map((c) => groupJson(c, true)) } : { subGroups: [] }),
-    attributes: {},
-    realmRoles: [],
-    clientRoles: {},
-    access: { view: true, manage: false, manageMembership: false },
+    subGroups: withSubGroups ? realm.children(g.id).map((c) => groupJson(c, true, brief)) : [],
+    ...(brief ? {} : { attributes: structuredClone(g.attributes), realmRoles: [], clientRoles: {} }),
+    access: { view: true, viewMembers: true, manageMembers: false, manage: false, manageMembership: false },
   });
+  const boolParam = (req: EmulatorRequest, name: string, fallback: boolean): boolean => {
+    const raw = req.query.get(name);
+    return raw === null ? fallback : raw === 'true';
+  };
 
   const page = <T>(req: EmulatorRequest, all: T[], defaultMax: number): T[] | EmulatorResponse => {
     const first = intParam(req, 'first', 0);
@@ -161,29 +166,41 @@ export async function startKeycloakEmulator(opts: KeycloakEmulatorOptions = {}):
     }))
     .on('GET', '/admin/realms/:realm/users/:id/groups', admin((req) => {
       if (!realm.users.has(req.params.id!)) return userNotFound;
-      const brief = req.query.get('briefRepresentation') !== 'false';
-      return list(page(req, realm.groupsOf(req.params.id!), 100), (g) => ({ ...groupJson(g, false), ...(brief ? {} : {}) }));
+      return list(page(req, realm.groupsOf(req.params.id!), 100), (g) => groupJson(g, false, boolParam(req, 'briefRepresentation', true)));
+    }))
+    .on('GET', '/admin/realms/:realm/groups/count', admin((req) => {
+      const search = req.query.get('search');
+      const top = boolParam(req, 'top', false);
+      let all = [...realm.groups.values()];
+      if (search !== null) all = all.filter((g) => g.name.toLowerCase().includes(search.toLowerCase()));
+      else if (top) all = all.filter((g) => !g.parentId);
+      return { status: 200, body: { count: all.length } };
     }))
     .on('GET', '/admin/realms/:realm/groups', admin((req) => {
       const search = req.query.get('search');
+      const brief = boolParam(req, 'briefRepresentation', true);
       let top = realm.children(null);
-      if (search) top = top.filter((g) => g.name.toLowerCase().includes(search.toLowerCase()) || [...realm.groups.values()].some((x) => x.name.toLowerCase().includes(search.toLowerCase()) && realm.path(x).startsWith(realm.path(g))));
-      return list(page(req, top, 100), (g) => groupJson(g, true));
+      // A search returns the top-level groups with a match in their tree, the tree filled in.
+      if (search) {
+        const s = search.toLowerCase();
+        top = top.filter((g) => [...realm.groups.values()].some((x) => x.name.toLowerCase().includes(s) && (x.id === g.id || realm.path(x).startsWith(`${realm.path(g)}/`))));
+      }
+      return list(page(req, top, 100), (g) => groupJson(g, !!search, brief));
     }))
     .on('GET', '/admin/realms/:realm/groups/:id', admin((req) => {
       const g = realm.groups.get(req.params.id!);
-      return g ? { status: 200, body: groupJson(g, true) } : groupNotFound;
+      return g ? { status: 200, body: groupJson(g, false, false) } : groupNotFound;
     }))
     .on('GET', '/admin/realms/:realm/groups/:id/children', admin((req) => {
       const g = realm.groups.get(req.params.id!);
-      return g ? list(page(req, realm.children(g.id), 10), (c) => groupJson(c, false)) : groupNotFound;
+      return g ? list(page(req, realm.children(g.id), 10), (c) => groupJson(c, false, boolParam(req, 'briefRepresentation', false))) : groupNotFound;
     }))
     .on('GET', '/admin/realms/:realm/groups/:id/members', admin((req) => {
       const g = realm.groups.get(req.params.id!);
       if (!g) return groupNotFound;
+      // Direct members only (not those of sub-groups), ordered by username, 100 a page by default.
       const members = g.members.map((id) => realm.users.get(id)).filter((u): u is KcUser => !!u).sort((a, b) => (a.username < b.username ? -1 : 1));
-      const brief = req.query.get('briefRepresentation') === 'true';
-      return list(page(req, members, 100), (u) => userJson(u, brief));
+      return list(page(req, members, 100), (u) => userJson(u, boolParam(req, 'briefRepresentation', false)));
     }));
 
   const notFound = { status: 404, body: { error: 'no such user' } };

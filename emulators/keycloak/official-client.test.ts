@@ -1,6 +1,8 @@
 // Fidelity check: Keycloak's official admin client (@keycloak/keycloak-admin-client) drives
 // the emulator: the client-credentials token, users paged with first/max and their
-// multi-valued attributes, a user's groups with their paths, the group tree, the count.
+// multi-valued attributes, a user's groups with their paths, the group tree, the count; the
+// group-centric read: the group count, top-level groups without their sub-groups filled in
+// (Keycloak 23+), sub-groups paged through /children, members paged with first/max.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
@@ -61,6 +63,44 @@ test('one user, a user\'s groups with paths, the group tree with sub-groups, sea
   const hits = await kc.users.find({ search: u.givenName!.slice(0, 3) });
   assert.ok(hits.some((h) => h.id === u.id), 'the search finds the user');
   assert.equal(await kc.users.findOne({ id: '00000000-0000-4000-8000-000000000000' }), null, 'an unknown user is 404 (null for the client)');
+});
+
+test('groups as Keycloak 23+ serves them: counted, the top level without subGroups, children and members paged', async () => {
+  const kc = await signedIn();
+  const all = [...emu.realm.groups.values()];
+  assert.deepEqual(await kc.groups.count(), { count: all.length }, 'every group, sub-groups included');
+  assert.deepEqual(await kc.groups.count({ top: true }), { count: all.filter((g) => !g.parentId).length }, 'top: only top-level groups');
+
+  const top = await kc.groups.find({ first: 0, max: 1000 });
+  assert.equal(top.length, all.filter((g) => !g.parentId).length, 'the top level');
+  const parent = top.find((g) => (g.subGroupCount ?? 0) > 0);
+  assert.ok(parent, 'a top-level group with sub-groups');
+  assert.ok(top.every((g) => (g.subGroups ?? []).length === 0), 'without a search, subGroups are not filled in');
+  assert.ok(top.every((g) => g.attributes === undefined), 'the brief representation by default');
+  const children = await kc.groups.listSubGroups({ parentId: parent.id!, first: 0, max: 100 });
+  assert.deepEqual(children.map((c) => c.id).sort(), emu.realm.children(parent.id!).map((c) => c.id).sort(), 'its sub-groups through /children');
+  assert.ok(children.every((c) => c.path === `${parent.path}/${c.name}`), 'with their paths');
+  const searched = await kc.groups.find({ search: children[0]!.name });
+  assert.ok(searched.find((g) => g.id === parent.id)?.subGroups?.some((c) => c.id === children[0]!.id), 'a search fills in the hierarchy down to the match');
+  const one = await kc.groups.findOne({ id: parent.id! });
+  assert.equal(one?.subGroupCount, children.length, 'one group: the count of its sub-groups');
+
+  const big = all.reduce((a, b) => (b.members.length > a.members.length ? b : a));
+  assert.ok(big.members.length > 30, 'a group with enough members to page');
+  const firstPage = await kc.groups.listMembers({ id: big.id });
+  assert.equal(firstPage.length, Math.min(100, big.members.length), 'members: 100 a page by default');
+  const paged = [];
+  for (let first = 0; ; first += 7) {
+    const page = await kc.groups.listMembers({ id: big.id, first, max: 7, briefRepresentation: true });
+    paged.push(...page);
+    if (page.length < 7) break;
+  }
+  assert.deepEqual(paged.map((u) => u.id).sort(), [...big.members].sort(), 'paged with first/max: every direct member once');
+  const usernames = paged.map((u) => u.username!);
+  assert.deepEqual(usernames, [...usernames].sort(), 'ordered by username, so pages do not overlap');
+  assert.ok(paged.every((u) => u.attributes === undefined), 'briefRepresentation leaves out attributes');
+  assert.ok((await kc.groups.listMembers({ id: big.id, max: 1 }))[0]?.attributes, 'the full representation has them');
+  assert.equal(await kc.groups.listMembers({ id: '00000000-0000-4000-8000-000000000000' }), null, 'an unknown group is 404 (null for the client)');
 });
 
 test('a wrong secret is refused at the token endpoint; a client without view-users gets 403', async () => {

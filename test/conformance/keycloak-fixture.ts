@@ -51,7 +51,8 @@ export function expectedKeycloak(org: Org): ExpectedDirectory {
   };
 }
 
-export async function keycloakFixture(): Promise<SourceFixture & { emulator: KeycloakEmulator }> {
+/** `membershipStrategy`: how the sources built read group memberships (the suite runs each way). */
+export async function keycloakFixture(opts: { membershipStrategy?: 'auto' | 'perUser' | 'perGroup' } = {}): Promise<SourceFixture & { emulator: KeycloakEmulator }> {
   const emu = await startKeycloakEmulator({ org: sampleOrg() });
   const agent = new Agent({ connect: { ca: emu.ca } });
   const open: KeycloakSource[] = [];
@@ -74,6 +75,7 @@ export async function keycloakFixture(): Promise<SourceFixture & { emulator: Key
         clientSecret: { env: SECRET_ENV },
         ...(setup.requiredGroups ? { requiredGroups: setup.requiredGroups } : {}),
         ...(setup.pageSize ? { pageSize: setup.pageSize } : {}),
+        ...(opts.membershipStrategy ? { membershipStrategy: opts.membershipStrategy } : {}),
       });
       const s = definition.create(config, { ca: emu.ca, fastRetries: true }) as KeycloakSource;
       open.push(s);

@@ -23,6 +23,8 @@ export const keycloakConfigSchema = sourceBaseSchema
     /** How `groups` names a group: its name, or its full path (/parent/child). */
     groupNames: z.enum(['name', 'path']).default('name').meta({ title: 'Group names', description: 'name: the group name; path: the full path of a sub-group, e.g. /engineering/frontend' }),
     pageSize: z.number().int().min(1).max(1000).default(100),
+    /** How a listing reads group memberships (see src/sources/keycloak/memberships.ts); auto takes the one needing fewer requests. */
+    membershipStrategy: z.enum(['auto', 'perUser', 'perGroup']).default('auto').meta({ title: 'Group membership reads', description: 'perUser: /users/{id}/groups for every user; perGroup: every group\'s member list; auto: whichever needs fewer requests' }),
   })
   .strict();
 

@@ -1,8 +1,9 @@
 // The Keycloak source: reads a realm's users through the admin REST API, paged with first/max
 // and checked against /users/count, with `enabled`, the multi-valued `attributes` and the
 // federation link; the manager from a configurable attribute, as a reference; groups with
-// their paths; sub-groups walked for group listings. Keycloak keeps no change feed for users,
-// so there is no incremental read.
+// their paths, read per user or per group, whichever needs fewer requests (memberships.ts);
+// sub-groups walked for group listings. Keycloak keeps no change feed for users, so there is no
+// incremental read.
 import type { AttributeInfo, ManagerRef, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
@@ -10,6 +11,7 @@ import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { KeycloakConfig } from './config.ts';
 import { checklist } from '../../core/checklist.ts';
+import { cheaperStrategy, countGroups, groupTree, groupsByUser, memberIds, type KcGroupJson, type MembershipStrategy } from './memberships.ts';
 
 interface KcUserJson {
   id?: unknown;
@@ -20,13 +22,6 @@ interface KcUserJson {
   enabled?: boolean;
   attributes?: Record<string, string[]>;
   [k: string]: unknown;
-}
-interface KcGroupJson {
-  id: string;
-  name: string;
-  path?: string;
-  subGroupCount?: number;
-  subGroups?: KcGroupJson[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,6 +52,8 @@ export class KeycloakSource implements SourceConnector {
   /** The token endpoint's client: without the admin API's bearer header (it would ask itself for a token). */
   readonly login: HttpClient;
   private token?: { value: string; expiresAt: number };
+  /** How the last listing with groups read memberships (tests and the run's figures). */
+  lastMembershipStrategy?: MembershipStrategy;
 
   constructor(
     private readonly cfg: KeycloakConfig,
@@ -128,7 +125,8 @@ export class KeycloakSource implements SourceConnector {
     const http = this.http.withSignal(query.signal);
     query.signal?.throwIfAborted();
     const counted = await http.get<number>('/users/count', this.scope()).catch(this.explain('count users'));
-    const required = this.cfg.requiredGroups?.length ? await this.requiredMembers(http) : undefined;
+    const plan = await this.membershipPlan(http, typeof counted.body === 'number' ? counted.body : Infinity, query);
+    const required = plan.required;
     const max = this.cfg.pageSize;
     const managers = this.managerIndex();
     let read = 0;
@@ -143,7 +141,8 @@ export class KeycloakSource implements SourceConnector {
         await managers.resolve(http, users);
       }
       if (required) users = users.filter((u) => required.has(u.id));
-      if (query.groups) users = await this.withGroups(http, users);
+      if (plan.byUser) for (const u of users) u.groups = [...(plan.byUser.get(u.id) ?? [])];
+      else if (query.groups) users = await this.withGroups(http, users);
       if (users.length) yield { users };
       if (res.body.length < max) break;
     }
@@ -152,6 +151,50 @@ export class KeycloakSource implements SourceConnector {
       throw new IdsyncError('TRANSIENT', `Keycloak listed ${read} users but counts ${counted.body}: the listing ended early`, { hint: 'retry the run; users marked missing are not touched until a complete read' });
     }
     yield { users: [], complete: true };
+  }
+
+  /**
+   * Before the first user page: the required groups' members, and, when groups are asked and
+   * reading them per group is cheaper (or configured), every user's groups from the member lists.
+   */
+  private async membershipPlan(http: HttpClient, usersInScope: number, query: SourceQuery): Promise<{ required?: Set<string>; byUser?: Map<string, string[]> }> {
+    const wantsRequired = this.cfg.requiredGroups.length > 0;
+    // The tree is read at most once per listing, whoever needs it first.
+    let treeRead: Promise<KcGroupJson[]> | undefined;
+    const tree = () => (treeRead ??= groupTree(http).catch(this.explain('list groups')));
+    if (!query.groups) return wantsRequired ? { required: await this.requiredMembers(http, await tree()) } : {};
+    let strategy: MembershipStrategy;
+    let required: Set<string> | undefined;
+    if (this.cfg.membershipStrategy !== 'auto') strategy = this.cfg.membershipStrategy;
+    else {
+      // Per user reads only the users a required group lets through.
+      if (wantsRequired) required = await this.requiredMembers(http, await tree());
+      strategy = cheaperStrategy(Math.min(usersInScope, required?.size ?? Infinity), await countGroups(http).catch(this.explain('count groups')));
+    }
+    this.lastMembershipStrategy = strategy;
+    if (strategy === 'perUser') {
+      if (wantsRequired) required ??= await this.requiredMembers(http, await tree());
+      return required ? { required } : {};
+    }
+    const groups = await tree();
+    const { byUser, membersOf } = await groupsByUser(http, groups, (g) => this.groupName(g), query.signal).catch(this.explain('read group members'));
+    if (!wantsRequired) return { byUser };
+    required = new Set<string>();
+    for (const g of this.requiredGroupsIn(groups)) for (const id of membersOf.get(g.id) ?? []) required.add(id);
+    return { required, byUser };
+  }
+
+  private groupName(g: KcGroupJson): string {
+    return this.cfg.groupNames === 'path' ? (g.path ?? `/${g.name}`) : g.name;
+  }
+
+  /** The configured required groups (by name or path) among the realm's; one that is not there is a CONFIG error. */
+  private requiredGroupsIn(groups: KcGroupJson[]): KcGroupJson[] {
+    return this.cfg.requiredGroups.map((name) => {
+      const g = groups.find((x) => x.name.toLowerCase() === name.toLowerCase() || x.path?.toLowerCase() === name.toLowerCase());
+      if (!g) throw new IdsyncError('CONFIG', `required group '${name}' does not exist in realm ${this.cfg.realm}`, { hint: 'check requiredGroups (a group name, or its path such as /parent/child)' });
+      return g;
+    });
   }
 
   private async withGroups(http: HttpClient, users: SourceUser[]): Promise<SourceUser[]> {
@@ -168,43 +211,18 @@ export class KeycloakSource implements SourceConnector {
   private async groupsOf(http: HttpClient, id: string): Promise<string[] | null> {
     const res = await http.get<KcGroupJson[]>(`/users/${encodeURIComponent(id)}/groups`, { max: 10_000 }, [404]).catch(this.explain('read group memberships'));
     if (res.status === 404) return null;
-    return (res.body ?? []).map((g) => (this.cfg.groupNames === 'path' ? (g.path ?? `/${g.name}`) : g.name));
-  }
-
-  /** Every group of the tree, sub-groups included (Keycloak 23+ gives their count and /children instead of the list). */
-  private async allGroups(http: HttpClient): Promise<KcGroupJson[]> {
-    const out: KcGroupJson[] = [];
-    const walk = async (groups: KcGroupJson[]) => {
-      for (const g of groups) {
-        out.push(g);
-        let subs = g.subGroups ?? [];
-        if (subs.length === 0 && (g.subGroupCount ?? 0) > 0) subs = (await http.get<KcGroupJson[]>(`/groups/${encodeURIComponent(g.id)}/children`, { max: 10_000 })).body ?? [];
-        await walk(subs);
-      }
-    };
-    const top = await http.get<KcGroupJson[]>('/groups', { max: 10_000, briefRepresentation: 'false' }).catch(this.explain('list groups'));
-    await walk(top.body ?? []);
-    return out;
+    return (res.body ?? []).map((g) => this.groupName(g));
   }
 
   private async members(http: HttpClient, groupId: string): Promise<string[]> {
-    const ids: string[] = [];
-    for (let first = 0; ; first += 500) {
-      const res = await http.get<KcUserJson[]>(`/groups/${encodeURIComponent(groupId)}/members`, { first, max: 500, briefRepresentation: 'true' }).catch(this.explain('read group members'));
-      const page = res.body ?? [];
-      for (const u of page) if (typeof u.id === 'string') ids.push(u.id);
-      if (page.length < 500) return ids;
-    }
+    const ids = await memberIds(http, groupId).catch(this.explain('read group members'));
+    if (ids === null) throw new IdsyncError('TRANSIENT', `Keycloak group ${groupId} was deleted while it was read`, { hint: 'retry the run' });
+    return ids;
   }
 
-  private async requiredMembers(http: HttpClient): Promise<Set<string>> {
-    const groups = await this.allGroups(http);
+  private async requiredMembers(http: HttpClient, tree?: KcGroupJson[]): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const name of this.cfg.requiredGroups) {
-      const g = groups.find((x) => x.name.toLowerCase() === name.toLowerCase() || x.path?.toLowerCase() === name.toLowerCase());
-      if (!g) throw new IdsyncError('CONFIG', `required group '${name}' does not exist in realm ${this.cfg.realm}`, { hint: 'check requiredGroups (a group name, or its path such as /parent/child)' });
-      for (const id of await this.members(http, g.id)) ids.add(id);
-    }
+    for (const g of this.requiredGroupsIn(tree ?? (await groupTree(http).catch(this.explain('list groups'))))) for (const id of await this.members(http, g.id)) ids.add(id);
     return ids;
   }
 
@@ -274,8 +292,10 @@ export class KeycloakSource implements SourceConnector {
 
   async *listGroups(query: SourceQuery): AsyncIterable<SourceGroup[]> {
     const http = this.http.withSignal(query.signal);
-    for (const g of await this.allGroups(http)) {
-      yield [{ id: g.id, name: this.cfg.groupNames === 'path' ? (g.path ?? `/${g.name}`) : g.name, members: await this.members(http, g.id) }];
+    for (const g of await groupTree(http).catch(this.explain('list groups'))) {
+      // A group deleted since the tree was read is no longer a group.
+      const members = await memberIds(http, g.id).catch(this.explain('read group members'));
+      if (members) yield [{ id: g.id, name: this.groupName(g), members }];
     }
   }
 
@@ -340,7 +360,7 @@ export class KeycloakSource implements SourceConnector {
     const { checks, run } = checklist();
     if (await run('token', async () => (await this.accessToken(), `signed in as client ${this.cfg.clientId} in realm ${this.cfg.realm}`))) {
       if (await run('read users', async () => `can read users (${(await this.http.get<number>('/users/count', this.scope()).catch(this.explain('count users'))).body} in scope)`)) {
-        await run('read groups', async () => `can read groups (${(await this.allGroups(this.http)).length})`);
+        await run('read groups', async () => `can read groups (${(await groupTree(this.http).catch(this.explain('list groups'))).length})`);
       }
     }
     return { ok: checks.every((c) => c.ok), checks };
