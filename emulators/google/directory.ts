@@ -2,7 +2,10 @@
 // Directory API's shape (name, emails, phones, organizations, relations, customSchemas,
 // suspended/archived, orgUnitPath) and groups with direct members. Guests of the sample are
 // left out: Workspace has no guest accounts (outsiders are not users of the account).
-// Ids are the sample's ids (Google's are opaque numeric strings; nothing relies on their shape).
+// Ids look like Google's: a user's is a 21-digit number (as a string, beyond a double's
+// precision), a group's 15 lower-case letters and digits starting with 0; both derived from the
+// sample's GUIDs, so one seed always gives the same ids.
+import { createHash } from 'node:crypto';
 import type { Org, OrgUser } from '../org/types.ts';
 
 export interface GoogleUser {
@@ -53,6 +56,26 @@ export const EMPLOYMENT_SCHEMA = {
 
 export const CUSTOMER_ID = 'C03az79cb';
 
+function digest(kind: string, sampleId: string): Buffer {
+  return createHash('sha256').update(`${kind}:${sampleId}`).digest();
+}
+
+/** A user's id as Google writes them, e.g. 114742930456723483210: 21 digits, the first a 1. */
+export function googleUserId(sampleId: string): string {
+  const h = digest('user', sampleId);
+  let id = '1';
+  for (let i = 0; id.length < 21; i++) id += String(h[i]! % 10);
+  return id;
+}
+
+/** A group's id as Google writes them, e.g. 01qoc8b13vgdlqb: 0, a digit, then 13 of [0-9a-z]. */
+export function googleGroupId(sampleId: string): string {
+  const h = digest('group', sampleId);
+  let id = `0${h[0]! % 10}`;
+  for (let i = 1; id.length < 15; i++) id += (h[i]! % 36).toString(36);
+  return id;
+}
+
 export class GoogleDirectory {
   users: GoogleUser[] = [];
   groups: GoogleGroup[] = [];
@@ -67,18 +90,19 @@ export class GoogleDirectory {
     this.domain = org.domain;
     const members = org.users.filter((u) => u.userType !== 'Guest');
     const emailOf = new Map(members.map((u) => [u.id, u.userPrincipalName.toLowerCase()]));
-    this.users = members.map((u, i) => toGoogleUser(u, emailOf, i === 0));
-    const userIds = new Set(this.users.map((u) => u.id));
-    const groupIds = new Set(org.groups.map((g) => g.id));
+    // The sample's ids, users and groups, to the ids Google would give them.
+    const idOf = new Map<string, string>([...members.map((u) => [u.id, googleUserId(u.id)] as const), ...org.groups.map((g) => [g.id, googleGroupId(g.id)] as const)]);
+    if (new Set(idOf.values()).size !== idOf.size) throw new Error('two sample ids map to the same Google id');
+    this.users = members.map((u, i) => ({ ...toGoogleUser(u, emailOf, i === 0), id: idOf.get(u.id)! }));
     this.groups = org.groups.map((g) => ({
       kind: 'admin#directory#group',
-      id: g.id,
+      id: idOf.get(g.id)!,
       etag: etag(),
       email: `${g.mailNickname.toLowerCase()}@${org.domain}`,
       name: g.displayName,
       description: g.description ?? '',
       adminCreated: true,
-      members: g.members.filter((m) => userIds.has(m) || groupIds.has(m)),
+      members: g.members.flatMap((m) => (idOf.has(m) ? [idOf.get(m)!] : [])),
     }));
     this.reindex();
   }
@@ -160,7 +184,7 @@ function toGoogleUser(u: OrgUser, emailOf: ReadonlyMap<string, string>, first: b
   const primaryEmail = u.userPrincipalName.toLowerCase();
   const g: GoogleUser = {
     kind: 'admin#directory#user',
-    id: u.id,
+    id: u.id, // replaced by the Google id (see replace())
     etag: etag(),
     primaryEmail,
     name: { givenName, familyName, fullName: `${givenName} ${familyName}` },

@@ -34,19 +34,49 @@ function client(opts: { subject?: string; scopes?: string[]; key?: string } = {}
 test('users.list pages through every user with maxResults and pageToken', async () => {
   const directory = client();
   const seen: string[] = [];
+  const emails: string[] = [];
   let pageToken: string | undefined;
   let pages = 0;
   do {
     const res = await directory.users.list({ customer: 'my_customer', maxResults: 100, pageToken, projection: 'full' });
     assert.equal(res.data.kind, 'admin#directory#users');
-    for (const u of res.data.users ?? []) seen.push(u.id!);
+    for (const u of res.data.users ?? []) {
+      seen.push(u.id!);
+      emails.push(u.primaryEmail!);
+    }
     pageToken = res.data.nextPageToken ?? undefined;
     pages++;
   } while (pageToken);
   const expected = emu.directory.users.map((u) => u.id);
   assert.deepEqual(seen, expected, 'every user once, in order');
   assert.equal(pages, Math.ceil(expected.length / 100));
-  assert.ok(!org.users.filter((u) => u.userType === 'Guest').some((g) => seen.includes(g.id)), 'no guest accounts in Workspace');
+  const guests = org.users.filter((u) => u.userType === 'Guest');
+  assert.ok(guests.length > 0, 'the sample has guests');
+  assert.ok(!guests.some((g) => emails.includes(g.userPrincipalName.toLowerCase())), 'no guest accounts in Workspace');
+});
+
+test('ids are shaped like Google\'s: users 21 digits, groups 15 letters and digits; members and users.get use them', async () => {
+  const directory = client();
+  const users = (await directory.users.list({ customer: 'my_customer', maxResults: 500 })).data.users ?? [];
+  assert.ok(users.length > 0 && users.every((u) => /^1\d{20}$/.test(u.id!)), `user ids are 21-digit numbers: ${users[0]?.id}`);
+  assert.ok(users.some((u) => !Number.isSafeInteger(Number(u.id))), 'beyond a double\'s precision, so they must stay strings');
+  assert.equal(new Set(users.map((u) => u.id)).size, users.length, 'unique');
+  const groups = (await directory.groups.list({ customer: 'my_customer', maxResults: 200 })).data.groups ?? [];
+  assert.ok(groups.length > 0 && groups.every((g) => /^0\d[0-9a-z]{13}$/.test(g.id!)), `group ids look like Google's (01qoc8b13vgdlqb): ${groups[0]?.id}`);
+  const g = groups.find((x) => emu.directory.groups.find((d) => d.id === x.id)!.members.some((m) => /^\d+$/.test(m)))!;
+  const members = (await directory.members.list({ groupKey: g.id!, maxResults: 200 })).data.members ?? [];
+  const userIds = new Set(users.map((u) => u.id));
+  const groupIds = new Set(groups.map((x) => x.id));
+  assert.ok(members.length > 0 && members.every((m) => (m.type === 'USER' ? userIds.has(m.id) : groupIds.has(m.id))), 'members name users and groups by those ids');
+  const byId = await directory.users.get({ userKey: users[3]!.id! });
+  assert.equal(byId.data.primaryEmail, users[3]!.primaryEmail, 'users.get takes the numeric id');
+  await assert.rejects(directory.users.get({ userKey: '100000000000000000000' }), (e: { status?: number }) => e.status === 404, 'an unknown numeric id is 404');
+  const again = await startGoogleEmulator({ org, tls: false });
+  try {
+    assert.deepEqual(again.directory.users.map((u) => u.id), emu.directory.users.map((u) => u.id), 'the same sample gives the same ids');
+  } finally {
+    await again.close();
+  }
 });
 
 test('users.get by id and by primary e-mail; relations, organizations and custom schemas by projection', async () => {

@@ -114,7 +114,8 @@ export async function googleFixture(): Promise<GoogleFixture> {
       includes: (u) => u.enabled,
       exclude: async (id) => void (await control(`/users/${id}`, 'PATCH', { suspended: true })),
     },
-    unknownRefs: ['00000000-0000-4000-8000-000000000000', "o'nobody@contoso.com", 'nobody-at-all'],
+    // A numeric id of Google's shape that no user has, a GUID (not an id Google gives), an address, a name.
+    unknownRefs: ['100000000000000000000', '00000000-0000-4000-8000-000000000000', "o'nobody@contoso.com", 'nobody-at-all'],
     unsupported: {
       changes: "the Directory API has no pollable change feed (users.watch pushes to a web hook idsync would have to expose); changes are found by full reads, deletions by a complete one",
       expireCheckpoint: 'no change feed, hence no checkpoints',
