@@ -50,10 +50,12 @@ test('two instances on one PostgreSQL store see each other\'s runs, each event o
 
     busA.publish(started('r1'));
     // 40 progress reports over about 1.2 s: B gets a few per second, not 40.
+    const began = Date.now();
     for (let i = 1; i <= 40; i++) {
       busA.publish(progress('r1', i));
       await sleep(30);
     }
+    const took = Date.now() - began; // longer on a loaded machine: more progress may go out, never more than one per 250 ms
     await sleep(400); // the last throttled progress goes out
     busA.publish(finished('r1'));
     await until('r1 to end on B', () => onB.find((e) => e.type === 'run-finished'));
@@ -61,7 +63,7 @@ test('two instances on one PostgreSQL store see each other\'s runs, each event o
     assert.equal(onA.length, 42, 'A\'s own stream has each of its events exactly once (none echoed back)');
     assert.deepEqual(onB.map((e) => e.type).filter((t, i, a) => t !== a[i - 1]), ['run-started', 'run-progress', 'run-finished'], 'B sees start, progress, end in order');
     const reads = onB.flatMap((e) => (e.type === 'run-progress' ? [e.progress.read] : []));
-    assert.ok(reads.length >= 3 && reads.length <= 10, `progress throttled to a few per second: ${reads.length} relayed of 40`);
+    assert.ok(reads.length >= 3 && reads.length <= Math.ceil(took / 250) + 2, `progress throttled to at most 4 a second: ${reads.length} relayed of 40 in ${took} ms`);
     assert.deepEqual(reads, [...reads].sort((x, y) => x - y), 'progress arrives in order');
     assert.equal(reads.at(-1), 40, 'the latest progress is the one sent after a pause');
     assert.equal(localOnB.length, 0, 'a local-only listener (the metrics) does not count the other instance\'s runs');
@@ -128,4 +130,6 @@ test('messages carry only a run event\'s fields and are checked on the way in', 
   assert.equal(decode(text)?.event.runId, 'r', 'decodes');
   assert.equal(decode('{"v":1,"from":"x","event":{"type":"run-started","runId":"r"}}'), undefined, 'an event missing its fields is refused');
   assert.equal(decode('not json'), undefined, 'garbage is refused');
+  const huge = encode('me', { ...started('r'), userRef: 'u'.repeat(20_000) } as RunEvent)!;
+  assert.ok(huge && Buffer.byteLength(huge) <= MAX_PAYLOAD_BYTES && !huge.includes('uuuu'), 'a user reference too long to fit is left out, the event still goes');
 });

@@ -30,6 +30,7 @@ const MAX_ERROR_CHARS = 1000;
 const RECONCILE_EVERY_MS = 60_000;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 15_000;
+const CLOSE_WAIT_MS = 5_000;
 
 interface RelayLog {
   info(obj: unknown, msg?: string): void;
@@ -58,6 +59,7 @@ export class RunEventRelay {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly reconcileTimer: NodeJS.Timeout;
   private sending: Promise<void> = Promise.resolve();
+  private sendFailing = false;
   /** Per run of this process: when its progress was last sent, and the progress waiting for its turn. */
   private readonly throttle = new Map<string, { sentAt: number; pending?: RunProgressed; timer?: NodeJS.Timeout }>();
   /** Runs this process performs now: they end through its engine, never through reconcile(). */
@@ -102,7 +104,8 @@ export class RunEventRelay {
     clearTimeout(this.reconnectTimer);
     for (const t of this.throttle.values()) clearTimeout(t.timer);
     this.throttle.clear();
-    await this.sending;
+    // A database that no longer answers must not hold up the shutdown.
+    await Promise.race([this.sending, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
     const c = this.client;
     this.client = undefined;
     await c?.end().catch(() => undefined);
@@ -128,6 +131,10 @@ export class RunEventRelay {
     this.throttle.set(e.runId, t);
     const wait = t.sentAt + this.progressEveryMs - Date.now();
     if (wait <= 0) {
+      // Its turn came before the timer for an older one fired: that older one is dropped.
+      clearTimeout(t.timer);
+      t.timer = undefined;
+      t.pending = undefined;
       t.sentAt = Date.now();
       this.send(e);
       return;
@@ -155,8 +162,12 @@ export class RunEventRelay {
     this.sending = this.sending.then(async () => {
       try {
         await sql`SELECT pg_notify(${this.channel}, ${payload})`.execute(this.store.db);
+        if (this.sendFailing) this.log.info({}, 'run events: relaying to the other instances again');
+        this.sendFailing = false;
       } catch (err) {
-        this.log.warn({ err: errorText(err), runId: e.runId, type: e.type }, 'could not relay a run event to the other instances');
+        // Once per outage, not once per progress report.
+        if (!this.sendFailing) this.log.warn({ err: errorText(err), runId: e.runId, type: e.type }, 'run events: could not relay to the other instances (they do not see this instance\'s runs live until it works again)');
+        this.sendFailing = true;
       }
     });
   }
@@ -248,12 +259,19 @@ function cut(s: string): string {
   return s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s;
 }
 
-/** The message as sent, or undefined when even cut short it would not fit. */
+/** The message as sent; without its free text (error, user) when too large with it; undefined when even that does not fit. */
 export function encode(from: string, e: RunEvent): string | undefined {
   const event = pick(e);
-  const text = JSON.stringify({ v: 1, from, event });
-  if (Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES) return text;
+  for (const candidate of [event, withoutFreeText(event)]) {
+    const text = JSON.stringify({ v: 1, from, event: candidate });
+    if (Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES) return text;
+  }
   return undefined;
+}
+
+function withoutFreeText(e: RunEvent): RunEvent {
+  const { error: _error, userRef: _userRef, ...rest } = e as RunEvent & { error?: string; userRef?: string };
+  return rest as RunEvent;
 }
 
 /** The event with only the fields a run event has, the error cut short; so nothing else ever travels. */
