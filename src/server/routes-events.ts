@@ -3,7 +3,9 @@
 // the session cookie; API clients send a bearer token).
 //
 // The stream opens with a `snapshot` event (each connector's run in progress and last end seen
-// by this process), then `run-started`, `run-progress` and `run-finished` events as they happen;
+// by this process since it started), then `run-started`, `run-progress` and `run-finished`
+// events as they happen — on PostgreSQL those of every instance sharing the store, relayed by
+// run-event-relay.ts (another instance's progress comes at most 4 times a second per run);
 // a comment line every heartbeat keeps proxies from closing an idle stream. A client that does
 // not keep up never slows a run: its events wait in a small per-client buffer in which a newer
 // progress of a run replaces the older one, and a client whose buffer still overflows is
