@@ -399,7 +399,7 @@ export class SyncEngine {
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
       const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);
-      const parts = [...(cleaning > 0 && deactivating > 0 ? [`${cleaning} cleanups`] : []), ...(deactivating > 0 ? [`${deactivating} deactivations`] : [])];
+      const parts = [...(cleaning > 0 && deactivating > 0 ? [plural(cleaning, 'cleanup')] : []), ...(deactivating > 0 ? [plural(deactivating, 'deactivation')] : [])];
       const thisRun = parts.length ? `${parts.join(' and ')} in this run` : `${now_} in this run`;
       if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${thisRun}, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : parts.length ? ` (${thisRun})` : ''}`);
     }
@@ -997,6 +997,10 @@ const GONE_TEXT: Record<Gone['reason'], string> = {
 
 function goneText(g: Gone, tail = 'left untouched'): string {
   return `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}; ${tail}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function joinNotice(a: string | undefined, b: string | undefined): string | undefined {
