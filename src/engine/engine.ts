@@ -424,6 +424,8 @@ export class SyncEngine {
       const users = rc.deactivations.release(t.config.id);
       for (let i = 0; i < users.length; i += 200) await this.processUsers(rc, users.slice(i, i + 200), rc.report, t);
     }
+    // One of them now waiting for a reference (not expected: it was resolved before it waited) is not left behind.
+    await this.resolvePending(rc, rc.report);
   }
 
   /**
