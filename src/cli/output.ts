@@ -47,7 +47,7 @@ export function summaryLine(run: RunRecord): string {
   const kind = `${run.dryRun ? 'simulated ' : ''}${RUN_KIND_WORDS[run.kind]}`;
   const line = `${kind} ${run.status}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}, skipped ${c.skipped}, missing ${c.missing}; users written ${c.usersWritten} (run ${run.id})`;
   const targets = Object.entries(c.targets ?? {});
-  const cleanup = (['disabled', 'deleted', 'anonymised', 'quarantined'] as const).filter((k) => c[k]).map((k) => `${k} ${c[k]}`);
+  const cleanup = (['disabled', 'deleted', 'anonymised', 'deactivated', 'quarantined'] as const).filter((k) => c[k]).map((k) => `${k} ${c[k]}`);
   const withCleanup = cleanup.length ? `${line}\ncleanup: ${cleanup.join(', ')}` : line;
   const quarantined = run.quarantine ? `${withCleanup}\nquarantine ${run.quarantine.id}: ${run.quarantine.affected} users held back; review with: idsync quarantine show ${run.quarantine.id}` : withCleanup;
   const head = run.notice ? `${quarantined}\nnote: ${run.notice}` : quarantined;

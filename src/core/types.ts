@@ -379,6 +379,12 @@ export interface RunCounts {
   deleted?: number;
   anonymised?: number;
   quarantined?: number;
+  /**
+   * Linked accounts the mapping took from active to inactive (`user.active` true → false, e.g.
+   * a SCIM PATCH `active: "False"`): also counted in `updated`, and with the cleanups above
+   * against the deletion safety (cleanup-burst.ts). Absent on runs that wrote none.
+   */
+  deactivated?: number;
   /** The same counts per target, when the connector writes to several. */
   targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;
 }

@@ -25,14 +25,16 @@ import { CircuitBreaker } from './circuit.ts';
 import { RemovalGuard, countUserDrop, exceedsSafety, journalHeldRemovals, judgeRead, safetyOf, type ReadVerdict } from './read-guard.ts';
 import { cleanupReasonOf, isDamaging } from './cleanup-policy.ts';
 import { executeCleanups, planCleanups, type CleanupCandidate, type PlannedCleanup } from './cleanup-run.ts';
-import { holdCleanups, withRestore, type EngineDeps } from './quarantine.ts';
+import { heldCleanup, holdCleanups, holdRemovals, withRestore, type EngineDeps, type HeldEntry } from './quarantine.ts';
+import { DeactivationGuard, type DeactivationReview } from './deactivation-guard.ts';
+import { approveDeactivations, deactivationVerdict } from './deactivation-approval.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
-import { BURST_WINDOW_MS, recentCleanups } from './cleanup-burst.ts';
+import { BURST_WINDOW_MS, recentRemovals } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
 import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
@@ -117,6 +119,8 @@ interface RunContext {
    * written with no manager.
    */
   keyWaiting: Set<string>;
+  /** Deactivations (user.active true → false) waiting for the deletion safety's decision (deactivation-guard.ts). */
+  deactivations: DeactivationGuard;
 }
 
 export class SyncEngine {
@@ -161,7 +165,7 @@ export class SyncEngine {
     };
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -279,7 +283,8 @@ export class SyncEngine {
         if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
       }
     }
-    if (trusted) await this.cleanup(rc, held, safety);
+    // Cleanups (a trusted read's) and the deactivations the mapping planned: one threshold, decided once.
+    await this.cleanup(rc, held, safety, trusted);
     rc.cleanedUp = true;
     for (const guard of rc.removals.values()) guard.assertNothingHeld();
     await this.settle(rc, true);
@@ -322,7 +327,7 @@ export class SyncEngine {
   /** Clears the pending mark of owed rows now applied (not failed, not waiting, not left out by an open circuit). */
   private async settle(rc: RunContext, final: boolean): Promise<void> {
     if (rc.owed.size === 0) return;
-    const waiting = (id: string) => [...rc.deferred.values()].some((m) => m.has(id));
+    const waiting = (id: string) => [...rc.deferred.values()].some((m) => m.has(id)) || rc.deactivations.isWaiting(id);
     // A gone user's row settles once the cleanup has run (or handed it to a quarantine).
     const done = [...rc.owed].filter((id) => !rc.unsettled.has(id) && (final || !waiting(id)) && (rc.cleanedUp || !rc.gone.has(id)));
     if (!final && done.length < 200 && rc.owed.size < 5000) return;
@@ -345,12 +350,12 @@ export class SyncEngine {
    * quarantine are left alone. When the accounts it would change exceed the connector's safety
    * threshold for any target, none of them is changed: they are quarantined.
    */
-  private async cleanup(rc: RunContext, held: Map<string, Set<string>>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
+  private async cleanup(rc: RunContext, held: Map<string, Set<string>>, safety: { maxUsers: number; maxPercent: number }, trusted = true): Promise<void> {
     const { runtime } = rc;
     const connectorId = runtime.connector.id;
     const now = this.now();
     const planned: Array<[TargetRuntime, PlannedCleanup[]]> = [];
-    for (const t of runtime.targets) {
+    for (const t of trusted ? runtime.targets : []) {
       if (breakerOf(rc, t).open) {
         for (const id of rc.gone.keys()) rc.unsettled.add(id); // cleaned up by a later run
         continue;
@@ -379,26 +384,48 @@ export class SyncEngine {
       }
       if (candidates.length) planned.push([t, await planCleanups(t, candidates, now)]);
     }
-    // The threshold: accounts changed in one target, against its linked users.
+    // The threshold: accounts removed in one target (the cleanup's and the mapping's deactivations), against its linked users.
     const over: string[] = [];
-    for (const [t, plans] of planned) {
-      const now_ = plans.filter((p) => isDamaging(p.decision.step)).length;
+    let anyDeactivation = false;
+    for (const t of runtime.targets) {
+      const plans = planned.find(([x]) => x === t)?.[1] ?? [];
+      const cleaning = plans.filter((p) => isDamaging(p.decision.step)).length;
+      const deactivating = breakerOf(rc, t).open ? 0 : rc.deactivations.waitingIn(t.config.id).length;
+      const now_ = cleaning + deactivating;
       if (now_ === 0) continue;
-      // A burst in slices (pushed DELETEs, incremental runs) counts as one: cleanup-burst.ts.
-      const before = rc.req.dryRun ? 0 : await recentCleanups(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
+      if (deactivating > 0) anyDeactivation = true;
+      // A burst in slices (pushed DELETEs and PATCHes, incremental runs) counts as one: cleanup-burst.ts.
+      const before = rc.req.dryRun ? 0 : await recentRemovals(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
       const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);
-      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${now_} in this run, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : ''}`);
+      const parts = [...(cleaning > 0 && deactivating > 0 ? [plural(cleaning, 'cleanup')] : []), ...(deactivating > 0 ? [plural(deactivating, 'deactivation')] : [])];
+      const thisRun = parts.length ? `${parts.join(' and ')} in this run` : `${now_} in this run`;
+      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${thisRun}, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : parts.length ? ` (${thisRun})` : ''}`);
     }
     if (over.length > 0) {
-      const message = `the cleanup would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;
-      await holdCleanups(this.holdContext(rc), 'threshold', message, planned.flatMap(([t, plans]) => plans.filter((p) => isDamaging(p.decision.step)).map((p) => ({ t, plan: p }))));
+      const message = `the ${anyDeactivation ? 'account removals' : 'cleanup'} would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;
+      const entries: HeldEntry[] = planned.flatMap(([t, plans]) => plans.filter((p) => isDamaging(p.decision.step)).map((p) => heldCleanup(t, p)));
+      for (const t of runtime.targets) {
+        if (breakerOf(rc, t).open) continue;
+        for (const { link } of rc.deactivations.waitingIn(t.config.id)) entries.push({ t, link, planned: 'deactivate', reason: 'deactivated', why: 'deactivated in the identity provider (user.active false)', journaled: false });
+      }
+      const summary = await holdRemovals(this.holdContext(rc), 'threshold', message, entries);
       rc.cleanupHeld = true;
+      const why = `deactivation held back (threshold): ${message}; the account stays active until an administrator approves the quarantine${summary ? ` (idsync quarantine show ${summary.id})` : ' (simulated: no quarantine stored)'}`;
+      for (const t of runtime.targets) rc.deactivations.decide(t.config.id, true, why, summary?.id);
       for (const [t, plans] of planned) await executeCleanups(this.cleanupContext(rc, now), t, plans.filter((p) => !isDamaging(p.decision.step)));
-      return;
+    } else {
+      for (const t of runtime.targets) rc.deactivations.decide(t.config.id, false);
+      for (const [t, plans] of planned) await executeCleanups(this.cleanupContext(rc, now), t, plans);
     }
-    for (const [t, plans] of planned) await executeCleanups(this.cleanupContext(rc, now), t, plans);
+    // The deactivations that waited are planned again, now decided: written, or held (their other changes written).
+    for (const t of runtime.targets) {
+      const users = rc.deactivations.release(t.config.id);
+      for (let i = 0; i < users.length; i += 200) await this.processUsers(rc, users.slice(i, i + 200), rc.report, t);
+    }
+    // One of them now waiting for a reference (not expected: it was resolved before it waited) is not left behind.
+    await this.resolvePending(rc, rc.report);
   }
 
   /**
@@ -549,6 +576,8 @@ export class SyncEngine {
       const writes: Array<{ i: number; write: PendingWrite }> = [];
       /** Users whose group removals the read guard held back: synced, but not in step. */
       const held = new Set<number>();
+      /** Users whose deactivation the deletion safety held back: the rest of them is written, they are journaled `quarantined`. */
+      const heldDeactivations = new Map<number, Extract<DeactivationReview, { kind: 'held' }>>();
       // Find and plan every user of the page (reads only), then record the page's intents in one
       // statement, then write: a crash at any point leaves no write without its intent.
       await mapLimit(slow, t.config.concurrency, async (i) => {
@@ -565,7 +594,7 @@ export class SyncEngine {
         const evaluated = await t.mapping.evaluate(user, mctx);
         // Back after a cleanup: what idsync did (disabled, pseudonym) is undone along with the sync.
         const cleanupState = links.get(user.id)?.cleanup;
-        const mapped = cleanupState ? withRestore(evaluated, cleanupState) : evaluated;
+        let mapped = cleanupState ? withRestore(evaluated, cleanupState) : evaluated;
         if (mapped.pending.length > 0 && !resolver.final) {
           defer(rc, user, t.config.id);
           return;
@@ -574,6 +603,13 @@ export class SyncEngine {
         const review = rc.removals.get(t.config.id)?.review(links.get(user.id)?.managedGroups, mapped.values) ?? 'proceed';
         if (review === 'defer') return defer(rc, user, t.config.id);
         if (review === 'held') held.add(i);
+        // A deactivation is an account removal: it waits for the deletion safety (deactivation-guard.ts).
+        const deactivation = rc.deactivations.review(t.config.id, user, links.get(user.id), mapped.values, mapped.flows);
+        if (deactivation.kind === 'defer') return;
+        if (deactivation.kind === 'held') {
+          heldDeactivations.set(i, deactivation);
+          mapped = { ...mapped, values: deactivation.values };
+        }
         mappedValues.set(i, mapped.values);
         const prepared = await prepareUserSync({ connectorId, user, label: userLabel(user), target: t, link: links.get(user.id), mapped, dryRun, reconcile: rc.req.reconcile ?? false, links: this.store.links });
         if (prepared.write) {
@@ -590,6 +626,14 @@ export class SyncEngine {
           outcomes[i] = breaker.open ? { ...notSynced(breaker, write.input.link), confirmed: true } : observe(breaker, await executeWrite(write));
         });
       }
+      for (const [i, h] of heldDeactivations) {
+        const o = outcomes[i];
+        if (!o) continue;
+        // Journaled as held; what else the user's write changed is in its changes.
+        const wroteElse = o.changes.length > 0 ? '; the user\'s other changes were written' : '';
+        if (o.operation === 'failed') outcomes[i] = { ...o, error: `${o.error}; ${h.why}` };
+        else if (o.operation === 'updated' || o.operation === 'unchanged') outcomes[i] = { ...o, operation: 'quarantined', error: `${h.why}${wroteElse}`, details: { ...o.details, reason: 'deactivated', planned: 'deactivate', ...(h.quarantineId ? { quarantineId: h.quarantineId } : rc.req.dryRun ? { simulated: true } : {}) } };
+      }
       for (const i of slow) {
         const outcome = outcomes[i];
         if (!outcome) continue; // deferred
@@ -597,7 +641,9 @@ export class SyncEngine {
         resolver.record(user.id, outcome.operation === 'failed' && !outcome.targetKey ? null : outcome.username);
         if (outcome.link) {
           // Only a user fully in step may skip the work next time; a failure is retried in full.
-          const complete = (outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && !held.has(i);
+          // A held deactivation is in step with the record as far as idsync may go: a full run does not
+          // hold it again each time (nor after a rejection); a change of the record, or --reconcile, plans it again.
+          const complete = ((outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && !held.has(i)) || (outcome.operation === 'quarantined' && heldDeactivations.has(i) && !held.has(i));
           outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
           // In step again: the cleanup is undone, its state goes (kept while anything failed).
           if (complete && outcome.link.cleanup) {
@@ -734,13 +780,15 @@ export class SyncEngine {
       const unresolved = await recoverIntents(this.store, rt, run.id, (t) => breakers.get(t.config.id)!);
       const now = this.now();
       // One look at the provider per user, whatever the number of targets it is held for.
-      const verdicts = new Map<string, { gone: true; reason: CleanupReason; detail?: string } | { gone: false; note: string }>();
+      const verdicts = new Map<string, { gone: true; reason: CleanupReason; detail?: string } | { gone: false; note: string; user?: SourceUser }>();
       for (const u of held) {
         if (verdicts.has(u.sourceId)) continue;
         try {
           const found = await rt.source.getUser(u.sourceId, rt.query);
           const outside = found ? this.outOfScope(rt, found) : undefined;
-          verdicts.set(u.sourceId, !found ? { gone: true, reason: 'deleted' } : outside ? { gone: true, reason: 'outOfScope', detail: outside } : { gone: false, note: 'back in the identity provider and in scope: not cleaned up' });
+          // A held deactivation's user is still there: the mapping decides below (deactivation-approval.ts).
+          if (found && !outside && u.reason === 'deactivated') await attachManagerViews(this.store.shadow, connector.id, [found], new Map(), rt.managerFields, new ManagerCache());
+          verdicts.set(u.sourceId, !found ? { gone: true, reason: 'deleted' } : outside ? { gone: true, reason: 'outOfScope', detail: outside } : { gone: false, note: 'back in the identity provider and in scope: not cleaned up', user: found });
         } catch (e) {
           verdicts.set(u.sourceId, { gone: false, note: `could not be re-checked in the identity provider (${errorText(e)}); still held` });
         }
@@ -751,9 +799,22 @@ export class SyncEngine {
         if (mine.length === 0) continue;
         const links = await this.store.links.getMany(connector.id, t.config.id, mine.map((u) => u.sourceId));
         const candidates: CleanupCandidate[] = [];
+        const deactivating: Link[] = [];
         for (const u of mine) {
           const v = verdicts.get(u.sourceId)!;
           const link = links.get(u.sourceId);
+          if (!v.gone && v.user && u.reason === 'deactivated' && link && !unresolved.get(t.config.id)?.has(u.sourceId)) {
+            // Still in the source and in scope: deactivated only if the mapping still says inactive.
+            const d = await deactivationVerdict(t, v.user, link);
+            if (d.deactivate) {
+              deactivating.push(link);
+              continue;
+            }
+            if (!d.stillHeld) await this.store.quarantines.settleUser(q.id, t.config.id, u.sourceId, 'skipped', d.note, run.id);
+            skipped.push({ sourceId: u.sourceId, targetId: t.config.id, note: d.note });
+            await journal.add({ sourceId: u.sourceId, label: u.label, targetId: t.config.id, operation: 'skipped', error: d.note, details: { quarantineId: q.id, reason: 'deactivated' } });
+            continue;
+          }
           const why = !v.gone ? v.note : !link ? 'no longer linked to an account in this target: nothing to do' : unresolved.get(t.config.id)?.get(u.sourceId);
           if (why) {
             const stays = !v.gone && v.note.includes('still held');
@@ -766,6 +827,10 @@ export class SyncEngine {
             candidates.push({ link: link!, reason: v.reason, detail: v.detail });
             tombstones.push({ sourceId: u.sourceId, reason: v.reason });
           }
+        }
+        for (const r of await approveDeactivations({ store: this.store, runId: run.id, journal, connectorId: connector.id, quarantineId: q.id }, t, deactivating)) {
+          if (r.ok) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'done', null, run.id);
+          else await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'held', `the approval's deactivation failed (${r.error}); approve again to retry`, run.id);
         }
         if (candidates.length === 0) continue;
         const plans = await planCleanups(t, candidates, now);
@@ -934,6 +999,10 @@ const GONE_TEXT: Record<Gone['reason'], string> = {
 
 function goneText(g: Gone, tail = 'left untouched'): string {
   return `${GONE_TEXT[g.reason]}${g.detail ? ` (${g.detail})` : ''}; ${tail}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function joinNotice(a: string | undefined, b: string | undefined): string | undefined {

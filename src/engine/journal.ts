@@ -16,6 +16,12 @@ export interface JournalEntry {
   details?: Record<string, unknown> | null;
 }
 
+/** A mapped write of a linked account (not a cleanup's disable, not a create: a failed one may be either, so it needs the before value) in which the target took `user.active` from active to false. */
+function isDeactivated(item: JournalEntry): boolean {
+  if (item.operation !== 'updated' && item.operation !== 'failed' && item.operation !== 'quarantined') return false;
+  return !!item.wrote && !!item.changes?.some((c) => c.field === 'user.active' && c.after === false && c.before !== false && !c.error && (c.before !== undefined || item.operation !== 'failed'));
+}
+
 export class Journal {
   readonly counts: RunCounts = emptyCounts();
   private buffer: RunItem[] = [];
@@ -44,9 +50,14 @@ export class Journal {
       else c[key]++;
     };
     bump(this.counts);
+    // An account the mapping took inactive (and the target confirmed): a removal for the deletion safety (cleanup-burst.ts).
+    const deactivated = !item.details?.simulated && isDeactivated(item);
+    if (deactivated) this.counts.deactivated = (this.counts.deactivated ?? 0) + 1;
     if (item.targetId) {
       this.counts.targets ??= {};
-      bump((this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 }));
+      const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
+      bump(t);
+      if (deactivated) t.deactivated = (t.deactivated ?? 0) + 1;
     }
     this.buffer.push({
       seq: ++this.seq,

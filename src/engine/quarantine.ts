@@ -6,7 +6,7 @@
 import type { FieldValues, Json } from '../core/types.ts';
 import type { MappedUser } from '../mapping/api.ts';
 import type { Store } from '../store/index.ts';
-import type { CleanupState } from '../store/links.ts';
+import type { CleanupState, Link } from '../store/links.ts';
 import type { QuarantineReason } from '../store/quarantine.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { Journal } from './journal.ts';
@@ -43,8 +43,31 @@ export interface HoldContext {
   said(notice: string, summary?: QuarantineSummary): void;
 }
 
+/** One account a quarantine holds: a cleanup planned for a gone user, or a deactivation the mapping planned. */
+export interface HeldEntry {
+  t: TargetRuntime;
+  link: Link;
+  /** The step held: the cleanup policy's (disable, removeAccess, anonymise, delete) or `deactivate`. */
+  planned: string;
+  /** deleted | disabled | outOfScope (a cleanup's), deactivated (the mapping's user.active false). */
+  reason: string;
+  /** What would have been done, for the journal item. */
+  why: string;
+  /** A deactivation is journaled by the engine with the rest of its user's write, not here. */
+  journaled?: boolean;
+}
+
+export function heldCleanup(t: TargetRuntime, plan: PlannedCleanup): HeldEntry {
+  return { t, link: plan.link, planned: plan.decision.step, reason: plan.reason, why: plan.decision.why };
+}
+
 /** Stores the quarantine (not in a dry run), journals every held user, tells the run and the hook. */
-export async function holdCleanups(hc: HoldContext, reason: QuarantineReason, message: string, entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }>): Promise<void> {
+export async function holdCleanups(hc: HoldContext, reason: QuarantineReason, message: string, entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }>): Promise<QuarantineSummary | undefined> {
+  return holdRemovals(hc, reason, message, entries.map(({ t, plan }) => heldCleanup(t, plan)));
+}
+
+/** holdCleanups for any account removal (cleanups and deactivations): the summary stored, if any. */
+export async function holdRemovals(hc: HoldContext, reason: QuarantineReason, message: string, entries: HeldEntry[]): Promise<QuarantineSummary | undefined> {
   let summary: QuarantineSummary | undefined;
   if (!hc.dryRun) {
     const q = await hc.store.quarantines.create({
@@ -53,31 +76,36 @@ export async function holdCleanups(hc: HoldContext, reason: QuarantineReason, me
       message,
       runId: hc.runId,
       now: hc.now.toISOString(),
-      users: entries.map(({ t, plan }) => ({ targetId: t.config.id, sourceId: plan.link.sourceId, label: plan.link.label, targetKey: plan.link.targetKey, targetUsername: plan.link.targetUsername, planned: plan.decision.step, reason: plan.reason })),
+      users: entries.map(({ t, link, planned, reason: why }) => ({ targetId: t.config.id, sourceId: link.sourceId, label: link.label, targetKey: link.targetKey, targetUsername: link.targetUsername, planned, reason: why })),
     });
     summary = { id: q.id, reason, message, affected: q.affected };
   }
-  for (const { t, plan } of entries) {
+  for (const e of entries) {
+    if (e.journaled === false) continue;
     hc.journal.record({
-      sourceId: plan.link.sourceId,
-      label: plan.link.label,
-      targetId: t.config.id,
+      sourceId: e.link.sourceId,
+      label: e.link.label,
+      targetId: e.t.config.id,
       operation: 'quarantined',
-      error: `${plan.decision.why}: held back (${reason})`,
-      details: { matched: 'link', targetKey: plan.link.targetKey, reason: plan.reason, planned: plan.decision.step, ...(summary ? { quarantineId: summary.id } : { simulated: true }) },
+      error: `${e.why}: held back (${reason})`,
+      details: { matched: 'link', targetKey: e.link.targetKey, reason: e.reason, planned: e.planned, ...(summary ? { quarantineId: summary.id } : { simulated: true }) },
     });
   }
   await hc.journal.flushIfFull();
-  const what = `cleanup quarantined: ${message}; nothing was disabled or deleted (${entries.length} users held)`;
+  const deactivations = entries.filter((e) => e.planned === 'deactivate').length;
+  const what = deactivations === 0
+    ? `cleanup quarantined: ${message}; nothing was disabled or deleted (${entries.length} users held)`
+    : `account removals quarantined: ${message}; nothing was disabled, deleted or deactivated (${entries.length} users held, ${deactivations} of them deactivations: their other changes were written)`;
   hc.said(summary ? `${what}; review it with: idsync quarantine show ${summary.id}` : `${what} (simulated: no quarantine stored)`, summary);
   if (summary && hc.onQuarantine) {
-    const notice: QuarantineNotice = { ...summary, connectorId: hc.connectorId, runId: hc.runId, sample: entries.slice(0, 20).map(({ plan }) => plan.link.label ?? plan.link.sourceId) };
+    const notice: QuarantineNotice = { ...summary, connectorId: hc.connectorId, runId: hc.runId, sample: entries.slice(0, 20).map((e) => e.link.label ?? e.link.sourceId) };
     try {
       await hc.onQuarantine(notice);
     } catch {
       // A notification that failed must not turn a held cleanup into a failed run.
     }
   }
+  return summary;
 }
 
 const ACCOUNT_TEXT = ['user.username', 'user.displayName', 'user.email'] as const;

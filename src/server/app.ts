@@ -40,6 +40,8 @@ export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.m
 
 export interface ServerOptions {
   store: Store;
+  /** How often this instance sweeps for SCIM pushes nobody ran (src/sources/scim/push.ts); 0: never. Default: IDSYNC_SCIM_SWEEP_MS, else 30 s. */
+  scimSweepMs?: number;
   /** Engine, mapper and registries; defaults to the real modules. */
   services?: Services;
   /** Passed to the engine's connectors, e.g. the emulators' CA certificate. */
@@ -163,7 +165,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   eventRoutes(app, api, bus, opts.events);
   notifyRoutes(api, { notifier });
   // Inbound SCIM: its own plugin (SCIM bodies, errors and bearer tokens), outside the UI's session auth.
-  const scimPush = new PushBatcher(opts.store, runs, app.log);
+  const scimPush = new PushBatcher(opts.store, runs, app.log, { sweepMs: opts.scimSweepMs ?? sweepFromEnv() });
   scimAdminRoutes(api, opts.store);
   await app.register(scimRoutes, { store: opts.store, onWrite: (id) => scimPush.notify(id) });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
@@ -255,10 +257,20 @@ export interface StartOptions {
   /** Default: IDSYNC_METRICS_TOKEN. */
   metricsToken?: string;
   notifications?: NotificationsConfig;
+  /** See ServerOptions.scimSweepMs. */
+  scimSweepMs?: number;
+}
+
+/** IDSYNC_SCIM_SWEEP_MS: milliseconds between sweeps (0 turns them off); unset or not a number: the default. */
+function sweepFromEnv(): number | undefined {
+  const v = process.env.IDSYNC_SCIM_SWEEP_MS;
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 const deploymentOf = (o: StartOptions): Partial<ServerOptions> =>
-  Object.fromEntries(Object.entries({ secretRefs: o.secretRefs, notifications: o.notifications, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit, metricsToken: o.metricsToken ?? (process.env.IDSYNC_METRICS_TOKEN || undefined) }).filter(([, v]) => v !== undefined));
+  Object.fromEntries(Object.entries({ scimSweepMs: o.scimSweepMs, secretRefs: o.secretRefs, notifications: o.notifications, trustProxy: o.trustProxy, tls: o.tls, bodyLimit: o.bodyLimit, metricsToken: o.metricsToken ?? (process.env.IDSYNC_METRICS_TOKEN || undefined) }).filter(([, v]) => v !== undefined));
 
 export interface RunningServer extends IdsyncServer {
   url: string;

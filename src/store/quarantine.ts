@@ -20,9 +20,9 @@ export interface QuarantineUser {
   label: string | null;
   targetKey: string;
   targetUsername: string | null;
-  /** The step the cleanup policy planned: disable, removeAccess, anonymise, delete (or keep for a read held back). */
+  /** The step the cleanup policy planned: disable, removeAccess, anonymise, delete (or keep for a read held back); `deactivate` for a deactivation the mapping planned (user.active false). */
   planned: string;
-  /** deleted | disabled | outOfScope */
+  /** deleted | disabled | outOfScope (a cleanup's reason), deactivated (the mapping took the account inactive) */
   reason: string;
   state: QuarantineUserState;
   note: string | null;

@@ -5,6 +5,13 @@
 // versions it read; rows changed meanwhile stay dirty for the next one. A run that fails, or
 // that cannot start because another run of the connector is going, is retried later: nothing
 // pushed is lost, and a server that stopped picks up what it owed when it starts.
+//
+// Several idsync instances may share the store, each accepting SCIM writes; a write is batched
+// by the instance that accepted it. Should that instance stop (or die) before its batch ran, or
+// keep failing, the rows stay dirty: every instance therefore sweeps the store periodically
+// (`sweepMs`, 30 s by default) and pushes what stayed dirty longer than the connector's batch
+// window. The run claim (run-claim.ts) keeps two instances from running the same connector at
+// once; the one that loses waits and finds nothing left to push, or pushes what is left.
 import type { ConnectorConfig } from '../../config/schema.ts';
 import { errorText } from '../../core/errors.ts';
 import type { SyncResult } from '../../engine/api.ts';
@@ -33,24 +40,62 @@ interface State {
 
 const RETRY_BUSY_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
+/** How often an instance looks for pushes nobody ran (see above). */
+export const DEFAULT_SWEEP_MS = 30_000;
+
+export interface PushBatcherOptions {
+  /** How often to sweep for users owed longer than their connector's batch window; 0: never. */
+  sweepMs?: number;
+}
 
 export class PushBatcher {
   private readonly repo: ScimRepo;
   private readonly states = new Map<string, State>();
   private stopped = false;
+  private sweeper?: NodeJS.Timeout;
+  private sweeping = false;
+  private readonly sweepMs: number;
 
   constructor(
     private readonly store: Store,
     private readonly runs: PushRuns,
     private readonly log: Log,
+    opts: PushBatcherOptions = {},
   ) {
     this.repo = new ScimRepo(store.db);
+    this.sweepMs = opts.sweepMs ?? DEFAULT_SWEEP_MS;
   }
 
-  /** Schedules a push of what every SCIM connector still owes (start-up). */
+  /** Schedules a push of what every SCIM connector still owes (start-up), and the periodic sweep. */
   async start(): Promise<void> {
     // Owed since before the stop: late already, so pushed at once rather than after a window.
     for (const id of await this.repo.connectorsWithDirty()) this.flushSoon(id, 0);
+    if (this.sweepMs > 0 && !this.sweeper && !this.stopped) {
+      this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
+      this.sweeper.unref?.();
+    }
+  }
+
+  /**
+   * Pushes what stayed owed longer than its connector's batch window and that this instance has
+   * not scheduled: writes another instance accepted and never pushed (it stopped, or its runs fail).
+   */
+  async sweep(): Promise<void> {
+    if (this.stopped || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const { connectorId, since } of await this.repo.oldestDirty()) {
+        const s = this.stateOf(connectorId);
+        if (this.stopped || s.timer || s.running) continue; // already on its way here
+        const { batchWindowMs } = await this.settings(connectorId);
+        if (Date.now() - Date.parse(since) <= batchWindowMs) continue; // the accepting instance's window is still open
+        this.flushSoon(connectorId, 0);
+      }
+    } catch (e) {
+      this.log.warn({ err: errorText(e) }, 'SCIM push sweep failed; it runs again at the next interval');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   /** A write to the connector was stored: a push run follows within the batch window. */
@@ -69,6 +114,7 @@ export class PushBatcher {
   /** Waits for a push in progress and stops scheduling new ones. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.sweeper);
     for (const s of this.states.values()) clearTimeout(s.timer);
     await Promise.allSettled([...this.states.values()].map((s) => s.running));
   }

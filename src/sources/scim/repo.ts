@@ -256,6 +256,12 @@ export class ScimRepo {
     return rows.map((r) => r.connector_id);
   }
 
+  /** Per connector with users owed: when the oldest of them was changed (the sweep, push.ts). */
+  async oldestDirty(): Promise<Array<{ connectorId: string; since: string }>> {
+    const rows = await this.db.selectFrom('scim_resources').select(['connector_id', (eb) => eb.fn.min<string>('updated_at').as('since')]).where('resource_type', '=', 'User').where('dirty', '=', 1).groupBy('connector_id').execute();
+    return rows.map((r) => ({ connectorId: r.connector_id, since: String(r.since) }));
+  }
+
   /** The push took these versions: clear the dirty mark of rows not changed since; tombstones pushed go. */
   async acknowledge(connectorId: string, taken: Array<{ id: string; version: number }>): Promise<void> {
     await this.db.transaction().execute(async (trx) => {

@@ -35,9 +35,9 @@ interface HeldUser {
 const REASON: Record<Quarantine['reason'], string> = {
   'empty-read': 'the identity provider returned nobody in scope',
   'read-drop': 'a read left out too many linked users',
-  threshold: 'more leavers than the safety threshold',
+  threshold: 'more account removals (leavers, deactivations) than the safety threshold',
 };
-const PLANNED: Record<string, string> = { disable: 'disable', removeAccess: 'remove access', anonymise: 'anonymise', delete: 'delete', keep: 'report only', protected: 'protected', done: 'already done' };
+const PLANNED: Record<string, string> = { disable: 'disable', removeAccess: 'remove access', anonymise: 'anonymise', delete: 'delete', keep: 'report only', protected: 'protected', done: 'already done', deactivate: 'deactivate' };
 const STATUS_COLOR = { open: 'yellow', approved: 'green', rejected: 'gray' } as const;
 const PAGE = 50;
 
