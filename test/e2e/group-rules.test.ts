@@ -1,14 +1,14 @@
 // Group rules end to end: the real Entra ID source (transitive memberships) against the Graph
 // emulator, into the Jira DC emulator with no groups created beforehand. What Jira holds is
 // checked against the directory through an oracle written here, not through idsync's rules.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
-import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, startEmulators, type Emulators } from './harness.ts';
+import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const DEFAULT_GROUP = 'all-staff';
@@ -50,19 +50,7 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  before(async () => {
-    em = await startEmulators({ users: USERS, precreateJiraGroups: false });
-  });
-  after(async () => {
-    await t?.dispose();
-    await em.close();
-  });
-  beforeEach(async () => {
-    await em.reset();
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
-  });
+  syncHooks({ start: () => startEmulators({ users: USERS, precreateJiraGroups: false }), reset: (e) => e.reset(), ca: (e) => e.graph.ca, ready: (w) => ({ env: em, t, engine } = w) });
 
   const org = () => em.graph.directory.org;
   const connector = (target: Partial<ConnectorConfig['targets'][number]> = {}): ConnectorConfig => {
