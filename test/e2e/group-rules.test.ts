@@ -140,4 +140,33 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
     }
     assert.ok(!em.jira.store.allGroups().includes('dept-legal'), 'the excluded group was not created');
   });
+
+  test('without "create missing groups", Test connection names the default and fixed rename groups Jira lacks; the run fails those users with the same advice', async () => {
+    const groupRules = { rules: [{ include: 'dept-sales', rename: 'sales-team' }, { include: 'dept-*', rename: 'jira-$1' }], defaultGroups: [DEFAULT_GROUP] };
+    const off = { groupRules, createMissingGroups: false };
+    const report = await engine.testConnection(connector(off));
+    const check = report.targets.jira!.checks.find((c) => c.name === 'group rules');
+    assert.equal(check?.ok, false, `the missing groups fail the check: ${JSON.stringify(report.targets.jira)}`);
+    assert.equal(report.ok, false, 'and Test connection as a whole');
+    assert.match(check!.message, /"all-staff" \(default group\)/, 'names the default group');
+    assert.match(check!.message, /"sales-team" \(rename of rule 1\)/, 'names the fixed rename and its rule');
+    assert.doesNotMatch(check!.message, /jira-\$1|jira-sales/, 'a rename built from captures depends on the directory: not checked here');
+    assert.match(check!.message, /create missing groups/, 'says what to do');
+
+    // What the run says when the administrator goes ahead: each user given the group fails, naming it.
+    const r = await engine.run({ connector: connector(off), kind: 'full', trigger: 'cli' });
+    const failed = await t!.store.runs.items(r.run.id, { operation: 'failed', limit: 5 });
+    assert.ok(failed.total > 0, 'users given the missing default group fail');
+    assert.match(failed.items[0]!.error ?? '', /group "all-staff" does not exist in Jira; create it there or turn on "create missing groups"/);
+
+    em.jira.store.ensureGroup(DEFAULT_GROUP);
+    em.jira.store.ensureGroup('sales-team');
+    const fixed = await engine.testConnection(connector(off));
+    const passed = fixed.targets.jira!.checks.find((c) => c.name === 'group rules');
+    assert.equal(passed?.ok, true, `both groups exist now: ${passed?.message}`);
+    assert.match(passed!.message, /the 2 groups the group rules name exist in Jira/);
+
+    const creating = await engine.testConnection(connector({ groupRules, createMissingGroups: true }));
+    assert.ok(!creating.targets.jira!.checks.some((c) => c.name === 'group rules'), 'with "create missing groups" on, nothing to check');
+  });
 });
