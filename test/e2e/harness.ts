@@ -2,7 +2,6 @@
 // Confluence DC on request) with a seeded organisation, a connector that reads through the
 // real Entra source, and an oracle that says what each directory user must look like in
 // Jira, computed from the directory itself rather than through idsync's mapper.
-import { after, before, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -14,12 +13,10 @@ import { DEFAULT_ADMIN as CONFLUENCE_ADMIN, startConfluenceDcEmulator, type Conf
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Json, MappingRule } from '../../src/core/types.ts';
 import type { Store } from '../../src/store/index.ts';
-import type { ConnectorContext } from '../../src/sources/registry.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
 import { rule } from '../../src/cli/demo-mapping.ts';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
 
 export { rule };
+export { resetJira, syncHooks, type SyncWorld } from '../helpers/sync-hooks.ts';
 
 /** Secrets unique to this test process, so "never in any output" is a meaningful check. */
 export const SECRETS = {
@@ -165,49 +162,6 @@ export function e2eConnector(em: Emulators, opts: { confluence?: boolean; id?: s
 
 // ------------------------------------------------------------------ suites
 
-/** One test's world: the emulators (started once per suite), a fresh store and an engine on it. */
-export interface SyncWorld<E> {
-  env: E;
-  t: TestStore;
-  engine: SyncEngine;
-}
-
-/**
- * The hooks of an end-to-end suite: `start` the emulators once; before each test `reset` them,
- * open a fresh store (`openStore`, SQLite by default) and a SyncEngine that trusts `ca` (as an
- * administrator trusts a company CA) and retries fast; after all, the store and the emulators
- * closed. `started` receives the emulators once, `ready` each test's world (assign them to the
- * suite's variables). Call it inside the suite's describe.
- */
-export function syncHooks<E extends { close(): Promise<void> }>(opts: {
-  start(): Promise<E>;
-  reset(env: E): void | Promise<void>;
-  ca(env: E): string | undefined;
-  openStore?: () => Promise<TestStore>;
-  /** More of the engine's context (e.g. `notice`). */
-  context?: Omit<ConnectorContext, 'ca' | 'fastRetries'>;
-  started?(env: E): void;
-  ready(world: SyncWorld<E>): void;
-}): void {
-  let env: E | undefined;
-  let t: TestStore | undefined;
-  before(async () => {
-    env = await opts.start();
-    opts.started?.(env);
-  });
-  after(async () => {
-    await t?.dispose();
-    await env?.close();
-  });
-  beforeEach(async () => {
-    await opts.reset(env!);
-    await t?.dispose();
-    t = undefined;
-    t = await (opts.openStore ?? openSqliteStore)();
-    opts.ready({ env: env!, t, engine: new SyncEngine(t.store, { ca: opts.ca(env!), fastRetries: true, ...opts.context }) });
-  });
-}
-
 /** An identity provider's emulator and a Jira DC emulator beside it. */
 export interface IdpAndJira<E> {
   idp: E;
@@ -231,11 +185,6 @@ export async function startIdpAndJira<E extends { close(): Promise<void> }>(user
   }
 }
 
-/** Jira DC back to its built-in users and groups, no faults, counters zeroed. */
-export async function resetJira(jira: JiraDcEmulator): Promise<void> {
-  const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-  assert.ok(res.ok, `the Jira emulator was reset (${res.status})`);
-}
 
 // ------------------------------------------------------------------ the oracle
 
