@@ -3,10 +3,11 @@
 // the threshold (nothing disabled), approval (a selection, then all) and rejection, removal of
 // idsync's memberships with a manual one surviving, anonymise and return, delete after N days on
 // the right day (injected clock), protected users, and a dry run that shows the cleanup.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryDataset, person } from './helpers/memory-source.ts';
-import { openSqliteStore, type TestStore } from './helpers/stores.ts';
+import type { TestStore } from './helpers/stores.ts';
+import { resetJira, syncHooks } from './helpers/sync-hooks.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
 import type { QuarantineNotice } from '../src/engine/quarantine.ts';
@@ -52,20 +53,15 @@ describe('cleanup of users the identity provider no longer gives', () => {
   let notices: QuarantineNotice[];
   let engine: SyncEngine;
 
-  before(async () => {
-    jira = await startJiraDcEmulator({ groups: ['staff', 'eng', 'manual'] });
-  });
-  after(async () => {
-    await t?.dispose();
-    await jira.close();
-  });
-  beforeEach(async () => {
-    await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    if (t) await t.dispose();
-    t = await openSqliteStore();
-    clock = new Date('2026-03-01T09:00:00Z');
-    notices = [];
-    engine = new SyncEngine(t.store, { fastRetries: true }, { now: () => clock, onQuarantine: (n) => void notices.push(n) });
+  syncHooks({
+    start: () => startJiraDcEmulator({ groups: ['staff', 'eng', 'manual'] }),
+    reset: (j) => resetJira(j),
+    deps: { now: () => clock, onQuarantine: (n) => void notices.push(n) },
+    ready(w) {
+      ({ env: jira, t, engine } = w);
+      clock = new Date('2026-03-01T09:00:00Z');
+      notices = [];
+    },
   });
 
   const activeUsers = () => ['ada.dev', 'bea.boss', 'carl.coder', 'dana.ops', 'eve.admin'].filter((n) => jira.inspect(n)?.active).length;

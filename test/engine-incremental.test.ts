@@ -4,12 +4,13 @@
 // reaching the reports, an expired checkpoint falling back to a full read, a changed mapping
 // re-seeding, a run without changes writing nothing (shadow included), and a failed read never
 // tombstoning. On SQLite and PostgreSQL.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryDataset, person, type MemoryDataset } from './helpers/memory-source.ts';
 import { storeKinds, type TestStore } from './helpers/stores.ts';
+import { resetJira, syncHooks } from './helpers/sync-hooks.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
-import { SyncEngine } from '../src/engine/engine.ts';
+import type { SyncEngine } from '../src/engine/engine.ts';
 import type { ConnectorConfig } from '../src/config/schema.ts';
 import type { MappingRule, SourceUser } from '../src/core/types.ts';
 
@@ -65,19 +66,14 @@ for (const [kind, open] of storeKinds) {
     const incremental = (mapping?: MappingRule[]) => engine.run({ connector: connector(mapping), kind: 'incremental', trigger: 'cli' });
     const full = () => engine.run({ connector: connector(), kind: 'full', trigger: 'cli' });
 
-    before(async () => {
-      jira = await startJiraDcEmulator();
-    });
-    after(async () => {
-      await t?.dispose();
-      await jira.close();
-    });
-    beforeEach(async () => {
-      await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-      if (t) await t.dispose();
-      t = await open();
-      engine = new SyncEngine(t.store, { fastRetries: true });
-      ds = memoryDataset(dataset, org(), 2);
+    syncHooks({
+      start: () => startJiraDcEmulator(),
+      reset: (j) => resetJira(j),
+      openStore: open,
+      ready(w) {
+        ({ env: jira, t, engine } = w);
+        ds = memoryDataset(dataset, org(), 2);
+      },
     });
 
     test('the first incremental run seeds the checkpoint; the next one reads nothing and writes nothing, shadow included', async () => {

@@ -1,11 +1,12 @@
 // The engine end to end against the real Jira DC emulator, with an in-memory identity provider
 // the tests can edit between runs.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryDataset, person } from './helpers/memory-source.ts';
-import { openSqliteStore, type TestStore } from './helpers/stores.ts';
+import type { TestStore } from './helpers/stores.ts';
+import { resetJira, syncHooks } from './helpers/sync-hooks.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
-import { SyncEngine } from '../src/engine/engine.ts';
+import type { SyncEngine } from '../src/engine/engine.ts';
 import type { ConnectorConfig } from '../src/config/schema.ts';
 import type { MappingRule } from '../src/core/types.ts';
 
@@ -46,19 +47,7 @@ describe('sync engine with Jira DC', () => {
   let t: TestStore;
   let engine: SyncEngine;
 
-  before(async () => {
-    jira = await startJiraDcEmulator();
-  });
-  after(async () => {
-    await jira.close();
-  });
-  beforeEach(async () => {
-    await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    if (t) await t.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { fastRetries: true });
-  });
-  after(async () => t?.dispose());
+  syncHooks({ start: () => startJiraDcEmulator(), reset: (j) => resetJira(j), ready: (w) => ({ env: jira, t, engine } = w) });
 
   test('a full sync creates users with manager references; a second sync writes nothing', async () => {
     memoryDataset('org', org());

@@ -8,6 +8,7 @@
 // token endpoint, and exp/nbf must cover now.
 import { createHash, createVerify, constants, randomBytes, X509Certificate, verify as cryptoVerify } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../common/server.ts';
+import { decodeJwt } from '../common/jwt.ts';
 import { aadError, graphError } from './errors.ts';
 
 export interface GraphClientRegistration {
@@ -104,16 +105,9 @@ export class TokenService {
   }
 
   private verifyAssertion(jwt: string, client: GraphClientRegistration, audience: string): { code: number; message: string } | undefined {
-    const parts = jwt.split('.');
-    if (parts.length !== 3) return { code: 50027, message: 'JWT token is invalid or malformed.' };
-    let header: Record<string, unknown>;
-    let claims: Record<string, unknown>;
-    try {
-      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    } catch {
-      return { code: 50027, message: 'JWT token is invalid or malformed.' };
-    }
+    const decoded = decodeJwt(jwt);
+    if (!decoded) return { code: 50027, message: 'JWT token is invalid or malformed.' };
+    const { header, claims, signed, signature } = decoded;
     const certs = (client.certificates ?? []).map((pem) => new X509Certificate(pem));
     // Every thumbprint the header names must be the same registered certificate's.
     const sha1 = typeof header.x5t === 'string' ? header.x5t : undefined;
@@ -127,8 +121,6 @@ export class TokenService {
     if (!cert) {
       return { code: 700027, message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(header.x5t ?? header['x5t#S256'] ?? '')}']` };
     }
-    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
-    const signature = Buffer.from(parts[2]!, 'base64url');
     let valid = false;
     if (header.alg === 'RS256') {
       valid = createVerify('RSA-SHA256').update(signed).verify(cert.publicKey, signature);

@@ -63,6 +63,36 @@ function page<T extends { id: string }>(req: EmulatorRequest, all: T[], limit: n
   return { status: 200, headers: { link: links as unknown as string }, body: slice.map(render) };
 }
 
+/**
+ * How every list route answers: the limit checked first, then `select` (which may refuse the
+ * request with an answer of its own; an expression Okta cannot evaluate is its E0000031), then
+ * one page of what was selected.
+ */
+function listAnswer<T extends { id: string }>(
+  req: EmulatorRequest,
+  limits: { fallback: number; max: number },
+  select: () => T[] | EmulatorResponse,
+  render: (t: T) => unknown,
+): EmulatorResponse {
+  const limit = limitOf(req, limits.fallback, limits.max);
+  if (typeof limit !== 'number') return limit;
+  let selected: T[] | EmulatorResponse;
+  try {
+    selected = select();
+  } catch (err) {
+    if (err instanceof ExpressionError) return E.invalidSearch(err.message);
+    throw err;
+  }
+  return Array.isArray(selected) ? page(req, selected, limit, render) : selected;
+}
+
+/** The items a `search` expression keeps; `searchable` says which attributes it may name. */
+function searched<T>(items: T[], search: string, searchable: (attribute: string) => boolean): T[] {
+  const e = parseExpression(search);
+  assertSearchable(e, searchable);
+  return items.filter((x) => matches(e, x as unknown as Record<string, unknown>));
+}
+
 export function listUsers(dir: OktaDirectory) {
   return (req: EmulatorRequest): EmulatorResponse => {
     const q = req.query.get('q');
@@ -71,31 +101,23 @@ export function listUsers(dir: OktaDirectory) {
     if ([q, filter, search].filter((x) => x !== null).length > 1) return E.invalidSearch('use only one of q, filter and search');
     if (req.query.get('sortBy') !== null && search === null) return E.invalidSearch('sortBy needs the search parameter');
     if (req.query.get('sortBy') !== null) return E.invalidSearch('sortBy is not supported by this emulator');
-    const limit = limitOf(req, q !== null ? Q_DEFAULT_LIMIT : USERS_MAX_LIMIT, USERS_MAX_LIMIT);
-    if (typeof limit !== 'number') return limit;
-    let users = dir.sortedUsers();
-    try {
+    const select = (): OktaUser[] => {
+      const users = dir.sortedUsers();
       if (q !== null) {
         // q: a prefix of firstName, lastName or email; never DEPROVISIONED users.
         const p = q.toLowerCase();
-        users = users.filter((u) => u.status !== 'DEPROVISIONED' && ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(p)));
-      } else if (filter !== null) {
+        return users.filter((u) => u.status !== 'DEPROVISIONED' && ['firstName', 'lastName', 'email'].some((k) => String(u.profile[k] ?? '').toLowerCase().startsWith(p)));
+      }
+      if (filter !== null) {
         const e = parseExpression(filter);
         assertFilterable(e);
-        users = users.filter((u) => matches(e, u as unknown as Record<string, unknown>));
-      } else if (search !== null) {
-        const e = parseExpression(search);
-        assertSearchable(e, (a) => USER_TOP_LEVEL.has(a) || a.startsWith('profile.'));
-        users = users.filter((u) => matches(e, u as unknown as Record<string, unknown>));
-      } else {
-        // A plain list returns every user that is not DEPROVISIONED.
-        users = users.filter((u) => u.status !== 'DEPROVISIONED');
+        return users.filter((u) => matches(e, u as unknown as Record<string, unknown>));
       }
-    } catch (err) {
-      if (err instanceof ExpressionError) return E.invalidSearch(err.message);
-      throw err;
-    }
-    return page(req, users, limit, (u) => userJson(u, req.origin));
+      if (search !== null) return searched(users, search, (a) => USER_TOP_LEVEL.has(a) || a.startsWith('profile.'));
+      // A plain list returns every user that is not DEPROVISIONED.
+      return users.filter((u) => u.status !== 'DEPROVISIONED');
+    };
+    return listAnswer(req, { fallback: q !== null ? Q_DEFAULT_LIMIT : USERS_MAX_LIMIT, max: USERS_MAX_LIMIT }, select, (u) => userJson(u, req.origin));
   };
 }
 
@@ -110,33 +132,25 @@ export function userGroups(dir: OktaDirectory) {
   return (req: EmulatorRequest): EmulatorResponse => {
     const u = dir.find(req.params.id!);
     if (!u) return E.notFound(req.params.id!);
-    const limit = limitOf(req, GROUPS_MAX_LIMIT, GROUPS_MAX_LIMIT);
-    if (typeof limit !== 'number') return limit;
-    return page(req, dir.groupsOf(u.id), limit, (g) => groupJson(g, req.origin));
+    return listAnswer(req, { fallback: GROUPS_MAX_LIMIT, max: GROUPS_MAX_LIMIT }, () => dir.groupsOf(u.id), (g) => groupJson(g, req.origin));
   };
 }
 
+const GROUP_SEARCHABLE = new Set(['id', 'type', 'created', 'lastUpdated', 'lastMembershipUpdated']);
+
 export function listGroups(dir: OktaDirectory) {
   return (req: EmulatorRequest): EmulatorResponse => {
-    const limit = limitOf(req, GROUPS_MAX_LIMIT, GROUPS_MAX_LIMIT);
-    if (typeof limit !== 'number') return limit;
-    let groups = dir.sortedGroups();
-    const q = req.query.get('q');
-    const search = req.query.get('search');
-    if (q !== null && search !== null) return E.invalidSearch('use only one of q and search');
-    if (req.query.get('filter') !== null) return E.invalidSearch('this emulator supports q and search on groups, not filter');
-    try {
+    const select = (): OktaGroup[] | EmulatorResponse => {
+      let groups = dir.sortedGroups();
+      const q = req.query.get('q');
+      const search = req.query.get('search');
+      if (q !== null && search !== null) return E.invalidSearch('use only one of q and search');
+      if (req.query.get('filter') !== null) return E.invalidSearch('this emulator supports q and search on groups, not filter');
       if (q !== null) groups = groups.filter((g) => g.profile.name.toLowerCase().startsWith(q.toLowerCase()));
-      if (search !== null) {
-        const e = parseExpression(search);
-        assertSearchable(e, (a) => ['id', 'type', 'created', 'lastUpdated', 'lastMembershipUpdated'].includes(a) || a.startsWith('profile.'));
-        groups = groups.filter((g) => matches(e, g as unknown as Record<string, unknown>));
-      }
-    } catch (err) {
-      if (err instanceof ExpressionError) return E.invalidSearch(err.message);
-      throw err;
-    }
-    return page(req, groups, limit, (g) => groupJson(g, req.origin));
+      if (search !== null) groups = searched(groups, search, (a) => GROUP_SEARCHABLE.has(a) || a.startsWith('profile.'));
+      return groups;
+    };
+    return listAnswer(req, { fallback: GROUPS_MAX_LIMIT, max: GROUPS_MAX_LIMIT }, select, (g) => groupJson(g, req.origin));
   };
 }
 
@@ -151,10 +165,8 @@ export function groupUsers(dir: OktaDirectory) {
   return (req: EmulatorRequest): EmulatorResponse => {
     const g = dir.groups.get(req.params.id!);
     if (!g) return oktaError(404, 'E0000007', `Not found: Resource not found: ${req.params.id} (UserGroup)`);
-    const limit = limitOf(req, GROUP_USERS_MAX_LIMIT, GROUP_USERS_MAX_LIMIT);
-    if (typeof limit !== 'number') return limit;
-    const members = g.members.map((id) => dir.users.get(id)).filter((u): u is OktaUser => !!u).sort((a, b) => (a.id < b.id ? -1 : 1));
-    return page(req, members, limit, (u) => userJson(u, req.origin));
+    const members = () => g.members.map((id) => dir.users.get(id)).filter((u): u is OktaUser => !!u).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return listAnswer(req, { fallback: GROUP_USERS_MAX_LIMIT, max: GROUP_USERS_MAX_LIMIT }, members, (u) => userJson(u, req.origin));
   };
 }
 

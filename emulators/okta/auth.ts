@@ -4,6 +4,7 @@
 // the granted `okta.*` scopes and are sent as `Authorization: Bearer <token>`).
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../common/server.ts';
+import { decodeJwt, type DecodedJwt } from '../common/jwt.ts';
 import { E } from './errors.ts';
 
 export type OktaScope = 'okta.users.read' | 'okta.groups.read' | 'okta.schemas.read';
@@ -71,16 +72,9 @@ export class OktaAuth {
     const form = (req.body ?? {}) as Record<string, string>;
     if (form.grant_type !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', `The authorization grant type is not supported by the authorization server. Configured grant types: [client_credentials].`);
     if (form.client_assertion_type !== ASSERTION_TYPE || !form.client_assertion) return oauthError(401, 'invalid_client', 'Client authentication failed. Either the client or the client credentials are invalid.');
-    const parts = form.client_assertion.split('.');
-    if (parts.length !== 3) return oauthError(401, 'invalid_client', 'The client_assertion token is malformed.');
-    let header: Record<string, unknown>;
-    let claims: Record<string, unknown>;
-    try {
-      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    } catch {
-      return oauthError(401, 'invalid_client', 'The client_assertion token is malformed.');
-    }
+    const jwt = decodeJwt(String(form.client_assertion));
+    if (!jwt) return oauthError(401, 'invalid_client', 'The client_assertion token is malformed.');
+    const { header, claims } = jwt;
     const app = this.apps.find((a) => a.clientId === claims.iss);
     if (!app || claims.sub !== app.clientId) return oauthError(401, 'invalid_client', 'The client_assertion token has an invalid issuer or subject; both must be the client_id.');
     const audience = `${req.origin}/oauth2/v1/token`;
@@ -94,7 +88,7 @@ export class OktaAuth {
     }
     if (app.keyId && header.kid !== undefined && header.kid !== app.keyId) return oauthError(401, 'invalid_client', 'The client_assertion signature is invalid: unknown kid.');
     if (header.alg !== 'RS256' && header.alg !== 'RS384' && header.alg !== 'RS512' && header.alg !== 'ES256') return oauthError(401, 'invalid_client', `The client_assertion algorithm ${String(header.alg)} is not supported.`);
-    if (!signatureValid(parts as [string, string, string], String(header.alg), publicKeyOf(app))) return oauthError(401, 'invalid_client', 'The client_assertion signature is invalid.');
+    if (!signatureValid(jwt, String(header.alg), publicKeyOf(app))) return oauthError(401, 'invalid_client', 'The client_assertion signature is invalid.');
     const requested = String(form.scope ?? '').split(/\s+/).filter(Boolean) as OktaScope[];
     if (requested.length === 0) return oauthError(400, 'invalid_scope', 'The authorization server resource does not have any configured default scopes, \'scope\' must be provided.');
     const missing = requested.filter((s) => !app.granted.includes(s));
@@ -110,11 +104,10 @@ function publicKeyOf(app: ServiceAppRegistration): KeyObject {
   return typeof app.publicKey === 'string' ? createPublicKey(app.publicKey) : createPublicKey({ key: app.publicKey as never, format: 'jwk' });
 }
 
-function signatureValid([h, c, s]: [string, string, string], alg: string, key: KeyObject): boolean {
+function signatureValid({ signed, signature }: DecodedJwt, alg: string, key: KeyObject): boolean {
   const hash = alg === 'RS384' ? 'sha384' : alg === 'RS512' ? 'sha512' : 'sha256';
   try {
-    const signature = Buffer.from(s, 'base64url');
-    return verify(hash, Buffer.from(`${h}.${c}`), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, signature);
+    return verify(hash, signed, alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, signature);
   } catch {
     return false;
   }

@@ -6,9 +6,10 @@ import { generateOrg } from '../../emulators/org/index.ts';
 import type { MappingRule } from '../core/types.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { SuiteInfo } from '../../emulators/launch.ts';
-import { demoConnector } from './demo.ts';
+import { demoConnectorReading, HOURLY_FULL_SYNCS } from './demo.ts';
+import { accountRules, rule } from './demo-mapping.ts';
 
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+const GOOGLE_ACCOUNT = { username: '$lower($stripDomain(primaryEmail))', displayName: 'fullName', email: 'primaryEmail', active: 'active' };
 
 export interface GoogleDemo {
   emulator: GoogleEmulator;
@@ -27,11 +28,7 @@ export async function startGoogleDemo(users: number): Promise<GoogleDemo> {
     source: { type: 'google', serviceAccountKey: { stored: 'source.serviceAccountKey' }, subject: emulator.admin, apiUrl: emulator.url, requiredGroups: [] },
     secrets: { 'source.serviceAccountKey': JSON.stringify(key) },
     jiraMapping: [
-      rule('user.username', '$lower($stripDomain(primaryEmail))', { whenEmpty: 'keep' }),
-      rule('user.displayName', 'fullName', { whenEmpty: 'keep' }),
-      rule('user.email', 'primaryEmail', { whenEmpty: 'keep' }),
-      rule('user.active', 'active', { whenEmpty: 'keep' }),
-      rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+      ...accountRules(GOOGLE_ACCOUNT, 'jira-users'),
       rule('property.department', 'department'),
       rule('property.jobTitle', 'title'),
       rule('property.mobilePhone', 'mobilePhone'),
@@ -42,11 +39,7 @@ export async function startGoogleDemo(users: number): Promise<GoogleDemo> {
       rule('property.managerUsername', 'manager.targetUsername'),
     ],
     confluenceMapping: [
-      rule('user.username', '$lower($stripDomain(primaryEmail))', { whenEmpty: 'keep' }),
-      rule('user.displayName', 'fullName', { whenEmpty: 'keep' }),
-      rule('user.email', 'primaryEmail', { whenEmpty: 'keep' }),
-      rule('user.active', 'active', { whenEmpty: 'keep' }),
-      rule('groups', 'groups[$contains($, /^dept-/) or $ = "confluence-users"]'),
+      ...accountRules(GOOGLE_ACCOUNT, 'confluence-users'),
       rule('confluence.profile.phone', '$firstNonEmpty(mobilePhone, workPhone)'),
       rule('confluence.profile.position', 'title'),
       rule('confluence.profile.department', 'department'),
@@ -60,13 +53,5 @@ export async function startGoogleDemo(users: number): Promise<GoogleDemo> {
 
 /** The demo connector reading the Google Workspace emulator instead (no change feed: hourly full syncs). */
 export function googleConnector(info: SuiteInfo, google: GoogleDemo): ConnectorConfig {
-  const base = demoConnector(info);
-  return {
-    ...base,
-    id: 'contoso-google',
-    name: 'Contoso (emulated Google Workspace)',
-    source: google.source,
-    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? google.jiraMapping : google.confluenceMapping })),
-    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
-  };
+  return demoConnectorReading(info, { id: 'contoso-google', name: 'Contoso (emulated Google Workspace)', source: google.source, jira: google.jiraMapping, confluence: google.confluenceMapping, schedule: HOURLY_FULL_SYNCS });
 }

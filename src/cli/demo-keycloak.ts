@@ -7,9 +7,8 @@ import type { Org } from '../../emulators/org/types.ts';
 import type { MappingRule } from '../core/types.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { SuiteInfo } from '../../emulators/launch.ts';
-import { demoConnector } from './demo.ts';
-
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+import { demoConnectorReading, HOURLY_FULL_SYNCS } from './demo.ts';
+import { accountRules, rule } from './demo-mapping.ts';
 
 export interface KeycloakDemo {
   emulator: KeycloakEmulator;
@@ -31,13 +30,8 @@ export async function startKeycloakDemo(org: Org): Promise<KeycloakDemo> {
   };
 }
 
-const identity = (groups: string): MappingRule[] => [
-  rule('user.username', '$lower($stripDomain($guestToMail(username)))', { whenEmpty: 'keep' }),
-  rule('user.displayName', '$join([firstName, lastName], " ")', { whenEmpty: 'keep' }),
-  rule('user.email', '$firstNonEmpty(email, $guestToMail(username))', { whenEmpty: 'keep' }),
-  rule('user.active', 'enabled', { whenEmpty: 'keep' }),
-  rule('groups', `groups[$contains($, /^dept-/) or $ = "${groups}"]`),
-];
+const identity = (groups: string): MappingRule[] =>
+  accountRules({ username: '$lower($stripDomain($guestToMail(username)))', displayName: '$join([firstName, lastName], " ")', email: '$firstNonEmpty(email, $guestToMail(username))', active: 'enabled' }, groups);
 
 export function keycloakJiraMapping(): MappingRule[] {
   return [
@@ -64,13 +58,5 @@ export function keycloakConfluenceMapping(): MappingRule[] {
 
 /** The demo connector reading the Keycloak realm (Keycloak has no change feed: hourly full syncs). */
 export function keycloakConnector(info: SuiteInfo, demo: KeycloakDemo): ConnectorConfig {
-  const base = demoConnector(info);
-  return {
-    ...base,
-    id: 'contoso-keycloak',
-    name: 'Contoso (emulated Keycloak)',
-    source: demo.source as ConnectorConfig['source'],
-    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? keycloakJiraMapping() : keycloakConfluenceMapping() })),
-    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
-  };
+  return demoConnectorReading(info, { id: 'contoso-keycloak', name: 'Contoso (emulated Keycloak)', source: demo.source, jira: keycloakJiraMapping(), confluence: keycloakConfluenceMapping(), schedule: HOURLY_FULL_SYNCS });
 }

@@ -6,9 +6,8 @@ import type { Org } from '../../emulators/org/types.ts';
 import type { MappingRule } from '../core/types.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { SuiteInfo } from '../../emulators/launch.ts';
-import { demoConnector } from './demo.ts';
-
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+import { demoConnectorReading } from './demo.ts';
+import { accountRules, rule } from './demo-mapping.ts';
 
 export interface OktaDemo {
   emulator: OktaEmulator;
@@ -31,14 +30,12 @@ export async function startOktaDemo(org: Org): Promise<OktaDemo> {
   };
 }
 
+const OKTA_ACCOUNT = { username: '$lower($stripDomain($guestToMail(login)))', displayName: 'displayName', email: '$guestToMail(email)', active: 'active' };
+
 /** The demo's Jira mapping, in Okta's attribute names (login, email, title, the custom officeLocation). */
 export function oktaJiraMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower($stripDomain($guestToMail(login)))', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$guestToMail(email)', { whenEmpty: 'keep' }),
-    rule('user.active', 'active', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+    ...accountRules(OKTA_ACCOUNT, 'jira-users'),
     rule('property.department', 'department'),
     rule('property.jobTitle', 'title'),
     rule('property.mobilePhone', 'mobilePhone'),
@@ -52,11 +49,7 @@ export function oktaJiraMapping(): MappingRule[] {
 
 export function oktaConfluenceMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower($stripDomain($guestToMail(login)))', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$guestToMail(email)', { whenEmpty: 'keep' }),
-    rule('user.active', 'active', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "confluence-users"]'),
+    ...accountRules(OKTA_ACCOUNT, 'confluence-users'),
     rule('confluence.profile.phone', '$firstNonEmpty(mobilePhone, primaryPhone)'),
     rule('confluence.profile.position', 'title'),
     rule('confluence.profile.department', 'department'),
@@ -66,12 +59,5 @@ export function oktaConfluenceMapping(): MappingRule[] {
 
 /** The demo connector reading the Okta emulator instead of Entra ID, with the mapping in Okta's attribute names. */
 export function oktaConnector(info: SuiteInfo, demo: OktaDemo): ConnectorConfig {
-  const base = demoConnector(info);
-  return {
-    ...base,
-    id: 'contoso-okta',
-    name: 'Contoso (emulated Okta)',
-    source: demo.source as ConnectorConfig['source'],
-    targets: base.targets.map((t) => ({ ...t, mapping: t.id === 'jira' ? oktaJiraMapping() : oktaConfluenceMapping() })),
-  };
+  return demoConnectorReading(info, { id: 'contoso-okta', name: 'Contoso (emulated Okta)', source: demo.source, jira: oktaJiraMapping(), confluence: oktaConfluenceMapping() });
 }

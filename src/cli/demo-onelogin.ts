@@ -6,9 +6,8 @@ import type { Org } from '../../emulators/org/types.ts';
 import type { MappingRule } from '../core/types.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { SuiteInfo } from '../../emulators/launch.ts';
-import { demoConnector } from './demo.ts';
-
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+import { demoConnectorReading, HOURLY_FULL_SYNCS } from './demo.ts';
+import { accountRules, rule } from './demo-mapping.ts';
 
 export interface OneLoginDemo {
   emulator: OneLoginEmulator;
@@ -30,13 +29,8 @@ export async function startOneLoginDemo(org: Org): Promise<OneLoginDemo> {
   };
 }
 
-const identity = (groups: string): MappingRule[] => [
-  rule('user.username', '$lower($stripDomain($guestToMail(username)))', { whenEmpty: 'keep' }),
-  rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-  rule('user.email', '$guestToMail(email)', { whenEmpty: 'keep' }),
-  rule('user.active', 'active', { whenEmpty: 'keep' }),
-  rule('groups', `groups[$contains($, /^dept-/) or $ = "${groups}"]`),
-];
+const identity = (groups: string): MappingRule[] =>
+  accountRules({ username: '$lower($stripDomain($guestToMail(username)))', displayName: 'displayName', email: '$guestToMail(email)', active: 'active' }, groups);
 
 export function oneLoginJiraMapping(): MappingRule[] {
   return [
@@ -64,13 +58,5 @@ export function oneLoginConfluenceMapping(): MappingRule[] {
 
 /** The demo connector reading the OneLogin account (no change feed: hourly full syncs). */
 export function oneLoginConnector(info: SuiteInfo, demo: OneLoginDemo): ConnectorConfig {
-  const base = demoConnector(info);
-  return {
-    ...base,
-    id: 'contoso-onelogin',
-    name: 'Contoso (emulated OneLogin)',
-    source: demo.source as ConnectorConfig['source'],
-    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? oneLoginJiraMapping() : oneLoginConfluenceMapping() })),
-    schedule: { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false },
-  };
+  return demoConnectorReading(info, { id: 'contoso-onelogin', name: 'Contoso (emulated OneLogin)', source: demo.source, jira: oneLoginJiraMapping(), confluence: oneLoginConfluenceMapping(), schedule: HOURLY_FULL_SYNCS });
 }

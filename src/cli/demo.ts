@@ -15,6 +15,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { MappingRule } from '../core/types.ts';
 import { printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { untilStopped } from './serve.ts';
+import { accountRules, rule } from './demo-mapping.ts';
 
 export interface DemoOptions {
   once?: boolean;
@@ -29,16 +30,18 @@ export interface DemoOptions {
   source?: DemoSourceType;
 }
 
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
+/** Entra ID's account fields: the UPN's local part (a guest's own address), the mail or that address. */
+const ENTRA_ACCOUNT = {
+  username: '$lower($stripDomain($guestToMail(userPrincipalName)))',
+  displayName: 'displayName',
+  email: '$firstNonEmpty(mail, $guestToMail(userPrincipalName))',
+  active: 'accountEnabled',
+};
 
 /** What an administrator would map on day one: the account, groups and the profile data Jira lacks. */
 export function demoJiraMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower($stripDomain($guestToMail(userPrincipalName)))', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$firstNonEmpty(mail, $guestToMail(userPrincipalName))', { whenEmpty: 'keep' }),
-    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+    ...accountRules(ENTRA_ACCOUNT, 'jira-users'),
     rule('property.department', 'department'),
     rule('property.jobTitle', 'jobTitle'),
     rule('property.mobilePhone', 'mobilePhone'),
@@ -52,11 +55,7 @@ export function demoJiraMapping(): MappingRule[] {
 
 export function demoConfluenceMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower($stripDomain($guestToMail(userPrincipalName)))', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$firstNonEmpty(mail, $guestToMail(userPrincipalName))', { whenEmpty: 'keep' }),
-    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "confluence-users"]'),
+    ...accountRules(ENTRA_ACCOUNT, 'confluence-users'),
     rule('confluence.profile.phone', '$firstNonEmpty(mobilePhone, businessPhones[0])'),
     rule('confluence.profile.position', 'jobTitle'),
     rule('confluence.profile.department', 'department'),
@@ -106,14 +105,12 @@ export function demoConnector(info: SuiteInfo): ConnectorConfig {
   };
 }
 
+const LDAP_ACCOUNT = { username: '$lower(uid)', displayName: 'displayName', email: '$firstNonEmpty(mail, uid & "@users.contoso.com")', active: 'accountEnabled' };
+
 /** The same mappings for an OpenLDAP directory (uid, inetOrgPerson attributes, nested groups). */
 export function demoLdapJiraMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower(uid)', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$firstNonEmpty(mail, uid & "@users.contoso.com")', { whenEmpty: 'keep' }),
-    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+    ...accountRules(LDAP_ACCOUNT, 'jira-users'),
     rule('property.department', 'departmentNumber'),
     rule('property.jobTitle', 'title'),
     rule('property.mobilePhone', 'mobile'),
@@ -126,11 +123,7 @@ export function demoLdapJiraMapping(): MappingRule[] {
 
 export function demoLdapConfluenceMapping(): MappingRule[] {
   return [
-    rule('user.username', '$lower(uid)', { whenEmpty: 'keep' }),
-    rule('user.displayName', 'displayName', { whenEmpty: 'keep' }),
-    rule('user.email', '$firstNonEmpty(mail, uid & "@users.contoso.com")', { whenEmpty: 'keep' }),
-    rule('user.active', 'accountEnabled', { whenEmpty: 'keep' }),
-    rule('groups', 'groups[$contains($, /^dept-/) or $ = "confluence-users"]'),
+    ...accountRules(LDAP_ACCOUNT, 'confluence-users'),
     rule('confluence.profile.phone', '$firstNonEmpty(mobile, telephoneNumber)'),
     rule('confluence.profile.position', 'title'),
     rule('confluence.profile.department', 'departmentNumber'),
@@ -138,14 +131,41 @@ export function demoLdapConfluenceMapping(): MappingRule[] {
   ];
 }
 
-/** The demo connector reading the test slapd (ldaps with its generated CA) instead of Entra ID. */
-export function demoLdapConnector(info: SuiteInfo, slapd: Slapd): ConnectorConfig {
+/** What makes the demo connector read another provider than the emulated Entra ID. */
+export interface DemoReading {
+  id: string;
+  name: string;
+  source: Record<string, unknown>;
+  /** The mappings in that provider's attribute names. */
+  jira: MappingRule[];
+  confluence: MappingRule[];
+  /** Without a change feed, the schedule of hourly full syncs only. */
+  schedule?: ConnectorConfig['schedule'];
+}
+
+/** Full syncs every hour and no incremental ones: for providers that have no change feed. */
+export const HOURLY_FULL_SYNCS: ConnectorConfig['schedule'] = { cron: '0 * * * *', timezone: 'UTC', enabled: true, incremental: false };
+
+/** The demo connector (same targets, same safety) reading another provider instead of Entra ID. */
+export function demoConnectorReading(info: SuiteInfo, reading: DemoReading): ConnectorConfig {
   const base = demoConnector(info);
-  const mappings: Record<string, MappingRule[]> = { jira: demoLdapJiraMapping(), confluence: demoLdapConfluenceMapping() };
   return {
     ...base,
+    id: reading.id,
+    name: reading.name,
+    source: reading.source as ConnectorConfig['source'],
+    targets: base.targets.map((t) => ({ ...t, mapping: t.type === 'jira-dc' ? reading.jira : reading.confluence })),
+    ...(reading.schedule ? { schedule: reading.schedule } : {}),
+  };
+}
+
+/** The demo connector reading the test slapd (ldaps with its generated CA) instead of Entra ID. */
+export function demoLdapConnector(info: SuiteInfo, slapd: Slapd): ConnectorConfig {
+  return demoConnectorReading(info, {
     id: 'contoso-ldap',
     name: 'Contoso (OpenLDAP)',
+    jira: demoLdapJiraMapping(),
+    confluence: demoLdapConfluenceMapping(),
     source: {
       type: 'ldap',
       preset: 'openldap',
@@ -158,8 +178,7 @@ export function demoLdapConnector(info: SuiteInfo, slapd: Slapd): ConnectorConfi
       nestedGroups: true,
       requiredGroups: [],
     },
-    targets: base.targets.map((t) => ({ ...t, mapping: mappings[t.id] ?? t.mapping })),
-  };
+  });
 }
 
 export function demoSecrets(info: SuiteInfo): Record<string, string> {

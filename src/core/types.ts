@@ -322,6 +322,8 @@ export interface TargetConnector {
    * throws an IdsyncError otherwise (e.g. CONFLICT when the product refuses, with its reason).
    */
   deleteUser?(ref: TargetUserRef): Promise<void>;
+  /** Whether a group of this name exists (ignoring case where the product does); Test connection checks the groups the group rules name. */
+  groupExists?(name: string): Promise<boolean>;
   close?(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@
 // Pages stream through (the next page is read while the current one is written), so memory
 // stays flat whatever the directory size. Missing users are detected only after a complete
 // read: a failed read fails the run and marks nobody missing.
+import { testTarget } from '../targets/group-rules-check.ts';
 import { hash } from 'node:crypto';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { AttributeInfo, SourceUser, UserHit } from '../core/types.ts';
@@ -876,7 +877,7 @@ export class SyncEngine {
       };
       const [source, ...targets] = await Promise.all([
         safe(() => runtime.source.test(), 'source'),
-        ...runtime.targets.map((t) => safe(() => t.connector.test(), t.config.id)),
+        ...runtime.targets.map((t) => safe(() => testTarget(t.config, t.connector), t.config.id)),
       ]);
       const byId = Object.fromEntries(runtime.targets.map((t, i) => [t.config.id, targets[i]!]));
       return { ok: source!.ok && targets.every((t) => t.ok), source: source!, targets: byId };

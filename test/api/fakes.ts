@@ -10,7 +10,9 @@ import type { MappingIssue } from '../../src/mapping/api.ts';
 import { previewGroupRules } from '../../src/mapping/group-rules-preview.ts';
 import { newRunId, emptyCounts } from '../../src/store/runs.ts';
 import type { Store } from '../../src/store/index.ts';
-import type { EngineService, Services } from '../../src/server/services.ts';
+import type { EngineService, RegistryService, Services } from '../../src/server/services.ts';
+import type { SourceDefinition } from '../../src/sources/registry.ts';
+import type { TargetDefinition } from '../../src/targets/registry.ts';
 
 export const capabilities: TargetCapabilities = {
   kind: 'jira-dc',
@@ -92,6 +94,24 @@ export function fakeServices(engine: EngineService): Services {
       // The real one: group rules are pure and need no source or target.
       previewGroupRules: (groupRules, user, caps, mapping) => previewGroupRules(groupRules, user, { capabilities: caps, mapping }),
     },
+  };
+}
+
+/**
+ * A registry of the given (real) source and target definitions, for suites where their schemas,
+ * secret fields and help texts are what is under test; any other type is unknown, as in a build
+ * without it.
+ */
+export function registryOf(sources: Record<string, SourceDefinition>, targets: Record<string, TargetDefinition>): RegistryService {
+  const lookup = <T>(kind: string, all: Record<string, T>) => async (type: string): Promise<T> => {
+    if (!Object.hasOwn(all, type)) throw new Error(`unknown ${kind} type "${type}"`);
+    return all[type]!;
+  };
+  return {
+    sourceTypes: Object.keys(sources),
+    targetTypes: Object.keys(targets),
+    source: lookup('source', sources),
+    target: lookup('target', targets),
   };
 }
 

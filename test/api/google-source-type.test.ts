@@ -5,45 +5,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { definition as google } from '../../src/sources/google/index.ts';
 import { definition as jiraDc } from '../../src/targets/jira-dc/index.ts';
-import { Client, ADMIN_PASSWORD } from './helpers.ts';
-import { FakeEngine, fakeServices } from './fakes.ts';
+import { harness, type Client, type Harness } from './helpers.ts';
+import { registryOf } from './fakes.ts';
 
 const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const KEY_JSON = JSON.stringify({ type: 'service_account', client_email: 'reader@p.iam.gserviceaccount.com', client_id: '1234', private_key: PRIVATE_KEY, token_uri: 'https://oauth2.googleapis.com/token' });
 
+let h: Harness;
 let store: Store;
-let server: IdsyncServer;
 let admin: Client;
 const answers: string[] = [];
 
 before(async () => {
-  store = await Store.open({ databaseUrl: ':memory:' });
-  const services = fakeServices(new FakeEngine(store));
-  services.registry = {
-    sourceTypes: ['google'],
-    targetTypes: ['jira-dc'],
-    source: async (type) => {
-      if (type !== 'google') throw new Error(`unknown source type "${type}"`);
-      return google as never;
-    },
-    target: async (type) => {
-      if (type !== 'jira-dc') throw new Error(`unknown target type "${type}"`);
-      return jiraDc as never;
-    },
-  };
-  server = await buildServer({ store, services, logger: false, scheduler: false });
-  admin = new Client(server.app);
-  const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
-  assert.equal(setup.status, 200, setup.text);
+  h = await harness({ registry: registryOf({ google }, { 'jira-dc': jiraDc }) });
+  ({ store, admin } = h);
 });
-after(async () => {
-  await server?.close();
-  await store?.close();
-});
+after(() => h?.dispose());
 
 test('the catalogue offers Google Workspace with its settings, help texts and secret field', async () => {
   const res = await admin.get('/api/v1/source-types');

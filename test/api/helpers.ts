@@ -2,6 +2,7 @@
 // CSRF header when asked, and records every answer so a test can check that no secret leaked.
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type IdsyncServer, type ServerOptions } from '../../src/server/index.ts';
+import type { RegistryService } from '../../src/server/services.ts';
 import { Store } from '../../src/store/index.ts';
 import { LoginLimiter } from '../../src/server/login-limiter.ts';
 import { FakeEngine, fakeServices } from './fakes.ts';
@@ -67,12 +68,17 @@ export const ADMIN_PASSWORD = 'correct horse battery';
 export const STORE_KINDS = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
-/** A server on a fresh store with fake engine and registries, and a logged-in admin. */
-export async function harness(opts: { scheduler?: boolean; store?: StoreKind; server?: Partial<ServerOptions> } = {}): Promise<Harness> {
+/**
+ * A server on a fresh store with fake engine and registries, and a logged-in admin. `registry`
+ * replaces the fake registry (e.g. registryOf() with real definitions, whose forms are tested).
+ */
+export async function harness(opts: { scheduler?: boolean; store?: StoreKind; server?: Partial<ServerOptions>; registry?: RegistryService } = {}): Promise<Harness> {
   const opened = opts.store === 'postgres' ? await openPostgresStore() : undefined;
   const store = opened?.store ?? (await Store.open({ databaseUrl: ':memory:' }));
   const engine = new FakeEngine(store);
-  const server = await buildServer({ store, services: fakeServices(engine), logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }), ...opts.server });
+  const services = fakeServices(engine);
+  if (opts.registry) services.registry = opts.registry;
+  const server = await buildServer({ store, services, logger: false, scheduler: opts.scheduler ?? false, loginLimiter: new LoginLimiter({ maxFailures: 3 }), ...opts.server });
   const admin = new Client(server.app);
   const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
   if (setup.status !== 200) throw new Error(`setup failed: ${setup.text}`);

@@ -4,46 +4,25 @@
 // public certificate) is kept as written.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { definition as ldap } from '../../src/sources/ldap/index.ts';
 import { definition as jiraDc } from '../../src/targets/jira-dc/index.ts';
-import { Client, ADMIN_PASSWORD } from './helpers.ts';
-import { FakeEngine, fakeServices } from './fakes.ts';
+import { harness, type Client, type Harness } from './helpers.ts';
+import { registryOf } from './fakes.ts';
 
 const PASSWORD = 'ldap-bind-password-4711';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIDHjCCAgagAwIBAgIJldapca\n-----END CERTIFICATE-----';
 
+let h: Harness;
 let store: Store;
-let server: IdsyncServer;
 let admin: Client;
 const answers: string[] = [];
 
 before(async () => {
-  store = await Store.open({ databaseUrl: ':memory:' });
-  const services = fakeServices(new FakeEngine(store));
-  services.registry = {
-    sourceTypes: ['ldap'],
-    targetTypes: ['jira-dc'],
-    source: async (type) => {
-      if (type !== 'ldap') throw new Error(`unknown source type "${type}"`);
-      return ldap as never;
-    },
-    target: async (type) => {
-      if (type !== 'jira-dc') throw new Error(`unknown target type "${type}"`);
-      return jiraDc as never;
-    },
-  };
-  server = await buildServer({ store, services, logger: false, scheduler: false });
-  admin = new Client(server.app);
-  const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
-  assert.equal(setup.status, 200, setup.text);
+  h = await harness({ registry: registryOf({ ldap }, { 'jira-dc': jiraDc }) });
+  ({ store, admin } = h);
 });
-
-after(async () => {
-  await server?.close();
-  await store?.close();
-});
+after(() => h?.dispose());
 
 const call = async (method: 'get' | 'post', url: string, body?: unknown) => {
   const res = method === 'get' ? await admin.get(url) : await admin.post(url, body);

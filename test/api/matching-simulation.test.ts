@@ -3,48 +3,29 @@
 // emulators, a hand-made Jira account that has one directory user's e-mail.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSuite, type Suite } from '../../emulators/launch.ts';
-import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
-import type { RunFinished } from '../../src/server/progress-bus.ts';
+import type { Suite } from '../../emulators/launch.ts';
+import type { Store } from '../../src/store/index.ts';
+import { startDemoServer, type DemoServer } from './demo-server.ts';
 
 describe('simulated matches through the API', { timeout: 120_000 }, () => {
+  let demo: DemoServer;
   let suite: Suite;
   let store: Store;
-  let server: RunningServer;
-  let bearer: string;
 
   before(async () => {
-    suite = await startSuite({ users: 8, confluence: false });
-    store = await Store.open({ databaseUrl: ':memory:' });
-    await store.connectors.save(demoConnector(suite.info), { secrets: demoSecrets(suite.info) });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    const admin = await server.auth.createUser('admin', 'not-used-for-log-in', 'administrator');
-    bearer = (await server.auth.createToken(admin.id, 'test', 'administrator')).secret;
+    demo = await startDemoServer({ users: 8 });
+    ({ suite, store } = demo);
   });
-  after(async () => {
-    await server?.close();
-    await store?.close();
-    await suite?.close();
-  });
+  after(() => demo?.close());
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...init.headers } });
+  const api = (path: string, init?: RequestInit) => demo.api(path, init);
 
   test('each new user says "would link to … by email" or "would create: …"; nothing is linked or written', async () => {
     const person = suite.graph.directory.org.users.find((u) => u.userType === 'Member' && !!u.mail)!;
     const handMade = suite.jira.store.createUser({ name: 'hand.made', displayName: 'Hand Made', emailAddress: person.mail! });
     const writes = suite.jira.stats.writes;
-    const finished = new Promise<RunFinished>((resolve) => {
-      const stop = server.bus.subscribe((e) => {
-        if (e.type === 'run-finished') {
-          stop();
-          resolve(e);
-        }
-      });
-    });
-    const id = demoConnector(suite.info).id;
+    const finished = demo.nextRunFinished();
+    const id = demo.connectorId;
     const started = await api(`/api/v1/connectors/${id}/sync`, { method: 'POST', body: JSON.stringify({ kind: 'full', dryRun: true }) });
     assert.equal(started.status, 202, await started.text());
     const run = await finished;

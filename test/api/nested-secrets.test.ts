@@ -4,12 +4,11 @@
 // the setting is switched away, and an empty one is reported as required.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { definition as entra } from '../../src/sources/entra/index.ts';
 import { definition as confluenceDc } from '../../src/targets/confluence-dc/index.ts';
-import { Client, ADMIN_PASSWORD } from './helpers.ts';
-import { FakeEngine, fakeServices } from './fakes.ts';
+import { harness, type Client, type Harness } from './helpers.ts';
+import { registryOf } from './fakes.ts';
 
 const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCnested-secret-key-body-4711\n-----END PRIVATE KEY-----';
 const KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCnested-secret-key-body-4711';
@@ -18,38 +17,18 @@ const FORM_PASSWORD = 'confluence-admin-password-4711';
 const TOKEN = 'confluence-pat-4711';
 const CLIENT_SECRET = 'entra-client-secret-4711';
 
+let h: Harness;
 let store: Store;
-let server: IdsyncServer;
 let admin: Client;
 /** Every answer's body, to prove no secret ever came back. */
 const answers: string[] = [];
 
 before(async () => {
-  store = await Store.open({ databaseUrl: ':memory:' });
-  const services = fakeServices(new FakeEngine(store));
   // The real definitions: their schemas and their secretFields are what is under test.
-  services.registry = {
-    sourceTypes: ['entra'],
-    targetTypes: ['confluence-dc'],
-    source: async (type) => {
-      if (type !== 'entra') throw new Error(`unknown source type "${type}"`);
-      return entra as never;
-    },
-    target: async (type) => {
-      if (type !== 'confluence-dc') throw new Error(`unknown target type "${type}"`);
-      return confluenceDc as never;
-    },
-  };
-  server = await buildServer({ store, services, logger: false, scheduler: false });
-  admin = new Client(server.app);
-  const setup = await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD });
-  assert.equal(setup.status, 200, setup.text);
+  h = await harness({ registry: registryOf({ entra }, { 'confluence-dc': confluenceDc }) });
+  ({ store, admin } = h);
 });
-
-after(async () => {
-  await server?.close();
-  await store?.close();
-});
+after(() => h?.dispose());
 
 const call = async (method: 'get' | 'post' | 'put', url: string, body?: unknown) => {
   const res = method === 'get' ? await admin.get(url) : await admin[method](url, body);

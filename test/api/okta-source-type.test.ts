@@ -3,35 +3,22 @@
 // the service app's private key as secret fields, stored write-only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { definition as okta } from '../../src/sources/okta/index.ts';
 import { definition as jiraDc } from '../../src/targets/jira-dc/index.ts';
-import { Client, ADMIN_PASSWORD } from './helpers.ts';
-import { FakeEngine, fakeServices } from './fakes.ts';
+import { harness, type Client, type Harness } from './helpers.ts';
+import { registryOf } from './fakes.ts';
 
 const KEY = '-----BEGIN PRIVATE KEY-----\nokta-service-app-key-body-4711\n-----END PRIVATE KEY-----';
+let h: Harness;
 let store: Store;
-let server: IdsyncServer;
 let admin: Client;
 
 before(async () => {
-  store = await Store.open({ databaseUrl: ':memory:' });
-  const services = fakeServices(new FakeEngine(store));
-  services.registry = {
-    sourceTypes: ['okta'],
-    targetTypes: ['jira-dc'],
-    source: async () => okta as never,
-    target: async () => jiraDc as never,
-  };
-  server = await buildServer({ store, services, logger: false, scheduler: false });
-  admin = new Client(server.app);
-  assert.equal((await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD })).status, 200);
+  h = await harness({ registry: registryOf({ okta }, { 'jira-dc': jiraDc }) });
+  ({ store, admin } = h);
 });
-after(async () => {
-  await server?.close();
-  await store?.close();
-});
+after(() => h?.dispose());
 
 test('Okta is offered with its own fields and help text, and its credentials are secrets', async () => {
   const res = await admin.get('/api/v1/source-types');

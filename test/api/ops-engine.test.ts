@@ -3,50 +3,31 @@
 // client records, and agree with what the emulator itself received.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSuite, type Suite } from '../../emulators/launch.ts';
-import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
-import type { RunFinished } from '../../src/server/progress-bus.ts';
+import type { Suite } from '../../emulators/launch.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import { startDemoServer, type DemoServer } from './demo-server.ts';
 import { parseExposition } from './prom-text.ts';
 
 const TOKEN = 'metrics-token-for-the-engine-test';
 
 describe('metrics of a real sync', { timeout: 120_000 }, () => {
+  let demo: DemoServer;
   let suite: Suite;
-  let store: Store;
   let server: RunningServer;
-  let bearer: string;
 
   before(async () => {
-    suite = await startSuite({ users: 12, confluence: false });
-    store = await Store.open({ databaseUrl: ':memory:' });
-    await store.connectors.save(demoConnector(suite.info), { secrets: demoSecrets(suite.info) });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true }, metricsToken: TOKEN });
-    const admin = await server.auth.createUser('admin', 'not-used-for-log-in', 'administrator');
-    bearer = (await server.auth.createToken(admin.id, 'test', 'administrator')).secret;
+    demo = await startDemoServer({ users: 12, server: { metricsToken: TOKEN } });
+    ({ suite, server } = demo);
   });
-
-  after(async () => {
-    await server?.close();
-    await store?.close();
-    await suite?.close();
-  });
+  after(() => demo?.close());
 
   test('write requests and 429s per target, users read and written, runs and last success', async () => {
-    const id = demoConnector(suite.info).id;
+    const id = demo.connectorId;
     // Jira answers the first two writes with 429; the client waits (Retry-After: 0) and retries.
     suite.jira.setFaults({ script: [{ method: 'POST', status: 429, headers: { 'retry-after': '0' }, times: 2 }] });
     const writesBefore = suite.jira.stats.writes;
-    const finished = new Promise<RunFinished>((resolve) => {
-      const stop = server.bus.subscribe((e) => {
-        if (e.type === 'run-finished') {
-          stop();
-          resolve(e);
-        }
-      });
-    });
-    const started = await fetch(`${server.url}/api/v1/connectors/${id}/sync`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'full' }) });
+    const finished = demo.nextRunFinished();
+    const started = await demo.api(`/api/v1/connectors/${id}/sync`, { method: 'POST', body: JSON.stringify({ kind: 'full' }) });
     assert.equal(started.status, 202, await started.text());
     const run = await finished;
     assert.equal(run.status, 'succeeded', `the 429s were waited out (${JSON.stringify(run)})`);

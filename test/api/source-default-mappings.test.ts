@@ -3,30 +3,20 @@
 // offers (a default naming Entra's userPrincipalName for Okta would be wrong from the start).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildServer, type IdsyncServer } from '../../src/server/index.ts';
-import { Store } from '../../src/store/index.ts';
 import { sourceDefinition, sourceTypes } from '../../src/sources/registry.ts';
 import { targetDefinition, targetTypes } from '../../src/targets/registry.ts';
-import { Client, ADMIN_PASSWORD } from './helpers.ts';
-import { FakeEngine, fakeServices } from './fakes.ts';
+import { harness, type Client, type Harness } from './helpers.ts';
 
 const BUILT_IN = ['entra', 'okta', 'google', 'keycloak', 'ldap', 'scim'];
-let store: Store;
-let server: IdsyncServer;
+let h: Harness;
 let admin: Client;
 
 before(async () => {
-  store = await Store.open({ databaseUrl: ':memory:' });
-  const services = fakeServices(new FakeEngine(store));
-  services.registry = { sourceTypes: BUILT_IN, targetTypes: ['jira-dc'], source: sourceDefinition, target: targetDefinition } as never;
-  server = await buildServer({ store, services, logger: false, scheduler: false });
-  admin = new Client(server.app);
-  assert.equal((await admin.post('/api/v1/auth/setup', { username: 'admin', password: ADMIN_PASSWORD })).status, 200);
+  // The real registry: every built-in type's definition answers its own default mapping.
+  h = await harness({ registry: { sourceTypes: BUILT_IN, targetTypes: ['jira-dc'], source: sourceDefinition, target: targetDefinition } });
+  admin = h.admin;
 });
-after(async () => {
-  await server?.close();
-  await store?.close();
-});
+after(() => h?.dispose());
 
 test('each built-in source type answers a default mapping in its own attribute names', async () => {
   assert.ok(BUILT_IN.every((t) => sourceTypes.includes(t)), 'the test names the registry’s built-in types');

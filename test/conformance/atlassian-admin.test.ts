@@ -3,7 +3,7 @@
 import { startAtlassianAdminEmulator, type AtlassianAdminEmulator } from '../../emulators/atlassian-admin/index.ts';
 import { definition } from '../../src/targets/atlassian-admin/index.ts';
 import type { FieldValues, TargetUserRef } from '../../src/core/types.ts';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: AtlassianAdminEmulator, apiKey: string) {
   const config = definition.configSchema.parse({
@@ -39,7 +39,7 @@ runTargetConformance('atlassian-admin', async (): Promise<TargetHarness> => {
     connector: connectorFor(emu, emu.apiKey),
     badCredentials: () => connectorFor(emu, 'revoked-key'),
     createConflict: 'fail',
-    newUser: (suffix) => ({ 'user.displayName': `Conformance ${suffix}`, 'user.email': `conf.${suffix}@example.com`, 'user.active': true }),
+    newUser: (suffix) => conformanceUser(suffix, { username: false }),
     async seedUser(values): Promise<TargetUserRef> {
       const a = emu.store.add({ email: String(values['user.email']), name: String(values['user.displayName']), managed: true });
       return { key: a.account_id };
@@ -53,14 +53,6 @@ runTargetConformance('atlassian-admin', async (): Promise<TargetHarness> => {
     seedGroup: async () => undefined,
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async () => false,
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    async reset() {
-      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
-    },
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });

@@ -4,8 +4,7 @@ import { startConfluenceCloudEmulator, type ConfluenceCloudEmulator } from '../.
 import { definition } from '../../src/targets/confluence-cloud/index.ts';
 import { SCALAR_ENVELOPE } from '../../src/targets/confluence-cloud/connector.ts';
 import type { FieldValues, Json, TargetUserRef } from '../../src/core/types.ts';
-import https from 'node:https';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: ConfluenceCloudEmulator, token: string) {
   const config = definition.configSchema.parse({
@@ -46,7 +45,7 @@ runTargetConformance('confluence-cloud', async (): Promise<TargetHarness> => {
     badCredentials: () => connectorFor(emu, 'not-the-token'),
     createConflict: 'fail',
     probeField: 'property.idsyncProbe',
-    newUser: (suffix) => ({ 'user.displayName': `Conformance ${suffix}`, 'user.email': `conf.${suffix}@example.com` }),
+    newUser: (suffix) => conformanceUser(suffix, { username: false, active: false }),
     async seedUser(values): Promise<TargetUserRef> {
       const a = emu.store.createAccount({ displayName: String(values['user.displayName']), email: String(values['user.email']) });
       return { key: a.accountId };
@@ -55,23 +54,6 @@ runTargetConformance('confluence-cloud', async (): Promise<TargetHarness> => {
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async (name) => emu.store.groupIdByName(name) !== undefined,
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    reset: () => resetEmulator(emu),
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });
-
-/** POST /_emulator/reset (re-seeds, clears faults and counters) over TLS with the emulator's CA. */
-async function resetEmulator(emu: ConfluenceCloudEmulator): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const req = https.request(`${emu.url}/_emulator/reset`, { method: 'POST', ca: emu.ca }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`emulator reset answered ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}

@@ -3,7 +3,7 @@
 import { startConfluenceDcEmulator, type ConfluenceDcEmulator } from '../../emulators/confluence-dc/index.ts';
 import { definition } from '../../src/targets/confluence-dc/index.ts';
 import type { FieldValues, TargetUserRef } from '../../src/core/types.ts';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: ConfluenceDcEmulator, password: string) {
   const config = definition.configSchema.parse({
@@ -35,12 +35,7 @@ runTargetConformance('confluence-dc', async (): Promise<TargetHarness> => {
     connector: connectorFor(emu, emu.admin.password),
     badCredentials: () => connectorFor(emu, 'wrong-password'),
     createConflict: 'link',
-    newUser: (suffix) => ({
-      'user.username': `conf.${suffix}`,
-      'user.displayName': `Conformance ${suffix}`,
-      'user.email': `conf.${suffix}@example.com`,
-      'user.active': true,
-    }),
+    newUser: (suffix) => conformanceUser(suffix),
     async seedUser(values): Promise<TargetUserRef> {
       const u = emu.store.createUser({
         username: String(values['user.username']),
@@ -62,14 +57,6 @@ runTargetConformance('confluence-dc', async (): Promise<TargetHarness> => {
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => toFieldValues(emu, ref.key),
     groupExists: async (name) => emu.store.getGroup(name) !== undefined,
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    async reset() {
-      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
-    },
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });

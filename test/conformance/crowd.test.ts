@@ -2,7 +2,7 @@
 import { startCrowdEmulator, type CrowdEmulator } from '../../emulators/crowd/index.ts';
 import { definition } from '../../src/targets/crowd/index.ts';
 import type { FieldValues, TargetUserRef } from '../../src/core/types.ts';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: CrowdEmulator, password: string) {
   const config = definition.configSchema.parse({
@@ -37,12 +37,7 @@ runTargetConformance('crowd', async (): Promise<TargetHarness> => {
     connector: connectorFor(emu, emu.application.password),
     badCredentials: () => connectorFor(emu, 'not-the-password'),
     createConflict: 'link',
-    newUser: (suffix) => ({
-      'user.username': `conf.${suffix}`,
-      'user.displayName': `Conformance ${suffix}`,
-      'user.email': `conf.${suffix}@example.com`,
-      'user.active': true,
-    }),
+    newUser: (suffix) => conformanceUser(suffix),
     async seedUser(values): Promise<TargetUserRef> {
       const display = String(values['user.displayName']);
       const u = emu.store.addUser({
@@ -59,14 +54,6 @@ runTargetConformance('crowd', async (): Promise<TargetHarness> => {
     seedGroup: async (name) => void emu.store.addGroup(name),
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async (name) => emu.store.group(name) !== undefined,
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    async reset() {
-      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
-    },
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });

@@ -1,15 +1,14 @@
 // The source conformance fixture for Microsoft Entra ID: the Entra source against the Graph
 // emulator, started in-process over TLS, driven through its control API (/_emulator/…) as a
 // test in another process would drive it.
-import { Agent, fetch } from 'undici';
 import { startGraphEmulator, type GraphEmulator } from '../../emulators/graph/index.ts';
-import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { RecordedRequest } from '../../src/core/http.ts';
 import type { SourceConnector } from '../../src/core/types.ts';
 import { EntraSource } from '../../src/sources/entra/index.ts';
 import { emulatedSources } from '../../src/sources/entra/testing.ts';
 import { emptyOrg, expectedFrom, sampleOrg } from './sample-org.ts';
-import type { Capability, FaultSpec, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
+import type { Capability, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
+import { emulatorControl, faultControls, setupOverrides, type FaultPlaces } from './fixture-kit.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ENTRA_CONFORMANCE_SECRET';
 /**
@@ -19,7 +18,6 @@ const SECRET_ENV = 'IDSYNC_TEST_ENTRA_CONFORMANCE_SECRET';
  */
 export const FILTERS = { simple: 'accountEnabled eq true', advanced: 'accountEnabled ne false' } as const;
 const ALWAYS: string[] = ['id', 'userPrincipalName', 'mail', 'displayName', 'accountEnabled'];
-const PERSISTENT = 100_000;
 /** How the emulator answers an expired delta token (all three documented by Graph). */
 export type ExpiryAnswer = 'syncStateNotFound' | 'resyncRequired' | 'gone';
 
@@ -28,27 +26,11 @@ export type ExpiryAnswer = 'syncStateNotFound' | 'resyncRequired' | 'gone';
  * /users (or /users/delta) request without $skiptoken; later pages follow a nextLink carrying
  * one; `all` is every Graph call (single reads and $batch included), not the token endpoint.
  */
-const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'path' | 'pattern'>> = {
+const WHERE: FaultPlaces = {
   'first-page': { pattern: '^/v1\\.0/users(/delta)?\\?(?!.*skiptoken)' },
   'later-pages': { path: '$skiptoken' },
   all: { pattern: '^/v1\\.0/' },
 };
-
-/** How each fault kind is answered: short pages are truncated on the first page and cut (half a JSON body) on later ones, so both shapes are met. */
-function scripted(spec: FaultSpec): ScriptedFault {
-  const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = { ...WHERE[spec.where], skip: spec.after };
-  switch (spec.kind) {
-    case 'server-error':
-      return { ...where, status: 500, times };
-    case 'drop':
-      return { ...where, drop: true, times };
-    case 'empty-page':
-      return { ...where, answer: 'empty-page', times };
-    case 'short-page':
-      return { ...where, answer: spec.where === 'first-page' ? 'truncated' : 'cut', times };
-  }
-}
 
 /** Capabilities that depend on what this branch's source implements, said instead of silently passed. */
 function lacking(): Partial<Record<Capability, string>> {
@@ -69,17 +51,12 @@ export interface EntraFixture extends SourceFixture {
 export async function entraFixture(opts: { filter?: keyof typeof FILTERS } = {}): Promise<EntraFixture> {
   const filter = FILTERS[opts.filter ?? 'simple'];
   const emu: GraphEmulator = await startGraphEmulator({ org: sampleOrg() });
-  const agent = new Agent({ connect: { ca: emu.ca } });
+  const api = emulatorControl(emu);
+  const control = api.control;
+  const faults = faultControls(control, WHERE);
   const sources = emulatedSources(() => emu, SECRET_ENV);
   let tally: RequestTally = { total: 0, manager: 0, groups: 0 };
   let innerFaultsAtSeed = 0;
-
-  const control = async (path: string, method = 'POST', body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`emulator ${method} ${path} answered ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
 
   /** Counts what a source asked Graph for: each request, and the manager and membership reads in it (inner $batch requests included). */
   const record = (r: RecordedRequest) => {
@@ -92,18 +69,13 @@ export async function entraFixture(opts: { filter?: keyof typeof FILTERS } = {})
   };
 
   const clearFaults = async () => {
-    await control('/faults', 'POST', { errorRate: 0, dropRate: 0, script: [] });
+    await faults.clearFaults();
     await control('/batch-faults', 'POST', { script: [] });
   };
 
-
   return {
     source(setup: SourceSetup = {}) {
-      const overrides: Record<string, unknown> = {};
-      if (setup.filtered) overrides.filter = filter;
-      if (setup.requiredGroups) overrides.requiredGroups = setup.requiredGroups;
-      if (setup.pageSize) overrides.pageSize = setup.pageSize;
-      return sources.source(overrides, record);
+      return sources.source(setupOverrides(setup, { setting: 'filter', value: filter }), record);
     },
     async seed(kind) {
       await sources.closeAll();
@@ -138,25 +110,22 @@ export async function entraFixture(opts: { filter?: keyof typeof FILTERS } = {})
       else await control(`/users/${id}`, 'DELETE');
     },
     expireCheckpoints: (answer: ExpiryAnswer = 'syncStateNotFound') => control('/delta/expire', 'POST', { answer }).then(() => undefined),
-    async fault(spec) {
-      const current = (await control('/faults', 'GET')) as { script: ScriptedFault[] };
-      await control('/faults', 'POST', { script: [...current.script, scripted(spec)] });
-    },
+    fault: faults.fault,
     async storm() {
       // 5xx on 30% of the calls, and throttled requests inside $batch answers, as in a busy tenant.
-      await control('/faults', 'POST', { errorRate: 0.3, errorStatus: 503, seed: 11 });
+      await faults.storm();
       await control('/batch-faults', 'POST', { script: [{ status: 429, retryAfterSeconds: 0, times: 15 }, { status: 503, times: 10 }] });
     },
     clearFaults,
     // The common faults count from the last reset (seed); inner $batch faults from the seed's baseline.
-    faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected + emu.batchStats.innerFaults - innerFaultsAtSeed,
+    faultsInjected: async () => (await faults.faultsInjected()) + emu.batchStats.innerFaults - innerFaultsAtSeed,
     resetRequests: () => void (tally = { total: 0, manager: 0, groups: 0 }),
     requests: () => ({ ...tally }),
     emulator: emu,
     advanceClock: (advanceMs) => control('/clock', 'POST', { advanceMs }).then(() => undefined),
     async close() {
       await sources.closeAll();
-      await agent.close();
+      await api.close();
       await emu.close();
     },
   };

@@ -1,43 +1,27 @@
 // The source conformance fixture for Google Workspace: the Google source against the Google
 // emulator (in-process, TLS), driven through its control API as a test in another process would.
-import { Agent, fetch } from 'undici';
 import { GoogleDirectory, startGoogleEmulator, type GoogleEmulator } from '../../emulators/google/index.ts';
 import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { Org } from '../../emulators/org/types.ts';
 import type { RecordedRequest } from '../../src/core/http.ts';
 import { emulatedGoogleSources } from '../../src/sources/google/testing.ts';
 import { sampleOrg } from './sample-org.ts';
-import type { ExpectedDirectory, FaultSpec, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
+import type { ExpectedDirectory, RequestTally, SourceFixture, SourceSetup } from './source-suite.ts';
+import { emulatorControl, faultControls, setupOverrides, type FaultPlaces } from './fixture-kit.ts';
 
 const KEY_ENV = 'IDSYNC_TEST_GOOGLE_CONFORMANCE_KEY';
-const PERSISTENT = 100_000;
 /** The connector query of `filtered: true`: Google's own syntax, passed as written. */
 export const GOOGLE_FILTER = 'isSuspended=false';
 
 /** First page: users.list without a pageToken; later pages carry one; `all`: every Directory API call. */
-const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'path' | 'pattern'>> = {
+const WHERE: FaultPlaces = {
   'first-page': { pattern: '^/admin/directory/v1/users\\?(?!.*pageToken)' },
   'later-pages': { pattern: '^/admin/directory/v1/users\\?.*pageToken' },
   all: { pattern: '^/admin/directory/v1/' },
 };
 
 /** What Google answers for a listing with nothing (more) in it: no `users`, no `nextPageToken`. */
-const EMPTY_PAGE = { kind: 'admin#directory#users', etag: '"emptied-by-fault"' };
-
-function scripted(spec: FaultSpec): ScriptedFault {
-  const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = { ...WHERE[spec.where], skip: spec.after };
-  switch (spec.kind) {
-    case 'server-error':
-      return { ...where, status: 500, times };
-    case 'drop':
-      return { ...where, drop: true, times };
-    case 'empty-page':
-      return { ...where, status: 200, body: EMPTY_PAGE, times };
-    case 'short-page':
-      return { ...where, answer: spec.where === 'first-page' ? 'truncated' : 'cut', times };
-  }
-}
+const EMPTY_PAGE: Partial<ScriptedFault> = { status: 200, body: { kind: 'admin#directory#users', etag: '"emptied-by-fault"' } };
 
 /** What the suite should read from `org` as Google serves it (guests are not Workspace users). */
 export function expectedGoogle(org: Org): ExpectedDirectory {
@@ -67,16 +51,11 @@ export interface GoogleFixture extends SourceFixture {
 
 export async function googleFixture(): Promise<GoogleFixture> {
   const emu = await startGoogleEmulator({ org: sampleOrg() });
-  const agent = new Agent({ connect: { ca: emu.ca } });
+  const api = emulatorControl(emu);
+  const control = api.control;
+  const faults = faultControls(control, WHERE, EMPTY_PAGE);
   const sources = emulatedGoogleSources(() => emu, KEY_ENV);
   let tally: RequestTally = { total: 0, manager: 0, groups: 0 };
-
-  const control = async (path: string, method = 'POST', body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`emulator ${method} ${path} answered ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
 
   /** Directory API requests; the manager is read when a user request asks for `relations`; groups by the group routes. */
   const record = (r: RecordedRequest) => {
@@ -88,17 +67,13 @@ export async function googleFixture(): Promise<GoogleFixture> {
   };
 
   const clearFaults = async () => {
-    await control('/faults', 'POST', { errorRate: 0, dropRate: 0, script: [] });
+    await faults.clearFaults();
     await control('/quota', 'POST', { off: true });
   };
 
   return {
     source(setup: SourceSetup = {}) {
-      const overrides: Record<string, unknown> = {};
-      if (setup.filtered) overrides.query = GOOGLE_FILTER;
-      if (setup.requiredGroups) overrides.requiredGroups = setup.requiredGroups;
-      if (setup.pageSize) overrides.pageSize = setup.pageSize;
-      return sources.source(overrides, record);
+      return sources.source(setupOverrides(setup, { setting: 'query', value: GOOGLE_FILTER }), record);
     },
     async seed() {
       await sources.closeAll();
@@ -134,24 +109,21 @@ export async function googleFixture(): Promise<GoogleFixture> {
     removeMember: async (groupId, userId) => void (await control(`/groups/${groupId}/members`, 'POST', { remove: [userId] })),
     // A deleted Google user is restorable for 20 days but never listed nor found by users.get: both read the same.
     deleteUser: async (id) => void (await control(`/users/${id}`, 'DELETE')),
-    async fault(spec) {
-      const current = (await control('/faults', 'GET')) as { script: ScriptedFault[] };
-      await control('/faults', 'POST', { script: [...current.script, scripted(spec)] });
-    },
+    fault: faults.fault,
     async storm() {
       // 5xx on 30% of the calls, and Google's per-user quota answers (403 userRateLimitExceeded).
-      await control('/faults', 'POST', { errorRate: 0.3, errorStatus: 503, seed: 11 });
+      await faults.storm();
       await control('/quota', 'POST', { capacity: 4, perSecond: 200, answer: 'userRateLimitExceeded' });
     },
     clearFaults,
-    faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected + ((await control('/quota', 'GET')) as { refusals: number }).refusals,
+    faultsInjected: async () => (await faults.faultsInjected()) + ((await control('/quota', 'GET')) as { refusals: number }).refusals,
     resetRequests: () => void (tally = { total: 0, manager: 0, groups: 0 }),
     requests: () => ({ ...tally }),
     emulator: emu,
     control,
     async close() {
       await sources.closeAll();
-      await agent.close();
+      await api.close();
       await emu.close();
     },
   };

@@ -3,7 +3,7 @@
 import { startJiraCloudEmulator, type JiraCloudEmulator } from '../../emulators/jira-cloud/index.ts';
 import { definition } from '../../src/targets/jira-cloud/index.ts';
 import type { FieldValues, Json, TargetUserRef } from '../../src/core/types.ts';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: JiraCloudEmulator, token: string) {
   const config = definition.configSchema.parse({
@@ -37,7 +37,7 @@ runTargetConformance('jira-cloud', async (): Promise<TargetHarness> => {
     badCredentials: () => connectorFor(emu, 'not-the-token'),
     createConflict: 'fail',
     probeField: 'property.idsyncProbe',
-    newUser: (suffix) => ({ 'user.displayName': `Conformance ${suffix}`, 'user.email': `conf.${suffix}@example.com` }),
+    newUser: (suffix) => conformanceUser(suffix, { username: false, active: false }),
     async seedUser(values): Promise<TargetUserRef> {
       const a = emu.store.addAccount({ displayName: String(values['user.displayName']), emailAddress: String(values['user.email']) });
       return { key: a.accountId };
@@ -46,14 +46,6 @@ runTargetConformance('jira-cloud', async (): Promise<TargetHarness> => {
     seedGroup: async (name) => void emu.store.createGroup(name),
     inspect: async (ref) => inspect(emu, ref.key),
     groupExists: async (name) => emu.store.groupByName(name) !== undefined,
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    async reset() {
-      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
-    },
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });

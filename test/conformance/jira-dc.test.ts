@@ -2,7 +2,7 @@
 import { startJiraDcEmulator, EMULATOR_ADMIN, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
 import { definition } from '../../src/targets/jira-dc/index.ts';
 import type { FieldValues, TargetUserRef } from '../../src/core/types.ts';
-import { runTargetConformance, type TargetHarness } from './target-suite.ts';
+import { conformanceUser, emulatorHarness, runTargetConformance, type TargetHarness } from './target-suite.ts';
 
 function connectorFor(emu: JiraDcEmulator, token: string) {
   const config = definition.configSchema.parse({
@@ -34,12 +34,7 @@ runTargetConformance('jira-dc', async (): Promise<TargetHarness> => {
     connector: connectorFor(emu, EMULATOR_ADMIN.pat),
     badCredentials: () => connectorFor(emu, 'not-a-valid-token'),
     createConflict: 'link',
-    newUser: (suffix) => ({
-      'user.username': `conf.${suffix}`,
-      'user.displayName': `Conformance ${suffix}`,
-      'user.email': `conf.${suffix}@example.com`,
-      'user.active': true,
-    }),
+    newUser: (suffix) => conformanceUser(suffix),
     async seedUser(values): Promise<TargetUserRef> {
       const u = emu.store.createUser({
         name: String(values['user.username']),
@@ -61,14 +56,6 @@ runTargetConformance('jira-dc', async (): Promise<TargetHarness> => {
     seedGroup: async (name) => emu.store.ensureGroup(name),
     inspect: async (ref) => toFieldValues(emu, ref.key),
     groupExists: async (name) => emu.store.hasGroup(name),
-    setFaults: async (f) => emu.setFaults(f),
-    writeCount: async () => emu.stats.writes,
-    resetCounters: async () => emu.resetStats(),
-    faultsInjected: async () => emu.stats.faultsInjected,
-    async reset() {
-      const res = await fetch(`${emu.url}/_emulator/reset`, { method: 'POST' });
-      if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
-    },
-    close: () => emu.close(),
+    ...emulatorHarness(emu),
   };
 });

@@ -1,36 +1,19 @@
 // The source conformance fixture for Keycloak: the Keycloak source against the Keycloak
 // emulator (TLS, in-process), driven through its control API. Keycloak keeps the sample's ids;
 // usernames are the lower-cased UPNs, the manager is the `manager` attribute (a username).
-import { Agent, fetch } from 'undici';
 import { DEFAULT_KEYCLOAK_CLIENT, startKeycloakEmulator, type KeycloakEmulator } from '../../emulators/keycloak/index.ts';
-import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { Org } from '../../emulators/org/index.ts';
 import { definition, KeycloakSource } from '../../src/sources/keycloak/index.ts';
 import { emptyOrg, sampleOrg } from './sample-org.ts';
-import type { ExpectedDirectory, FaultSpec, SourceFixture, SourceSetup } from './source-suite.ts';
+import type { ExpectedDirectory, SourceFixture, SourceSetup } from './source-suite.ts';
+import { emulatorControl, faultControls, setupOverrides, type FaultPlaces } from './fixture-kit.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_KEYCLOAK_CONFORMANCE_SECRET';
-const PERSISTENT = 100_000;
-const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'path' | 'pattern'>> = {
+const WHERE: FaultPlaces = {
   'first-page': { pattern: '^/admin/realms/[^/]+/users\\?(.*&)?first=0(&|$)' },
   'later-pages': { pattern: '^/admin/realms/[^/]+/users\\?(.*&)?first=[1-9]' },
   all: { pattern: '^/admin/' },
 };
-
-function scripted(spec: FaultSpec): ScriptedFault {
-  const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = { ...WHERE[spec.where], skip: spec.after };
-  switch (spec.kind) {
-    case 'server-error':
-      return { ...where, status: 500, times };
-    case 'drop':
-      return { ...where, drop: true, times };
-    case 'empty-page':
-      return { ...where, answer: 'empty-page', times };
-    case 'short-page':
-      return { ...where, answer: spec.where === 'first-page' ? 'truncated' : 'cut', times };
-  }
-}
 
 export function expectedKeycloak(org: Org): ExpectedDirectory {
   return {
@@ -54,16 +37,11 @@ export function expectedKeycloak(org: Org): ExpectedDirectory {
 /** `membershipStrategy`: how the sources built read group memberships (the suite runs each way). */
 export async function keycloakFixture(opts: { membershipStrategy?: 'auto' | 'perUser' | 'perGroup' } = {}): Promise<SourceFixture & { emulator: KeycloakEmulator }> {
   const emu = await startKeycloakEmulator({ org: sampleOrg() });
-  const agent = new Agent({ connect: { ca: emu.ca } });
+  const api = emulatorControl(emu);
+  const control = api.control;
+  const faults = faultControls(control, WHERE);
   const open: KeycloakSource[] = [];
   process.env[SECRET_ENV] = DEFAULT_KEYCLOAK_CLIENT.secret;
-  const control = async (path: string, method = 'POST', body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`emulator ${method} ${path} answered ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-  const clearFaults = async () => void (await control('/faults', 'POST', { errorRate: 0, dropRate: 0, script: [] }));
   const closeAll = () => Promise.all(open.splice(0).map((s) => s.close()));
   return {
     source(setup: SourceSetup = {}) {
@@ -73,8 +51,7 @@ export async function keycloakFixture(opts: { membershipStrategy?: 'auto' | 'per
         realm: emu.realmName,
         clientId: DEFAULT_KEYCLOAK_CLIENT.clientId,
         clientSecret: { env: SECRET_ENV },
-        ...(setup.requiredGroups ? { requiredGroups: setup.requiredGroups } : {}),
-        ...(setup.pageSize ? { pageSize: setup.pageSize } : {}),
+        ...setupOverrides(setup),
         ...(opts.membershipStrategy ? { membershipStrategy: opts.membershipStrategy } : {}),
       });
       const s = definition.create(config, { ca: emu.ca, fastRetries: true }) as KeycloakSource;
@@ -84,7 +61,7 @@ export async function keycloakFixture(opts: { membershipStrategy?: 'auto' | 'per
     async seed(kind) {
       await closeAll();
       await control('/reset');
-      await clearFaults();
+      await faults.clearFaults();
       const org = kind === 'empty' ? emptyOrg() : sampleOrg();
       await control('/org', 'POST', { org });
       return expectedKeycloak(org);
@@ -104,19 +81,11 @@ export async function keycloakFixture(opts: { membershipStrategy?: 'auto' | 'per
     async deleteUser(id) {
       await control(`/users/${id}`, 'DELETE');
     },
-    async fault(spec) {
-      const current = (await control('/faults', 'GET')) as { script: ScriptedFault[] };
-      await control('/faults', 'POST', { script: [...current.script, scripted(spec)] });
-    },
-    async storm() {
-      await control('/faults', 'POST', { errorRate: 0.3, errorStatus: 503, seed: 11 });
-    },
-    clearFaults,
-    faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected,
+    ...faults,
     emulator: emu,
     async close() {
       await closeAll();
-      await agent.close();
+      await api.close();
       await emu.close();
     },
   };

@@ -1,44 +1,27 @@
 // The source conformance fixture for Okta: the Okta source against the Okta emulator, started
 // in-process over TLS, driven through its control API (/_emulator/…). The sample's ids become
 // Okta ids (00u…, 00g…); disabled sample users are SUSPENDED; groups hold users only.
-import { Agent, fetch } from 'undici';
 import { startOktaEmulator, oktaId, type OktaEmulator } from '../../emulators/okta/index.ts';
-import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { Org } from '../../emulators/org/index.ts';
 import { emulatedOktaSources } from '../../src/sources/okta/testing.ts';
 import { emptyOrg, expectedFrom, sampleOrg } from './sample-org.ts';
-import type { ExpectedDirectory, FaultSpec, SourceFixture, SourceSetup } from './source-suite.ts';
+import type { ExpectedDirectory, SourceFixture, SourceSetup } from './source-suite.ts';
+import { emulatorControl, faultControls, setupOverrides, type FaultPlaces } from './fixture-kit.ts';
 
 const TOKEN_ENV = 'IDSYNC_TEST_OKTA_CONFORMANCE_TOKEN';
 /** `filtered: true`: the connector's search expression keeps the active users (every status but SUSPENDED that the sample has). */
 export const OKTA_SEARCH = 'status eq "ACTIVE" or status eq "PASSWORD_EXPIRED" or status eq "LOCKED_OUT" or status eq "RECOVERY"';
 const ALWAYS = ['id', 'status', 'active', 'login', 'email', 'displayName', 'firstName', 'lastName'];
-const PERSISTENT = 100_000;
 
 /**
  * Which emulator requests a FaultSpec hits: the first page of a listing is /api/v1/users
  * without `after`; later pages carry `after`; `all` is every API call (not the token endpoint).
  */
-const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'path' | 'pattern'>> = {
+const WHERE: FaultPlaces = {
   'first-page': { pattern: '^/api/v1/users(\\?(?!.*after=)|$)' },
   'later-pages': { pattern: '^/api/v1/users\\?.*after=' },
   all: { pattern: '^/api/v1/' },
 };
-
-function scripted(spec: FaultSpec): ScriptedFault {
-  const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = { ...WHERE[spec.where], skip: spec.after };
-  switch (spec.kind) {
-    case 'server-error':
-      return { ...where, status: 500, times };
-    case 'drop':
-      return { ...where, drop: true, times };
-    case 'empty-page':
-      return { ...where, answer: 'empty-page', times };
-    case 'short-page':
-      return { ...where, answer: spec.where === 'first-page' ? 'truncated' : 'cut', times };
-  }
-}
 
 /** The sample as the Okta source must read it: Okta ids, login and e-mail as references, direct user members. */
 export function expectedOkta(org: Org): ExpectedDirectory {
@@ -70,29 +53,19 @@ export interface OktaFixture extends SourceFixture {
 
 export async function oktaFixture(): Promise<OktaFixture> {
   const emu = await startOktaEmulator({ org: sampleOrg() });
-  const agent = new Agent({ connect: { ca: emu.ca } });
+  const api = emulatorControl(emu);
+  const control = api.control;
   const sources = emulatedOktaSources(() => emu, TOKEN_ENV);
-
-  const control = async (path: string, method = 'POST', body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${emu.url}/_emulator${path}`, { method, dispatcher: agent, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`emulator ${method} ${path} answered ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-  const clearFaults = async () => void (await control('/faults', 'POST', { errorRate: 0, dropRate: 0, script: [] }));
+  const faults = faultControls(control, WHERE);
 
   return {
     source(setup: SourceSetup = {}) {
-      const overrides: Record<string, unknown> = {};
-      if (setup.filtered) overrides.search = OKTA_SEARCH;
-      if (setup.requiredGroups) overrides.requiredGroups = setup.requiredGroups;
-      if (setup.pageSize) overrides.pageSize = setup.pageSize;
-      return sources.source(overrides);
+      return sources.source(setupOverrides(setup, { setting: 'search', value: OKTA_SEARCH }));
     },
     async seed(kind) {
       await sources.closeAll();
       await control('/reset');
-      await clearFaults();
+      await faults.clearFaults();
       const org = kind === 'empty' ? emptyOrg() : sampleOrg();
       await control('/org', 'POST', { org });
       const expected = expectedOkta(org);
@@ -127,19 +100,11 @@ export async function oktaFixture(): Promise<OktaFixture> {
       await control(`/users/${id}`, 'DELETE');
       if (how === 'hard') await control(`/users/${id}`, 'DELETE');
     },
-    async fault(spec) {
-      const current = (await control('/faults', 'GET')) as { script: ScriptedFault[] };
-      await control('/faults', 'POST', { script: [...current.script, scripted(spec)] });
-    },
-    async storm() {
-      await control('/faults', 'POST', { errorRate: 0.3, errorStatus: 503, seed: 11 });
-    },
-    clearFaults,
-    faultsInjected: async () => ((await control('/stats', 'GET')) as { faultsInjected: number }).faultsInjected,
+    ...faults,
     emulator: emu,
     async close() {
       await sources.closeAll();
-      await agent.close();
+      await api.close();
       await emu.close();
     },
   };

@@ -3,36 +3,20 @@
 // ids become OneLogin's integers; its groups are OneLogin roles (the source's default group
 // source); disabled sample users are Suspended (status 2).
 import { startOneLoginEmulator, Account, DEFAULT_ONELOGIN_CREDENTIAL, type OneLoginEmulator } from '../../emulators/onelogin/index.ts';
-import type { ScriptedFault } from '../../emulators/common/server.ts';
 import type { Org } from '../../emulators/org/index.ts';
 import { definition, type OneLoginSource } from '../../src/sources/onelogin/index.ts';
 import { emptyOrg, expectedFrom, sampleOrg } from './sample-org.ts';
-import type { ExpectedDirectory, FaultSpec, SourceFixture, SourceSetup } from './source-suite.ts';
+import type { ExpectedDirectory, SourceFixture, SourceSetup } from './source-suite.ts';
+import { scriptedFault, setupOverrides, type FaultPlaces } from './fixture-kit.ts';
 
 const SECRET_ENV = 'IDSYNC_TEST_ONELOGIN_CONFORMANCE_SECRET';
-const PERSISTENT = 100_000;
 
 /** The first page of a listing is /api/2/users without `cursor`; later pages carry it. */
-const WHERE: Record<FaultSpec['where'], Pick<ScriptedFault, 'pattern'>> = {
+const WHERE: FaultPlaces = {
   'first-page': { pattern: '^/api/2/users(\\?(?!.*cursor=)|$)' },
   'later-pages': { pattern: '^/api/2/users\\?.*cursor=' },
   all: { pattern: '^/api/2/users' },
 };
-
-function scripted(spec: FaultSpec): ScriptedFault {
-  const times = spec.times === 'always' ? PERSISTENT : spec.times;
-  const where = { ...WHERE[spec.where], skip: spec.after };
-  switch (spec.kind) {
-    case 'server-error':
-      return { ...where, status: 500, times };
-    case 'drop':
-      return { ...where, drop: true, times };
-    case 'empty-page':
-      return { ...where, answer: 'empty-page', times };
-    case 'short-page':
-      return { ...where, answer: spec.where === 'first-page' ? 'truncated' : 'cut', times };
-  }
-}
 
 /** The sample as the OneLogin source must read it: integer ids, username (the UPN) and e-mail as references. */
 export function expectedOneLogin(org: Org): ExpectedDirectory {
@@ -80,8 +64,7 @@ export async function oneLoginFixture(): Promise<OneLoginFixture> {
         baseUrl: emu.url,
         clientId: DEFAULT_ONELOGIN_CREDENTIAL.clientId,
         clientSecret: { env: SECRET_ENV },
-        ...(setup.requiredGroups ? { requiredGroups: setup.requiredGroups } : {}),
-        ...(setup.pageSize ? { pageSize: setup.pageSize } : {}),
+        ...setupOverrides(setup),
       });
       const s = definition.create(config, { ca: emu.ca, fastRetries: true }) as OneLoginSource;
       open.push(s);
@@ -133,7 +116,7 @@ export async function oneLoginFixture(): Promise<OneLoginFixture> {
       emu.account.users.delete(Number(id));
     },
     async fault(spec) {
-      emu.setFaults({ script: [...emu.faults.script, scripted(spec)] });
+      emu.setFaults({ script: [...emu.faults.script, scriptedFault(spec, WHERE)] });
     },
     async storm() {
       emu.setFaults({ errorRate: 0.3, errorStatus: 503, seed: 11 });

@@ -28,9 +28,45 @@
 // anonymise and restore, username/e-mail collisions, removing product access.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Faults } from '../../emulators/common/server.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { Faults, RunningEmulator } from '../../emulators/common/server.ts';
 import { isIdsyncError } from '../../src/core/errors.ts';
 import type { FieldResult, FieldValues, Json, TargetConnector, TargetField, TargetUserRef, UserWrite, WriteResult } from '../../src/core/types.ts';
+
+/**
+ * The harness parts every emulator built on emulators/common answers the same way: its fault
+ * model, its write and fault counters, POST /_emulator/reset (204; over TLS with the emulator's
+ * own CA where it has one) and closing it.
+ */
+export function emulatorHarness(emu: RunningEmulator): Pick<TargetHarness, 'setFaults' | 'writeCount' | 'resetCounters' | 'faultsInjected' | 'reset' | 'close'> {
+  return {
+    setFaults: async (f) => emu.setFaults(f),
+    writeCount: async () => emu.stats.writes,
+    resetCounters: async () => emu.resetStats(),
+    faultsInjected: async () => emu.stats.faultsInjected,
+    async reset() {
+      const dispatcher = emu.ca ? new Agent({ connect: { ca: emu.ca } }) : undefined;
+      try {
+        const res = await undiciFetch(`${emu.url}/_emulator/reset`, { method: 'POST', dispatcher });
+        await res.arrayBuffer();
+        if (res.status !== 204) throw new Error(`emulator reset answered ${res.status}`);
+      } finally {
+        await dispatcher?.close();
+      }
+    },
+    close: () => emu.close(),
+  };
+}
+
+/** A new user's values, unique per `suffix`; `username: false` for targets without usernames (the Cloud ones). */
+export function conformanceUser(suffix: string, opts: { username?: boolean; active?: boolean } = {}): FieldValues {
+  return {
+    ...(opts.username === false ? {} : { 'user.username': `conf.${suffix}` }),
+    'user.displayName': `Conformance ${suffix}`,
+    'user.email': `conf.${suffix}@example.com`,
+    ...(opts.active === false ? {} : { 'user.active': true }),
+  };
+}
 
 export interface TargetHarness {
   /** The connector under test, configured (with fast retries) against the emulator. */

@@ -2,17 +2,17 @@
 // emulator's delta and control endpoints), the engine's shadow and projection, and the Jira DC
 // emulator, on SQLite and PostgreSQL. Directory changes are made through the emulator's control
 // API, as another process would; what Jira holds is checked against the directory (harness.ts).
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { storeKinds, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, expectedUsername, planOf, startEmulators, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
@@ -31,21 +31,15 @@ for (const [kind, openStore] of storeKinds) {
     let engine: SyncEngine;
     let dispatcher: Agent;
 
-    before(async () => {
-      em = await startEmulators({ users: USERS });
-      dispatcher = new Agent({ connect: { ca: em.graph.ca } });
+    syncHooks({
+      start: () => startEmulators({ users: USERS }),
+      started: (e) => void (dispatcher = new Agent({ connect: { ca: e.graph.ca } })),
+      reset: (e) => e.reset(),
+      ca: (e) => e.graph.ca,
+      openStore,
+      ready: (w) => ({ env: em, t, engine } = w),
     });
-    after(async () => {
-      await t?.dispose();
-      await dispatcher.close();
-      await em.close();
-    });
-    beforeEach(async () => {
-      await em.reset();
-      await t?.dispose();
-      t = await openStore();
-      engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
-    });
+    after(() => dispatcher?.close());
 
     const org = () => em.graph.directory.org;
     const store = () => t!.store;

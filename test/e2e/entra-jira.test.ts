@@ -2,7 +2,7 @@
 // and the Jira DC emulator: a seeded company of a few hundred people, synced by SyncEngine on
 // SQLite and on PostgreSQL. What Jira ends up holding is checked against the directory itself
 // (harness.ts has the oracle), not against what idsync says it did.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { storeKinds, openSqliteStore, type TestStore } from '../helpers/stores.ts';
 import { SyncEngine } from '../../src/engine/engine.ts';
@@ -20,6 +20,7 @@ import {
   patchDirectoryUser,
   planOf,
   startEmulators,
+  syncHooks,
   type Emulators,
 } from './harness.ts';
 
@@ -33,20 +34,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    before(async () => {
-      em = await startEmulators();
-    });
-    after(async () => {
-      await t?.dispose();
-      await em.close();
-    });
-    beforeEach(async () => {
-      await em.reset();
-      await t?.dispose();
-      t = await openStore();
-      // The Graph emulator's certificate is trusted the way an admin trusts a company CA.
-      engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
-    });
+    syncHooks({ start: () => startEmulators(), reset: (e) => e.reset(), ca: (e) => e.graph.ca, openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     const org = () => em.graph.directory.org;
     const store = () => t!.store;

@@ -3,25 +3,19 @@
 // e-mail, also one on a later page than its reports), groups and a custom schema attribute, a single user found by the start of a name,
 // a simulation, a read failing mid-way, and Google's quota answers. What Jira holds is checked
 // against the emulated directory itself, not against what idsync says it did.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
-import type { MappingRule } from '../../src/core/types.ts';
 import { startGoogleEmulator, SCOPES, type GoogleEmulator, type GoogleUser } from '../../emulators/google/index.ts';
-import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
-import { e2eOrg, JIRA_DEFAULT_GROUP } from './harness.ts';
+import type { JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
+import { e2eOrg, JIRA_DEFAULT_GROUP, jiraTarget, resetJira, rule, startIdpAndJira, syncHooks } from './harness.ts';
 
 const KEY_ENV = 'IDSYNC_E2E_GOOGLE_KEY';
-const JIRA_ENV = 'IDSYNC_E2E_GOOGLE_JIRA_PAT';
-const JIRA_PAT = `jira-pat-${randomBytes(12).toString('hex')}`;
-process.env[JIRA_ENV] = JIRA_PAT;
 const USERS = 150;
 
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 const keepGroup = (n: string) => n.startsWith('dept-') || n === 'jira-users';
 
 describe('Google Workspace → Jira DC end to end', () => {
@@ -30,25 +24,23 @@ describe('Google Workspace → Jira DC end to end', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  before(async () => {
-    google = await startGoogleEmulator({ org: e2eOrg(USERS) });
-    jira = await startJiraDcEmulator({ patTokens: { [JIRA_PAT]: 'admin' }, groups: google.directory.groups.map((g) => g.name).filter(keepGroup) });
-    process.env[KEY_ENV] = JSON.stringify(google.keyFile());
-  });
-  after(async () => {
-    await t?.dispose();
-    await Promise.all([google.close(), jira.close()]);
-  });
-  beforeEach(async () => {
-    google.setFaults({ errorRate: 0, dropRate: 0, rateLimit: undefined, script: [] });
-    google.setQuota(undefined);
-    google.directory.replace(e2eOrg(USERS));
-    google.serviceAccount.delegatedScopes = [SCOPES.users, SCOPES.groups];
-    const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok, 'the Jira emulator was reset');
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: google.ca, fastRetries: true });
+  syncHooks({
+    start: () =>
+      startIdpAndJira(
+        USERS,
+        (org) => startGoogleEmulator({ org }),
+        (g) => g.directory.groups.map((x) => x.name).filter(keepGroup),
+      ),
+    started: ({ idp }) => void (process.env[KEY_ENV] = JSON.stringify(idp.keyFile())),
+    async reset({ idp, jira }) {
+      idp.setFaults({ errorRate: 0, dropRate: 0, rateLimit: undefined, script: [] });
+      idp.setQuota(undefined);
+      idp.directory.replace(e2eOrg(USERS));
+      idp.serviceAccount.delegatedScopes = [SCOPES.users, SCOPES.groups];
+      await resetJira(jira);
+    },
+    ca: ({ idp }) => idp.ca,
+    ready: (w) => ({ env: { idp: google, jira }, t, engine } = w),
   });
 
   const connector = (source: Record<string, unknown> = {}): ConnectorConfig => ({
@@ -56,28 +48,19 @@ describe('Google Workspace → Jira DC end to end', () => {
     name: 'Google Workspace end to end',
     source: { type: 'google', serviceAccountKey: { env: KEY_ENV }, subject: google.admin, apiUrl: google.url, customSchemas: [], requiredGroups: [], ...source },
     targets: [
-      {
-        id: 'jira',
-        type: 'jira-dc',
-        url: jira.url,
-        auth: { type: 'pat', token: { env: JIRA_ENV } },
-        mapping: [
-          rule('user.username', '$lower($stripDomain(primaryEmail))', { whenEmpty: 'keep' }),
-          rule('user.displayName', 'fullName', { whenEmpty: 'keep' }),
-          rule('user.email', 'primaryEmail', { whenEmpty: 'keep' }),
-          rule('user.active', 'active', { whenEmpty: 'keep' }),
-          rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
-          rule('property.department', 'department'),
-          rule('property.jobTitle', 'title'),
-          rule('property.costCenter', 'costCenter'),
-          rule('property.division', 'customSchemas.Employment.division'),
-          rule('property.managerEmail', 'manager.primaryEmail'),
-          rule('property.managerUsername', 'manager.targetUsername'),
-        ],
-        createUsers: true,
-        createMissingGroups: true,
-        concurrency: 8,
-      },
+      jiraTarget(jira, [
+        rule('user.username', '$lower($stripDomain(primaryEmail))', { whenEmpty: 'keep' }),
+        rule('user.displayName', 'fullName', { whenEmpty: 'keep' }),
+        rule('user.email', 'primaryEmail', { whenEmpty: 'keep' }),
+        rule('user.active', 'active', { whenEmpty: 'keep' }),
+        rule('groups', 'groups[$contains($, /^dept-/) or $ = "jira-users"]'),
+        rule('property.department', 'department'),
+        rule('property.jobTitle', 'title'),
+        rule('property.costCenter', 'costCenter'),
+        rule('property.division', 'customSchemas.Employment.division'),
+        rule('property.managerEmail', 'manager.primaryEmail'),
+        rule('property.managerUsername', 'manager.targetUsername'),
+      ]),
     ],
   });
   const sync = (extra: Partial<SyncRequest> = {}): Promise<SyncResult> => engine.run({ connector: connector(), kind: 'full', trigger: 'cli', ...extra });

@@ -1,14 +1,14 @@
 // Group rules end to end: the real Entra ID source (transitive memberships) against the Graph
 // emulator, into the Jira DC emulator with no groups created beforehand. What Jira holds is
 // checked against the directory through an oracle written here, not through idsync's rules.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
-import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, startEmulators, type Emulators } from './harness.ts';
+import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const DEFAULT_GROUP = 'all-staff';
@@ -50,19 +50,7 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  before(async () => {
-    em = await startEmulators({ users: USERS, precreateJiraGroups: false });
-  });
-  after(async () => {
-    await t?.dispose();
-    await em.close();
-  });
-  beforeEach(async () => {
-    await em.reset();
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
-  });
+  syncHooks({ start: () => startEmulators({ users: USERS, precreateJiraGroups: false }), reset: (e) => e.reset(), ca: (e) => e.graph.ca, ready: (w) => ({ env: em, t, engine } = w) });
 
   const org = () => em.graph.directory.org;
   const connector = (target: Partial<ConnectorConfig['targets'][number]> = {}): ConnectorConfig => {
@@ -151,5 +139,34 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
       assert.deepEqual(jiraGroupsOf(u), expected, `${u.userPrincipalName}: groups`);
     }
     assert.ok(!em.jira.store.allGroups().includes('dept-legal'), 'the excluded group was not created');
+  });
+
+  test('without "create missing groups", Test connection names the default and fixed rename groups Jira lacks; the run fails those users with the same advice', async () => {
+    const groupRules = { rules: [{ include: 'dept-sales', rename: 'sales-team' }, { include: 'dept-*', rename: 'jira-$1' }], defaultGroups: [DEFAULT_GROUP] };
+    const off = { groupRules, createMissingGroups: false };
+    const report = await engine.testConnection(connector(off));
+    const check = report.targets.jira!.checks.find((c) => c.name === 'group rules');
+    assert.equal(check?.ok, false, `the missing groups fail the check: ${JSON.stringify(report.targets.jira)}`);
+    assert.equal(report.ok, false, 'and Test connection as a whole');
+    assert.match(check!.message, /"all-staff" \(default group\)/, 'names the default group');
+    assert.match(check!.message, /"sales-team" \(rename of rule 1\)/, 'names the fixed rename and its rule');
+    assert.doesNotMatch(check!.message, /jira-\$1|jira-sales/, 'a rename built from captures depends on the directory: not checked here');
+    assert.match(check!.message, /create missing groups/, 'says what to do');
+
+    // What the run says when the administrator goes ahead: each user given the group fails, naming it.
+    const r = await engine.run({ connector: connector(off), kind: 'full', trigger: 'cli' });
+    const failed = await t!.store.runs.items(r.run.id, { operation: 'failed', limit: 5 });
+    assert.ok(failed.total > 0, 'users given the missing default group fail');
+    assert.match(failed.items[0]!.error ?? '', /group "all-staff" does not exist in Jira; create it there or turn on "create missing groups"/);
+
+    em.jira.store.ensureGroup(DEFAULT_GROUP);
+    em.jira.store.ensureGroup('sales-team');
+    const fixed = await engine.testConnection(connector(off));
+    const passed = fixed.targets.jira!.checks.find((c) => c.name === 'group rules');
+    assert.equal(passed?.ok, true, `both groups exist now: ${passed?.message}`);
+    assert.match(passed!.message, /the 2 groups the group rules name exist in Jira/);
+
+    const creating = await engine.testConnection(connector({ groupRules, createMissingGroups: true }));
+    assert.ok(!creating.targets.jira!.checks.some((c) => c.name === 'group rules'), 'with "create missing groups" on, nothing to check');
   });
 });

@@ -13,6 +13,10 @@ import { DEFAULT_ADMIN as CONFLUENCE_ADMIN, startConfluenceDcEmulator, type Conf
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Json, MappingRule } from '../../src/core/types.ts';
 import type { Store } from '../../src/store/index.ts';
+import { rule } from '../../src/cli/demo-mapping.ts';
+
+export { rule };
+export { resetJira, syncHooks, type SyncWorld } from '../helpers/sync-hooks.ts';
 
 /** Secrets unique to this test process, so "never in any output" is a meaningful check. */
 export const SECRETS = {
@@ -91,8 +95,6 @@ export async function startEmulators(opts: { confluence?: boolean; users?: numbe
   };
 }
 
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
-
 /** The Jira mapping under test: account, groups, profile data and the manager three ways. */
 export function jiraRules(): MappingRule[] {
   return [
@@ -122,19 +124,13 @@ export function confluenceRules(): MappingRule[] {
   ];
 }
 
+/** The Jira DC target of an end-to-end connector: the emulator, the test's PAT from the environment, users and groups created. */
+export function jiraTarget(jira: { url: string }, mapping: MappingRule[]): ConnectorConfig['targets'][number] {
+  return { id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping, createUsers: true, createMissingGroups: true, concurrency: 8 };
+}
+
 export function e2eConnector(em: Emulators, opts: { confluence?: boolean; id?: string } = {}): ConnectorConfig {
-  const targets: ConnectorConfig['targets'] = [
-    {
-      id: 'jira',
-      type: 'jira-dc',
-      url: em.jira.url,
-      auth: { type: 'pat', token: { env: ENV.jira } },
-      mapping: jiraRules(),
-      createUsers: true,
-      createMissingGroups: true,
-      concurrency: 8,
-    },
-  ];
+  const targets: ConnectorConfig['targets'] = [jiraTarget(em.jira, jiraRules())];
   if (opts.confluence) {
     assert.ok(em.confluence, 'start the emulators with confluence: true');
     targets.push({
@@ -163,6 +159,32 @@ export function e2eConnector(em: Emulators, opts: { confluence?: boolean; id?: s
     targets,
   };
 }
+
+// ------------------------------------------------------------------ suites
+
+/** An identity provider's emulator and a Jira DC emulator beside it. */
+export interface IdpAndJira<E> {
+  idp: E;
+  jira: JiraDcEmulator;
+  close(): Promise<void>;
+}
+
+/**
+ * The provider's emulator serving the seeded company (e2eOrg(users)), and Jira DC taking the
+ * test's PAT with `jiraGroups` there up front (default: the groups the Jira mapping keeps).
+ */
+export async function startIdpAndJira<E extends { close(): Promise<void> }>(users: number, startIdp: (org: Org) => Promise<E>, jiraGroups?: (idp: E, org: Org) => string[]): Promise<IdpAndJira<E>> {
+  const org = e2eOrg(users);
+  const idp = await startIdp(org);
+  try {
+    const jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups: jiraGroups ? jiraGroups(idp, org) : jiraGroupsOf(org) });
+    return { idp, jira, close: async () => void (await Promise.all([idp.close(), jira.close()])) };
+  } catch (e) {
+    await idp.close();
+    throw e;
+  }
+}
+
 
 // ------------------------------------------------------------------ the oracle
 

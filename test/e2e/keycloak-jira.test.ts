@@ -2,20 +2,19 @@
 // Test connection (right, wrong secret, no view-users), a full sync with groups, an attribute
 // and the manager (a username in the `manager` attribute), a single user found by the start of
 // a name, a simulation, and a read failing part-way.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Json, MappingRule } from '../../src/core/types.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
 import { DEFAULT_KEYCLOAK_CLIENT, NO_ROLE_KEYCLOAK_CLIENT, startKeycloakEmulator, type KeycloakEmulator } from '../../emulators/keycloak/index.ts';
-import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
-import { JIRA_DEFAULT_GROUP, SECRETS, ENV, e2eOrg, expectedGroups, expectedUsername, guestAddress, jiraGroupsOf } from './harness.ts';
+import type { JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
+import { JIRA_DEFAULT_GROUP, e2eOrg, expectedGroups, expectedUsername, guestAddress, jiraTarget, resetJira, rule, startIdpAndJira, syncHooks } from './harness.ts';
 
 const ORG_SIZE = 200;
 const SECRET_ENV = 'IDSYNC_E2E_KEYCLOAK_SECRET';
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
 function rules(): MappingRule[] {
   return [
@@ -47,29 +46,22 @@ describe('Keycloak → Jira DC end to end', () => {
   let engine: SyncEngine;
   const org = () => kc.realm.org;
 
-  before(async () => {
-    const seeded = e2eOrg(ORG_SIZE);
-    kc = await startKeycloakEmulator({ org: seeded });
-    jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups: jiraGroupsOf(seeded) });
-  });
-  after(async () => {
-    await t?.dispose();
-    await Promise.all([kc?.close(), jira?.close()]);
-  });
-  beforeEach(async () => {
-    process.env[SECRET_ENV] = DEFAULT_KEYCLOAK_CLIENT.secret;
-    kc.setFaults({ script: [], errorRate: 0 });
-    kc.realm.replace(e2eOrg(ORG_SIZE));
-    assert.ok((await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' })).ok, 'the Jira emulator was reset');
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: kc.ca, fastRetries: true });
+  syncHooks({
+    start: () => startIdpAndJira(ORG_SIZE, (org) => startKeycloakEmulator({ org })),
+    async reset({ idp, jira }) {
+      process.env[SECRET_ENV] = DEFAULT_KEYCLOAK_CLIENT.secret;
+      idp.setFaults({ script: [], errorRate: 0 });
+      idp.realm.replace(e2eOrg(ORG_SIZE));
+      await resetJira(jira);
+    },
+    ca: ({ idp }) => idp.ca,
+    ready: (w) => ({ env: { idp: kc, jira }, t, engine } = w),
   });
 
   const connector = (clientId = DEFAULT_KEYCLOAK_CLIENT.clientId): ConnectorConfig => ({
     id: 'keycloak-e2e',
     source: { type: 'keycloak', url: kc.url, realm: kc.realmName, clientId, clientSecret: { env: SECRET_ENV }, requiredGroups: [] },
-    targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping: rules(), createUsers: true, createMissingGroups: true, concurrency: 8 }],
+    targets: [jiraTarget(jira, rules())],
   }) as ConnectorConfig;
 
   test('Test connection: right secret, wrong secret, a client without view-users', async () => {

@@ -15,12 +15,11 @@ import type { Org, OrgUser } from '../../emulators/org/types.ts';
 import { startSlapd, type Slapd } from '../../emulators/ldap/slapd.ts';
 import { PERMANENT_LOCK } from '../../emulators/ldap/org-ldif.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
-import { e2eOrg, ENV, JIRA_DEFAULT_GROUP, SECRETS } from './harness.ts';
+import { e2eOrg, JIRA_DEFAULT_GROUP, SECRETS, jiraTarget, resetJira, rule } from './harness.ts';
 
 const USERS = 200;
 const LDAP_ENV = 'IDSYNC_E2E_LDAP_PASSWORD';
 const WRONG_ENV = 'IDSYNC_E2E_LDAP_WRONG_PASSWORD';
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
 /** The Jira mapping of an LDAP directory: uid as username, the manager three ways, nested groups kept by name. */
 function rules(): MappingRule[] {
@@ -62,7 +61,7 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
       requiredGroups: [],
       ...over,
     },
-    targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping: rules(), createUsers: true, createMissingGroups: true, concurrency: 8 }],
+    targets: [jiraTarget(jira, rules())],
   });
   const sync = (over: Record<string, unknown> = {}, extra: Partial<SyncRequest> = {}): Promise<SyncResult> => engine.run({ connector: connector(over), kind: 'full', trigger: 'cli', ...extra });
 
@@ -82,8 +81,7 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
   beforeEach(async () => {
     slapd.proxy!.faults.length = 0;
     await slapd.seed(org);
-    const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok, 'the emulator answered');
+    await resetJira(jira);
     await t?.dispose();
     t = await openSqliteStore();
     engine = new SyncEngine(t.store, { fastRetries: true });

@@ -2,18 +2,18 @@
 // DC emulator: the seeded company read from Okta (status, profile with custom attributes,
 // managerId, groups) and synced by SyncEngine on SQLite. What Jira ends up holding is checked
 // against the directory itself, not against what idsync says it did.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Json, MappingRule } from '../../src/core/types.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
 import { startOktaEmulator, type OktaEmulator } from '../../emulators/okta/index.ts';
-import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
-import { JIRA_DEFAULT_GROUP, SECRETS, ENV, e2eOrg, expectedGroups, expectedUsername, guestAddress, jiraGroupsOf, planOf } from './harness.ts';
+import type { JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
+import { JIRA_DEFAULT_GROUP, e2eOrg, expectedGroups, expectedUsername, guestAddress, jiraTarget, planOf, resetJira, rule, startIdpAndJira, syncHooks } from './harness.ts';
 
 const ORG_SIZE = 300;
 const TOKENS = {
@@ -26,8 +26,6 @@ const CLIENT_ID = '0oae2eserviceapp00001';
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 process.env[KEY_ENV] = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const CONNECTOR = 'okta-e2e';
-
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
 /** The Jira mapping: account, groups, base and custom profile attributes, and the manager. */
 function oktaJiraRules(): MappingRule[] {
@@ -86,42 +84,37 @@ describe('Okta → Jira DC end to end', () => {
   let engine: SyncEngine;
   const org = () => okta.directory.org;
 
-  before(async () => {
-    const seeded = e2eOrg(ORG_SIZE);
-    okta = await startOktaEmulator({
-      org: seeded,
-      apiTokens: [
-        { token: TOKENS.admin, scopes: ['okta.users.read', 'okta.groups.read', 'okta.schemas.read'] },
-        { token: TOKENS.noRole, scopes: [] },
-      ],
-      apps: [{ clientId: CLIENT_ID, publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: 'k1', granted: ['okta.users.read', 'okta.groups.read'] }],
-    });
-    jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups: jiraGroupsOf(seeded) });
-  });
-  after(async () => {
-    await t?.dispose();
-    await Promise.all([okta?.close(), jira?.close()]);
-  });
-  beforeEach(async () => {
-    process.env[TOKEN_ENV] = TOKENS.admin;
-    okta.setFaults({ errorRate: 0, dropRate: 0, script: [] });
-    // Okta's limit per minute, in a window of a few seconds: a sync of the whole org uses more than
-    // the limit leaves after the reserve, so it paces (and waits seconds, not a minute, for the reset).
-    okta.rateLimiter.configure({ limit: 600, windowSeconds: 3 });
-    okta.rateLimiter.limited = 0;
-    okta.directory.replace(e2eOrg(ORG_SIZE));
-    const res = await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' });
-    assert.ok(res.ok, 'the emulator answered');
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: okta.ca, fastRetries: true });
+  syncHooks({
+    start: () =>
+      startIdpAndJira(ORG_SIZE, (org) =>
+        startOktaEmulator({
+          org,
+          apiTokens: [
+            { token: TOKENS.admin, scopes: ['okta.users.read', 'okta.groups.read', 'okta.schemas.read'] },
+            { token: TOKENS.noRole, scopes: [] },
+          ],
+          apps: [{ clientId: CLIENT_ID, publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: 'k1', granted: ['okta.users.read', 'okta.groups.read'] }],
+        }),
+      ),
+    async reset({ idp, jira }) {
+      process.env[TOKEN_ENV] = TOKENS.admin;
+      idp.setFaults({ errorRate: 0, dropRate: 0, script: [] });
+      // Okta's limit per minute, in a window of a few seconds: a sync of the whole org uses more than
+      // the limit leaves after the reserve, so it paces (and waits seconds, not a minute, for the reset).
+      idp.rateLimiter.configure({ limit: 600, windowSeconds: 3 });
+      idp.rateLimiter.limited = 0;
+      idp.directory.replace(e2eOrg(ORG_SIZE));
+      await resetJira(jira);
+    },
+    ca: ({ idp }) => idp.ca,
+    ready: (w) => ({ env: { idp: okta, jira }, t, engine } = w),
   });
 
   const connector = (source: Record<string, unknown> = {}): ConnectorConfig => ({
     id: CONNECTOR,
     name: 'Okta end to end',
     source: { type: 'okta', orgUrl: okta.url, apiToken: { env: TOKEN_ENV }, requiredGroups: [], ...source },
-    targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping: oktaJiraRules(), createUsers: true, createMissingGroups: true, concurrency: 8 }],
+    targets: [jiraTarget(jira, oktaJiraRules())],
   }) as ConnectorConfig;
   const sync = (extra: Partial<SyncRequest> = {}, source?: Record<string, unknown>): Promise<SyncResult> => engine.run({ connector: connector(source), kind: 'full', trigger: 'cli', ...extra });
   const control = async (path: string, method: string, body?: unknown) => {

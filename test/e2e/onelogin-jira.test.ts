@@ -3,20 +3,19 @@
 // roles as groups, a custom attribute and the manager (manager_user_id), a single user found
 // by the start of a name, a simulation, a read failing part-way, and the hourly rate-limit
 // floor ("keep at least N API calls per hour") honoured with a notice and without a 429.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Json, MappingRule } from '../../src/core/types.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
 import { AUTH_ONLY_ONELOGIN_CREDENTIAL, DEFAULT_ONELOGIN_CREDENTIAL, startOneLoginEmulator, type OneLoginEmulator } from '../../emulators/onelogin/index.ts';
-import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
-import { JIRA_DEFAULT_GROUP, SECRETS, ENV, e2eOrg, expectedEmail, expectedGroups, expectedUsername, jiraGroupsOf } from './harness.ts';
+import type { JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
+import { JIRA_DEFAULT_GROUP, e2eOrg, expectedEmail, expectedGroups, expectedUsername, jiraTarget, resetJira, rule, startIdpAndJira, syncHooks } from './harness.ts';
 
 const ORG_SIZE = 120;
 const SECRET_ENV = 'IDSYNC_E2E_ONELOGIN_SECRET';
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
 function rules(): MappingRule[] {
   return [
@@ -54,32 +53,28 @@ describe('OneLogin → Jira DC end to end', () => {
   let notices: string[] = [];
   const org = () => ol.account.org;
 
-  before(async () => {
-    const seeded = e2eOrg(ORG_SIZE);
-    ol = await startOneLoginEmulator({ org: seeded });
-    jira = await startJiraDcEmulator({ patTokens: { [SECRETS.jiraPat]: 'admin' }, groups: jiraGroupsOf(seeded) });
-  });
-  after(async () => {
-    await t?.dispose();
-    await Promise.all([ol?.close(), jira?.close()]);
-  });
-  beforeEach(async () => {
-    process.env[SECRET_ENV] = DEFAULT_ONELOGIN_CREDENTIAL.clientSecret;
-    ol.setFaults({ script: [], errorRate: 0 });
-    ol.setRateLimit({ limit: 5000, windowSeconds: 3600 });
-    ol.account.replace(e2eOrg(ORG_SIZE));
-    assert.ok((await fetch(`${jira.url}/_emulator/reset`, { method: 'POST' })).ok, 'Jira emulator reset');
-    await t?.dispose();
-    t = await openSqliteStore();
-    notices = [];
-    engine = new SyncEngine(t.store, { ca: ol.ca, fastRetries: true, notice: (m) => notices.push(m) });
+  syncHooks({
+    start: () => startIdpAndJira(ORG_SIZE, (org) => startOneLoginEmulator({ org })),
+    async reset({ idp, jira }) {
+      process.env[SECRET_ENV] = DEFAULT_ONELOGIN_CREDENTIAL.clientSecret;
+      idp.setFaults({ script: [], errorRate: 0 });
+      idp.setRateLimit({ limit: 5000, windowSeconds: 3600 });
+      idp.account.replace(e2eOrg(ORG_SIZE));
+      await resetJira(jira);
+    },
+    ca: ({ idp }) => idp.ca,
+    context: { notice: (m) => notices.push(m) },
+    ready(w) {
+      ({ env: { idp: ol, jira }, t, engine } = w);
+      notices = [];
+    },
   });
 
   const connector = (over: Record<string, unknown> = {}): ConnectorConfig =>
     ({
       id: 'onelogin-e2e',
       source: { type: 'onelogin', baseUrl: ol.url, clientId: DEFAULT_ONELOGIN_CREDENTIAL.clientId, clientSecret: { env: SECRET_ENV }, requiredGroups: [], pageSize: 25, ...over },
-      targets: [{ id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: ENV.jira } }, mapping: rules(), createUsers: true, createMissingGroups: true, concurrency: 8 }],
+      targets: [jiraTarget(jira, rules())],
     }) as ConnectorConfig;
 
   function assertInJira(u: OrgUser): void {

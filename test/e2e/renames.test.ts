@@ -3,13 +3,13 @@
 // Jira account (its user key), renamed; a Jira account that already holds the new name is
 // named in the error and left as it was; first contact by e-mail links the account an
 // administrator created by hand, and the simulation says so before anything is linked.
-import { describe, test, before, after, beforeEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqliteStore, type TestStore } from '../helpers/stores.ts';
-import { SyncEngine } from '../../src/engine/engine.ts';
+import type { TestStore } from '../helpers/stores.ts';
+import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest } from '../../src/engine/api.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { e2eConnector, expectedEmail, expectedUsername, patchDirectoryUser, startEmulators, type Emulators } from './harness.ts';
+import { e2eConnector, expectedEmail, expectedUsername, patchDirectoryUser, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 25;
 
@@ -18,19 +18,7 @@ describe('Entra ID → Jira DC: renames and first contact', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  before(async () => {
-    em = await startEmulators({ users: USERS });
-  });
-  after(async () => {
-    await t?.dispose();
-    await em.close();
-  });
-  beforeEach(async () => {
-    await em.reset();
-    await t?.dispose();
-    t = await openSqliteStore();
-    engine = new SyncEngine(t.store, { ca: em.graph.ca, fastRetries: true });
-  });
+  syncHooks({ start: () => startEmulators({ users: USERS }), reset: (e) => e.reset(), ca: (e) => e.graph.ca, ready: (w) => ({ env: em, t, engine } = w) });
 
   const sync = (extra: Partial<SyncRequest> = {}) => engine.run({ connector: e2eConnector(em), kind: 'full', trigger: 'cli', ...extra });
   const member = (): OrgUser => {

@@ -8,12 +8,10 @@ import { startServer, type RunningServer } from '../../src/server/app.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
 import { ScimRepo } from '../../src/sources/scim/repo.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
-import type { MappingRule } from '../../src/core/types.ts';
+import { rule } from '../../src/cli/demo-mapping.ts';
 
 export const JIRA_PAT = 'scim-test-jira-pat';
 process.env.IDSYNC_SCIM_TEST_JIRA_PAT = JIRA_PAT;
-
-const rule = (target: string, source: string, extra: Partial<MappingRule> = {}): MappingRule => ({ target, source, flow: 'always', whenEmpty: 'clear', ...extra });
 
 export function scimConnector(jiraUrl: string, id = 'scim', source: Record<string, unknown> = {}): ConnectorConfig {
   return {

@@ -6,17 +6,12 @@
 // described in words with its next runs when it is valid.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, saveConnector, screenshot, testConnection as testConnectionOf } from './helpers.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { ADMIN, errorOf, fieldByLabel, logIn, saveConnector, screenshot, startBrowserUi, tearDown, testConnection as testConnectionOf } from './helpers.ts';
 
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 const ID = 'entra-main';
 const NAME = 'Contoso test tenant';
 const WRONG_TOKEN = 'not-the-jira-token-4711';
@@ -42,24 +37,11 @@ describe('adding a connector from scratch in a browser, and Test connection', ()
   };
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: 10, confluence: false });
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-add-'));
-    store = await Store.open({ dataDir });
-    // The emulators' private CA is trusted by the server, as NODE_EXTRA_CA_CERTS would be in production.
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
-    browser = await launchBrowser();
-    page = await newTestPage(browser, bodies);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-add-', apiBodies: bodies }));
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await store?.close();
-    await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => tearDown({ browser, server, store, suite, dataDir }));
 
   test('log in, Settings → Connectors, Add connector', async () => {
     await logIn(page, server.url, ADMIN.username, ADMIN.password);

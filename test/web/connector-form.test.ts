@@ -5,21 +5,16 @@
 // on every page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { generateOrg } from '../../emulators/org/index.ts';
 import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { emptyCounts } from '../../src/store/runs.ts';
-import { addMappingRow, clippedTexts, ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, screenshot, tearDown } from './helpers.ts';
+import { addMappingRow, ADMIN, clippedTexts, errorOf, fieldByLabel, logIn, screenshot, startBrowserUi, tearDown } from './helpers.ts';
 
 const USERS = 30;
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 const LAPTOP = { width: 1366, height: 768 };
 const WIDE_ROWS = 30;
 
@@ -77,13 +72,10 @@ describe('connector form and run pages at 1366 px', () => {
   let subject: { upn: string };
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: USERS, confluence: false });
     const org = generateOrg({ users: USERS, seed: 7 });
     const u = org.users.find((x) => x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#'))!;
     subject = { upn: u.userPrincipalName };
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-form-'));
-    store = await Store.open({ dataDir });
     const secrets = demoSecrets(suite.info);
     // No incremental sync every minute in the background: the runs the pages show are the ones this test starts.
     const quiet = () => {
@@ -91,7 +83,6 @@ describe('connector form and run pages at 1366 px', () => {
       c.schedule = { ...c.schedule!, incremental: false };
       return c;
     };
-    await store.connectors.save(quiet(), { secrets });
     // A connector with 30 mapping rows, for typing.
     const wide = quiet();
     wide.id = 'wide';
@@ -99,11 +90,11 @@ describe('connector form and run pages at 1366 px', () => {
     const rows = wide.targets[0]!.mapping.filter((r) => !r.target.startsWith('property.'));
     for (let n = rows.length; n < WIDE_ROWS; n++) rows.push({ target: `property.p${n}`, source: 'department', flow: 'always', whenEmpty: 'keep' });
     wide.targets[0]!.mapping = rows;
-    await store.connectors.save(wide, { secrets });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
-    browser = await launchBrowser();
-    page = await newTestPage(browser, undefined, LAPTOP);
+    const prepare = async (s: Store) => {
+      await s.connectors.save(quiet(), { secrets });
+      await s.connectors.save(wide, { secrets });
+    };
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-form-', prepare, viewport: LAPTOP }));
     await logIn(page, server.url, ADMIN.username, ADMIN.password);
   });
 

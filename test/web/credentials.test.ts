@@ -15,12 +15,10 @@ import { generate } from 'selfsigned';
 import { DEFAULT_GRAPH_CLIENT, startGraphEmulator, type GraphEmulator } from '../../emulators/graph/index.ts';
 import { EMULATOR_ADMIN, startJiraDcEmulator, type JiraDcEmulator } from '../../emulators/jira-dc/index.ts';
 import { DEFAULT_ADMIN as CONFLUENCE_ADMIN, startConfluenceDcEmulator, type ConfluenceDcEmulator } from '../../emulators/confluence-dc/index.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, errorOf, fieldByLabel, launchBrowser, logIn, newTestPage, saveConnector, testConnection as testConnectionOf } from './helpers.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { ADMIN, errorOf, fieldByLabel, logIn, saveConnector, startBrowserUi, tearDown, testConnection as testConnectionOf } from './helpers.ts';
 
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 /** An app registration of the emulated tenant that signs in with a certificate only. */
 const CERT_APP = 'c3a7f0d2-8e41-4b6a-9f2d-5a1c7e9b3d40';
 const ID = 'entra-cert';
@@ -59,7 +57,6 @@ describe('credentials in the connector form: Entra ID certificate and Confluence
   const typedValues = () => page.locator('input, textarea').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
 
   before(async () => {
-    ensureWebBuilt();
     const pems = await generate([{ name: 'commonName', value: 'idsync-browser-test' }], { keySize: 2048, algorithm: 'sha256' } as never);
     keyPem = pems.private;
     certPem = pems.cert;
@@ -67,21 +64,13 @@ describe('credentials in the connector form: Entra ID certificate and Confluence
     graph = await startGraphEmulator({ users: 10, clients: [DEFAULT_GRAPH_CLIENT, { clientId: CERT_APP, certificates: [certPem] }] });
     jira = await startJiraDcEmulator();
     confluence = await startConfluenceDcEmulator();
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-credentials-'));
-    store = await Store.open({ dataDir });
     // The emulators share one private CA per process; the server trusts it.
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: graph.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
-    browser = await launchBrowser();
-    page = await newTestPage(browser, bodies);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: graph.ca, dataDirPrefix: 'idsync-web-credentials-', apiBodies: bodies }));
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await store?.close();
+    await tearDown({ browser, server, store, dataDir });
     await Promise.all([graph?.close(), jira?.close(), confluence?.close()]);
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('a new Entra ID connector: Certificate instead of Client secret, key and certificate pasted, saved as a stored secret', async () => {

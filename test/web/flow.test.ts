@@ -5,20 +5,18 @@
 // viewer who can change nothing and never sees a secret. Screenshots go to docs/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { generateOrg } from '../../emulators/org/index.ts';
 import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
-import { addMappingRow, ensureWebBuilt, launchBrowser, logIn, newTestPage, screenshot } from './helpers.ts';
+import type { Store } from '../../src/store/index.ts';
+import { addMappingRow, ADMIN, logIn, newTestPage, screenshot, startBrowserUi, tearDown } from './helpers.ts';
 
 const USERS = 30;
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 const VIEWER = { username: 'vera', password: 'viewer password 1' };
 
 describe('admin UI in a browser against the emulators', () => {
@@ -32,7 +30,6 @@ describe('admin UI in a browser against the emulators', () => {
   let subject: { upn: string; username: string; managerMail: string; displayName: string };
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: USERS, confluence: false });
     const org = generateOrg({ users: USERS, seed: 7 });
     const u = org.users.find((x) => x.managerId && x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#'))!;
@@ -43,8 +40,6 @@ describe('admin UI in a browser against the emulators', () => {
       displayName: u.displayName,
     };
 
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-'));
-    store = await Store.open({ dataDir });
     const connector = demoConnector(suite.info);
     // Start without the managerEmail row: the test adds it through the UI.
     connector.targets[0]!.mapping = connector.targets[0]!.mapping.filter((r) => r.target !== 'property.managerEmail');
@@ -52,21 +47,12 @@ describe('admin UI in a browser against the emulators', () => {
     connector.schedule = { ...connector.schedule!, incremental: false };
     const secretValues = demoSecrets(suite.info);
     secrets = Object.values(secretValues);
-    await store.connectors.save(connector, { secrets: secretValues });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
+    const prepare = (s: Store) => s.connectors.save(connector, { secrets: secretValues }).then(() => undefined);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-', prepare }));
     await server.auth.createUser(VIEWER.username, await hashPassword(VIEWER.password), 'viewer');
-    browser = await launchBrowser();
-    page = await newTestPage(browser);
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await store?.close();
-    await suite?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => tearDown({ browser, server, store, suite, dataDir }));
 
   test('log in and see the connector list', async () => {
     await logIn(page, server.url, ADMIN.username, ADMIN.password);

@@ -4,18 +4,13 @@
 // the domain-wide delegation lacks the group scope.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { startGoogleEmulator, SCOPES, type GoogleEmulator } from '../../emulators/google/index.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, fieldByLabel, launchBrowser, logIn, newTestPage, saveConnector, tearDown, testConnection } from './helpers.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { ADMIN, fieldByLabel, logIn, saveConnector, startBrowserUi, tearDown, testConnection } from './helpers.ts';
 
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 const ID = 'google-main';
 
 describe('adding a Google Workspace connector in a browser', () => {
@@ -30,16 +25,10 @@ describe('adding a Google Workspace connector in a browser', () => {
   const field = (label: string) => fieldByLabel(page, label);
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: 10, confluence: false });
     google = await startGoogleEmulator({ users: 20, seed: 3 });
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-google-'));
-    store = await Store.open({ dataDir });
     // Both emulators share the process's self-signed certificate.
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: google.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
-    browser = await launchBrowser();
-    page = await newTestPage(browser, bodies);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: google.ca, dataDirPrefix: 'idsync-web-google-', apiBodies: bodies }));
   });
   after(async () => {
     await tearDown({ browser, server, store, suite, dataDir });

@@ -3,20 +3,15 @@
 // shown at its field (in the preview and on Save), and what is saved is what the editor shows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { generateOrg } from '../../emulators/org/index.ts';
 import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
-import { ensureWebBuilt, errorOf, launchBrowser, logIn, newTestPage, tearDown } from './helpers.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
+import { ADMIN, errorOf, logIn, startBrowserUi, tearDown } from './helpers.ts';
 
 const USERS = 30;
-const ADMIN = { username: 'admin', password: 'admin password 1' };
 
 describe('group rules editor', () => {
   let suite: Suite;
@@ -28,22 +23,16 @@ describe('group rules editor', () => {
   let subject: { upn: string; dept: string };
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: USERS, confluence: false });
     const org = generateOrg({ users: USERS, seed: 7 });
     const u = org.users.find((x) => x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#') && org.groups.some((g) => g.displayName.startsWith('dept-') && g.members.includes(x.id)))!;
     subject = { upn: u.userPrincipalName, dept: org.groups.find((g) => g.displayName.startsWith('dept-') && g.members.includes(u.id))!.displayName };
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-group-rules-'));
-    store = await Store.open({ dataDir });
     const c = demoConnector(suite.info);
     c.schedule = { ...c.schedule!, incremental: false };
     // The source's groups go through the group rules alone.
     c.targets[0]!.mapping = c.targets[0]!.mapping.filter((r) => r.target !== 'groups');
-    await store.connectors.save(c, { secrets: demoSecrets(suite.info) });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
-    browser = await launchBrowser();
-    page = await newTestPage(browser);
+    const prepare = (s: Store) => s.connectors.save(c, { secrets: demoSecrets(suite.info) }).then(() => undefined);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-group-rules-', prepare }));
     await logIn(page, server.url, ADMIN.username, ADMIN.password);
     await page.goto(`${server.url}#/connectors/contoso-entra`);
     await page.getByRole('heading', { name: /Edit connector/ }).waitFor();

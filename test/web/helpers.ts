@@ -1,11 +1,14 @@
 // Browser-test plumbing: Debian's chromium through playwright-core (no browser download), the
 // built admin UI (built once when missing) and screenshots for the README.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { hashPassword } from '../../src/server/passwords.ts';
+import { Store } from '../../src/store/index.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
@@ -134,4 +137,45 @@ export async function tearDown(parts: { browser?: Browser; server?: { close(): P
   await parts.store?.close();
   await parts.suite?.close();
   if (parts.dataDir) rmSync(parts.dataDir, { recursive: true, force: true });
+}
+
+/** The administrator every browser suite logs in as. */
+export const ADMIN = { username: 'admin', password: 'admin password 1' };
+
+export interface BrowserUi {
+  dataDir: string;
+  store: Store;
+  server: RunningServer;
+  browser: Browser;
+  page: Page;
+}
+
+/**
+ * What each browser suite starts after its emulators: a data directory and store of its own
+ * (`prepare` saves connectors into it before the server starts), a server that trusts the
+ * emulators' private CA (as NODE_EXTRA_CA_CERTS would in production) and retries fast, the
+ * administrator ADMIN, and a browser with a test page (see newTestPage). Stop it with tearDown().
+ */
+export async function startBrowserUi(opts: {
+  ca: string | undefined;
+  dataDirPrefix: string;
+  prepare?(store: Store): Promise<void>;
+  apiBodies?: string[];
+  viewport?: { width: number; height: number };
+}): Promise<BrowserUi> {
+  ensureWebBuilt();
+  const dataDir = mkdtempSync(join(tmpdir(), opts.dataDirPrefix));
+  const started: Partial<BrowserUi> = { dataDir };
+  try {
+    started.store = await Store.open({ dataDir });
+    await opts.prepare?.(started.store);
+    started.server = await startServer({ store: started.store, port: 0, logger: false, connectorContext: { ca: opts.ca, fastRetries: true } });
+    await started.server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
+    started.browser = await launchBrowser();
+    started.page = await newTestPage(started.browser, opts.apiBodies, opts.viewport);
+    return started as BrowserUi;
+  } catch (e) {
+    await tearDown(started);
+    throw e;
+  }
 }

@@ -3,19 +3,13 @@
 // what gets saved. Real server and engine against the Graph and Jira DC emulators.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSuite, type Suite } from '../../emulators/launch.ts';
 import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { hashPassword } from '../../src/server/passwords.ts';
-import { Store } from '../../src/store/index.ts';
+import type { RunningServer } from '../../src/server/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import type { RunFinished } from '../../src/server/progress-bus.ts';
-import { ensureWebBuilt, launchBrowser, logIn, newTestPage, saveConnector, tearDown } from './helpers.ts';
-
-const ADMIN = { username: 'admin', password: 'admin password 1' };
+import { ADMIN, logIn, saveConnector, startBrowserUi, tearDown } from './helpers.ts';
 
 describe('matching in the browser', () => {
   let suite: Suite;
@@ -28,18 +22,13 @@ describe('matching in the browser', () => {
   const id = () => demoConnector(suite.info).id;
 
   before(async () => {
-    ensureWebBuilt();
     suite = await startSuite({ users: 6, confluence: false });
-    dataDir = mkdtempSync(join(tmpdir(), 'idsync-web-matching-'));
-    store = await Store.open({ dataDir });
     const c = demoConnector(suite.info);
     c.schedule = { ...c.schedule!, incremental: false };
-    await store.connectors.save(c, { secrets: demoSecrets(suite.info) });
-    server = await startServer({ store, port: 0, logger: false, connectorContext: { ca: suite.info.graph.ca, fastRetries: true } });
-    const admin = await server.auth.createUser(ADMIN.username, await hashPassword(ADMIN.password), 'administrator');
+    const prepare = (s: Store) => s.connectors.save(c, { secrets: demoSecrets(suite.info) }).then(() => undefined);
+    ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-matching-', prepare }));
+    const admin = (await server.auth.listUsers()).find((u) => u.username === ADMIN.username)!;
     bearer = (await server.auth.createToken(admin.id, 'test', 'administrator')).secret;
-    browser = await launchBrowser();
-    page = await newTestPage(browser);
     await logIn(page, server.url, ADMIN.username, ADMIN.password);
   });
   after(() => tearDown({ browser, server, store, suite, dataDir }));

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Agent, fetch } from 'undici';
 import { generate } from 'selfsigned';
 import { startGraphEmulator, DEFAULT_GRAPH_CLIENT, type GraphEmulator } from '../../../emulators/graph/index.ts';
@@ -38,6 +38,8 @@ before(async () => {
 after(async () => {
   await closeAll();
   await emu.close();
+  // The certificate's key was written to a directory of its own: it goes with the test.
+  if (keyFile) rmSync(dirname(keyFile), { recursive: true, force: true });
 });
 
 const { source, closeAll } = emulatedSources(() => emu, SECRET_ENV);

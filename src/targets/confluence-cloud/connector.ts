@@ -101,6 +101,10 @@ export class ConfluenceCloudTarget implements TargetConnector {
     return withAccessGroups(confluenceCloudCapabilities, this.accessGroups, 'Confluence');
   }
 
+  async groupExists(name: string): Promise<boolean> {
+    return (await this.api.groupIdByName(name)) !== undefined;
+  }
+
   async test(): Promise<TestResult> {
     const checks: TestResult['checks'] = [];
     try {

@@ -58,6 +58,10 @@ export class ConfluenceDcTarget implements TargetConnector {
     return this.opts.profileForm ? confluenceDcCapabilities : capabilitiesWithoutProfile(this.opts.profileUnavailable ?? 'profile fields are turned off for this target');
   }
 
+  async groupExists(name: string): Promise<boolean> {
+    return this.api.groupExists(name);
+  }
+
   async test(): Promise<TestResult> {
     const checks: TestResult['checks'] = [];
     let me: DcUser;

@@ -92,6 +92,10 @@ export class JiraCloudTarget implements TargetConnector {
     return withAccessGroups(jiraCloudCapabilities, this.accessGroups, 'Jira');
   }
 
+  async groupExists(name: string): Promise<boolean> {
+    return (await this.api.groupIds([name])).has(name.toLowerCase());
+  }
+
   async test(): Promise<TestResult> {
     const checks: TestResult['checks'] = [];
     try {

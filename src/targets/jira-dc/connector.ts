@@ -440,7 +440,7 @@ export class JiraDcTarget implements TargetConnector {
     return `could not remove from group "${group}": Jira answered ${res.status}: ${describeBody(res.status, res.body)}`;
   }
 
-  private async groupExists(group: string): Promise<boolean> {
+  async groupExists(group: string): Promise<boolean> {
     const res = await this.http.send({ method: 'GET', url: `${API}/group/member`, query: { groupname: group, maxResults: 1 }, accept: [404] });
     return res.status !== 404;
   }
