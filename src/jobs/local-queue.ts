@@ -19,6 +19,8 @@ export class LocalJobQueue implements JobQueue {
   readonly kind = 'in-process' as const;
   private readonly lanes = new Map<string, Lane>();
   private readonly ended = new Map<string, { state: JobState; at: number }>();
+  /** Taken jobs withdrawn by their trigger (see cancel). */
+  private readonly cancelled = new Set<string>();
   private handler?: JobHandler;
   private stopped = false;
 
@@ -87,13 +89,17 @@ export class LocalJobQueue implements JobQueue {
 
   async state(ref: JobRef): Promise<JobState> {
     const l = this.lanes.get(this.key(ref.connectorId, ref.lane));
-    if (l?.active?.id === ref.jobId) return { state: 'active' };
+    if (l?.active?.id === ref.jobId) return this.cancelled.has(ref.jobId) ? { state: 'cancelled' } : { state: 'active' };
     if (l?.waiting.some((w) => w.id === ref.jobId)) return { state: 'waiting' };
     return this.ended.get(ref.jobId)?.state ?? { state: 'gone' };
   }
 
-  async cancel(ref: JobRef): Promise<boolean> {
+  async cancel(ref: JobRef, taken = false): Promise<boolean> {
     const l = this.lanes.get(this.key(ref.connectorId, ref.lane));
+    if (taken && l?.active?.id === ref.jobId) {
+      this.cancelled.add(ref.jobId);
+      return true;
+    }
     const i = l?.waiting.findIndex((w) => w.id === ref.jobId) ?? -1;
     if (!l || i < 0) return false;
     l.waiting.splice(i, 1);
@@ -135,11 +141,12 @@ export class LocalJobQueue implements JobQueue {
       await null; // `active` is set below before the handler can settle
       try {
         const output = await handler(job, { jobId: id, attempt: 0 });
-        this.end(id, { state: 'completed', output: output ?? {} });
+        this.end(id, this.cancelled.has(id) && !output?.runId ? { state: 'cancelled' } : { state: 'completed', output: output ?? {} });
       } catch (e) {
         this.end(id, { state: 'failed', error: (e as Error).message });
         this.log.error({ connector: connectorId, job: id, err: (e as Error).message }, 'a job ended without finishing its run');
       } finally {
+        this.cancelled.delete(id);
         delete lane.active;
         this.pump(connectorId, laneName);
       }

@@ -309,11 +309,13 @@ export class PgBossJobQueue implements JobQueue {
     }
   }
 
-  async cancel(ref: JobRef): Promise<boolean> {
-    // Only a job still waiting: pg-boss's cancel() would also cancel an active one.
+  async cancel(ref: JobRef, taken = false): Promise<boolean> {
+    // A job still waiting (pg-boss's cancel() would take an active one too), or, when `taken`,
+    // an active one as well: its holder finds it no longer active and does not complete it.
+    const states = taken ? ['created', 'retry', 'active'] : ['created', 'retry'];
     const res = await sql`
       UPDATE ${sql.table(`${this.schema}.job`)} SET state = 'cancelled', completed_on = now()
-      WHERE name = ${queueName(ref.connectorId, ref.lane)} AND id = ${ref.jobId}::uuid AND state IN ('created', 'retry')`.execute(this.db);
+      WHERE name = ${queueName(ref.connectorId, ref.lane)} AND id = ${ref.jobId}::uuid AND state::text IN (${sql.join(states)})`.execute(this.db);
     return Number(res.numAffectedRows ?? 0) > 0;
   }
 

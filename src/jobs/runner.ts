@@ -127,6 +127,12 @@ export class JobRunner {
       // Stopping: not started here; on PostgreSQL the job goes to another process (its retry).
       if (this.stopping || this.runs.stopping) throw new Error(`idsync stopped before the ${what} could start`);
       const busy = await this.store.runs.active(job.connectorId);
+      // Withdrawn by its trigger (turned away by a stop): not started. Looked at after the look
+      // at the runs table, right before the claim, so a stop while it waited is seen.
+      if ((await this.queue.state({ connectorId: job.connectorId, lane, jobId: meta.jobId })).state === 'cancelled') {
+        this.log.info(about, `${what} withdrawn by its trigger before it started`);
+        return refusal(409, `the ${what} was withdrawn before it started`);
+      }
       if (busy) {
         const behindRequest = laneOf(busy) === 'requests';
         if (lane === 'runs' && !(job.trigger === 'schedule' && behindRequest)) {
@@ -139,7 +145,8 @@ export class JobRunner {
           if (job.trigger === 'schedule') this.log.warn(about, `${what} skipped: ${text}`);
           return refusal(409, text);
         }
-        await new Promise((r) => setTimeout(r, TURN_POLL_MS).unref());
+        // Not unref'd: the wait is bounded (its deadline, a stop), and ends in an answer someone waits for.
+        await new Promise((r) => setTimeout(r, TURN_POLL_MS));
         continue;
       }
       try {

@@ -60,6 +60,8 @@ export interface Activity {
 
 export class RunTriggers {
   private stopping = new AbortController();
+  /** The jobs whose triggers wait here for their answer. */
+  private readonly pending = new Set<JobRef>();
 
   constructor(
     private readonly store: Store,
@@ -128,6 +130,11 @@ export class RunTriggers {
   async stopAll(): Promise<void> {
     const stopping = this.stopping;
     stopping.abort();
+    // The jobs of the triggers turned away are withdrawn unless their run has started: nobody
+    // waits for them any more (one already claimed goes on; its run is in the history).
+    for (const ref of [...this.pending]) {
+      if ((await this.store.runs.ofJob(ref.jobId)).length === 0) await this.queue.cancel(ref, true).catch(() => false);
+    }
     try {
       await this.runs.stopAll();
     } finally {
@@ -169,7 +176,8 @@ export class RunTriggers {
       for (;;) {
         const other = await this.store.runs.active(id);
         if (other) throw new HttpError(409, `${busyText(other)}; wait for it to finish and try again (a full sync or simulation is not queued: it is refused while another run of the connector is in progress)`, { running: activeOf(other) });
-        if (Date.now() > until || (await this.queue.laneDepth(id, 'runs')).waiting === 0) break;
+        const jobs = await this.queue.laneDepth(id, 'runs');
+        if (Date.now() > until || jobs.waiting + jobs.active === 0) break;
         await this.pause();
       }
       throw new HttpError(409, `${queued.reason}; try again when it has run (a full sync or simulation is not queued behind another)`);
@@ -205,6 +213,15 @@ export class RunTriggers {
 
   /** Waits until the job's run is claimed (on any process) and says what it is; or rejects with the job's refusal. */
   private async claimOf(ref: JobRef, kind: RunKind): Promise<ActiveRun> {
+    this.pending.add(ref);
+    try {
+      return await this.claimed(ref, kind);
+    } finally {
+      this.pending.delete(ref);
+    }
+  }
+
+  private async claimed(ref: JobRef, kind: RunKind): Promise<ActiveRun> {
     const withdrawAt = Date.now() + START_WITHIN_MS;
     for (;;) {
       const [run] = await this.store.runs.ofJob(ref.jobId);
@@ -225,6 +242,15 @@ export class RunTriggers {
 
   /** Waits for the job's output (a request's result); rejects with its refusal, or when its wait is over. */
   private async outputOf(ref: JobRef, kind: RunKind): Promise<{ runId?: string; user?: unknown; approval?: unknown }> {
+    this.pending.add(ref);
+    try {
+      return await this.output(ref, kind);
+    } finally {
+      this.pending.delete(ref);
+    }
+  }
+
+  private async output(ref: JobRef, kind: RunKind): Promise<{ runId?: string; user?: unknown; approval?: unknown }> {
     const withdrawAt = Date.now() + (laneOf({ kind }) === 'requests' ? this.policy.waitMs + PICKUP_GRACE_MS : START_WITHIN_MS);
     const giveUpAt = Date.now() + RESULT_WITHIN_MS;
     for (;;) {

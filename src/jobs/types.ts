@@ -108,8 +108,12 @@ export interface JobQueue {
   laneDepth(connectorId: string, lane: JobLane): Promise<QueueDepth>;
   /** Where a job is now, and its output once it ended. */
   state(ref: JobRef): Promise<JobState>;
-  /** Withdraws a job that is still waiting; false when it has been taken (or ended) already. */
-  cancel(ref: JobRef): Promise<boolean>;
+  /**
+   * Withdraws a job that is still waiting; false when it has been taken (or ended) already.
+   * `taken`: also one a process has taken (its runner sees it withdrawn while it waits its turn,
+   * and does not start it; a run already claimed goes on).
+   */
+  cancel(ref: JobRef, taken?: boolean): Promise<boolean>;
   /**
    * Hands a job whose run died (its process was killed) to the next attempt at once, instead of
    * after its lease. A job already finished is left alone.

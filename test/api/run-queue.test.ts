@@ -177,6 +177,6 @@ describe('the single-user sync queue', () => {
     await runs.stopAll();
     runner.stop();
     late.runner.stop();
-    assert.equal(engine.calls.filter((c) => c.kind === 'user').length, 0, 'no refused user sync reached the engine');
+    assert.deepEqual(engine.calls.filter((c) => c.kind === 'user').map((c) => [c.connector.id, c.userRef]), [], 'no refused user sync reached the engine');
   });
 });
