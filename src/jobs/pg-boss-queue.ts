@@ -253,7 +253,11 @@ export class PgBossJobQueue implements JobQueue {
     // finds none, and a job it had already taken finds no connector.
     for (const lane of LANES) {
       const name = queueName(connectorId, lane);
-      if (await this.boss.getQueue(name)) await this.boss.deleteQueue(name);
+      if (!(await this.boss.getQueue(name))) continue;
+      // Its ended jobs first: pg-boss's delete_queue() drops the queue row before the jobs'
+      // partition, and outside a transaction the jobs' foreign key refuses that.
+      await sql`DELETE FROM ${sql.table(`${this.schema}.job`)} WHERE name = ${name}`.execute(this.db);
+      await this.boss.deleteQueue(name);
     }
   }
 

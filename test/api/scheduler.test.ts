@@ -107,10 +107,13 @@ test('a slot during a single-user sync waits its turn; a slot during a full sync
     await runs.startInBackground({ connector: c, kind: 'full', trigger: 'api' });
     await marks.markSlot('busy', new Date(Date.now() - 2 * 86_400_000).toISOString()); // another missed slot
     await scheduler.start();
-    await queue.idle();
+    // The API's full sync is a job too (the one active); the slot queued none behind it.
+    assert.deepEqual((await queue.depth()).busy, { waiting: 0, active: 1 }, 'only the full sync in progress');
     assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'no second scheduled run');
     assert.match(warnings[0] ?? '', /scheduled full sync skipped: a full sync of connector busy is running since/);
     engine.release();
+    await queue.idle();
+    assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'still no second scheduled run once the full sync ended');
     await runs.stopAll();
     scheduler.stop();
   } finally {
