@@ -25,7 +25,7 @@ const json = z.any();
 const issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), position: z.number().optional() });
 const scheduleOut = z.object({ valid: z.boolean(), text: z.string().optional(), next: z.array(z.string()), error: z.string().optional(), field: z.enum(['cron', 'timezone']).optional() });
 const progressOut = z.object({ phase: z.string(), read: z.number(), planned: z.number(), written: z.number(), failed: z.number() });
-const activeOut = z.object({ connectorId: z.string(), kind: z.enum(RUN_KINDS), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut });
+const activeOut = z.object({ connectorId: z.string(), kind: z.enum(RUN_KINDS), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut, runId: z.string().optional().describe('the claimed run (its record in the run history, on whichever instance runs it)') });
 const activityOut = z.object({
   active: activeOut.optional(),
   last: z.object({ runId: z.string().optional(), status: z.string(), error: z.string().optional(), finishedAt: z.string() }).optional(),
