@@ -85,6 +85,34 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test(`a user sync during a full sync waits and answers with its own result; both are jobs of the ${kind === 'postgres' ? 'pg-boss' : 'in-process'} queue`, async () => {
+      assert.equal(h.server.jobs.queue.kind, kind === 'postgres' ? 'pg-boss' : 'in-process');
+      h.engine.hold();
+      const full = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' });
+      assert.equal(full.status, 202, full.text);
+      await h.engine.started;
+      const pending = h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+      let queued = 0;
+      for (let i = 0; i < 500 && queued < 1; i++) {
+        queued = (await h.admin.get('/api/v1/connectors/contoso/activity')).body.queued ?? 0;
+        if (queued < 1) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(queued, 1, 'the user sync waits for its turn');
+      h.engine.release();
+      const answer = await pending;
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.body.run.kind, 'user');
+      assert.equal(answer.body.run.status, 'succeeded');
+      assert.equal(answer.body.user?.found, true, "the answer is the user sync's own report");
+      const fullRun = (await h.store.runs.get(full.body.active.runId))!;
+      assert.ok(answer.body.run.startedAt >= fullRun.finishedAt!, 'it ran after the full sync');
+      const rows = await h.store.db.selectFrom('runs').select(['id', 'job_id']).where('id', 'in', [fullRun.id, answer.body.run.id]).execute();
+      assert.equal(rows.length, 2);
+      assert.ok(rows.every((r) => r.job_id), 'both ran as jobs of the queue (their runs carry the job id)');
+      assert.notEqual(rows[0]!.job_id, rows[1]!.job_id);
+      await h.server.runs.stopAll();
+    });
+
     test('five parallel single-user syncs of one connector all succeed, one after the other', async () => {
       h.engine.maxRunning = 0;
       const calls = h.engine.calls.length;
