@@ -257,7 +257,8 @@ export class RunTriggers {
       const s = await this.queue.state(ref);
       if (s.state === 'completed' && !s.output.refused && s.output.runId) return s.output;
       if (s.state !== 'waiting' && s.state !== 'active') this.refusedBy(s, kind);
-      if (s.state === 'waiting' && Date.now() > withdrawAt && (await this.queue.cancel(ref))) {
+      // Waiting again after a run of it began (its process died, the job is handed on): not withdrawn, its answer comes.
+      if (s.state === 'waiting' && Date.now() > withdrawAt && (await this.store.runs.ofJob(ref.jobId)).length === 0 && (await this.queue.cancel(ref))) {
         const other = await this.store.runs.active(ref.connectorId);
         throw new HttpError(409, `${other ? busyText(other) : `connector ${ref.connectorId} is busy`}; this ${requestWhat(kind)} waited ${waitText(this.policy.waitMs)} for it (the longest a user sync waits) and was not started; try again when it has finished`, other ? { running: activeOf(other) } : {});
       }

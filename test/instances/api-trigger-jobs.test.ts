@@ -113,3 +113,63 @@ test('two serve processes on PostgreSQL: a user sync waits behind the other inst
     await em.close();
   }
 });
+
+test('a user sync whose process is killed mid-run is not lost: the job is handed to the other process and the waiting API call gets its result', { timeout: 170_000 }, async () => {
+  const em = await startEmulators({ users: 20 });
+  const org = e2eOrg(20);
+  const database = await freshPostgresDatabase('idsync_api_jobs_kill');
+  const dataDir = mkdtempSync(join(tmpdir(), 'idsync-api-jobs-kill-'));
+  const store = await Store.open({ dataDir, databaseUrl: database.url });
+  const instances: Instance[] = [];
+  try {
+    await store.connectors.save(e2eConnector(em, { id: 'contoso' }));
+    const auth = new AuthRepo(store.db);
+    const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
+    const { secret } = await auth.createToken(admin.id, 'test', 'administrator');
+    const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
+    for (let n = 0; n < 2; n++) instances.push(serve(dataDir, env));
+    await Promise.all(instances.map((i) => i.announced));
+    // A slow Jira: one user sync takes seconds, long enough to kill its process in the middle.
+    em.jira.setFaults({ latencyMs: 1500 });
+    // The job goes to whichever process takes it first, and the process asked looks at once: so
+    // while it is busy with one user sync, a second one asked of it is taken by the other process
+    // (which waits for its turn behind the first). Asked until that happens.
+    const ask = (i: Instance, ref: string) =>
+      fetch(`${addressOf(i)}/api/v1/connectors/contoso/sync`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'user', userRef: ref }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const runOf = (ref: string) => until(`the user sync of ${ref} to be claimed`, async () => (await store.db.selectFrom('runs').select(['id', 'owner_pid', 'job_id']).where('kind', '=', 'user').where('user_ref', '=', ref).executeTakeFirst()) ?? undefined, instances);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const asked = instances[attempt % 2]!;
+      const first = org.users[2 * attempt + 2]!.userPrincipalName;
+      const second = org.users[2 * attempt + 3]!.userPrincipalName;
+      const firstAnswer = ask(asked, first);
+      await runOf(first);
+      const answer = ask(asked, second);
+      const run = await runOf(second);
+      assert.equal((await firstAnswer).status, 200, 'the first user sync answers');
+      if (run.owner_pid === asked.child.pid) {
+        assert.equal((await answer).status, 200, 'a user sync done by the process asked answers too');
+        continue;
+      }
+      const killed = instances.find((i) => i.child.pid === run.owner_pid)!;
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      const got = await answer;
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.equal(got.body.run.kind, 'user');
+      assert.equal(got.body.run.status, 'succeeded', got.body.run.error ?? '');
+      assert.equal(got.body.user?.found, true, "the answer is the handed-on run's own report");
+      assert.notEqual(got.body.run.id, run.id, 'a new run, by the process that took the job over');
+      const rows = await store.db.selectFrom('runs').select(['id', 'status', 'job_id', 'owner_pid']).where('job_id', '=', run.job_id).orderBy('started_at').execute();
+      assert.deepEqual(rows.map((r) => [r.status, r.owner_pid]), [['failed', killed.child.pid], ['succeeded', asked.child.pid]], 'the killed run is marked failed; the same job ran again on the survivor');
+      console.log(`# user sync handed on after its process (pid ${killed.child.pid}) was killed; answered by pid ${asked.child.pid}`);
+      return;
+    }
+    assert.fail('in four tries no user sync ran on the process not asked');
+  } finally {
+    await Promise.all(instances.map(stop));
+    await store.close();
+    await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await em.close();
+  }
+});
