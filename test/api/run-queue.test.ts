@@ -185,6 +185,19 @@ describe('the single-user sync queue', () => {
     runner.stop();
   });
 
+  test('a job waiting on the queue keeps its connector busy (what deleting it is refused for), with no run anywhere', async () => {
+    // A queue nobody takes jobs from yet: the job only waits (as on an instance whose workers are all busy).
+    const queue = new LocalJobQueue(quietLog);
+    const runs = new RunTriggers(store, queue, new RunCoordinator(new FakeEngine(store), quietLog));
+    assert.equal(await runs.busy('q'), undefined, 'idle at first');
+    const queued = await queue.enqueue({ connectorId: 'q', kind: 'full', trigger: 'schedule', slot: '2026-12-01T10:00:00.000Z' });
+    assert.equal(queued.queued, true);
+    assert.equal(await store.runs.active('q'), undefined, 'no run in the runs table');
+    assert.match((await runs.busy('q')) ?? '', /1 job\(s\) are waiting to start/);
+    await runs.forget('q');
+    assert.equal(await runs.busy('q'), undefined, 'the deleted connector\'s waiting job is dropped');
+  });
+
   test('the wait and the queue are bounded, with a 409 that says why; shutdown turns the waiting away', async () => {
     const { engine, runs, runner } = await fullSyncHeld({ waitMs: 200, maxWaiting: 1 });
     const first = runs.start(user('adele@contoso.test'));
