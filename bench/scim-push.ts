@@ -50,7 +50,7 @@ try {
   const answeredMs = performance.now() - started;
   for (;;) {
     await server.scimPush.idle('scim');
-    if ((await repo.dirtyCount('scim')) === 0 && !server.runs.isRunning('scim')) break;
+    if ((await repo.dirtyCount('scim')) === 0 && !server.coordinator.isRunning('scim')) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   const pushedMs = performance.now() - started;

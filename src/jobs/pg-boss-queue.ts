@@ -1,7 +1,11 @@
-// The job queue shared by every idsync process on one PostgreSQL store, on pg-boss 10. One
-// queue per connector with the "stately" policy: at most one job active and one waiting, across
-// every process (pg-boss enforces it with unique indexes), so a connector's runs never overlap
-// and a schedule slot that finds a run going waits once instead of piling up.
+// The job queue shared by every idsync process on one PostgreSQL store, on pg-boss 10. Two
+// queues per connector (its lanes, see types.ts): `idsync-run-<id>` with the "stately" policy, at
+// most one job active and one waiting across every process (pg-boss enforces it with unique
+// indexes), so a connector's full runs never overlap and a schedule slot that finds a run going
+// waits once instead of piling up; and `idsync-ask-<id>` (standard policy) for the requests
+// someone waits for (single-user syncs, approvals), any number waiting. A finished job's output
+// (JobOutput: its run, its result or why it was refused) is stored by pg-boss with the job, so
+// the API call that enqueued it reads its answer whichever process did the job.
 //
 // Leases: pg-boss 10 has no heartbeat of its own; a job counts as lost after its expiration. So
 // the expiration is short (JOB_LEASE_SECONDS) and the worker holding a job renews it every
@@ -17,7 +21,7 @@
 import PgBoss from 'pg-boss';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import type { EnqueueResult, JobHandler, JobQueue, QueueDepth, RunJob } from './types.ts';
+import { laneOf, type EnqueueResult, type JobHandler, type JobLane, type JobOutput, type JobQueue, type JobRef, type JobState, type QueueDepth, type RunJob } from './types.ts';
 
 /** A job's lease: how long a taken job stays with its process without being renewed. */
 export const JOB_LEASE_SECONDS = 45;
@@ -29,7 +33,9 @@ export const MAINTENANCE_SECONDS = 10;
 export const JOB_RETRY_LIMIT = 3;
 
 const QUEUE_PREFIX = 'idsync-run-';
-export const queueName = (connectorId: string) => `${QUEUE_PREFIX}${connectorId}`;
+const REQUEST_PREFIX = 'idsync-ask-';
+const LANES: JobLane[] = ['runs', 'requests'];
+export const queueName = (connectorId: string, lane: JobLane = 'runs') => `${lane === 'runs' ? QUEUE_PREFIX : REQUEST_PREFIX}${connectorId}`;
 
 interface Logger {
   warn(obj: unknown, msg?: string): void;
@@ -109,6 +115,8 @@ interface Worker {
   stopped: boolean;
   timer?: NodeJS.Timeout;
   active?: Promise<void>;
+  /** Looks now (a job was just enqueued here), unless a look is under way. */
+  poke?: () => void;
 }
 
 export class PgBossJobQueue implements JobQueue {
@@ -155,20 +163,27 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async watch(connectorId: string): Promise<void> {
-    if (!this.handler || this.stopping || this.workers.has(connectorId)) return;
-    await this.ensureQueue(connectorId);
-    if (this.workers.has(connectorId)) return;
+    for (const lane of LANES) await this.watchLane(connectorId, lane);
+  }
+
+  private async watchLane(connectorId: string, lane: JobLane): Promise<void> {
+    const name = queueName(connectorId, lane);
+    if (!this.handler || this.stopping || this.workers.has(name)) return;
+    await this.ensureQueue(connectorId, lane);
+    if (this.workers.has(name)) return;
     const w: Worker = { stopped: false };
-    this.workers.set(connectorId, w);
-    const name = queueName(connectorId);
+    this.workers.set(name, w);
+    let looking = false;
     const look = async (): Promise<void> => {
-      if (w.stopped) return;
+      if (w.stopped || looking) return;
+      looking = true;
+      clearTimeout(w.timer);
       let took = false;
       try {
         const [job] = await this.boss.fetch<RunJob>(name, { batchSize: 1, includeMetadata: true });
         if (job) {
           took = true;
-          w.active = this.runJob(connectorId, job.id, job.retryCount, job.data);
+          w.active = this.runJob(connectorId, lane, job.id, job.retryCount, job.data);
           await w.active;
           w.active = undefined;
         }
@@ -177,11 +192,13 @@ export class PgBossJobQueue implements JobQueue {
         // the second (it looks again at its next poll). Anything else is worth a line.
         if (!/duplicate key|unique constraint/i.test((e as Error).message)) this.log.warn({ queue: name, err: (e as Error).message }, 'job queue error (pg-boss)');
       }
+      looking = false;
       if (!w.stopped) {
         w.timer = setTimeout(() => void look(), took ? 0 : this.pollingIntervalSeconds * 1000);
         w.timer.unref();
       }
     };
+    w.poke = () => void look();
     w.timer = setTimeout(() => void look(), 0);
     w.timer.unref();
   }
@@ -191,11 +208,11 @@ export class PgBossJobQueue implements JobQueue {
    * goes to the next taker) when the handler threw. A job whose lease ran out while it ran has
    * been handed on: it is another process's now, and is left alone.
    */
-  private async runJob(connectorId: string, jobId: string, attempt: number, data: RunJob): Promise<void> {
-    const name = queueName(connectorId);
+  private async runJob(connectorId: string, lane: JobLane, jobId: string, attempt: number, data: RunJob): Promise<void> {
+    const name = queueName(connectorId, lane);
     let lost = false;
     const lease = setInterval(() => {
-      this.renew(connectorId, jobId, attempt).then(
+      this.renew(connectorId, jobId, attempt, lane).then(
         (held) => {
           if (!held && !lost) this.log.warn({ connector: connectorId, job: jobId }, "this process lost its job (its lease ran out): another process may take it over, and this run's writes are refused once it does");
           lost ||= !held;
@@ -205,50 +222,105 @@ export class PgBossJobQueue implements JobQueue {
     }, this.renewMs);
     lease.unref();
     let failure: Error | undefined;
+    let output: JobOutput | void = undefined;
     try {
-      await this.handler!(data, { jobId, attempt });
+      output = await this.handler!(data, { jobId, attempt });
     } catch (e) {
       failure = e as Error;
     } finally {
       clearInterval(lease);
     }
     // The last look: still ours? (The job id stays the same from one attempt to the next.)
-    if (lost || !(await this.renew(connectorId, jobId, attempt))) return;
+    if (lost || !(await this.renew(connectorId, jobId, attempt, lane))) return;
     if (failure) await this.boss.fail(name, jobId, { message: failure.message });
-    else await this.boss.complete(name, jobId);
+    else await this.boss.complete(name, jobId, (output ?? {}) as object);
   }
 
   async unwatch(connectorId: string): Promise<void> {
-    const w = this.workers.get(connectorId);
-    this.workers.delete(connectorId);
-    if (!w) return;
-    w.stopped = true;
-    clearTimeout(w.timer);
+    for (const lane of LANES) {
+      const name = queueName(connectorId, lane);
+      const w = this.workers.get(name);
+      this.workers.delete(name);
+      if (!w) continue;
+      w.stopped = true;
+      clearTimeout(w.timer);
+    }
   }
 
   async forget(connectorId: string): Promise<void> {
     await this.unwatch(connectorId);
     // Another process may still look for jobs of it until it reloads (src/server/app.ts): it
     // finds none, and a job it had already taken finds no connector.
-    if (await this.boss.getQueue(queueName(connectorId))) await this.boss.deleteQueue(queueName(connectorId));
+    for (const lane of LANES) {
+      const name = queueName(connectorId, lane);
+      if (!(await this.boss.getQueue(name))) continue;
+      // Its ended jobs first: pg-boss's delete_queue() drops the queue row before the jobs'
+      // partition, and outside a transaction the jobs' foreign key refuses that.
+      await sql`DELETE FROM ${sql.table(`${this.schema}.job`)} WHERE name = ${name}`.execute(this.db);
+      await this.boss.deleteQueue(name);
+    }
   }
 
   async enqueue(job: RunJob): Promise<EnqueueResult> {
-    await this.ensureQueue(job.connectorId);
-    const id = await this.boss.send(queueName(job.connectorId), job as unknown as object, { retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
-    return id ? { queued: true, jobId: id } : { queued: false, reason: `a sync of connector ${job.connectorId} is already waiting to start` };
+    const lane = laneOf(job);
+    await this.ensureQueue(job.connectorId, lane);
+    const name = queueName(job.connectorId, lane);
+    const id = await this.boss.send(name, job as unknown as object, { retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
+    // This process looks at once (another may take it first); without it a trigger would wait
+    // for the next poll of every process before its run even started.
+    if (id) this.workers.get(name)?.poke?.();
+    return id ? { queued: true, connectorId: job.connectorId, lane, jobId: id } : { queued: false, reason: `a sync of connector ${job.connectorId} is already waiting to start` };
   }
 
   async depth(): Promise<Record<string, QueueDepth>> {
     const out: Record<string, QueueDepth> = {};
     for (const q of await this.boss.getQueues()) {
-      if (!q.name.startsWith(QUEUE_PREFIX)) continue;
-      const name = q.name;
-      const waiting = await this.boss.getQueueSize(name, { before: 'active' });
-      const upToActive = await this.boss.getQueueSize(name, { before: 'completed' });
-      out[name.slice(QUEUE_PREFIX.length)] = { waiting, active: upToActive - waiting };
+      const prefix = [QUEUE_PREFIX, REQUEST_PREFIX].find((p) => q.name.startsWith(p));
+      if (!prefix) continue;
+      const d = await this.sizes(q.name);
+      const o = (out[q.name.slice(prefix.length)] ??= { waiting: 0, active: 0 });
+      o.waiting += d.waiting;
+      o.active += d.active;
     }
     return out;
+  }
+
+  async laneDepth(connectorId: string, lane: JobLane): Promise<QueueDepth> {
+    const name = queueName(connectorId, lane);
+    return (await this.boss.getQueue(name)) ? this.sizes(name) : { waiting: 0, active: 0 };
+  }
+
+  private async sizes(name: string): Promise<QueueDepth> {
+    const waiting = await this.boss.getQueueSize(name, { before: 'active' });
+    const upToActive = await this.boss.getQueueSize(name, { before: 'completed' });
+    return { waiting, active: upToActive - waiting };
+  }
+
+  async state(ref: JobRef): Promise<JobState> {
+    const job = await this.boss.getJobById<RunJob>(queueName(ref.connectorId, ref.lane), ref.jobId, { includeArchive: true }).catch(() => null);
+    if (!job) return { state: 'gone' };
+    const output = (job.output ?? undefined) as JobOutput | { message?: string } | undefined;
+    switch (job.state) {
+      case 'created':
+      case 'retry':
+        return { state: 'waiting' };
+      case 'active':
+        return { state: 'active' };
+      case 'completed':
+        return { state: 'completed', output: (output ?? {}) as JobOutput };
+      default:
+        return { state: job.state, ...(output && 'message' in output && output.message ? { error: String(output.message) } : {}) };
+    }
+  }
+
+  async cancel(ref: JobRef, taken = false): Promise<boolean> {
+    // A job still waiting (pg-boss's cancel() would take an active one too), or, when `taken`,
+    // an active one as well: its holder finds it no longer active and does not complete it.
+    const states = taken ? ['created', 'retry', 'active'] : ['created', 'retry'];
+    const res = await sql`
+      UPDATE ${sql.table(`${this.schema}.job`)} SET state = 'cancelled', completed_on = now()
+      WHERE name = ${queueName(ref.connectorId, ref.lane)} AND id = ${ref.jobId}::uuid AND state::text IN (${sql.join(states)})`.execute(this.db);
+    return Number(res.numAffectedRows ?? 0) > 0;
   }
 
   /**
@@ -257,10 +329,10 @@ export class PgBossJobQueue implements JobQueue {
    * job was deleted). pg-boss's own work() cannot be used for this: it gives up on a handler
    * after the job's expiration as it was when taken, renewed or not.
    */
-  async renew(connectorId: string, jobId: string, attempt: number): Promise<boolean> {
+  async renew(connectorId: string, jobId: string, attempt: number, lane: JobLane = 'runs'): Promise<boolean> {
     const res = await sql`
       UPDATE ${sql.table(`${this.schema}.job`)} SET expire_in = (now() - started_on) + make_interval(secs => ${this.leaseSeconds})
-      WHERE name = ${queueName(connectorId)} AND id = ${jobId}::uuid AND state = 'active' AND retry_count = ${attempt}`.execute(this.db);
+      WHERE name = ${queueName(connectorId, lane)} AND id = ${jobId}::uuid AND state = 'active' AND retry_count = ${attempt}`.execute(this.db);
     return Number(res.numAffectedRows ?? 0) > 0;
   }
 
@@ -271,7 +343,7 @@ export class PgBossJobQueue implements JobQueue {
     // maintenance then hands it to the next attempt. A live holder keeps it.
     await sql`
       UPDATE ${sql.table(`${this.schema}.job`)} SET expire_in = (now() - started_on) - interval '1 second'
-      WHERE name = ${queueName(connectorId)} AND id = ${jobId}::uuid AND state = 'active'
+      WHERE name IN (${queueName(connectorId, 'runs')}, ${queueName(connectorId, 'requests')}) AND id = ${jobId}::uuid AND state = 'active'
         AND started_on + expire_in < now() + make_interval(secs => ${this.leaseSeconds - (2 * this.renewMs) / 1000})`.execute(this.db);
   }
 
@@ -280,18 +352,22 @@ export class PgBossJobQueue implements JobQueue {
     // stopped that way fails, so its retry goes to another process), then pg-boss stops.
     this.stopping = true;
     const active = [...this.workers.values()].map((w) => w.active);
-    for (const id of [...this.workers.keys()]) await this.unwatch(id);
+    for (const w of this.workers.values()) {
+      w.stopped = true;
+      clearTimeout(w.timer);
+    }
+    this.workers.clear();
     await Promise.race([Promise.allSettled(active), new Promise((r) => setTimeout(r, 20_000).unref())]);
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }
 
-  private async ensureQueue(connectorId: string): Promise<void> {
-    const name = queueName(connectorId);
+  private async ensureQueue(connectorId: string, lane: JobLane): Promise<void> {
+    const name = queueName(connectorId, lane);
     if (await this.boss.getQueue(name)) return;
     // One creation at a time (see oneAtATime); a process that waited finds the queue made.
     await oneAtATime(this.db, `idsync.pg-boss.${this.schema}`, async () => {
       if (await this.boss.getQueue(name)) return;
-      await this.boss.createQueue(name, { name, policy: 'stately', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
+      await this.boss.createQueue(name, { name, policy: lane === 'runs' ? 'stately' : 'standard', retryLimit: JOB_RETRY_LIMIT, retryDelay: 0, expireInSeconds: this.leaseSeconds });
     });
   }
 }

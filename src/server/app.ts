@@ -21,8 +21,9 @@ import { opsRoutes } from './routes-ops.ts';
 import { eventRoutes, type EventRouteOptions } from './routes-events.ts';
 import { ProgressBus, observeEngine } from './progress-bus.ts';
 import { RunEventRelay } from './run-event-relay.ts';
-import { ServerMetrics, coordinatorQueueDepth, jobQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
-import { RunCoordinator } from './run-coordinator.ts';
+import { ServerMetrics, jobQueueDepth, withRecorder, type QueueDepth } from './metrics.ts';
+import { RunCoordinator, type UserSyncQueuePolicy } from './run-coordinator.ts';
+import { RunTriggers } from '../jobs/triggers.ts';
 import { Scheduler } from './scheduler.ts';
 import { JobRunner, openJobQueue, type JobQueue } from '../jobs/index.ts';
 import { NO_SECRET_REFS, type SecretRefPolicy } from './secret-ref-policy.ts';
@@ -52,8 +53,13 @@ export interface ServerOptions {
   engine?: EngineService;
   /** Built admin UI (web/dist); the API works without it. */
   webDir?: string;
-  /** Runs schedules and takes jobs from the queue (startServer turns this on). */
+  /**
+   * Runs schedules (startServer turns this on, and takes jobs after its start-up). Without it
+   * the server takes jobs from the queue as soon as it is built: every trigger is a job.
+   */
   scheduler?: boolean;
+  /** How single-user syncs and approvals wait for a run of their connector (tests shorten it). */
+  userSyncQueue?: UserSyncQueuePolicy;
   loginLimiter?: LoginLimiter;
   /** The {env}/{file} secret references the API may set (default: none; see secret-ref-policy.ts). */
   secretRefs?: SecretRefPolicy;
@@ -70,7 +76,7 @@ export interface ServerOptions {
   logger?: boolean | Record<string, unknown>;
   /** Bearer token that lets a Prometheus scraper read /metrics (IDSYNC_METRICS_TOKEN). */
   metricsToken?: string;
-  /** Where /metrics reads the queue depth (default: the in-process run coordinator). */
+  /** Where /metrics reads the queue depth (default: the job queue, every instance). */
   queueDepth?: QueueDepth;
   /** Server-sent events tuning (tests shorten the heartbeat). */
   events?: EventRouteOptions;
@@ -84,15 +90,18 @@ export interface IdsyncServer {
   app: FastifyInstance;
   api: ApiRouter;
   auth: AuthRepo;
-  runs: RunCoordinator;
+  /** The triggers: every sync or approval asked for becomes a job, answered from the queue and the runs table. */
+  runs: RunTriggers;
+  /** The runs this process does (their live progress, their stop). */
+  coordinator: RunCoordinator;
   /** Run start / progress / end, as the engine reports them (server-sent events, metrics). */
   bus: ProgressBus;
   metrics: ServerMetrics;
   /** Tells failed runs (wired below) and quarantines (`notifyQuarantine(server.notifier, ...)`). */
   notifier: Notifier;
   scheduler?: Scheduler;
-  /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs; with the scheduler. */
-  jobs?: { queue: JobQueue; runner: JobRunner };
+  /** The job queue (pg-boss on PostgreSQL, in process on SQLite) and what does its jobs. */
+  jobs: { queue: JobQueue; runner: JobRunner };
   /** Turns what SCIM clients push into push runs (src/sources/scim/push.ts). */
   scimPush: PushBatcher;
   close(): Promise<void>;
@@ -126,18 +135,21 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   await app.register(fastifyCookie);
 
   const auth = new AuthRepo(opts.store.db);
-  const runs = new RunCoordinator(services.engine, app.log);
-  const queue = opts.scheduler ? await openJobQueue(opts.store, app.log) : undefined;
-  const jobs = queue ? { queue, runner: new JobRunner(opts.store, queue, runs, app.log) } : undefined;
-  const scheduler = queue ? new Scheduler(opts.store, auth, queue, app.log) : undefined;
+  // Every run this process does goes through the coordinator; every trigger (API, UI, schedule)
+  // is a job on the queue, done by the runner on whichever process takes it.
+  const coordinator = new RunCoordinator(services.engine, app.log);
+  const queue = await openJobQueue(opts.store, app.log);
+  const jobs = { queue, runner: new JobRunner(opts.store, queue, coordinator, app.log) };
+  const runs = new RunTriggers(opts.store, queue, coordinator, opts.userSyncQueue);
+  const scheduler = opts.scheduler ? new Scheduler(opts.store, auth, queue, app.log) : undefined;
   const reloadSchedules = async () => {
     await scheduler?.reload();
-    await jobs?.runner.reload();
+    await jobs.runner.reload();
   };
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const authenticate = authenticator(auth);
   const api = new ApiRouter(app, authenticate, { public: PUBLIC_BODY_LIMIT, authenticated: bodyLimit });
-  const serverMetrics = new ServerMetrics({ store: opts.store, bus, queue: opts.queueDepth ?? (queue ? jobQueueDepth(queue, runs, opts.store) : coordinatorQueueDepth(runs, opts.store)) });
+  const serverMetrics = new ServerMetrics({ store: opts.store, bus, queue: opts.queueDepth ?? jobQueueDepth(runs, opts.store) });
   metrics = serverMetrics;
   useDepthLimitedJson(app);
 
@@ -159,13 +171,13 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   // user names may be slowed down too; without it, it may be the proxy's, shared by everyone.
   authRoutes(api, auth, opts.loginLimiter ?? new LoginLimiter({ perAddress: trustsProxy(opts.trustProxy ?? false) }));
   const secretRefs = opts.secretRefs ?? NO_SECRET_REFS;
-  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), ...(queue ? { jobs: queue, onSchedulesChanged: reloadSchedules } : {}) });
+  connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), onSchedulesChanged: reloadSchedules });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
-  quarantineRoutes(api, { store: opts.store, services });
+  quarantineRoutes(api, { store: opts.store, services, runs });
   eventRoutes(app, api, bus, opts.events);
   notifyRoutes(api, { notifier });
   // Inbound SCIM: its own plugin (SCIM bodies, errors and bearer tokens), outside the UI's session auth.
-  const scimPush = new PushBatcher(opts.store, runs, app.log, { sweepMs: opts.scimSweepMs ?? sweepFromEnv() });
+  const scimPush = new PushBatcher(opts.store, coordinator, app.log, { sweepMs: opts.scimSweepMs ?? sweepFromEnv() });
   scimAdminRoutes(api, opts.store);
   await app.register(scimRoutes, { store: opts.store, onWrite: (id) => scimPush.notify(id) });
   opsRoutes(app, { store: opts.store, metrics: serverMetrics, authenticate, ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}) });
@@ -189,8 +201,10 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   }
 
   // Connectors saved or deleted through another instance sharing the store.
-  const reloading = queue ? setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS) : undefined;
-  reloading?.unref();
+  const reloading = setInterval(() => void reloadSchedules().catch((e) => app.log.warn({ err: String(e) }, 'reloading schedules failed')), RELOAD_EVERY_MS);
+  reloading.unref();
+  // Without the start-up of startServer (tests, embedding), jobs are taken from now on.
+  if (!opts.scheduler) await jobs.runner.start();
   // Instances sharing PostgreSQL see each other's runs on their event streams; SQLite is one
   // process. Started last, so nothing above can fail and leave its connection open.
   const relay = opts.store.dialect === 'postgres' ? await RunEventRelay.start(opts.store, bus, app.log) : undefined;
@@ -204,19 +218,20 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
     metrics: serverMetrics,
     notifier,
     ...(scheduler ? { scheduler } : {}),
-    ...(jobs ? { jobs } : {}),
+    jobs,
+    coordinator,
     scimPush,
     async close() {
       clearInterval(reloading);
       await scimPush.stop();
-      jobs?.runner.stop();
+      jobs.runner.stop();
       scheduler?.stop();
       await runs.stopAll();
       // The ends of the runs just stopped still reach the other instances.
       await relay?.close();
       // Runs stopped by the shutdown may have just been told: give those messages a moment.
       await Promise.race([notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
-      await queue?.stop();
+      await queue.stop();
       await app.close();
       serverMetrics.close();
     },

@@ -17,9 +17,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RecordedRequest } from '../core/http.ts';
 import type { ConnectorContext } from '../sources/registry.ts';
 import type { Store } from '../store/index.ts';
-import type { JobQueue } from '../jobs/types.ts';
+import type { RunTriggers } from '../jobs/triggers.ts';
 import type { ProgressBus, RunEvent } from './progress-bus.ts';
-import type { RunCoordinator } from './run-coordinator.ts';
 
 /** How many syncs wait to run, per connector. Implemented by whatever queues runs. */
 export interface QueueDepth {
@@ -134,28 +133,16 @@ async function lastSuccesses(store: Store): Promise<Array<{ connectorId: string;
 }
 
 /**
- * Queue depth from the in-process RunCoordinator: the single-user (and scheduled) syncs waiting
- * behind a connector's active run. A job queue replaces this with its own QueueDepth.
+ * Queue depth: per connector, the jobs (of every instance, on PostgreSQL) waiting for their
+ * turn: queued, or taken and waiting for the run in progress (src/jobs/triggers.ts, waiting()).
  */
-/**
- * Queue depth with the job queue: its waiting jobs (of every instance, on PostgreSQL) plus the
- * single-user syncs waiting in this process's coordinator.
- */
-export function jobQueueDepth(queue: Pick<JobQueue, 'depth'>, runs: Pick<RunCoordinator, 'activity'>, store: Store): QueueDepth {
-  const local = coordinatorQueueDepth(runs, store);
-  return {
-    async depth() {
-      const jobs = await queue.depth();
-      return (await local.depth()).map((c) => ({ connectorId: c.connectorId, waiting: c.waiting + (jobs[c.connectorId]?.waiting ?? 0) }));
-    },
-  };
-}
-
-export function coordinatorQueueDepth(runs: Pick<RunCoordinator, 'activity'>, store: Store): QueueDepth {
+export function jobQueueDepth(runs: Pick<RunTriggers, 'waiting'>, store: Store): QueueDepth {
   return {
     async depth() {
       const connectors = await store.db.selectFrom('connectors').select('id').execute();
-      return connectors.map((c) => ({ connectorId: c.id, waiting: runs.activity(c.id).queued ?? 0 }));
+      const out: Array<{ connectorId: string; waiting: number }> = [];
+      for (const c of connectors) out.push({ connectorId: c.id, waiting: await runs.waiting(c.id) });
+      return out;
     },
   };
 }

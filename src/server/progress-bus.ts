@@ -1,14 +1,14 @@
 // The in-process bus for run events: a run's start, its progress and its end. The server-sent
 // events stream (routes-events.ts) and the metrics (metrics.ts) listen; `observeEngine` is the one
 // place that publishes, by wrapping the engine every trigger goes through (API, scheduler, job
-// queue), so whatever starts runs needs no hook of its own.
+// queue; its runs and its quarantine approvals), so whatever starts runs needs no hook of its own.
 // Listeners are called synchronously and must not block: a slow listener would hold up the run.
 // With a PostgreSQL store the bus also carries the runs of the other instances sharing it
 // (run-event-relay.ts delivers them with `deliverRemote`); a listener that counts this process's
 // own runs (the metrics, the relay itself) subscribes with `localOnly`.
 import type { RunKind, RunCounts } from '../core/types.ts';
 import { errorText } from '../core/errors.ts';
-import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
+import type { ApproveQuarantineRequest, ApproveQuarantineResult, SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
 import type { EngineService } from './services.ts';
 import type { ActiveRun } from './run-coordinator.ts';
 
@@ -129,7 +129,7 @@ export function observeEngine(engine: EngineService, bus: ProgressBus): EngineSe
     attributes: (c) => engine.attributes(c),
     sampleUsers: (c, q, l) => engine.sampleUsers(c, q, l),
     searchUsers: (c, t, l) => engine.searchUsers(c, t, l),
-    ...(engine.approveQuarantine ? { approveQuarantine: engine.approveQuarantine.bind(engine) } : {}),
+    ...(engine.approveQuarantine ? { approveQuarantine: (req: ApproveQuarantineRequest) => observeApproval(engine, bus, req) } : {}),
     async run(req: SyncRequest): Promise<SyncResult> {
       const connectorId = req.connector.id;
       const dryRun = req.dryRun ?? false;
@@ -162,4 +162,31 @@ export function observeEngine(engine: EngineService, bus: ProgressBus): EngineSe
       }
     },
   };
+}
+
+/**
+ * A quarantine approval is a run too (kind `cleanup`): published like one, started at its claim
+ * and finished with its record, so the live view and the metrics show it whoever approved it.
+ */
+async function observeApproval(engine: EngineService, bus: ProgressBus, req: ApproveQuarantineRequest): Promise<ApproveQuarantineResult> {
+  const connectorId = req.connector.id;
+  let runId: string | undefined;
+  try {
+    const result = await engine.approveQuarantine!({
+      ...req,
+      onClaimed: (r) => {
+        req.onClaimed?.(r);
+        if (runId) return;
+        runId = r.id;
+        bus.publish({ type: 'run-started', connectorId, runId, kind: 'cleanup', dryRun: false, trigger: req.trigger, startedAt: r.startedAt, progress: { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 } });
+      },
+    });
+    const r = result.run;
+    runId ??= r.id;
+    bus.publish({ type: 'run-finished', connectorId, runId, kind: r.kind, dryRun: r.dryRun, status: r.status, ...(r.error ? { error: r.error } : {}), finishedAt: r.finishedAt ?? new Date().toISOString(), counts: r.counts });
+    return result;
+  } catch (e) {
+    if (runId) bus.publish({ type: 'run-finished', connectorId, runId, kind: 'cleanup', dryRun: false, status: 'failed', error: errorText(e), finishedAt: new Date().toISOString() });
+    throw e;
+  }
 }

@@ -11,12 +11,12 @@ import type { StoredConnector } from '../store/connectors.ts';
 import { applySecretInput, redactConnector } from './connector-secrets.ts';
 import type { SecretRefPolicy } from './secret-ref-policy.ts';
 import { mergeAttributes, validateConnector } from './connector-validation.ts';
-import { USER_SYNC_QUEUE, type RunCoordinator } from './run-coordinator.ts';
+import { USER_SYNC_QUEUE } from './run-coordinator.ts';
+import type { RunTriggers } from '../jobs/triggers.ts';
 import { waitText } from '../engine/run-claim.ts';
 import { runOut } from './api-schemas.ts';
 import { HttpError, type ApiRouter, type FieldIssue } from './routes.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { JobQueue } from '../jobs/types.ts';
 import { describeSchedule } from './schedule.ts';
 import { asJson, type Services } from './services.ts';
 import { defaultMappingOf } from '../sources/default-mappings.ts';
@@ -25,11 +25,11 @@ const json = z.any();
 const issue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), position: z.number().optional() });
 const scheduleOut = z.object({ valid: z.boolean(), text: z.string().optional(), next: z.array(z.string()), error: z.string().optional(), field: z.enum(['cron', 'timezone']).optional() });
 const progressOut = z.object({ phase: z.string(), read: z.number(), planned: z.number(), written: z.number(), failed: z.number() });
-const activeOut = z.object({ connectorId: z.string(), kind: z.enum(RUN_KINDS), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut });
+const activeOut = z.object({ connectorId: z.string(), kind: z.enum(RUN_KINDS), dryRun: z.boolean(), trigger: z.string(), userRef: z.string().optional(), startedAt: z.string(), progress: progressOut, runId: z.string().optional().describe('the claimed run (its record in the run history, on whichever instance runs it)') });
 const activityOut = z.object({
   active: activeOut.optional(),
   last: z.object({ runId: z.string().optional(), status: z.string(), error: z.string().optional(), finishedAt: z.string() }).optional(),
-  queued: z.number().optional().describe('single-user syncs waiting for the active run'),
+  queued: z.number().optional().describe('jobs of the connector waiting for their turn, on any instance (single-user syncs, approvals, a scheduled sync behind them)'),
 });
 const summaryOut = z.object({
   id: z.string(), name: z.string(), source: z.object({ type: z.string() }), targets: z.array(z.object({ id: z.string(), type: z.string() })),
@@ -68,10 +68,9 @@ const sampleUserOut = z.object({ id: z.string(), label: z.string(), attrs: z.rec
 export interface ConnectorRouteDeps {
   store: Store;
   services: Services;
-  runs: RunCoordinator;
+  /** The triggers (jobs on the queue), and what keeps a connector busy on any instance. */
+  runs: RunTriggers;
   scheduler?: Scheduler;
-  /** The job queue, to check and drop a deleted connector's jobs on every instance. */
-  jobs?: JobQueue;
   /** After a save or delete: the scheduler and the job runner reload (default: the scheduler alone). */
   onSchedulesChanged?: () => Promise<void>;
   /** The {env}/{file} references the operator lets the API set. */
@@ -98,7 +97,7 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
 
   async function summary(c: StoredConnector): Promise<z.infer<typeof summaryOut>> {
     const [lastRun] = await store.runs.list({ connectorId: c.config.id, limit: 1 });
-    const activity = runs.activity(c.config.id);
+    const activity = await runs.activity(c.config.id);
     const s = c.config.schedule;
     const description = s ? describeSchedule(s.cron, s.timezone) : undefined;
     const next = s?.enabled ? (deps.scheduler?.nextRun(c.config.id)?.toISOString() ?? description?.next[0] ?? null) : null;
@@ -251,19 +250,17 @@ export function connectorRoutes(api: ApiRouter, deps: ConnectorRouteDeps): void 
   );
 
   api.route(
-    { method: 'DELETE', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'administrator', summary: 'Deletes a connector with its stored secrets and links', status: 204, errors: { 404: 'no such connector', 409: 'a run is in progress' } },
+    { method: 'DELETE', path: '/api/v1/connectors/:id', tag: 'connectors', access: 'administrator', summary: 'Deletes a connector with its stored secrets and links', status: 204, errors: { 404: 'no such connector', 409: 'a run of it is in progress or queued, on any instance' } },
     async ({ params }) => {
       await load(params.id!);
       const id = params.id!;
-      // Runs of every instance sharing the store, not only this one's: the runs table and the queue.
+      // Runs and jobs of every instance sharing the store, not only this one's: the runs table and the queue.
       const elsewhere = await store.runs.active(id);
-      const queued = (await deps.jobs?.depth())?.[id];
-      if (runs.isRunning(id) || elsewhere || queued?.active) {
-        const which = elsewhere ? ` (run ${elsewhere.id}, ${elsewhere.kind}, started ${elsewhere.startedAt} by ${elsewhere.owner})` : '';
-        throw new HttpError(409, `a run of this connector is in progress${which}; wait for it to finish before deleting`);
-      }
+      if (elsewhere) throw new HttpError(409, `a run of this connector is in progress (run ${elsewhere.id}, ${elsewhere.kind}, started ${elsewhere.startedAt} by ${elsewhere.owner}); wait for it to finish before deleting`);
+      const busy = await runs.busy(id);
+      if (busy) throw new HttpError(409, `a run of this connector is in progress or queued: ${busy}; wait for it to finish before deleting`);
       await store.connectors.delete(id);
-      await deps.jobs?.forget(id);
+      await runs.forget(id);
       await (deps.onSchedulesChanged ?? (async () => deps.scheduler?.reload()))();
       return null;
     },

@@ -8,6 +8,7 @@ import { notFound } from '../store/quarantine.ts';
 import { runOut } from './api-schemas.ts';
 import { HttpError, type ApiRouter } from './routes.ts';
 import type { Services } from './services.ts';
+import type { RunTriggers } from '../jobs/triggers.ts';
 
 const quarantineOut = z.object({
   id: z.string(), connectorId: z.string(), status: z.enum(['open', 'approved', 'rejected']),
@@ -22,7 +23,7 @@ const userOut = z.object({
 });
 const id = z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'must not contain control characters');
 
-export function quarantineRoutes(api: ApiRouter, deps: { store: Store; services: Services }): void {
+export function quarantineRoutes(api: ApiRouter, deps: { store: Store; services: Services; runs: Pick<RunTriggers, 'approve'> }): void {
   const { store } = deps;
 
   async function load(qid: string) {
@@ -71,7 +72,9 @@ export function quarantineRoutes(api: ApiRouter, deps: { store: Store; services:
       const stored = await store.connectors.get(q.connectorId);
       if (!stored) throw new HttpError(409, `connector ${q.connectorId} no longer exists; reject the quarantine instead`);
       if (!deps.services.engine.approveQuarantine) throw new HttpError(501, 'approving a quarantine is not available in this build of idsync');
-      return deps.services.engine.approveQuarantine({ connector: stored.config, quarantineId: q.id, sourceIds: body.sourceIds, by: principal?.user.username ?? null, trigger: 'api' });
+      // A job like any trigger: it waits its turn behind the connector's run, runs on whichever
+      // instance takes it, and shows in the live view (run events) while it runs.
+      return deps.runs.approve({ connector: stored.config, quarantineId: q.id, ...(body.sourceIds ? { sourceIds: body.sourceIds } : {}), by: principal?.user.username ?? null, trigger: principal?.via === 'session' ? 'ui' : 'api' });
     },
   );
 

@@ -1,15 +1,14 @@
-// Starts sync runs for the API and the scheduler and makes sure runs of one connector never
-// overlap. A full sync (or simulation) requested while a run of the connector is in progress is
-// refused with 409 saying what is running; a single-user sync queues behind it (first come,
-// first served, with a bounded wait and a bounded queue) and is refused with 409 only when the
-// wait runs out; so does a scheduled full sync that finds a single-user sync running. A trigger is answered only once its run is claimed in the store, so "started"
-// means started, also when another idsync process holds the connector.
-// Progress of the active run is kept here for the UI's live view.
+// Does the runs of this process: the engine call of a job taken from the queue (src/jobs/runner.ts)
+// and of a SCIM push, fenced (a run taken over by another process has its late writes refused),
+// with the live progress of the runs active here for the UI's activity view, and the means to
+// stop them all at shutdown. It decides nothing about whether a run may start: that is the job
+// queue and the runs table's unique index (src/jobs/types.ts, src/store/runs.ts); what a trigger
+// is answered is src/jobs/triggers.ts.
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { RunKind } from '../core/types.ts';
-import { errorText } from '../core/errors.ts';
-import type { SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
-import { USER_SYNC_WAIT_MS, waitText } from '../engine/run-claim.ts';
+import { errorText, isIdsyncError } from '../core/errors.ts';
+import type { ApproveQuarantineRequest, ApproveQuarantineResult, SyncProgress, SyncRequest, SyncResult, Trigger } from '../engine/api.ts';
+import { USER_SYNC_WAIT_MS } from '../engine/run-claim.ts';
 import type { RunRecord } from '../store/runs.ts';
 import type { EngineService } from './services.ts';
 import { HttpError } from './routes.ts';
@@ -23,6 +22,8 @@ export interface ActiveRun {
   userRef?: string;
   startedAt: string;
   progress: SyncProgress;
+  /** The run's id, once claimed. */
+  runId?: string;
 }
 
 export interface FinishedRun {
@@ -40,15 +41,17 @@ export interface StartRequest {
   /** For kind 'push': the pushed users (see SyncRequest.push). */
   push?: SyncRequest['push'];
   trigger: Trigger;
+  /** How long the engine's claim waits for another run of the connector (default 0: refused at once). */
+  claimWaitMs?: number;
   /** Told the run as soon as the store has claimed it (a job records itself on it, src/jobs/runner.ts). */
   onClaimed?: (run: RunRecord) => void;
 }
 
-/** How single-user syncs queue behind a run of their connector. */
+/** How single-user syncs (and approvals) wait for a run of their connector. */
 export interface UserSyncQueuePolicy {
-  /** Longest wait, in this queue and for another process's run together. */
+  /** Longest wait before the request's run is claimed, across every process. */
   waitMs: number;
-  /** Most user syncs waiting per connector; one more is refused at once. */
+  /** Most requests waiting per connector; one more is refused at once. */
   maxWaiting: number;
 }
 
@@ -57,115 +60,71 @@ export const USER_SYNC_QUEUE: UserSyncQueuePolicy = { waitMs: USER_SYNC_WAIT_MS,
 interface Entry {
   run: ActiveRun;
   controller: AbortController;
-  /** Settles when the engine has claimed the run in the store (or failed to). */
-  claimed: Promise<RunRecord>;
-  done: Promise<SyncResult>;
-}
-
-interface Waiter {
-  admit(): void;
-  refuse(e: Error): void;
+  done: Promise<unknown>;
 }
 
 export class RunCoordinator {
+  /** The runs of this process, by connector, from their claim to their end. */
   private readonly active = new Map<string, Entry>();
-  private readonly waiting = new Map<string, Waiter[]>();
+  /** Runs being started (not claimed yet) and active: what a stop aborts. */
+  private readonly inFlight = new Set<Entry>();
   private readonly finished = new Map<string, FinishedRun>();
+  private stoppingAll = false;
 
   constructor(
     private readonly engine: EngineService,
     private readonly log: { error(obj: unknown, msg?: string): void } = console,
-    private readonly queue: UserSyncQueuePolicy = USER_SYNC_QUEUE,
   ) {}
 
-  activity(connectorId: string): { active?: ActiveRun; last?: FinishedRun; queued?: number } {
-    const queued = this.waiting.get(connectorId)?.length;
-    return { active: this.active.get(connectorId)?.run, last: this.finished.get(connectorId), ...(queued ? { queued } : {}) };
+  /** This process's view: the connector's run active here, and the last one that ended here. */
+  activity(connectorId: string): { active?: ActiveRun; last?: FinishedRun } {
+    return { active: this.active.get(connectorId)?.run, last: this.finished.get(connectorId) };
   }
 
-  /** A run of the connector is in progress or waiting to start. */
+  /** A run of the connector is active in this process. */
   isRunning(connectorId: string): boolean {
-    return this.active.has(connectorId) || (this.waiting.get(connectorId)?.length ?? 0) > 0;
+    return this.active.has(connectorId);
   }
 
-  /** Runs a sync and returns its result (single-user syncs may wait their turn first). */
+  /** True while stopAll stops the runs: none is started meanwhile. */
+  get stopping(): boolean {
+    return this.stoppingAll;
+  }
+
+  /**
+   * Runs a sync and returns its result. A claim refused by the store (another run of the
+   * connector, on any process) rejects with 409 before anything ran.
+   */
   async start(req: StartRequest): Promise<SyncResult> {
-    return (await this.claim(req)).done;
+    const { entry, request } = this.entry(req);
+    return this.track(entry, req, () => this.engine.run(request()), (r) => r.run);
   }
 
-  /** Starts a run and answers once it is claimed; its outcome is recorded (and logged), not returned. */
-  async startInBackground(req: StartRequest): Promise<ActiveRun> {
-    const entry = await this.claim(req);
-    entry.done.catch((e) => this.log.error({ connector: req.connector.id, err: errorText(e) }, 'sync run failed'));
-    return entry.run;
+  /** Approves a quarantine (a run of kind `cleanup`), with its progress and end shown like any run's. */
+  async approve(req: ApproveQuarantineRequest): Promise<ApproveQuarantineResult> {
+    if (!this.engine.approveQuarantine) throw new HttpError(501, 'approving a quarantine is not available in this build of idsync');
+    const approve = this.engine.approveQuarantine.bind(this.engine);
+    const { entry, claimed } = this.entry({ connector: req.connector, kind: 'cleanup', trigger: req.trigger, ...(req.onClaimed ? { onClaimed: req.onClaimed } : {}) });
+    return this.track(entry, req, () => approve({ ...req, onClaimed: claimed }), (r) => r.run);
   }
 
-  /** Asks every active run to stop, turns away the waiting ones, and waits (server shutdown). */
+  /** Asks every run of this process to stop and waits for them (server shutdown). */
   async stopAll(): Promise<void> {
-    for (const [id, queue] of this.waiting) {
-      this.waiting.delete(id);
-      for (const w of queue) w.refuse(new HttpError(503, 'idsync is shutting down; try the sync again when it is back'));
+    this.stoppingAll = true;
+    try {
+      const runs = [...this.inFlight];
+      for (const r of runs) r.controller.abort();
+      await Promise.allSettled(runs.map((r) => r.done));
+    } finally {
+      // A server stops its runner and queue too; a stop of the runs alone (tests) is not for good.
+      this.stoppingAll = false;
     }
-    const runs = [...this.active.values()];
-    for (const r of runs) r.controller.abort();
-    await Promise.allSettled(runs.map((r) => r.done));
   }
 
-  /**
-   * Gets the run going and waits until the engine has claimed it in the store. The in-process
-   * check and claim happen in one synchronous step, so two triggers arriving together cannot
-   * both start; a refusal by the store (another process's run) rejects with its CONFLICT (409).
-   */
-  private async claim(req: StartRequest): Promise<Entry> {
-    const deadline = Date.now() + (req.kind === 'user' || req.trigger === 'schedule' ? this.queue.waitMs : 0);
-    const entry = this.active.has(req.connector.id) ? await this.waitTurn(req, deadline) : this.begin(req, deadline);
-    await entry.claimed;
-    return entry;
-  }
-
-  /**
-   * Queues a single-user sync behind the run in progress, and a scheduled full sync behind a
-   * single-user sync (short; the slot is not lost to it). Anything else is refused at once.
-   */
-  private waitTurn(req: StartRequest, deadline: number): Promise<Entry> {
-    const id = req.connector.id;
-    const busy = this.active.get(id)!.run;
-    const what = busy.kind === 'user' ? `a sync of user ${busy.userRef}` : busy.dryRun ? 'a simulation' : 'a full sync';
-    const running = `${what} of connector ${id} is running since ${busy.startedAt} (started by ${busy.trigger})`;
-    const queue = this.waiting.get(id) ?? [];
-    if (req.kind !== 'user' && !(req.trigger === 'schedule' && busy.kind === 'user')) {
-      throw new HttpError(409, `${running}; wait for it to finish and try again (a full sync or simulation is not queued: it is refused while another run of the connector is in progress)`, { running: busy });
-    }
-    if (queue.length >= this.queue.maxWaiting) {
-      throw new HttpError(409, `${running}, and ${queue.length} user syncs are already waiting for it; try again when they have run`, { running: busy, queued: queue.length });
-    }
-    return new Promise<Entry>((resolve, reject) => {
-      const waiter: Waiter = {
-        admit: () => {
-          clearTimeout(timer);
-          resolve(this.begin(req, deadline));
-        },
-        refuse: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        const q = this.waiting.get(id);
-        if (q?.includes(waiter)) q.splice(q.indexOf(waiter), 1);
-        waiter.refuse(new HttpError(409, `${running}; this ${req.kind === 'user' ? 'user' : 'scheduled'} sync waited ${waitText(this.queue.waitMs)} for it (the longest a user sync waits) and was not started; try again when it has finished`, { running: busy }));
-      }, Math.max(0, deadline - Date.now()));
-      queue.push(waiter);
-      this.waiting.set(id, queue);
-    });
-  }
-
-  /** Claims the connector in this process (synchronously) and calls the engine. */
-  private begin(req: StartRequest, deadline: number): Entry {
-    const id = req.connector.id;
+  private entry(req: StartRequest): { entry: Entry; claimed: (r: RunRecord) => void; request: () => SyncRequest } {
     const controller = new AbortController();
     const run: ActiveRun = {
-      connectorId: id,
+      connectorId: req.connector.id,
       kind: req.kind,
       dryRun: req.dryRun ?? false,
       trigger: req.trigger,
@@ -173,18 +132,17 @@ export class RunCoordinator {
       startedAt: new Date().toISOString(),
       progress: { phase: 'connecting', read: 0, planned: 0, written: 0, failed: 0 },
     };
-    let markClaimed!: (r: RunRecord) => void;
-    let refuseClaim!: (e: unknown) => void;
+    const entry: Entry = { run, controller, done: Promise.resolve() };
     let wasClaimed = false;
-    const claimed = new Promise<RunRecord>((resolve, reject) => {
-      markClaimed = (r) => {
-        if (!wasClaimed) req.onClaimed?.(r);
-        wasClaimed = true;
-        resolve(r);
-      };
-      refuseClaim = reject;
-    });
-    const syncRequest: SyncRequest = {
+    const claimed = (r: RunRecord) => {
+      if (wasClaimed) return;
+      wasClaimed = true;
+      run.runId = r.id;
+      run.startedAt = r.startedAt;
+      this.active.set(req.connector.id, entry);
+      req.onClaimed?.(r);
+    };
+    const request = (): SyncRequest => ({
       connector: req.connector,
       kind: req.kind,
       ...(req.userRef ? { userRef: req.userRef } : {}),
@@ -192,45 +150,38 @@ export class RunCoordinator {
       dryRun: req.dryRun ?? false,
       trigger: req.trigger,
       signal: controller.signal,
-      // What is left of a user sync's wait is spent on another process's run, if one holds the
-      // connector. A scheduled full sync does not wait for another instance: the queue holds it
-      // back while another job of the connector runs, and only a run started by hand can be there.
-      claimWaitMs: req.kind === 'user' ? Math.max(0, deadline - Date.now()) : 0,
-      onClaimed: markClaimed,
+      claimWaitMs: req.claimWaitMs ?? 0,
+      onClaimed: claimed,
       onProgress: (p) => {
         run.progress = { ...p };
       },
-    };
-    const entry: Entry = { run, controller, claimed, done: undefined as unknown as Promise<SyncResult> };
-    // Claimed before the engine is called, so even a synchronous failure releases a real claim.
-    this.active.set(id, entry);
-    entry.done = (async () => {
-      await null; // let the caller see the claimed run before any outcome
-      try {
-        // Fenced: once another process takes this run over, its late writes are refused (run-fence.ts).
-        const result = await withRunFence(() => this.engine.run(syncRequest));
-        markClaimed(result.run);
-        this.finished.set(id, { runId: result.run.id, status: result.run.status, ...(result.run.error ? { error: result.run.error } : {}), finishedAt: new Date().toISOString() });
-        return result;
-      } catch (e) {
-        refuseClaim(e);
-        // A run refused before it was claimed never ran: it is no outcome of the connector.
-        if (wasClaimed) this.finished.set(id, { status: 'failed', error: errorText(e), finishedAt: new Date().toISOString() });
-        throw e;
-      } finally {
-        this.release(id);
-      }
-    })();
-    entry.done.catch(() => undefined); // the caller sees a refusal through `claimed`
-    return entry;
+    });
+    return { entry, claimed, request };
   }
 
-  /** Ends the connector's claim and hands it, in the same step, to the next waiting user sync. */
-  private release(id: string): void {
-    this.active.delete(id);
-    const queue = this.waiting.get(id);
-    const next = queue?.shift();
-    if (queue && queue.length === 0) this.waiting.delete(id);
-    next?.admit();
+  private async track<T>(entry: Entry, req: { connector: ConnectorConfig }, call: () => Promise<T>, runOf: (r: T) => RunRecord): Promise<T> {
+    const id = req.connector.id;
+    if (this.stoppingAll) throw new HttpError(503, 'idsync is shutting down; try the sync again when it is back');
+    this.inFlight.add(entry);
+    const done = (async () => {
+      try {
+        // Fenced: once another process takes this run over, its late writes are refused (run-fence.ts).
+        const result = await withRunFence(call);
+        const run = runOf(result);
+        this.finished.set(id, { runId: run.id, status: run.status, ...(run.error ? { error: run.error } : {}), finishedAt: new Date().toISOString() });
+        return result;
+      } catch (e) {
+        // A run refused before it was claimed never ran: it is no outcome of the connector.
+        if (this.active.get(id) === entry) this.finished.set(id, { ...(entry.run.runId ? { runId: entry.run.runId } : {}), status: 'failed', error: errorText(e), finishedAt: new Date().toISOString() });
+        else if (isIdsyncError(e, 'CONFLICT')) throw new HttpError(409, errorText(e), { claimed: false });
+        throw e;
+      } finally {
+        if (this.active.get(id) === entry) this.active.delete(id);
+        this.inFlight.delete(entry);
+      }
+    })();
+    entry.done = done.catch(() => undefined);
+    return done;
   }
 }
+

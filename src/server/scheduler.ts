@@ -12,7 +12,8 @@ import type { Store } from '../store/index.ts';
 import type { AuthRepo } from '../store/auth.ts';
 import type { StoredConnector } from '../store/connectors.ts';
 import { errorText } from '../core/errors.ts';
-import type { JobQueue } from '../jobs/types.ts';
+import { laneOf, type JobQueue } from '../jobs/types.ts';
+import { busyText } from '../jobs/busy.ts';
 import { SlotClaims, type SlotKind } from '../jobs/slots.ts';
 import { incrementalProblem, intervalMs, intervalSlot, missedSlot, scheduleProblem } from './schedule.ts';
 
@@ -157,6 +158,13 @@ export class Scheduler {
     if (!(await this.slots.claim(id, kind, slot))) return false;
     if (kind === 'full') await this.marks.markSlot(id, ranAt.toISOString());
     try {
+      // A slot that finds a full run going (of any process) is skipped: its sync would only
+      // repeat that one. Behind a request (a single-user sync, an approval) it waits its turn.
+      const busy = await this.store.runs.active(id);
+      if (busy && laneOf(busy) === 'runs') {
+        this.log.warn({ connector: id, kind, slot: slot.toISOString() }, `scheduled ${kind} sync skipped: ${busyText(busy)} (runs of a connector never overlap)`);
+        return true;
+      }
       const queued = await this.jobs.enqueue({ connectorId: id, kind, trigger: 'schedule', slot: slot.toISOString() });
       if (!queued.queued) this.log.warn({ connector: id, kind, slot: slot.toISOString() }, `scheduled ${kind} sync skipped: ${queued.reason} (runs of a connector never overlap)`);
     } catch (e) {

@@ -153,10 +153,10 @@ export class RunRepo {
   }
 
   /** The running run of a connector, whichever process runs it (dead ones are cleared first). */
-  async active(connectorId: string): Promise<(RunRecord & { owner: string }) | undefined> {
+  async active(connectorId: string): Promise<(RunRecord & { owner: string; jobId: string | null }) | undefined> {
     await this.failStale(connectorId);
     const row = await this.running(connectorId);
-    return row ? { ...runFromRow(row), owner: describeOwner(ownerOf(row)) } : undefined;
+    return row ? { ...runFromRow(row), owner: describeOwner(ownerOf(row)), jobId: row.job_id ?? null } : undefined;
   }
 
   /**

@@ -93,7 +93,7 @@ for (const kind of STORE_KINDS) {
       assert.equal((await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' })).status, 202);
       await h.engine.started;
       const userSync = h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
-      while (!h.server.runs.activity('contoso').queued) await new Promise((r) => setImmediate(r));
+      while (!(await h.server.runs.activity('contoso')).queued) await new Promise((r) => setTimeout(r, 10));
       assert.equal((await scrape()).value('idsync_queue_depth', { connector: 'contoso' }), 1, 'the waiting user sync');
       h.engine.release();
       assert.equal((await userSync).status, 200);

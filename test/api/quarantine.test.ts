@@ -25,6 +25,26 @@ const connector = (url: string): ConnectorConfig => ({
   ] }],
 });
 
+/** The events of a text/event-stream, as they come (keep-alive comments skipped). */
+async function* sseEvents(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<{ event: string; data: any }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const end = buffer.indexOf('\n\n');
+    if (end < 0) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      continue;
+    }
+    const lines = buffer.slice(0, end).split('\n');
+    buffer = buffer.slice(end + 2);
+    if (lines.every((l) => l.startsWith(':'))) continue;
+    const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+    yield { event, data: JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) };
+  }
+}
+
 describe('quarantine API', () => {
   let jira: JiraDcEmulator;
   let store: Store;
@@ -113,6 +133,36 @@ describe('quarantine API', () => {
     assert.equal(all.body.quarantine.closedBy, 'admin');
     assert.equal(active(), 1, 'only Bob, who came back, is active');
     assert.equal((await admin.post(`/api/v1/quarantines/${id}/approve`, {})).status, 409);
+  });
+
+  test('an approval is a run on the live view: run-started and run-finished of kind cleanup on the events stream, and a job of the queue', async () => {
+    const id = await quarantined();
+    const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const stream = await fetch(`${url}/api/v1/events?connectorId=qapi`, { headers: { cookie, accept: 'text/event-stream' } });
+    assert.equal(stream.status, 200);
+    const reader = stream.body!.getReader();
+    const events = sseEvents(reader);
+    assert.equal((await events.next()).value?.event, 'snapshot', 'the stream opens with its snapshot');
+    const approved = await admin.post(`/api/v1/quarantines/${id}/approve`, {});
+    assert.equal(approved.status, 200, approved.text);
+    const seen: Array<{ event: string; data: any }> = [];
+    while (!seen.some((e) => e.event === 'run-finished')) {
+      const e = await events.next();
+      assert.ok(!e.done, `the stream ended before the approval's run-finished (seen ${JSON.stringify(seen)})`);
+      seen.push(e.value);
+    }
+    const started = seen.find((e) => e.event === 'run-started');
+    assert.ok(started, `a run-started event for the approval (seen ${JSON.stringify(seen)})`);
+    assert.equal(started.data.kind, 'cleanup');
+    assert.equal(started.data.runId, approved.body.run.id, 'the event names the approval run');
+    const finished = seen.find((e) => e.event === 'run-finished')!;
+    assert.equal(finished.data.runId, approved.body.run.id);
+    assert.equal(finished.data.status, approved.body.run.status);
+    assert.equal(finished.data.counts.disabled, 4);
+    const jobId = (await store.db.selectFrom('runs').select('job_id').where('id', '=', approved.body.run.id).executeTakeFirst())?.job_id;
+    assert.ok(jobId, 'the approval ran as a job of the queue (its run carries the job id)');
+    await reader.cancel();
   });
 
   test('reject closes it and changes nothing; hostile input is refused', async () => {

@@ -1,11 +1,14 @@
-// Triggers and the run queue: 202 means the run is claimed (a connector held by another idsync
-// process is refused with 409 at the trigger, never 202 and then "already running"); full syncs
-// are refused while a run is in progress; single-user syncs queue, first come first served, with
-// a bounded wait and a bounded queue.
+// Triggers and the run queue: every trigger is a job (src/jobs/triggers.ts). 202 means the run is
+// claimed (a connector held by another idsync process is refused with 409 at the trigger, never
+// 202 and then "already running"); full syncs are refused while a run is in progress;
+// single-user syncs queue, first come first served, with a bounded wait and a bounded queue.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/store/index.ts';
 import { RunCoordinator } from '../../src/server/run-coordinator.ts';
+import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
+import { JobRunner } from '../../src/jobs/runner.ts';
+import { RunTriggers } from '../../src/jobs/triggers.ts';
 import { HttpError } from '../../src/server/routes.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import { FakeEngine, newConnectorInput } from './fakes.ts';
@@ -82,6 +85,34 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    test(`a user sync during a full sync waits and answers with its own result; both are jobs of the ${kind === 'postgres' ? 'pg-boss' : 'in-process'} queue`, async () => {
+      assert.equal(h.server.jobs.queue.kind, kind === 'postgres' ? 'pg-boss' : 'in-process');
+      h.engine.hold();
+      const full = await h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'full' });
+      assert.equal(full.status, 202, full.text);
+      await h.engine.started;
+      const pending = h.admin.post('/api/v1/connectors/contoso/sync', { kind: 'user', userRef: 'adele@contoso.test' });
+      let queued = 0;
+      for (let i = 0; i < 500 && queued < 1; i++) {
+        queued = (await h.admin.get('/api/v1/connectors/contoso/activity')).body.queued ?? 0;
+        if (queued < 1) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(queued, 1, 'the user sync waits for its turn');
+      h.engine.release();
+      const answer = await pending;
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.body.run.kind, 'user');
+      assert.equal(answer.body.run.status, 'succeeded');
+      assert.equal(answer.body.user?.found, true, "the answer is the user sync's own report");
+      const fullRun = (await h.store.runs.get(full.body.active.runId))!;
+      assert.ok(answer.body.run.startedAt >= fullRun.finishedAt!, 'it ran after the full sync');
+      const rows = await h.store.db.selectFrom('runs').select(['id', 'job_id']).where('id', 'in', [fullRun.id, answer.body.run.id]).execute();
+      assert.equal(rows.length, 2);
+      assert.ok(rows.every((r) => r.job_id), 'both ran as jobs of the queue (their runs carry the job id)');
+      assert.notEqual(rows[0]!.job_id, rows[1]!.job_id);
+      await h.server.runs.stopAll();
+    });
+
     test('five parallel single-user syncs of one connector all succeed, one after the other', async () => {
       h.engine.maxRunning = 0;
       const calls = h.engine.calls.length;
@@ -111,23 +142,35 @@ describe('the single-user sync queue', () => {
   const user = (ref: string) => ({ connector, kind: 'user' as const, userRef: ref, trigger: 'api' as const });
   before(async () => {
     store = await Store.open({ databaseUrl: ':memory:' });
+    // A job reads its connector fresh from the store when it starts.
+    await store.connectors.save(connector);
+    await store.connectors.save({ ...connector, id: 'q2' });
   });
   after(async () => {
     await store.close();
   });
-  /** A coordinator with the given queue policy, and a full sync of `q` held open in it. */
+  /** The server's path on SQLite (triggers -> in-process queue -> runner -> coordinator) with the given queue policy. */
+  async function triggers(engine: FakeEngine, policy: { waitMs: number; maxWaiting: number }) {
+    const queue = new LocalJobQueue(quietLog);
+    const coordinator = new RunCoordinator(engine, quietLog);
+    const runner = new JobRunner(store, queue, coordinator, { ...quietLog, info() {}, warn() {} });
+    await runner.start();
+    return { runs: new RunTriggers(store, queue, coordinator, policy), runner, queue };
+  }
+  /** Triggers with the given queue policy, and a full sync of `q` held open through them. */
   async function fullSyncHeld(policy: { waitMs: number; maxWaiting: number }) {
     const engine = new FakeEngine(store);
-    const runs = new RunCoordinator(engine, quietLog, policy);
+    const t = await triggers(engine, policy);
     engine.hold();
-    await runs.startInBackground(full);
-    return { engine, runs };
+    await t.runs.startInBackground(full);
+    return { engine, ...t };
   }
 
   test('a user sync waits behind a full sync and runs when it ends; a full sync behind a user sync is refused', async () => {
-    const { engine, runs } = await fullSyncHeld({ waitMs: 60_000, maxWaiting: 5 });
+    const { engine, runs, runner } = await fullSyncHeld({ waitMs: 60_000, maxWaiting: 5 });
     const waiting = runs.start(user('adele@contoso.test'));
-    assert.equal(runs.activity('q').queued, 1);
+    for (let i = 0; i < 200 && !(await runs.activity('q')).queued; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await runs.activity('q')).queued, 1);
     engine.release();
     const done = await waiting;
     assert.equal(done.run.kind, 'user');
@@ -138,22 +181,43 @@ describe('the single-user sync queue', () => {
     await assert.rejects(runs.startInBackground(full), (e: HttpError) => e.status === 409 && /a sync of user megan@contoso.test of connector q is running .*a full sync or simulation is not queued/.test(e.message));
     engine.release();
     await userRun;
+    await runs.stopAll();
+    runner.stop();
+  });
+
+  test('a job waiting on the queue keeps its connector busy (what deleting it is refused for), with no run anywhere', async () => {
+    // A queue nobody takes jobs from yet: the job only waits (as on an instance whose workers are all busy).
+    const queue = new LocalJobQueue(quietLog);
+    const runs = new RunTriggers(store, queue, new RunCoordinator(new FakeEngine(store), quietLog));
+    assert.equal(await runs.busy('q'), undefined, 'idle at first');
+    const queued = await queue.enqueue({ connectorId: 'q', kind: 'full', trigger: 'schedule', slot: '2026-12-01T10:00:00.000Z' });
+    assert.equal(queued.queued, true);
+    assert.equal(await store.runs.active('q'), undefined, 'no run in the runs table');
+    assert.match((await runs.busy('q')) ?? '', /1 job\(s\) are waiting to start/);
+    await runs.forget('q');
+    assert.equal(await runs.busy('q'), undefined, 'the deleted connector\'s waiting job is dropped');
   });
 
   test('the wait and the queue are bounded, with a 409 that says why; shutdown turns the waiting away', async () => {
-    const { engine, runs } = await fullSyncHeld({ waitMs: 200, maxWaiting: 1 });
+    const { engine, runs, runner } = await fullSyncHeld({ waitMs: 200, maxWaiting: 1 });
     const first = runs.start(user('adele@contoso.test'));
+    first.catch(() => undefined); // asserted below
+    for (let i = 0; i < 200 && !(await runs.activity('q')).queued; i++) await new Promise((r) => setTimeout(r, 5));
     await assert.rejects(runs.start(user('megan@contoso.test')), (e: HttpError) => e.status === 409 && /1 user syncs are already waiting/.test(e.message));
     await assert.rejects(first, (e: HttpError) => e.status === 409 && /a full sync of connector q is running .*this user sync waited 0.2 s for it .*try again when it has finished/.test(e.message));
-    assert.equal(runs.activity('q').queued, undefined, 'the refused user sync left the queue');
-    const late = new RunCoordinator(engine, quietLog, { waitMs: 60_000, maxWaiting: 1 });
-    await late.startInBackground({ ...full, connector: { ...connector, id: 'q2' } });
-    const turnedAway = late.start({ ...user('adele@contoso.test'), connector: { ...connector, id: 'q2' } });
-    const stopping = late.stopAll();
+    assert.equal((await runs.activity('q')).queued, undefined, 'the refused user sync left the queue');
+    const late = await triggers(engine, { waitMs: 60_000, maxWaiting: 1 });
+    await late.runs.startInBackground({ ...full, connector: { ...connector, id: 'q2' } });
+    const turnedAway = late.runs.start({ ...user('adele@contoso.test'), connector: { ...connector, id: 'q2' } });
+    for (let i = 0; i < 200 && !(await late.runs.activity('q2')).queued; i++) await new Promise((r) => setTimeout(r, 10));
+    const stopping = late.runs.stopAll();
     await assert.rejects(turnedAway, (e: HttpError) => e.status === 503);
     engine.release();
     await stopping;
+    await late.queue.idle();
     await runs.stopAll();
-    assert.equal(engine.calls.filter((c) => c.kind === 'user').length, 0, 'no refused user sync reached the engine');
+    runner.stop();
+    late.runner.stop();
+    assert.deepEqual(engine.calls.filter((c) => c.kind === 'user').map((c) => [c.connector.id, c.userRef]), [], 'no refused user sync reached the engine');
   });
 });

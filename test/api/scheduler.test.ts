@@ -8,6 +8,7 @@ import { RunCoordinator } from '../../src/server/run-coordinator.ts';
 import { Scheduler } from '../../src/server/scheduler.ts';
 import { LocalJobQueue } from '../../src/jobs/local-queue.ts';
 import { JobRunner } from '../../src/jobs/runner.ts';
+import { RunTriggers } from '../../src/jobs/triggers.ts';
 import { SlotClaims } from '../../src/jobs/slots.ts';
 import { describeSchedule, missedSlot } from '../../src/server/schedule.ts';
 import { FakeEngine } from './fakes.ts';
@@ -16,13 +17,14 @@ import type { ConnectorConfig } from '../../src/config/schema.ts';
 type Log = { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void; error(o: unknown, m?: string): void };
 const quietLog: Log = { info() {}, warn() {}, error() {} };
 
-/** The server's wiring on SQLite: scheduler -> in-process job queue -> runner -> coordinator. */
+/** The server's wiring on SQLite: scheduler and triggers -> in-process job queue -> runner -> coordinator. */
 async function scheduling(store: Store, engine: FakeEngine, log: Log) {
   const marks = new AuthRepo(store.db);
-  const runs = new RunCoordinator(engine, log);
+  const coordinator = new RunCoordinator(engine, log);
   const queue = new LocalJobQueue(log);
-  const runner = new JobRunner(store, queue, runs, log);
+  const runner = new JobRunner(store, queue, coordinator, log);
   await runner.start();
+  const runs = new RunTriggers(store, queue, coordinator);
   const scheduler = new Scheduler(store, marks, queue, log);
   return { marks, runs, queue, runner, scheduler };
 }
@@ -91,8 +93,8 @@ test('a slot during a single-user sync waits its turn; a slot during a full sync
     const user = runs.start({ connector: c, kind: 'user', userRef: 'adele@contoso.test', trigger: 'api' });
     await engine.started;
     const starting = scheduler.start(); // the missed slot fires now, behind the user sync
-    for (let i = 0; i < 500 && !runs.activity('busy').queued; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(runs.activity('busy').queued, 1, 'the scheduled sync waits behind the user sync');
+    for (let i = 0; i < 500 && !(await runs.activity('busy')).queued; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await runs.activity('busy')).queued, 1, 'the scheduled sync waits behind the user sync');
     engine.release();
     await user;
     await starting;
@@ -105,10 +107,13 @@ test('a slot during a single-user sync waits its turn; a slot during a full sync
     await runs.startInBackground({ connector: c, kind: 'full', trigger: 'api' });
     await marks.markSlot('busy', new Date(Date.now() - 2 * 86_400_000).toISOString()); // another missed slot
     await scheduler.start();
-    await queue.idle();
+    // The API's full sync is a job too (the one active); the slot queued none behind it.
+    assert.deepEqual((await queue.depth()).busy, { waiting: 0, active: 1 }, 'only the full sync in progress');
     assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'no second scheduled run');
     assert.match(warnings[0] ?? '', /scheduled full sync skipped: a full sync of connector busy is running since/);
     engine.release();
+    await queue.idle();
+    assert.equal(engine.calls.filter((r) => r.trigger === 'schedule').length, 1, 'still no second scheduled run once the full sync ended');
     await runs.stopAll();
     scheduler.stop();
   } finally {

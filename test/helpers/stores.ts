@@ -72,6 +72,8 @@ export async function openPostgresStore(dataDir = mkdtempSync(join(tmpdir(), 'id
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      // The job queue's (pg-boss) beside it: every server on a PostgreSQL store has one.
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`);
       await client.end();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -26,10 +26,19 @@ function recordingQueues(n: number) {
     async enqueue(job): Promise<EnqueueResult> {
       got.push({ by, job });
       if (got.length >= n) done();
-      return { queued: true, jobId: `${by}-${got.length}` };
+      return { queued: true, connectorId: job.connectorId, lane: 'runs', jobId: `${by}-${got.length}` };
     },
     async depth() {
       return {};
+    },
+    async laneDepth() {
+      return { waiting: 0, active: 0 };
+    },
+    async state() {
+      return { state: 'gone' };
+    },
+    async cancel() {
+      return false;
     },
     async release() {},
     async stop() {},

@@ -123,7 +123,7 @@ export async function pushed(h: ScimHarness, connectorId = 'scim'): Promise<void
   const deadline = Date.now() + 30_000;
   for (;;) {
     await h.server.scimPush.idle(connectorId);
-    if ((await repo.dirtyCount(connectorId)) === 0 && !h.server.runs.isRunning(connectorId)) return;
+    if ((await repo.dirtyCount(connectorId)) === 0 && !h.server.coordinator.isRunning(connectorId)) return;
     if (Date.now() > deadline) throw new Error('the push did not finish in 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
