@@ -3,7 +3,7 @@
 // their emulators read it and benchmarks replay it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpClient, formEncode } from './http.ts';
+import { HttpClient, formEncode, splitUrl } from './http.ts';
 
 /** The URL as built before the fast path: URL + searchParams.set. */
 function viaUrl(full: string, query: Record<string, string | number | boolean | undefined>): string {
@@ -50,4 +50,30 @@ test('resolve gives the same URL as URL + searchParams, for paths, absolute URLs
       await http.close();
     }
   }
+});
+
+test('splitUrl gives what new URL() gives, or leaves the URL to undici', () => {
+  const urls = [
+    'https://jira.example.com/rest/api/2/user?key=JIRAUSER10001',
+    'https://graph.example.com/v1.0/users?%24select=id%2CdisplayName&%24top=999',
+    'https://graph.example.com/v1.0/users?$skiptoken=RFNwdAIAAQAAAB4=&$top=100',
+    'http://127.0.0.1:38477/rest/api/2/user/properties/department?userKey=JIRAUSER10001',
+    'https://127.0.0.1:35901/v1.0/groups/abc/members/microsoft.graph.user?$select=id&$top=999',
+    'https://h.example/a?b?c', 'https://h.example/a/b/', 'https://h.example/', 'https://h.example/%7e/%41',
+    // Parsing changes these (or they are not plain): undici gets the URL as before.
+    'https://JIRA.example.com/x', 'https://h.example:443/x', 'http://h.example:80/x', 'https://h.example:0443/x', 'https://h.example:99999/x',
+    'https://h.example/a/../b', 'https://h.example/a/./b', 'https://h.example/a/%2e%2E/b', 'https://h.example/a/..', 'https://h.example/a?',
+    'https://127.1/x', 'https://0x7f.0.0.1/x', 'https://010.0.0.1/x', 'https://1.2.3/x', 'https://h.example/a b', "https://h.example/a?q='x'",
+    'https://h.example/ä', 'https://h.example/a#frag', 'https://h.example', 'https://h.example/a\\b', 'https://h.example/a|b', 'ftp://h.example/x',
+  ];
+  let fast = 0;
+  for (const url of urls) {
+    const split = splitUrl(url);
+    if (!split) continue;
+    fast++;
+    const u = new URL(url);
+    assert.deepEqual(split, { origin: u.origin, path: u.pathname + u.search }, url);
+  }
+  assert.equal(fast, 9, 'the plain URLs (the first nine) take the fast path, the others do not');
+  for (const url of urls.slice(9)) assert.equal(splitUrl(url), undefined, `${url} is left to undici`);
 });

@@ -190,14 +190,12 @@ export class HttpClient {
       try {
         this.stats.requests++;
         if (req.method !== 'GET') this.stats.writes++;
-        const res = await undiciRequest(url, {
-          method: req.method,
-          headers: sent,
-          body: bodyText,
-          // Timeouts come from the agent (headersTimeout / bodyTimeout); the signal only cancels.
-          dispatcher: this.dispatcher,
-          signal,
-        });
+        // Timeouts come from the agent (headersTimeout / bodyTimeout); the signal only cancels.
+        const options = { method: req.method, headers: sent, body: bodyText, signal };
+        // What undici.request(url) does after parsing the URL, without parsing it for the URLs
+        // this client builds (splitUrl); anything unusual is parsed by undici as before.
+        const target = splitUrl(url);
+        const res = target ? await this.dispatcher.request({ ...options, origin: target.origin, path: target.path }) : await undiciRequest(url, { ...options, dispatcher: this.dispatcher });
         status = res.statusCode;
         answeredStatus = status;
         resHeaders = res.headers;
@@ -356,6 +354,33 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Origin and path of a URL that `new URL()` would leave exactly as written (see splitUrl). */
+const PLAIN_URL = /^(https?:\/\/[a-z0-9.-]+(?::(\d{1,5}))?)(\/[A-Za-z0-9\-._~!$&()*+,;=:@/%]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*)?)$/;
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** A path segment that URL parsing resolves: `.`, `..`, or either written with `%2e`. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i;
+
+/**
+ * `{ origin, path }` as undici takes them from `new URL(url)` (origin, pathname + search), for a
+ * URL whose parsing would change nothing: a lower-case host, no default port, no dot segments,
+ * and only characters URL parsing keeps as they are. Undefined for anything else (the caller
+ * lets undici parse it). Saves a URL object per request for the URLs clients build themselves.
+ */
+export function splitUrl(url: string): { origin: string; path: string } | undefined {
+  const m = PLAIN_URL.exec(url);
+  if (!m) return undefined;
+  const [, origin, port, path] = m as unknown as [string, string, string | undefined, string];
+  if (port !== undefined && (port.startsWith('0') || (port === '443' && origin.startsWith('https:')) || (port === '80' && origin.startsWith('http:')) || Number(port) > 65535)) return undefined;
+  if (DOT_SEGMENT.test(path)) return undefined;
+  // A host whose last label is a number is an IPv4 address to URL, which rewrites any but the
+  // canonical form (127.1, 0x7f.0.0.1, 010.0.0.1).
+  const host = origin.slice(origin.indexOf('//') + 2, port === undefined ? undefined : origin.lastIndexOf(':'));
+  if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/.test(host) && !CANONICAL_IPV4.test(host)) return undefined;
+  // A query mark with nothing after it is dropped by URL (search is then '').
+  if (path.endsWith('?')) return undefined;
+  return { origin, path };
 }
 
 /**
