@@ -3,7 +3,6 @@
 // open, so an upgrade needs no separate step.
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { StorePostgresDialect } from './pg-dialect.ts';
 import type { Database } from './schema.ts';
@@ -65,6 +64,8 @@ export class Store {
     let dialect: 'sqlite' | 'postgres';
     let sqliteHandle: SQLite.Database | undefined;
     if (url && /^postgres(ql)?:\/\//.test(url)) {
+      // Loaded only for PostgreSQL: a store on SQLite (every CLI command by default) never needs it.
+      const { default: pg } = await import('pg');
       const pool = new pg.Pool({ connectionString: url, max: 10 });
       if (schema) {
         pool.on('connect', (client) => void client.query(`SET search_path TO "${schema}"`));
