@@ -525,7 +525,8 @@ export class SyncEngine {
       const fingerprints = new Map<string, string>();
       const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
       const slow: number[] = [];
-      for (const [i, user] of users.entries()) {
+      for (let i = 0; i < users.length; i++) {
+        const user = users[i]!;
         // Its manager (named by a key) may still come in this read: decided at the end of it.
         if (rc.keyWaiting.has(user.id) && !resolver.final) {
           defer(rc, user, t.config.id);
@@ -952,7 +953,8 @@ function managerId(u: SourceUser): string | undefined {
 export function userLabel(u: SourceUser): string {
   const a = u.attrs;
   const name = typeof a.displayName === 'string' ? a.displayName : undefined;
-  const login = [a.userPrincipalName, a.mail, a.login, a.email].find((x) => typeof x === 'string') as string | undefined;
+  // The first of these that is text (no array per call: this runs for every user journaled).
+  const login = typeof a.userPrincipalName === 'string' ? a.userPrincipalName : typeof a.mail === 'string' ? a.mail : typeof a.login === 'string' ? a.login : typeof a.email === 'string' ? a.email : undefined;
   if (name && login) return `${name} <${login}>`;
   return name ?? login ?? u.id;
 }
