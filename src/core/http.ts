@@ -130,10 +130,28 @@ export class HttpClient {
   resolve(url: string, query?: HttpRequest['query']): string {
     const full = /^https?:\/\//.test(url) ? url : this.baseUrl + (url.startsWith('/') ? url : `/${url}`);
     if (!query) return full;
+    // A URL without a query of its own (a path this client builds, the same few thousand times
+    // in a run) gets its parameters appended as URLSearchParams would write them, and its
+    // normalized form from a small cache; anything else goes through URL as before.
+    if (!full.includes('?') && !full.includes('#')) {
+      const search = formEncode(query);
+      if (search !== undefined) {
+        let base = this.normalized.get(full);
+        if (base === undefined) {
+          base = new URL(full).href;
+          if (this.normalized.size >= 500) this.normalized.clear();
+          this.normalized.set(full, base);
+        }
+        return search ? `${base}?${search}` : base;
+      }
+    }
     const u = new URL(full);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) u.searchParams.set(k, String(v));
     return u.toString();
   }
+
+  /** `new URL(x).href` of the query-less URLs this client sent to (see resolve). */
+  private readonly normalized = new Map<string, string>();
 
   async get<T = unknown>(url: string, query?: HttpRequest['query'], accept?: number[]): Promise<HttpResponse<T>> {
     return this.send<T>({ method: 'GET', url, query, accept });
@@ -141,7 +159,6 @@ export class HttpClient {
 
   async send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     const signal = req.signal && this.scopeSignal ? AbortSignal.any([req.signal, this.scopeSignal]) : (req.signal ?? this.scopeSignal);
-    const sleep = (ms: number) => this.sleepUnless(ms, signal);
     const url = this.resolve(req.url, req.query);
     let bodyText: string | undefined;
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
@@ -160,8 +177,12 @@ export class HttpClient {
     let reauthed = false;
     for (;;) {
       if (signal?.aborted) throw cancelled(signal, this.service);
-      await this.waitWhilePaused(signal);
-      const auth = this.opts.authHeaders ? await this.opts.authHeaders() : {};
+      // Checked here first: most requests are not paused, and need no await (a tick each) for it.
+      if (this.throttle.until > Date.now()) await this.waitWhilePaused(signal);
+      let auth = this.opts.authHeaders?.();
+      if (auth instanceof Promise) auth = await auth;
+      // The headers as sent (and as the recorder sees them): one object per attempt.
+      const sent = auth ? { ...headers, ...auth } : headers;
       let status: number;
       let resHeaders: Record<string, string | string[] | undefined>;
       let text: string;
@@ -169,14 +190,12 @@ export class HttpClient {
       try {
         this.stats.requests++;
         if (req.method !== 'GET') this.stats.writes++;
-        const res = await undiciRequest(url, {
-          method: req.method,
-          headers: { ...headers, ...auth },
-          body: bodyText,
-          // Timeouts come from the agent (headersTimeout / bodyTimeout); the signal only cancels.
-          dispatcher: this.dispatcher,
-          signal,
-        });
+        // Timeouts come from the agent (headersTimeout / bodyTimeout); the signal only cancels.
+        const options = { method: req.method, headers: sent, body: bodyText, signal };
+        // What undici.request(url) does after parsing the URL, without parsing it for the URLs
+        // this client builds (splitUrl); anything unusual is parsed by undici as before.
+        const target = splitUrl(url);
+        const res = target ? await this.dispatcher.request({ ...options, origin: target.origin, path: target.path }) : await undiciRequest(url, { ...options, dispatcher: this.dispatcher });
         status = res.statusCode;
         answeredStatus = status;
         resHeaders = res.headers;
@@ -189,7 +208,7 @@ export class HttpClient {
         if (attempt < this.retry.maxRetries && (idempotent || neverSent || req.retryUnsafe)) {
           attempt++;
           this.stats.retries++;
-          await sleep(this.backoff(attempt));
+          await this.sleepUnless(this.backoff(attempt), signal);
           continue;
         }
         if (answeredStatus !== undefined) {
@@ -204,7 +223,7 @@ export class HttpClient {
           cause: e,
         });
       }
-      this.opts.recorder?.({ method: req.method, url, headers: { ...headers, ...auth }, body: bodyText, status });
+      this.opts.recorder?.({ method: req.method, url, headers: sent, body: bodyText, status });
       let body = parseBody(text, resHeaders['content-type']);
       if (body === BROKEN_JSON) {
         // A success whose JSON is cut or garbled (a proxy or gateway gave up half-way) is no
@@ -246,7 +265,7 @@ export class HttpClient {
       if ((status >= 500 || status === 408) && attempt < this.retry.maxRetries && (idempotent || req.retryUnsafe)) {
         attempt++;
         this.stats.retries++;
-        await sleep(this.backoff(attempt));
+        await this.sleepUnless(this.backoff(attempt), signal);
         continue;
       }
       throw this.toError(status, body, url);
@@ -335,6 +354,61 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Origin and path of a URL that `new URL()` would leave exactly as written (see splitUrl). */
+const PLAIN_URL = /^(https?:\/\/[a-z0-9.-]+(?::(\d{1,5}))?)(\/[A-Za-z0-9\-._~!$&()*+,;=:@/%]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*)?)$/;
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** A path segment that URL parsing resolves: `.`, `..`, or either written with `%2e`. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?]|$)/i;
+
+/**
+ * `{ origin, path }` as undici takes them from `new URL(url)` (origin, pathname + search), for a
+ * URL whose parsing would change nothing: a lower-case host, no default port, no dot segments,
+ * and only characters URL parsing keeps as they are. Undefined for anything else (the caller
+ * lets undici parse it). Saves a URL object per request for the URLs clients build themselves.
+ */
+export function splitUrl(url: string): { origin: string; path: string } | undefined {
+  const m = PLAIN_URL.exec(url);
+  if (!m) return undefined;
+  const [, origin, port, path] = m as unknown as [string, string, string | undefined, string];
+  if (port !== undefined && (port.startsWith('0') || (port === '443' && origin.startsWith('https:')) || (port === '80' && origin.startsWith('http:')) || Number(port) > 65535)) return undefined;
+  if (DOT_SEGMENT.test(path)) return undefined;
+  // A host whose last label is a number is an IPv4 address to URL, which rewrites any but the
+  // canonical form (127.1, 0x7f.0.0.1, 010.0.0.1).
+  const host = origin.slice(origin.indexOf('//') + 2, port === undefined ? undefined : origin.lastIndexOf(':'));
+  if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)\.?$/.test(host) && !CANONICAL_IPV4.test(host)) return undefined;
+  // A query mark with nothing after it is dropped by URL (search is then '').
+  if (path.endsWith('?')) return undefined;
+  return { origin, path };
+}
+
+/**
+ * Query parameters serialized exactly as URLSearchParams does (application/x-www-form-urlencoded:
+ * space as '+', everything but letters, digits and `*-._` percent-encoded as UTF-8), in order,
+ * undefined values left out. Undefined when a value is not well-formed Unicode (a lone
+ * surrogate, which URLSearchParams would replace): the caller then takes the URL path.
+ */
+export function formEncode(query: NonNullable<HttpRequest['query']>): string | undefined {
+  let out = '';
+  for (const k in query) {
+    const v = query[k];
+    if (v === undefined) continue;
+    let pair: string;
+    try {
+      pair = `${formComponent(k)}=${formComponent(String(v))}`;
+    } catch {
+      return undefined;
+    }
+    out = out ? `${out}&${pair}` : pair;
+  }
+  return out;
+}
+
+function formComponent(s: string): string {
+  // encodeURIComponent leaves !'()~ as they are and writes a space as %20; the form encoding does not.
+  const e = encodeURIComponent(s);
+  return /[!'()~]|%20/.test(e) ? e.replace(/[!'()~]|%20/g, (m) => (m === '%20' ? '+' : `%${m.charCodeAt(0).toString(16).toUpperCase()}`)) : e;
 }
 
 /** A body that says (or looks like) JSON but does not parse: cut off or garbled on the way. */

@@ -97,6 +97,9 @@ interface RunContext {
   exhaustive: boolean;
   /** Pending shadow rows projected in this run, to settle once applied. */
   owed: Set<string>;
+  /** Owed ids not looked at by a settle yet, and those found settleable but not settled yet (see settle). */
+  owedFresh: string[];
+  settleable: Set<string>;
   /** Users not applied in this run (failed, circuit open): their rows stay pending. */
   unsettled: Set<string>;
   /** Single-user runs: the report for the UI. */
@@ -166,7 +169,7 @@ export class SyncEngine {
     };
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver());
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -296,7 +299,11 @@ export class SyncEngine {
 
   /** Projects a batch: the users in scope, then the gone ones; settles what the batch owed once applied. */
   private async project(rc: RunContext, users: SourceUser[], gone: Gone[], owed: string[], records: ReadonlyMap<string, ShadowRecord>, quiet = false): Promise<void> {
-    for (const id of owed) rc.owed.add(id);
+    for (const id of owed) {
+      if (rc.owed.has(id)) continue;
+      rc.owed.add(id);
+      rc.owedFresh.push(id);
+    }
     if (users.length > 0) {
       const unresolved = await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, records, rc.runtime.managerFields, rc.managers);
       for (const id of unresolved) rc.keyWaiting.add(id);
@@ -328,10 +335,23 @@ export class SyncEngine {
   /** Clears the pending mark of owed rows now applied (not failed, not waiting, not left out by an open circuit). */
   private async settle(rc: RunContext, final: boolean): Promise<void> {
     if (rc.owed.size === 0) return;
-    const waiting = (id: string) => [...rc.deferred.values()].some((m) => m.has(id)) || rc.deactivations.isWaiting(id);
+    const deferred = [...rc.deferred.values()];
+    const waiting = (id: string) => deferred.some((m) => m.has(id)) || rc.deactivations.isWaiting(id);
     // A gone user's row settles once the cleanup has run (or handed it to a quarantine).
-    const done = [...rc.owed].filter((id) => !rc.unsettled.has(id) && (final || !waiting(id)) && (rc.cleanedUp || !rc.gone.has(id)));
-    if (!final && done.length < 200 && rc.owed.size < 5000) return;
+    const settleable = (id: string) => !rc.unsettled.has(id) && (final || !waiting(id)) && (rc.cleanedUp || !rc.gone.has(id));
+    if (!final) {
+      // Before the end of the run only ids owed since the last look can be settleable: one that
+      // was not (failed, waiting for its manager, gone) stays so until the end of the run, when
+      // every owed id is looked at again. Looking at every owed id on every page instead cost
+      // O(owed) per page, and an initial sync owes every user waiting for its manager to the end.
+      for (const id of rc.owedFresh) if (settleable(id)) rc.settleable.add(id);
+      rc.owedFresh = [];
+      if (rc.settleable.size < 200 && rc.owed.size < 5000) return;
+    }
+    // Looked at again: a user may have failed or been deferred since it was found settleable.
+    const done = (final ? [...rc.owed] : [...rc.settleable]).filter(settleable);
+    rc.settleable.clear();
+    if (final) rc.owedFresh = [];
     await this.store.shadow.settle(rc.runtime.connector.id, done);
     for (const id of done) rc.owed.delete(id);
   }
@@ -553,7 +573,8 @@ export class SyncEngine {
       const fingerprints = new Map<string, string>();
       const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
       const slow: number[] = [];
-      for (const [i, user] of users.entries()) {
+      for (let i = 0; i < users.length; i++) {
+        const user = users[i]!;
         // Its manager (named by a key) may still come in this read: decided at the end of it.
         if (rc.keyWaiting.has(user.id) && !resolver.final) {
           defer(rc, user, t.config.id);
@@ -1022,7 +1043,8 @@ function managerId(u: SourceUser): string | undefined {
 export function userLabel(u: SourceUser): string {
   const a = u.attrs;
   const name = typeof a.displayName === 'string' ? a.displayName : undefined;
-  const login = [a.userPrincipalName, a.mail, a.login, a.email].find((x) => typeof x === 'string') as string | undefined;
+  // The first of these that is text (no array per call: this runs for every user journaled).
+  const login = typeof a.userPrincipalName === 'string' ? a.userPrincipalName : typeof a.mail === 'string' ? a.mail : typeof a.login === 'string' ? a.login : typeof a.email === 'string' ? a.email : undefined;
   if (name && login) return `${name} <${login}>`;
   return name ?? login ?? u.id;
 }

@@ -44,19 +44,14 @@ export class Journal {
    */
   record(item: JournalEntry): void {
     const key = item.operation;
-    const bump = (c: Omit<RunCounts, 'read' | 'targets'>) => {
-      // Cleanup counts are there only on runs that cleaned up (see RunCounts.disabled).
-      if (key === 'disabled' || key === 'deleted' || key === 'anonymised' || key === 'quarantined') c[key] = (c[key] ?? 0) + 1;
-      else c[key]++;
-    };
-    bump(this.counts);
+    bump(this.counts, key);
     // An account the mapping took inactive (and the target confirmed): a removal for the deletion safety (cleanup-burst.ts).
     const deactivated = !item.details?.simulated && isDeactivated(item);
     if (deactivated) this.counts.deactivated = (this.counts.deactivated ?? 0) + 1;
     if (item.targetId) {
       this.counts.targets ??= {};
       const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
-      bump(t);
+      bump(t, key);
       if (deactivated) t.deactivated = (t.deactivated ?? 0) + 1;
     }
     this.buffer.push({
@@ -99,4 +94,11 @@ export class Journal {
     this.buffer = [];
     await this.runs.addItems(this.runId, batch);
   }
+}
+
+/** Counts one item of `key` (a function of its own: record() runs once per user and target). */
+function bump(c: Omit<RunCounts, 'read' | 'targets'>, key: ItemOperation): void {
+  // Cleanup counts are there only on runs that cleaned up (see RunCounts.disabled).
+  if (key === 'disabled' || key === 'deleted' || key === 'anonymised' || key === 'quarantined') c[key] = (c[key] ?? 0) + 1;
+  else c[key]++;
 }

@@ -70,15 +70,25 @@ export async function attachManagerViews(shadow: ShadowRepo, connectorId: string
       u.attrs.manager = null;
       continue;
     }
-    // The manager's own manager is not part of its view (and may be attached to it already).
-    const { manager: _own, ...attrs } = (known ?? m.attrs) ?? {};
-    u.attrs.manager = { ...(fields ? pick(attrs, fields) : attrs), id };
+    u.attrs.manager = viewOf((known ?? m.attrs) ?? {}, fields, id);
   }
   return unresolved;
 }
 
-function pick(attrs: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+/**
+ * The view: the manager's attributes (only `fields` when given), without the manager's own
+ * manager (not part of its view, and may be attached to it already), and its id. Picked field by
+ * field, without copying the whole record first: this runs once per user with a manager.
+ */
+function viewOf(attrs: Record<string, unknown>, fields: readonly string[] | null, id: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) if (attrs[f] !== undefined) out[f] = attrs[f];
+  if (fields) {
+    for (const f of fields) if (f !== 'manager' && attrs[f] !== undefined) out[f] = attrs[f];
+  } else {
+    for (const f in attrs) if (f !== 'manager' && Object.prototype.hasOwnProperty.call(attrs, f)) out[f] = attrs[f];
+  }
+  // Last, as `{ ...attrs, id }` put it (an `id` among the attributes keeps its place, as there):
+  // the view is part of the link fingerprint, so its JSON must not change with this code.
+  out.id = id;
   return out;
 }

@@ -55,7 +55,8 @@ export async function buildRuntime(connector: ConnectorConfig, ctx: ConnectorCon
     const mapping = compileMapping(config.mapping, capabilities, { groupRules: config.groupRules });
     targets.push({
       config,
-      connector: def.create(config, ctx.recorder ? { ...ctx, recorder: (r) => ctx.recorder!({ ...r, connector: connector.id, target: t.id }) } : ctx),
+      // Tagged in place: the HTTP client builds a fresh record per request (no copy per request).
+      connector: def.create(config, ctx.recorder ? { ...ctx, recorder: (r) => { r.connector = connector.id; r.target = t.id; ctx.recorder!(r); } } : ctx),
       capabilities,
       mapping,
       // Group rules produce `groups` even without a `groups` mapping rule.

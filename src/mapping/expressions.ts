@@ -133,6 +133,21 @@ function inLane<T>(task: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/**
+ * JSONata's `$targetUsername`, bound per evaluation because the answer depends on the run's link
+ * store. Built only when JSONata runs here (not for direct, memoized or worker evaluations).
+ */
+function bindingsFor(lookups: ExpressionLookups): Record<string, unknown> {
+  return {
+    targetUsername: (sourceId: unknown): string | undefined => {
+      if (typeof sourceId !== 'string' || sourceId === '') return undefined;
+      const username = lookups.targetUsernameOf(sourceId);
+      if (username === undefined) lookups.onUnresolved();
+      return username ?? undefined;
+    },
+  };
+}
+
 export interface ExpressionLookups {
   /** Resolves `$targetUsername(id)`; undefined means not known yet. */
   targetUsernameOf: TargetUsernameLookup;
@@ -203,15 +218,6 @@ export class CompiledExpression {
 
   /** Evaluates against one user's input. Rejects with an Error whose message an admin can act on. */
   evaluate(input: Record<string, unknown>, lookups: ExpressionLookups): Promise<unknown> {
-    const bindings = {
-      // Bound per evaluation because the answer depends on the run's link store.
-      targetUsername: (sourceId: unknown): string | undefined => {
-        if (typeof sourceId !== 'string' || sourceId === '') return undefined;
-        const username = lookups.targetUsernameOf(sourceId);
-        if (username === undefined) lookups.onUnresolved();
-        return username ?? undefined;
-      },
-    };
     if (this.direct) {
       try {
         return Promise.resolve(this.direct(input, lookups));
@@ -231,7 +237,7 @@ export class CompiledExpression {
         ),
       );
     }
-    const evaluation = this.onMainThread ? this.evaluateHere(input, bindings) : this.evaluateInWorker(input, lookups);
+    const evaluation = this.onMainThread ? this.evaluateHere(input, bindingsFor(lookups)) : this.evaluateInWorker(input, lookups);
     return evaluation.then(
       (result) => {
         if (key !== undefined) this.remember(key, result);

@@ -154,17 +154,24 @@ export async function evaluateRule(runtime: RuleRuntime, scope: UserScope, manag
     // Not worth running when a reference it reads is not resolved yet: the engine
     // evaluates the user again after the run's first pass.
     if (reader.expression.readsManagerTargetUsername && scope.managerTargetUsername() === undefined) return { kind: 'pending' };
-    let unresolved = false;
-    const raw = await reader.expression.evaluate(scope.expressionInput(managerInInput), {
-      targetUsernameOf: (id) => scope.ctx.targetUsernameOf(id),
-      onUnresolved: () => {
-        unresolved = true;
-      },
-    });
+    const lookups = new RuleLookups(scope);
+    const raw = await reader.expression.evaluate(scope.expressionInput(managerInInput), lookups);
     // Even when a fallback produced something, a value computed without the reference
     // may be wrong; the second pass decides.
-    return unresolved ? { kind: 'pending' } : settle(runtime, raw);
+    return lookups.unresolved ? { kind: 'pending' } : settle(runtime, raw);
   } catch (e) {
     return { kind: 'error', message: errorMessage(e) };
+  }
+}
+
+/** An expression's link lookups for one evaluation (a class: no closures made per user and rule). */
+class RuleLookups {
+  unresolved = false;
+  constructor(private readonly scope: UserScope) {}
+  targetUsernameOf(id: string): string | null | undefined {
+    return this.scope.ctx.targetUsernameOf(id);
+  }
+  onUnresolved(): void {
+    this.unresolved = true;
   }
 }

@@ -174,7 +174,7 @@ export class RunEventRelay {
 
   private async listen(reconnecting: boolean): Promise<void> {
     if (this.closed) return;
-    const client = this.store.dedicatedConnection();
+    const client = await this.store.dedicatedConnection();
     let lost = false;
     const onLost = (err?: unknown) => {
       if (lost) return;

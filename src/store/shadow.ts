@@ -6,7 +6,7 @@
 // nothing. "Last seen by a complete read" is the connector's `completeReadAt` for every row
 // without a tombstone (a complete read tombstones what it did not return), so no row is
 // rewritten to say it was seen again.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { assertRunOwner } from './run-fence.ts';
 import type { ManagerRef, SourceKeyType } from '../core/types.ts';
@@ -144,7 +144,10 @@ export class ShadowRepo {
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
       for (let i = 0; i < ids.length; i += CHUNK) {
-        await trx.updateTable('shadow_users').set({ pending: 0 }).where('connector_id', '=', connectorId).where('pending', '=', 1).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
+        // `+pending`: without table statistics SQLite would search the (connector, pending) index
+        // and scan every pending row for each chunk (an initial sync has all its rows pending: quadratic);
+        // the unary plus leaves it the primary key (connector, source id).
+        await trx.updateTable('shadow_users').set({ pending: 0 }).where('connector_id', '=', connectorId).where(sql<number>`+${sql.ref('pending')}`, '=', 1).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
       }
     });
   }

@@ -519,9 +519,11 @@ async function countableUsers(graph: HttpClient, filter: string | undefined): Pr
 /** Graph JSON → SourceUser: annotations dropped, manager resolved to a reference or null. */
 export function toSourceUser(raw: Record<string, unknown>, withManager: boolean): SourceUser {
   const attrs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (k.startsWith('@odata.') || k === 'manager') continue;
-    attrs[k] = v;
+  // Once per user read: keys in place, no array of entries per user. `raw` comes from JSON.parse
+  // (own properties only, none inherited).
+  for (const k in raw) {
+    if (k === 'manager' || k.startsWith('@odata.')) continue;
+    attrs[k] = raw[k];
   }
   if (typeof raw.id !== 'string') throw new IdsyncError('TRANSIENT', 'Microsoft Graph returned a user without an id');
   return withManager ? { id: raw.id, attrs, manager: managerRef(raw.manager as Record<string, unknown> | undefined) } : { id: raw.id, attrs };

@@ -400,16 +400,7 @@ export class JiraDcTarget implements TargetConnector {
 
   /** Adds one membership; returns a readable problem, or undefined when the user is a member. */
   private async addToGroup(ref: TargetUserRef, username: string, group: string, createMissing: boolean): Promise<string | undefined> {
-    const add = () =>
-      this.http.send({
-        method: 'POST',
-        url: `${API}/group/user`,
-        query: { groupname: group },
-        body: { name: username },
-        accept: [400, 404],
-        retryUnsafe: true, // adding twice is harmless: "already a member" is checked below
-      });
-    let res = await add();
+    let res = await this.postMembership(username, group);
     if (res.status === 404) {
       // The group was missing when we tried. It may exist by now (another worker of this run,
       // or an administrator, created it meanwhile); either way the add is tried once more.
@@ -419,12 +410,23 @@ export class JiraDcTarget implements TargetConnector {
         }
         await this.http.send({ method: 'POST', url: `${API}/group`, body: { name: group }, accept: [400], retryUnsafe: true });
       }
-      res = await add();
+      res = await this.postMembership(username, group);
     }
     if (res.status < 300) return undefined;
     // Jira answers 400 to an existing membership; whatever the wording, the membership decides.
     if (await this.isMember(ref, group)) return undefined;
     return `could not add to group "${group}": Jira answered ${res.status}: ${describeBody(res.status, res.body)}`;
+  }
+
+  private postMembership(username: string, group: string) {
+    return this.http.send({
+      method: 'POST',
+      url: `${API}/group/user`,
+      query: { groupname: group },
+      body: { name: username },
+      accept: [400, 404],
+      retryUnsafe: true, // adding twice is harmless: "already a member" is checked by addToGroup
+    });
   }
 
   private async removeFromGroup(ref: TargetUserRef, username: string, group: string): Promise<string | undefined> {
