@@ -36,6 +36,8 @@ interface ScenarioResult {
   /** idsync's own CPU time (user + system) in the scenario, when measured. */
   cpuMs?: number;
   peakRssMb: number;
+  /** The worker's peak heap, external and array buffers (MB), and the heap at the sweep with IDSYNC_BENCH_HEAP. */
+  memory?: Record<string, number>;
   requests: number;
   writes: number;
   counts?: Record<string, number>;
@@ -130,12 +132,22 @@ async function runWorker(job: Record<string, unknown>, dir: string): Promise<Rec
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 });
   // IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of every scenario's worker into DIR.
   const profile = process.env.IDSYNC_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDSYNC_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // IDSYNC_BENCH_HEAP=DIR: the heap after a GC when the run reaches the sweep (bench/worker.ts).
+  const heap = process.env.IDSYNC_BENCH_HEAP ? ['--expose-gc'] : [];
+  const child = spawn(process.execPath, [...profile, ...heap, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`benchmark worker exited with ${code}`);
   return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** A worker's memory figures beside its peak RSS: peak heap, external, and the heap at the sweep when measured. */
+function memoryText(w: Record<string, any>): string {
+  const m = w.memory as Record<string, number> | undefined;
+  if (!m) return '';
+  const at = w.heapAtSweepMb !== undefined ? `; at the sweep after GC: heap ${Number(w.heapAtSweepMb).toFixed(0)} MB, RSS ${Number(w.rssAtSweepMb).toFixed(0)} MB; live heap max ${Number(w.liveHeapMaxMb).toFixed(0)} MB at ${Number(w.liveHeapMaxAtS).toFixed(1)} s (${w.liveHeapMaxPhase})` : '';
+  return `peak heap ${m.heapUsedMb!.toFixed(0)} MB of ${m.heapTotalMb!.toFixed(0)}, external ${m.externalMb!.toFixed(0)} MB${at}`;
 }
 
 /** Reads a worker's recorded requests (see worker.ts for the format). */
@@ -225,6 +237,7 @@ async function main(): Promise<void> {
       ratioParsed: w.wallMs / floorParsedMs,
       cpuMs: w.cpuMs,
       peakRssMb: w.peakRssMb,
+      memory: { ...w.memory, ...(w.heapAtSweepMb !== undefined ? { heapAtSweepMb: w.heapAtSweepMb, rssAtSweepMb: w.rssAtSweepMb, liveHeapMaxMb: w.liveHeapMaxMb, liveHeapMaxAtS: w.liveHeapMaxAtS } : {}) },
       requests: reqs.length,
       writes: reqs.filter(isWrite).length,
       counts: w.counts,
@@ -236,7 +249,7 @@ async function main(): Promise<void> {
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
     const r = await measure(scenario, w, await readRecords(recordFile));
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB (${memoryText(w)}), ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
   };
 

@@ -7,6 +7,7 @@
 // With `ldap` (a running slapd, bench/ldap.ts) the connector reads that directory instead of the
 // Graph tenant, and every LDAP search it starts is written to ldapRecordFile for the LDAP floor.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -62,10 +63,49 @@ const engine = new SyncEngine(store, {
 });
 
 const result: Record<string, unknown> = {};
+// Where memory goes: the largest heap, external and array-buffer figures seen (sampled every
+// 100 ms), and with IDSYNC_BENCH_HEAP=DIR the heap after a GC, plus a heap snapshot, when the
+// run reaches the sweep (every per-run collection is at its fullest then).
+const peaks = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0 };
+const sample = () => {
+  const m = process.memoryUsage();
+  peaks.heapUsedMb = Math.max(peaks.heapUsedMb, m.heapUsed / 2 ** 20);
+  peaks.heapTotalMb = Math.max(peaks.heapTotalMb, m.heapTotal / 2 ** 20);
+  peaks.externalMb = Math.max(peaks.externalMb, m.external / 2 ** 20);
+  peaks.arrayBuffersMb = Math.max(peaks.arrayBuffersMb, m.arrayBuffers / 2 ** 20);
+};
+const sampler = setInterval(sample, 100);
+sampler.unref();
+const heapDir = process.env.IDSYNC_BENCH_HEAP;
+let snapped = false;
+let phase = 'start';
+const t0 = performance.now();
+// With IDSYNC_BENCH_HEAP the live heap (after a full GC) is sampled every second: its largest
+// value, when and in which phase, says what the run holds at once (the GCs cost some wall time;
+// IDSYNC_BENCH_HEAP_MS sets the interval).
+if (heapDir) {
+  const live = setInterval(() => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const mb = process.memoryUsage().heapUsed / 2 ** 20;
+    if (mb > Number(result.liveHeapMaxMb ?? 0)) Object.assign(result, { liveHeapMaxMb: mb, liveHeapMaxAtS: (performance.now() - t0) / 1000, liveHeapMaxPhase: phase });
+    const at = Number(process.env.IDSYNC_BENCH_HEAP_SNAPSHOT_AT_S);
+    if (at && !result.heapSnapshot && (performance.now() - t0) / 1000 >= at) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/at-${at}s-${process.pid}.heapsnapshot`);
+  }, Number(process.env.IDSYNC_BENCH_HEAP_MS ?? 1000));
+  live.unref();
+}
+const onProgress = (p: { phase: string }) => {
+  phase = p.phase;
+  if (!heapDir || snapped || p.phase !== 'checking-missing') return;
+  snapped = true;
+  (globalThis as { gc?: () => void }).gc?.();
+  result.heapAtSweepMb = process.memoryUsage().heapUsed / 2 ** 20;
+  result.rssAtSweepMb = process.memoryUsage().rss / 2 ** 20;
+  if (process.env.IDSYNC_BENCH_HEAP_SNAPSHOT) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/sweep-${process.pid}.heapsnapshot`);
+};
 if (job.scenario === 'full' || job.scenario === 'incremental') {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile });
+  const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile, onProgress });
   result.wallMs = performance.now() - started;
   // idsync's own CPU time (user + system, microseconds): steadier than wall time on a busy machine.
   const cpu = process.cpuUsage(cpuBefore);
@@ -91,6 +131,8 @@ if (job.scenario === 'full' || job.scenario === 'incremental') {
 }
 // maxRSS is the process's peak resident set size, in kilobytes.
 result.peakRssMb = process.resourceUsage().maxRSS / 1024;
+sample();
+result.memory = peaks;
 await store.close();
 flush();
 closeSync(fd);
