@@ -72,13 +72,16 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--scim-clients 8] [--no-target-floor] [--json]');
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim] [--seed-direct] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--scim-clients 8] [--no-target-floor] [--json]');
+  console.log('--seed-direct: instead of the initial sync, put the store (shadow, links, fingerprints) and the Jira emulator in the state it leaves (bench/seed-direct.ts), for no-change and incremental runs at 1,000,000 users.');
   console.log('ldap: a real slapd (Debian slapd) seeded with N users, full read + initial sync into Jira and a no-change sync, against a bare ldapts paged search of the same entries.');
   console.log('scim: N users created by --scim-clients concurrent SCIM clients, pushed into Jira: answers/s, latency, time until all are in Jira, runs, lost.');
   console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
+/** The store and Jira as an initial sync leaves them, seeded directly instead of synced (bench/seed-direct.ts). */
+const seedDirectly = args.includes('--seed-direct');
 const json = args.includes('--json');
 const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim').split(','));
 /** Scenarios that need no Graph tenant: with only these, the Entra emulator is not started. */
@@ -301,7 +304,11 @@ async function main(): Promise<void> {
     log(`incremental ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${graphReqs.length} Graph requests, ${graphCalls} calls counting $batch parts (${pages} delta pages; goal ≤ ${sample.length} + pages), ${writes.length} writes: ${written.size}/${sample.length} changed users' jobTitle, ${stray.length} other${stray.length ? ': ' + stray.slice(0, 5).join(', ') : ''} · ${JSON.stringify(w.counts)}`);
   };
 
-  await fullSync('initial');
+  if (seedDirectly) {
+    const w = await runWorker({ info, dataDir, scenario: 'seed', recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`seed-direct failed: ${w.error}`);
+    log(`seed-direct: ${w.seeded.read} users read, ${w.seeded.linked} linked, ${w.seeded.notCreatable} not creatable, in ${(w.wallMs / 1000).toFixed(1)} s (CPU ${(w.cpuMs / 1000).toFixed(1)} s, peak RSS ${w.peakRssMb.toFixed(0)} MB)`);
+  } else await fullSync('initial');
   if (only.has('nochange')) {
     const runs: ScenarioResult[] = [];
     for (let i = 0; i < repeat; i++) runs.push(await fullSync('nochange', false, false));

@@ -3,7 +3,8 @@
 // them as the transport floor) and prints one JSON line with its measurements.
 //
 //   node --import tsx bench/worker.ts <job.json>
-// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users', reconcile?, userRefs?, recordFile, ldap?, ldapRecordFile? }
+// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users' | 'seed', reconcile?, userRefs?, recordFile, ldap?, ldapRecordFile? }
+// `seed` leaves the store and the Jira emulator as an initial sync would (bench/seed-direct.ts).
 // With `ldap` (a running slapd, bench/ldap.ts) the connector reads that directory instead of the
 // Graph tenant, and every LDAP search it starts is written to ldapRecordFile for the LDAP floor.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -15,11 +16,12 @@ import { demoConnector, demoLdapConnector } from '../src/cli/demo.ts';
 import { LdapConnection, type SearchSpec } from '../src/sources/ldap/connection.ts';
 import type { Slapd } from '../emulators/ldap/slapd.ts';
 import type { RecordedSearch } from './ldap.ts';
+import { seedDirect } from './seed-direct.ts';
 
 interface Job {
   info: SuiteInfo;
   dataDir: string;
-  scenario: 'full' | 'incremental' | 'users';
+  scenario: 'full' | 'incremental' | 'users' | 'seed';
   reconcile?: boolean;
   userRefs?: string[];
   recordFile: string;
@@ -102,7 +104,12 @@ const onProgress = (p: { phase: string }) => {
   result.rssAtSweepMb = process.memoryUsage().rss / 2 ** 20;
   if (process.env.IDSYNC_BENCH_HEAP_SNAPSHOT) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/sweep-${process.pid}.heapsnapshot`);
 };
-if (job.scenario === 'full' || job.scenario === 'incremental') {
+if (job.scenario === 'seed') {
+  const cpuBefore = process.cpuUsage();
+  const seeded = await seedDirect(store, connector, { ca: job.info.graph.ca }, job.info.jira.url, (s) => process.stderr.write(s + '\n'));
+  const cpu = process.cpuUsage(cpuBefore);
+  Object.assign(result, { status: 'succeeded', wallMs: seeded.ms, cpuMs: (cpu.user + cpu.system) / 1000, seeded });
+} else if (job.scenario === 'full' || job.scenario === 'incremental') {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile, onProgress });

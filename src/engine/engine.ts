@@ -699,12 +699,7 @@ export class SyncEngine {
     const manager = managerId(user);
     const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
     if (managerUsername === undefined) return undefined;
-    // Built on the shadow's fingerprint of the record (already computed at ingest) and the manager
-    // view, so the ~2 KB record is serialized once per run, not twice.
-    const record = recordFingerprintOf(user);
-    if (record) return hash('sha1', `${t.mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
-    // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
-    return hash('sha1', `${t.mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
+    return linkFingerprint(user, t.mappingHash, managerUsername);
   }
 
   /**
@@ -915,6 +910,20 @@ export class SyncEngine {
       await runtime.close();
     }
   }
+}
+
+/**
+ * A link's fingerprint: what a user's mapped values in a target depend on (the mapping, the
+ * source record, the manager view, the manager's username there when a rule reads it). Built on
+ * the shadow's fingerprint of the record (computed at ingest), so the ~2 KB record is serialized
+ * once per run, not twice. Exported for the benchmark's direct seeding (bench/seed-direct.ts),
+ * which must leave the links exactly as a sync does.
+ */
+export function linkFingerprint(user: SourceUser, mappingHash: string, managerUsername: string | null): string {
+  const record = recordFingerprintOf(user);
+  if (record) return hash('sha1', `${mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
+  // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
+  return hash('sha1', `${mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
 }
 
 function breakerOf(rc: RunContext, t: TargetRuntime): CircuitBreaker {
