@@ -47,6 +47,8 @@ interface SeedAccount {
 }
 
 const CHUNK = 1000;
+/** Jira puts every account it creates into its applications' default groups; the emulator's (emulators/jira-dc defaultGroups) is this one. */
+const JIRA_DEFAULT_GROUPS = ['jira-software-users'];
 
 export async function seedDirect(store: Store, connector: ConnectorConfig, ctx: ConnectorContext, jiraUrl: string, log: (s: string) => void = () => undefined): Promise<SeedResult> {
   const started = performance.now();
@@ -172,7 +174,7 @@ function accountOf(username: string, effective: FieldValues): SeedAccount {
     displayName: text(effective['user.displayName']),
     emailAddress: text(effective['user.email']),
     active: typeof effective['user.active'] === 'boolean' ? effective['user.active'] : undefined,
-    groups: Array.isArray(effective.groups) ? (effective.groups as string[]) : [],
+    groups: [...new Set([...(Array.isArray(effective.groups) ? (effective.groups as string[]) : []), ...JIRA_DEFAULT_GROUPS])],
     properties,
   };
 }
