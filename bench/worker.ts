@@ -67,7 +67,7 @@ const engine = new SyncEngine(store, {
 const result: Record<string, unknown> = {};
 // Where memory goes: the largest heap, external and array-buffer figures seen (sampled every
 // 100 ms), and with IDSYNC_BENCH_HEAP=DIR the heap after a GC, plus a heap snapshot, when the
-// run reaches the sweep (every per-run collection is at its fullest then).
+// run reaches the sweep.
 const peaks = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0 };
 const sample = () => {
   const m = process.memoryUsage();
@@ -90,8 +90,9 @@ if (heapDir) {
     (globalThis as { gc?: () => void }).gc?.();
     const mb = process.memoryUsage().heapUsed / 2 ** 20;
     if (mb > Number(result.liveHeapMaxMb ?? 0)) Object.assign(result, { liveHeapMaxMb: mb, liveHeapMaxAtS: (performance.now() - t0) / 1000, liveHeapMaxPhase: phase });
-    const at = Number(process.env.IDSYNC_BENCH_HEAP_SNAPSHOT_AT_S);
-    if (at && !result.heapSnapshot && (performance.now() - t0) / 1000 >= at) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/at-${at}s-${process.pid}.heapsnapshot`);
+    // IDSYNC_BENCH_HEAP_SNAPSHOT_MB: one heap snapshot the first time the live heap passes this size.
+    const over = Number(process.env.IDSYNC_BENCH_HEAP_SNAPSHOT_MB);
+    if (over && !result.heapSnapshot && mb >= over) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/live-${Math.round(mb)}mb-${process.pid}.heapsnapshot`);
   }, Number(process.env.IDSYNC_BENCH_HEAP_MS ?? 1000));
   live.unref();
 }
@@ -102,7 +103,6 @@ const onProgress = (p: { phase: string }) => {
   (globalThis as { gc?: () => void }).gc?.();
   result.heapAtSweepMb = process.memoryUsage().heapUsed / 2 ** 20;
   result.rssAtSweepMb = process.memoryUsage().rss / 2 ** 20;
-  if (process.env.IDSYNC_BENCH_HEAP_SNAPSHOT) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/sweep-${process.pid}.heapsnapshot`);
 };
 if (job.scenario === 'seed') {
   const cpuBefore = process.cpuUsage();

@@ -96,7 +96,13 @@ interface RunContext {
   resolvers: Map<string, UsernameResolver>;
   progress: SyncProgress;
   /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
-  deferred: Map<string, Map<string, SourceUser>>;
+  deferred: Map<string, Map<string, string | null>>;
+  /**
+   * The deferred users themselves, in a dry run only: a run that writes re-reads them from the
+   * shadow at the end of the read (ingested before they were projected), so an initial sync of
+   * a large directory holds ids of the users waiting for their managers, not their records.
+   */
+  deferredUsers: Map<string, SourceUser>;
   /** Per target, full runs: group removals held until the read is complete (read-guard.ts). */
   removals: Map<string, RemovalGuard>;
   /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
@@ -174,7 +180,7 @@ export class SyncEngine {
     };
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), deferredUsers: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set() };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver(!req.dryRun));
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -710,24 +716,45 @@ export class SyncEngine {
     if (rc.deferred.size === 0) return;
     rc.progress.phase = 'resolving';
     rc.req.onProgress?.({ ...rc.progress });
-    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no manager).
-    const byKey = new Map<string, SourceUser>();
-    for (const waiting of rc.deferred.values()) for (const u of waiting.values()) if (rc.keyWaiting.has(u.id)) byKey.set(u.id, u);
+    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no
+    // manager). Users re-read from the shadow get their views attached afresh (deferredUsersOf).
+    // Their managers' ids, known now, order them after their managers below.
+    const keyed = [...rc.keyWaiting];
     rc.keyWaiting.clear();
-    const again = [...byKey.values()];
-    for (let i = 0; i < again.length; i += 500) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, again.slice(i, i + 500), new Map(), rc.runtime.managerFields, rc.managers);
+    for (let i = 0; i < keyed.length; i += 500) {
+      const users = await this.deferredUsersOf(rc, keyed.slice(i, i + 500));
+      if (rc.req.dryRun) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, new Map(), rc.runtime.managerFields, rc.managers);
+      for (const u of users) for (const waiting of rc.deferred.values()) if (waiting.has(u.id)) waiting.set(u.id, managerId(u) ?? null);
+    }
     for (const t of rc.runtime.targets) {
       const waiting = rc.deferred.get(t.config.id);
       if (!waiting?.size) continue;
       rc.resolvers.get(t.config.id)!.final = true;
       while (waiting.size > 0) {
-        let ready = [...waiting.values()].filter((u) => !waiting.has(managerId(u) ?? ''));
-        if (ready.length === 0) ready = [...waiting.values()]; // a cycle: nothing more to wait for
-        for (const u of ready) waiting.delete(u.id);
-        for (let i = 0; i < ready.length; i += 200) await this.processUsers(rc, ready.slice(i, i + 200), report, t);
+        let ready = [...waiting].filter(([, manager]) => !waiting.has(manager ?? '')).map(([id]) => id);
+        if (ready.length === 0) ready = [...waiting.keys()]; // a cycle: nothing more to wait for
+        for (const id of ready) waiting.delete(id);
+        for (let i = 0; i < ready.length; i += 200) await this.processUsers(rc, await this.deferredUsersOf(rc, ready.slice(i, i + 200)), report, t);
       }
     }
     rc.deferred.clear();
+    rc.deferredUsers.clear();
+  }
+
+  /** Deferred users by id: held in a dry run, else their records as ingested, from the shadow, with their manager views. */
+  private async deferredUsersOf(rc: RunContext, ids: string[]): Promise<SourceUser[]> {
+    if (rc.req.dryRun) return ids.map((id) => rc.deferredUsers.get(id)).filter((u): u is SourceUser => !!u);
+    const rows = await this.store.shadow.getMany(rc.runtime.connector.id, ids);
+    const users: SourceUser[] = [];
+    for (const id of ids) {
+      const r = rows.get(id);
+      if (!r?.record || r.tombstone) continue; // gone since it was deferred: its tombstone is projected
+      const u = userOf(id, r.record);
+      noteRecordFingerprint(u, r.fingerprint);
+      users.push(u);
+    }
+    await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, new Map(), rc.runtime.managerFields, rc.managers);
+    return users;
   }
 
   /**
@@ -958,7 +985,8 @@ function failForStoppedTargets(rc: RunContext): void {
 function defer(rc: RunContext, user: SourceUser, targetId: string): void {
   let waiting = rc.deferred.get(targetId);
   if (!waiting) rc.deferred.set(targetId, (waiting = new Map()));
-  waiting.set(user.id, user);
+  waiting.set(user.id, managerId(user) ?? null);
+  if (rc.req.dryRun) rc.deferredUsers.set(user.id, user);
 }
 
 function oneBatch(batch: IngestBatch): Reader {
