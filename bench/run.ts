@@ -137,7 +137,9 @@ async function runWorker(job: Record<string, unknown>, dir: string): Promise<Rec
   const profile = process.env.IDSYNC_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDSYNC_BENCH_PROFILE}`] : [];
   // IDSYNC_BENCH_HEAP=DIR: the heap after a GC when the run reaches the sweep (bench/worker.ts).
   const heap = process.env.IDSYNC_BENCH_HEAP ? ['--expose-gc'] : [];
-  const child = spawn(process.execPath, [...profile, ...heap, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // IDSYNC_BENCH_NODE_FLAGS: V8 flags for the scenario workers (e.g. heap sizes), to compare.
+  const flags = (process.env.IDSYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...heap, ...flags, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
