@@ -130,7 +130,7 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
 }
 
 /** Runs one scenario in a fresh worker process and returns its JSON line. */
-async function runWorker(job: Record<string, unknown>, dir: string): Promise<Record<string, any>> {
+async function runWorker(job: Record<string, unknown>, dir: string, nodeFlags?: string): Promise<Record<string, any>> {
   const jobFile = join(dir, 'job.json');
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 });
   // IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of every scenario's worker into DIR.
@@ -138,7 +138,7 @@ async function runWorker(job: Record<string, unknown>, dir: string): Promise<Rec
   // IDSYNC_BENCH_HEAP=DIR: the heap after a GC when the run reaches the sweep (bench/worker.ts).
   const heap = process.env.IDSYNC_BENCH_HEAP ? ['--expose-gc'] : [];
   // IDSYNC_BENCH_NODE_FLAGS: V8 flags for the scenario workers (e.g. heap sizes), to compare.
-  const flags = (process.env.IDSYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = (nodeFlags ?? process.env.IDSYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...profile, ...heap, ...flags, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -249,8 +249,8 @@ async function main(): Promise<void> {
     };
   };
 
-  const fullSync = async (scenario: string, reconcile = false, record = true) => {
-    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir);
+  const fullSync = async (scenario: string, reconcile = false, record = true, nodeFlags?: string) => {
+    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir, nodeFlags);
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
     const r = await measure(scenario, w, await readRecords(recordFile));
     if (record) results.push(r);
@@ -313,7 +313,13 @@ async function main(): Promise<void> {
   } else await fullSync('initial');
   if (only.has('nochange')) {
     const runs: ScenarioResult[] = [];
-    for (let i = 0; i < repeat; i++) runs.push(await fullSync('nochange', false, false));
+    // IDSYNC_BENCH_NOCHANGE_FLAGS="A|B|…": repetition i runs with V8 flags variant i mod n (compare heap settings on one seeded store).
+    const variants = process.env.IDSYNC_BENCH_NOCHANGE_FLAGS?.split('|');
+    for (let i = 0; i < repeat; i++) {
+      const v = variants?.[i % variants.length];
+      if (v !== undefined) log(`nochange with V8 flags: ${v || '(none)'}`);
+      runs.push(await fullSync('nochange', false, false, v));
+    }
     const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
     results.push({ ...median, scenario: repeat > 1 ? `nochange (median of ${repeat})` : 'nochange' });
   }
