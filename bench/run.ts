@@ -36,6 +36,8 @@ interface ScenarioResult {
   /** idsync's own CPU time (user + system) in the scenario, when measured. */
   cpuMs?: number;
   peakRssMb: number;
+  /** V8 flags the worker ran with (IDSYNC_BENCH_NOCHANGE_FLAGS). */
+  nodeFlags?: string;
   /** The worker's peak heap, external and array buffers (MB), and the heap at the sweep with IDSYNC_BENCH_HEAP. */
   memory?: Record<string, number>;
   requests: number;
@@ -318,10 +320,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       const v = variants?.[i % variants.length];
       if (v !== undefined) log(`nochange with V8 flags: ${v || '(none)'}`);
-      runs.push(await fullSync('nochange', false, false, v));
+      runs.push({ ...(await fullSync('nochange', false, false, v)), nodeFlags: v });
     }
-    const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
-    results.push({ ...median, scenario: repeat > 1 ? `nochange (median of ${repeat})` : 'nochange' });
+    // One result per flags variant (the median of its runs); without variants, the median of all.
+    for (const v of variants ?? [undefined]) {
+      const mine = runs.filter((r) => r.nodeFlags === v);
+      if (mine.length === 0) continue;
+      const median = [...mine].sort((a, b) => a.ratio - b.ratio)[Math.floor(mine.length / 2)]!;
+      const flags = v ? ` [${v}]` : variants ? ' [default V8 flags]' : '';
+      results.push({ ...median, scenario: `${mine.length > 1 ? `nochange (median of ${mine.length})` : 'nochange'}${flags}` });
+    }
   }
   if (only.has('changed')) {
     const changed = (await emu.command({ cmd: 'mutate', fraction: 0.01, seed: 99 })) as { changed: number };
