@@ -246,6 +246,7 @@ export class SyncEngine {
     }
   }
 
+  /** The read and everything after it (see pipeline), inside the run's scratch marks. */
   private async pipelineRead(rc: RunContext, reader: Reader, ingest: ShadowIngest, carried: Set<string>, startExhaustive: () => Promise<void>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
     const { runtime, req } = rc;
     const connectorId = runtime.connector.id;
