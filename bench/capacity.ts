@@ -45,5 +45,21 @@ const { access_token } = (await tok.body.json()) as { access_token: string };
 const page = await request(`${suite.info.graph.url}/v1.0/users?$top=999&$expand=manager($select=id)`, { dispatcher: agent, headers: { authorization: `Bearer ${access_token}` } });
 const last = await request(`${suite.info.jira.url}/rest/api/2/user/search?username=a&maxResults=1`, { headers: { authorization: `Bearer ${suite.info.jira.pat}` } });
 console.log(`Graph page: ${page.statusCode} (${((await page.body.text()).length / 1024).toFixed(0)} KB); Jira search: ${last.statusCode}; ${lap()} s`);
+// The largest group paged through, as a full sync reads memberships: each page must cost the
+// same, whatever the group's size (its member list was once rebuilt for every page).
+const largest = [...suite.graph.directory.org.groups].sort((a, b) => b.members.length - a.members.length)[0]!;
+let next: string | undefined = `${suite.info.graph.url}/v1.0/groups/${largest.id}/members/microsoft.graph.user?$top=999&$select=id&$count=true`;
+let pages = 0;
+let members = 0;
+while (next) {
+  // The cast to users is an advanced query: Graph wants ConsistencyLevel: eventual for it.
+  const r = await request(next, { dispatcher: agent, headers: { authorization: `Bearer ${access_token}`, consistencylevel: 'eventual' } });
+  const body = (await r.body.json()) as { value: unknown[]; '@odata.nextLink'?: string };
+  if (r.statusCode !== 200) throw new Error(`group members page: ${r.statusCode} ${JSON.stringify(body)}`);
+  members += body.value.length;
+  next = body['@odata.nextLink'];
+  pages++;
+}
+console.log(`largest group (${largest.members.length} members): ${members} read in ${pages} pages of 999 in ${lap()} s`);
 await suite.close();
 process.exit(0);

@@ -36,6 +36,10 @@ interface ScenarioResult {
   /** idsync's own CPU time (user + system) in the scenario, when measured. */
   cpuMs?: number;
   peakRssMb: number;
+  /** V8 flags the worker ran with (IDSYNC_BENCH_NOCHANGE_FLAGS). */
+  nodeFlags?: string;
+  /** The worker's peak heap, external and array buffers (MB), and the heap at the sweep with IDSYNC_BENCH_HEAP. */
+  memory?: Record<string, number>;
   requests: number;
   writes: number;
   counts?: Record<string, number>;
@@ -70,13 +74,16 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 if (args.includes('--help')) {
-  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--scim-clients 8] [--no-target-floor] [--json]');
+  console.log('usage: npm run bench -- [--users N (10000)] [--only initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim] [--seed-direct] [--user-samples 50] [--changes 100] [--latency-changes 20] [--latency-seconds 180] [--repeat 3] [--scim-clients 8] [--no-target-floor] [--json]');
+  console.log('--seed-direct: instead of the initial sync, put the store (shadow, links, fingerprints) and the Jira emulator in the state it leaves (bench/seed-direct.ts), for no-change and incremental runs at 1,000,000 users.');
   console.log('ldap: a real slapd (Debian slapd) seeded with N users, full read + initial sync into Jira and a no-change sync, against a bare ldapts paged search of the same entries.');
   console.log('scim: N users created by --scim-clients concurrent SCIM clients, pushed into Jira: answers/s, latency, time until all are in Jira, runs, lost.');
   console.log('IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of each scenario into DIR.');
   process.exit(0);
 }
 const users = Number(arg('--users', '10000'));
+/** The store and Jira as an initial sync leaves them, seeded directly instead of synced (bench/seed-direct.ts). */
+const seedDirectly = args.includes('--seed-direct');
 const json = args.includes('--json');
 const only = new Set(arg('--only', 'initial,nochange,changed,reconcile,incremental,latency,user,ldap,scim').split(','));
 /** Scenarios that need no Graph tenant: with only these, the Entra emulator is not started. */
@@ -125,17 +132,29 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
 }
 
 /** Runs one scenario in a fresh worker process and returns its JSON line. */
-async function runWorker(job: Record<string, unknown>, dir: string): Promise<Record<string, any>> {
+async function runWorker(job: Record<string, unknown>, dir: string, nodeFlags?: string): Promise<Record<string, any>> {
   const jobFile = join(dir, 'job.json');
   writeFileSync(jobFile, JSON.stringify(job), { mode: 0o600 });
   // IDSYNC_BENCH_PROFILE=DIR writes a CPU profile of every scenario's worker into DIR.
   const profile = process.env.IDSYNC_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDSYNC_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // IDSYNC_BENCH_HEAP=DIR: the heap after a GC when the run reaches the sweep (bench/worker.ts).
+  const heap = process.env.IDSYNC_BENCH_HEAP ? ['--expose-gc'] : [];
+  // IDSYNC_BENCH_NODE_FLAGS: V8 flags for the scenario workers (e.g. heap sizes), to compare.
+  const flags = (nodeFlags ?? process.env.IDSYNC_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...heap, ...flags, '--import', 'tsx', here('./worker.ts'), jobFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`benchmark worker exited with ${code}`);
   return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** A worker's memory figures beside its peak RSS: peak heap, external, and the heap at the sweep when measured. */
+function memoryText(w: Record<string, any>): string {
+  const m = w.memory as Record<string, number> | undefined;
+  if (!m) return '';
+  const at = w.heapAtSweepMb !== undefined ? `; at the sweep after GC: heap ${Number(w.heapAtSweepMb).toFixed(0)} MB, RSS ${Number(w.rssAtSweepMb).toFixed(0)} MB; live heap max ${Number(w.liveHeapMaxMb).toFixed(0)} MB at ${Number(w.liveHeapMaxAtS).toFixed(1)} s (${w.liveHeapMaxPhase})` : '';
+  return `peak heap ${m.heapUsedMb!.toFixed(0)} MB of ${m.heapTotalMb!.toFixed(0)}, external ${m.externalMb!.toFixed(0)} MB${at}`;
 }
 
 /** Reads a worker's recorded requests (see worker.ts for the format). */
@@ -225,18 +244,19 @@ async function main(): Promise<void> {
       ratioParsed: w.wallMs / floorParsedMs,
       cpuMs: w.cpuMs,
       peakRssMb: w.peakRssMb,
+      memory: { ...w.memory, ...(w.heapAtSweepMb !== undefined ? { heapAtSweepMb: w.heapAtSweepMb, rssAtSweepMb: w.rssAtSweepMb, liveHeapMaxMb: w.liveHeapMaxMb, liveHeapMaxAtS: w.liveHeapMaxAtS } : {}) },
       requests: reqs.length,
       writes: reqs.filter(isWrite).length,
       counts: w.counts,
     };
   };
 
-  const fullSync = async (scenario: string, reconcile = false, record = true) => {
-    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir);
+  const fullSync = async (scenario: string, reconcile = false, record = true, nodeFlags?: string) => {
+    const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir, nodeFlags);
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
     const r = await measure(scenario, w, await readRecords(recordFile));
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB (${memoryText(w)}), ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
   };
 
@@ -288,12 +308,28 @@ async function main(): Promise<void> {
     log(`incremental ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${graphReqs.length} Graph requests, ${graphCalls} calls counting $batch parts (${pages} delta pages; goal ≤ ${sample.length} + pages), ${writes.length} writes: ${written.size}/${sample.length} changed users' jobTitle, ${stray.length} other${stray.length ? ': ' + stray.slice(0, 5).join(', ') : ''} · ${JSON.stringify(w.counts)}`);
   };
 
-  await fullSync('initial');
+  if (seedDirectly) {
+    const w = await runWorker({ info, dataDir, scenario: 'seed', recordFile }, dir);
+    if (w.status === 'failed') throw new Error(`seed-direct failed: ${w.error}`);
+    log(`seed-direct: ${w.seeded.read} users read, ${w.seeded.linked} linked, ${w.seeded.notCreatable} not creatable, in ${(w.wallMs / 1000).toFixed(1)} s (CPU ${(w.cpuMs / 1000).toFixed(1)} s, peak RSS ${w.peakRssMb.toFixed(0)} MB)`);
+  } else await fullSync('initial');
   if (only.has('nochange')) {
     const runs: ScenarioResult[] = [];
-    for (let i = 0; i < repeat; i++) runs.push(await fullSync('nochange', false, false));
-    const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
-    results.push({ ...median, scenario: repeat > 1 ? `nochange (median of ${repeat})` : 'nochange' });
+    // IDSYNC_BENCH_NOCHANGE_FLAGS="A|B|…": repetition i runs with V8 flags variant i mod n (compare heap settings on one seeded store).
+    const variants = process.env.IDSYNC_BENCH_NOCHANGE_FLAGS?.split('|');
+    for (let i = 0; i < repeat; i++) {
+      const v = variants?.[i % variants.length];
+      if (v !== undefined) log(`nochange with V8 flags: ${v || '(none)'}`);
+      runs.push({ ...(await fullSync('nochange', false, false, v)), nodeFlags: v });
+    }
+    // One result per flags variant (the median of its runs); without variants, the median of all.
+    for (const v of variants ?? [undefined]) {
+      const mine = runs.filter((r) => r.nodeFlags === v);
+      if (mine.length === 0) continue;
+      const median = [...mine].sort((a, b) => a.ratio - b.ratio)[Math.floor(mine.length / 2)]!;
+      const flags = v ? ` [${v}]` : variants ? ' [default V8 flags]' : '';
+      results.push({ ...median, scenario: `${mine.length > 1 ? `nochange (median of ${mine.length})` : 'nochange'}${flags}` });
+    }
   }
   if (only.has('changed')) {
     const changed = (await emu.command({ cmd: 'mutate', fraction: 0.01, seed: 99 })) as { changed: number };

@@ -3,10 +3,12 @@
 // them as the transport floor) and prints one JSON line with its measurements.
 //
 //   node --import tsx bench/worker.ts <job.json>
-// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users', reconcile?, userRefs?, recordFile, ldap?, ldapRecordFile? }
+// job: { info: SuiteInfo, dataDir, scenario: 'full' | 'incremental' | 'users' | 'seed', reconcile?, userRefs?, recordFile, ldap?, ldapRecordFile? }
+// `seed` leaves the store and the Jira emulator as an initial sync would (bench/seed-direct.ts).
 // With `ldap` (a running slapd, bench/ldap.ts) the connector reads that directory instead of the
 // Graph tenant, and every LDAP search it starts is written to ldapRecordFile for the LDAP floor.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -14,11 +16,12 @@ import { demoConnector, demoLdapConnector } from '../src/cli/demo.ts';
 import { LdapConnection, type SearchSpec } from '../src/sources/ldap/connection.ts';
 import type { Slapd } from '../emulators/ldap/slapd.ts';
 import type { RecordedSearch } from './ldap.ts';
+import { seedDirect } from './seed-direct.ts';
 
 interface Job {
   info: SuiteInfo;
   dataDir: string;
-  scenario: 'full' | 'incremental' | 'users';
+  scenario: 'full' | 'incremental' | 'users' | 'seed';
   reconcile?: boolean;
   userRefs?: string[];
   recordFile: string;
@@ -62,10 +65,54 @@ const engine = new SyncEngine(store, {
 });
 
 const result: Record<string, unknown> = {};
-if (job.scenario === 'full' || job.scenario === 'incremental') {
+// Where memory goes: the largest heap, external and array-buffer figures seen (sampled every
+// 100 ms), and with IDSYNC_BENCH_HEAP=DIR the heap after a GC, plus a heap snapshot, when the
+// run reaches the sweep.
+const peaks = { heapUsedMb: 0, heapTotalMb: 0, externalMb: 0, arrayBuffersMb: 0 };
+const sample = () => {
+  const m = process.memoryUsage();
+  peaks.heapUsedMb = Math.max(peaks.heapUsedMb, m.heapUsed / 2 ** 20);
+  peaks.heapTotalMb = Math.max(peaks.heapTotalMb, m.heapTotal / 2 ** 20);
+  peaks.externalMb = Math.max(peaks.externalMb, m.external / 2 ** 20);
+  peaks.arrayBuffersMb = Math.max(peaks.arrayBuffersMb, m.arrayBuffers / 2 ** 20);
+};
+const sampler = setInterval(sample, 100);
+sampler.unref();
+const heapDir = process.env.IDSYNC_BENCH_HEAP;
+let snapped = false;
+let phase = 'start';
+const t0 = performance.now();
+// With IDSYNC_BENCH_HEAP the live heap (after a full GC) is sampled every second: its largest
+// value, when and in which phase, says what the run holds at once (the GCs cost some wall time;
+// IDSYNC_BENCH_HEAP_MS sets the interval).
+if (heapDir) {
+  const live = setInterval(() => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const mb = process.memoryUsage().heapUsed / 2 ** 20;
+    if (mb > Number(result.liveHeapMaxMb ?? 0)) Object.assign(result, { liveHeapMaxMb: mb, liveHeapMaxAtS: (performance.now() - t0) / 1000, liveHeapMaxPhase: phase });
+    // IDSYNC_BENCH_HEAP_SNAPSHOT_MB: one heap snapshot the first time the live heap passes this size.
+    const over = Number(process.env.IDSYNC_BENCH_HEAP_SNAPSHOT_MB);
+    if (over && !result.heapSnapshot && mb >= over) result.heapSnapshot = writeHeapSnapshot(`${heapDir}/live-${Math.round(mb)}mb-${process.pid}.heapsnapshot`);
+  }, Number(process.env.IDSYNC_BENCH_HEAP_MS ?? 1000));
+  live.unref();
+}
+const onProgress = (p: { phase: string }) => {
+  phase = p.phase;
+  if (!heapDir || snapped || p.phase !== 'checking-missing') return;
+  snapped = true;
+  (globalThis as { gc?: () => void }).gc?.();
+  result.heapAtSweepMb = process.memoryUsage().heapUsed / 2 ** 20;
+  result.rssAtSweepMb = process.memoryUsage().rss / 2 ** 20;
+};
+if (job.scenario === 'seed') {
+  const cpuBefore = process.cpuUsage();
+  const seeded = await seedDirect(store, connector, { ca: job.info.graph.ca }, job.info.jira.url, (s) => process.stderr.write(s + '\n'));
+  const cpu = process.cpuUsage(cpuBefore);
+  Object.assign(result, { status: 'succeeded', wallMs: seeded.ms, cpuMs: (cpu.user + cpu.system) / 1000, seeded });
+} else if (job.scenario === 'full' || job.scenario === 'incremental') {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile });
+  const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile, onProgress });
   result.wallMs = performance.now() - started;
   // idsync's own CPU time (user + system, microseconds): steadier than wall time on a busy machine.
   const cpu = process.cpuUsage(cpuBefore);
@@ -91,6 +138,8 @@ if (job.scenario === 'full' || job.scenario === 'incremental') {
 }
 // maxRSS is the process's peak resident set size, in kilobytes.
 result.peakRssMb = process.resourceUsage().maxRSS / 1024;
+sample();
+result.memory = peaks;
 await store.close();
 flush();
 closeSync(fd);

@@ -70,6 +70,8 @@ describe('sync engine with Jira DC', () => {
     assert.equal(second.run.counts.usersWritten, 0);
     assert.equal(second.run.counts.writes, 0, 'the old name of usersWritten');
     assert.equal(jira.stats.writes, 0, 'no write request reached Jira');
+    // Who the reads returned was marked in the store for the sweep (run_seen), and went with each run.
+    assert.equal(await t.store.shadow.seen.count(first.run.id) + (await t.store.shadow.seen.count(second.run.id)), 0, 'no run_seen row outlives its run');
   });
 
   test('managers named by e-mail on a later page than their reports: written on the first run; a key naming nobody writes no manager', async () => {

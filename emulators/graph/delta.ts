@@ -228,7 +228,8 @@ export class DeltaService {
           gi++;
           continue;
         }
-        const members = [...g.members].sort(cmp);
+        // Sorted once per group and directory version, not once per page (a group of 1M members spans many pages).
+        const members = this.memo(`m|${g.id}|${dir.version}`, () => [...g.members].sort(cmp));
         let start = resume === null ? 0 : members.findIndex((m) => m > resume!);
         if (start < 0) start = members.length;
         resume = null;

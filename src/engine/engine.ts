@@ -23,7 +23,7 @@ import { mapLimit, prefetch } from './concurrency.ts';
 import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
 import { recoverIntents, type Unresolved } from './recovery.ts';
 import { CircuitBreaker } from './circuit.ts';
-import { RemovalGuard, countUserDrop, exceedsSafety, journalHeldRemovals, judgeRead, safetyOf, type ReadVerdict } from './read-guard.ts';
+import { RemovalGuard, exceedsSafety, journalHeldRemovals, judgeRead, safetyOf, type ReadVerdict, type UserDrop } from './read-guard.ts';
 import { cleanupReasonOf, isDamaging } from './cleanup-policy.ts';
 import { executeCleanups, planCleanups, type CleanupCandidate, type PlannedCleanup } from './cleanup-run.ts';
 import { heldCleanup, holdCleanups, holdRemovals, withRestore, type EngineDeps, type HeldEntry } from './quarantine.ts';
@@ -43,6 +43,9 @@ import { USER_SYNC_WAIT_MS } from './run-claim.ts';
 import type { CleanupReason } from '../config/cleanup-schema.ts';
 import type { ApproveQuarantineRequest, ApproveQuarantineResult } from './api.ts';
 
+/** Users a resolver remembers in a run that writes: beyond, it forgets them and the links answer. */
+const RESOLVER_LIMIT = 50_000;
+
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
   private readonly known = new Map<string, string | null>();
@@ -50,7 +53,19 @@ class UsernameResolver {
   /** At the end of a run everything not known is final: not synced. */
   final = false;
 
+  /**
+   * `bounded`: a run that writes stores each page's links before the next page, so what this
+   * forgets past RESOLVER_LIMIT is read again from the links (the page's digests, prefill); a
+   * dry run writes no link, so it remembers everyone.
+   */
+  constructor(private readonly bounded: boolean) {}
+
   record(sourceId: string, username: string | null): void {
+    if (this.bounded && this.known.size >= RESOLVER_LIMIT) {
+      // Forgotten: a user processed here without a link reads as "not known yet" and waits for the end of the read, where it is final.
+      this.known.clear();
+      this.processed.clear();
+    }
     this.known.set(sourceId, username);
     this.processed.add(sourceId);
   }
@@ -65,7 +80,7 @@ class UsernameResolver {
     }
   }
 
-  /** Usernames of every linked user, when a full run loaded them. */
+  /** Link digests of the page being projected and of its users' managers (full runs). */
   digests?: Map<string, LinkDigest>;
 
   lookup(sourceId: string): string | null | undefined {
@@ -83,17 +98,21 @@ interface RunContext {
   req: SyncRequest;
   resolvers: Map<string, UsernameResolver>;
   progress: SyncProgress;
-  /** Per target: what is known of every linked user (full runs). */
-  digests: Map<string, Map<string, LinkDigest>>;
   /** Per target: users waiting for a reference (e.g. a manager created later in the run). */
-  deferred: Map<string, Map<string, SourceUser>>;
+  deferred: Map<string, Map<string, string | null>>;
+  /**
+   * The deferred users themselves, in a dry run only: a run that writes re-reads them from the
+   * shadow at the end of the read (ingested before they were projected), so an initial sync of
+   * a large directory holds ids of the users waiting for their managers, not their records.
+   */
+  deferredUsers: Map<string, SourceUser>;
   /** Per target, full runs: group removals held until the read is complete (read-guard.ts). */
   removals: Map<string, RemovalGuard>;
   /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
   unresolved: Unresolved;
   /** Per target: its circuit breaker. */
   breakers: Map<string, CircuitBreaker>;
-  /** The read returns every user (a full read, a seeding round): link digests and removal guards are loaded. */
+  /** The read returns every user (a full read, a seeding round): removal guards are loaded, who it returns is marked (SeenRepo). */
   exhaustive: boolean;
   /** Pending shadow rows projected in this run, to settle once applied. */
   owed: Set<string>;
@@ -169,9 +188,9 @@ export class SyncEngine {
     };
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), digests: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), deferredUsers: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
       for (const t of runtime.targets) {
-        rc.resolvers.set(t.config.id, new UsernameResolver());
+        rc.resolvers.set(t.config.id, new UsernameResolver(!req.dryRun));
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
       }
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
@@ -218,16 +237,30 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     const carried = new Set(write ? await shadow.pendingIds(connectorId) : []);
-    const ingest = new ShadowIngest(shadow, connectorId, { write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
+    const ingest = new ShadowIngest(shadow, connectorId, { runId: rc.run.id, write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
     const safety = safetyOf(runtime.connector);
     const startExhaustive = async () => {
+      // Who the read returns is marked in the store (SeenRepo), not held: rows a dead run left go first.
+      if (!ingest.exhaustive) await shadow.seen.clearStale(rc.run.id);
       rc.exhaustive = true;
-      ingest.digests ??= await shadow.digests(connectorId);
+      ingest.exhaustive = true;
       for (const t of runtime.targets) if (!rc.removals.has(t.config.id)) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(connectorId, t.config.id), safety));
     };
+    try {
+      await this.pipelineRead(rc, reader, ingest, carried, startExhaustive, safety);
+    } finally {
+      // The run's marks of who was returned are scratch: they go with the run, whatever its end.
+      if (ingest.exhaustive) await shadow.seen.clear(rc.run.id).catch(() => undefined);
+    }
+  }
+
+  /** The read and everything after it (see pipeline), inside the run's scratch marks. */
+  private async pipelineRead(rc: RunContext, reader: Reader, ingest: ShadowIngest, carried: Set<string>, startExhaustive: () => Promise<void>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
+    const { runtime, req } = rc;
+    const connectorId = runtime.connector.id;
+    const shadow = this.store.shadow;
+    const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
-    const seen = new Set<string>();
-    const outside = new Set<string>();
     const changedRecords: string[] = [];
     let complete = false;
     let checkpoint: string | undefined;
@@ -242,8 +275,6 @@ export class SyncEngine {
       rc.progress.read += batch.users.length;
       const got = await ingest.ingest(batch, reader.projectAll ?? rc.exhaustive);
       rc.managers.forget(got.written);
-      for (const id of got.seen) seen.add(id);
-      for (const g of got.gone) if (g.reason === 'out-of-scope') outside.add(g.sourceId);
       if (runtime.query.manager) changedRecords.push(...got.changedRecords);
       await this.project(rc, got.project, got.gone, got.owed, got.records);
       req.onProgress?.({ ...rc.progress });
@@ -253,7 +284,7 @@ export class SyncEngine {
     rc.notice = joinNotice(rc.notice, reader.notice);
     if (rc.exhaustive && reader.requireComplete && !complete) {
       // Only a read the source confirmed complete may tell who is gone.
-      throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${seen.size} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
+      throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await shadow.seen.count(rc.run.id)} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
     }
     for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
@@ -268,18 +299,17 @@ export class SyncEngine {
     if (rc.exhaustive && complete) {
       // A complete read that left out many linked users is a bad read, not a change (read-guard.ts):
       // nobody is swept; the cleanup it would cause is quarantined for an administrator.
-      // From the link digests the run holds anyway (loaded here if no page came), not a new scan.
-      const digests = await Promise.all(runtime.targets.map(async (t) => [t, (await this.digestsFor(rc, t))!] as const));
-      const verdict = judgeRead(digests.map(([t, d]) => countUserDrop(t.config.id, d, seen)), seen.size, safety);
+      // Counted by the store: linked users against the run's marks of who was returned (SeenRepo).
+      const drops: UserDrop[] = [];
+      for (const t of runtime.targets) drops.push({ targetId: t.config.id, ...(await this.store.links.readDrop(connectorId, t.config.id, rc.run.id)) });
+      const verdict = judgeRead(drops, await shadow.seen.count(rc.run.id), safety);
       rc.progress.phase = 'checking-missing';
       req.onProgress?.({ ...rc.progress });
       if (verdict) {
         trusted = false;
-        await this.quarantineRead(rc, verdict, digests, seen, outside, ingest.digests, held);
+        await this.quarantineRead(rc, verdict, held);
       } else {
-        const linked = new Set<string>();
-        for (const [, d] of digests) for (const id of d.keys()) linked.add(id);
-        const gone = await ingest.sweep((id) => seen.has(id) || outside.has(id), linked);
+        const gone = await ingest.sweep(this.store.links, runtime.targets.map((t) => t.config.id));
         for (let i = 0; i < gone.length; i += 500) {
           const part = gone.slice(i, i + 500);
           await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
@@ -419,7 +449,7 @@ export class SyncEngine {
       const before = rc.req.dryRun ? 0 : await recentRemovals(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
-      const linked = (rc.digests.get(t.config.id) ? [...rc.digests.get(t.config.id)!.values()].filter((d) => !d.missing).length : (await this.store.links.groupCensus(connectorId, t.config.id)).linked);
+      const linked = await this.store.links.activeCount(connectorId, t.config.id);
       const parts = [...(cleaning > 0 && deactivating > 0 ? [plural(cleaning, 'cleanup')] : []), ...(deactivating > 0 ? [plural(deactivating, 'deactivation')] : [])];
       const thisRun = parts.length ? `${parts.join(' and ')} in this run` : `${now_} in this run`;
       if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${thisRun}, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : parts.length ? ` (${thisRun})` : ''}`);
@@ -454,16 +484,24 @@ export class SyncEngine {
    * out (not already held by an open quarantine) are quarantined with the cleanup planned for
    * each; an administrator who knows the read was right approves it.
    */
-  private async quarantineRead(rc: RunContext, verdict: ReadVerdict, digests: ReadonlyArray<readonly [TargetRuntime, Map<string, LinkDigest>]>, seen: ReadonlySet<string>, outside: ReadonlySet<string>, shadowDigests: ReadonlyMap<string, { tombstone: string | null }> | undefined, held: Map<string, Set<string>>): Promise<void> {
+  private async quarantineRead(rc: RunContext, verdict: ReadVerdict, held: Map<string, Set<string>>): Promise<void> {
     rc.cleanupHeld = true;
     const now = this.now();
+    const connectorId = rc.runtime.connector.id;
     const entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }> = [];
-    for (const [t, d] of digests) {
-      const ids = [...d].filter(([id, dg]) => !dg.missing && !seen.has(id) && !held.get(t.config.id)?.has(id)).map(([id]) => id);
-      for (let i = 0; i < ids.length; i += 500) {
-        const links = await this.store.links.getMany(rc.runtime.connector.id, t.config.id, ids.slice(i, i + 500));
+    for (const t of rc.runtime.targets) {
+      // The linked users (not missing) the read did not return in scope, page by page from the store.
+      for (let after = ''; ; ) {
+        const page = await this.store.links.notSeen(connectorId, t.config.id, rc.run.id, after, 500, { active: true, inScope: true });
+        if (page.length === 0) break;
+        after = page[page.length - 1]!;
+        const ids = page.filter((id) => !held.get(t.config.id)?.has(id));
+        if (ids.length === 0) continue;
+        const links = await this.store.links.getMany(connectorId, t.config.id, ids);
+        const outside = await this.store.shadow.seen.outside(rc.run.id, ids);
+        const shadowDigests = await this.store.shadow.digestsOf(connectorId, ids);
         const candidates: CleanupCandidate[] = [...links.values()].map((l) => {
-          const tomb = shadowDigests?.get(l.sourceId)?.tombstone;
+          const tomb = shadowDigests.get(l.sourceId)?.tombstone;
           return { link: l, reason: outside.has(l.sourceId) ? 'outOfScope' : tomb ? cleanupReasonOf(tomb as Gone['reason']) : 'deleted' };
         });
         for (const plan of await planCleanups(t, candidates, now)) entries.push({ t, plan });
@@ -562,7 +600,7 @@ export class SyncEngine {
         continue;
       }
       const resolver = rc.resolvers.get(t.config.id)!;
-      const digests = await this.digestsFor(rc, t);
+      const digests = await this.digestsFor(rc, t, users);
       if (t.resolvesUsernames) {
         const managerIds = users.map((u) => managerId(u)).filter((x): x is string => !!x && !digests?.has(x));
         await resolver.prefill(this.store.links, connectorId, t.config.id, managerIds);
@@ -711,14 +749,20 @@ export class SyncEngine {
     }
   }
 
-  /** The link digests of a target, loaded once per full run (single-user runs read links directly). */
-  private async digestsFor(rc: RunContext, t: TargetRuntime): Promise<Map<string, LinkDigest> | undefined> {
+  /**
+   * Full runs: the link digests of these users and of their managers (whose usernames the
+   * mapping and the fingerprint read), in one indexed query per page, so that the run holds a
+   * page's worth, not every linked user. Other runs read the links of the users they project.
+   */
+  private async digestsFor(rc: RunContext, t: TargetRuntime, users: readonly SourceUser[]): Promise<Map<string, LinkDigest> | undefined> {
     if (!rc.exhaustive) return undefined;
-    let d = rc.digests.get(t.config.id);
-    if (!d) {
-      rc.digests.set(t.config.id, (d = await this.store.links.digests(rc.runtime.connector.id, t.config.id)));
-      rc.resolvers.get(t.config.id)!.digests = d;
+    const ids = users.map((u) => u.id);
+    if (t.resolvesUsernames) for (const u of users) {
+      const m = managerId(u);
+      if (m) ids.push(m);
     }
+    const d = await this.store.links.digestsOf(rc.runtime.connector.id, t.config.id, ids);
+    rc.resolvers.get(t.config.id)!.digests = d;
     return d;
   }
 
@@ -730,12 +774,7 @@ export class SyncEngine {
     const manager = managerId(user);
     const managerUsername = t.resolvesUsernames && manager ? resolver.lookup(manager) : null;
     if (managerUsername === undefined) return undefined;
-    // Built on the shadow's fingerprint of the record (already computed at ingest) and the manager
-    // view, so the ~2 KB record is serialized once per run, not twice.
-    const record = recordFingerprintOf(user);
-    if (record) return hash('sha1', `${t.mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
-    // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
-    return hash('sha1', `${t.mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
+    return linkFingerprint(user, t.mappingHash, managerUsername);
   }
 
   /**
@@ -746,24 +785,45 @@ export class SyncEngine {
     if (rc.deferred.size === 0) return;
     rc.progress.phase = 'resolving';
     rc.req.onProgress?.({ ...rc.progress });
-    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no manager).
-    const byKey = new Map<string, SourceUser>();
-    for (const waiting of rc.deferred.values()) for (const u of waiting.values()) if (rc.keyWaiting.has(u.id)) byKey.set(u.id, u);
+    // The read is over: a manager key names whoever the shadow knows now (or, still nobody, no
+    // manager). Users re-read from the shadow get their views attached afresh (deferredUsersOf).
+    // Their managers' ids, known now, order them after their managers below.
+    const keyed = [...rc.keyWaiting];
     rc.keyWaiting.clear();
-    const again = [...byKey.values()];
-    for (let i = 0; i < again.length; i += 500) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, again.slice(i, i + 500), new Map(), rc.runtime.managerFields, rc.managers);
+    for (let i = 0; i < keyed.length; i += 500) {
+      const users = await this.deferredUsersOf(rc, keyed.slice(i, i + 500));
+      if (rc.req.dryRun) await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, new Map(), rc.runtime.managerFields, rc.managers);
+      for (const u of users) for (const waiting of rc.deferred.values()) if (waiting.has(u.id)) waiting.set(u.id, managerId(u) ?? null);
+    }
     for (const t of rc.runtime.targets) {
       const waiting = rc.deferred.get(t.config.id);
       if (!waiting?.size) continue;
       rc.resolvers.get(t.config.id)!.final = true;
       while (waiting.size > 0) {
-        let ready = [...waiting.values()].filter((u) => !waiting.has(managerId(u) ?? ''));
-        if (ready.length === 0) ready = [...waiting.values()]; // a cycle: nothing more to wait for
-        for (const u of ready) waiting.delete(u.id);
-        for (let i = 0; i < ready.length; i += 200) await this.processUsers(rc, ready.slice(i, i + 200), report, t);
+        let ready = [...waiting].filter(([, manager]) => !waiting.has(manager ?? '')).map(([id]) => id);
+        if (ready.length === 0) ready = [...waiting.keys()]; // a cycle: nothing more to wait for
+        for (const id of ready) waiting.delete(id);
+        for (let i = 0; i < ready.length; i += 200) await this.processUsers(rc, await this.deferredUsersOf(rc, ready.slice(i, i + 200)), report, t);
       }
     }
     rc.deferred.clear();
+    rc.deferredUsers.clear();
+  }
+
+  /** Deferred users by id: held in a dry run, else their records as ingested, from the shadow, with their manager views. */
+  private async deferredUsersOf(rc: RunContext, ids: string[]): Promise<SourceUser[]> {
+    if (rc.req.dryRun) return ids.map((id) => rc.deferredUsers.get(id)).filter((u): u is SourceUser => !!u);
+    const rows = await this.store.shadow.getMany(rc.runtime.connector.id, ids);
+    const users: SourceUser[] = [];
+    for (const id of ids) {
+      const r = rows.get(id);
+      if (!r?.record || r.tombstone) continue; // gone since it was deferred: its tombstone is projected
+      const u = userOf(id, r.record);
+      noteRecordFingerprint(u, r.fingerprint);
+      users.push(u);
+    }
+    await attachManagerViews(this.store.shadow, rc.runtime.connector.id, users, new Map(), rc.runtime.managerFields, rc.managers);
+    return users;
   }
 
   /**
@@ -967,6 +1027,20 @@ export class SyncEngine {
   }
 }
 
+/**
+ * A link's fingerprint: what a user's mapped values in a target depend on (the mapping, the
+ * source record, the manager view, the manager's username there when a rule reads it). Built on
+ * the shadow's fingerprint of the record (computed at ingest), so the ~2 KB record is serialized
+ * once per run, not twice. Exported for the benchmark's direct seeding (bench/seed-direct.ts),
+ * which must leave the links exactly as a sync does.
+ */
+export function linkFingerprint(user: SourceUser, mappingHash: string, managerUsername: string | null): string {
+  const record = recordFingerprintOf(user);
+  if (record) return hash('sha1', `${mappingHash}\u0000${record}\u0000${JSON.stringify(user.attrs.manager ?? null)}\u0000${managerUsername}`, 'base64url');
+  // One-shot hashing of one string: the cheapest way Node offers for ~2 KB per user.
+  return hash('sha1', `${mappingHash}\u0000${JSON.stringify(user.attrs)}\u0000${JSON.stringify(user.groups ?? null)}\u0000${managerUsername}`, 'base64url');
+}
+
 function breakerOf(rc: RunContext, t: TargetRuntime): CircuitBreaker {
   return rc.breakers.get(t.config.id)!;
 }
@@ -999,7 +1073,8 @@ function failForStoppedTargets(rc: RunContext): void {
 function defer(rc: RunContext, user: SourceUser, targetId: string): void {
   let waiting = rc.deferred.get(targetId);
   if (!waiting) rc.deferred.set(targetId, (waiting = new Map()));
-  waiting.set(user.id, user);
+  waiting.set(user.id, managerId(user) ?? null);
+  if (rc.req.dryRun) rc.deferredUsers.set(user.id, user);
 }
 
 function oneBatch(batch: IngestBatch): Reader {

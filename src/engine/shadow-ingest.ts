@@ -3,6 +3,7 @@
 // changes nothing writes nothing. After a complete read, `sweep` tombstones who it left out.
 import type { SourceKeyType, SourceUser } from '../core/types.ts';
 import type { ShadowDigest, ShadowRecord, ShadowRepo, ShadowRow, TombstoneReason } from '../store/shadow.ts';
+import type { LinkRepo } from '../store/links.ts';
 import type { IngestBatch } from './ingest.ts';
 import { managerRefId, noteRecordFingerprint, recordOf, shadowFingerprint } from './shadow-record.ts';
 
@@ -32,13 +33,15 @@ export interface Ingested {
 }
 
 export class ShadowIngest {
-  /** Every row's digest, for reads that return everyone (loaded once; updated as the read goes). */
-  digests?: Map<string, ShadowDigest>;
+  /** Set once the read returns everyone: from then on each batch marks who it returned (SeenRepo). */
+  exhaustive = false;
 
   constructor(
     private readonly shadow: ShadowRepo,
     private readonly connectorId: string,
     private readonly opts: {
+      /** The run: what its read returned is marked under its id (SeenRepo), for the sweep. */
+      runId: string;
       /** False in a dry run: the shadow is compared with, never written. */
       write: boolean;
       /** Why a user is outside the connector's scope; undefined when in scope. */
@@ -51,15 +54,18 @@ export class ShadowIngest {
   async ingest(batch: IngestBatch, projectAll: boolean): Promise<Ingested> {
     const out: Ingested = { project: [], gone: [], seen: [], owed: [], changedRecords: [], records: new Map(), written: [] };
     const ids = [...batch.users.map((u) => u.id), ...batch.removed.map((r) => r.id)];
-    const known = this.digests ?? digestsOf(await this.shadow.getMany(this.connectorId, ids));
+    // The digests of this batch's ids only, in one indexed query: memory does not grow with the directory.
+    const known = await this.shadow.digestsOf(this.connectorId, ids);
     const byKey = await this.managersByKey(batch.users);
     const now = new Date().toISOString();
     const rows: ShadowRow[] = [];
+    const outsideIds: string[] = [];
     const put = (id: string, row: Omit<ShadowRow, 'sourceId' | 'pending' | 'tombstoneAt'>, prev: ShadowDigest | undefined): boolean => {
       const changed = !prev || prev.fingerprint !== row.fingerprint;
       if (changed) {
         rows.push({ ...row, sourceId: id, pending: true, tombstoneAt: row.tombstone ? now : null });
-        this.digests?.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true });
+        // A user returned twice in the batch compares with what the first return wrote.
+        known.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true });
       }
       const owed = changed || !!prev?.pending || this.opts.carried.has(id);
       if (owed && this.opts.write) out.owed.push(id);
@@ -78,6 +84,7 @@ export class ShadowIngest {
       if (!tombstone) noteRecordFingerprint(u, fingerprint);
       const owed = put(u.id, { record, fingerprint, managerId, tombstone }, prev);
       if (outside) {
+        outsideIds.push(u.id);
         if (owed || projectAll) out.gone.push({ sourceId: u.id, reason: 'out-of-scope', detail: outside });
         continue;
       }
@@ -95,34 +102,49 @@ export class ShadowIngest {
     }
     if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     out.written = rows.map((r) => r.sourceId);
+    // Who was returned, for the sweep after a complete read (scratch rows of this run, not shadow rows).
+    if (this.exhaustive) {
+      await this.shadow.seen.mark(this.opts.runId, out.seen, true);
+      await this.shadow.seen.mark(this.opts.runId, outsideIds, false);
+    }
     return out;
   }
 
   /**
-   * After a complete read: every user it did not return (of the shadow, and of the links given,
-   * which may predate the shadow) is gone. New tombstones are written ('not-returned'); those
-   * already gone keep their reason. All are returned, so the run reports each one missing.
+   * After a complete read: every user it did not return (of the shadow, and of the links of the
+   * targets given, which may predate the shadow) is gone. New tombstones are written
+   * ('not-returned'); those already gone keep their reason. All are returned, so the run reports
+   * each one missing. Who was returned is asked of the store (SeenRepo) page by page, so nothing
+   * of the size of the directory is held; only the gone users are.
    */
-  async sweep(returned: (id: string) => boolean, linked: Iterable<string>): Promise<Gone[]> {
-    const digests = this.digests ?? new Map<string, ShadowDigest>();
+  async sweep(links: LinkRepo, targetIds: readonly string[]): Promise<Gone[]> {
     const gone: Gone[] = [];
-    const rows: ShadowRow[] = [];
     const now = new Date().toISOString();
-    const consider = (id: string) => {
-      if (returned(id)) return;
-      const d = digests.get(id);
-      if (d?.tombstone) {
-        gone.push({ sourceId: id, reason: d.tombstone });
-        return;
-      }
-      const fingerprint = shadowFingerprint(null, 'not-returned');
-      rows.push({ sourceId: id, record: null, fingerprint, managerId: null, tombstone: 'not-returned', tombstoneAt: now, pending: true });
-      digests.set(id, { fingerprint, tombstone: 'not-returned', pending: true });
-      gone.push({ sourceId: id, reason: 'not-returned' });
+    const fingerprint = shadowFingerprint(null, 'not-returned');
+    const tombstone = async (ids: string[]) => {
+      const rows: ShadowRow[] = ids.map((id) => ({ sourceId: id, record: null, fingerprint, managerId: null, tombstone: 'not-returned', tombstoneAt: now, pending: true }));
+      for (const id of ids) gone.push({ sourceId: id, reason: 'not-returned' });
+      if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     };
-    for (const id of [...digests.keys()]) consider(id);
-    for (const id of linked) if (!digests.has(id)) consider(id);
-    if (this.opts.write) await this.shadow.put(this.connectorId, rows);
+    for (let after = ''; ; ) {
+      const page = await this.shadow.notSeen(this.connectorId, this.opts.runId, after, SWEEP_PAGE);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.sourceId;
+      for (const r of page) if (r.tombstone) gone.push({ sourceId: r.sourceId, reason: r.tombstone });
+      await tombstone(page.filter((r) => !r.tombstone).map((r) => r.sourceId));
+    }
+    // Linked users the shadow never held (linked before it existed), once each whatever the targets.
+    const linkedOnly = new Set<string>();
+    for (const targetId of targetIds) {
+      for (let after = ''; ; ) {
+        const page = await links.notSeen(this.connectorId, targetId, this.opts.runId, after, SWEEP_PAGE, { notInShadow: true });
+        if (page.length === 0) break;
+        after = page[page.length - 1]!;
+        const fresh = page.filter((id) => !linkedOnly.has(id));
+        for (const id of fresh) linkedOnly.add(id);
+        await tombstone(fresh);
+      }
+    }
     return gone;
   }
 
@@ -136,6 +158,5 @@ export class ShadowIngest {
   }
 }
 
-function digestsOf(rows: Map<string, ShadowRow>): Map<string, ShadowDigest> {
-  return new Map([...rows].map(([id, r]) => [id, { fingerprint: r.fingerprint, tombstone: r.tombstone, pending: r.pending }]));
-}
+/** Rows per page of the sweep's queries. */
+const SWEEP_PAGE = 2000;

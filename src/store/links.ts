@@ -138,6 +138,71 @@ export class LinkRepo {
   }
 
   /**
+   * Fingerprint, username and missing flag of the links of these source ids (one indexed query
+   * per 500 ids): what a full sync compares each page with, so its memory does not grow with
+   * the number of linked users.
+   */
+  async digestsOf(connectorId: string, targetId: string, sourceIds: readonly string[]): Promise<Map<string, LinkDigest>> {
+    const out = new Map<string, LinkDigest>();
+    const unique = [...new Set(sourceIds)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('links')
+        .select(['source_id', 'fingerprint', 'target_username', 'missing_since'])
+        .where('connector_id', '=', connectorId)
+        .where('target_id', '=', targetId)
+        .where('source_id', 'in', unique.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
+    }
+    return out;
+  }
+
+  /**
+   * Linked source ids a run's read did not return (table run_seen, store/shadow.ts SeenRepo),
+   * `limit` at a time in source-id order after `after`. `active`: only links not already
+   * missing; `inScope`: a user returned outside the scope counts as not returned; `notInShadow`:
+   * only users the shadow has no row of (linked before the shadow existed).
+   */
+  async notSeen(connectorId: string, targetId: string, runId: string, after: string, limit: number, opts: { active?: boolean; inScope?: boolean; notInShadow?: boolean } = {}): Promise<string[]> {
+    let q = this.db
+      .selectFrom('links')
+      .select('source_id')
+      .where('connector_id', '=', connectorId)
+      .where('target_id', '=', targetId)
+      .where('source_id', '>', after)
+      .where(({ not, exists, selectFrom }) => {
+        let seen = selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).whereRef('run_seen.source_id', '=', 'links.source_id');
+        if (opts.inScope) seen = seen.where('run_seen.in_scope', '=', 1);
+        return not(exists(seen));
+      });
+    if (opts.active) q = q.where('missing_since', 'is', null);
+    if (opts.notInShadow) q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('shadow_users').select('shadow_users.source_id').whereRef('shadow_users.connector_id', '=', 'links.connector_id').whereRef('shadow_users.source_id', '=', 'links.source_id'))));
+    const rows = await q.orderBy('source_id').limit(limit).execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  /** How many users are linked to a target and not missing. */
+  async activeCount(connectorId: string, targetId: string): Promise<number> {
+    const r = await this.db.selectFrom('links').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', connectorId).where('target_id', '=', targetId).where('missing_since', 'is', null).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** The read guard's counts from the store: users linked (not missing), and how many of them a run's read did not return in scope. */
+  async readDrop(connectorId: string, targetId: string, runId: string): Promise<{ linked: number; notReturned: number }> {
+    const linked = await this.activeCount(connectorId, targetId);
+    const notReturned = await this.db
+      .selectFrom('links')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('connector_id', '=', connectorId)
+      .where('target_id', '=', targetId)
+      .where('missing_since', 'is', null)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).where('run_seen.in_scope', '=', 1).whereRef('run_seen.source_id', '=', 'links.source_id'))))
+      .executeTakeFirstOrThrow();
+    return { linked, notReturned: Number(notReturned.n) };
+  }
+
+  /**
    * How many linked (not missing) users idsync manages in each group of a target, by lower-case
    * group name, and how many linked users there are: the base of the group-removal guard.
    */

@@ -347,6 +347,22 @@ core['0011_scim_resources'] = {
   },
 };
 
+// The users a full read returned, per run (issue 9): the sweep and the read guard find who was
+// not returned by a query against this table instead of a set of every id in memory, so a full
+// sync's memory does not grow with the directory. Scratch: rows live while their run does
+// (engine/shadow-ingest.ts); no shadow row is written to say a user was seen.
+core['0012_run_seen'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('run_seen')
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addColumn('in_scope', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('run_seen_pk', ['run_id', 'source_id'])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };

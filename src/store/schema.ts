@@ -150,6 +150,14 @@ export interface ShadowKeysTable {
   source_id: string;
 }
 
+/** Ids a run's full read returned (scratch, while the run lasts; see store/shadow.ts SeenRepo). */
+export interface RunSeenTable {
+  run_id: string;
+  source_id: string;
+  /** 1: returned in scope; 0: returned, but outside the connector's scope. */
+  in_scope: number;
+}
+
 export interface ShadowStateTable {
   connector_id: string;
   checkpoint: string | null;
@@ -207,6 +215,7 @@ export interface Database {
   shadow_users: ShadowUsersTable;
   shadow_keys: ShadowKeysTable;
   shadow_state: ShadowStateTable;
+  run_seen: RunSeenTable;
   cleanup_quarantines: CleanupQuarantinesTable;
   cleanup_quarantine_users: CleanupQuarantineUsersTable;
 }

@@ -51,10 +51,15 @@ export interface ShadowState {
 const CHUNK = 400;
 
 export class ShadowRepo {
+  /** The ids each run's read returned (see SeenRepo). */
+  readonly seen: SeenRepo;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
-  ) {}
+  ) {
+    this.seen = new SeenRepo(db);
+  }
 
   async getMany(connectorId: string, ids: readonly string[]): Promise<Map<string, ShadowRow>> {
     const out = new Map<string, ShadowRow>();
@@ -66,23 +71,36 @@ export class ShadowRepo {
     return out;
   }
 
-  /** Fingerprint, tombstone and pending mark of every row of a connector (full reads). */
-  async digests(connectorId: string): Promise<Map<string, ShadowDigest>> {
+  /**
+   * Fingerprint, tombstone and pending mark of the rows of these ids (one indexed query per 400
+   * ids, without the records): what a read compares each page with, so a full read's memory does
+   * not grow with the directory.
+   */
+  async digestsOf(connectorId: string, ids: readonly string[]): Promise<Map<string, ShadowDigest>> {
     const out = new Map<string, ShadowDigest>();
-    let after = '';
-    for (;;) {
-      const rows = await this.db
-        .selectFrom('shadow_users')
-        .select(['source_id', 'fingerprint', 'tombstone', 'pending'])
-        .where('connector_id', '=', connectorId)
-        .where('source_id', '>', after)
-        .orderBy('source_id')
-        .limit(10_000)
-        .execute();
-      if (rows.length === 0) return out;
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.db.selectFrom('shadow_users').select(['source_id', 'fingerprint', 'tombstone', 'pending']).where('connector_id', '=', connectorId).where('source_id', 'in', unique.slice(i, i + CHUNK)).execute();
       for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1 });
-      after = rows[rows.length - 1]!.source_id;
     }
+    return out;
+  }
+
+  /**
+   * The rows a run's read did not return (see SeenRepo), `limit` at a time in source-id order
+   * after `after`: id and tombstone. The sweep pages through these instead of holding every id.
+   */
+  async notSeen(connectorId: string, runId: string, after: string, limit: number): Promise<Array<{ sourceId: string; tombstone: TombstoneReason | null }>> {
+    const rows = await this.db
+      .selectFrom('shadow_users')
+      .select(['source_id', 'tombstone'])
+      .where('connector_id', '=', connectorId)
+      .where('source_id', '>', after)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).whereRef('run_seen.source_id', '=', 'shadow_users.source_id'))))
+      .orderBy('source_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ sourceId: r.source_id, tombstone: r.tombstone as TombstoneReason | null }));
   }
 
   /**
@@ -243,4 +261,58 @@ function fromRow(r: Database['shadow_users']): ShadowRow {
     tombstoneAt: r.tombstone_at,
     pending: r.pending === 1,
   };
+}
+
+/**
+ * The ids a run's read returned (table `run_seen`, keyed by run): written page by page as the
+ * read goes, so that after a complete read the sweep and the read guard ask the store who was
+ * not returned instead of holding a set of every id. Scratch rows of one run, never shadow
+ * rows (a no-change run still writes no shadow row); removed when the run ends, and rows of
+ * runs that are over (a process that died) by the next run that reads everyone. Keyed by run,
+ * not connector, so a run that lost its claim cannot disturb its successor's rows.
+ */
+export class SeenRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Marks ids returned (in scope or not); an id returned both ways counts as in scope. */
+  async mark(runId: string, ids: readonly string[], inScope: boolean): Promise<void> {
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      await this.db
+        .insertInto('run_seen')
+        .values(unique.slice(i, i + CHUNK).map((id) => ({ run_id: runId, source_id: id, in_scope: inScope ? 1 : 0 })))
+        .onConflict((oc) => (inScope ? oc.columns(['run_id', 'source_id']).doUpdateSet({ in_scope: 1 }) : oc.columns(['run_id', 'source_id']).doNothing()))
+        .execute();
+    }
+  }
+
+  /** How many distinct ids the run returned in scope. */
+  async count(runId: string): Promise<number> {
+    const r = await this.db.selectFrom('run_seen').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', runId).where('in_scope', '=', 1).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Which of these ids the run returned outside the connector's scope. */
+  async outside(runId: string, ids: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.db.selectFrom('run_seen').select('source_id').where('run_id', '=', runId).where('in_scope', '=', 0).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
+      for (const r of rows) out.add(r.source_id);
+    }
+    return out;
+  }
+
+  /** The run's rows go (its end), with those of runs no longer running (left by a process that died). */
+  async clear(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
+  }
+
+  /** Rows of runs that are over (or gone): left by a process that died before its run ended. */
+  async clearStale(runId: string): Promise<void> {
+    await this.db
+      .deleteFrom('run_seen')
+      .where('run_id', '<>', runId)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('runs').select('runs.id').whereRef('runs.id', '=', 'run_seen.run_id').where('runs.status', '=', 'running'))))
+      .execute();
+  }
 }
