@@ -11,25 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { Store } from '../../src/store/index.ts';
-import { AuthRepo } from '../../src/store/auth.ts';
 import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { assertJiraMatchesDirectory, e2eConnector, e2eOrg, startEmulators } from '../e2e/harness.ts';
-import { serve, stop, until, type Instance } from './serve.ts';
+import { addressOf, adminToken, serve, stop, until, type Instance } from './serve.ts';
 
 const USERS = 150;
 
-/** The address line `idsync serve --json` prints (its log lines carry request urls, not this). */
-function addressOf(i: Instance): string {
-  for (const line of i.output().split('\n')) {
-    try {
-      const v = JSON.parse(line) as { url?: unknown; level?: unknown };
-      if (v.level === undefined && typeof v.url === 'string' && /^https?:/.test(v.url)) return v.url;
-    } catch {
-      // a log line that is not JSON
-    }
-  }
-  assert.fail(`the instance announced its address:\n${i.output()}`);
-}
 
 test('two serve processes on PostgreSQL: a user sync waits behind the other instance\'s full sync; a full sync through A runs once and both see it', { timeout: 170_000 }, async () => {
   const em = await startEmulators({ users: USERS });
@@ -42,9 +29,7 @@ test('two serve processes on PostgreSQL: a user sync waits behind the other inst
   const instances: Instance[] = [];
   try {
     await store.connectors.save({ ...e2eConnector(em, { id: 'contoso' }), safety: { maxUsers: USERS, maxPercent: 100 } });
-    const auth = new AuthRepo(store.db);
-    const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
-    const { secret } = await auth.createToken(admin.id, 'test', 'administrator');
+    const secret = await adminToken(store);
     const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
     for (let n = 0; n < 2; n++) instances.push(serve(dataDir, env));
     await Promise.all(instances.map((i) => i.announced));
@@ -123,9 +108,7 @@ test('a user sync whose process is killed mid-run is not lost: the job is handed
   const instances: Instance[] = [];
   try {
     await store.connectors.save(e2eConnector(em, { id: 'contoso' }));
-    const auth = new AuthRepo(store.db);
-    const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
-    const { secret } = await auth.createToken(admin.id, 'test', 'administrator');
+    const secret = await adminToken(store);
     const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
     for (let n = 0; n < 2; n++) instances.push(serve(dataDir, env));
     await Promise.all(instances.map((i) => i.announced));

@@ -11,19 +11,10 @@ import { Store } from '../../src/store/index.ts';
 import { AuthRepo } from '../../src/store/auth.ts';
 import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { assertJiraMatchesDirectory, e2eConnector, e2eOrg, startEmulators } from '../e2e/harness.ts';
-import { serve, stop, until, type Instance } from './serve.ts';
+import { addressOf, adminToken, serve, stop, until, type Instance } from './serve.ts';
 
 const USERS = 150;
 
-/** The address line `idsync serve --json` prints (its log lines carry request urls, not this). */
-function addressOf(line: string): string | undefined {
-  try {
-    const v = JSON.parse(line) as { url?: unknown; level?: unknown };
-    return v.level === undefined && typeof v.url === 'string' && /^https?:/.test(v.url) ? v.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 test('an API trigger on instance A while instance B runs the connector is refused, and starts nothing', { timeout: 120_000 }, async () => {
   const em = await startEmulators({ users: USERS });
@@ -41,8 +32,7 @@ test('an API trigger on instance A while instance B runs the connector is refuse
     });
     const auth = new AuthRepo(store.db);
     await auth.markSlot('contoso', new Date(Date.now() - 3 * 86_400_000).toISOString());
-    const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
-    const { secret } = await auth.createToken(admin.id, 'test', 'administrator');
+    const secret = await adminToken(store);
 
     const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
     for (let n = 0; n < 2; n++) instances.push(serve(dataDir, env));
@@ -52,8 +42,7 @@ test('an API trigger on instance A while instance B runs the connector is refuse
     const b = instances.find((i) => i.child.pid === running.owner_pid);
     const a = instances.find((i) => i !== b)!;
     assert.ok(b, 'the scheduled run belongs to one of the two instances');
-    const base: string | undefined = a.output().split('\n').map(addressOf).find(Boolean);
-    assert.ok(base, `instance A announced its address:\n${a.output()}`);
+    const base = addressOf(a);
 
     for (let n = 0; n < 2; n++) {
       const res: Response = await fetch(`${base}/api/v1/connectors/contoso/sync`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'full' }) });

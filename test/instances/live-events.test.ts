@@ -7,22 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/store/index.ts';
-import { AuthRepo } from '../../src/store/auth.ts';
 import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { e2eConnector, startEmulators } from '../e2e/harness.ts';
-import { serve, stop, until, type Instance } from './serve.ts';
+import { addressOf, adminToken, serve, stop, until, type Instance } from './serve.ts';
 
 const USERS = 120;
 
-/** The address line `idsync serve --json` prints (its log lines carry request urls, not this). */
-function addressOf(line: string): string | undefined {
-  try {
-    const v = JSON.parse(line) as { url?: unknown; level?: unknown };
-    return v.level === undefined && typeof v.url === 'string' && /^https?:/.test(v.url) ? v.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 interface Received {
   type: string;
@@ -77,16 +67,13 @@ test('a run performed by instance B shows up live on instance A\'s event stream'
   const streams: Array<ReturnType<typeof watch>> = [];
   try {
     await store.connectors.save({ ...e2eConnector(em, { id: 'contoso' }), safety: { maxUsers: USERS, maxPercent: 100 } });
-    const auth = new AuthRepo(store.db);
-    const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
-    const { secret } = await auth.createToken(admin.id, 'test', 'administrator');
+    const secret = await adminToken(store);
 
     const env = { IDSYNC_DATABASE_URL: database.url, IDSYNC_EXTRA_CA: em.graph.ca! };
     for (let n = 0; n < 2; n++) instances.push(serve(dataDir, env));
     await Promise.all(instances.map((i) => i.announced));
-    const urls = instances.map((i) => i.output().split('\n').map(addressOf).find(Boolean));
-    assert.ok(urls.every(Boolean), `both instances announced their address:\n${instances.map((i) => i.output()).join('\n')}`);
-    for (const u of urls) streams.push(watch(u!, secret, store));
+    const urls = instances.map(addressOf);
+    for (const u of urls) streams.push(watch(u, secret, store));
     await Promise.all(streams.map((s) => s.opened));
 
     // The trigger goes to B; whichever instance performs the run (B, or another taking its job),

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from '../cli/processes.ts';
+import type { Store } from '../../src/store/index.ts';
+import { AuthRepo } from '../../src/store/auth.ts';
 
 export interface Instance {
   child: ChildProcess;
@@ -66,3 +68,23 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
+
+/** The address `idsync serve --json` announced, as one JSON line of its own (its log lines carry request urls, not this). */
+export function addressOf(i: Instance): string {
+  for (const line of i.output().split('\n')) {
+    try {
+      const v = JSON.parse(line) as { url?: unknown; level?: unknown };
+      if (v.level === undefined && typeof v.url === 'string' && /^https?:/.test(v.url)) return v.url;
+    } catch {
+      // a log line that is not JSON
+    }
+  }
+  assert.fail(`the instance (pid ${i.child.pid}) announced its address:\n${i.output()}`);
+}
+
+/** An administrator's API token in the shared store, for calling every instance's API. */
+export async function adminToken(store: Store): Promise<string> {
+  const auth = new AuthRepo(store.db);
+  const admin = await auth.createUser('ops', 'not-a-password-hash', 'administrator');
+  return (await auth.createToken(admin.id, 'test', 'administrator')).secret;
+}
