@@ -89,7 +89,7 @@ export class MembershipIndex {
   /** The set of `set`'s groups plus `group`, created on first use. */
   private extend(set: number, group: number): number {
     if (this.groupOf[set] === group) return set; // already counted in this member list
-    const key = set * 0x100000 + group; // < 2^53 for up to 2^20 groups and 2^33 sets
+    const key = set * 0x4000000 + group; // exact (< 2^53) up to 2^26 groups and 2^27 sets
     let next = this.transitions.get(key);
     if (next === undefined) {
       next = this.parent.length;
