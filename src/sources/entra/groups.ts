@@ -7,6 +7,7 @@ import type { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { castListing, needsAdvancedQuery, withAdvanced } from './advanced-query.ts';
 import { assertCompleteRead, odataCount } from './completeness.ts';
+import { MembershipIndex } from './membership-index.ts';
 
 /** A group as idsync needs it: the id to read members with and the name users receive. */
 export interface ListedGroup {
@@ -51,17 +52,20 @@ export async function listGroups(graph: HttpClient, filter: string | undefined, 
   return { groups, complete: true };
 }
 
-/** Group display names per user id, each list sorted; users in no listed group are absent. */
-export type GroupsByUser = Map<string, string[]>;
+/**
+ * Group display names per user id (`get` gives a sorted list; users in no listed group are
+ * absent), held as shared group sets and 16-byte ids (membership-index.ts), not a list per user.
+ */
+export type GroupsByUser = MembershipIndex;
 
 /**
  * Reads the user members (direct, or through nested groups when `transitive`) of every group,
- * `GROUPS_IN_FLIGHT` groups at a time. The lists hold the groups' own name strings, so a
- * name shared by 50,000 users is stored once. A group deleted since it was listed (404) has
- * no members any more and is skipped; anything else that fails throws.
+ * `GROUPS_IN_FLIGHT` groups at a time. Each group's list is added to the index only once read
+ * in full, so users with the same groups share one set of names. A group deleted since it was
+ * listed (404) has no members any more and is skipped; anything else that fails throws.
  */
 export async function readGroupsByUser(graph: HttpClient, groups: readonly ListedGroup[], transitive: boolean): Promise<GroupsByUser> {
-  const byUser: GroupsByUser = new Map();
+  const byUser: GroupsByUser = new MembershipIndex();
   let next = 0;
   let failed = false;
   const worker = async () => {
@@ -75,16 +79,10 @@ export async function readGroupsByUser(graph: HttpClient, groups: readonly Liste
         throw e;
       }
       if (members === null) continue;
-      for (const id of members) {
-        const list = byUser.get(id);
-        if (list) list.push(group.displayName);
-        else byUser.set(id, [group.displayName]);
-      }
+      byUser.addGroup(group.displayName, members);
     }
   };
   await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, groups.length) }, worker));
-  // Same order as the per-user reading gives, whatever order the groups completed in.
-  for (const list of byUser.values()) list.sort();
   return byUser;
 }
 
