@@ -9,6 +9,7 @@ import type { LdapConnection, RawEntry } from './connection.ts';
 import { firstText, valuesOf } from './connection.ts';
 import type { LdapSettings } from './presets.ts';
 import { firstRdnValue, normalizeDn, textValues } from './values.ts';
+import { GroupSets, NO_GROUPS } from './group-sets.ts';
 
 export interface IndexedGroup {
   id: string;
@@ -30,40 +31,61 @@ function stripUid(v: string): string {
 
 export class GroupIndex {
   readonly byDn = new Map<string, IndexedGroup>();
-  /** Group-side models: the direct groups of each member (normalised DN, or `uid:<username>` for memberUid). */
-  private readonly memberGroups = new Map<string, string[]>();
+  /**
+   * Group-side models: the direct groups of each member (normalised DN, or `uid:<username>` for
+   * memberUid) as the number of an interned group set (group-sets.ts): one small integer per
+   * member instead of an array of DNs, whatever the directory's size.
+   */
+  private readonly memberSets = new Map<string, number>();
+  private readonly sets = new GroupSets();
+  /** Normalised DN of each group number, in the order the groups were added. */
+  private readonly groupDns: string[] = [];
+  private readonly setDns: Array<readonly string[] | undefined> = [];
+  private readonly setNames: Array<readonly string[] | undefined> = [];
   private readonly closure = new Map<string, string[]>();
 
   constructor(private readonly s: LdapSettings) {}
 
+  /** Adds one group with its complete member list (a failed or partial read must not reach here). */
   add(entry: RawEntry, members: string[]): void {
     const dn = normalizeDn(entry.dn);
     const id = textValues(this.s.idAttribute, valuesOf(entry, this.s.idAttribute))[0] ?? dn;
     const name = firstText(entry, 'cn') ?? firstRdnValue(entry.dn);
     const parents = this.s.membership === 'memberOf' ? textValues('memberOf', valuesOf(entry, 'memberOf')).map(normalizeDn) : [];
     this.byDn.set(dn, { id, name, dn: entry.dn, parents });
+    const group = this.groupDns.length;
+    this.groupDns.push(dn);
     for (const m of members) {
       const key = this.s.membership === 'memberUid' ? `uid:${m.toLowerCase()}` : normalizeDn(stripUid(m));
-      const list = this.memberGroups.get(key);
-      if (list) list.push(dn);
-      else this.memberGroups.set(key, [dn]);
+      this.memberSets.set(key, this.sets.extend(this.memberSets.get(key) ?? NO_GROUPS, group));
     }
   }
 
   /** Group-side models: a group among another group's members is nested in it. Called once all groups are added. */
   link(): void {
     if (this.s.membership === 'memberOf' || this.s.membership === 'memberUid') return;
-    for (const [member, groups] of this.memberGroups) {
+    for (const [member, set] of this.memberSets) {
       const g = this.byDn.get(member);
-      if (g) g.parents.push(...groups);
+      if (g) g.parents.push(...this.dnsOf(set));
     }
   }
 
+  /** The distinct group DNs of an interned set (shared; never to be changed). */
+  private dnsOf(set: number): readonly string[] {
+    let dns = this.setDns[set];
+    if (!dns) {
+      dns = Object.freeze([...new Set(this.sets.groups(set).map((g) => this.groupDns[g]!))]);
+      this.setDns[set] = dns;
+    }
+    return dns;
+  }
+
   /** The direct groups (normalised DNs, only those in the index) of a user entry. */
-  directGroups(user: RawEntry, username: string | undefined): string[] {
+  directGroups(user: RawEntry, username: string | undefined): readonly string[] {
     if (this.s.membership === 'memberOf') return textValues('memberOf', valuesOf(user, 'memberOf')).map(normalizeDn).filter((dn) => this.byDn.has(dn));
     const key = this.s.membership === 'memberUid' ? (username ? `uid:${username.toLowerCase()}` : '') : normalizeDn(user.dn);
-    return this.memberGroups.get(key) ?? [];
+    const set = this.memberSets.get(key);
+    return set === undefined ? [] : this.dnsOf(set);
   }
 
   /** Every group a group is in, through nesting (cycles tolerated). */
@@ -83,12 +105,29 @@ export class GroupIndex {
     return out;
   }
 
-  /** Names of the user's groups: direct, or through nesting when configured. */
+  /** Names of the user's groups (a fresh array, sorted): direct, or through nesting when configured. */
   groupNames(user: RawEntry, username: string | undefined): string[] {
-    const direct = this.directGroups(user, username);
+    if (this.s.membership === 'memberOf') return this.namesOf(this.directGroups(user, username));
+    // Group-side models: every member with the same direct groups has the same names, computed once per set.
+    const key = this.s.membership === 'memberUid' ? (username ? `uid:${username.toLowerCase()}` : '') : normalizeDn(user.dn);
+    const set = this.memberSets.get(key) ?? NO_GROUPS;
+    let names = this.setNames[set];
+    if (!names) {
+      names = Object.freeze(this.namesOf(this.dnsOf(set)));
+      this.setNames[set] = names;
+    }
+    return [...names];
+  }
+
+  private namesOf(direct: readonly string[]): string[] {
     const all = new Set(direct);
     if (this.s.nestedGroups) for (const d of direct) for (const a of this.ancestors(d)) all.add(a);
     return [...new Set([...all].map((dn) => this.byDn.get(dn)!.name))].sort();
+  }
+
+  /** Members held (group-side models) and distinct group sets among them, the empty one included. */
+  stats(): { members: number; sets: number } {
+    return { members: this.memberSets.size, sets: this.sets.size };
   }
 
   /** Groups by name (case-insensitive), for required groups. */
@@ -101,7 +140,13 @@ export class GroupIndex {
   /** Direct members (normalised DNs or uid: keys) of every group, for listGroups. */
   membersByGroup(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const [member, groups] of this.memberGroups) for (const g of groups) out.set(g, [...(out.get(g) ?? []), member]);
+    for (const [member, set] of this.memberSets) {
+      for (const g of this.dnsOf(set)) {
+        const list = out.get(g);
+        if (list) list.push(member);
+        else out.set(g, [member]);
+      }
+    }
     return out;
   }
 }
