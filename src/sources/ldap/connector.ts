@@ -3,6 +3,7 @@
 // listing, and never takes a failure, a dropped connection or a suspicious end for the end of
 // the directory. A failed page is retried by reading the search again from the start on a new
 // connection (a paged cookie does not survive its connection), skipping users already returned.
+import { IdSet } from './id-set.ts';
 import type { AttributeInfo, ChangePage, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
@@ -147,7 +148,8 @@ export class LdapSource implements SourceConnector {
    */
   async *readUsers(query: SourceQuery, filter: string, opts: { keepOutOfScope?: boolean; confirmEmptyEnd?: boolean } = {}): AsyncGenerator<{ users: SourceUser[] }> {
     const keepOutOfScope = opts.keepOutOfScope ?? false;
-    const seen = new Set<string>();
+    // Every id returned so far (compact, id-set.ts): a restart or the re-read of an empty end skips them.
+    const seen = new IdSet();
     let index: GroupIndex | undefined;
     const memberOf = this.settings.membership === 'memberOf' && this.needsGroups(query);
     let confirmed = !opts.confirmEmptyEnd;
@@ -164,8 +166,7 @@ export class LdapSource implements SourceConnector {
           const users: SourceUser[] = [];
           for (const entry of page) {
             const id = entryId(entry, this.settings);
-            if (seen.has(id)) continue;
-            seen.add(id);
+            if (!seen.add(id)) continue;
             const u = this.completeUser(entry, query, index, keepOutOfScope);
             if (u) users.push(u);
           }
@@ -319,7 +320,14 @@ export class LdapSource implements SourceConnector {
           idByKey.set(normalizeDn(e.dn), id);
           const username = usernameOf(e, s);
           if (username) idByKey.set(`uid:${username.toLowerCase()}`, id);
-          if (memberOf) for (const g of index.directGroups(e, username)) byGroup.set(g, [...(byGroup.get(g) ?? []), id]);
+          if (memberOf) {
+            for (const g of index.directGroups(e, username)) {
+              // Appended in place: copying the list per member was quadratic in a large group.
+              const list = byGroup.get(g);
+              if (list) list.push(id);
+              else byGroup.set(g, [id]);
+            }
+          }
         }
       }
       const members = memberOf ? undefined : index.membersByGroup();
