@@ -10,6 +10,7 @@ import { firstText, valuesOf } from './connection.ts';
 import type { LdapSettings } from './presets.ts';
 import { firstRdnValue, normalizeDn, textValues } from './values.ts';
 import { GroupSets, NO_GROUPS } from './group-sets.ts';
+import { KeyTable } from './key-table.ts';
 
 export interface IndexedGroup {
   id: string;
@@ -34,9 +35,9 @@ export class GroupIndex {
   /**
    * Group-side models: the direct groups of each member (normalised DN, or `uid:<username>` for
    * memberUid) as the number of an interned group set (group-sets.ts): one small integer per
-   * member instead of an array of DNs, whatever the directory's size.
+   * member instead of an array of DNs, and the keys as bytes outside the V8 heap (key-table.ts).
    */
-  private readonly memberSets = new Map<string, number>();
+  private readonly memberSets = new KeyTable();
   private readonly sets = new GroupSets();
   /** Normalised DN of each group number, in the order the groups were added. */
   private readonly groupDns: string[] = [];
@@ -64,7 +65,7 @@ export class GroupIndex {
   /** Group-side models: a group among another group's members is nested in it. Called once all groups are added. */
   link(): void {
     if (this.s.membership === 'memberOf' || this.s.membership === 'memberUid') return;
-    for (const [member, set] of this.memberSets) {
+    for (const [member, set] of this.memberSets.entries()) {
       const g = this.byDn.get(member);
       if (g) g.parents.push(...this.dnsOf(set));
     }
@@ -140,7 +141,7 @@ export class GroupIndex {
   /** Direct members (normalised DNs or uid: keys) of every group, for listGroups. */
   membersByGroup(): Map<string, string[]> {
     const out = new Map<string, string[]>();
-    for (const [member, set] of this.memberSets) {
+    for (const [member, set] of this.memberSets.entries()) {
       for (const g of this.dnsOf(set)) {
         const list = out.get(g);
         if (list) list.push(member);
