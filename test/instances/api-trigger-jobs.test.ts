@@ -17,7 +17,6 @@ import { addressOf, adminToken, serve, stop, until, type Instance } from './serv
 
 const USERS = 150;
 
-
 test('two serve processes on PostgreSQL: a user sync waits behind the other instance\'s full sync; a full sync through A runs once and both see it', { timeout: 170_000 }, async () => {
   const em = await startEmulators({ users: USERS });
   // Slow Jira down so the first full sync (it creates every account) is still going when the user sync comes.

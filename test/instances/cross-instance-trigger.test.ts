@@ -15,7 +15,6 @@ import { addressOf, adminToken, serve, stop, until, type Instance } from './serv
 
 const USERS = 150;
 
-
 test('an API trigger on instance A while instance B runs the connector is refused, and starts nothing', { timeout: 120_000 }, async () => {
   const em = await startEmulators({ users: USERS });
   // Slow Jira down so the scheduled run is still going when the trigger comes.

@@ -13,7 +13,6 @@ import { addressOf, adminToken, serve, stop, until, type Instance } from './serv
 
 const USERS = 120;
 
-
 interface Received {
   type: string;
   data: { runId?: string; status?: string; progress?: { read: number } };

@@ -12,9 +12,11 @@
 // user's set is therefore reached by the same path for the same groups (a trie keyed by
 // set and group), so equal memberships share one set whatever order the groups came in.
 
+import { GroupSets, NO_GROUPS } from '../../core/group-sets.ts';
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WORDS = 4; // 128 bits of a GUID
-const EMPTY_SET = 0; // the set of no group; never stored for a user
+const EMPTY_SET = NO_GROUPS; // never stored for a user
 const MIN_SLOTS = 1024;
 
 export interface IndexStats {
@@ -30,11 +32,9 @@ export interface IndexStats {
 
 export class MembershipIndex {
   private readonly groupNames: string[] = [];
-  // Group sets: set s = parent[s] plus group groupOf[s]; lastGroup makes a second sighting of a
-  // user in the same member list (a duplicate entry) harmless.
-  private readonly parent: number[] = [-1];
-  private readonly groupOf: number[] = [-1];
-  private readonly transitions = new Map<number, number>();
+  // Group sets (src/core/group-sets.ts); a second sighting of a user in the same member list
+  // (a duplicate entry) leaves its set as it is.
+  private readonly sets = new GroupSets();
   private readonly names: Array<readonly string[] | undefined> = [[]];
 
   private keys = new Uint32Array(MIN_SLOTS * WORDS);
@@ -53,7 +53,7 @@ export class MembershipIndex {
         encode(id, this.word);
         const slot = this.find(this.word);
         const current = this.values[slot]! - 1;
-        const next = this.extend(current < 0 ? EMPTY_SET : current, group);
+        const next = this.sets.extend(current < 0 ? EMPTY_SET : current, group);
         if (current < 0) {
           this.writeKey(slot, this.word);
           this.guidUsers++;
@@ -61,7 +61,7 @@ export class MembershipIndex {
         this.values[slot] = next + 1;
         if (this.guidUsers * 4 > this.values.length * 3) this.grow();
       } else {
-        this.other.set(id, this.extend(this.other.get(id) ?? EMPTY_SET, group));
+        this.other.set(id, this.sets.extend(this.other.get(id) ?? EMPTY_SET, group));
       }
     }
   }
@@ -83,29 +83,13 @@ export class MembershipIndex {
   }
 
   stats(): IndexStats {
-    return { users: this.size, sets: this.parent.length, otherIds: this.other.size, tableBytes: this.keys.byteLength + this.values.byteLength };
-  }
-
-  /** The set of `set`'s groups plus `group`, created on first use. */
-  private extend(set: number, group: number): number {
-    if (this.groupOf[set] === group) return set; // already counted in this member list
-    const key = set * 0x4000000 + group; // exact (< 2^53) up to 2^26 groups and 2^27 sets
-    let next = this.transitions.get(key);
-    if (next === undefined) {
-      next = this.parent.length;
-      this.parent.push(set);
-      this.groupOf.push(group);
-      this.transitions.set(key, next);
-    }
-    return next;
+    return { users: this.size, sets: this.sets.size, otherIds: this.other.size, tableBytes: this.keys.byteLength + this.values.byteLength };
   }
 
   private namesOf(set: number): readonly string[] {
     let names = this.names[set];
     if (!names) {
-      const list: string[] = [];
-      for (let s = set; s > EMPTY_SET; s = this.parent[s]!) list.push(this.groupNames[this.groupOf[s]!]!);
-      names = list.sort(); // the order per-user reading gives
+      names = this.sets.groups(set).map((g) => this.groupNames[g]!).sort(); // the order per-user reading gives
       this.names[set] = names;
     }
     return names;

@@ -9,7 +9,7 @@ import type { LdapConnection, RawEntry } from './connection.ts';
 import { firstText, valuesOf } from './connection.ts';
 import type { LdapSettings } from './presets.ts';
 import { firstRdnValue, normalizeDn, textValues } from './values.ts';
-import { GroupSets, NO_GROUPS } from './group-sets.ts';
+import { GroupSets, NO_GROUPS } from '../../core/group-sets.ts';
 import { KeyTable } from './key-table.ts';
 
 export interface IndexedGroup {
@@ -34,7 +34,7 @@ export class GroupIndex {
   readonly byDn = new Map<string, IndexedGroup>();
   /**
    * Group-side models: the direct groups of each member (normalised DN, or `uid:<username>` for
-   * memberUid) as the number of an interned group set (group-sets.ts): one small integer per
+   * memberUid) as the number of an interned group set (src/core/group-sets.ts): one small integer per
    * member instead of an array of DNs, and the keys as bytes outside the V8 heap (key-table.ts).
    */
   private readonly memberSets = new KeyTable();

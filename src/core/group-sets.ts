@@ -1,6 +1,6 @@
 // Interned sets of groups for a whole listing (issue 9: memory flat in the directory's size),
-// the idea of the Entra MembershipIndex (src/sources/entra/membership-index.ts) for the LDAP
-// group-side models. A directory has many members and few distinct *combinations* of groups,
+// shared by the sources that read memberships group by group (the Entra MembershipIndex,
+// src/sources/entra/membership-index.ts, and the LDAP group index). A directory has many members and few distinct *combinations* of groups,
 // so each combination is stored once and a member holds only its set's number (a small integer,
 // stored inline in a Map, no array per member).
 //
