@@ -4,6 +4,7 @@
 // concurrent callers share one request.
 import { constants, createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import type { HttpClient } from '../../core/http.ts';
+import { TokenCache, type IssuedToken } from '../../core/token-cache.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secrets.ts';
 import { tokenError } from './errors.ts';
@@ -21,12 +22,10 @@ export interface TokenSettings {
   credential: () => Credential;
 }
 
-const RENEW_BEFORE_MS = 5 * 60_000;
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export class TokenProvider {
-  private cached?: { token: string; expiresAt: number };
-  private inflight?: Promise<string>;
+  private readonly cache = new TokenCache(() => this.issue());
   /** Token requests sent (tests check caching). */
   requests = 0;
 
@@ -35,24 +34,20 @@ export class TokenProvider {
     private readonly settings: TokenSettings,
   ) {}
 
-  async get(): Promise<string> {
-    if (this.cached && this.cached.expiresAt - RENEW_BEFORE_MS > Date.now()) return this.cached.token;
-    this.inflight ??= this.fetch().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  get(): Promise<string> {
+    return this.cache.get();
   }
 
   /** Drops the cached token (after a 401). */
   invalidate(): void {
-    this.cached = undefined;
+    this.cache.invalidate();
   }
 
   private tokenPath(): string {
     return `/${encodeURIComponent(this.settings.tenantId)}/oauth2/v2.0/token`;
   }
 
-  private async fetch(): Promise<string> {
+  private async issue(): Promise<IssuedToken> {
     const s = this.settings;
     const form: Record<string, string> = {
       grant_type: 'client_credentials',
@@ -79,9 +74,7 @@ export class TokenProvider {
     if (typeof token !== 'string' || token === '') {
       throw new IdsyncError('AUTH', 'Microsoft Entra ID sign-in answered without an access token', { hint: 'check authorityHost points at the Microsoft identity platform' });
     }
-    const lifetimeS = Number(res.body.expires_in ?? 3599);
-    this.cached = { token, expiresAt: Date.now() + (Number.isFinite(lifetimeS) ? lifetimeS : 3599) * 1000 };
-    return token;
+    return { token, expiresIn: res.body.expires_in, fallbackS: 3599 };
   }
 }
 

@@ -4,6 +4,7 @@
 // renews it five minutes before it expires or after a 401; concurrent callers share one request.
 import { createPrivateKey, sign } from 'node:crypto';
 import type { HttpClient } from '../../core/http.ts';
+import { TokenCache, type IssuedToken } from '../../core/token-cache.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { tokenError, type SignInContext } from './errors.ts';
 
@@ -15,7 +16,6 @@ export interface ServiceAccountKey {
   token_uri?: string;
 }
 
-const RENEW_BEFORE_MS = 5 * 60_000;
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const DEFAULT_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
@@ -34,8 +34,7 @@ export function parseKey(json: string): ServiceAccountKey {
 }
 
 export class GoogleTokenProvider {
-  private cached?: { token: string; expiresAt: number };
-  private inflight?: Promise<string>;
+  private readonly cache = new TokenCache(() => this.issue());
   requests = 0;
 
   constructor(
@@ -43,16 +42,13 @@ export class GoogleTokenProvider {
     private readonly settings: { key: () => ServiceAccountKey; subject: string; scopes: string[]; tokenUrl?: string },
   ) {}
 
-  async get(): Promise<string> {
-    if (this.cached && this.cached.expiresAt - RENEW_BEFORE_MS > Date.now()) return this.cached.token;
-    this.inflight ??= this.fetch().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  get(): Promise<string> {
+    return this.cache.get();
   }
 
+  /** Drops the cached token (after a 401). */
   invalidate(): void {
-    this.cached = undefined;
+    this.cache.invalidate();
   }
 
   /** Who signs in, for messages. */
@@ -61,7 +57,7 @@ export class GoogleTokenProvider {
     return { clientEmail: k.client_email, clientId: k.client_id, subject: this.settings.subject, scopes: this.settings.scopes };
   }
 
-  private async fetch(): Promise<string> {
+  private async issue(): Promise<IssuedToken> {
     const key = this.settings.key();
     const url = this.settings.tokenUrl ?? key.token_uri ?? DEFAULT_TOKEN_URL;
     const assertion = signAssertion(key, this.settings.subject, this.settings.scopes, url);
@@ -76,9 +72,7 @@ export class GoogleTokenProvider {
     if (res.status >= 400) throw tokenError(res.status, res.body, this.context());
     const token = res.body?.access_token;
     if (typeof token !== 'string' || !token) throw new IdsyncError('AUTH', 'Google sign-in answered without an access token', { hint: 'check tokenUrl points at https://oauth2.googleapis.com/token' });
-    const lifetime = Number(res.body.expires_in ?? 3599);
-    this.cached = { token, expiresAt: Date.now() + (Number.isFinite(lifetime) ? lifetime : 3599) * 1000 };
-    return token;
+    return { token, expiresIn: res.body.expires_in, fallbackS: 3599 };
   }
 }
 

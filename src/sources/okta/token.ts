@@ -5,11 +5,11 @@
 // share one request.
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import type { HttpClient } from '../../core/http.ts';
+import { TokenCache, type IssuedToken } from '../../core/token-cache.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import type { Secret } from '../../config/secrets.ts';
 import { tokenError } from './errors.ts';
 
-const RENEW_BEFORE_MS = 5 * 60_000;
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export interface OktaTokenSettings {
@@ -21,8 +21,7 @@ export interface OktaTokenSettings {
 }
 
 export class OktaTokenProvider {
-  private cached?: { token: string; expiresAt: number };
-  private inflight?: Promise<string>;
+  private readonly cache = new TokenCache(() => this.issue());
   requests = 0;
 
   constructor(
@@ -30,19 +29,16 @@ export class OktaTokenProvider {
     private readonly settings: OktaTokenSettings,
   ) {}
 
-  async get(): Promise<string> {
-    if (this.cached && this.cached.expiresAt - RENEW_BEFORE_MS > Date.now()) return this.cached.token;
-    this.inflight ??= this.fetch().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  get(): Promise<string> {
+    return this.cache.get();
   }
 
+  /** Drops the cached token (after a 401). */
   invalidate(): void {
-    this.cached = undefined;
+    this.cache.invalidate();
   }
 
-  private async fetch(): Promise<string> {
+  private async issue(): Promise<IssuedToken> {
     const s = this.settings;
     const url = this.http.resolve('/oauth2/v1/token');
     const form = {
@@ -56,9 +52,7 @@ export class OktaTokenProvider {
     if (res.status >= 400) throw tokenError(res.status, res.body, s.clientId);
     const token = res.body?.access_token;
     if (typeof token !== 'string' || !token) throw new IdsyncError('AUTH', 'Okta answered the token request without an access token', { hint: 'check orgUrl is the Okta org URL (https://example.okta.com)' });
-    const lifetime = Number(res.body.expires_in ?? 3600);
-    this.cached = { token, expiresAt: Date.now() + (Number.isFinite(lifetime) ? lifetime : 3600) * 1000 };
-    return token;
+    return { token, expiresIn: res.body.expires_in, fallbackS: 3600 };
   }
 }
 
