@@ -6,6 +6,7 @@ import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server/index.ts';
 import { Store } from '../../src/store/index.ts';
 import type { RunFinished } from '../../src/server/progress-bus.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 export interface DemoServer {
   suite: Suite;
@@ -23,7 +24,8 @@ export interface DemoServer {
 export async function startDemoServer(opts: { users: number; server?: Partial<StartOptions> }): Promise<DemoServer> {
   const suite = await startSuite({ users: opts.users, confluence: false });
   const store = await Store.open({ databaseUrl: ':memory:' });
-  const connector = demoConnector(suite.info);
+  // No scheduled run in the background: the runs a suite counts are the ones it starts.
+  const connector = unscheduled(demoConnector(suite.info));
   let server: RunningServer | undefined;
   let bearer: string;
   try {

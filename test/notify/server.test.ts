@@ -13,6 +13,7 @@ import { Store } from '../../src/store/index.ts';
 import { notificationsSchema } from '../../src/notify/config.ts';
 import type { RunFinished } from '../../src/server/progress-bus.ts';
 import { startSmtp, startWebhookReceiver, type LocalSmtp, type LocalWebhook } from './servers.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 const HOOK_ENV = 'IDSYNC_TEST_SERVER_WEBHOOK';
 const HOOK_TOKEN = '/hooks/very-secret-token-0123456789';
@@ -32,7 +33,7 @@ describe('notifications from the server', { timeout: 120_000 }, () => {
     [suite, hook, smtp] = await Promise.all([startSuite({ users: 6, confluence: false }), startWebhookReceiver(), startSmtp()]);
     process.env[HOOK_ENV] = `${hook.url}${HOOK_TOKEN}`;
     store = await Store.open({ databaseUrl: ':memory:' });
-    const connector = demoConnector(suite.info);
+    const connector = unscheduled(demoConnector(suite.info));
     connectorId = connector.id;
     await store.connectors.save(connector, { secrets: { ...demoSecrets(suite.info), 'source.clientSecret': WRONG_SECRET } });
     const notifications = notificationsSchema.parse({

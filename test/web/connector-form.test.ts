@@ -13,6 +13,7 @@ import type { RunningServer } from '../../src/server/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { emptyCounts } from '../../src/store/runs.ts';
 import { addMappingRow, ADMIN, clippedTexts, errorOf, fieldByLabel, logIn, screenshot, startBrowserUi, tearDown } from './helpers.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 const USERS = 30;
 const LAPTOP = { width: 1366, height: 768 };
@@ -77,12 +78,8 @@ describe('connector form and run pages at 1366 px', () => {
     const u = org.users.find((x) => x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#'))!;
     subject = { upn: u.userPrincipalName };
     const secrets = demoSecrets(suite.info);
-    // No incremental sync every minute in the background: the runs the pages show are the ones this test starts.
-    const quiet = () => {
-      const c = demoConnector(suite.info);
-      c.schedule = { ...c.schedule!, incremental: false };
-      return c;
-    };
+    // No scheduled run in the background: the runs the pages show are the ones this test starts.
+    const quiet = () => unscheduled(demoConnector(suite.info));
     // A connector with 30 mapping rows, for typing.
     const wide = quiet();
     wide.id = 'wide';

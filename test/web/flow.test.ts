@@ -15,6 +15,7 @@ import type { RunningServer } from '../../src/server/index.ts';
 import { hashPassword } from '../../src/server/passwords.ts';
 import type { Store } from '../../src/store/index.ts';
 import { addMappingRow, ADMIN, logIn, newTestPage, screenshot, startBrowserUi, tearDown } from './helpers.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 const USERS = 30;
 const VIEWER = { username: 'vera', password: 'viewer password 1' };
@@ -43,8 +44,8 @@ describe('admin UI in a browser against the emulators', () => {
     const connector = demoConnector(suite.info);
     // Start without the managerEmail row: the test adds it through the UI.
     connector.targets[0]!.mapping = connector.targets[0]!.mapping.filter((r) => r.target !== 'property.managerEmail');
-    // No incremental sync every minute in the background: the runs the UI shows are the ones this test starts.
-    connector.schedule = { ...connector.schedule!, incremental: false };
+    // No scheduled run in the background: the runs the UI shows are the ones this test starts.
+    unscheduled(connector);
     const secretValues = demoSecrets(suite.info);
     secrets = Object.values(secretValues);
     const prepare = (s: Store) => s.connectors.save(connector, { secrets: secretValues }).then(() => undefined);

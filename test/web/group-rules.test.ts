@@ -10,6 +10,7 @@ import { demoConnector, demoSecrets } from '../../src/cli/demo.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { ADMIN, errorOf, logIn, startBrowserUi, tearDown } from './helpers.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 const USERS = 30;
 
@@ -28,7 +29,7 @@ describe('group rules editor', () => {
     const u = org.users.find((x) => x.mail && x.accountEnabled && !x.userPrincipalName.includes('#EXT#') && org.groups.some((g) => g.displayName.startsWith('dept-') && g.members.includes(x.id)))!;
     subject = { upn: u.userPrincipalName, dept: org.groups.find((g) => g.displayName.startsWith('dept-') && g.members.includes(u.id))!.displayName };
     const c = demoConnector(suite.info);
-    c.schedule = { ...c.schedule!, incremental: false };
+    unscheduled(c);
     // The source's groups go through the group rules alone.
     c.targets[0]!.mapping = c.targets[0]!.mapping.filter((r) => r.target !== 'groups');
     const prepare = (s: Store) => s.connectors.save(c, { secrets: demoSecrets(suite.info) }).then(() => undefined);

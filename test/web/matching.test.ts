@@ -10,6 +10,7 @@ import type { RunningServer } from '../../src/server/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { RunFinished } from '../../src/server/progress-bus.ts';
 import { ADMIN, logIn, saveConnector, startBrowserUi, tearDown } from './helpers.ts';
+import { unscheduled } from '../helpers/unscheduled.ts';
 
 describe('matching in the browser', () => {
   let suite: Suite;
@@ -24,7 +25,7 @@ describe('matching in the browser', () => {
   before(async () => {
     suite = await startSuite({ users: 6, confluence: false });
     const c = demoConnector(suite.info);
-    c.schedule = { ...c.schedule!, incremental: false };
+    unscheduled(c);
     const prepare = (s: Store) => s.connectors.save(c, { secrets: demoSecrets(suite.info) }).then(() => undefined);
     ({ dataDir, store, server, browser, page } = await startBrowserUi({ ca: suite.info.graph.ca, dataDirPrefix: 'idsync-web-matching-', prepare }));
     const admin = (await server.auth.listUsers()).find((u) => u.username === ADMIN.username)!;
