@@ -254,7 +254,8 @@ export class DeltaService {
       const g = dir.group(unit.id);
       if (!g) return { id: unit.id, '@removed': { reason: 'deleted' } };
       const json: Record<string, unknown> = state.min && !unit.all ? { ...projectGroup(g, [...unit.props]), id: g.id } : object(g);
-      if (wantsMembers) {
+      // A group whose members did not change comes without members@delta (a rename: only its properties).
+      if (wantsMembers && unit.members.length > 0) {
         json['members@delta'] = unit.members.map(([m, how]) => (how === 'added' ? typed(m) : { ...typed(m), '@removed': { reason: 'deleted' } }));
       }
       return json;

@@ -38,6 +38,9 @@ export const GROUP_PROPERTIES = new Set([
   'deletedDateTime', 'classification', 'visibility', 'onPremisesSyncEnabled', 'securityIdentifier', 'membershipRule', 'proxyAddresses',
 ]);
 
+/** Group properties the control API's PATCH sets (Graph's writable ones of GROUP_PROPERTIES). */
+export const GROUP_UPDATABLE = new Set(['displayName', 'description', 'mail', 'mailNickname', 'mailEnabled', 'securityEnabled', 'classification', 'visibility', 'membershipRule']);
+
 const MAX_CACHED_QUERIES = 64;
 
 export class Directory {
@@ -299,6 +302,23 @@ export class Directory {
     this.log.add({ kind: 'group', id: groupId, op: 'memberRemoved', member: memberId });
     this.changed();
     return true;
+  }
+
+  /**
+   * Changes a group's properties (e.g. a rename: `displayName`), logging a change of each
+   * property whose value changes, as a user's PATCH does: delta rounds that track one of them
+   * report the group (Graph's groups delta returns the changed group object).
+   */
+  updateGroup(groupId: string, patch: Record<string, unknown>): OrgGroup | undefined {
+    // The control API checks the names (GROUP_UPDATABLE): here every key is a property to set.
+    const group = this.groupsById.get(groupId);
+    if (!group) return undefined;
+    const record = group as unknown as Record<string, unknown>;
+    const changed = Object.keys(patch).filter((k) => JSON.stringify(record[k]) !== JSON.stringify(patch[k]));
+    for (const k of changed) record[k] = patch[k];
+    if (changed.length) this.log.add({ kind: 'group', id: groupId, op: 'changed', props: changed });
+    this.changed();
+    return group;
   }
 
   /** Deletes a group (members keep existing, their memberships of it end). */

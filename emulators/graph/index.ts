@@ -8,7 +8,7 @@ import type { Org } from '../org/types.ts';
 import { TokenService, type GraphClientRegistration } from './auth.ts';
 import { batchHandler, type BatchStats, type InnerFault } from './batch.ts';
 import { READ_APPLICATIONS, READ_MEMBERSHIP, READ_USERS, requires, type GraphHandler } from './context.ts';
-import { Directory } from './directory.ts';
+import { Directory, GROUP_UPDATABLE } from './directory.ts';
 import { DeltaService, type DeltaOptions, type ExpiryAnswer } from './delta.ts';
 import { graphErrorForStatus } from './errors.ts';
 import { getGroup, groupMembers, listGroups } from './groups.ts';
@@ -166,6 +166,15 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       for (const m of b.remove ?? []) directory.removeMember(group.id, m);
       for (const m of b.add ?? []) directory.addMember(group.id, m);
       return { status: 200, body: { id: group.id, members: group.members.length } };
+    })
+    // A property change of a group, e.g. a rename ({displayName}); delta reports the group changed.
+    .on('PATCH', '/groups/:id', (req) => {
+      const patch = (req.body ?? {}) as Record<string, unknown>;
+      const unknown = Object.keys(patch).filter((k) => !GROUP_UPDATABLE.has(k));
+      if (unknown.length) return { status: 400, body: { error: `not an updatable group property: ${unknown.join(', ')}` } };
+      if ('displayName' in patch && (typeof patch.displayName !== 'string' || !patch.displayName.trim())) return { status: 400, body: { error: 'displayName must be a non-empty string' } };
+      const group = directory.updateGroup(req.params.id!, patch);
+      return group ? { status: 200, body: group } : { status: 404, body: { error: 'no such group' } };
     })
     .on('DELETE', '/groups/:id', (req) => (directory.deleteGroup(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such group' } }))
     .on('POST', '/delta/expire', (req) => {

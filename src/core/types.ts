@@ -59,6 +59,14 @@ export interface UserPage {
    * normally; it throws when anything failed.
    */
   complete?: true;
+  /**
+   * On the complete last page, from sources that know them: every group in the connector's
+   * scope (id and display name; members not needed), the names users' `groups` carry. The
+   * engine keeps them in its shadow of groups, so a change feed that later names a group by id
+   * (renamed, deleted) tells whose records to change; groups a complete read no longer lists
+   * get a tombstone. Absent: the shadow of groups is left as it is.
+   */
+  groupList?: SourceGroup[];
 }
 
 /** Why the provider says a user is gone. */
@@ -75,7 +83,11 @@ export interface SourceRemoval {
   reason: RemovalReason;
 }
 
-/** A change of one group's members, as a delta reports it (user ids of the provider). */
+/**
+ * A change of one group, as a delta reports it: its members (user ids of the provider), its
+ * display name when the page carries it (a name other than the shadow's is a rename: the engine
+ * gives the members the new name), or its deletion (the members lose its name).
+ */
 export interface GroupChange {
   id: string;
   /** The group's display name, when the page carries it. */
@@ -104,6 +116,8 @@ export interface ChangePage {
    * no checkpoint), so that users it did not return are gone as after a complete full read.
    */
   complete?: true;
+  /** With `complete`: the groups in scope, as on a full read's last page (UserPage.groupList). */
+  groupList?: SourceGroup[];
 }
 
 /** A group as a group-centric read returns it. */

@@ -34,6 +34,7 @@ import type { ShadowRecord } from '../store/shadow.ts';
 import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
+import { GroupIngest } from './group-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
 import { BURST_WINDOW_MS, recentRemovals } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
@@ -261,6 +262,7 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
+    const groups = new GroupIngest(shadow, connectorId, write);
     const changedRecords: string[] = [];
     let complete = false;
     let checkpoint: string | undefined;
@@ -277,11 +279,23 @@ export class SyncEngine {
       rc.managers.forget(got.written);
       if (runtime.query.manager) changedRecords.push(...got.changedRecords);
       await this.project(rc, got.project, got.gone, got.owed, got.records);
+      if (batch.groupList) await groups.recordListing(batch.groupList);
+      if (batch.groupChanges) groups.note(batch.groupChanges);
       req.onProgress?.({ ...rc.progress });
       // Every target given up: reading on would only journal users nobody writes.
       if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);
     }
     rc.notice = joinNotice(rc.notice, reader.notice);
+    // Groups the feed says were renamed or deleted: their members' records change in the shadow
+    // and are projected now, like any changed record (group-ingest.ts).
+    if (groups.hasChanges) {
+      for await (const users of groups.apply((m) => (rc.notice = joinNotice(rc.notice, m)))) {
+        const got = await ingest.ingest({ users, removed: [] }, false);
+        rc.managers.forget(got.written);
+        if (runtime.query.manager) changedRecords.push(...got.changedRecords);
+        await this.project(rc, got.project, got.gone, got.owed, got.records);
+      }
+    }
     if (rc.exhaustive && reader.requireComplete && !complete) {
       // Only a read the source confirmed complete may tell who is gone.
       throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await shadow.seen.count(rc.run.id)} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
@@ -314,6 +328,7 @@ export class SyncEngine {
           const part = gone.slice(i, i + 500);
           await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
         }
+        await groups.sweep();
         if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
       }
     }

@@ -4,7 +4,7 @@
 // (engine.ts) writes each batch into the shadow and projects what changed; nothing else in a
 // run depends on the trigger.
 import { createHash } from 'node:crypto';
-import type { SourceQuery, SourceRemoval, SourceUser } from '../core/types.ts';
+import type { ChangePage, GroupChange, SourceGroup, SourceQuery, SourceRemoval, SourceUser } from '../core/types.ts';
 import { IdsyncError, errorText } from '../core/errors.ts';
 import { reactionTo } from '../core/error-policy.ts';
 import type { ShadowRepo, TombstoneReason } from '../store/shadow.ts';
@@ -19,6 +19,10 @@ export interface IngestBatch {
   complete?: boolean;
   /** Last batch of an incremental read: the checkpoint that continues after it. */
   checkpoint?: string;
+  /** With `complete`, from sources that know them: every group in scope (see UserPage.groupList). */
+  groupList?: SourceGroup[];
+  /** Group changes of an incremental read (renames, deletions, members): see engine/group-ingest.ts. */
+  groupChanges?: GroupChange[];
 }
 
 export interface Reader {
@@ -46,7 +50,7 @@ export function fullRead(runtime: Runtime, signal?: AbortSignal): Reader {
     requireComplete: true,
     async *batches() {
       for await (const page of prefetch(runtime.source.listUsers({ ...runtime.query, signal }))) {
-        yield { users: page.users, removed: [], complete: page.complete === true };
+        yield { users: page.users, removed: [], complete: page.complete === true, ...(page.complete && page.groupList ? { groupList: page.groupList } : {}) };
       }
     },
   };
@@ -104,6 +108,9 @@ export async function incrementalRead(runtime: Runtime, shadow: ShadowRepo, sign
   return reader;
 }
 
-function batchOf(page: { users: SourceUser[]; removed: SourceRemoval[]; checkpoint?: string; complete?: true }): IngestBatch {
-  return { users: page.users, removed: page.removed, complete: page.complete === true, checkpoint: page.checkpoint };
+function batchOf(page: ChangePage): IngestBatch {
+  const batch: IngestBatch = { users: page.users, removed: page.removed, complete: page.complete === true, checkpoint: page.checkpoint };
+  if (page.complete && page.groupList) batch.groupList = page.groupList;
+  if (page.groups?.length) batch.groupChanges = page.groups;
+  return batch;
 }

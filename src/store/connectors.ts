@@ -69,7 +69,7 @@ export class ConnectorRepo {
       await trx.deleteFrom('secrets').where('connector_id', '=', id).execute();
       await trx.deleteFrom('links').where('connector_id', '=', id).execute();
       await trx.deleteFrom('state').where('connector_id', '=', id).execute();
-      for (const t of ['shadow_users', 'shadow_keys', 'shadow_state'] as const) await trx.deleteFrom(t).where('connector_id', '=', id).execute();
+      for (const t of ['shadow_users', 'shadow_keys', 'shadow_state', 'shadow_groups', 'shadow_user_groups'] as const) await trx.deleteFrom(t).where('connector_id', '=', id).execute();
       // Inbound SCIM (src/sources/scim/repo.ts): what was pushed, and the tokens, so a connector
       // created later under the same id neither inherits the users nor accepts the old tokens.
       for (const t of ['scim_resources', 'scim_members', 'scim_tokens'] as const) await (trx as Kysely<any>).deleteFrom(t).where('connector_id', '=', id).execute();

@@ -2,7 +2,7 @@
 // list: every entry point (CLI, server, demo) opens the store through ./index.ts and so knows
 // every migration, whatever code it loaded. Add a new entry at the end for every change; never
 // edit one that has shipped.
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const core: Record<string, Migration> = {
   '0001_core': {
@@ -360,6 +360,48 @@ core['0012_run_seen'] = {
       .addColumn('in_scope', 'integer', (c) => c.notNull())
       .addPrimaryKeyConstraint('run_seen_pk', ['run_id', 'source_id'])
       .execute();
+  },
+};
+
+// Groups in the shadow (issue 9): per connector, each group's provider id and display name as
+// last read, with a fingerprint and a tombstone, so a rename or deletion the change feed reports
+// (which names the group by id only) is known as "from this name to that one". And the users'
+// group names, one row per user and name, so the members of a renamed group are found by an
+// indexed lookup instead of a scan of every record (a group rename must not read 100,000
+// records to find its 40 members). Filled from the records already in the shadow.
+core['0013_groups_shadow_groups'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('shadow_groups')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('group_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('tombstone', 'text')
+      .addColumn('tombstone_at', 'text')
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('shadow_groups_pk', ['connector_id', 'group_id'])
+      .execute();
+    await db.schema.createIndex('shadow_groups_by_name').on('shadow_groups').columns(['connector_id', 'name']).execute();
+    await db.schema
+      .createTable('shadow_user_groups')
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('source_id', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('shadow_user_groups_pk', ['connector_id', 'group_name', 'source_id'])
+      .execute();
+    await db.schema.createIndex('shadow_user_groups_by_user').on('shadow_user_groups').columns(['connector_id', 'source_id']).execute();
+    // Live records only: a tombstoned user is nobody's member (its row comes back with its record).
+    if (db.getExecutor().adapter instanceof PostgresAdapter) {
+      await sql`insert into shadow_user_groups (connector_id, group_name, source_id)
+        select distinct u.connector_id, g.name, u.source_id from shadow_users u
+        cross join lateral jsonb_array_elements_text(case when jsonb_typeof(u.record::jsonb -> 'groups') = 'array' then u.record::jsonb -> 'groups' else '[]'::jsonb end) as g(name)
+        where u.tombstone is null and u.record is not null`.execute(db);
+    } else {
+      await sql`insert or ignore into shadow_user_groups (connector_id, group_name, source_id)
+        select u.connector_id, g.value, u.source_id from shadow_users u, json_each(u.record, '$.groups') g
+        where u.tombstone is null and u.record is not null and json_type(u.record, '$.groups') = 'array' and g.type = 'text'`.execute(db);
+    }
   },
 };
 

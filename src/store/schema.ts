@@ -150,6 +150,26 @@ export interface ShadowKeysTable {
   source_id: string;
 }
 
+/** A group as last read from the provider (src/store/shadow-groups.ts). */
+export interface ShadowGroupsTable {
+  connector_id: string;
+  group_id: string;
+  /** Display name as last read (kept on a tombstone: what its members lost). */
+  name: string;
+  fingerprint: string;
+  /** deleted | not-returned; null while the group exists. */
+  tombstone: string | null;
+  tombstone_at: string | null;
+  updated_at: string;
+}
+
+/** One group name of one live shadow user (the record's `groups`), for finding a group's members by name. */
+export interface ShadowUserGroupsTable {
+  connector_id: string;
+  group_name: string;
+  source_id: string;
+}
+
 /** Ids a run's full read returned (scratch, while the run lasts; see store/shadow.ts SeenRepo). */
 export interface RunSeenTable {
   run_id: string;
@@ -215,6 +235,8 @@ export interface Database {
   shadow_users: ShadowUsersTable;
   shadow_keys: ShadowKeysTable;
   shadow_state: ShadowStateTable;
+  shadow_groups: ShadowGroupsTable;
+  shadow_user_groups: ShadowUserGroupsTable;
   run_seen: RunSeenTable;
   cleanup_quarantines: CleanupQuarantinesTable;
   cleanup_quarantine_users: CleanupQuarantineUsersTable;

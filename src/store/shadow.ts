@@ -9,6 +9,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { assertRunOwner } from './run-fence.ts';
+import { ShadowGroupRepo } from './shadow-groups.ts';
 import type { ManagerRef, SourceKeyType } from '../core/types.ts';
 
 /** Why the shadow holds a user as gone: the provider's removal reasons, or absent from a complete read. */
@@ -53,12 +54,15 @@ const CHUNK = 400;
 export class ShadowRepo {
   /** The ids each run's read returned (see SeenRepo). */
   readonly seen: SeenRepo;
+  /** The groups of the shadow (see ShadowGroupRepo). */
+  readonly groups: ShadowGroupRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
     this.seen = new SeenRepo(db);
+    this.groups = new ShadowGroupRepo(db, dialect);
   }
 
   async getMany(connectorId: string, ids: readonly string[]): Promise<Map<string, ShadowRow>> {
@@ -140,8 +144,14 @@ export class ShadowRepo {
             })),
           )
           .execute();
-        // Keys: only of records read (a tombstone leaves the last keys, so references still resolve).
+        // Group names, for finding a group's members by name (shadow-groups.ts): those of the live
+        // records written; a tombstone is nobody's member (a tombstone of a known user keeps its
+        // record but loses its rows here; they come back with its next record).
         const read = chunk.filter((r) => r.record && r.tombstone === null);
+        await trx.deleteFrom('shadow_user_groups').where('connector_id', '=', connectorId).where('source_id', 'in', chunk.map((r) => r.sourceId)).execute();
+        const names = read.flatMap((r) => [...new Set(r.record!.groups ?? [])].map((name) => ({ connector_id: connectorId, group_name: name, source_id: r.sourceId })));
+        for (let k = 0; k < names.length; k += CHUNK) await trx.insertInto('shadow_user_groups').values(names.slice(k, k + CHUNK)).execute();
+        // Keys: only of records read (a tombstone leaves the last keys, so references still resolve).
         if (read.length === 0) continue;
         await trx.deleteFrom('shadow_keys').where('connector_id', '=', connectorId).where('source_id', 'in', read.map((r) => r.sourceId)).execute();
         const keys = read.flatMap((r) => Object.entries(r.record!.keys ?? {}).filter(([, v]) => typeof v === 'string' && v).map(([type, value]) => ({ connector_id: connectorId, key_type: type, key_value: keyValue(value!), source_id: r.sourceId })));
@@ -243,6 +253,7 @@ export class ShadowRepo {
     await this.db.deleteFrom('shadow_users').where('connector_id', '=', connectorId).execute();
     await this.db.deleteFrom('shadow_keys').where('connector_id', '=', connectorId).execute();
     await this.db.deleteFrom('shadow_state').where('connector_id', '=', connectorId).execute();
+    await this.groups.clear(connectorId);
   }
 }
 

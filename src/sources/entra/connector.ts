@@ -26,9 +26,13 @@ interface GraphPage {
 }
 
 /** How one listing reads memberships: the per-user reader, or every member list already read. */
-type MembershipPlan =
+type MembershipPlan = (
   | { strategy: 'perUser'; reader: MembershipReader; requiredOutside?: Set<string> }
-  | { strategy: 'perGroup'; byUser: GroupsByUser; requiredOutside?: Set<string> };
+  | { strategy: 'perGroup'; byUser: GroupsByUser; requiredOutside?: Set<string> }
+) & {
+  /** The groups users' `groups` can name (the groupFilter's), when the plan listed them all. */
+  listed?: readonly ListedGroup[];
+};
 
 /** Marks a promise as observed (it is awaited later, or abandoned when the consumer stops early). */
 function handled<T>(p: Promise<T>): Promise<T> {
@@ -182,8 +186,27 @@ export class EntraSource implements SourceConnector {
       ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
     assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
-    // Graph's own count says every user in scope was returned (completeness.ts).
-    yield { users: [], complete: true };
+    // Graph's own count says every user in scope was returned (completeness.ts). With memberships,
+    // the groups users' names come from go along, for the engine's shadow of groups.
+    const groupList = plan ? await this.groupList(await plan, graph) : undefined;
+    yield { users: [], complete: true, ...(groupList ? { groupList } : {}) };
+  }
+
+  /**
+   * The groups of the listing's scope (the groupFilter's, else every group), id and name: those
+   * the plan listed in full already, else listed now (a few requests of 999 groups, against one
+   * per user for the memberships themselves).
+   */
+  private async groupList(plan: MembershipPlan, graph: HttpClient): Promise<SourceGroup[]> {
+    let listed = plan.listed;
+    if (!listed) {
+      try {
+        listed = (await listGroups(graph, this.cfg.groupFilter)).groups;
+      } catch (e) {
+        throw explainGraphError(e, 'list groups', GROUPS_PERMISSION);
+      }
+    }
+    return listed.map((g) => ({ id: g.id, name: g.displayName }));
   }
 
   /** Sets `manager` of users listed without `$expand=manager`. */
@@ -226,11 +249,11 @@ export class EntraSource implements SourceConnector {
     const outside = listed ? await this.requiredOutside(listed, graph) : undefined;
     if (strategy === 'perUser') {
       const onlyGroupIds = filter ? new Set(listed!.map((g) => g.id)) : undefined;
-      return { strategy, reader: this.membershipReader(onlyGroupIds, graph), requiredOutside: outside };
+      return { strategy, reader: this.membershipReader(onlyGroupIds, graph), requiredOutside: outside, listed };
     }
     try {
       const byUser = await readGroupsByUser(graph, listed!, this.cfg.transitiveGroups);
-      return { strategy, byUser, requiredOutside: outside };
+      return { strategy, byUser, requiredOutside: outside, listed };
     } catch (e) {
       throw explainGraphError(e, 'read group members', GROUPS_PERMISSION);
     }

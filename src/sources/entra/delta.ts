@@ -240,7 +240,7 @@ export class EntraDelta {
     const checkpoint = writeCheckpoint(fingerprint, { users, groups });
     for await (const page of this.host.listUsers(query)) {
       if (page.complete) {
-        yield { users: page.users, removed: [], checkpoint, complete: true };
+        yield { users: page.users, removed: [], checkpoint, complete: true, ...(page.groupList ? { groupList: page.groupList } : {}) };
         return;
       }
       yield { users: page.users, removed: [] };
