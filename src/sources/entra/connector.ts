@@ -169,6 +169,7 @@ export class EntraSource implements SourceConnector {
     };
 
     launch(graph.resolve('/users', params));
+    let groupList: SourceGroup[] | undefined;
     try {
       while (queue.length > 0) {
         query.signal?.throwIfAborted();
@@ -181,14 +182,15 @@ export class EntraSource implements SourceConnector {
         }
         if (users.length) yield { users };
       }
+      // With memberships, the groups users' names come from, for the engine's shadow of groups
+      // (read before the listing's requests are ended below).
+      if (plan) groupList = await this.groupList(await plan, graph);
     } finally {
       parked = undefined;
       ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
     assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
-    // Graph's own count says every user in scope was returned (completeness.ts). With memberships,
-    // the groups users' names come from go along, for the engine's shadow of groups.
-    const groupList = plan ? await this.groupList(await plan, graph) : undefined;
+    // Graph's own count says every user in scope was returned (completeness.ts).
     yield { users: [], complete: true, ...(groupList ? { groupList } : {}) };
   }
 
