@@ -23,6 +23,7 @@ import type { ConnectorContext } from '../src/sources/registry.ts';
 import { buildRuntime, type Runtime, type TargetRuntime } from '../src/engine/runtime.ts';
 import { fullRead } from '../src/engine/ingest.ts';
 import { ShadowIngest } from '../src/engine/shadow-ingest.ts';
+import { GroupIngest } from '../src/engine/group-ingest.ts';
 import { ManagerCache, attachManagerViews } from '../src/engine/manager-view.ts';
 import { applyToSnapshot, isEmpty, missingForCreate, plan } from '../src/engine/planner.ts';
 import { linkFingerprint, userLabel } from '../src/engine/engine.ts';
@@ -133,6 +134,8 @@ export async function seedDirect(store: Store, connector: ConnectorConfig, ctx: 
     for await (const batch of fullRead(runtime).batches()) {
       result.read += batch.users.length;
       const got = await ingest.ingest(batch, true);
+      // The groups of the shadow too, as the engine records a complete read's group list.
+      if (batch.groupList) await new GroupIngest(store.shadow, connectorId, true).recordListing(batch.groupList);
       const keyWaiting = new Set(await attachManagerViews(store.shadow, connectorId, got.project, got.records, runtime.managerFields, managers));
       for (const t of runtime.targets) {
         for (const user of got.project) if (keyWaiting.has(user.id) || !(await project(t, user))) waiting.get(t.config.id)!.set(user.id, user);

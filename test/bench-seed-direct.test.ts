@@ -39,6 +39,9 @@ test('--seed-direct leaves the shadow, the links and Jira as the initial sync do
     assert.equal(shadowB.size, shadowA.size, 'as many shadow rows');
     for (const [id, a] of shadowA) assert.deepEqual(shadowB.get(id), { ...a, tombstoneAt: shadowB.get(id)?.tombstoneAt ?? null }, `shadow row of ${id} as the initial sync left it`);
 
+    const groupsOf = async (store: Store, c: string) => [...(await store.shadow.groups.all(c)).values()].map(({ updatedAt: _u, ...g }) => g).sort((x, y) => (x.groupId < y.groupId ? -1 : 1));
+    assert.deepEqual(await groupsOf(seeded.store, connB.id), await groupsOf(synced.store, connA.id), 'the same groups in the shadow');
+
     const linksA = await synced.store.links.getMany(connA.id, 'jira', ids);
     const linksB = await seeded.store.links.getMany(connB.id, 'jira', ids);
     assert.equal(linksB.size, linksA.size, 'as many links');
