@@ -123,7 +123,7 @@ for (const [kind, openStore] of storeKinds) {
       await run('full');
       const row = (await groups().all(CONNECTOR)).get(g.id);
       assert.equal(row?.tombstone, 'not-returned', 'the complete read tombstoned the group it no longer listed');
-      assert.ok(row?.tombstoneAt);
+      assert.ok(row?.tombstoneAt, 'with the time it was tombstoned');
       assert.equal(await groups().count(CONNECTOR, { live: true }), org().groups.length);
     });
   });
