@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { storeKinds } from './helpers/stores.ts';
 import type { ShadowRow } from '../src/store/shadow.ts';
 import { groupFingerprint } from '../src/store/shadow-groups.ts';
+import { migrationProvider } from '../src/store/migrations.ts';
 
 const user = (sourceId: string, groups: string[] | undefined, tombstone: ShadowRow['tombstone'] = null): ShadowRow => ({
   sourceId,
@@ -87,6 +88,26 @@ for (const [kind, open] of storeKinds) {
         await shadow.put('c', [user('u02', ['dept-a'])]);
         assert.ok((await allMembers(shadow.groups, 'c', 'dept-a')).includes('u02'), 'back with its record');
         assert.deepEqual(await allMembers(shadow.groups, 'other', 'dept-a'), ['u00'], 'per connector');
+      } finally {
+        await t.dispose();
+      }
+    });
+
+    test('the migration fills the members by name from the records already in the shadow', async () => {
+      const t = await open();
+      try {
+        const { shadow } = t.store;
+        await shadow.put('c', [user('a', ['dept-a', 'jira-users']), user('b', ['dept-a']), user('c', undefined), user('d', ['dept-a'], 'deleted')]);
+        await shadow.put('other', [user('a', ['dept-a'])]);
+        // As a store from before the migration: the tables gone, then the migration run again.
+        await t.store.db.schema.dropTable('shadow_user_groups').execute();
+        await t.store.db.schema.dropTable('shadow_groups').execute();
+        const migration = (await migrationProvider.getMigrations())['0013_groups_shadow_groups']!;
+        await migration.up(t.store.db);
+        assert.deepEqual(await allMembers(shadow.groups, 'c', 'dept-a'), ['a', 'b'], 'live records only');
+        assert.deepEqual(await allMembers(shadow.groups, 'c', 'jira-users'), ['a']);
+        assert.deepEqual(await allMembers(shadow.groups, 'other', 'dept-a'), ['a']);
+        assert.equal(await shadow.groups.count('c'), 0, 'groups come with the next complete read');
       } finally {
         await t.dispose();
       }
