@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startGraphEmulator, type GraphEmulator } from '../../../emulators/graph/index.ts';
 import { generateOrg, MANY_GROUPS_USER_INDEX } from '../../../emulators/org/index.ts';
 import type { Org } from '../../../emulators/org/types.ts';
-import type { SourceQuery, SourceUser } from '../../core/types.ts';
+import type { SourceGroup, SourceQuery, SourceUser, UserPage } from '../../core/types.ts';
 import type { EntraSource } from './index.ts';
 import { cheaperStrategy, estimatedRequests } from './strategy.ts';
 import { emulatedSources } from './testing.ts';
@@ -258,4 +258,21 @@ test("per user: the next pages' memberOf batches run while the consumer holds th
   const second = await iterator.next();
   assert.deepEqual(second.value!.users.map((u: SourceUser) => u.id), ahead.slice(0, 100));
   await iterator.return?.();
+});
+
+test('the listing ends with its group list (id and name), the same per group and per user, with and without a groupFilter; none without a groups rule', async () => {
+  const lastPage = async (s: EntraSource, query: SourceQuery = withGroups) => {
+    let last: UserPage | undefined;
+    for await (const page of s.listUsers(query)) last = page;
+    assert.equal(last?.complete, true, 'the listing ended complete');
+    return last!;
+  };
+  const sorted = (groups: SourceGroup[] | undefined) => [...(groups ?? [])].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const all = sorted(org2000.groups.map((g) => ({ id: g.id, name: g.displayName })));
+  for (const membershipStrategy of ['perUser', 'perGroup'] as const) {
+    assert.deepEqual(sorted((await lastPage(source({ membershipStrategy }))).groupList), all, `${membershipStrategy}: every group of the tenant`);
+    const filtered = sorted((await lastPage(source({ membershipStrategy, groupFilter: "startswith(displayName,'jira-')" }))).groupList);
+    assert.deepEqual(filtered.map((g) => g.name).sort(), ['jira-administrators', 'jira-users'], `${membershipStrategy}: the groupFilter's groups`);
+  }
+  assert.equal((await lastPage(source({}), { attributes: ['userType'], groups: false, manager: false })).groupList, undefined, 'no memberships read: no group list');
 });
