@@ -363,6 +363,17 @@ core['0012_run_seen'] = {
   },
 };
 
+// Mapping changes projected from the shadow (issue 9): which query the shadow's records were read
+// with and which mappings were last projected to every user, beside the checkpoint (whose key is
+// now the query alone). A changed rule that needs nothing new is then projected from the shadow
+// instead of re-reading the directory (engine/ingest.ts, shadowReplay).
+core['0013_remap_projection_state'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('shadow_state').addColumn('records_query_key', 'text').execute();
+    await db.schema.alterTable('shadow_state').addColumn('projected_key', 'text').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return { ...core };
