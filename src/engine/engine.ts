@@ -31,7 +31,7 @@ import { DeactivationGuard, type DeactivationReview } from './deactivation-guard
 import { approveDeactivations, deactivationVerdict } from './deactivation-approval.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord, ShadowState } from '../store/shadow.ts';
-import { fullRead, incrementalRead, mappingsKeyOf, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
+import { fullRead, incrementalRead, mappingsKeyOf, queryCovers, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
@@ -269,11 +269,12 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
-    const queryKey = queryKeyOf(runtime);
-    // Records read with another query than the shadow's: it is mixed until the next complete read.
+    const queryKey = reader.readQueryKey ?? queryKeyOf(runtime);
+    // Records read with another query than the shadow's: the shadow then holds, for sure, only what
+    // both read (this query, when it reads less), or nothing known until the next complete read.
     if (write && req.kind !== 'push') {
       const before = await shadow.state(connectorId);
-      if (before.recordsQueryKey !== null && before.recordsQueryKey !== queryKey) await shadow.setState(connectorId, { recordsQueryKey: null });
+      if (before.recordsQueryKey !== null && before.recordsQueryKey !== queryKey) await shadow.setState(connectorId, { recordsQueryKey: queryCovers(before.recordsQueryKey, queryKey) ? queryKey : null });
     }
     const changedRecords: string[] = [];
     let complete = false;

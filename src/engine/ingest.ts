@@ -40,6 +40,8 @@ export interface Reader {
   notice?: string;
   /** Set for incremental reads: the key the checkpoint is stored under. */
   readonly checkpointKey?: string;
+  /** The query its reads use (queryKeyOf), when not the runtime's: a checkpoint's that reads more. */
+  readonly readQueryKey?: string;
   /** Set for incremental reads: what is stored with the checkpoint (its key, and for a store from before the split, the rest). */
   readonly checkpointState?: Partial<ShadowState>;
   /**
@@ -67,12 +69,33 @@ export function fullRead(runtime: Runtime, signal?: AbortSignal): Reader {
 
 /**
  * What the checkpoint of a connector is valid for, and what the shadow's records were read with:
- * the query (a mapping that now needs other attributes, groups or manager data must not continue
- * a delta taken without them, nor be projected from records read without them). The mappings are
- * not part of it: a changed rule is projected from the shadow (shadowReplay).
+ * the query, as canonical JSON (a mapping that now needs other attributes, groups or manager data
+ * must not continue a delta taken without them, nor be projected from records read without them;
+ * see queryCovers). The mappings are not part of it: a changed rule is projected from the shadow
+ * (shadowReplay).
  */
 export function queryKeyOf(runtime: Runtime): string {
-  return createHash('sha1').update(JSON.stringify(queryOf(runtime))).digest('base64url');
+  return JSON.stringify(queryOf(runtime));
+}
+
+/**
+ * Whether what was read with query `stored` (a queryKeyOf) holds everything query `wanted` needs:
+ * every attribute, groups and the manager when wanted, and the same required groups (another
+ * scope is another set of users). A mapping that reads less than before needs no new read.
+ */
+export function queryCovers(stored: string | null, wanted: string): boolean {
+  if (stored === null) return false;
+  if (stored === wanted) return true;
+  let had: ReturnType<typeof queryOf>;
+  try {
+    had = JSON.parse(stored) as ReturnType<typeof queryOf>;
+  } catch {
+    return false; // a key of another form (a hash from before): not comparable
+  }
+  const want = JSON.parse(wanted) as ReturnType<typeof queryOf>;
+  if (!Array.isArray(had?.attributes)) return false;
+  const attributes = new Set(had.attributes);
+  return want.attributes.every((a) => attributes.has(a)) && (!want.groups || had.groups === true) && (!want.manager || had.manager === true) && JSON.stringify([...(had.requiredGroups ?? [])].sort()) === JSON.stringify([...want.requiredGroups].sort());
 }
 
 /** What the projection of every user depends on beside the records: each target's mapping. */
@@ -139,23 +162,29 @@ export async function incrementalRead(runtime: Runtime, shadow: ShadowRepo, sign
   let from: string | null = state.checkpoint;
   let notice: string | undefined;
   let replay = false;
-  if (from && !legacy && state.checkpointKey !== queryKey) {
+  if (from && !legacy && !queryCovers(state.checkpointKey, queryKey)) {
     from = null;
     notice = 'mapping changed and needs other attributes, groups or manager data than the users were read with: every user was read again from the identity provider';
   } else if (from && !legacy && state.projectedKey !== mappingsKey) {
-    if (state.recordsQueryKey === queryKey) replay = true;
+    if (queryCovers(state.recordsQueryKey, queryKey)) replay = true;
     else {
       // The shadow holds records read with another query since its last complete read (a single-user sync, a full sync with other rules).
       from = null;
       notice = 'mapping changed, and the users\' stored records were not all read with what it needs: every user was read again from the identity provider';
     }
   }
-  const query = { ...runtime.query, signal } satisfies SourceQuery;
+  // A checkpoint taken with a query that reads more than this one needs goes on with that query
+  // (the provider's checkpoint is valid for it alone; the records keep what they had).
+  const readQueryKey = from && !legacy && state.checkpointKey !== null && state.checkpointKey !== queryKey ? state.checkpointKey : queryKey;
+  const read = JSON.parse(readQueryKey) as ReturnType<typeof queryOf>;
+  const query = { ...runtime.query, attributes: read.attributes, groups: read.groups, manager: read.manager, signal } satisfies SourceQuery;
+  if (!legacy) checkpointState.checkpointKey = readQueryKey;
   const counted = { users: 0 };
   const reader: Reader & { exhaustive: boolean } = {
     exhaustive: from === null,
     projectsEveryone: replay ? mappingsKey : undefined,
-    checkpointKey: queryKey,
+    checkpointKey: readQueryKey,
+    readQueryKey,
     checkpointState,
     notice,
     async *batches() {
