@@ -1,8 +1,8 @@
 // Incremental sync through the shadow, against the real Jira DC emulator, with the in-memory
 // identity provider's change feed: seeding, a change applied (only that user, only that field),
 // tombstones (soft-deleted, deleted, a complete read that left a user out), a manager change
-// reaching the reports, an expired checkpoint falling back to a full read, a changed mapping
-// re-seeding, a run without changes writing nothing (shadow included), and a failed read never
+// reaching the reports, an expired checkpoint falling back to a full read, a mapping that needs
+// other attributes re-seeding, a changed rule projected from the shadow (no read, bounded pages), a run without changes writing nothing (shadow included), and a failed read never
 // tombstoning. On SQLite and PostgreSQL.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/i
 import type { SyncEngine } from '../src/engine/engine.ts';
 import type { ConnectorConfig } from '../src/config/schema.ts';
 import type { MappingRule, SourceUser } from '../src/core/types.ts';
+import { shadowReplay, type IngestBatch } from '../src/engine/ingest.ts';
 
 process.env.TEST_JIRA_PAT = 'admin-pat';
 
@@ -225,6 +226,36 @@ for (const [kind, open] of storeKinds) {
       assert.match(r.run.notice ?? '', /mapping changed/);
       assert.deepEqual(ds.changeCalls, [null, null], 'seeded again');
       assert.equal(jira.inspect('ada.dev')!.properties.title, 'Engineer');
+    });
+
+    test("a rule's expression changed: everyone is projected from the shadow in bounded pages, the feed continues from its checkpoint, a tombstoned user is left alone", async () => {
+      await incremental();
+      ds.remove(ID.carl, 'deleted');
+      await incremental();
+      const calls = ds.changeCalls.length;
+      const upper = rules.map((r) => (r.target === 'property.department' ? { ...r, source: '$upper(department)' } : r));
+      const r = await incremental(upper);
+      assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+      assert.match(r.run.notice ?? '', /mapping changed: 4 users projected from the shadow, no directory read/);
+      assert.deepEqual(ds.changeCalls.slice(calls), ['log:1'], 'no seeding round: the feed goes on from the checkpoint');
+      assert.equal(r.run.counts.read, 0);
+      assert.equal(r.run.counts.updated, 4);
+      assert.equal(jira.inspect('ada.dev')!.properties.department, 'ENGINEERING');
+      assert.equal(jira.inspect('bea.boss')!.properties.department, 'BOARD');
+      assert.equal(jira.inspect('max.manager')!.properties.managerEmail, 'bea.boss@contoso.com', 'managers resolve through the shadow as before');
+      assert.equal(jira.inspect('carl.coder')!.properties.department, 'Engineering', 'the deleted user is not projected');
+      const again = await incremental(upper);
+      assert.equal(again.run.notice, null);
+      assert.equal(again.run.counts.usersWritten, 0);
+
+      // The replay itself: pages of the size asked, live records only, never complete, no checkpoint.
+      const batches: IngestBatch[] = [];
+      const counted = { users: 0 };
+      for await (const b of shadowReplay(t.store.shadow, 'inc', counted, undefined, 3)) batches.push(b);
+      assert.deepEqual(batches.map((b) => b.users.length), [3, 1]);
+      assert.deepEqual(batches.flatMap((b) => b.users.map((u) => u.id)).sort(), [ID.boss, ID.mgr, ID.ada, ID.zoe].sort());
+      assert.ok(batches.every((b) => b.replayed && !b.complete && b.checkpoint === undefined && b.removed.length === 0), 'replayed batches: not complete, no checkpoint, no removals');
+      assert.equal(counted.users, 4);
     });
 
     test('a manager referenced by another key (an LDAP DN) is resolved through the alias keys', async () => {

@@ -102,7 +102,7 @@ for (const [kind, open] of storeKinds) {
         // As a store from before the migration: the tables gone, then the migration run again.
         await t.store.db.schema.dropTable('shadow_user_groups').execute();
         await t.store.db.schema.dropTable('shadow_groups').execute();
-        const migration = (await migrationProvider.getMigrations())['0013_groups_shadow_groups']!;
+        const migration = (await migrationProvider.getMigrations())['0013_shadow_groups']!;
         await migration.up(t.store.db);
         assert.deepEqual(await allMembers(shadow.groups, 'c', 'dept-a'), ['a', 'b'], 'live records only');
         assert.deepEqual(await allMembers(shadow.groups, 'c', 'jira-users'), ['a']);

@@ -30,8 +30,8 @@ import { heldCleanup, holdCleanups, holdRemovals, withRestore, type EngineDeps, 
 import { DeactivationGuard, type DeactivationReview } from './deactivation-guard.ts';
 import { approveDeactivations, deactivationVerdict } from './deactivation-approval.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
-import type { ShadowRecord } from '../store/shadow.ts';
-import { fullRead, incrementalRead, type IngestBatch, type Reader } from './ingest.ts';
+import type { ShadowRecord, ShadowState } from '../store/shadow.ts';
+import { fullRead, incrementalRead, mappingsKeyOf, queryCovers, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { GroupIngest } from './group-ingest.ts';
@@ -115,6 +115,8 @@ interface RunContext {
   breakers: Map<string, CircuitBreaker>;
   /** The read returns every user (a full read, a seeding round): removal guards are loaded, who it returns is marked (SeenRepo). */
   exhaustive: boolean;
+  /** The run projects every user (an exhaustive read, or a replay of the shadow): removal guards and link digests are loaded. */
+  projectsEveryone: boolean;
   /** Pending shadow rows projected in this run, to settle once applied. */
   owed: Set<string>;
   /** Owed ids not looked at by a settle yet, and those found settleable but not settled yet (see settle). */
@@ -189,7 +191,7 @@ export class SyncEngine {
     };
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
-      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), deferredUsers: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
+      rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), deferredUsers: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, projectsEveryone: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver(!req.dryRun));
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
@@ -240,14 +242,20 @@ export class SyncEngine {
     const carried = new Set(write ? await shadow.pendingIds(connectorId) : []);
     const ingest = new ShadowIngest(shadow, connectorId, { runId: rc.run.id, write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
     const safety = safetyOf(runtime.connector);
+    const startEveryone = async () => {
+      rc.projectsEveryone = true;
+      for (const t of runtime.targets) if (!rc.removals.has(t.config.id)) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(connectorId, t.config.id), safety));
+    };
     const startExhaustive = async () => {
       // Who the read returns is marked in the store (SeenRepo), not held: rows a dead run left go first.
       if (!ingest.exhaustive) await shadow.seen.clearStale(rc.run.id);
       rc.exhaustive = true;
       ingest.exhaustive = true;
-      for (const t of runtime.targets) if (!rc.removals.has(t.config.id)) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(connectorId, t.config.id), safety));
+      await startEveryone();
     };
     try {
+      // A replay of the shadow (a mapping change) projects everyone, guarded as a full read is, but marks nobody returned.
+      if (reader.projectsEveryone) await startEveryone();
       await this.pipelineRead(rc, reader, ingest, carried, startExhaustive, safety);
     } finally {
       // The run's marks of who was returned are scratch: they go with the run, whatever its end.
@@ -263,6 +271,13 @@ export class SyncEngine {
     const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
     const groups = new GroupIngest(shadow, connectorId, write);
+    const queryKey = reader.readQueryKey ?? queryKeyOf(runtime);
+    // Records read with another query than the shadow's: the shadow then holds, for sure, only what
+    // both read (this query, when it reads less), or nothing known until the next complete read.
+    if (write && req.kind !== 'push') {
+      const before = await shadow.state(connectorId);
+      if (before.recordsQueryKey !== null && before.recordsQueryKey !== queryKey) await shadow.setState(connectorId, { recordsQueryKey: queryCovers(before.recordsQueryKey, queryKey) ? queryKey : null });
+    }
     const changedRecords: string[] = [];
     let complete = false;
     let checkpoint: string | undefined;
@@ -273,9 +288,12 @@ export class SyncEngine {
       if (reader.exhaustive && !rc.exhaustive) await startExhaustive();
       if (batch.complete) complete = true;
       if (batch.checkpoint !== undefined) checkpoint = batch.checkpoint;
-      rc.journal.counts.read += batch.users.length;
-      rc.progress.read += batch.users.length;
-      const got = await ingest.ingest(batch, reader.projectAll ?? rc.exhaustive);
+      // Replayed from the shadow: projected, not read from the identity provider.
+      if (!batch.replayed) {
+        rc.journal.counts.read += batch.users.length;
+        rc.progress.read += batch.users.length;
+      }
+      const got = await ingest.ingest(batch, batch.replayed ?? reader.projectAll ?? rc.exhaustive);
       rc.managers.forget(got.written);
       if (runtime.query.manager) changedRecords.push(...got.changedRecords);
       await this.project(rc, got.project, got.gone, got.owed, got.records);
@@ -310,6 +328,8 @@ export class SyncEngine {
     await this.resolvePending(rc, rc.report);
     const held = await this.store.quarantines.held(connectorId);
     let trusted = true;
+    /** Every live user was projected under the current mappings (a trusted complete read, a finished replay). */
+    let everyoneProjected = !!reader.projectsEveryone;
     if (rc.exhaustive && complete) {
       // A complete read that left out many linked users is a bad read, not a change (read-guard.ts):
       // nobody is swept; the cleanup it would cause is quarantined for an administrator.
@@ -330,6 +350,7 @@ export class SyncEngine {
         }
         await groups.sweep();
         if (write) await shadow.setState(connectorId, { completeReadAt: new Date().toISOString() });
+        everyoneProjected = true;
       }
     }
     // Cleanups (a trusted read's) and the deactivations the mapping planned: one threshold, decided once.
@@ -338,7 +359,16 @@ export class SyncEngine {
     for (const guard of rc.removals.values()) guard.assertNothingHeld();
     await this.settle(rc, true);
     // Everything the read covered is applied, or pending in the shadow (failed users): the feed may go on from here.
-    if (write && reader.checkpointKey && checkpoint !== undefined) await shadow.setState(connectorId, { checkpoint, checkpointKey: reader.checkpointKey });
+    const state: Partial<ShadowState> = write && reader.checkpointKey && checkpoint !== undefined ? { ...reader.checkpointState, checkpoint, checkpointKey: reader.checkpointKey } : {};
+    // Every user was projected under these mappings: a later run replays the shadow only after another change.
+    // Users not applied (failed) are owed to the next run, their rows pending though their records did not change.
+    // A target given up (circuit open) left many unapplied: the next run replays again instead.
+    if (write && everyoneProjected && !runtime.targets.some((t) => breakerOf(rc, t).open)) {
+      await shadow.markPending(connectorId, [...rc.unsettled].filter((id) => !rc.owed.has(id)));
+      state.projectedKey = mappingsKeyOf(runtime);
+      if (rc.exhaustive && complete) state.recordsQueryKey = queryKey;
+    }
+    if (Object.keys(state).length > 0) await shadow.setState(connectorId, state);
     failForStoppedTargets(rc);
   }
 
@@ -770,7 +800,7 @@ export class SyncEngine {
    * page's worth, not every linked user. Other runs read the links of the users they project.
    */
   private async digestsFor(rc: RunContext, t: TargetRuntime, users: readonly SourceUser[]): Promise<Map<string, LinkDigest> | undefined> {
-    if (!rc.exhaustive) return undefined;
+    if (!rc.projectsEveryone) return undefined;
     const ids = users.map((u) => u.id);
     if (t.resolvesUsernames) for (const u of users) {
       const m = managerId(u);

@@ -103,7 +103,8 @@ export class ShadowIngest {
     if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     out.written = rows.map((r) => r.sourceId);
     // Who was returned, for the sweep after a complete read (scratch rows of this run, not shadow rows).
-    if (this.exhaustive) {
+    // A replay of the shadow is not a read: nobody it brings counts as returned.
+    if (this.exhaustive && !batch.replayed) {
       await this.shadow.seen.mark(this.opts.runId, out.seen, true);
       await this.shadow.seen.mark(this.opts.runId, outsideIds, false);
     }

@@ -369,7 +369,7 @@ core['0012_run_seen'] = {
 // group names, one row per user and name, so the members of a renamed group are found by an
 // indexed lookup instead of a scan of every record (a group rename must not read 100,000
 // records to find its 40 members). Filled from the records already in the shadow.
-core['0013_groups_shadow_groups'] = {
+core['0013_shadow_groups'] = {
   async up(db: Kysely<any>) {
     await db.schema
       .createTable('shadow_groups')
@@ -402,6 +402,17 @@ core['0013_groups_shadow_groups'] = {
         select u.connector_id, g.value, u.source_id from shadow_users u, json_each(u.record, '$.groups') g
         where u.tombstone is null and u.record is not null and json_type(u.record, '$.groups') = 'array' and g.type = 'text'`.execute(db);
     }
+  },
+};
+
+// Mapping changes projected from the shadow (issue 9): which query the shadow's records were read
+// with and which mappings were last projected to every user, beside the checkpoint (whose key is
+// now the query alone). A changed rule that needs nothing new is then projected from the shadow
+// instead of re-reading the directory (engine/ingest.ts, shadowReplay).
+core['0014_projection_state'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('shadow_state').addColumn('records_query_key', 'text').execute();
+    await db.schema.alterTable('shadow_state').addColumn('projected_key', 'text').execute();
   },
 };
 

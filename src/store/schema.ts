@@ -181,8 +181,12 @@ export interface RunSeenTable {
 export interface ShadowStateTable {
   connector_id: string;
   checkpoint: string | null;
-  /** Hash of the query (and mappings) the checkpoint was taken with. */
+  /** Hash of the query the checkpoint was taken with (engine/ingest.ts queryKeyOf). */
   checkpoint_key: string | null;
+  /** Hash of the query every live shadow record was read with; null when mixed or not known. */
+  records_query_key: string | null;
+  /** Hash of the mappings last projected to every live shadow user (engine/ingest.ts mappingsKeyOf). */
+  projected_key: string | null;
   complete_read_at: string | null;
   updated_at: string;
 }

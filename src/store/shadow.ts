@@ -43,8 +43,19 @@ export interface ShadowDigest {
 
 export interface ShadowState {
   checkpoint: string | null;
-  /** Hash of the query (and mappings) the checkpoint was taken with (see engine/ingest.ts). */
+  /** Hash of the query the checkpoint was taken with (see engine/ingest.ts queryKeyOf). */
   checkpointKey: string | null;
+  /**
+   * Hash of the query every live record was read with: set by a trusted complete read, cleared
+   * when a run writes records read with another query (the shadow is then mixed until the next
+   * complete read). A mapping change is projected from the shadow only when it needs no other query.
+   */
+  recordsQueryKey: string | null;
+  /**
+   * Hash of the mappings last projected to every live user (a trusted complete read, or a
+   * replay of the shadow that finished): a run that finds other mappings owes everyone a projection.
+   */
+  projectedKey: string | null;
   completeReadAt: string | null;
 }
 
@@ -180,6 +191,39 @@ export class ShadowRepo {
     });
   }
 
+  /**
+   * The live records (no tombstone), `limit` at a time in source-id order after `after`: what a
+   * replay of the shadow projects (engine/ingest.ts shadowReplay), page by page so that memory
+   * does not grow with the directory.
+   */
+  async liveRecords(connectorId: string, after: string, limit: number): Promise<ShadowRow[]> {
+    const rows = await this.db
+      .selectFrom('shadow_users')
+      .selectAll()
+      .where('connector_id', '=', connectorId)
+      .where('source_id', '>', after)
+      .where('tombstone', 'is', null)
+      .where('record', 'is not', null)
+      .orderBy('source_id')
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Marks rows pending again: users a replay of the shadow projected but could not apply (a
+   * failed write) are owed to the next run, though their records did not change.
+   */
+  async markPending(connectorId: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await trx.updateTable('shadow_users').set({ pending: 1 }).where('connector_id', '=', connectorId).where('tombstone', 'is', null).where('source_id', 'in', ids.slice(i, i + CHUNK)).execute();
+      }
+    });
+  }
+
   /** Ids of the rows still pending (left by a run that failed or died). */
   async pendingIds(connectorId: string): Promise<string[]> {
     const rows = await this.db.selectFrom('shadow_users').select('source_id').where('connector_id', '=', connectorId).where('pending', '=', 1).execute();
@@ -221,7 +265,13 @@ export class ShadowRepo {
 
   async state(connectorId: string): Promise<ShadowState> {
     const r = await this.db.selectFrom('shadow_state').selectAll().where('connector_id', '=', connectorId).executeTakeFirst();
-    return { checkpoint: r?.checkpoint ?? null, checkpointKey: r?.checkpoint_key ?? null, completeReadAt: r?.complete_read_at ?? null };
+    return {
+      checkpoint: r?.checkpoint ?? null,
+      checkpointKey: r?.checkpoint_key ?? null,
+      recordsQueryKey: r?.records_query_key ?? null,
+      projectedKey: r?.projected_key ?? null,
+      completeReadAt: r?.complete_read_at ?? null,
+    };
   }
 
   /** Updates the fields given of the connector's shadow state. */
@@ -230,12 +280,14 @@ export class ShadowRepo {
     const set: Partial<Database['shadow_state']> = { updated_at: now };
     if (patch.checkpoint !== undefined) set.checkpoint = patch.checkpoint;
     if (patch.checkpointKey !== undefined) set.checkpoint_key = patch.checkpointKey;
+    if (patch.recordsQueryKey !== undefined) set.records_query_key = patch.recordsQueryKey;
+    if (patch.projectedKey !== undefined) set.projected_key = patch.projectedKey;
     if (patch.completeReadAt !== undefined) set.complete_read_at = patch.completeReadAt;
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
       await trx
         .insertInto('shadow_state')
-        .values({ connector_id: connectorId, checkpoint: null, checkpoint_key: null, complete_read_at: null, ...set, updated_at: now })
+        .values({ connector_id: connectorId, checkpoint: null, checkpoint_key: null, records_query_key: null, projected_key: null, complete_read_at: null, ...set, updated_at: now })
         .onConflict((oc) => oc.column('connector_id').doUpdateSet(set))
         .execute();
     });

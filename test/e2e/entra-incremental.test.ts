@@ -1,6 +1,7 @@
 // Incremental sync end to end: the real Entra ID source's changes() over Graph delta (the Graph
 // emulator's delta and control endpoints), the engine's shadow and projection, and the Jira DC
-// emulator, on SQLite and PostgreSQL. Directory changes are made through the emulator's control
+// emulator, on SQLite and PostgreSQL. A mapping change that needs nothing new is projected from
+// the shadow (no Graph user read), also across a SIGKILL in the middle of it. Directory changes are made through the emulator's control
 // API, as another process would; what Jira holds is checked against the directory (harness.ts).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, expectedProperties, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
@@ -79,6 +80,33 @@ for (const [kind, openStore] of storeKinds) {
       return m;
     };
     const reportsOf = (m: OrgUser) => org().users.filter((x) => x.managerId === m.id);
+
+    /**
+     * The Jira mapping with two rules changed that need nothing not read already: the department
+     * property from `jobTitle`, the manager's name property from the manager's `jobTitle` (a
+     * manager.* value, resolved through the shadow). `concurrency` 1 for the crash test.
+     */
+    const remapped = (concurrency?: number): ConnectorConfig => {
+      const c = e2eConnector(em);
+      const mapping = (rules: ConnectorConfig['targets'][number]['mapping']) => rules.map((r) => (r.target === 'property.department' ? { ...r, source: 'jobTitle' } : r.target === 'property.managerName' ? { ...r, source: 'manager.jobTitle' } : r));
+      return { ...c, targets: c.targets.map((x) => ({ ...x, mapping: mapping(x.mapping), ...(concurrency ? { concurrency } : {}) })) as ConnectorConfig['targets'] };
+    };
+    /** What Jira holds of a user under `remapped`. */
+    const remappedProperties = (u: OrgUser) => {
+      const manager = u.managerId ? org().users.find((m) => m.id === u.managerId) : undefined;
+      const props: Record<string, unknown> = { ...expectedProperties(org(), u), department: u.jobTitle, managerName: manager?.jobTitle };
+      return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== null && v !== undefined && v !== ''));
+    };
+    const assertJiraRemapped = () => {
+      for (const u of org().users) assert.deepEqual(em.jira.inspect(expectedUsername(u))!.properties, remappedProperties(u), `${expectedUsername(u)}: properties`);
+    };
+    /** Jira requests the remapping takes: one per property set or removed. */
+    const remappedWrites = () => org().users.reduce((n, u) => {
+      const [a, b] = [remappedProperties(u), expectedProperties(org(), u) as Record<string, unknown>];
+      return n + [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]).length;
+    }, 0);
+    /** Users whose Jira properties the remapping changes. */
+    const remappedUsers = () => org().users.filter((u) => JSON.stringify(remappedProperties(u)) !== JSON.stringify(expectedProperties(org(), u)));
 
     test('the seeding round reads everyone and stores a checkpoint; a round without change sends only delta requests and writes nothing', async () => {
       const first = await incremental();
@@ -252,6 +280,98 @@ for (const [kind, openStore] of storeKinds) {
       em.jira.resetStats();
       const again = await incremental(connector());
       assert.equal(again.run.counts.usersWritten, 0);
+      assert.equal(em.jira.stats.writes, 0);
+    });
+
+    test('a changed mapping rule is projected from the shadow: no user read from Graph, the new values in Jira, the next round writes nothing', async () => {
+      await seed();
+      const affected = remappedUsers();
+      assert.ok(affected.length > USERS / 2, `most users change (${affected.length})`);
+      const before = await store().shadow.state(CONNECTOR);
+
+      // A simulation first: the real plan, nothing written (Jira, shadow state), nothing read from Graph but the delta.
+      const sim = await engine.run({ connector: remapped(), kind: 'incremental', trigger: 'cli', dryRun: true });
+      assert.equal(sim.run.status, 'succeeded', sim.run.error ?? '');
+      assert.equal(sim.run.counts.updated, affected.length, 'the simulation plans every affected user');
+      assert.equal(em.jira.stats.writes, 0);
+      assert.deepEqual(await store().shadow.state(CONNECTOR), before, 'a simulation stores no state');
+
+      em.graph.resetStats();
+      const r = await incremental(remapped());
+      assert.match(r.run.notice ?? '', new RegExp(`mapping changed: ${USERS} users projected from the shadow, no directory read`));
+      assert.equal(r.run.counts.read, 0, 'nobody read from the identity provider');
+      const g = graphRequests(em);
+      assert.equal(g.delta, 2, `the round's users and groups delta requests only (${JSON.stringify(em.graph.stats.byRoute)})`);
+      assert.deepEqual(g.other, [], 'no user, manager or group read from Graph');
+      assert.equal(r.run.counts.updated, affected.length);
+      assert.equal(r.run.counts.usersWritten, affected.length);
+      assert.equal(em.jira.stats.writes, remappedWrites(), 'one request per property changed');
+      assert.equal(r.run.counts.failed, 0);
+      assertJiraRemapped();
+      const items = await planOf(store(), r.run.id);
+      assert.deepEqual(new Set(items.filter((i) => i.operation === 'updated').map((i) => i.sourceId)), new Set(affected.map((u) => u.id)));
+      const state = await store().shadow.state(CONNECTOR);
+      assert.equal(state.checkpoint !== null && state.checkpointKey === before.checkpointKey, true, 'the same query: the checkpoint continues');
+      assert.notEqual(state.projectedKey, before.projectedKey, 'the new mappings are marked projected in full');
+      assert.equal(await store().shadow.count(CONNECTOR, { pending: true }), 0);
+      // What the links claim is what Jira holds: a full read under the new mapping finds every user in step.
+      em.jira.resetStats();
+      const again = await incremental(remapped());
+      assert.equal(again.run.notice, null);
+      assert.equal(again.run.counts.usersWritten, 0);
+      assert.equal(em.jira.stats.writes, 0, 'the second round writes nothing');
+      const full = await engine.run({ connector: remapped(), kind: 'full', trigger: 'cli' });
+      assert.equal(full.run.status, 'succeeded', full.run.error ?? '');
+      assert.equal(full.run.counts.usersWritten, 0, 'a full read finds nothing the replay missed');
+      assert.equal(em.jira.stats.writes, 0);
+    });
+
+    test('a mapping change that needs an attribute not read yet seeds the delta again (a Graph read) and says so', async () => {
+      await seed();
+      const c = e2eConnector(em);
+      const needsMore: ConnectorConfig = { ...c, targets: c.targets.map((x) => ({ ...x, mapping: x.mapping.map((r) => (r.target === 'property.department' ? { ...r, source: 'officeLocation' } : r)) })) as ConnectorConfig['targets'] };
+      const r = await incremental(needsMore);
+      assert.match(r.run.notice ?? '', /mapping changed and needs other attributes.*read again from the identity provider/);
+      assert.equal(r.run.counts.read, USERS, 'everyone read again');
+      for (const u of org().users) assert.equal(em.jira.inspect(expectedUsername(u))!.properties.department ?? null, u.officeLocation || null, expectedUsername(u));
+      const next = await incremental(needsMore);
+      assert.equal(next.run.notice, null);
+      assert.equal(next.run.counts.usersWritten, 0);
+    });
+
+    test('killed in the middle of projecting a mapping change from the shadow: the next round finishes it, nothing written twice, still no Graph user read', async () => {
+      await seed();
+      const before = await store().shadow.state(CONNECTOR);
+      const affected = remappedUsers();
+      const KILL_AFTER = 5;
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ store: t!.options, connector: remapped(1), ca: em.graph.ca, kind: 'incremental' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      em.jira.onWrite((n) => {
+        if (n >= KILL_AFTER) child.kill('SIGKILL');
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      em.jira.onWrite(undefined);
+      assert.equal(signal, 'SIGKILL', `the run was to be killed after ${KILL_AFTER} writes; it ended by itself (${code}): ${output}`);
+      const written = em.jira.stats.writes;
+      assert.ok(written >= KILL_AFTER && written < affected.length, `killed part-way (${written} of ${affected.length})`);
+      assert.deepEqual(await store().shadow.state(CONNECTOR), before, 'neither the checkpoint nor the projected mappings are stored before the replay is done');
+
+      em.jira.resetStats();
+      em.graph.resetStats();
+      const rerun = await incremental(remapped(1));
+      assert.match(rerun.run.notice ?? '', /mapping changed: \d+ users projected from the shadow, no directory read/, 'the replay is done again');
+      assert.deepEqual(graphRequests(em).other, [], 'still no user read from Graph');
+      assertJiraRemapped();
+      // The write in flight at the kill may be sent again once (its answer was lost); nothing else is.
+      const total = written + em.jira.stats.writes;
+      assert.ok(total >= remappedWrites() && total <= remappedWrites() + 1, `nothing written twice: ${written} before the kill and ${em.jira.stats.writes} after, for ${remappedWrites()}`);
+      assert.ok(rerun.run.counts.usersWritten < affected.length, `the rerun writes only users the killed run did not finish (${rerun.run.counts.usersWritten} of ${affected.length})`);
+      assert.equal(await store().shadow.count(CONNECTOR, { pending: true }), 0);
+      em.jira.resetStats();
+      const again = await incremental(remapped(1));
+      assert.equal(again.run.notice, null, 'the replay is finished: not done again');
       assert.equal(em.jira.stats.writes, 0);
     });
   });
