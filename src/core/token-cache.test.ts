@@ -39,3 +39,14 @@ test('a failed token request is not cached: the next call asks again', async () 
   assert.equal(await cache.get(), 'ok', 'the next call asks again and gets a token');
   assert.equal(calls, 2, 'two requests in all');
 });
+
+test('a source with short-lived tokens declares a smaller renewal margin: a 5-minute token is reused', async () => {
+  let issued = 0;
+  const issue = async () => ({ token: `t${++issued}`, expiresIn: 300, fallbackS: 300 });
+  const shortMargin = new TokenCache(issue, { renewBeforeMs: 30_000 });
+  assert.equal(await shortMargin.get(), 't1');
+  assert.equal(await shortMargin.get(), 't1', 'a 300 s token is 270 s from its renewal: served from the cache');
+  const defaultMargin = new TokenCache(issue);
+  assert.equal(await defaultMargin.get(), 't2');
+  assert.equal(await defaultMargin.get(), 't3', 'with the five-minute default the same token would be fetched at every call');
+});

@@ -7,6 +7,7 @@
 import type { AttributeInfo, ManagerRef, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
+import { TokenCache, type IssuedToken } from '../../core/token-cache.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { KeycloakConfig } from './config.ts';
@@ -51,7 +52,10 @@ export class KeycloakSource implements SourceConnector {
   readonly http: HttpClient;
   /** The token endpoint's client: without the admin API's bearer header (it would ask itself for a token). */
   readonly login: HttpClient;
-  private token?: { value: string; expiresAt: number };
+  // Keycloak's default Access Token Lifespan is 5 minutes (realm settings, Tokens), the shared
+  // cache's default renewal margin: with it every call would fetch a token. 30 s before expiry
+  // leaves a request in flight time to finish; a 401 still drops the token (onUnauthorized).
+  private readonly token = new TokenCache(() => this.issueToken(), { renewBeforeMs: 30_000 });
   /** How the last listing with groups read memberships (tests and the run's figures). */
   lastMembershipStrategy?: MembershipStrategy;
 
@@ -67,7 +71,7 @@ export class KeycloakSource implements SourceConnector {
       baseUrl: `${base}/admin/realms/${encodeURIComponent(cfg.realm)}`,
       ca: ctx.ca,
       authHeaders: async () => ({ authorization: `Bearer ${await this.accessToken()}` }),
-      onUnauthorized: () => (this.token = undefined),
+      onUnauthorized: () => this.token.invalidate(),
       errorMessage: (_s, b) => (b && typeof b === 'object' ? [(b as { error?: string }).error, (b as { error_description?: string }).error_description].filter(Boolean).join(': ') || undefined : undefined),
       retry,
       recorder: ctx.recorder,
@@ -78,8 +82,11 @@ export class KeycloakSource implements SourceConnector {
     await Promise.all([this.http.close(), this.login.close()]);
   }
 
-  private async accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - 30_000 > Date.now()) return this.token.value;
+  private accessToken(): Promise<string> {
+    return this.token.get();
+  }
+
+  private async issueToken(): Promise<IssuedToken> {
     const url = `${this.cfg.url.replace(/\/+$/, '')}/realms/${encodeURIComponent(this.cfg.realm)}/protocol/openid-connect/token`;
     const secret = resolveSecret(this.cfg.clientSecret, 'Keycloak clientSecret', this.ctx.storedSecret).reveal();
     const res = await this.login.send<{ access_token?: string; expires_in?: number; error?: string; error_description?: string }>({
@@ -97,8 +104,7 @@ export class KeycloakSource implements SourceConnector {
         hint: "check clientId and the secret on the client's Credentials tab; the client needs Client authentication and Service accounts roles enabled",
       });
     }
-    this.token = { value: res.body.access_token, expiresAt: Date.now() + Number(res.body.expires_in ?? 300) * 1000 };
-    return this.token.value;
+    return { token: res.body.access_token, expiresIn: res.body.expires_in, fallbackS: 300 };
   }
 
   private explain(what: string) {

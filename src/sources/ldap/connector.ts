@@ -3,7 +3,7 @@
 // listing, and never takes a failure, a dropped connection or a suspicious end for the end of
 // the directory. A failed page is retried by reading the search again from the start on a new
 // connection (a paged cookie does not survive its connection), skipping users already returned.
-import { IdSet } from './id-set.ts';
+import { GuidSet } from '../../core/guid-map.ts';
 import type { AttributeInfo, ChangePage, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import { resolveSecret } from '../../config/secrets.ts';
@@ -148,8 +148,8 @@ export class LdapSource implements SourceConnector {
    */
   async *readUsers(query: SourceQuery, filter: string, opts: { keepOutOfScope?: boolean; confirmEmptyEnd?: boolean } = {}): AsyncGenerator<{ users: SourceUser[] }> {
     const keepOutOfScope = opts.keepOutOfScope ?? false;
-    // Every id returned so far (compact, id-set.ts): a restart or the re-read of an empty end skips them.
-    const seen = new IdSet();
+    // Every id returned so far (compact, src/core/guid-map.ts): a restart or the re-read of an empty end skips them.
+    const seen = new GuidSet();
     let index: GroupIndex | undefined;
     const memberOf = this.settings.membership === 'memberOf' && this.needsGroups(query);
     let confirmed = !opts.confirmEmptyEnd;

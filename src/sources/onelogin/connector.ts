@@ -12,6 +12,7 @@
 import type { AttributeInfo, ManagerRef, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { HttpClient, realSleep, type HttpResponse } from '../../core/http.ts';
 import { IdsyncError } from '../../core/errors.ts';
+import { TokenCache, type IssuedToken } from '../../core/token-cache.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import { apiBase, type OneLoginConfig } from './config.ts';
@@ -95,7 +96,9 @@ export class OneLoginSource implements SourceConnector {
   readonly http: HttpClient;
   private readonly login: HttpClient;
   readonly pacer: HourlyPacer;
-  private token?: { value: string; expiresAt: number };
+  // OneLogin's tokens last 10 hours (expires_in 36000): the shared five-minute renewal margin
+  // suits them; one request however many pages ask at once.
+  private readonly token = new TokenCache(() => this.issueToken());
   private readonly requiredGroups: string[];
   /** What the run was told while it waited (also given to the context's notice). */
   readonly notices: string[] = [];
@@ -112,7 +115,7 @@ export class OneLoginSource implements SourceConnector {
       baseUrl,
       ca: ctx.ca,
       authHeaders: async () => ({ authorization: `Bearer ${await this.accessToken()}` }),
-      onUnauthorized: () => (this.token = undefined),
+      onUnauthorized: () => this.token.invalidate(),
       errorMessage: oneLoginErrorMessage,
       retry,
       recorder: ctx.recorder,
@@ -129,8 +132,11 @@ export class OneLoginSource implements SourceConnector {
   }
 
   /** OAuth 2.0 client credentials: Basic client_id:client_secret, a JSON body (OneLogin's documented form). */
-  private async accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt > Date.now() + 60_000) return this.token.value;
+  private accessToken(): Promise<string> {
+    return this.token.get();
+  }
+
+  private async issueToken(): Promise<IssuedToken> {
     const secret = resolveSecret(this.cfg.clientSecret, 'OneLogin clientSecret', this.ctx.storedSecret).reveal();
     const basic = Buffer.from(`${this.cfg.clientId}:${secret}`).toString('base64');
     const res = await this.login.send<{ access_token?: string; expires_in?: number }>({
@@ -143,8 +149,7 @@ export class OneLoginSource implements SourceConnector {
     });
     if (res.status >= 400) throw tokenError(res.status, res.body, this.cfg.clientId);
     if (typeof res.body?.access_token !== 'string') throw new IdsyncError('TRANSIENT', 'OneLogin answered the token request without an access token', { hint: 'retry; check the API URL is OneLogin\'s' });
-    this.token = { value: res.body.access_token, expiresAt: Date.now() + Number(res.body.expires_in ?? 36_000) * 1000 };
-    return this.token.value;
+    return { token: res.body.access_token, expiresIn: res.body.expires_in, fallbackS: 36_000 };
   }
 
   /** One paced GET: waits at the floor, learns the budget from the answer, waits out a 429. */
