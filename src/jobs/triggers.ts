@@ -23,6 +23,7 @@ import type { Store } from '../store/index.ts';
 import type { RunRecord } from '../store/runs.ts';
 import { HttpError } from '../server/routes.ts';
 import { USER_SYNC_QUEUE, type ActiveRun, type FinishedRun, type RunCoordinator, type StartRequest, type UserSyncQueuePolicy } from '../server/run-coordinator.ts';
+import { activeOf } from '../server/store-activity.ts';
 import { busyText, requestWhat } from './busy.ts';
 import { laneOf, type JobLane, type JobQueue, type JobRef, type RunJob } from './types.ts';
 
@@ -308,18 +309,3 @@ export class RunTriggers {
     });
   }
 }
-
-/** What the activity view shows of a run claimed on any process (this process knows its progress only for its own). */
-export function activeOf(run: RunRecord): ActiveRun {
-  return {
-    connectorId: run.connectorId,
-    kind: run.kind,
-    dryRun: run.dryRun,
-    trigger: run.trigger as Trigger,
-    ...(run.userRef ? { userRef: run.userRef } : {}),
-    startedAt: run.startedAt,
-    runId: run.id,
-    progress: { phase: 'connecting', read: run.counts.read, planned: 0, written: run.counts.usersWritten, failed: run.counts.failed },
-  };
-}
-
