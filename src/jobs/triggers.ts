@@ -186,26 +186,34 @@ export class RunTriggers {
     return queued;
   }
 
+  /**
+   * Queues a request (single-user sync, approval), within the policy's bound on requests waiting
+   * per connector: the count and the enqueue are one step for every process sharing the queue
+   * (JobQueue.exclusive), so a burst of requests at the same instant, on any instances, gets
+   * exactly maxWaiting in and the rest refused.
+   */
   private async enqueueRequest(req: TriggerRequest, approval?: RunJob['approval']): Promise<JobRef> {
     this.refuseWhenStopping();
     const id = req.connector.id;
     const what = requestWhat(req.kind);
-    const waiting = await this.waiting(id, 'requests');
-    if (waiting >= this.policy.maxWaiting) {
-      const running = await this.store.runs.active(id);
-      throw new HttpError(409, `${running ? busyText(running) : `connector ${id} is busy`}, and ${waiting} user syncs are already waiting for it; try again when they have run`, { ...(running ? { running: activeOf(running) } : {}), queued: waiting });
-    }
-    const job: RunJob = {
-      connectorId: id,
-      kind: req.kind,
-      dryRun: req.dryRun ?? false,
-      ...(req.userRef ? { userRef: req.userRef } : {}),
-      trigger: req.trigger,
-      waitUntil: new Date(Date.now() + this.policy.waitMs).toISOString(),
-      waitMs: this.policy.waitMs,
-      ...(approval ? { approval } : {}),
-    };
-    const queued = await this.queue.enqueue(job);
+    const queued = await this.queue.exclusive(id, 'requests', async () => {
+      const waiting = await this.waiting(id, 'requests');
+      if (waiting >= this.policy.maxWaiting) {
+        const running = await this.store.runs.active(id);
+        throw new HttpError(409, `${running ? busyText(running) : `connector ${id} is busy`}, and ${waiting} user syncs are already waiting for it; try again when they have run`, { ...(running ? { running: activeOf(running) } : {}), queued: waiting });
+      }
+      const job: RunJob = {
+        connectorId: id,
+        kind: req.kind,
+        dryRun: req.dryRun ?? false,
+        ...(req.userRef ? { userRef: req.userRef } : {}),
+        trigger: req.trigger,
+        waitUntil: new Date(Date.now() + this.policy.waitMs).toISOString(),
+        waitMs: this.policy.waitMs,
+        ...(approval ? { approval } : {}),
+      };
+      return this.queue.enqueue(job);
+    });
     if (!queued.queued) throw new HttpError(409, `the ${what} could not be queued: ${queued.reason}`);
     return queued;
   }
