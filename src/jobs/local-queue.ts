@@ -5,6 +5,7 @@
 // survives a stop: on SQLite there is no other process to hand a job to, and a slot missed while
 // down is caught up at the next start by the scheduler (see src/server/scheduler.ts).
 import { randomUUID } from 'node:crypto';
+import { KeyedMutex } from './one-at-a-time.ts';
 import { laneOf, type EnqueueResult, type JobHandler, type JobLane, type JobQueue, type JobRef, type JobState, type QueueDepth, type RunJob } from './types.ts';
 
 interface Lane {
@@ -21,6 +22,7 @@ export class LocalJobQueue implements JobQueue {
   private readonly ended = new Map<string, { state: JobState; at: number }>();
   /** Taken jobs withdrawn by their trigger (see cancel). */
   private readonly cancelled = new Set<string>();
+  private readonly locks = new KeyedMutex();
   private handler?: JobHandler;
   private stopped = false;
 
@@ -69,6 +71,11 @@ export class LocalJobQueue implements JobQueue {
     lane.waiting.push({ id, job });
     this.pump(job.connectorId, laneName);
     return { queued: true, connectorId: job.connectorId, lane: laneName, jobId: id };
+  }
+
+  /** One process: an in-process mutex is all it takes. */
+  exclusive<T>(connectorId: string, lane: JobLane, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(this.key(connectorId, lane), fn);
   }
 
   async depth(): Promise<Record<string, QueueDepth>> {

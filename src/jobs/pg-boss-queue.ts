@@ -21,6 +21,7 @@
 import PgBoss from 'pg-boss';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { KeyedMutex } from './one-at-a-time.ts';
 import { laneOf, type EnqueueResult, type JobHandler, type JobLane, type JobOutput, type JobQueue, type JobRef, type JobState, type QueueDepth, type RunJob } from './types.ts';
 
 /** A job's lease: how long a taken job stays with its process without being renewed. */
@@ -122,6 +123,7 @@ interface Worker {
 export class PgBossJobQueue implements JobQueue {
   readonly kind = 'pg-boss' as const;
   private readonly workers = new Map<string, Worker>();
+  private readonly locks = new KeyedMutex();
   private stopping = false;
   private handler?: JobHandler;
 
@@ -270,6 +272,12 @@ export class PgBossJobQueue implements JobQueue {
     // for the next poll of every process before its run even started.
     if (id) this.workers.get(name)?.poke?.();
     return id ? { queued: true, connectorId: job.connectorId, lane, jobId: id } : { queued: false, reason: `a sync of connector ${job.connectorId} is already waiting to start` };
+  }
+
+  /** This process's callers one by one (see KeyedMutex), then a session advisory lock per lane for the other processes. */
+  exclusive<T>(connectorId: string, lane: JobLane, fn: () => Promise<T>): Promise<T> {
+    const name = queueName(connectorId, lane);
+    return this.locks.run(name, () => oneAtATime(this.db, `idsync.lane.${this.schema}.${name}`, fn));
   }
 
   async depth(): Promise<Record<string, QueueDepth>> {

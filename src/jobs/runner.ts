@@ -14,6 +14,7 @@ import { HEARTBEAT_MS, STALE_AFTER_MS, type RunRecord } from '../store/runs.ts';
 import type { RunCoordinator } from '../server/run-coordinator.ts';
 import { errorReply, HttpError } from '../server/routes.ts';
 import { busyText, requestWhat } from './busy.ts';
+import { userReportOf } from './user-report.ts';
 import { laneOf, type JobMeta, type JobOutput, type JobQueue, type RunJob } from './types.ts';
 
 interface Logger {
@@ -111,6 +112,8 @@ export class JobRunner {
       if ((await this.priorAttempt(job, meta)) === 'done') {
         this.log.info(about, `${what} not run again: the process before ran it to its end`);
         const last = (await this.store.runs.ofJob(meta.jobId)).filter((r) => r.status !== 'running' && r.status !== 'failed').at(-1);
+        // The answer the first attempt would have given: a single-user sync's report from its journal.
+        if (last && job.kind === 'user') return { runId: last.id, user: await userReportOf(this.store, last) };
         return last ? { runId: last.id } : {};
       }
     }

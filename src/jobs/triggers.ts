@@ -23,6 +23,7 @@ import type { Store } from '../store/index.ts';
 import type { RunRecord } from '../store/runs.ts';
 import { HttpError } from '../server/routes.ts';
 import { USER_SYNC_QUEUE, type ActiveRun, type FinishedRun, type RunCoordinator, type StartRequest, type UserSyncQueuePolicy } from '../server/run-coordinator.ts';
+import { activeOf } from '../server/store-activity.ts';
 import { busyText, requestWhat } from './busy.ts';
 import { laneOf, type JobLane, type JobQueue, type JobRef, type RunJob } from './types.ts';
 
@@ -185,26 +186,34 @@ export class RunTriggers {
     return queued;
   }
 
+  /**
+   * Queues a request (single-user sync, approval), within the policy's bound on requests waiting
+   * per connector: the count and the enqueue are one step for every process sharing the queue
+   * (JobQueue.exclusive), so a burst of requests at the same instant, on any instances, gets
+   * exactly maxWaiting in and the rest refused.
+   */
   private async enqueueRequest(req: TriggerRequest, approval?: RunJob['approval']): Promise<JobRef> {
     this.refuseWhenStopping();
     const id = req.connector.id;
     const what = requestWhat(req.kind);
-    const waiting = await this.waiting(id, 'requests');
-    if (waiting >= this.policy.maxWaiting) {
-      const running = await this.store.runs.active(id);
-      throw new HttpError(409, `${running ? busyText(running) : `connector ${id} is busy`}, and ${waiting} user syncs are already waiting for it; try again when they have run`, { ...(running ? { running: activeOf(running) } : {}), queued: waiting });
-    }
-    const job: RunJob = {
-      connectorId: id,
-      kind: req.kind,
-      dryRun: req.dryRun ?? false,
-      ...(req.userRef ? { userRef: req.userRef } : {}),
-      trigger: req.trigger,
-      waitUntil: new Date(Date.now() + this.policy.waitMs).toISOString(),
-      waitMs: this.policy.waitMs,
-      ...(approval ? { approval } : {}),
-    };
-    const queued = await this.queue.enqueue(job);
+    const queued = await this.queue.exclusive(id, 'requests', async () => {
+      const waiting = await this.waiting(id, 'requests');
+      if (waiting >= this.policy.maxWaiting) {
+        const running = await this.store.runs.active(id);
+        throw new HttpError(409, `${running ? busyText(running) : `connector ${id} is busy`}, and ${waiting} user syncs are already waiting for it; try again when they have run`, { ...(running ? { running: activeOf(running) } : {}), queued: waiting });
+      }
+      const job: RunJob = {
+        connectorId: id,
+        kind: req.kind,
+        dryRun: req.dryRun ?? false,
+        ...(req.userRef ? { userRef: req.userRef } : {}),
+        trigger: req.trigger,
+        waitUntil: new Date(Date.now() + this.policy.waitMs).toISOString(),
+        waitMs: this.policy.waitMs,
+        ...(approval ? { approval } : {}),
+      };
+      return this.queue.enqueue(job);
+    });
     if (!queued.queued) throw new HttpError(409, `the ${what} could not be queued: ${queued.reason}`);
     return queued;
   }
@@ -308,18 +317,3 @@ export class RunTriggers {
     });
   }
 }
-
-/** What the activity view shows of a run claimed on any process (this process knows its progress only for its own). */
-export function activeOf(run: RunRecord): ActiveRun {
-  return {
-    connectorId: run.connectorId,
-    kind: run.kind,
-    dryRun: run.dryRun,
-    trigger: run.trigger as Trigger,
-    ...(run.userRef ? { userRef: run.userRef } : {}),
-    startedAt: run.startedAt,
-    runId: run.id,
-    progress: { phase: 'connecting', read: run.counts.read, planned: 0, written: run.counts.usersWritten, failed: run.counts.failed },
-  };
-}
-

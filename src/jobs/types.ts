@@ -102,6 +102,12 @@ export interface JobQueue {
   /** Drops a deleted connector's waiting jobs, for every process. */
   forget(connectorId: string): Promise<void>;
   enqueue(job: RunJob): Promise<EnqueueResult>;
+  /**
+   * Runs `fn` as the only one, across every process sharing the queue, doing so for this lane
+   * of this connector: a count of its jobs and the enqueue it allows, with nothing enqueued by
+   * another such call in between (the bound on waiting requests, src/jobs/triggers.ts).
+   */
+  exclusive<T>(connectorId: string, lane: JobLane, fn: () => Promise<T>): Promise<T>;
   /** Waiting and active jobs per connector (both lanes), across every process sharing the queue. */
   depth(): Promise<Record<string, QueueDepth>>;
   /** Waiting and active jobs of one lane of one connector, across every process. */

@@ -174,7 +174,7 @@ export async function buildServer(opts: ServerOptions): Promise<IdsyncServer> {
   connectorRoutes(api, { store: opts.store, services, runs, secretRefs, ...(scheduler ? { scheduler } : {}), onSchedulesChanged: reloadSchedules });
   runRoutes(api, { store: opts.store, services, secretRefs, onConfigImported: reloadSchedules });
   quarantineRoutes(api, { store: opts.store, services, runs });
-  eventRoutes(app, api, bus, opts.events);
+  eventRoutes(app, api, bus, opts.events, opts.store);
   notifyRoutes(api, { notifier });
   // Inbound SCIM: its own plugin (SCIM bodies, errors and bearer tokens), outside the UI's session auth.
   const scimPush = new PushBatcher(opts.store, coordinator, app.log, { sweepMs: opts.scimSweepMs ?? sweepFromEnv() });

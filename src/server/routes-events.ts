@@ -2,8 +2,9 @@
 // a run without polling. Auth is that of every other API route (the browser's EventSource sends
 // the session cookie; API clients send a bearer token).
 //
-// The stream opens with a `snapshot` event (each connector's run in progress and last end seen
-// by this process since it started), then `run-started`, `run-progress` and `run-finished`
+// The stream opens with a `snapshot` event (each connector's run in progress, from the runs table
+// so whichever instance began it and whenever, with its latest progress known; and the last end
+// seen by this process since it started), then `run-started`, `run-progress` and `run-finished`
 // events as they happen — on PostgreSQL those of every instance sharing the store, relayed by
 // run-event-relay.ts (another instance's progress comes at most 4 times a second per run);
 // a comment line every heartbeat keeps proxies from closing an idle stream. A client that does
@@ -14,7 +15,9 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
-import type { ProgressBus, RunEvent } from './progress-bus.ts';
+import type { Store } from '../store/index.ts';
+import type { ConnectorActivity, ProgressBus, RunEvent } from './progress-bus.ts';
+import { activitySnapshot } from './store-activity.ts';
 import type { ApiRouter } from './routes.ts';
 
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -28,7 +31,8 @@ export interface EventRouteOptions {
   maxPending?: number;
 }
 
-export function eventRoutes(app: FastifyInstance, api: ApiRouter, bus: ProgressBus, opts: EventRouteOptions = {}): void {
+/** `store`: where the runs in progress of every instance are read for the first snapshot (see store-activity.ts). */
+export function eventRoutes(app: FastifyInstance, api: ApiRouter, bus: ProgressBus, opts: EventRouteOptions = {}, store?: Store): void {
   const clients = new Set<SseClient>();
   const heartbeatMs = opts.heartbeatMs ?? SSE_HEARTBEAT_MS;
   const maxPending = opts.maxPending ?? SSE_MAX_PENDING;
@@ -42,7 +46,7 @@ export function eventRoutes(app: FastifyInstance, api: ApiRouter, bus: ProgressB
       summary: 'Server-sent events: a snapshot, then run-started, run-progress and run-finished of every connector (or of connectorId)',
       query: z.object({ connectorId: z.string().max(200).optional() }),
     },
-    async ({ reply, query }) => {
+    async ({ req, reply, query }) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -58,13 +62,28 @@ export function eventRoutes(app: FastifyInstance, api: ApiRouter, bus: ProgressB
         clearInterval(heartbeat);
       });
       clients.add(client);
-      const only = query.connectorId;
-      client.send('snapshot', { connectors: bus.snapshot(only) }, `retry: ${RETRY_MS}\n`);
-      const unsubscribe = bus.subscribe((e) => {
-        if (!only || e.connectorId === only) client.event(e);
-      });
       const heartbeat = setInterval(() => client.comment('keep-alive'), heartbeatMs);
       heartbeat.unref();
+      const only = query.connectorId;
+      // Events published while the store is read wait, and follow the snapshot: none is lost
+      // between the two (one that the snapshot has already is merely repeated).
+      let held: RunEvent[] | undefined = [];
+      const unsubscribe = bus.subscribe((e) => {
+        if (only && e.connectorId !== only) return;
+        if (held) held.push(e);
+        else client.event(e);
+      });
+      let connectors: ConnectorActivity[];
+      try {
+        connectors = store ? await activitySnapshot(store, bus, only) : bus.snapshot(only);
+      } catch (err) {
+        // The stream still opens: the runs of this process (and those relayed) are known.
+        req.log.warn({ err: String(err) }, 'the runs in progress could not be read from the store for an event stream\'s snapshot');
+        connectors = bus.snapshot(only);
+      }
+      client.send('snapshot', { connectors }, `retry: ${RETRY_MS}\n`);
+      for (const e of held) client.event(e);
+      held = undefined;
       return reply;
     },
   );

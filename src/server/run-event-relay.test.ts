@@ -1,7 +1,8 @@
 // Two buses relaying through one PostgreSQL store, as two instances would: each sees the other's
 // runs (progress throttled), never its own twice; the metrics-style local listener sees only its
 // own; a large error is cut to fit NOTIFY; a cut LISTEN connection is reopened (and logged), and
-// an end missed meanwhile is taken from the runs table.
+// an end missed meanwhile is taken from the runs table; an instance that starts late or was cut
+// off converges on the runs table (runs begun before, progress and runs begun and ended meanwhile).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -118,6 +119,63 @@ test('a lost LISTEN connection is reopened and logged; an end missed meanwhile c
   } finally {
     await relayA.close();
     await relayB.close();
+    await ts.dispose();
+  }
+});
+
+test('an instance that starts late, or whose LISTEN connection was cut, converges on the runs table: runs begun before, progress and runs begun and ended meanwhile', { timeout: 60_000 }, async () => {
+  const ts = await openPostgresStore();
+  const logA = new Log();
+  const logB = new Log();
+  const busA = new ProgressBus(logA);
+  const busB = new ProgressBus(logB);
+  const relayA = await RunEventRelay.start(ts.store, busA, logA);
+  let relayB: RunEventRelay | undefined;
+  const create = (id: string, connectorId: string) => ts.store.runs.create({ id, connectorId, kind: 'full', dryRun: false, reconcile: false, trigger: 'api', userRef: null, startedAt: new Date().toISOString() });
+  try {
+    // A's run, begun before B starts: B's bus learns it from the runs table when it starts listening.
+    const early = await create('r-early', 'c');
+    busA.publish(started(early.id));
+    await ts.store.runs.heartbeat(early.id, { ...early.counts, read: 5 });
+    relayB = await RunEventRelay.start(ts.store, busB, logB, { reconcileEveryMs: 3_600_000 });
+    assert.equal(busB.snapshot('c')[0]?.active?.runId, 'r-early', 'B knows the run begun before it started');
+    assert.equal(busB.snapshot('c')[0]?.active?.progress.read, 5, 'with the counts of its last heartbeat');
+    const onB: RunEvent[] = [];
+    busB.subscribe((e) => onB.push(e));
+
+    const pid = relayB.listenerPid!;
+    await sql`SELECT pg_terminate_backend(${pid})`.execute(ts.store.db);
+    await until('B to notice the lost connection', () => logB.lines.find((l) => l.includes('LISTEN connection to PostgreSQL was lost')));
+    // While B is deaf: A's run progresses (relayed live, and recorded by its heartbeat), a run of
+    // connector d begins and ends, a run of connector e begins.
+    busA.publish(progress(early.id, 50));
+    await ts.store.runs.heartbeat(early.id, { ...early.counts, read: 50 });
+    const brief = await create('r-brief', 'd');
+    busA.publish({ ...started(brief.id), connectorId: 'd' });
+    await ts.store.runs.update(brief.id, { status: 'succeeded', finishedAt: new Date().toISOString(), counts: { ...brief.counts, read: 9 } });
+    busA.publish({ ...finished(brief.id), connectorId: 'd' });
+    const later = await create('r-later', 'e');
+    busA.publish({ ...started(later.id), connectorId: 'e' });
+    assert.equal(onB.length, 0, 'B heard none of it');
+
+    await until('B to listen again', () => logB.lines.find((l) => l.includes('listening to PostgreSQL again')));
+    await until('B to resynchronise', () => (busB.snapshot('e')[0]?.active ? true : undefined));
+    assert.equal(busB.snapshot('c')[0]?.active?.progress.read, 50, 'the progress made meanwhile reached B');
+    assert.ok(onB.some((e) => e.type === 'run-progress' && e.runId === 'r-early' && e.progress.read === 50), 'as a run-progress its streams send');
+    const d = busB.snapshot('d')[0];
+    assert.equal(d?.last?.runId, 'r-brief', 'the run begun and ended meanwhile is known by its end');
+    assert.equal(d?.last?.status, 'succeeded');
+    assert.equal(d?.last?.counts?.read, 9, 'with its record\'s counts');
+    assert.equal(d?.active, undefined, 'and is not shown in progress');
+    assert.equal(busB.snapshot('e')[0]?.active?.runId, 'r-later', 'the run begun meanwhile is in progress on B');
+    assert.deepEqual(onB.map((e) => `${e.type} ${e.runId}`).sort(), ['run-finished r-brief', 'run-progress r-early', 'run-started r-later'], 'one event each, nothing twice');
+
+    // And live again: A's next progress comes by NOTIFY.
+    busA.publish(progress(early.id, 60));
+    await until('live progress after the reconnect', () => onB.find((e) => e.type === 'run-progress' && e.progress.read === 60));
+  } finally {
+    await relayA.close();
+    await relayB?.close();
     await ts.dispose();
   }
 });

@@ -11,16 +11,18 @@
 //   error cut short) — nothing from a connector's configuration — and stays under PostgreSQL's
 //   8000-byte NOTIFY limit.
 // - A lost LISTEN connection is logged and opened again with a growing delay. Events sent
-//   meanwhile are missed, so once listening again, and every RECONCILE_EVERY_MS, each remote run
-//   the bus still shows in progress is looked up in the runs table: one that has ended there (an
-//   end missed, or an instance that died mid-run) gets its run-finished from the record.
+//   meanwhile are missed, so once listening (at start too), and every RECONCILE_EVERY_MS, the
+//   relay resynchronises the bus with the runs table (resync): the other instances' runs in
+//   progress, their progress as far as their heartbeats recorded it, and the ends missed.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { sql } from 'kysely';
 import type { Store } from '../store/index.ts';
 import type { SyncProgress } from '../engine/api.ts';
 import { errorText } from '../core/errors.ts';
-import type { ProgressBus, RunEvent, RunFinished, RunProgressed } from './progress-bus.ts';
+import type { RunRecord } from '../store/runs.ts';
+import type { ProgressBus, RunEvent, RunProgressed } from './progress-bus.ts';
+import { activeOf, finishedOf, furthest, progressOf } from './store-activity.ts';
 
 export const RELAY_PROGRESS_EVERY_MS = 250;
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; this leaves room for the framing. */
@@ -31,6 +33,8 @@ const RECONCILE_EVERY_MS = 60_000;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 15_000;
 const CLOSE_WAIT_MS = 5_000;
+/** How far before a lost connection's end the runs ended are looked for. */
+const DEAF_MARGIN_MS = 5_000;
 
 interface RelayLog {
   info(obj: unknown, msg?: string): void;
@@ -57,6 +61,8 @@ export class RunEventRelay {
   private closed = false;
   private reconnectDelay = RECONNECT_FIRST_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** When the LISTEN connection was lost (the first loss, until listening again). */
+  private deafSince: string | undefined;
   private readonly reconcileTimer: NodeJS.Timeout;
   private sending: Promise<void> = Promise.resolve();
   private sendFailing = false;
@@ -75,7 +81,7 @@ export class RunEventRelay {
     this.channel = channelOf(store);
     this.progressEveryMs = opts.progressEveryMs ?? RELAY_PROGRESS_EVERY_MS;
     this.unsubscribe = bus.subscribe((e) => this.onLocal(e), { localOnly: true });
-    this.reconcileTimer = setInterval(() => void this.reconcile(), opts.reconcileEveryMs ?? RECONCILE_EVERY_MS);
+    this.reconcileTimer = setInterval(() => void this.resync(), opts.reconcileEveryMs ?? RECONCILE_EVERY_MS);
     this.reconcileTimer.unref();
   }
 
@@ -179,6 +185,7 @@ export class RunEventRelay {
     const onLost = (err?: unknown) => {
       if (lost) return;
       lost = true;
+      this.deafSince ??= new Date().toISOString();
       void client.end().catch(() => undefined);
       if (this.client === client) this.client = undefined;
       if (this.closed) return;
@@ -203,10 +210,12 @@ export class RunEventRelay {
     }
     this.client = client;
     this.reconnectDelay = RECONNECT_FIRST_MS;
-    if (reconnecting) {
-      this.log.info({ channel: this.channel }, 'run events: listening to PostgreSQL again');
-      await this.reconcile();
-    }
+    const since = this.deafSince;
+    this.deafSince = undefined;
+    if (reconnecting) this.log.info({ channel: this.channel }, 'run events: listening to PostgreSQL again');
+    // What was missed: on start, the runs the other instances began before; after a cut, what
+    // happened meanwhile (a margin before the cut: a NOTIFY sent just before may not have come).
+    await this.resync(since ? new Date(Date.parse(since) - DEAF_MARGIN_MS).toISOString() : undefined);
   }
 
   private retry(): void {
@@ -226,25 +235,64 @@ export class RunEventRelay {
     this.bus.deliverRemote(m.event);
   }
 
-  /** Ends, from the runs table, each remote run the bus still shows in progress but that has ended. */
-  private async reconcile(): Promise<void> {
-    for (const c of this.bus.snapshot()) {
-      const a = c.active;
-      if (!a || this.local.has(a.runId)) continue;
-      try {
-        const r = await this.store.runs.get(a.runId);
-        if (r && r.status === 'running') continue;
-        const finished: RunFinished = {
-          type: 'run-finished', connectorId: c.connectorId, runId: a.runId, kind: r?.kind ?? a.kind, dryRun: r?.dryRun ?? a.dryRun,
-          status: r?.status ?? 'failed', finishedAt: r?.finishedAt ?? new Date().toISOString(),
-          ...(r?.error ? { error: cut(r.error) } : r ? {} : { error: 'the run record is gone' }),
-          ...(r ? { counts: r.counts } : {}),
-        };
-        if (this.bus.snapshot(c.connectorId)[0]?.active?.runId === a.runId) this.bus.deliverRemote(finished);
-      } catch (err) {
-        this.log.warn({ err: errorText(err), runId: a.runId }, 'run events: could not look up a run of another instance');
-        return;
+  /**
+   * Brings the bus in step with the runs table, for the runs of the other instances: what it
+   * could not hear (before this process listened, or while its LISTEN connection was down) is
+   * published from the records, so every connected stream converges on what the store knows:
+   *
+   * - a run the bus shows in progress that has ended gets its run-finished (an instance that died
+   *   mid-run included: its run is failed by the dead-run reaper);
+   * - with `since` (the moment listening stopped), each run that ended from then on, begun or not
+   *   in the bus's sight, gets its run-finished, in the order they ended;
+   * - a run in progress the bus does not know gets its run-started, and one it knows gets a
+   *   run-progress when its record's counts (its owner's heartbeat) are further than what the
+   *   bus last heard.
+   *
+   * Everything is read first and published after, in one go, each event checked against the
+   * bus as it is then: a live event heard while the store was read is never undone.
+   */
+  private async resync(since?: string): Promise<void> {
+    let running: RunRecord[];
+    let ended: RunRecord[];
+    const gone = new Map<string, RunRecord | undefined>();
+    try {
+      running = await this.store.runs.inProgress();
+      ended = since ? await this.store.runs.endedSince(since) : [];
+      const runningIds = new Set(running.map((r) => r.id));
+      const endedIds = new Set(ended.map((r) => r.id));
+      for (const c of this.bus.snapshot()) {
+        const a = c.active;
+        if (a && !this.local.has(a.runId) && !runningIds.has(a.runId) && !endedIds.has(a.runId)) gone.set(a.runId, await this.store.runs.get(a.runId));
       }
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'run events: could not read the runs of the other instances from the store (trying again shortly)');
+      return;
+    }
+    const now = () => new Map(this.bus.snapshot().map((c) => [c.connectorId, c]));
+    for (const [runId, r] of gone) {
+      const c = [...now().values()].find((x) => x.active?.runId === runId);
+      if (!c?.active) continue;
+      const a = c.active;
+      this.bus.deliverRemote(r ? finishedOf(r, MAX_ERROR_CHARS) : { type: 'run-finished', connectorId: c.connectorId, runId, kind: a.kind, dryRun: a.dryRun, status: 'failed', finishedAt: new Date().toISOString(), error: 'the run record is gone' });
+    }
+    for (const r of ended) {
+      const c = now().get(r.connectorId);
+      if (this.local.has(r.id) || c?.last?.runId === r.id) continue;
+      // An end older than the last one the bus knows of this connector is history, not news.
+      if (c?.last && c.active?.runId !== r.id && c.last.finishedAt > (r.finishedAt ?? '')) continue;
+      this.bus.deliverRemote(finishedOf(r, MAX_ERROR_CHARS));
+    }
+    for (const r of running) {
+      if (this.local.has(r.id)) continue;
+      const c = now().get(r.connectorId);
+      if (c?.last?.runId === r.id) continue; // its end was heard while the store was read
+      if (c?.active?.runId !== r.id) {
+        const { runId, ...active } = activeOf(r);
+        this.bus.deliverRemote({ type: 'run-started', ...active, runId });
+        continue;
+      }
+      const further = furthest(c.active.progress, progressOf(r));
+      if (JSON.stringify(further) !== JSON.stringify(c.active.progress)) this.bus.deliverRemote({ type: 'run-progress', connectorId: r.connectorId, runId: r.id, progress: further });
     }
   }
 }

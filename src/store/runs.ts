@@ -235,6 +235,19 @@ export class RunRepo {
     return r ? runFromRow(r) : undefined;
   }
 
+  /** Every running run, of every connector and process, oldest first (what the live view shows whoever runs them). */
+  async inProgress(connectorId?: string): Promise<RunRecord[]> {
+    let q = this.db.selectFrom('runs').selectAll().where('status', '=', 'running');
+    if (connectorId) q = q.where('connector_id', '=', connectorId);
+    return (await q.orderBy('started_at').orderBy('id').execute()).map(runFromRow);
+  }
+
+  /** Runs that ended at or after `since` (ISO time), in the order they ended. */
+  async endedSince(since: string): Promise<RunRecord[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('status', '!=', 'running').where('finished_at', '>=', since).orderBy('finished_at').orderBy('id').execute();
+    return rows.map(runFromRow);
+  }
+
   async list(opts: { connectorId?: string; limit?: number; offset?: number } = {}): Promise<RunRecord[]> {
     let q = this.db.selectFrom('runs').selectAll();
     if (opts.connectorId) q = q.where('connector_id', '=', opts.connectorId);

@@ -128,4 +128,30 @@ describe('server-sent run events', () => {
       await h.store.close();
     }
   });
+
+  test('the first snapshot shows a run in progress that this process never heard of (another instance began it before this one started), with the counts of its last heartbeat', async () => {
+    const h = await harness();
+    try {
+      assert.equal((await h.admin.post('/api/v1/connectors', { config: newConnectorInput() })).status, 201);
+      // A run record as another instance's claim and heartbeat leave it: this server's bus has no event of it.
+      const run = await h.store.runs.create({ id: 'run-elsewhere', connectorId: 'contoso', kind: 'full', dryRun: false, reconcile: false, trigger: 'schedule', userRef: null, startedAt: new Date().toISOString() });
+      await h.store.runs.heartbeat(run.id, { ...run.counts, read: 42, created: 5, unchanged: 30, usersWritten: 5 });
+      assert.deepEqual(h.server.bus.snapshot(), [], 'the bus knows nothing of it');
+      const url = await h.server.app.listen({ host: '127.0.0.1', port: 0 });
+      for (const query of ['', '?connectorId=contoso']) {
+        const c = await open(url, cookieOf(h), query);
+        const snapshot = await c.events.next();
+        assert.equal(snapshot?.event, 'snapshot');
+        const [contoso] = snapshot!.data.connectors;
+        assert.equal(contoso?.active?.runId, 'run-elsewhere', `the run in progress is in the snapshot${query}: ${JSON.stringify(snapshot!.data)}`);
+        assert.deepEqual(contoso.active.progress, { phase: 'reading', read: 42, planned: 35, written: 5, failed: 0 }, 'with its progress as far as the store knows it');
+        assert.equal(contoso.active.trigger, 'schedule');
+      }
+      const other = await open(url, cookieOf(h), '?connectorId=someone-else');
+      assert.deepEqual((await other.events.next())?.data, { connectors: [] }, 'another connector\'s stream does not show it');
+    } finally {
+      await h.server.close();
+      await h.store.close();
+    }
+  });
 });

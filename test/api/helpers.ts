@@ -90,10 +90,14 @@ export async function harness(opts: { scheduler?: boolean; store?: StoreKind; se
     anonymous: new Client(server.app),
     client: () => new Client(server.app),
     async dispose() {
-      engine.release();
-      await server.close();
-      if (opened) await opened.dispose();
-      else await store.close();
+      // The store (and a PostgreSQL store's schemas) goes even when closing the server throws.
+      try {
+        engine.release();
+        await server.close();
+      } finally {
+        if (opened) await opened.dispose();
+        else await store.close();
+      }
     },
   };
 }

@@ -56,11 +56,65 @@ export async function openSqliteStore(): Promise<TestStore> {
   };
 }
 
+/**
+ * A test schema is named after the process that made it (`idsync_test_p<pid>_<random>`), so that
+ * one left behind by a process that never reached its cleanup (killed by a file's timeout or a
+ * SIGKILL, a hook that threw first) is dropped by the next test process that opens one: see
+ * dropOrphanedSchemas. Schemas of live processes, other test runs included, are left alone.
+ */
+const SCHEMA_PREFIX = 'idsync_test_p';
+let orphansDropped: Promise<void> | undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Drops the test schemas (and their pg-boss `_boss` schemas) of processes no longer running. */
+async function dropOrphanedSchemas(): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'idsync\\_test\\_p%'`);
+    for (const { nspname } of rows) {
+      const pid = Number(/^idsync_test_p(\d+)_/.exec(nspname)?.[1]);
+      if (!pid || alive(pid)) continue;
+      await client.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropSchemas(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    // The job queue's (pg-boss) beside it: every server on a PostgreSQL store has one.
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** `dataDir`: where secret.key goes (a new temporary directory by default). */
 export async function openPostgresStore(dataDir = mkdtempSync(join(tmpdir(), 'idsync-test-'))): Promise<TestStore> {
-  const schema = `idsync_test_${randomBytes(6).toString('hex')}`;
+  await (orphansDropped ??= dropOrphanedSchemas().catch(() => undefined));
+  const schema = `${SCHEMA_PREFIX}${process.pid}_${randomBytes(6).toString('hex')}`;
   const options = { dataDir, databaseUrl: PG_URL, pgSchema: schema };
-  const store = await Store.open(options);
+  let store: Store;
+  try {
+    store = await Store.open(options);
+  } catch (e) {
+    // Opening may have created the schema (migrations) before it failed.
+    await dropSchemas(schema).catch(() => undefined);
+    throw e;
+  }
   return {
     kind: 'postgres',
     store,
@@ -68,14 +122,13 @@ export async function openPostgresStore(dataDir = mkdtempSync(join(tmpdir(), 'id
     pgSchema: schema,
     options,
     async dispose() {
-      await store.close();
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      // The job queue's (pg-boss) beside it: every server on a PostgreSQL store has one.
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`);
-      await client.end();
-      rmSync(dataDir, { recursive: true, force: true });
+      // The schemas go even when closing the store fails (a pool already ended, a query that threw).
+      try {
+        await store.close();
+      } finally {
+        await dropSchemas(schema);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

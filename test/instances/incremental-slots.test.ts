@@ -28,6 +28,7 @@ function recordingQueues(n: number) {
       if (got.length >= n) done();
       return { queued: true, connectorId: job.connectorId, lane: 'runs', jobId: `${by}-${got.length}` };
     },
+    exclusive: (_id, _lane, fn) => fn(),
     async depth() {
       return {};
     },

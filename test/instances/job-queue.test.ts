@@ -70,14 +70,9 @@ const kinds: Kind[] = [
 ];
 
 after(async () => {
-  for (const t of pgStores) {
-    const schema = await bossSchemaOf(t.store.db);
-    await t.dispose();
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await c.end();
-  }
+  // Each store is disposed (its schemas dropped) even when another's disposal threw.
+  const disposed = await Promise.allSettled(pgStores.map((t) => t.dispose()));
+  for (const d of disposed) if (d.status === 'rejected') throw d.reason;
 });
 
 for (const kind of kinds) {
