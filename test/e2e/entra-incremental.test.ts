@@ -3,17 +3,16 @@
 // emulator, on SQLite and PostgreSQL. A mapping change that needs nothing new is projected from
 // the shadow (no Graph user read), also across a SIGKILL in the middle of it. Directory changes are made through the emulator's control
 // API, as another process would; what Jira holds is checked against the directory (harness.ts).
-import { describe, test, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { storeKinds, type TestStore } from '../helpers/stores.ts';
 import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, expectedProperties, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedProperties, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
@@ -30,17 +29,14 @@ for (const [kind, openStore] of storeKinds) {
     let em: Emulators;
     let t: TestStore | undefined;
     let engine: SyncEngine;
-    let dispatcher: Agent;
 
     syncHooks({
       start: () => startEmulators({ users: USERS }),
-      started: (e) => void (dispatcher = new Agent({ connect: { ca: e.graph.ca } })),
       reset: (e) => e.reset(),
       ca: (e) => e.graph.ca,
       openStore,
       ready: (w) => ({ env: em, t, engine } = w),
     });
-    after(() => dispatcher?.close());
 
     const org = () => em.graph.directory.org;
     const store = () => t!.store;
@@ -57,17 +53,21 @@ for (const [kind, openStore] of storeKinds) {
       em.graph.resetStats();
       return r;
     };
-    /** The emulator's control API (`/_emulator/…`), over TLS like the Graph endpoints. */
-    const control = async (method: string, path: string, body?: unknown) => {
-      const res = await undiciFetch(`${em.graph.url}/_emulator${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher,
+    /** An incremental run in a child process (sync-child.ts), SIGKILLed once Jira has taken `writes` writes. */
+    const incrementalKilledAfter = async (connector: ConnectorConfig, writes: number): Promise<void> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ store: t!.options, connector, ca: em.graph.ca, kind: 'incremental' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      em.jira.onWrite((n) => {
+        if (n >= writes) child.kill('SIGKILL');
       });
-      const text = await res.text();
-      assert.ok(res.ok, `${method} /_emulator${path}: ${res.status} ${text}`);
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      em.jira.onWrite(undefined);
+      assert.equal(signal, 'SIGKILL', `the run was to be killed after ${writes} writes; it ended by itself (${code}): ${output}`);
     };
+    /** The emulator's control API, over TLS like the Graph endpoints. */
+    const control = (method: string, path: string, body?: unknown) => graphControl(em.graph, method, path, body);
     const isManager = (u: OrgUser) => org().users.some((x) => x.managerId === u.id);
     const leaf = (skip: OrgUser[] = []) => {
       const u = org().users.find((x) => x.userType === 'Member' && !!x.mail && !!x.managerId && x.accountEnabled && !isManager(x) && !skip.includes(x));
@@ -257,16 +257,7 @@ for (const [kind, openStore] of storeKinds) {
       for (const u of changed) await control('PATCH', `/users/${u.id}`, { department: `${u.department} (moved)` });
       const KILL_AFTER = 4;
 
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ store: t!.options, connector: connector(), ca: em.graph.ca, kind: 'incremental' })], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      em.jira.onWrite((n) => {
-        if (n >= KILL_AFTER) child.kill('SIGKILL');
-      });
-      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-      em.jira.onWrite(undefined);
-      assert.equal(signal, 'SIGKILL', `the run was to be killed after ${KILL_AFTER} writes; it ended by itself (${code}): ${output}`);
+      await incrementalKilledAfter(connector(), KILL_AFTER);
       assert.equal(em.jira.stats.writes, KILL_AFTER);
       assert.equal((await store().shadow.state(CONNECTOR)).checkpoint, checkpoint, 'the checkpoint is not stored before what it covers is applied');
 
@@ -344,16 +335,7 @@ for (const [kind, openStore] of storeKinds) {
       const before = await store().shadow.state(CONNECTOR);
       const affected = remappedUsers();
       const KILL_AFTER = 5;
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ store: t!.options, connector: remapped(1), ca: em.graph.ca, kind: 'incremental' })], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      em.jira.onWrite((n) => {
-        if (n >= KILL_AFTER) child.kill('SIGKILL');
-      });
-      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-      em.jira.onWrite(undefined);
-      assert.equal(signal, 'SIGKILL', `the run was to be killed after ${KILL_AFTER} writes; it ended by itself (${code}): ${output}`);
+      await incrementalKilledAfter(remapped(1), KILL_AFTER);
       const written = em.jira.stats.writes;
       assert.ok(written >= KILL_AFTER && written < affected.length, `killed part-way (${written} of ${affected.length})`);
       assert.deepEqual(await store().shadow.state(CONNECTOR), before, 'neither the checkpoint nor the projected mappings are stored before the replay is done');

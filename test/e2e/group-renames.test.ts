@@ -3,14 +3,13 @@
 // member change re-reads nobody through delta; its members must still follow in the same
 // incremental run (engine/group-ingest.ts). Full reads record the groups they list, write
 // nothing when nothing changed, and tombstone a group only after a complete read.
-import { describe, test, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { storeKinds, type TestStore } from '../helpers/stores.ts';
 import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { OrgGroup } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CONNECTOR = 'entra-e2e';
@@ -20,17 +19,14 @@ for (const [kind, openStore] of storeKinds) {
     let em: Emulators;
     let t: TestStore | undefined;
     let engine: SyncEngine;
-    let dispatcher: Agent;
 
     syncHooks({
       start: () => startEmulators({ users: USERS }),
-      started: (e) => void (dispatcher = new Agent({ connect: { ca: e.graph.ca } })),
       reset: (e) => e.reset(),
       ca: (e) => e.graph.ca,
       openStore,
       ready: (w) => ({ env: em, t, engine } = w),
     });
-    after(() => dispatcher?.close());
 
     const org = () => em.graph.directory.org;
     const groups = () => t!.store.shadow.groups;
@@ -40,10 +36,7 @@ for (const [kind, openStore] of storeKinds) {
       return r;
     };
     /** The emulator's control API, over TLS like the Graph endpoints. */
-    const control = async (method: string, path: string, body?: unknown) => {
-      const res = await undiciFetch(`${em.graph.url}/_emulator${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), dispatcher });
-      assert.ok(res.ok, `${method} /_emulator${path}: ${res.status} ${await res.text()}`);
-    };
+    const control = (method: string, path: string, body?: unknown) => graphControl(em.graph, method, path, body);
     /** A department group (kept in Jira by the mapping) with a few members. */
     const deptGroup = (): OrgGroup => {
       const g = org().groups.find((x) => x.displayName.startsWith('dept-') && x.members.filter((m) => org().users.some((u) => u.id === m)).length >= 2);

@@ -278,18 +278,23 @@ export async function planOf(store: Store, runId: string): Promise<PlannedItem[]
     .sort((a, b) => `${a.sourceId}/${a.targetId}`.localeCompare(`${b.sourceId}/${b.targetId}`));
 }
 
-/** Edits a user in the emulated directory through its control API, as another process would. */
-export async function patchDirectoryUser(graph: GraphEmulator, id: string, patch: Record<string, unknown>): Promise<void> {
+/** A call to the Graph emulator's control API (`/_emulator/…`), over TLS like Graph, as another process would make it. */
+export async function graphControl(graph: Pick<GraphEmulator, 'url' | 'ca'>, method: string, path: string, body?: unknown): Promise<void> {
   const dispatcher = new Agent({ connect: { ca: graph.ca } });
   try {
-    const res = await undiciFetch(`${graph.url}/_emulator/users/${encodeURIComponent(id)}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(patch),
+    const res = await undiciFetch(`${graph.url}/_emulator${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
       dispatcher,
     });
-    assert.equal(res.status, 200, `PATCH /_emulator/users/${id}: ${await res.text()}`);
+    const text = await res.text();
+    assert.ok(res.ok, `${method} /_emulator${path}: ${res.status} ${text}`);
   } finally {
     await dispatcher.close();
   }
 }
+
+/** Edits a user in the emulated directory through its control API, as another process would. */
+export const patchDirectoryUser = (graph: GraphEmulator, id: string, patch: Record<string, unknown>): Promise<void> =>
+  graphControl(graph, 'PATCH', `/users/${encodeURIComponent(id)}`, patch);
