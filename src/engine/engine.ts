@@ -279,6 +279,13 @@ export class SyncEngine {
       if (before.recordsQueryKey !== null && before.recordsQueryKey !== queryKey) await shadow.setState(connectorId, { recordsQueryKey: queryCovers(before.recordsQueryKey, queryKey) ? queryKey : null });
     }
     const changedRecords: string[] = [];
+    /** A batch into the shadow, and what changed in it projected (the read's pages and the members a group change rewrote alike). */
+    const ingestAndProject = async (batch: IngestBatch, projectAll: boolean) => {
+      const got = await ingest.ingest(batch, projectAll);
+      rc.managers.forget(got.written);
+      if (runtime.query.manager) changedRecords.push(...got.changedRecords);
+      await this.project(rc, got.project, got.gone, got.owed, got.records);
+    };
     let complete = false;
     let checkpoint: string | undefined;
     rc.progress.phase = 'reading';
@@ -293,10 +300,7 @@ export class SyncEngine {
         rc.journal.counts.read += batch.users.length;
         rc.progress.read += batch.users.length;
       }
-      const got = await ingest.ingest(batch, batch.replayed ?? reader.projectAll ?? rc.exhaustive);
-      rc.managers.forget(got.written);
-      if (runtime.query.manager) changedRecords.push(...got.changedRecords);
-      await this.project(rc, got.project, got.gone, got.owed, got.records);
+      await ingestAndProject(batch, batch.replayed ?? reader.projectAll ?? rc.exhaustive);
       if (batch.groupList) await groups.recordListing(batch.groupList);
       if (batch.groupChanges) groups.note(batch.groupChanges);
       req.onProgress?.({ ...rc.progress });
@@ -307,12 +311,7 @@ export class SyncEngine {
     // Groups the feed says were renamed or deleted: their members' records change in the shadow
     // and are projected now, like any changed record (group-ingest.ts).
     if (groups.hasChanges) {
-      for await (const users of groups.apply((m) => (rc.notice = joinNotice(rc.notice, m)))) {
-        const got = await ingest.ingest({ users, removed: [] }, false);
-        rc.managers.forget(got.written);
-        if (runtime.query.manager) changedRecords.push(...got.changedRecords);
-        await this.project(rc, got.project, got.gone, got.owed, got.records);
-      }
+      for await (const users of groups.apply((m) => (rc.notice = joinNotice(rc.notice, m)))) await ingestAndProject({ users, removed: [] }, false);
     }
     if (rc.exhaustive && reader.requireComplete && !complete) {
       // Only a read the source confirmed complete may tell who is gone.
