@@ -238,6 +238,22 @@ export class OktaDirectory {
     return true;
   }
 
+  /** A profile change (e.g. a rename) moves the group's lastUpdated; its members stay. */
+  updateGroupProfile(groupId: string, changes: Partial<OktaGroup['profile']>): OktaGroup | undefined {
+    const g = this.groups.get(groupId);
+    if (!g) return undefined;
+    Object.assign(g.profile, changes);
+    g.lastUpdated = this.now();
+    return g;
+  }
+
+  /** Deletes a group (as DELETE /api/v1/groups/{id}; built-in groups cannot be). */
+  deleteGroup(groupId: string): boolean {
+    const g = this.groups.get(groupId);
+    if (!g || g.type === 'BUILT_IN') return false;
+    return this.groups.delete(groupId);
+  }
+
   groupsOf(userId: string): OktaGroup[] {
     return this.sortedGroups().filter((g) => g.members.includes(userId));
   }

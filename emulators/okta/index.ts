@@ -7,7 +7,7 @@ import { generateOrg } from '../org/index.ts';
 import type { Org } from '../org/types.ts';
 import { getGroup, groupUsers, listGroups, listUsers, getUser, userGroups, userSchema } from './api.ts';
 import { OktaAuth, requireScope, type ApiTokenRegistration, type OktaScope, type ServiceAppRegistration } from './auth.ts';
-import { OktaDirectory, STATUSES, type OktaStatus } from './directory.ts';
+import { OktaDirectory, STATUSES, type OktaGroup, type OktaStatus } from './directory.ts';
 import { E, oktaErrorForStatus } from './errors.ts';
 import { OktaRateLimiter, type RateLimitSettings } from './rate-limit.ts';
 
@@ -121,6 +121,16 @@ export async function startOktaEmulator(opts: OktaEmulatorOptions = {}): Promise
       for (const m of b.add ?? []) if (!directory.addMember(group.id, userId(m) ?? m)) return { status: 404, body: { error: `no such user: ${m}` } };
       return { status: 200, body: { id: group.id, members: group.members.length } };
     })
+    .on('PATCH', '/groups/:id', (req) => {
+      const b = (req.body ?? {}) as { name?: unknown; description?: unknown };
+      if (b.name !== undefined && (typeof b.name !== 'string' || !b.name.trim())) return { status: 400, body: { error: 'name must be a non-empty string' } };
+      const changes: Partial<OktaGroup['profile']> = {};
+      if (typeof b.name === 'string') changes.name = b.name;
+      if (typeof b.description === 'string' || b.description === null) changes.description = b.description;
+      const g = directory.updateGroupProfile(req.params.id!, changes);
+      return g ? { status: 200, body: g } : { status: 404, body: { error: 'no such group' } };
+    })
+    .on('DELETE', '/groups/:id', (req) => (directory.deleteGroup(req.params.id!) ? { status: 204 } : { status: 404, body: { error: 'no such group (or a built-in one)' } }))
     .on('POST', '/ratelimits', (req) => {
       const b = (req.body ?? {}) as Partial<RateLimitSettings>;
       if ((b.limit !== undefined && !(Number.isInteger(b.limit) && b.limit > 0)) || (b.windowSeconds !== undefined && !(b.windowSeconds > 0))) return { status: 400, body: { error: 'limit must be a positive integer and windowSeconds > 0' } };

@@ -5,7 +5,7 @@
 import { Attribute, Change, type Client } from 'ldapts';
 import type { Org } from '../../emulators/org/types.ts';
 import { startSlapd, type Slapd } from '../../emulators/ldap/slapd.ts';
-import { EMPTY_GROUP_MEMBER, PERMANENT_LOCK } from '../../emulators/ldap/org-ldif.ts';
+import { EMPTY_GROUP_MEMBER, PERMANENT_LOCK, escapeRdnValue } from '../../emulators/ldap/org-ldif.ts';
 import type { LdapFault } from '../../emulators/ldap/fault-proxy.ts';
 import { LdapSource, ldapConfigSchema } from '../../src/sources/ldap/index.ts';
 import { normalizeDn } from '../../src/sources/ldap/values.ts';
@@ -132,6 +132,14 @@ export async function ldapFixture(): Promise<LdapFixture> {
           new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dnOf(userId)] }) }),
         ]);
       }
+    },
+    async renameGroup(groupId, name) {
+      // A modrdn, as an administrator renames a group: the entry keeps its entryUUID and members,
+      // memberof-refint rewrites the members' memberOf.
+      const dn = groupDnOf(groupId);
+      const rdn = `cn=${escapeRdnValue(name)}`;
+      await (await adminClient()).modifyDN(dn, rdn);
+      slapd.names.groupDn.set(groupId, `${rdn},${slapd.layout.groupsDn}`);
     },
     async deleteUser(id) {
       // Either way a plain delete: LDAP has nothing like deleted items.

@@ -95,6 +95,7 @@ export async function oktaFixture(): Promise<OktaFixture> {
     async setManager(id, managerId) {
       await control(`/users/${id}/manager`, 'PUT', { managerId });
     },
+    renameGroup: async (groupId, name) => void (await control(`/groups/${groupId}`, 'PATCH', { name })),
     async deleteUser(id, how) {
       // Soft: deactivated (DEPROVISIONED, restorable); hard: deactivated and then deleted, as Okta does it.
       await control(`/users/${id}`, 'DELETE');

@@ -35,6 +35,10 @@
 // - changes(): seeding, no change, attribute, manager, membership, deletes (soft, hard,
 //   out of scope), checkpoints opaque and JSON-safe, CHECKPOINT_EXPIRED for a changed query or
 //   an expired checkpoint, a failed page throws;
+// - groupList: a complete read with groups lists every group in scope (stable ids, the names the
+//   users' records carry), on its last page only; a failed read and a read without groups list
+//   none; a seeding round lists them too; a group renamed with no member change reaches
+//   changes() (ChangePage.groups under the new name, or its members re-read with it);
 // - listGroups(): each group once with its members; searchUsers(); test().
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,7 +142,11 @@ export type Capability =
   | 'hardDelete'
   | 'expireCheckpoint'
   /** changes() of a filtered source (a user leaving the filter is removed as out-of-scope). */
-  | 'filteredChanges';
+  | 'filteredChanges'
+  /** The complete last page of a read with groups lists the groups in scope (UserPage.groupList). */
+  | 'groupList'
+  /** changes() tells a group renamed with no member change (ChangePage.groups, or its members re-read). */
+  | 'groupRename';
 
 export interface SourceFixture {
   /** A source against the backing directory, configured as `setup` says (fast retries). */
@@ -170,6 +178,8 @@ export interface SourceFixture {
   setManager?(userId: string, managerId: string | null): Promise<void>;
   addMember?(groupId: string, userId: string): Promise<void>;
   removeMember?(groupId: string, userId: string): Promise<void>;
+  /** Renames a group in the backing directory (its id stays, its members too). */
+  renameGroup?(groupId: string, name: string): Promise<void>;
   /** `soft`: restorable (deleted items); `hard`: gone for good. */
   deleteUser(userId: string, how: 'soft' | 'hard'): Promise<void>;
   fault?(spec: FaultSpec): Promise<void>;
@@ -192,6 +202,7 @@ const DRIVEN_BY: Partial<Record<Capability, Array<keyof SourceFixture>>> = {
   filter: ['filter'],
   setManager: ['setManager'],
   groupMembership: ['addMember', 'removeMember'],
+  groupRename: ['renameGroup'],
   expireCheckpoint: ['expireCheckpoints'],
 };
 
@@ -832,6 +843,76 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       await f.clearFaults!();
       const retried = await readChanges(s, seed.checkpoint, query);
       assert.ok(retried.users.some((u) => u.id === dir.users[1]!.id), 'the same checkpoint still gives the change once the provider answers');
+    });
+
+    // ------------------------------------------------------------ the groups in scope (UserPage.groupList)
+
+    /** The group list of a complete read: on its last page only, each id once, exactly the sample's groups. */
+    const assertGroupList = (pages: Array<UserPage | ChangePage>, users: SourceUser[], what: string): SourceGroup[] => {
+      assert.ok(pages.slice(0, -1).every((p) => p.groupList === undefined), `${what}: only the last page carries groupList`);
+      const list = pages.at(-1)?.groupList;
+      assert.ok(Array.isArray(list), `${what}: the complete last page carries groupList`);
+      const ids = list.map((g) => g.id);
+      assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], `${what}: no group twice`);
+      assert.deepEqual(sorted(ids), sortIds(dir.groups), `${what}: every group in scope, by the provider's id`);
+      const expected = new Map(dir.groups.map((g) => [g.id, g.name]));
+      for (const g of list) assert.equal(g.name, expected.get(g.id), `${what}: the name of ${g.id}`);
+      const names = new Set(list.map((g) => g.name));
+      for (const u of users) for (const n of u.groups ?? []) assert.ok(names.has(n), `${what}: ${u.id}'s group '${n}' is in the list`);
+      return list;
+    };
+
+    test('groupList: a complete read with groups lists every group in scope, by stable id and the names records carry', async (t) => {
+      if (!needs(t, 'groups', 'groupList')) return;
+      const first = await listComplete(f.source({ pageSize: 7 }), q({ groups: true }));
+      const a = assertGroupList(first.pages, first.users, 'the first read');
+      const again = await listComplete(f.source({ pageSize: 7 }), q({ groups: true }));
+      const b = assertGroupList(again.pages, again.users, 'the second read');
+      assert.deepEqual(new Map(b.map((g) => [g.id, g.name])), new Map(a.map((g) => [g.id, g.name])), 'the same ids and names on every read');
+      const without = await listComplete(f.source(), q());
+      assert.ok(without.pages.every((p) => p.groupList === undefined), 'a read without groups lists no groups');
+    });
+
+    test('groupList: a read that fails carries no group list', async (t) => {
+      if (!needs(t, 'groups', 'groupList', 'faults', 'paging')) return;
+      await f.fault!({ kind: 'server-error', where: 'later-pages', times: 'always' });
+      const seen: UserPage[] = [];
+      await failure(async () => {
+        for await (const p of f.source({ pageSize: 7 }).listUsers(q({ groups: true }))) seen.push(p);
+      }, 'a listing with groups whose later pages fail');
+      assert.ok(seen.every((p) => p.groupList === undefined && !p.complete), 'no page carried a group list or said complete');
+      await assertFaultsBit();
+    });
+
+    test('groupList: a seeding round lists the groups in scope on its complete last page', async (t) => {
+      if (!needs(t, 'changes', 'groups', 'groupList')) return;
+      const round = await readChanges(changesOf(f.source()), null, q({ groups: true }));
+      assert.ok(round.complete, 'the seeding round is complete');
+      assertGroupList(round.pages, round.users, 'the seeding round');
+    });
+
+    test('changes: a group renamed with no member change comes back under its new name', async (t) => {
+      if (!needs(t, 'changes', 'groups', 'groupRename')) return;
+      const query = q({ groups: true });
+      const s = changesOf(f.source());
+      const seed = await readChanges(s, null, query);
+      const userIds = new Set(dir.users.map((u) => u.id));
+      const group = dir.groups.find((g) => g.members.some((m) => userIds.has(m)));
+      assert.ok(group, 'a group with user members');
+      const renamed = `${group.name} (renamed ${unique()})`;
+      await f.renameGroup!(group.id, renamed);
+      const round = await readChanges(s, seed.checkpoint, query);
+      const told = round.pages.flatMap((p) => p.groups ?? []).filter((g) => g.id === group.id);
+      assert.ok(told.every((g) => !g.deleted), 'a rename is never a deletion');
+      if (!told.some((g) => g.name === renamed)) {
+        // Not told by id: then every member must be re-read carrying the new name.
+        for (const m of group.members.filter((id) => userIds.has(id))) {
+          const u = round.users.find((x) => x.id === m);
+          assert.ok(u?.groups?.includes(renamed) && !u.groups.includes(group.name), `member ${m} re-read under the new name`);
+        }
+      }
+      const calm = await readChanges(s, round.checkpoint, query);
+      assert.ok(!calm.pages.flatMap((p) => p.groups ?? []).some((g) => g.id === group.id && g.name !== renamed), 'the next round tells no other name');
     });
 
     // ------------------------------------------------------------ listGroups(), searchUsers(), test()

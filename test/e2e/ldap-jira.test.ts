@@ -195,6 +195,69 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
     for (const [i, u] of changed.entries()) assert.equal(jira.inspect(username(u))!.properties.department, `Changed ${i}`);
   });
 
+  /** A department group (kept in Jira by the mapping) with a few user members. */
+  const deptGroup = () => {
+    const g = org.groups.find((x) => x.displayName.startsWith('dept-') && org.users.filter((u) => x.members.includes(u.id)).length >= 2);
+    assert.ok(g, 'the org has a department group with members');
+    return { group: g, members: org.users.filter((u) => g.members.includes(u.id)) };
+  };
+  const shadowGroups = () => t!.store.shadow.groups.all('ldap-e2e');
+
+  test('a group renamed in the directory (modrdn, no member change): the next incremental run moves its members in Jira, the one after writes nothing', async () => {
+    const seed = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    const { group, members } = deptGroup();
+    const oldName = group.displayName;
+    const newName = `${oldName}-renamed`;
+    assert.equal((await shadowGroups()).get(group.id)?.name, oldName, 'the seeding round recorded the group under its entryUUID');
+    assert.equal([...(await shadowGroups()).values()].filter((g) => !g.tombstone).length, org.groups.length, 'every group under groups.baseDn');
+    for (const u of members) assert.ok(jira.inspect(username(u))!.groups.includes(oldName), `${username(u)} starts in ${oldName}`);
+
+    const admin = await slapd.adminClient();
+    try {
+      await admin.modifyDN(slapd.names.groupDn.get(group.id)!, `cn=${newName}`);
+    } finally {
+      await admin.unbind();
+    }
+    jira.resetStats();
+    const r = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    for (const u of members) {
+      const inJira = jira.inspect(username(u))!.groups;
+      assert.ok(inJira.includes(newName) && !inJira.includes(oldName), `${username(u)}: ${inJira.join(', ')}`);
+    }
+    assert.equal(r.run.counts.updated, members.length, `only the members were written (${r.run.notice ?? ''})`);
+    assert.equal((await shadowGroups()).get(group.id)?.name, newName, 'the shadow holds the new name, same id');
+
+    jira.resetStats();
+    const again = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(again.run.status, 'succeeded', again.run.error ?? '');
+    assert.equal(again.run.counts.usersWritten, 0, 'converged: nothing written');
+    assert.equal(jira.stats.writes, 0);
+  });
+
+  test('full syncs: a failed read tombstones no group; the next complete one tombstones the group it no longer lists', async () => {
+    assert.equal((await sync()).run.status, 'succeeded');
+    // A group the mapping leaves out of Jira, with no groups among its members.
+    const g = org.groups.find((x) => !x.displayName.startsWith('dept-') && !['jira-users', 'confluence-users'].includes(x.displayName) && !x.members.some((m) => org.groups.some((o) => o.id === m)));
+    assert.ok(g, 'the org has a group the Jira mapping leaves out');
+    const admin = await slapd.adminClient();
+    try {
+      await admin.del(slapd.names.groupDn.get(g.id)!);
+    } finally {
+      await admin.unbind();
+    }
+    slapd.proxy!.faults.push({ kind: 'unavailable', where: 'later-pages', baseEndsWith: slapd.layout.peopleDn, times: Infinity });
+    const failed = await sync();
+    slapd.proxy!.faults.length = 0;
+    assert.equal(failed.run.status, 'failed');
+    assert.equal((await shadowGroups()).get(g.id)?.tombstone, null, 'no tombstone after a failed read');
+    const complete = await sync();
+    assert.equal(complete.run.status, 'succeeded', complete.run.error ?? '');
+    assert.equal((await shadowGroups()).get(g.id)?.tombstone, 'not-returned', 'the complete read tombstoned the group it no longer listed');
+    assert.equal([...(await shadowGroups()).values()].filter((x) => !x.tombstone).length, org.groups.length - 1);
+  });
+
   test('a server that drops the connection mid-read fails the run and marks nobody missing', async () => {
     assert.equal((await sync()).run.status, 'succeeded');
     jira.resetStats();

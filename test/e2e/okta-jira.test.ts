@@ -231,6 +231,53 @@ describe('Okta → Jira DC end to end', () => {
     assert.equal(again.run.counts.updated, 0, 'the same changes are not applied twice');
   });
 
+  test('a group renamed in Okta (a profile change, no member change): the next incremental run moves its members in Jira, the one after writes nothing', async () => {
+    const seed = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    const group = okta.directory.sortedGroups().find((g) => g.profile.name.startsWith('dept-') && g.members.length >= 2);
+    assert.ok(group, 'a department group with members');
+    const oldName = group.profile.name;
+    const newName = `${oldName}-renamed`;
+    const members = org().users.filter((u) => group.members.includes(okta.directory.idOf(u.id)));
+    const shadow = () => t!.store.shadow.groups.all(CONNECTOR);
+    assert.equal((await shadow()).get(group.id)?.name, oldName, 'the seeding round recorded the group under its Okta id');
+    for (const u of members) assert.ok(jira.inspect(expectedUsername(u))!.groups.includes(oldName), `${expectedUsername(u)} starts in ${oldName}`);
+
+    await control(`/groups/${group.id}`, 'PATCH', { name: newName });
+    const r = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.read, 0, "no user's lastUpdated moved: nobody was re-read");
+    assert.equal(r.run.counts.updated, members.length, r.run.notice ?? '');
+    for (const u of members) {
+      const inJira = jira.inspect(expectedUsername(u))!.groups;
+      assert.ok(inJira.includes(newName) && !inJira.includes(oldName), `${expectedUsername(u)}: ${inJira.join(', ')}`);
+    }
+    assert.match(r.run.notice ?? '', new RegExp(`group '${oldName}' was renamed '${newName}'.*${members.length} members`));
+    assert.equal((await shadow()).get(group.id)?.name, newName, 'the shadow holds the new name');
+
+    jira.resetStats();
+    const again = await engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    assert.equal(again.run.counts.usersWritten, 0, 'converged: nothing written');
+    assert.equal(jira.stats.writes, 0);
+  });
+
+  test('full syncs: a failed read tombstones no group; the next complete one tombstones the group Okta no longer lists', async () => {
+    assert.equal((await sync()).run.status, 'succeeded');
+    const shadow = () => t!.store.shadow.groups.all(CONNECTOR);
+    // A group the mapping leaves out of Jira (no membership removal meets the read guard).
+    const g = okta.directory.sortedGroups().find((x) => x.type === 'OKTA_GROUP' && !x.profile.name.startsWith('dept-') && x.profile.name !== 'jira-users');
+    assert.ok(g, 'a group the Jira mapping leaves out');
+    await control(`/groups/${g.id}`, 'DELETE');
+    okta.setFaults({ script: [{ method: 'GET', pattern: '^/api/v1/users\\?.*after=', status: 500, times: 1000 }] });
+    const failed = await sync();
+    okta.setFaults({ script: [] });
+    assert.equal(failed.run.status, 'failed');
+    assert.equal((await shadow()).get(g.id)?.tombstone, null, 'no tombstone after a failed read');
+    const complete = await sync();
+    assert.equal(complete.run.status, 'succeeded', complete.run.error ?? '');
+    assert.equal((await shadow()).get(g.id)?.tombstone, 'not-returned', 'the complete read tombstoned the group it no longer listed');
+  });
+
   test('a read failing part-way fails the run and marks nobody missing', async () => {
     const first = await sync();
     assert.equal(first.run.status, 'succeeded', first.run.error ?? '');

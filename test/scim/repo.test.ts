@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPostgresStore, openSqliteStore, type TestStore } from '../helpers/stores.ts';
 import { ScimRepo, UniquenessError } from '../../src/sources/scim/repo.ts';
+import { ScimSource } from '../../src/sources/scim/index.ts';
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`SCIM store (${kind})`, () => {
@@ -57,6 +58,25 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await repo.members('m', g.id), [a.id, 'not-yet-a-user'].sort());
       assert.deepEqual((await repo.prefix('m', 'a@', 5)).map((r) => r.id), [a.id]);
       assert.deepEqual((await repo.prefix('m', '_', 5)).length, 0, 'a LIKE wildcard is matched literally');
+    });
+
+    it("a full read with groups lists every pushed group (id, displayName) on its complete page: a renamed group under its new name, a deleted one not", async () => {
+      const source = new ScimSource('gl', t.store.db);
+      const u = await repo.create('gl', 'User', { userName: 'u@x' }, 'u@x', null);
+      const kept = await repo.create('gl', 'Group', { displayName: 'team-a' }, 'team-a', null);
+      const gone = await repo.create('gl', 'Group', { displayName: 'team-b' }, 'team-b', null);
+      await repo.changeMembers('gl', kept.id, [u.id], []);
+      const current = (await repo.get('gl', 'Group', kept.id))!; // the member change moved its version
+      assert.ok(await repo.replace('gl', 'Group', kept.id, current.version, { displayName: 'team-a2' }, 'team-a2', null), 'renamed');
+      await repo.delete('gl', 'Group', gone.id);
+      const pages = [];
+      for await (const p of source.listUsers({ attributes: [], groups: true, manager: false })) pages.push(p);
+      assert.equal(pages.at(-1)?.complete, true);
+      assert.deepEqual(pages.at(-1)?.groupList, [{ id: kept.id, name: 'team-a2' }]);
+      assert.deepEqual(pages.flatMap((p) => p.users).find((x) => x.id === u.id)?.groups, ['team-a2'], 'the name the members carry');
+      const without = [];
+      for await (const p of source.listUsers({ attributes: [], groups: false, manager: false })) without.push(p);
+      assert.ok(without.every((p) => p.groupList === undefined), 'no list without groups asked');
     });
 
     it('tokens: verified by hash for their connector only, until revoked', async () => {

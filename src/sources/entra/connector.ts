@@ -19,6 +19,7 @@ import { assertCompleteRead, odataCount } from './completeness.ts';
 import { TokenProvider, type Credential } from './token.ts';
 import { EntraDelta, groupsWithMembers, type DeltaSettings } from './delta.ts';
 import { checklist } from '../../core/checklist.ts';
+import { completePage } from '../group-list.ts';
 
 interface GraphPage {
   value?: Array<Record<string, unknown>>;
@@ -169,7 +170,7 @@ export class EntraSource implements SourceConnector {
     };
 
     launch(graph.resolve('/users', params));
-    let groupList: SourceGroup[] | undefined;
+    let groupList: Array<{ id: string; name: string }> | undefined;
     try {
       while (queue.length > 0) {
         query.signal?.throwIfAborted();
@@ -191,7 +192,7 @@ export class EntraSource implements SourceConnector {
     }
     assertCompleteRead('users', read, advanced ? firstPageCount : await counted);
     // Graph's own count says every user in scope was returned (completeness.ts).
-    yield { users: [], complete: true, ...(groupList ? { groupList } : {}) };
+    yield completePage(groupList);
   }
 
   /**
@@ -199,7 +200,7 @@ export class EntraSource implements SourceConnector {
    * the plan listed in full already, else listed now (a few requests of 999 groups, against one
    * per user for the memberships themselves).
    */
-  private async groupList(plan: MembershipPlan, graph: HttpClient): Promise<SourceGroup[]> {
+  private async groupList(plan: MembershipPlan, graph: HttpClient): Promise<Array<{ id: string; name: string }>> {
     let listed = plan.listed;
     if (!listed) {
       try {

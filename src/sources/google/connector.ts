@@ -13,6 +13,7 @@ import { ALWAYS, STATIC_ATTRIBUTES, flatten, managerEmail, rawFieldsFor } from '
 import { explainApiError, googleErrorMessage, reasonOf, SCOPES } from './errors.ts';
 import { GoogleTokenProvider, parseKey, type ServiceAccountKey } from './token.ts';
 import { checklist } from '../../core/checklist.ts';
+import { completePage } from '../group-list.ts';
 
 interface UsersPage {
   users?: Array<Record<string, unknown>>;
@@ -163,7 +164,8 @@ export class GoogleSource implements SourceConnector {
         if (!page.nextPageToken) break;
         pageToken = page.nextPageToken;
       }
-      yield { users: [], complete: true };
+      // With groups asked, every group of the domain (those users' names come from), for the engine's shadow of groups.
+      yield completePage(query.groups ? memberships?.groups : undefined);
     } finally {
       ended.abort(new IdsyncError('INTERNAL', 'the user listing ended'));
     }
@@ -185,12 +187,16 @@ export class GoogleSource implements SourceConnector {
   /** Every group with its direct user members: one groups.list, then members.list per group. */
   private async readMemberships(http: HttpClient): Promise<Memberships> {
     const groups: Memberships['groups'] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.get<GroupsPage>(http, '/groups', { ...this.where(), maxResults: GROUP_PAGE, pageToken }, 'list groups', SCOPES.groups);
-      for (const g of res.body?.groups ?? []) groups.push({ id: g.id, name: g.name, email: g.email, members: [] });
-      pageToken = res.body?.nextPageToken;
-    } while (pageToken);
+    // As for users: an answer without groups is asked for once more before it is believed.
+    for (let attempt = 0; attempt < 2 && groups.length === 0; attempt++) {
+      let pageToken: string | undefined;
+      do {
+        const res = await this.get<GroupsPage>(http, '/groups', { ...this.where(), maxResults: GROUP_PAGE, pageToken }, 'list groups', SCOPES.groups);
+        if (res.body?.groups !== undefined && !Array.isArray(res.body.groups)) throw new IdsyncError('TRANSIENT', 'Google returned a group page whose groups is not a list', { hint: 'retry the run' });
+        for (const g of res.body?.groups ?? []) groups.push({ id: g.id, name: g.name, email: g.email, members: [] });
+        pageToken = res.body?.nextPageToken;
+      } while (pageToken);
+    }
     for (const g of groups) g.members = await this.groupMembers(http, g.id, g.name);
     const byUser = new Map<string, string[]>();
     for (const g of groups) for (const id of g.members) byUser.set(id, [...(byUser.get(id) ?? []), g.name]);

@@ -12,6 +12,7 @@ import { resolveSecret } from '../../config/secrets.ts';
 import type { ConnectorContext } from '../registry.ts';
 import type { KeycloakConfig } from './config.ts';
 import { checklist } from '../../core/checklist.ts';
+import { completePage } from '../group-list.ts';
 import { cheaperStrategy, countGroups, groupTree, groupsByUser, memberIds, type KcGroupJson, type MembershipStrategy } from './memberships.ts';
 
 interface KcUserJson {
@@ -156,14 +157,27 @@ export class KeycloakSource implements SourceConnector {
     if (typeof counted.body === 'number' && read < counted.body) {
       throw new IdsyncError('TRANSIENT', `Keycloak listed ${read} users but counts ${counted.body}: the listing ended early`, { hint: 'retry the run; users marked missing are not touched until a complete read' });
     }
-    yield { users: [], complete: true };
+    yield completePage(query.groups ? await this.groupList(http, plan.tree) : undefined);
+  }
+
+  /**
+   * Every group of the realm, sub-groups included, under the name users' `groups` carry, for
+   * the engine's shadow of groups: the tree the plan read, or read now. Checked against
+   * /groups/count, which counts every group: a tree that comes out short (an early empty page)
+   * gives no list, so the shadow's groups stay as they are rather than being taken for gone.
+   */
+  private async groupList(http: HttpClient, read: KcGroupJson[] | undefined): Promise<Array<{ id: string; name: string }> | undefined> {
+    const tree = read ?? (await groupTree(http).catch(this.explain('list groups')));
+    const count = await countGroups(http).catch(this.explain('count groups'));
+    if (tree.length < count) return undefined;
+    return tree.map((g) => ({ id: g.id, name: this.groupName(g) }));
   }
 
   /**
    * Before the first user page: the required groups' members, and, when groups are asked and
    * reading them per group is cheaper (or configured), every user's groups from the member lists.
    */
-  private async membershipPlan(http: HttpClient, usersInScope: number, query: SourceQuery): Promise<{ required?: Set<string>; byUser?: Map<string, string[]> }> {
+  private async membershipPlan(http: HttpClient, usersInScope: number, query: SourceQuery): Promise<{ required?: Set<string>; byUser?: Map<string, string[]>; tree?: KcGroupJson[] }> {
     const wantsRequired = this.cfg.requiredGroups.length > 0;
     // The tree is read at most once per listing, whoever needs it first.
     let treeRead: Promise<KcGroupJson[]> | undefined;
@@ -184,10 +198,10 @@ export class KeycloakSource implements SourceConnector {
     }
     const groups = await tree();
     const { byUser, membersOf } = await groupsByUser(http, groups, (g) => this.groupName(g), query.signal).catch(this.explain('read group members'));
-    if (!wantsRequired) return { byUser };
+    if (!wantsRequired) return { byUser, tree: groups };
     required = new Set<string>();
     for (const g of this.requiredGroupsIn(groups)) for (const id of membersOf.get(g.id) ?? []) required.add(id);
-    return { required, byUser };
+    return { required, byUser, tree: groups };
   }
 
   private groupName(g: KcGroupJson): string {

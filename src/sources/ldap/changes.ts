@@ -23,7 +23,8 @@ import type { LdapConfig } from './config.ts';
 import type { LdapSource } from './connector.ts';
 import { firstText, type LdapConnection } from './connection.ts';
 import { andFilter } from './presets.ts';
-import { buildGroupIndex, type GroupIndex } from './groups.ts';
+import { buildGroupIndex, type GroupIndex, type IndexedGroup } from './groups.ts';
+import { groupListOf, groupNameChanges } from '../group-list.ts';
 import { entryId } from './users.ts';
 import { filterValue, normalizeDn, textValues } from './values.ts';
 
@@ -126,8 +127,10 @@ export class LdapChanges {
     if (mode === 'csn') mark = await this.highestCsn(query, since, mark);
 
     if (!previous) {
-      for await (const page of this.source.readUsers(query, this.s.users.filter, { confirmEmptyEnd: true })) yield { users: page.users, removed: [] };
-      yield { users: [], removed: [], checkpoint: this.encode({ v: 1, mode, mark, base, q }), complete: true };
+      const read: { index?: GroupIndex } = {};
+      for await (const page of this.source.readUsers(query, this.s.users.filter, { confirmEmptyEnd: true, onIndex: (i) => (read.index = i) })) yield { users: page.users, removed: [] };
+      const groupList = query.groups && read.index ? groupListOf(read.index.byDn.values()) : undefined;
+      yield { users: [], removed: [], checkpoint: this.encode({ v: 1, mode, mark, base, q }), complete: true, ...(groupList ? { groupList } : {}) };
       return;
     }
 
@@ -169,22 +172,31 @@ export class LdapChanges {
       if (removed.length) yield { users: [], removed };
     }
 
-    // 3. Changed groups: their current members are read again (their groups changed).
+    // 3. Changed groups: their current members are read again (their groups changed), and with
+    //    groups asked, each changed group's current name goes to the engine (a renamed group's
+    //    entry has a new entryCSN / uSNChanged, its id stays), so its shadow follows the rename.
+    //    A deleted group leaves no entry to find: the next full read's sweep notices it.
     if (query.groups || required.length) {
       const affected: string[] = [];
+      const changedGroups: IndexedGroup[] = [];
       let index: GroupIndex | undefined;
       for await (const _ of this.source.withRestarts('reading changed groups', query.signal, async function* (this: LdapChanges, conn: LdapConnection) {
         affected.length = 0;
+        changedGroups.length = 0;
         index = await buildGroupIndex(conn, this.s, query.signal);
         const members = index.membersByGroup();
         const spec = { base: this.s.groups.baseDn, scope: this.s.groups.scope, filter: andFilter(this.s.groups.filter, since), attributes: ['cn'], binary: new Set<string>(), pageSize: this.s.pageSize };
         for await (const page of conn.search(spec, 'reading changed groups', query.signal)) {
           for (const g of page) {
-            affected.push(...this.usersUnder(normalizeDn(g.dn), members, index));
+            const dn = normalizeDn(g.dn);
+            const indexed = index.byDn.get(dn);
+            if (indexed) changedGroups.push(indexed);
+            affected.push(...this.usersUnder(dn, members, index));
           }
         }
         yield undefined;
       }.bind(this)));
+      if (query.groups && changedGroups.length) yield { users: [], removed: [], groups: groupNameChanges(changedGroups) };
       const dns = [...new Set(affected)].filter((k) => !k.startsWith('uid:'));
       for (let i = 0; i < dns.length; i += CHANGES_PAGE) {
         const chunk = dns.slice(i, i + CHANGES_PAGE);

@@ -18,6 +18,7 @@ import { catalogueFromSchema, staticAttributes } from './catalogue.ts';
 import { filterValue, guidToBytes, normalizeDn } from './values.ts';
 import { LdapChanges } from './changes.ts';
 import { checklist } from '../../core/checklist.ts';
+import { completePage } from '../group-list.ts';
 
 /** New connections a read may open after a transient failure before it gives up. */
 const MAX_RESTARTS = 4;
@@ -134,8 +135,10 @@ export class LdapSource implements SourceConnector {
 
   async *listUsers(query: SourceQuery): AsyncIterable<UserPage> {
     query.signal?.throwIfAborted();
-    yield* this.readUsers(query, this.settings.users.filter, { confirmEmptyEnd: true });
-    yield { users: [], complete: true };
+    const read: { index?: GroupIndex } = {};
+    yield* this.readUsers(query, this.settings.users.filter, { confirmEmptyEnd: true, onIndex: (i) => (read.index = i) });
+    // The groups the users' names came from (the group base and filter's), for the engine's shadow of groups.
+    yield completePage(query.groups ? read.index?.byDn.values() : undefined);
   }
 
   /**
@@ -144,9 +147,10 @@ export class LdapSource implements SourceConnector {
    * early end would look, since LDAP has no count to check against) is read once more and
    * only the users not yet returned are added (`confirmEmptyEnd`, for complete reads; an
    * incremental round that finds nothing would always pay it). With `keepOutOfScope`, users the
-   * required groups leave out come with `outOfScope` set instead of being dropped.
+   * required groups leave out come with `outOfScope` set instead of being dropped. `onIndex`
+   * is given the group index the read built (when it needed groups).
    */
-  async *readUsers(query: SourceQuery, filter: string, opts: { keepOutOfScope?: boolean; confirmEmptyEnd?: boolean } = {}): AsyncGenerator<{ users: SourceUser[] }> {
+  async *readUsers(query: SourceQuery, filter: string, opts: { keepOutOfScope?: boolean; confirmEmptyEnd?: boolean; onIndex?: (index: GroupIndex) => void } = {}): AsyncGenerator<{ users: SourceUser[] }> {
     const keepOutOfScope = opts.keepOutOfScope ?? false;
     // Every id returned so far (compact, src/core/guid-map.ts): a restart or the re-read of an empty end skips them.
     const seen = new GuidSet();
@@ -158,6 +162,7 @@ export class LdapSource implements SourceConnector {
       if (this.needsGroups(query) && !index) {
         index = await buildGroupIndex(conn, this.settings, query.signal);
         this.checkRequired(index);
+        opts.onIndex?.(index);
       }
       for (;;) {
         let endedEmpty = false;

@@ -193,15 +193,26 @@ export async function readRanges(conn: LdapConnection, entry: RawEntry, attribut
   return values;
 }
 
-/** Reads every group of the settings' group base and filter into an index (paged; member lists through range retrieval). */
+/**
+ * Reads every group of the settings' group base and filter into an index (paged; member lists
+ * through range retrieval). A search that ended on an empty page (how an early end looks: LDAP
+ * has no count to check against) is read once more, adding the groups not met yet, as the
+ * users' listing does: the index names users' groups and is the read's group list, so a group
+ * missing from it would be a group taken for gone.
+ */
 export async function buildGroupIndex(conn: LdapConnection, s: LdapSettings, signal?: AbortSignal): Promise<GroupIndex> {
   const index = new GroupIndex(s);
   const member = memberAttribute(s);
   const attributes = ['cn', s.idAttribute, ...(member ? [member] : ['memberOf'])];
   const binary = new Set([s.idAttribute.toLowerCase()].filter((a) => a === 'objectguid'));
-  for await (const page of conn.search({ base: s.groups.baseDn, scope: s.groups.scope, filter: s.groups.filter, attributes, binary, pageSize: s.pageSize }, 'reading groups', signal)) {
-    // Further ranges are read on the side connection: the paged search of groups stays valid.
-    for (const g of page) index.add(g, member ? await readRanges(conn, g, member, signal) : []);
+  for (let pass = 0; pass < 2; pass++) {
+    let endedEmpty = true;
+    for await (const page of conn.search({ base: s.groups.baseDn, scope: s.groups.scope, filter: s.groups.filter, attributes, binary, pageSize: s.pageSize }, 'reading groups', signal)) {
+      endedEmpty = page.length === 0;
+      // Further ranges are read on the side connection: the paged search of groups stays valid.
+      for (const g of page) if (!index.byDn.has(normalizeDn(g.dn))) index.add(g, member ? await readRanges(conn, g, member, signal) : []);
+    }
+    if (!endedEmpty) break;
   }
   index.link();
   return index;

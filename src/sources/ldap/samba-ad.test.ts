@@ -82,6 +82,11 @@ describe('LDAP source against Samba AD', { skip: unavailable }, () => {
     assert.ok('id' in m && m.id === by.get('boss')!.id, 'the manager DN resolved to its objectGUID');
     assert.equal(m.attrs?.mail, 'boss@corp.example.com');
     assert.equal(by.get('boss')!.manager, null);
+    // The complete page lists the groups under the group base by objectGUID, under their cn.
+    let groupList: Array<{ id: string; name: string }> | undefined;
+    for await (const p of source().listUsers(q({ groups: true }))) if (p.complete) groupList = p.groupList;
+    assert.deepEqual(groupList?.map((g) => g.name).sort(), ['everyone', 'inner', 'outer']);
+    assert.ok(groupList!.every((g) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(g.id)), 'objectGUID ids');
   });
 
   test('range retrieval: member;range=0-99 is followed to the last block, and listGroups reads the group whole', async () => {

@@ -18,7 +18,8 @@ import { explainOktaError, oktaErrorMessage, type CredentialKind } from './error
 import { OktaApi } from './okta-api.ts';
 import { RatePacer } from './pacer.ts';
 import { OktaTokenProvider } from './token.ts';
-import { cheaper, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
+import { changedGroups, cheaper, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
+import { completePage, groupNameChanges } from '../group-list.ts';
 import { decodeCheckpoint, digestOf, encodeCheckpoint, OVERLAP_MS } from './checkpoint.ts';
 import { ManagerAttrs } from './managers.ts';
 import { checklist } from '../../core/checklist.ts';
@@ -140,9 +141,12 @@ export class OktaSource implements SourceConnector {
       if (users.length) yield { users };
       result = await pages.next().catch(this.explain('list users'));
     }
+    // With groups asked, the groups of the configured types (those users' names come from), for
+    // the engine's shadow of groups: listed by the plan already, or now (a page of 10,000 groups).
+    const groups = query.groups ? (plan?.strategy === 'perGroup' ? plan.groups : await listGroupsOfTypes(api, this.cfg.groupTypes).catch(this.explain('list groups', GROUPS))) : undefined;
     // Okta has no count to check against: the listing ended because the last page had no
     // rel="next", confirmed by asking for it again (OktaApi.pages).
-    yield { users: [], complete: true };
+    yield completePage(groups);
   }
 
   /** How this listing reads memberships, and the required groups' members when groups are not asked. */
@@ -160,7 +164,7 @@ export class OktaSource implements SourceConnector {
     this.lastMembershipStrategy = strategy as 'perUser' | 'perGroup';
     if (strategy === 'perGroup') {
       const byUser = await membershipsByGroup(api, groups!).catch(this.explain('read group members', GROUPS));
-      return { strategy: 'perGroup', byUser };
+      return { strategy: 'perGroup', byUser, groups: groups! };
     }
     return { strategy: 'perUser' };
   }
@@ -293,7 +297,7 @@ export class OktaSource implements SourceConnector {
           const at = new Date((startedAt ?? Date.now()) - OVERLAP_MS).toISOString();
           for (const u of pages.flat()) if (typeof u.attrs.lastUpdated === 'string' && u.attrs.lastUpdated >= at) seen[u.id] = u.attrs.lastUpdated;
           for (const users of pages.slice(0, -1)) yield { users, removed: [] };
-          yield { users: pages.at(-1) ?? [], removed: [], complete: true, checkpoint: encodeCheckpoint({ at, seen, digest }) };
+          yield { users: pages.at(-1) ?? [], removed: [], complete: true, checkpoint: encodeCheckpoint({ at, seen, digest }), ...(page.groupList ? { groupList: page.groupList } : {}) };
         }
       }
       return;
@@ -329,10 +333,15 @@ export class OktaSource implements SourceConnector {
       const plan: MembershipPlan = query.groups ? { strategy: 'perUser' } : { strategy: 'none', required: await this.requiredMembers(api) };
       users = await this.applyMemberships(api, users, plan, query.groups);
     }
+    // A group's lastUpdated moves when its profile (its name) changes, not its members: the
+    // groups updated since the checkpoint go to the engine under their current names, so a
+    // renamed group's members follow (a name the engine holds already is no change). A deleted
+    // group is not listed any more (only the System Log tells): the next full read's sweep.
+    const groups = query.groups ? await changedGroups(api, previous.at, this.cfg.groupTypes).catch(this.explain('read changed groups', GROUPS)) : [];
     const at = new Date(Math.max(Date.parse(previous.at), (startedAt ?? Date.now()) - OVERLAP_MS)).toISOString();
     const seen: Record<string, string> = {};
     for (const [id, v] of Object.entries({ ...previous.seen, ...versions })) if (v >= at) seen[id] = v;
-    yield { users, removed, checkpoint: encodeCheckpoint({ at, seen, digest }) };
+    yield { users, removed, checkpoint: encodeCheckpoint({ at, seen, digest }), ...(groups.length ? { groups: groupNameChanges(groups) } : {}) };
   }
 
   // ------------------------------------------------------------------ groups
@@ -481,4 +490,4 @@ export class OktaSource implements SourceConnector {
 type MembershipPlan =
   | { strategy: 'none'; required?: Set<string> }
   | { strategy: 'perUser' }
-  | { strategy: 'perGroup'; byUser: Map<string, string[]> };
+  | { strategy: 'perGroup'; byUser: Map<string, string[]>; groups: ListedGroup[] };

@@ -36,6 +36,23 @@ export async function listGroupsOfTypes(api: OktaApi, types: readonly string[]):
   return out;
 }
 
+/**
+ * Groups of the given types whose profile (name, description) changed at or after `since`:
+ * Okta's `lastUpdated` of a group is its profile's, membership changes move
+ * `lastMembershipUpdated` instead. Searched with `search` (Groups API: any property but
+ * _embedded, _links and objectClass).
+ */
+export async function changedGroups(api: OktaApi, since: string, types: readonly string[]): Promise<ListedGroup[]> {
+  const out: ListedGroup[] = [];
+  for await (const page of api.pages<OktaGroupJson>('/api/v1/groups', { search: `lastUpdated ge "${since}"`, limit: GROUPS_PAGE })) {
+    for (const g of page) {
+      const group = listed(g);
+      if (types.includes(group.type)) out.push(group);
+    }
+  }
+  return out;
+}
+
 /** Ids of a group's user members. */
 export async function groupMemberIds(api: OktaApi, groupId: string): Promise<string[]> {
   const ids: string[] = [];

@@ -19,6 +19,7 @@ import { apiBase, type OneLoginConfig } from './config.ts';
 import { explainOneLoginError, oneLoginErrorMessage, SCOPE_HINT, tokenError } from './errors.ts';
 import { HourlyPacer } from './pacer.ts';
 import { checklist } from '../../core/checklist.ts';
+import { completePage } from '../group-list.ts';
 
 export interface OlUserJson {
   id?: unknown;
@@ -198,17 +199,23 @@ export class OneLoginSource implements SourceConnector {
     return names;
   }
 
-  /** Reads the names `groups` is made of, as configured. */
-  private async groupLookup(signal?: AbortSignal): Promise<(u: OlUserJson) => string[]> {
+  /**
+   * Reads the names `groups` is made of, as configured: a user's names, and every role and group
+   * they are taken from (the read's UserPage.groupList). Roles keep OneLogin's id; a group's id
+   * is `group:<id>`, since a role and a group may have the same number.
+   */
+  private async groupLookup(signal?: AbortSignal): Promise<{ of: (u: OlUserJson) => string[]; all: Array<{ id: string; name: string }> }> {
     const src = this.cfg.groupSource;
     const roles = src !== 'groups' ? await this.roleNames(signal) : undefined;
     const groups = src !== 'roles' ? await this.groupNames(signal) : undefined;
-    return (u) => {
+    const all = [...[...(roles ?? [])].map(([id, name]) => ({ id: String(id), name })), ...[...(groups ?? [])].map(([id, name]) => ({ id: `group:${id}`, name }))];
+    const of = (u: OlUserJson) => {
       const out: string[] = [];
       if (roles && Array.isArray(u.role_ids)) for (const id of u.role_ids) if (roles.has(Number(id))) out.push(roles.get(Number(id))!);
       if (groups && u.group_id !== null && u.group_id !== undefined && groups.has(Number(u.group_id))) out.push(groups.get(Number(u.group_id))!);
       return out;
     };
+    return { of, all };
   }
 
   // ------------------------------------------------------------------ users
@@ -216,7 +223,8 @@ export class OneLoginSource implements SourceConnector {
   async *listUsers(query: SourceQuery): AsyncIterable<UserPage> {
     query.signal?.throwIfAborted();
     const needGroups = query.groups || this.requiredGroups.length > 0;
-    const groupsOf = needGroups ? await this.groupLookup(query.signal) : undefined;
+    const lookup = needGroups ? await this.groupLookup(query.signal) : undefined;
+    const groupsOf = lookup?.of;
     // Managers listed before their reports get their attributes from the listing; one listed
     // later (or outside the required groups) is read once by id, so its report's manager.*
     // attributes are whole on the first run. Few calls of the hourly budget: one per such manager.
@@ -252,7 +260,7 @@ export class OneLoginSource implements SourceConnector {
     if (total !== undefined && total !== read) {
       throw new IdsyncError('TRANSIENT', `OneLogin's paging ended after ${read} of the ${total} users it counts`, { hint: 'users were added or removed during the read, or a page was cut short: run again' });
     }
-    yield { users: [], complete: true };
+    yield completePage(query.groups ? lookup?.all : undefined);
   }
 
   /** Sets each manager reference's attributes: from users read, else read by id (each once). */
@@ -315,7 +323,7 @@ export class OneLoginSource implements SourceConnector {
     const user = this.toSourceUser(raw, query);
     if (query.manager) await this.attachManagers([user], new Map());
     if (query.groups || this.requiredGroups.length) {
-      const groups = (await this.groupLookup())(raw);
+      const groups = (await this.groupLookup()).of(raw);
       if (this.requiredGroups.length && !groups.some((g) => this.requiredGroups.some((r) => r.toLowerCase() === g.toLowerCase()))) {
         user.outOfScope = `not in the required ${this.cfg.groupSource === 'groups' ? 'groups' : 'roles'}: ${this.requiredGroups.join(', ')}`;
       }

@@ -3,12 +3,13 @@
 // from that store, so a full sync, a single-user sync and a simulation work as for the pull
 // sources. Pushes are projected in batches as they arrive (push.ts).
 import { z } from 'zod';
-import type { AttributeInfo, SourceConnector, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
+import type { AttributeInfo, SourceConnector, SourceGroup, SourceQuery, SourceUser, TestResult, UserHit, UserPage } from '../../core/types.ts';
 import { sourceBaseSchema } from '../../config/schema.ts';
 import { IdsyncError } from '../../core/errors.ts';
 import type { SourceDefinition } from '../registry.ts';
 import { ScimRepo, type StoredResource } from './repo.ts';
 import { ENTERPRISE_SCHEMA, extensionKey, sourceUserOf } from './model.ts';
+import { groupListOf } from '../group-list.ts';
 
 export const scimConfigSchema = sourceBaseSchema
   .extend({
@@ -94,13 +95,14 @@ export class ScimSource implements SourceConnector {
     return [...KNOWN_ATTRIBUTES, ...seen.values()];
   }
 
-  async *listUsers(_query: SourceQuery): AsyncIterable<UserPage> {
+  async *listUsers(query: SourceQuery): AsyncIterable<UserPage> {
     for (let after: string | null = null; ; ) {
-      _query.signal?.throwIfAborted();
+      query.signal?.throwIfAborted();
       const page = await this.repo.page(this.connectorId, 'User', after, PAGE);
       const users = await this.usersOf(page);
       if (page.length < PAGE) {
-        yield { users, complete: true };
+        // With groups asked, every pushed group (the store holds them all), for the engine's shadow of groups.
+        yield { users, complete: true, ...(query.groups ? { groupList: await this.groupList() } : {}) };
         return;
       }
       yield { users };
@@ -117,6 +119,17 @@ export class ScimSource implements SourceConnector {
   async searchUsers(text: string, limit: number): Promise<UserHit[]> {
     const rows = await this.repo.prefix(this.connectorId, text, limit);
     return (await this.usersOf(rows)).map((u) => ({ id: u.id, displayName: str(u.attrs.displayName), userPrincipalName: str(u.attrs.userName), mail: str(u.attrs.mail) }));
+  }
+
+  /** Every live pushed group: its SCIM id and the displayName its members' `groups` carry (repo.groupsOf). */
+  private async groupList(): Promise<SourceGroup[]> {
+    const groups: Array<{ id: string; name: string }> = [];
+    for (let after: string | null = null; ; ) {
+      const page = await this.repo.page(this.connectorId, 'Group', after, PAGE);
+      for (const g of page) if (typeof g.resource?.displayName === 'string') groups.push({ id: g.id, name: g.resource.displayName });
+      if (page.length < PAGE) return groupListOf(groups);
+      after = page[page.length - 1]!.id;
+    }
   }
 
   /** SourceUsers of stored users, with their groups. */
