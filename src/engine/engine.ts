@@ -31,6 +31,8 @@ import { executeCleanups, planCleanups, type CleanupCandidate, type PlannedClean
 import { heldCleanup, holdCleanups, holdRemovals, withRestore, type EngineDeps, type HeldEntry } from './quarantine.ts';
 import { DeactivationGuard, type DeactivationReview } from './deactivation-guard.ts';
 import { approveDeactivations, deactivationVerdict } from './deactivation-approval.ts';
+import { approveGroupRemovals, type HeldGroupRemoval } from './group-removal-approval.ts';
+import { GROUP_REMOVAL } from '../store/quarantine.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord, ShadowState } from '../store/shadow.ts';
 import { fullRead, incrementalRead, mappingsKeyOf, queryCovers, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
@@ -749,6 +751,8 @@ export class SyncEngine {
       for (const [i, h] of held) {
         const o = outcomes[i];
         if (!o) continue;
+        // Quiet: a second look at a held user (a report of a changed manager) that changes nothing is journaled once.
+        if (quiet && o.operation === 'unchanged') continue;
         const why = `${h.why}; kept: ${h.groups.join(', ')}`;
         if (o.operation === 'failed') outcomes[i] = { ...o, error: `${o.error}; ${why}` };
         else if (o.operation === 'quarantined') outcomes[i] = { ...o, error: `${o.error}; ${why}` };
@@ -945,9 +949,16 @@ export class SyncEngine {
         const links = await this.store.links.getMany(connector.id, t.config.id, mine.map((u) => u.sourceId));
         const candidates: CleanupCandidate[] = [];
         const deactivating: Link[] = [];
+        const groupRemovals: HeldGroupRemoval[] = [];
         for (const u of mine) {
           const v = verdicts.get(u.sourceId)!;
           const link = links.get(u.sourceId);
+          // A held group removal: the held groups the mapping still drops go (group-removal-approval.ts), whether the user is still there or not.
+          const unchecked = !v.gone && v.note.includes('still held');
+          if (u.reason === GROUP_REMOVAL && link && !unchecked && !unresolved.get(t.config.id)?.has(u.sourceId)) {
+            groupRemovals.push({ held: u, link, user: v.gone ? undefined : v.user });
+            continue;
+          }
           if (!v.gone && v.user && u.reason === 'deactivated' && link && !unresolved.get(t.config.id)?.has(u.sourceId)) {
             // Still in the source and in scope: deactivated only if the mapping still says inactive.
             const d = await deactivationVerdict(t, v.user, link);
@@ -972,6 +983,10 @@ export class SyncEngine {
             candidates.push({ link: link!, reason: v.reason, detail: v.detail });
             tombstones.push({ sourceId: u.sourceId, reason: v.reason });
           }
+        }
+        for (const r of await approveGroupRemovals({ store: this.store, runId: run.id, journal, connectorId: connector.id, quarantineId: q.id }, t, groupRemovals)) {
+          if (r.state !== 'held' || r.note) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, r.state, r.note, run.id);
+          if (r.state === 'skipped') skipped.push({ sourceId: r.sourceId, targetId: t.config.id, note: r.note ?? '' });
         }
         for (const r of await approveDeactivations({ store: this.store, runId: run.id, journal, connectorId: connector.id, quarantineId: q.id }, t, deactivating)) {
           if (r.ok) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'done', null, run.id);
