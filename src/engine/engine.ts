@@ -323,16 +323,17 @@ export class SyncEngine {
       // Only a read the source confirmed complete may tell who is gone.
       throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await shadow.seen.count(rc.run.id)} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
     }
-    // Group removals over the safety threshold are held in a quarantine; the rest of the run goes on (group-removal-hold.ts).
-    const groupRun: GroupHoldRun = { store: this.store, connectorId, runId: rc.run.id, dryRun: !write, targets: runtime.targets, guards: rc.removals, hold: this.holdContext(rc) };
-    const groupHold = await holdGroupRemovals(groupRun);
-    if (groupHold.held) rc.cleanupHeld = true;
     // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
     const reports = changedRecords.length > 0 ? await shadow.reportsOf(connectorId, changedRecords) : [];
     // Quietly: a report whose values the change did not touch (or that this read already projected
     // with the new record) is not journaled again. Rows left pending are owed in full.
     await this.projectFromShadow(rc, reports.filter((id) => !carried.has(id)), true);
     await this.projectFromShadow(rc, [...carried]);
+    // Everything read is reviewed: group removals over the safety threshold are held in a
+    // quarantine, the users waiting for the decision are then written once (group-removal-hold.ts).
+    const groupRun: GroupHoldRun = { store: this.store, connectorId, runId: rc.run.id, dryRun: !write, targets: runtime.targets, guards: rc.removals, hold: this.holdContext(rc) };
+    const groupHold = await holdGroupRemovals(groupRun);
+    if (groupHold.held) rc.cleanupHeld = true;
     await this.resolvePending(rc, rc.report);
     const held = await this.store.quarantines.held(connectorId);
     let trusted = true;
