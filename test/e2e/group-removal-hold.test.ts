@@ -71,7 +71,7 @@ for (const [kind, openStore] of storeKinds) {
       assert.equal(full.run.status, 'succeeded', `${full.run.error} ${full.run.notice}`);
       assert.equal(full.run.quarantine, null, 'no second quarantine');
       assert.equal(em.jira.stats.writes, 0, 'the full run removed nobody');
-      for (const u of members) assert.ok(inJira(expectedUsername(u), 'jira-users'));
+      for (const u of members) assert.ok(inJira(expectedUsername(u), 'jira-users'), `${u.userPrincipalName} still in jira-users after the full run`);
       assert.equal((await t!.store.quarantines.list({ status: 'open' })).total, 1);
 
       // Approval: each member re-checked in Entra, then removed from jira-users.
@@ -94,7 +94,7 @@ for (const [kind, openStore] of storeKinds) {
       const r = await run('incremental');
       assert.equal(r.run.status, 'partial');
       const qid = r.run.quarantine!.id;
-      for (const u of members) assert.ok(inJira(expectedUsername(u), 'jira-users'));
+      for (const u of members) assert.ok(inJira(expectedUsername(u), 'jira-users'), `${u.userPrincipalName} keeps jira-users while the rename is held`);
 
       await control('PATCH', `/groups/${g.id}`, { displayName: 'jira-users' });
       em.jira.resetStats();
