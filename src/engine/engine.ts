@@ -276,7 +276,8 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
-    const groups = new GroupIngest(shadow, connectorId, write);
+    const source = runtime.source;
+    const groups = new GroupIngest(shadow, connectorId, write, source.groupMemberIds ? (id) => source.groupMemberIds!(id) : undefined);
     const queryKey = reader.readQueryKey ?? queryKeyOf(runtime);
     // Records read with another query than the shadow's: the shadow then holds, for sure, only what
     // both read (this query, when it reads less), or nothing known until the next complete read.
