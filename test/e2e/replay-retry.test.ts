@@ -1,6 +1,8 @@
 // A mapping change projected from the shadow (shadowReplay, engine/ingest.ts) while a Jira write
 // fails: the user whose write failed stays pending in the shadow, and the next incremental round
-// retries exactly that user (one write), nobody else. Entra source over the Graph emulator, the
+// retries exactly that user (one write), nobody else. And a single-user sync after a mapping change
+// applies the new rules to that user; the next round's replay writes the others, not that user again.
+// Entra source over the Graph emulator, the
 // engine, the Jira DC emulator with an injected fault; SQLite and PostgreSQL.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +62,33 @@ for (const [kind, openStore] of storeKinds) {
       assert.equal(em.jira.stats.writes, 1, 'one write: the retried property');
       assert.equal(em.jira.inspect(expectedUsername(victim))!.properties.department, victim.jobTitle);
       assert.equal(await t!.store.shadow.count(CONNECTOR, { pending: true }), 0, 'settled');
+    });
+
+    test('a single-user sync after a mapping change applies the new rules to that user; the next round replays the rest without writing it again', async () => {
+      assert.equal((await engine.run({ connector: e2eConnector(em), kind: 'incremental', trigger: 'cli' })).run.status, 'succeeded');
+      const org = em.graph.directory.org;
+      const changing = org.users.filter((u) => u.jobTitle && u.department && u.jobTitle !== u.department);
+      assert.ok(changing.length > 2, `users the remapping changes (${changing.length})`);
+      const first = changing[0]!;
+      const one = await engine.run({ connector: remapped(), kind: 'user', userRef: first.id, trigger: 'cli' });
+      assert.equal(one.run.status, 'succeeded', one.run.error ?? '');
+      assert.deepEqual(one.user?.targets.map((x) => [x.operation, x.changes.map((c) => c.field)]), [['updated', ['property.department']]], 'the new rule applied to that user');
+      assert.equal(em.jira.inspect(expectedUsername(first))!.properties.department, first.jobTitle);
+
+      em.jira.resetStats();
+      const replay = await engine.run({ connector: remapped(), kind: 'incremental', trigger: 'cli' });
+      assert.equal(replay.run.status, 'succeeded', replay.run.error ?? '');
+      assert.match(replay.run.notice ?? '', /mapping changed: \d+ users projected from the shadow/);
+      const items = await planOf(t!.store, replay.run.id);
+      const updated = items.filter((i) => i.operation === 'updated').map((i) => i.sourceId);
+      assert.ok(updated.length > 0 && !updated.includes(first.id), `the others are written (${updated.length}), not the user synced alone`);
+      assert.equal(items.find((i) => i.sourceId === first.id)?.operation, 'unchanged', 'the user synced alone is not written twice');
+      assert.equal(em.jira.stats.writes, updated.length, 'one property write per other user');
+      for (const u of changing) assert.equal(em.jira.inspect(expectedUsername(u))!.properties.department, u.jobTitle, `${u.userPrincipalName}: department from jobTitle`);
+      // In step: a full read under the new mapping writes nothing.
+      em.jira.resetStats();
+      const full = await engine.run({ connector: remapped(), kind: 'full', trigger: 'cli' });
+      assert.equal(full.run.counts.usersWritten, 0, `nothing left (${full.run.error})`);
     });
   });
 }
