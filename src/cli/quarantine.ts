@@ -25,7 +25,7 @@ function line(q: Quarantine): string {
 export function quarantineCommand(program: Command, globals: (cmd: Command) => GlobalOptions, exitFailed: number): void {
   const quarantine = program
     .command('quarantine')
-    .description('review cleanups held back (an empty or short read, or more leavers than the safety threshold): list, show, approve or reject them')
+    .description('review removals held back (an empty or short read, more leavers or group-membership removals than the safety threshold): list, show, approve or reject them')
     .addHelpText(
       'after',
       '\nA quarantine holds a cleanup that idsync did not trust: nothing was disabled or deleted.\n' +
@@ -81,7 +81,7 @@ export function quarantineCommand(program: Command, globals: (cmd: Command) => G
         console.log(`why: ${q.message}`);
         console.log(`run: ${q.runId}${q.closedAt ? `; closed ${q.closedAt}${q.closedBy ? ` by ${q.closedBy}` : ''}` : ''}`);
         for (const u of users.items) {
-          console.log(`  ${u.state.padEnd(8)} ${u.targetId}: ${u.label ?? u.sourceId} (${u.sourceId}, ${u.targetUsername ?? u.targetKey}) → ${u.planned} [${u.reason}]${u.note ? `: ${u.note}` : ''}`);
+          console.log(`  ${u.state.padEnd(8)} ${u.targetId}: ${u.label ?? u.sourceId} (${u.sourceId}, ${u.targetUsername ?? u.targetKey}) → ${u.planned}${u.groups?.length ? ` ${u.groups.join(', ')}` : ''} [${u.reason}]${u.note ? `: ${u.note}` : ''}`);
         }
         if (users.total > opts.offset + users.items.length) console.log(`… ${users.total - opts.offset - users.items.length} more; use --limit / --offset`);
       } finally {

@@ -83,15 +83,25 @@ export const connectorSchema = z
     targets: z.array(targetBaseSchema).min(1, 'a connector needs at least one target'),
     schedule: scheduleSchema.optional(),
     /**
-     * When a run is taken for a bad read rather than a change (src/engine/read-guard.ts): more
-     * than `maxUsers` AND more than `maxPercent` % of the linked users not returned, or of one
-     * group's managed members removed. Defaults: 20 users and 10%. The same threshold bounds a
-     * cleanup (users disabled, deleted, anonymised in one run) before it is quarantined.
+     * The one safety threshold: more than `maxUsers` AND more than `maxPercent` % of the base is
+     * too much for one run. A complete read that leaves out that many linked users is taken for
+     * a bad read (src/engine/read-guard.ts); account removals (cleanups, deactivations) and group
+     * memberships removed from one managed target group (base: its managed members;
+     * src/engine/group-removal-guard.ts) past it are quarantined for an administrator.
+     * Defaults: 20 users and 10%.
      */
     safety: z
       .object({
-        maxUsers: z.number().int().min(0).optional(),
-        maxPercent: z.number().min(0).max(100).optional(),
+        maxUsers: z
+          .number({ error: 'safety.maxUsers must be a number of users (default 20)' })
+          .int('safety.maxUsers must be a whole number of users (default 20)')
+          .min(0, 'safety.maxUsers must be 0 or more: more than this many users removed in one run (and more than maxPercent %) is held for approval')
+          .optional(),
+        maxPercent: z
+          .number({ error: 'safety.maxPercent must be a percentage, 0 to 100 (default 10)' })
+          .min(0, 'safety.maxPercent must be a percentage from 0 to 100 (default 10)')
+          .max(100, 'safety.maxPercent must be a percentage from 0 to 100 (default 10): above 100 nothing would ever be held')
+          .optional(),
       })
       .strict()
       .optional(),

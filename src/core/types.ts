@@ -96,6 +96,11 @@ export interface GroupChange {
   removed: string[];
   /** The group itself was deleted. */
   deleted?: boolean;
+  /**
+   * The group no longer matches the connector's group filter (renamed out of it): for the
+   * connector it is gone, so its members lose it as for a deletion (the provider keeps it).
+   */
+  left?: boolean;
 }
 
 /** One page of an incremental read (`changes`). */
@@ -169,6 +174,13 @@ export interface SourceConnector {
   changes?(checkpoint: string | null, query: SourceQuery): AsyncIterable<ChangePage>;
   /** Groups with their members, for group-centric reads. Throws on any failure. */
   listGroups?(query: SourceQuery): AsyncIterable<SourceGroup[]>;
+  /**
+   * The ids of one group's user members (transitive when the connector counts nested groups),
+   * read in full (paged, checked against the provider's count; throws otherwise); null when the
+   * group does not exist. For a group that became one of the connector's groups in a change feed
+   * (renamed into its group filter): its members get it in the same run (engine/group-ingest.ts).
+   */
+  groupMemberIds?(groupId: string): Promise<string[] | null>;
   /**
    * Users whose name, mail or UPN starts with `text` (case-insensitive), at most `limit`, for
    * the pickers where an administrator looks a user up. Light: no manager, no groups.

@@ -7,7 +7,7 @@
 // push):
 //
 //   - while the source is read, a linked account the mapping would deactivate is not written: the
-//     user waits (like a group removal in RemovalGuard) until the engine decides at the cleanup;
+//     user waits (like a group removal in GroupRemovalGuard) until the engine decides at the cleanup;
 //   - the engine counts the waiting deactivations, the run's damaging cleanups and the removals
 //     of the connector's runs of the last hour against the threshold (engine cleanup());
 //   - under it, the waiting users are written as any other; over it, their `user.active` is taken

@@ -23,12 +23,16 @@ import { mapLimit, prefetch } from './concurrency.ts';
 import { executeWrite, intentOf, prepareUserSync, type PendingWrite, type UserOutcome } from './user-sync.ts';
 import { recoverIntents, type Unresolved } from './recovery.ts';
 import { CircuitBreaker } from './circuit.ts';
-import { RemovalGuard, exceedsSafety, journalHeldRemovals, judgeRead, safetyOf, type ReadVerdict, type UserDrop } from './read-guard.ts';
+import { exceedsSafety, judgeRead, safetyOf, type ReadVerdict, type UserDrop } from './read-guard.ts';
+import { GroupRemovalGuard, type RemovalReview } from './group-removal-guard.ts';
+import { finishGroupHolds, holdGroupRemovals, type GroupHoldRun } from './group-removal-hold.ts';
 import { cleanupReasonOf, isDamaging } from './cleanup-policy.ts';
 import { executeCleanups, planCleanups, type CleanupCandidate, type PlannedCleanup } from './cleanup-run.ts';
 import { heldCleanup, holdCleanups, holdRemovals, withRestore, type EngineDeps, type HeldEntry } from './quarantine.ts';
 import { DeactivationGuard, type DeactivationReview } from './deactivation-guard.ts';
 import { approveDeactivations, deactivationVerdict } from './deactivation-approval.ts';
+import { approveGroupRemovals, type HeldGroupRemoval } from './group-removal-approval.ts';
+import { GROUP_REMOVAL } from '../store/quarantine.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { ShadowRecord, ShadowState } from '../store/shadow.ts';
 import { fullRead, incrementalRead, mappingsKeyOf, queryCovers, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
@@ -107,8 +111,8 @@ interface RunContext {
    * a large directory holds ids of the users waiting for their managers, not their records.
    */
   deferredUsers: Map<string, SourceUser>;
-  /** Per target, full runs: group removals held until the read is complete (read-guard.ts). */
-  removals: Map<string, RemovalGuard>;
+  /** Per target, every run kind: group removals held until the read is over, and over the threshold quarantined (group-removal-guard.ts). */
+  removals: Map<string, GroupRemovalGuard>;
   /** Per target: users a dead run left unknown that could not be re-read (see recovery.ts). */
   unresolved: Unresolved;
   /** Per target: its circuit breaker. */
@@ -192,9 +196,12 @@ export class SyncEngine {
     try {
       runtime = await buildRuntime(connector, { ...this.ctx, notice: tell, storedSecret: await this.store.connectors.secretLookup(connector.id) });
       rc = { runtime, run, journal, req, resolvers: new Map(), progress, deferred: new Map(), deferredUsers: new Map(), removals: new Map(), unresolved: new Map(), breakers: new Map(), exhaustive: false, projectsEveryone: false, owed: new Set(), owedFresh: [], settleable: new Set(), unsettled: new Set(), managers: new ManagerCache(), gone: new Map(), cleanedUp: false, cleanupHeld: false, keyWaiting: new Set(), deactivations: new DeactivationGuard(await this.store.quarantines.held(connector.id)) };
+      const groupHolds = await this.store.quarantines.heldGroups(connector.id);
       for (const t of runtime.targets) {
         rc.resolvers.set(t.config.id, new UsernameResolver(!req.dryRun));
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
+        // The census of managed members is read only if some removal count calls for it.
+        rc.removals.set(t.config.id, new GroupRemovalGuard(t.config.id, () => this.store.links.groupCensus(connector.id, t.config.id), safetyOf(connector), groupHolds.get(t.config.id)));
       }
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
       rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));
@@ -244,7 +251,6 @@ export class SyncEngine {
     const safety = safetyOf(runtime.connector);
     const startEveryone = async () => {
       rc.projectsEveryone = true;
-      for (const t of runtime.targets) if (!rc.removals.has(t.config.id)) rc.removals.set(t.config.id, new RemovalGuard(t.config.id, await this.store.links.groupCensus(connectorId, t.config.id), safety));
     };
     const startExhaustive = async () => {
       // Who the read returns is marked in the store (SeenRepo), not held: rows a dead run left go first.
@@ -270,7 +276,8 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     if (reader.exhaustive) await startExhaustive();
-    const groups = new GroupIngest(shadow, connectorId, write);
+    const source = runtime.source;
+    const groups = new GroupIngest(shadow, connectorId, write, source.groupMemberIds ? (id) => source.groupMemberIds!(id) : undefined);
     const queryKey = reader.readQueryKey ?? queryKeyOf(runtime);
     // Records read with another query than the shadow's: the shadow then holds, for sure, only what
     // both read (this query, when it reads less), or nothing known until the next complete read.
@@ -317,13 +324,17 @@ export class SyncEngine {
       // Only a read the source confirmed complete may tell who is gone.
       throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await shadow.seen.count(rc.run.id)} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
     }
-    for (const [targetId, guard] of rc.removals) await journalHeldRemovals(rc.journal, targetId, guard);
     // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
     const reports = changedRecords.length > 0 ? await shadow.reportsOf(connectorId, changedRecords) : [];
     // Quietly: a report whose values the change did not touch (or that this read already projected
     // with the new record) is not journaled again. Rows left pending are owed in full.
     await this.projectFromShadow(rc, reports.filter((id) => !carried.has(id)), true);
     await this.projectFromShadow(rc, [...carried]);
+    // Everything read is reviewed: group removals over the safety threshold are held in a
+    // quarantine, the users waiting for the decision are then written once (group-removal-hold.ts).
+    const groupRun: GroupHoldRun = { store: this.store, connectorId, runId: rc.run.id, dryRun: !write, targets: runtime.targets, guards: rc.removals, hold: this.holdContext(rc) };
+    const groupHold = await holdGroupRemovals(groupRun);
+    if (groupHold.held) rc.cleanupHeld = true;
     await this.resolvePending(rc, rc.report);
     const held = await this.store.quarantines.held(connectorId);
     let trusted = true;
@@ -355,7 +366,7 @@ export class SyncEngine {
     // Cleanups (a trusted read's) and the deactivations the mapping planned: one threshold, decided once.
     await this.cleanup(rc, held, safety, trusted);
     rc.cleanedUp = true;
-    for (const guard of rc.removals.values()) guard.assertNothingHeld();
+    await finishGroupHolds(groupRun, groupHold);
     await this.settle(rc, true);
     // Everything the read covered is applied, or pending in the shadow (failed users): the feed may go on from here.
     const state: Partial<ShadowState> = write && reader.checkpointKey && checkpoint !== undefined ? { ...reader.checkpointState, checkpoint, checkpointKey: reader.checkpointKey } : {};
@@ -569,7 +580,8 @@ export class SyncEngine {
       onQuarantine: this.deps.onQuarantine,
       said: (notice: string, summary?: QuarantineSummary) => {
         rc.notice = joinNotice(rc.notice, notice);
-        if (summary) rc.quarantine = summary;
+        // A run that held both group removals and account removals links to the account removals' quarantine (its notice names both).
+        if (summary && (!rc.quarantine || summary.reason !== 'group-removals')) rc.quarantine = summary;
       },
     };
   }
@@ -678,8 +690,8 @@ export class SyncEngine {
       const unknown = rc.unresolved.get(t.config.id);
       const mappedValues = new Map<number, MappedUser['values']>();
       const writes: Array<{ i: number; write: PendingWrite }> = [];
-      /** Users whose group removals the read guard held back: synced, but not in step. */
-      const held = new Set<number>();
+      /** Users whose group removals the guard held back: synced with the groups kept, not in step, journaled `quarantined`. */
+      const held = new Map<number, Extract<RemovalReview, { kind: 'held' }>>();
       /** Users whose deactivation the deletion safety held back: the rest of them is written, they are journaled `quarantined`. */
       const heldDeactivations = new Map<number, Extract<DeactivationReview, { kind: 'held' }>>();
       // Find and plan every user of the page (reads only), then record the page's intents in one
@@ -703,10 +715,10 @@ export class SyncEngine {
           defer(rc, user, t.config.id);
           return;
         }
-        // Group removals wait for the whole read (read-guard.ts); a held one keeps the user unfinished.
-        const review = rc.removals.get(t.config.id)?.review(links.get(user.id)?.managedGroups, mapped.values) ?? 'proceed';
-        if (review === 'defer') return defer(rc, user, t.config.id);
-        if (review === 'held') held.add(i);
+        // Group removals wait for the whole read (group-removal-guard.ts); a held one keeps the user unfinished.
+        const review = rc.removals.get(t.config.id)?.review(user.id, links.get(user.id)?.managedGroups, mapped.values) ?? { kind: 'proceed' };
+        if (review.kind === 'defer') return defer(rc, user, t.config.id);
+        if (review.kind === 'held') held.set(i, review);
         // A deactivation is an account removal: it waits for the deletion safety (deactivation-guard.ts).
         const deactivation = rc.deactivations.review(t.config.id, user, links.get(user.id), mapped.values, mapped.flows);
         if (deactivation.kind === 'defer') return;
@@ -737,6 +749,19 @@ export class SyncEngine {
         const wroteElse = o.changes.length > 0 ? '; the user\'s other changes were written' : '';
         if (o.operation === 'failed') outcomes[i] = { ...o, error: `${o.error}; ${h.why}` };
         else if (o.operation === 'updated' || o.operation === 'unchanged') outcomes[i] = { ...o, operation: 'quarantined', error: `${h.why}${wroteElse}`, details: { ...o.details, reason: 'deactivated', planned: 'deactivate', ...(h.quarantineId ? { quarantineId: h.quarantineId } : rc.req.dryRun ? { simulated: true } : {}) } };
+      }
+      for (const [i, h] of held) {
+        const o = outcomes[i];
+        if (!o) continue;
+        // Quiet: a second look at a held user (a report of a changed manager) that changes nothing is journaled once.
+        if (quiet && o.operation === 'unchanged') continue;
+        const why = `${h.why}; kept: ${h.groups.join(', ')}`;
+        if (o.operation === 'failed') outcomes[i] = { ...o, error: `${o.error}; ${why}` };
+        else if (o.operation === 'quarantined') outcomes[i] = { ...o, error: `${o.error}; ${why}` };
+        else if (o.operation === 'updated' || o.operation === 'unchanged') {
+          const wroteElse = o.changes.length > 0 ? '; the user\'s other changes were written' : '';
+          outcomes[i] = { ...o, operation: 'quarantined', error: `${why}${wroteElse}`, details: { ...o.details, reason: 'group-removal', planned: 'removeGroups', groups: h.groups, ...(h.quarantineId ? { quarantineId: h.quarantineId } : rc.req.dryRun ? { simulated: true } : {}) } };
+        }
       }
       for (const i of slow) {
         const outcome = outcomes[i];
@@ -926,9 +951,16 @@ export class SyncEngine {
         const links = await this.store.links.getMany(connector.id, t.config.id, mine.map((u) => u.sourceId));
         const candidates: CleanupCandidate[] = [];
         const deactivating: Link[] = [];
+        const groupRemovals: HeldGroupRemoval[] = [];
         for (const u of mine) {
           const v = verdicts.get(u.sourceId)!;
           const link = links.get(u.sourceId);
+          // A held group removal: the held groups the mapping still drops go (group-removal-approval.ts), whether the user is still there or not.
+          const unchecked = !v.gone && v.note.includes('still held');
+          if (u.reason === GROUP_REMOVAL && link && !unchecked && !unresolved.get(t.config.id)?.has(u.sourceId)) {
+            groupRemovals.push({ held: u, link, user: v.gone ? undefined : v.user });
+            continue;
+          }
           if (!v.gone && v.user && u.reason === 'deactivated' && link && !unresolved.get(t.config.id)?.has(u.sourceId)) {
             // Still in the source and in scope: deactivated only if the mapping still says inactive.
             const d = await deactivationVerdict(t, v.user, link);
@@ -953,6 +985,10 @@ export class SyncEngine {
             candidates.push({ link: link!, reason: v.reason, detail: v.detail });
             tombstones.push({ sourceId: u.sourceId, reason: v.reason });
           }
+        }
+        for (const r of await approveGroupRemovals({ store: this.store, runId: run.id, journal, connectorId: connector.id, quarantineId: q.id }, t, groupRemovals)) {
+          if (r.state !== 'held' || r.note) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, r.state, r.note, run.id);
+          if (r.state === 'skipped') skipped.push({ sourceId: r.sourceId, targetId: t.config.id, note: r.note ?? '' });
         }
         for (const r of await approveDeactivations({ store: this.store, runId: run.id, journal, connectorId: connector.id, quarantineId: q.id }, t, deactivating)) {
           if (r.ok) await this.store.quarantines.settleUser(q.id, t.config.id, r.sourceId, 'done', null, run.id);

@@ -10,28 +10,32 @@ import type { GroupChange, SourceGroup, SourceUser } from '../core/types.ts';
 import type { ShadowRepo } from '../store/shadow.ts';
 import { groupFingerprint, type ShadowGroup } from '../store/shadow-groups.ts';
 import { userOf } from './shadow-record.ts';
+import { membersEntering, type EnteredGroup } from './group-entered.ts';
 
 /** Members rewritten per chunk handed to the engine. */
 const MEMBERS_PER_CHUNK = 500;
 
-/** A group whose name its members lose: renamed (`to`), or deleted (`to` null). */
+/** A group whose name its members lose: renamed (`to`), or deleted or out of the group filter (`to` null). */
 interface NameChange {
   groupId: string;
   from: string;
   to: string | null;
+  left?: boolean;
 }
 
 export class GroupIngest {
   /** Ids the run's complete read listed (set by recordListing): the sweep tombstones the others. */
   private listed: Set<string> | undefined;
-  /** The feed's group changes, merged by id (the last name, deleted or not), applied once the read ends. */
-  private readonly noted = new Map<string, { name?: string; deleted: boolean }>();
+  /** The feed's group changes, merged by id (the last name, deleted or left the filter, or not), applied once the read ends. */
+  private readonly noted = new Map<string, { name?: string; deleted: boolean; left?: boolean }>();
 
   constructor(
     private readonly shadow: ShadowRepo,
     private readonly connectorId: string,
     /** False in a dry run: the shadow of groups is compared with, never written. */
     private readonly write: boolean,
+    /** The source's member ids of a group (SourceConnector.groupMemberIds), for a group that became one of the connector's (group-entered.ts). */
+    private readonly membersOf?: (groupId: string) => Promise<string[] | null>,
   ) {}
 
   /** A complete read's group list: rows written for groups new, renamed or back; the rest untouched. */
@@ -67,6 +71,8 @@ export class GroupIngest {
       const n = this.noted.get(c.id) ?? { deleted: false };
       if (c.name !== undefined) n.name = c.name;
       if (c.deleted) n.deleted = true;
+      // Left the filter, unless a later change of the run names it again (renamed back in).
+      n.left = c.left === true ? true : c.name !== undefined ? false : n.left;
       this.noted.set(c.id, n);
     }
   }
@@ -88,17 +94,19 @@ export class GroupIngest {
     const now = new Date().toISOString();
     const rows: ShadowGroup[] = [];
     const changes: NameChange[] = [];
+    const entering: EnteredGroup[] = [];
     for (const [groupId, n] of this.noted) {
       const prev = known.get(groupId);
-      if (n.deleted) {
+      if (n.deleted || n.left) {
         // A group the shadow never knew by name: nobody carries a name of it that it could tell.
         if (!prev || prev.tombstone) continue;
-        changes.push({ groupId, from: prev.name, to: null });
-        rows.push({ groupId, name: prev.name, tombstone: 'deleted', tombstoneAt: now });
+        changes.push({ groupId, from: prev.name, to: null, ...(n.left ? { left: true } : {}) });
+        rows.push({ groupId, name: prev.name, tombstone: n.left ? 'not-returned' : 'deleted', tombstoneAt: now });
         continue;
       }
       if (n.name === undefined || (prev && !prev.tombstone && prev.name === n.name)) continue;
       if (prev && !prev.tombstone) changes.push({ groupId, from: prev.name, to: n.name });
+      else if (this.membersOf) entering.push({ groupId, name: n.name });
       rows.push({ groupId, name: n.name, tombstone: null, tombstoneAt: null });
     }
     this.noted.clear();
@@ -123,8 +131,10 @@ export class GroupIngest {
         members += users.length;
         if (users.length) yield users;
       }
-      tell(`group '${c.from}' was ${c.to === null ? 'deleted' : `renamed '${c.to}'`} in the identity provider: ${members} member${members === 1 ? '' : 's'} ${c.to === null ? 'lost it' : 'carry the new name'}`);
+      tell(`group '${c.from}' ${c.left ? 'was renamed out of the connector\'s groupFilter' : c.to === null ? 'was deleted in the identity provider' : `was renamed '${c.to}' in the identity provider`}: ${members} member${members === 1 ? '' : 's'} ${c.to === null ? 'lost it' : 'carry the new name'}`);
     }
+    // New to the connector (renamed into its groupFilter, or created): its members, read from the source, get it.
+    for (const g of entering) yield* membersEntering(this.shadow, this.connectorId, g, this.membersOf!, tell);
     if (this.write) await this.shadow.groups.put(this.connectorId, rows);
   }
 

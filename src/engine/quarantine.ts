@@ -7,7 +7,7 @@ import type { FieldValues, Json } from '../core/types.ts';
 import type { MappedUser } from '../mapping/api.ts';
 import type { Store } from '../store/index.ts';
 import type { CleanupState, Link } from '../store/links.ts';
-import type { QuarantineReason } from '../store/quarantine.ts';
+import { GROUP_REMOVAL, type QuarantineReason } from '../store/quarantine.ts';
 import type { QuarantineSummary } from '../store/runs.ts';
 import type { Journal } from './journal.ts';
 import type { PlannedCleanup } from './cleanup-run.ts';
@@ -53,8 +53,15 @@ export interface HeldEntry {
   reason: string;
   /** What would have been done, for the journal item. */
   why: string;
-  /** A deactivation is journaled by the engine with the rest of its user's write, not here. */
+  /** A deactivation (or a held group removal) is journaled by the engine with the rest of its user's write, not here. */
   journaled?: boolean;
+  /** A held group removal (`planned` removeGroups): the managed groups kept. */
+  groups?: string[];
+}
+
+/** One user and target of a held group removal, for the quarantine (group-removal-hold.ts). */
+export function heldGroupRemoval(t: TargetRuntime, link: Link, groups: string[], why: string): HeldEntry {
+  return { t, link, planned: 'removeGroups', reason: GROUP_REMOVAL, why, journaled: false, groups };
 }
 
 export function heldCleanup(t: TargetRuntime, plan: PlannedCleanup): HeldEntry {
@@ -76,7 +83,7 @@ export async function holdRemovals(hc: HoldContext, reason: QuarantineReason, me
       message,
       runId: hc.runId,
       now: hc.now.toISOString(),
-      users: entries.map(({ t, link, planned, reason: why }) => ({ targetId: t.config.id, sourceId: link.sourceId, label: link.label, targetKey: link.targetKey, targetUsername: link.targetUsername, planned, reason: why })),
+      users: entries.map(({ t, link, planned, reason: why, groups }) => ({ targetId: t.config.id, sourceId: link.sourceId, label: link.label, targetKey: link.targetKey, targetUsername: link.targetUsername, planned, reason: why, ...(groups ? { groups } : {}) })),
     });
     summary = { id: q.id, reason, message, affected: q.affected };
   }
@@ -93,10 +100,22 @@ export async function holdRemovals(hc: HoldContext, reason: QuarantineReason, me
   }
   await hc.journal.flushIfFull();
   const deactivations = entries.filter((e) => e.planned === 'deactivate').length;
+  const groupRemovals = entries.filter((e) => e.planned === 'removeGroups').length;
+  if (groupRemovals === entries.length) {
+    const what = `group membership removals quarantined: ${message}; nobody was removed from these groups (${entries.length} users held: their other changes were written)`;
+    hc.said(summary ? `${what}; review it with: idsync quarantine show ${summary.id}, apply it with: idsync quarantine approve ${summary.id} --all` : `${what} (simulated: no quarantine stored)`, summary);
+    await notify(hc, summary, entries);
+    return summary;
+  }
   const what = deactivations === 0
     ? `cleanup quarantined: ${message}; nothing was disabled or deleted (${entries.length} users held)`
     : `account removals quarantined: ${message}; nothing was disabled, deleted or deactivated (${entries.length} users held, ${deactivations} of them deactivations: their other changes were written)`;
   hc.said(summary ? `${what}; review it with: idsync quarantine show ${summary.id}` : `${what} (simulated: no quarantine stored)`, summary);
+  await notify(hc, summary, entries);
+  return summary;
+}
+
+async function notify(hc: HoldContext, summary: QuarantineSummary | undefined, entries: HeldEntry[]): Promise<void> {
   if (summary && hc.onQuarantine) {
     const notice: QuarantineNotice = { ...summary, connectorId: hc.connectorId, runId: hc.runId, sample: entries.slice(0, 20).map((e) => e.link.label ?? e.link.sourceId) };
     try {
@@ -105,7 +124,6 @@ export async function holdRemovals(hc: HoldContext, reason: QuarantineReason, me
       // A notification that failed must not turn a held cleanup into a failed run.
     }
   }
-  return summary;
 }
 
 const ACCOUNT_TEXT = ['user.username', 'user.displayName', 'user.email'] as const;

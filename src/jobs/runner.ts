@@ -15,6 +15,7 @@ import type { RunCoordinator } from '../server/run-coordinator.ts';
 import { errorReply, HttpError } from '../server/routes.ts';
 import { busyText, requestWhat } from './busy.ts';
 import { userReportOf } from './user-report.ts';
+import { approvalAnswerOf } from './approval-answer.ts';
 import { laneOf, type JobMeta, type JobOutput, type JobQueue, type RunJob } from './types.ts';
 
 interface Logger {
@@ -114,6 +115,8 @@ export class JobRunner {
         const last = (await this.store.runs.ofJob(meta.jobId)).filter((r) => r.status !== 'running' && r.status !== 'failed').at(-1);
         // The answer the first attempt would have given: a single-user sync's report from its journal.
         if (last && job.kind === 'user') return { runId: last.id, user: await userReportOf(this.store, last) };
+        // An approval's: the quarantine, the users skipped and those not held, from the store and the run's journal.
+        if (last && job.kind === 'cleanup' && job.approval) return { runId: last.id, approval: await approvalAnswerOf(this.store, last, job.approval) };
         return last ? { runId: last.id } : {};
       }
     }

@@ -12,14 +12,16 @@ import type { RunTriggers } from '../jobs/triggers.ts';
 
 const quarantineOut = z.object({
   id: z.string(), connectorId: z.string(), status: z.enum(['open', 'approved', 'rejected']),
-  reason: z.enum(['empty-read', 'read-drop', 'threshold']).describe('empty-read: the provider returned nobody in scope while users are linked; read-drop: a complete read left out too many linked users; threshold: the cleanup (and the deactivations of the mapping) would remove more accounts than the safety threshold allows'),
+  reason: z.enum(['empty-read', 'read-drop', 'threshold', 'group-removals']).describe('empty-read: the provider returned nobody in scope while users are linked; read-drop: a complete read left out too many linked users; threshold: the cleanup (and the deactivations of the mapping) would remove more accounts than the safety threshold allows; group-removals: a run would remove more members of managed target groups than the safety threshold allows'),
   message: z.string(), runId: z.string().describe('the run that quarantined the cleanup'), affected: z.number(), held: z.number().describe('users still waiting for a decision'),
   createdAt: z.string(), closedAt: z.string().nullable(), closedBy: z.string().nullable(),
 });
 const userOut = z.object({
   targetId: z.string(), sourceId: z.string(), label: z.string().nullable(), targetKey: z.string(), targetUsername: z.string().nullable(),
-  planned: z.string().describe('what the cleanup policy planned: disable, removeAccess, anonymise, delete, or keep/protected; deactivate: the mapping took the account inactive (user.active false)'),
-  reason: z.enum(['deleted', 'disabled', 'outOfScope', 'deactivated']), state: z.enum(['held', 'done', 'skipped', 'rejected']), note: z.string().nullable(), runId: z.string().nullable(),
+  planned: z.string().describe('what the cleanup policy planned: disable, removeAccess, anonymise, delete, or keep/protected; deactivate: the mapping took the account inactive (user.active false); removeGroups: the memberships of `groups` would be removed'),
+  reason: z.enum(['deleted', 'disabled', 'outOfScope', 'deactivated', 'group-removal']),
+  groups: z.array(z.string()).optional().describe('group-removal: the target groups whose membership is held'),
+  state: z.enum(['held', 'done', 'skipped', 'rejected']), note: z.string().nullable(), runId: z.string().nullable(),
 });
 const id = z.string().min(1).max(200).regex(/^\P{Cc}*$/u, 'must not contain control characters');
 

@@ -10,7 +10,9 @@ import type { Database } from './schema.ts';
 import { IdsyncError } from '../core/errors.ts';
 
 export type QuarantineStatus = 'open' | 'approved' | 'rejected';
-export type QuarantineReason = 'empty-read' | 'read-drop' | 'threshold';
+export type QuarantineReason = 'empty-read' | 'read-drop' | 'threshold' | 'group-removals';
+/** The user reason of a held group-membership removal: such a row holds only `groups`, not the account (see heldGroups). */
+export const GROUP_REMOVAL = 'group-removal';
 /** held: waiting for a decision (also after an approval whose action failed, with the error as note); done: acted on by an approval run; skipped: back (or gone from the target) at approval; rejected. */
 export type QuarantineUserState = 'held' | 'done' | 'skipped' | 'rejected';
 
@@ -22,8 +24,10 @@ export interface QuarantineUser {
   targetUsername: string | null;
   /** The step the cleanup policy planned: disable, removeAccess, anonymise, delete (or keep for a read held back); `deactivate` for a deactivation the mapping planned (user.active false). */
   planned: string;
-  /** deleted | disabled | outOfScope (a cleanup's reason), deactivated (the mapping took the account inactive) */
+  /** deleted | disabled | outOfScope (a cleanup's reason), deactivated (the mapping took the account inactive), group-removal (`planned` removeGroups: only `groups` are held) */
   reason: string;
+  /** A held group-membership removal: the managed target groups it keeps (else absent). */
+  groups?: string[];
   state: QuarantineUserState;
   note: string | null;
   runId: string | null;
@@ -53,36 +57,26 @@ export class QuarantineRepo {
   ) {}
 
   /** Stores a new open quarantine with its users (one transaction). */
-  async create(q: { connectorId: string; reason: QuarantineReason; message: string; runId: string; users: Array<Omit<QuarantineUser, 'state' | 'note' | 'runId'>>; now?: string }): Promise<Quarantine> {
+  async create(q: { connectorId: string; reason: QuarantineReason; message: string; runId: string; users: NewQuarantineUser[]; now?: string }): Promise<Quarantine> {
     const id = `q-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const createdAt = q.now ?? new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
       // A run another process took for dead holds nothing more (run-fence.ts).
       await assertRunOwner(trx, this.dialect);
       await trx.insertInto('cleanup_quarantines').values({ id, connector_id: q.connectorId, status: 'open', reason: q.reason, message: q.message, run_id: q.runId, affected: q.users.length, created_at: createdAt, closed_at: null, closed_by: null }).execute();
-      for (let i = 0; i < q.users.length; i += CHUNK) {
-        await trx
-          .insertInto('cleanup_quarantine_users')
-          .values(
-            q.users.slice(i, i + CHUNK).map((u) => ({
-              quarantine_id: id,
-              connector_id: q.connectorId,
-              target_id: u.targetId,
-              source_id: u.sourceId,
-              label: u.label,
-              target_key: u.targetKey,
-              target_username: u.targetUsername,
-              planned: u.planned,
-              reason: u.reason,
-              state: 'held',
-              note: null,
-              run_id: null,
-            })),
-          )
-          .execute();
-      }
+      await insertUsers(trx, id, q.connectorId, q.users);
     });
     return (await this.get(id))!;
+  }
+
+  /** Adds users to an open quarantine of this run (held after it was stored, later in the same run). */
+  async addUsers(id: string, connectorId: string, users: NewQuarantineUser[]): Promise<void> {
+    if (users.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await assertRunOwner(trx, this.dialect);
+      await insertUsers(trx, id, connectorId, users);
+      await trx.updateTable('cleanup_quarantines').set((eb) => ({ affected: eb('affected', '+', users.length) })).where('id', '=', id).execute();
+    });
   }
 
   async get(id: string): Promise<Quarantine | undefined> {
@@ -112,11 +106,26 @@ export class QuarantineRepo {
     return { total, items: rows.map(userFromRow) };
   }
 
-  /** Source ids (per target) held by an open quarantine of the connector: runs leave them alone. */
+  /**
+   * Source ids (per target) whose account is held by an open quarantine of the connector (a
+   * cleanup, a deactivation): runs leave them alone. A held group removal holds only its groups
+   * (heldGroups), not the account: its user is synced, and cleaned up if it leaves.
+   */
   async held(connectorId: string): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
-    const rows = await this.db.selectFrom('cleanup_quarantine_users').select(['target_id', 'source_id']).where('connector_id', '=', connectorId).where('state', '=', 'held').execute();
+    const rows = await this.db.selectFrom('cleanup_quarantine_users').select(['target_id', 'source_id']).where('connector_id', '=', connectorId).where('state', '=', 'held').where('reason', '!=', GROUP_REMOVAL).execute();
     for (const r of rows) (out.get(r.target_id) ?? out.set(r.target_id, new Set()).get(r.target_id)!).add(r.source_id);
+    return out;
+  }
+
+  /** Per target and source id: the group removals held by open quarantines (quarantine id, groups kept). */
+  async heldGroups(connectorId: string): Promise<Map<string, Map<string, Array<{ quarantineId: string; groups: string[] }>>>> {
+    const out = new Map<string, Map<string, Array<{ quarantineId: string; groups: string[] }>>>();
+    const rows = await this.db.selectFrom('cleanup_quarantine_users').select(['quarantine_id', 'target_id', 'source_id', 'groups']).where('connector_id', '=', connectorId).where('state', '=', 'held').where('reason', '=', GROUP_REMOVAL).execute();
+    for (const r of rows) {
+      const byUser = out.get(r.target_id) ?? out.set(r.target_id, new Map()).get(r.target_id)!;
+      (byUser.get(r.source_id) ?? byUser.set(r.source_id, []).get(r.source_id)!).push({ quarantineId: r.quarantine_id, groups: r.groups ? (JSON.parse(r.groups) as string[]) : [] });
+    }
     return out;
   }
 
@@ -138,6 +147,16 @@ export class QuarantineRepo {
     return (await this.get(id))!;
   }
 
+  /**
+   * Closes an open quarantine that holds nobody any more because nothing was left to decide
+   * (its held group removals were dropped when the groups came back): closed as rejected (nothing
+   * was done), by `by`.
+   */
+  async closeIfMoot(id: string, by: string): Promise<void> {
+    if ((await this.heldCount(id)) > 0) return;
+    await this.db.updateTable('cleanup_quarantines').set({ status: 'rejected', closed_at: new Date().toISOString(), closed_by: by }).where('id', '=', id).where('status', '=', 'open').execute();
+  }
+
   /** Closes the quarantine as approved once no user is held any more; returns it as it stands. */
   async closeIfDone(id: string, by: string | null): Promise<Quarantine> {
     if ((await this.heldCount(id)) === 0) {
@@ -149,6 +168,33 @@ export class QuarantineRepo {
   private async heldCount(id: string): Promise<number> {
     const r = await this.db.selectFrom('cleanup_quarantine_users').select((eb) => eb.fn.countAll<number>().as('n')).where('quarantine_id', '=', id).where('state', '=', 'held').executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+}
+
+export type NewQuarantineUser = Omit<QuarantineUser, 'state' | 'note' | 'runId'>;
+
+async function insertUsers(trx: Kysely<Database>, id: string, connectorId: string, users: NewQuarantineUser[]): Promise<void> {
+  for (let i = 0; i < users.length; i += CHUNK) {
+    await trx
+      .insertInto('cleanup_quarantine_users')
+      .values(
+        users.slice(i, i + CHUNK).map((u) => ({
+          quarantine_id: id,
+          connector_id: connectorId,
+          target_id: u.targetId,
+          source_id: u.sourceId,
+          label: u.label,
+          target_key: u.targetKey,
+          target_username: u.targetUsername,
+          planned: u.planned,
+          reason: u.reason,
+          state: 'held',
+          note: null,
+          run_id: null,
+          groups: u.groups ? JSON.stringify(u.groups) : null,
+        })),
+      )
+      .execute();
   }
 }
 
@@ -184,5 +230,6 @@ function userFromRow(r: Database['cleanup_quarantine_users']): QuarantineUser {
     state: r.state as QuarantineUserState,
     note: r.note,
     runId: r.run_id,
+    ...(r.groups ? { groups: JSON.parse(r.groups) as string[] } : {}),
   };
 }

@@ -225,6 +225,8 @@ export interface CleanupQuarantineUsersTable {
   note: string | null;
   /** The approval run that acted on it. */
   run_id: string | null;
+  /** A held group-membership removal (reason group-removal): the target groups kept, JSON array. */
+  groups: string | null;
 }
 
 export interface Database {

@@ -37,9 +37,9 @@ for (const [kind, openStore] of storeKinds) {
     };
     /** The emulator's control API, over TLS like the Graph endpoints. */
     const control = (method: string, path: string, body?: unknown) => graphControl(em.graph, method, path, body);
-    /** A department group (kept in Jira by the mapping) with a few members. */
+    /** A department group (kept in Jira by the mapping) with a few members: 2 to 20, under the safety threshold on removals (group-removal-hold.test.ts covers a big one). */
     const deptGroup = (): OrgGroup => {
-      const g = org().groups.find((x) => x.displayName.startsWith('dept-') && x.members.filter((m) => org().users.some((u) => u.id === m)).length >= 2);
+      const g = org().groups.find((x) => x.displayName.startsWith('dept-') && x.members.filter((m) => org().users.some((u) => u.id === m)).length >= 2 && x.members.length <= 20);
       assert.ok(g, 'the seeded org has a department group with members');
       return g;
     };

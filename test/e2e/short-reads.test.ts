@@ -200,8 +200,9 @@ describe('short reads: a short or empty answer is never taken for the directory'
         return [{ path: `/groups/${g.id}/members`, status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#directoryObjects', value: [] } }];
       },
       async (r) => {
-        assert.equal(r.run.status, 'failed');
-        assert.match(r.run.error ?? '', /group memberships in target 'jira' were not removed: .*'dept-[a-z-]+' \(\d+ of \d+\) managed members/);
+        // Held for an administrator (group-removal-guard.ts), the rest of the run written; the clean run drops the hold.
+        assert.equal(r.run.status, 'partial', r.run.error ?? '');
+        assert.match(r.run.notice ?? '', /group membership removals quarantined: .*'dept-[a-z-]+' \(\d+ of \d+\) managed members/);
         const { items } = await t0().store.runs.items(r.run.id, { operation: 'skipped' });
         const warning = items.find((i) => i.sourceId === null && /^group dept-/.test(i.label ?? ''));
         assert.ok(warning, 'a warning item names the group');

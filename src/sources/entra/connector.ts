@@ -313,6 +313,13 @@ export class EntraSource implements SourceConnector {
     return out;
   }
 
+  /** One group's user members (transitive when configured), paged and checked against its count; null when it does not exist. */
+  async groupMemberIds(groupId: string): Promise<string[] | null> {
+    return userMembers(this.graph, { id: groupId, displayName: groupId }, this.cfg.transitiveGroups).catch((e) => {
+      throw explainGraphError(e, `read the members of group ${groupId}`, GROUPS_PERMISSION);
+    });
+  }
+
   /** Ids of the (transitive, when configured) user members of the named groups, each list checked against its count. */
   private async requiredGroupMembers(groupNames: readonly string[], graph = this.graph): Promise<Set<string>> {
     const ids = new Set<string>();

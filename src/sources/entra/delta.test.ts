@@ -220,7 +220,9 @@ test('groupFilter: memberships and group changes outside it are left out', async
   dir().addMember(inside!.id, u.id);
   dir().addMember(outside!.id, u.id);
   const r = await collect(s, cp, query);
-  assert.deepEqual(r.groups.map((g) => g.id), [inside!.id]);
+  assert.deepEqual(r.groups.filter((g) => !g.left).map((g) => g.id), [inside!.id]);
+  // A group outside the filter is only said to be none of the connector's (left), without its members.
+  assert.deepEqual(r.groups.filter((g) => g.left), [{ id: outside!.id, added: [], removed: [], left: true }]);
   assert.deepEqual(r.users.map((x) => x.id), [u.id]);
   assert.deepEqual(r.users[0]!.groups, [inside!.displayName]);
 });

@@ -307,6 +307,11 @@ export class EntraDelta {
     const inScope = (set: Set<string> | undefined) => (g: GroupChange) => !set || g.deleted === true || set.has(g.id);
     // Reported: the groups a listing gives users. Re-read: members of those and of required groups outside them.
     const groupChanges = [...learnt.groups.values()].filter(inScope(groupsScope?.filtered));
+    // A group renamed so that it no longer matches the groupFilter is gone for the connector: said
+    // so (left), and the engine takes its name from the members that carry it (group-ingest.ts).
+    // One renamed into the filter is in groupChanges with its new name; the engine reads its members.
+    const filtered = groupsScope?.filtered;
+    if (filtered) for (const g of learnt.groups.values()) if (!g.deleted && g.name !== undefined && !filtered.has(g.id)) groupChanges.push({ id: g.id, added: [], removed: [], left: true });
     const ids = new Set(learnt.changed);
     for (const g of [...learnt.groups.values()].filter(inScope(groupsScope?.counted))) {
       for (const id of [...g.added, ...g.removed]) if (!learnt.removed.has(id)) ids.add(id);

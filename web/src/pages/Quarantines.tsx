@@ -9,7 +9,7 @@ export interface Quarantine {
   id: string;
   connectorId: string;
   status: 'open' | 'approved' | 'rejected';
-  reason: 'empty-read' | 'read-drop' | 'threshold';
+  reason: 'empty-read' | 'read-drop' | 'threshold' | 'group-removals';
   message: string;
   runId: string;
   affected: number;
@@ -27,6 +27,8 @@ interface HeldUser {
   targetUsername: string | null;
   planned: string;
   reason: string;
+  /** A held group removal: the groups whose membership is kept. */
+  groups?: string[];
   state: 'held' | 'done' | 'skipped' | 'rejected';
   note: string | null;
   runId: string | null;
@@ -36,8 +38,9 @@ const REASON: Record<Quarantine['reason'], string> = {
   'empty-read': 'the identity provider returned nobody in scope',
   'read-drop': 'a read left out too many linked users',
   threshold: 'more account removals (leavers, deactivations) than the safety threshold',
+  'group-removals': 'more group-membership removals than the safety threshold',
 };
-const PLANNED: Record<string, string> = { disable: 'disable', removeAccess: 'remove access', anonymise: 'anonymise', delete: 'delete', keep: 'report only', protected: 'protected', done: 'already done', deactivate: 'deactivate' };
+const PLANNED: Record<string, string> = { disable: 'disable', removeAccess: 'remove access', anonymise: 'anonymise', delete: 'delete', keep: 'report only', protected: 'protected', done: 'already done', deactivate: 'deactivate', removeGroups: 'remove from groups' };
 const STATUS_COLOR = { open: 'yellow', approved: 'green', rejected: 'gray' } as const;
 const PAGE = 50;
 
@@ -161,7 +164,7 @@ export function QuarantineDetail({ id }: { id: string }) {
                 <Table.Td><Text size="sm">{u.label ?? u.sourceId}</Text><Text size="xs" c="dimmed">{u.sourceId}</Text></Table.Td>
                 <Table.Td>{u.targetId}</Table.Td>
                 <Table.Td>{u.targetUsername ?? u.targetKey}</Table.Td>
-                <Table.Td>{PLANNED[u.planned] ?? u.planned}</Table.Td>
+                <Table.Td>{PLANNED[u.planned] ?? u.planned}{u.groups?.length ? `: ${u.groups.join(', ')}` : ''}</Table.Td>
                 <Table.Td>{u.reason === 'outOfScope' ? 'out of scope' : u.reason}</Table.Td>
                 <Table.Td><Text size="sm">{u.state}</Text>{u.note && <Text size="xs" c="dimmed">{u.note}</Text>}</Table.Td>
               </Table.Tr>
