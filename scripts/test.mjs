@@ -2,13 +2,17 @@
 // Runs the whole suite with node's test runner (through tsx), after the set-up
 // step that installs what the tests need on a fresh machine.
 // Usage: npm test [-- <path filter> ...]   e.g. npm test -- src/mapping
+//        npm test -- --record-timings      also records each file's seconds in scripts/test-timings.json
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const filters = process.argv.slice(2);
+const TIMINGS = join(root, 'scripts/test-timings.json');
+const record = process.argv.includes('--record-timings');
+const filters = process.argv.slice(2).filter((a) => a !== '--record-timings');
 
 const setup = spawnSync('bash', [join(root, 'scripts/setup.sh')], { stdio: 'inherit' });
 if (setup.status !== 0) {
@@ -26,19 +30,38 @@ function findTests(dir, out = []) {
   return out;
 }
 
+// The runner starts files in the order given, two at a time. Longest first (by the seconds each
+// took in a recorded run), so the last minutes are not one long file running alone; a file not
+// recorded yet may be long, so it starts first. Only the order changes, never what runs.
+const seconds = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, 'utf8')) : {};
+const weight = (f) => seconds[f] ?? Infinity;
 const files = ['src', 'emulators', 'test']
   .flatMap((d) => { try { return findTests(join(root, d)); } catch { return []; } })
   .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
-  .sort();
+  .sort()
+  .sort((a, b) => weight(b) - weight(a) || (a < b ? -1 : 1));
 
 if (files.length === 0) {
   console.error('no test files matched', filters.join(' '));
   process.exit(1);
 }
 
+// Recording keeps node's usual output (spec on a terminal, tap otherwise) beside the timings.
+const recorded = record ? join(mkdtempSync(join(tmpdir(), 'idsync-test-timings-')), 'timings.json') : undefined;
+const reporters = recorded
+  ? ['--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout', '--test-reporter', join(root, 'scripts/test-timings-reporter.mjs'), '--test-reporter-destination', recorded]
+  : [];
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...reporters, ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, IDSYNC_LOG_LEVEL: process.env.IDSYNC_LOG_LEVEL ?? 'silent' } },
 );
+if (recorded) {
+  // Merged into what was recorded before, so a run of some files keeps the others' seconds.
+  const now = JSON.parse(readFileSync(recorded, 'utf8'));
+  const merged = Object.fromEntries(Object.entries({ ...seconds, ...now }).filter(([f]) => existsSync(join(root, f))).sort(([a], [b]) => (a < b ? -1 : 1)));
+  writeFileSync(TIMINGS, `${JSON.stringify(merged, null, 1)}\n`);
+  rmSync(join(recorded, '..'), { recursive: true, force: true });
+  console.error(`recorded the seconds of ${Object.keys(now).length} files in ${relative(root, TIMINGS)}`);
+}
 process.exit(result.status ?? 1);

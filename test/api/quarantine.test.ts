@@ -139,7 +139,12 @@ describe('quarantine API', () => {
     const id = await quarantined();
     const url = await server.app.listen({ host: '127.0.0.1', port: 0 });
     const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const stream = await fetch(`${url}/api/v1/events?connectorId=qapi`, { headers: { cookie, accept: 'text/event-stream' } });
+    // A client of its own, destroyed at the end: after a cancelled stream the shared global
+    // client leaves a connection open that holds the server's close() up for its header
+    // timeout (about 70 s), long after this test.
+    const { Agent, fetch: streamFetch } = await import('undici');
+    const dispatcher = new Agent();
+    const stream = await streamFetch(`${url}/api/v1/events?connectorId=qapi`, { headers: { cookie, accept: 'text/event-stream' }, dispatcher });
     assert.equal(stream.status, 200);
     const reader = stream.body!.getReader();
     const events = sseEvents(reader);
@@ -163,6 +168,7 @@ describe('quarantine API', () => {
     const jobId = (await store.db.selectFrom('runs').select('job_id').where('id', '=', approved.body.run.id).executeTakeFirst())?.job_id;
     assert.ok(jobId, 'the approval ran as a job of the queue (its run carries the job id)');
     await reader.cancel();
+    await dispatcher.destroy();
   });
 
   test('reject closes it and changes nothing; hostile input is refused', async () => {

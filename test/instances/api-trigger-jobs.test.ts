@@ -118,7 +118,9 @@ test('a user sync whose process is killed mid-run is not lost: the job is handed
     // (which waits for its turn behind the first). Asked until that happens.
     const ask = (i: Instance, ref: string) =>
       fetch(`${addressOf(i)}/api/v1/connectors/contoso/sync`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'user', userRef: ref }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-    const runOf = (ref: string) => until(`the user sync of ${ref} to be claimed`, async () => (await store.db.selectFrom('runs').select(['id', 'owner_pid', 'job_id']).where('kind', '=', 'user').where('user_ref', '=', ref).executeTakeFirst()) ?? undefined, instances);
+    // Claimed and tied to its job: the job id is written on the run right after the claim, and
+    // read before then it would be missing when the test looks the job's runs up.
+    const runOf = (ref: string) => until(`the user sync of ${ref} to be claimed`, async () => (await store.db.selectFrom('runs').select(['id', 'owner_pid', 'job_id']).where('kind', '=', 'user').where('user_ref', '=', ref).where('job_id', 'is not', null).executeTakeFirst()) ?? undefined, instances);
     for (let attempt = 0; attempt < 4; attempt++) {
       const asked = instances[attempt % 2]!;
       const first = org.users[2 * attempt + 2]!.userPrincipalName;

@@ -19,11 +19,26 @@ const STARTUP_DEADLINE_MS = 45_000;
 /** How long a serve process has to stop on SIGTERM before it is killed. */
 const STOP_GRACE_MS = 25_000;
 
-/** `idsync serve` as an administrator runs it, announcing its address as one JSON line. */
+/**
+ * The shared job queue's lease, renewal, maintenance and polling for these tests
+ * (src/jobs/index.ts reads them from the environment): shorter than the defaults (45 s, 5 s,
+ * 10 s, 2 s), so a job whose process was killed is handed on in seconds instead of the better
+ * part of a minute, through the same expiry, maintenance and retry. A lease still spans ten
+ * renewals, so a live process on a loaded machine keeps its job.
+ */
+export const JOB_LEASE_SECONDS = 20;
+export const JOB_TIMINGS_ENV = {
+  IDSYNC_JOB_LEASE_SECONDS: String(JOB_LEASE_SECONDS),
+  IDSYNC_JOB_RENEW_MS: '2000',
+  IDSYNC_JOB_MAINTENANCE_SECONDS: '2',
+  IDSYNC_JOB_POLL_SECONDS: '0.5',
+};
+
+/** `idsync serve` as an administrator runs it, announcing its address as one JSON line (with the tests' job timings unless `env` says otherwise). */
 export function serve(dataDir: string, env: Record<string, string>): Instance {
   const child = spawn(process.execPath, ['bin/idsync.mjs', '--data-dir', dataDir, 'serve', '--port', '0', '--json'], {
     cwd: ROOT,
-    env: { ...process.env, IDSYNC_ADMIN_PASSWORD: undefined, ...env },
+    env: { ...process.env, IDSYNC_ADMIN_PASSWORD: undefined, ...JOB_TIMINGS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,7 +1,7 @@
 // The window between taking a job and claiming its run: a process takes a connector's job from
 // pg-boss and is SIGKILLed before any run exists (so no run can be found dead). Two `idsync
-// serve` processes sharing the database take the job over once its lease (JOB_LEASE_SECONDS,
-// not the day a long expiration would mean) runs out unrenewed; it runs once, as its second
+// serve` processes sharing the database take the job over once its lease (the queue's lease,
+// shortened for the tests in serve.ts; not the day a long expiration would mean) runs out unrenewed; it runs once, as its second
 // attempt, and Jira ends up with what the mapping says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/store/index.ts';
-import { JOB_LEASE_SECONDS, PgBossJobQueue } from '../../src/jobs/pg-boss-queue.ts';
+import { PgBossJobQueue } from '../../src/jobs/pg-boss-queue.ts';
+import { jobTimingsFromEnv } from '../../src/jobs/index.ts';
 import { freshPostgresDatabase } from '../helpers/stores.ts';
 import { assertJiraMatchesDirectory, e2eConnector, e2eOrg, startEmulators } from '../e2e/harness.ts';
-import { serve, stop, until, type Instance } from './serve.ts';
+import { JOB_LEASE_SECONDS, JOB_TIMINGS_ENV, serve, stop, until, type Instance } from './serve.ts';
 
 const USERS = 30;
 const CHILD = new URL('./take-job-child.ts', import.meta.url).pathname;
@@ -28,7 +29,8 @@ test('a job taken by a process killed before its run began is run once by anothe
   let queue: PgBossJobQueue | undefined;
   try {
     await store.connectors.save({ ...e2eConnector(em, { id: 'contoso' }), safety: { maxUsers: USERS, maxPercent: 100 } });
-    queue = await PgBossJobQueue.open(store.db, console);
+    // The job is enqueued with this queue's lease: the one the serve processes use.
+    queue = await PgBossJobQueue.open(store.db, console, jobTimingsFromEnv(JOB_TIMINGS_ENV));
     const slot = new Date(Date.now() - 60_000).toISOString();
     const queued = await queue.enqueue({ connectorId: 'contoso', kind: 'full', trigger: 'schedule', slot });
     assert.ok(queued.queued, 'the job is queued');
