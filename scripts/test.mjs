@@ -30,7 +30,7 @@ function findTests(dir, out = []) {
   return out;
 }
 
-// The runner starts files in the order given, two at a time. Longest first (by the seconds each
+// The runner starts files in the order given, a few at a time. Longest first (by the seconds each
 // took in a recorded run), so the last minutes are not one long file running alone; a file not
 // recorded yet may be long, so it starts first. Only the order changes, never what runs.
 const seconds = existsSync(TIMINGS) ? JSON.parse(readFileSync(TIMINGS, 'utf8')) : {};
@@ -46,6 +46,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// Files at once: most of the suite waits on emulators, servers and child processes rather than
+// computing, so a 2-core machine runs more than two files at once; IDSYNC_TEST_CONCURRENCY
+// overrides it (e.g. 1 to debug a file's interplay with another).
+const concurrency = Number(process.env.IDSYNC_TEST_CONCURRENCY ?? 3);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`IDSYNC_TEST_CONCURRENCY must be a whole number of files at once (1 or more), not "${process.env.IDSYNC_TEST_CONCURRENCY}"`);
+  process.exit(2);
+}
+
 // Recording keeps node's usual output (spec on a terminal, tap otherwise) beside the timings.
 const recorded = record ? join(mkdtempSync(join(tmpdir(), 'idsync-test-timings-')), 'timings.json') : undefined;
 const reporters = recorded
@@ -53,7 +62,7 @@ const reporters = recorded
   : [];
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...reporters, ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...reporters, ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, IDSYNC_LOG_LEVEL: process.env.IDSYNC_LOG_LEVEL ?? 'silent' } },
 );
 if (recorded) {
