@@ -131,7 +131,12 @@ export class GroupIngest {
         members += users.length;
         if (users.length) yield users;
       }
-      tell(`group '${c.from}' ${c.left ? 'was renamed out of the connector\'s groupFilter' : c.to === null ? 'was deleted in the identity provider' : `was renamed '${c.to}' in the identity provider`}: ${members} member${members === 1 ? '' : 's'} ${c.to === null ? 'lost it' : 'carry the new name'}`);
+      // None found is usual where the feed re-reads a renamed group's members (LDAP): their
+      // records came with the new name already, so "0 members carry the new name" would mislead.
+      const followed = members > 0
+        ? `${members} member${members === 1 ? '' : 's'} ${c.to === null ? 'lost it' : 'carry the new name'}`
+        : `no member still carried ${c.to === null ? 'it' : 'the old name'} (members read in this run came with the provider's current groups)`;
+      tell(`group '${c.from}' ${c.left ? 'was renamed out of the connector\'s groupFilter' : c.to === null ? 'was deleted in the identity provider' : `was renamed '${c.to}' in the identity provider`}: ${followed}`);
     }
     // New to the connector (renamed into its groupFilter, or created): its members, read from the source, get it.
     for (const g of entering) yield* membersEntering(this.shadow, this.connectorId, g, this.membersOf!, tell);
