@@ -35,6 +35,8 @@ interface ScenarioResult {
   ratioParsed?: number;
   /** idsync's own CPU time (user + system) in the scenario, when measured. */
   cpuMs?: number;
+  /** Of cpuMs, the time in the kernel (system calls). */
+  cpuSystemMs?: number;
   peakRssMb: number;
   /** V8 flags the worker ran with (IDSYNC_BENCH_NOCHANGE_FLAGS). */
   nodeFlags?: string;
@@ -243,6 +245,7 @@ async function main(): Promise<void> {
       floorParsedMs,
       ratioParsed: w.wallMs / floorParsedMs,
       cpuMs: w.cpuMs,
+      cpuSystemMs: w.cpuSystemMs,
       peakRssMb: w.peakRssMb,
       memory: { ...w.memory, ...(w.heapAtSweepMb !== undefined ? { heapAtSweepMb: w.heapAtSweepMb, rssAtSweepMb: w.rssAtSweepMb, liveHeapMaxMb: w.liveHeapMaxMb, liveHeapMaxAtS: w.liveHeapMaxAtS } : {}) },
       requests: reqs.length,
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
     const r = await measure(scenario, w, await readRecords(recordFile));
     if (record) results.push(r);
-    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB (${memoryText(w)}), ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
+    log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s (system ${(w.cpuSystemMs / 1000).toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${memoryText(w)}), ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;
   };
 

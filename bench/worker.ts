@@ -117,6 +117,8 @@ if (job.scenario === 'seed') {
   // idsync's own CPU time (user + system, microseconds): steadier than wall time on a busy machine.
   const cpu = process.cpuUsage(cpuBefore);
   result.cpuMs = (cpu.user + cpu.system) / 1000;
+  // Of which in the kernel (system calls: the store's file I/O, sockets).
+  result.cpuSystemMs = cpu.system / 1000;
   result.status = run.status;
   result.error = run.error;
   result.counts = run.counts;

@@ -65,6 +65,17 @@ class UsernameResolver {
    */
   constructor(private readonly bounded: boolean) {}
 
+  /**
+   * Before a page of `users`: forgets now if the page could reach the limit (each user and its
+   * manager recorded), so that nothing `knows` answered for the page is forgotten within it.
+   */
+  roomFor(users: number): void {
+    if (this.bounded && this.known.size + 2 * users >= RESOLVER_LIMIT) {
+      this.known.clear();
+      this.processed.clear();
+    }
+  }
+
   record(sourceId: string, username: string | null): void {
     if (this.bounded && this.known.size >= RESOLVER_LIMIT) {
       // Forgotten: a user processed here without a link reads as "not known yet" and waits for the end of the read, where it is final.
@@ -87,6 +98,11 @@ class UsernameResolver {
 
   /** Link digests of the page being projected and of its users' managers (full runs). */
   digests?: Map<string, LinkDigest>;
+
+  /** Whether `lookup` answers for this user without the page's digests (processed earlier in the run). */
+  knows(sourceId: string): boolean {
+    return this.known.has(sourceId);
+  }
 
   lookup(sourceId: string): string | null | undefined {
     if (this.known.has(sourceId)) return this.known.get(sourceId)!;
@@ -822,16 +838,20 @@ export class SyncEngine {
    * Full runs: the link digests of these users and of their managers (whose usernames the
    * mapping and the fingerprint read), in one indexed query per page, so that the run holds a
    * page's worth, not every linked user. Other runs read the links of the users they project.
+   * A manager the resolver knows already (processed earlier in the run) is answered by it, so
+   * its digest is not read again for every page of its reports.
    */
   private async digestsFor(rc: RunContext, t: TargetRuntime, users: readonly SourceUser[]): Promise<Map<string, LinkDigest> | undefined> {
     if (!rc.projectsEveryone) return undefined;
     const ids = users.map((u) => u.id);
+    const resolver = rc.resolvers.get(t.config.id)!;
+    resolver.roomFor(users.length);
     if (t.resolvesUsernames) for (const u of users) {
       const m = managerId(u);
-      if (m) ids.push(m);
+      if (m && !resolver.knows(m)) ids.push(m);
     }
     const d = await this.store.links.digestsOf(rc.runtime.connector.id, t.config.id, ids);
-    rc.resolvers.get(t.config.id)!.digests = d;
+    resolver.digests = d;
     return d;
   }
 
