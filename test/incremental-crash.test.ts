@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { memoryDataset, person } from './helpers/memory-source.ts';
+import { memoryDataset, person, ACCOUNT_MAPPING } from './helpers/memory-source.ts';
 import { storeKinds, type TestStore } from './helpers/stores.ts';
 import { startJiraDcEmulator, type JiraDcEmulator } from '../emulators/jira-dc/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -30,9 +30,7 @@ for (const [kind, open] of storeKinds) {
       targets: [{
         id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } },
         mapping: [
-          { target: 'user.username', source: '$lower($stripDomain(userPrincipalName))', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+          ...ACCOUNT_MAPPING,
         ],
         // One write at a time: the kill lands after exactly KILL_AFTER writes.
         createUsers: true, createMissingGroups: false, concurrency: 1,

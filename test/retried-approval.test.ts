@@ -4,7 +4,7 @@
 // after the re-check and the ids asked for that it did not hold (src/jobs/approval-answer.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryDataset, person } from './helpers/memory-source.ts';
+import { memoryDataset, person, ACCOUNT_MAPPING } from './helpers/memory-source.ts';
 import { openSqliteStore } from './helpers/stores.ts';
 import { startJiraDcEmulator } from '../emulators/jira-dc/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -32,9 +32,7 @@ test('a retried approval job whose run had ended answers with the approval detai
       targets: [{
         id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } },
         mapping: [
-          { target: 'user.username', source: '$lower($stripDomain(userPrincipalName))', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+          ...ACCOUNT_MAPPING,
         ],
         createUsers: true, createMissingGroups: false, concurrency: 2,
       }],

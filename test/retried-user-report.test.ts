@@ -4,7 +4,7 @@
 // journaled). Compared with what a real first attempt answered: a user created, then unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryDataset, person } from './helpers/memory-source.ts';
+import { memoryDataset, person, ACCOUNT_MAPPING } from './helpers/memory-source.ts';
 import { openSqliteStore } from './helpers/stores.ts';
 import { startJiraDcEmulator } from '../emulators/jira-dc/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -28,9 +28,7 @@ test('a retried single-user job whose run had ended answers with the run and the
       targets: [{
         id: 'jira', type: 'jira-dc', url: jira.url, auth: { type: 'pat', token: { env: 'TEST_JIRA_PAT' } },
         mapping: [
-          { target: 'user.username', source: '$lower($stripDomain(userPrincipalName))', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
-          { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+          ...ACCOUNT_MAPPING,
         ],
         createUsers: true, createMissingGroups: false, concurrency: 2,
       }] as ConnectorConfig['targets'],

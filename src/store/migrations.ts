@@ -418,7 +418,7 @@ core['0014_projection_state'] = {
 
 // Group-membership removals held in a quarantine (engine/group-removal-hold.ts): a held row of
 // reason `group-removal` names the managed target groups it keeps, as a JSON array.
-core['0015_wt_entra_quarantine_groups'] = {
+core['0015_quarantine_groups'] = {
   async up(db: Kysely<any>) {
     await db.schema.alterTable('cleanup_quarantine_users').addColumn('groups', 'text').execute();
   },

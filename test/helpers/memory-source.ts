@@ -6,7 +6,17 @@ import { z } from 'zod';
 import type { ChangePage, ManagerRef, RemovalReason, SourceConnector, SourceUser } from '../../src/core/types.ts';
 import { IdsyncError } from '../../src/core/errors.ts';
 import { registerSourceType } from '../../src/sources/registry.ts';
-import { sourceBaseSchema } from '../../src/config/schema.ts';
+import { sourceBaseSchema, type MappingRuleConfig } from '../../src/config/schema.ts';
+
+/**
+ * The account rules most engine tests map a memory dataset with: username from the UPN, display
+ * name and mail, always written, an empty value keeping what the target has.
+ */
+export const ACCOUNT_MAPPING: MappingRuleConfig[] = [
+  { target: 'user.username', source: '$lower($stripDomain(userPrincipalName))', flow: 'always', whenEmpty: 'keep' },
+  { target: 'user.displayName', source: 'displayName', flow: 'always', whenEmpty: 'keep' },
+  { target: 'user.email', source: 'mail', flow: 'always', whenEmpty: 'keep' },
+];
 
 type LogEntry = { id: string; removed?: RemovalReason };
 
