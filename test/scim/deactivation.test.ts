@@ -101,7 +101,10 @@ describe('SCIM: deactivations and the deletion safety', () => {
   });
 
   it('a burst of deactivations in slices: the slice under the threshold is written, the one that passes it is held; rejected, they stay active', async () => {
-    const h = await startScimHarness();
+    // Each slice must land in one push run: with the default 200 ms window a loaded machine can
+    // split the 10 PATCHes of the second slice, and the first 5 of them (15 + 5 = 20, not more
+    // than the threshold) are then rightly written. 2 s holds a slice together.
+    const h = await startScimHarness({ batchWindowMs: 2000 });
     try {
       const ids = await thirty(h);
       for (const id of ids.slice(0, 15)) assert.equal((await h.client.patch(`/Users/${id}`, deactivate)).status, 200);
