@@ -413,6 +413,12 @@ export interface RunCounts {
    * against the deletion safety (cleanup-burst.ts). Absent on runs that wrote none.
    */
   deactivated?: number;
+  /**
+   * Group memberships the run's mapped writes removed, per target group (lower-case name →
+   * members removed; kept in `targets` only): what the group-removal guard counts over a burst of
+   * runs (cleanup-burst.ts). Absent on runs that removed none.
+   */
+  groupsRemoved?: Record<string, number>;
   /** The same counts per target, when the connector writes to several. */
   targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;
 }

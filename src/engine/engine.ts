@@ -40,7 +40,7 @@ import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { GroupIngest } from './group-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
-import { BURST_WINDOW_MS, recentRemovals } from './cleanup-burst.ts';
+import { BURST_WINDOW_MS, recentGroupRemovals, recentRemovals } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
 import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
@@ -217,7 +217,9 @@ export class SyncEngine {
         rc.resolvers.set(t.config.id, new UsernameResolver(!req.dryRun));
         rc.breakers.set(t.config.id, new CircuitBreaker(t.config.id));
         // The census of managed members is read only if some removal count calls for it.
-        rc.removals.set(t.config.id, new GroupRemovalGuard(t.config.id, () => this.store.links.groupCensus(connector.id, t.config.id), safetyOf(connector), groupHolds.get(t.config.id)));
+        // A burst in slices counts as one (cleanup-burst.ts); a dry run judges itself alone, as the cleanup's threshold does.
+        const recent = () => (req.dryRun ? Promise.resolve(new Map<string, number>()) : recentGroupRemovals(this.store.runs, connector.id, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), run.id));
+        rc.removals.set(t.config.id, new GroupRemovalGuard(t.config.id, () => this.store.links.groupCensus(connector.id, t.config.id), safetyOf(connector), groupHolds.get(t.config.id), recent));
       }
       // Whatever the trigger: users a dead run left unknown are re-read first (recovery.ts).
       rc.unresolved = await recoverIntents(this.store, runtime, rc.run.id, (t) => breakerOf(rc!, t));

@@ -57,3 +57,19 @@ test('a removal held by an open quarantine is kept and not counted; it is moot o
   assert.equal(guard.review('u1', ['jira-software-users'], { groups: ['JIRA-software-users'] }).kind, 'proceed');
   assert.deepEqual(guard.moot(), [{ quarantineId: 'q-1', sourceId: 'u1' }], 'the group came back: the hold is dropped');
 });
+
+test("a group's removals count with the burst's (recent runs) against the members it had before them", async () => {
+  // 3 removals alone: under maxUsers, no census; with 20 removed by recent runs, 23 of 200 are over.
+  let read = 0;
+  const counted = (recent: Record<string, number>) => {
+    const guard = new GroupRemovalGuard('jira', async () => (read++, { linked: 10_000, members: new Map([['g', 180]]) }), DEFAULT_SAFETY, new Map(), async () => new Map(Object.entries(recent)));
+    for (let j = 0; j < 3; j++) guard.review(`u${j}`, ['G'], { groups: [] });
+    return guard;
+  };
+  assert.deepEqual(await counted({ g: 17 }).decide(), [], '20 in the hour: not more than maxUsers');
+  assert.equal(read, 0, 'no census read under maxUsers, the burst included');
+  const over = counted({ g: 20, other: 500 });
+  assert.deepEqual((await over.decide()).map((h) => [h.name, h.removals, h.members, h.recent]), [['G', 3, 180, 20]]);
+  assert.match(over.describe(), /'G' \(23 of 200: 3 in this run, 20 by the connector's runs of the last 60 minutes\)/);
+  assert.equal(read, 1, 'the census read once a count with the burst passes maxUsers');
+});

@@ -10,6 +10,10 @@
 //     than the connector's `safety` threshold allows (more than `maxUsers` AND more than
 //     `maxPercent` % of them: exceedsSafety, the read guard's and the cleanup's check), and all of
 //     the run's removals when together they exceed the threshold of the target's linked users;
+//   - a group's count is a burst's, not one run's: the members the connector's runs of the last
+//     hour removed from it (`recent`, cleanup-burst.ts) count with this run's removals, against the
+//     managed members it had before them (census + recent), as incremental runs and SCIM pushes
+//     bring a mass removal in slices. The run-wide check of all groups together stays this run's;
 //   - the users of held groups are stored in a quarantine (reason `group-removals`, one row per user
 //     and target, `planned` removeGroups, the groups kept: group-removal-hold.ts) and written with
 //     the held groups kept, their other changes going through; the rest of the run proceeds;
@@ -19,8 +23,10 @@
 //     and dropped (`moot`).
 //
 // The census (managed members per group, linked users) is read from the links only when some count
-// passes `maxUsers`: below it nothing can be held, so a small incremental run reads no census.
+// (with the burst's) passes `maxUsers`: below it nothing can be held, so a small incremental run
+// reads no census; the recent runs are read only by a run that removes some membership.
 import { exceedsSafety, type SafetyThreshold } from './read-guard.ts';
+import { BURST_WINDOW_MS } from './cleanup-burst.ts';
 
 /** Lower-case, as target group names compare (see docs/architecture.md, Groups). */
 const groupKey = (g: string) => g.toLowerCase();
@@ -35,9 +41,16 @@ export type OpenGroupHolds = ReadonlyMap<string, ReadonlyArray<{ quarantineId: s
 
 export interface HeldGroup {
   name: string;
+  /** This run's removals from the group. */
   removals: number;
+  /** Its managed members now (before this run's removals). */
   members: number;
+  /** Members removed from it by the connector's runs of the burst window, counted with `removals`. */
+  recent: number;
 }
+
+/** Members removed per group (lower-case name) by the connector's recent runs: cleanup-burst.ts. */
+export type RecentGroupRemovals = () => Promise<ReadonlyMap<string, number>>;
 
 export type RemovalReview =
   | { kind: 'proceed' }
@@ -66,6 +79,7 @@ export class GroupRemovalGuard {
     private readonly census: () => Promise<GroupCensus>,
     readonly safety: SafetyThreshold,
     private readonly openHolds: OpenGroupHolds = new Map(),
+    private readonly recent: RecentGroupRemovals = async () => new Map(),
   ) {}
 
   /** Managed groups of a user that its mapped groups no longer contain. */
@@ -125,13 +139,17 @@ export class GroupRemovalGuard {
     if (this.decided) return [...this.heldGroups.values()];
     this.decided = true;
     const s = this.safety;
+    if (this.total === 0) return [];
+    const recent = await this.recent();
+    const before = (key: string) => recent.get(key) ?? 0;
     // exceedsSafety needs more than maxUsers removals: below that, no census is needed.
-    if (this.total <= s.maxUsers) return [];
+    if (this.total <= s.maxUsers && ![...this.intended].some(([key, e]) => e.removals + before(key) > s.maxUsers)) return [];
     const census = await this.census();
     this.holdAll = exceedsSafety(this.total, census.linked, s);
     for (const [key, { name, removals }] of this.intended) {
       const members = census.members.get(key) ?? 0;
-      if (this.holdAll || exceedsSafety(removals, members, s)) this.heldGroups.set(key, { name, removals, members });
+      // The group had the members the burst removed already too: the share is of those it had before it.
+      if (this.holdAll || exceedsSafety(removals + before(key), members + before(key), s)) this.heldGroups.set(key, { name, removals, members, recent: before(key) });
     }
     for (const [sourceId, groups] of this.waiting) {
       const held = groups.filter((g) => this.holdAll || this.heldGroups.has(groupKey(g)));
@@ -143,7 +161,10 @@ export class GroupRemovalGuard {
   /** Why the groups are held, for the quarantine and the run's notice (once decided). */
   describe(): string {
     const held = [...this.heldGroups.values()];
-    const what = held.map((h) => `'${h.name}' (${h.removals} of ${h.members})`).join(', ');
+    const window = `${BURST_WINDOW_MS / 60_000} minutes`;
+    const what = held
+      .map((h) => (h.recent > 0 ? `'${h.name}' (${h.removals + h.recent} of ${h.members + h.recent}: ${h.removals} in this run, ${h.recent} by the connector's runs of the last ${window})` : `'${h.name}' (${h.removals} of ${h.members})`))
+      .join(', ');
     const scope = this.holdAll ? `${this.total} group memberships across the run, more than the threshold of the target's linked users allows; ` : '';
     return `${scope}the run would remove ${what} managed members in target '${this.targetId}', more than the safety threshold (${this.safety.maxUsers} users and ${this.safety.maxPercent}%) allows`;
   }

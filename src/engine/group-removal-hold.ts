@@ -96,8 +96,8 @@ async function journalHeldGroups(journal: Journal, targetId: string, held: HeldG
       label: `group ${h.name}`,
       targetId,
       operation: 'skipped',
-      error: `${h.removals} of its ${h.members} managed members would have been removed; kept this run (safety threshold), held in a quarantine for approval`,
-      details: { group: h.name, removals: h.removals, members: h.members },
+      error: `${h.removals} of its ${h.members} managed members would have been removed${h.recent > 0 ? ` (after ${h.recent} removed by the connector's runs of the last hour)` : ''}; kept this run (safety threshold), held in a quarantine for approval`,
+      details: { group: h.name, removals: h.removals, members: h.members, ...(h.recent > 0 ? { recent: h.recent } : {}) },
     });
   }
 }

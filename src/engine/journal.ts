@@ -22,6 +22,14 @@ function isDeactivated(item: JournalEntry): boolean {
   return !!item.wrote && !!item.changes?.some((c) => c.field === 'user.active' && c.after === false && c.before !== false && !c.error && (c.before !== undefined || item.operation !== 'failed'));
 }
 
+/** Groups a mapped write took the user out of (the target took the groups change): counted per group for the group-removal burst (cleanup-burst.ts). */
+function removedGroups(item: JournalEntry): string[] {
+  if (item.operation !== 'updated' && item.operation !== 'failed' && item.operation !== 'quarantined') return [];
+  if (!item.wrote || item.details?.simulated) return [];
+  const c = item.changes?.find((ch) => ch.field === 'groups');
+  return c && !c.error ? (c.remove ?? []) : [];
+}
+
 export class Journal {
   readonly counts: RunCounts = emptyCounts();
   private buffer: RunItem[] = [];
@@ -53,6 +61,10 @@ export class Journal {
       const t = (this.counts.targets[item.targetId] ??= { created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0, missing: 0, usersWritten: 0, writes: 0 });
       bump(t, key);
       if (deactivated) t.deactivated = (t.deactivated ?? 0) + 1;
+      for (const g of removedGroups(item)) {
+        t.groupsRemoved ??= {};
+        t.groupsRemoved[g.toLowerCase()] = (t.groupsRemoved[g.toLowerCase()] ?? 0) + 1;
+      }
     }
     this.buffer.push({
       seq: ++this.seq,
