@@ -62,7 +62,8 @@ export class Journal {
       bump(t, key);
       if (deactivated) t.deactivated = (t.deactivated ?? 0) + 1;
       for (const g of removedGroups(item)) {
-        t.groupsRemoved ??= {};
+        // Keyed by a name from the directory: no prototype, so a group called `__proto__` or `constructor` is counted like any other.
+        t.groupsRemoved ??= Object.create(null) as Record<string, number>;
         t.groupsRemoved[g.toLowerCase()] = (t.groupsRemoved[g.toLowerCase()] ?? 0) + 1;
       }
     }
