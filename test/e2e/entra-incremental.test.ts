@@ -12,7 +12,7 @@ import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedProperties, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedProperties, expectedUsername, planOf, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CHILD = fileURLToPath(new URL('../helpers/sync-child.ts', import.meta.url));
@@ -30,13 +30,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    syncHooks({
-      start: () => startEmulators({ users: USERS }),
-      reset: (e) => e.reset(),
-      ca: (e) => e.graph.ca,
-      openStore,
-      ready: (w) => ({ env: em, t, engine } = w),
-    });
+    entraSyncHooks({ emulators: { users: USERS }, openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     const org = () => em.graph.directory.org;
     const store = () => t!.store;

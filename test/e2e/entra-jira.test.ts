@@ -20,7 +20,7 @@ import {
   patchDirectoryUser,
   planOf,
   startEmulators,
-  syncHooks,
+  entraSyncHooks,
   type Emulators,
 } from './harness.ts';
 
@@ -34,7 +34,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    syncHooks({ start: () => startEmulators(), reset: (e) => e.reset(), ca: (e) => e.graph.ca, openStore, ready: (w) => ({ env: em, t, engine } = w) });
+    entraSyncHooks({ openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     const org = () => em.graph.directory.org;
     const store = () => t!.store;

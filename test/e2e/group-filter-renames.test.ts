@@ -10,7 +10,7 @@ import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { OrgGroup } from '../../emulators/org/types.ts';
-import { e2eConnector, expectedUsername, graphControl, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { e2eConnector, expectedUsername, graphControl, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CONNECTOR = 'entra-e2e';
@@ -21,13 +21,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    syncHooks({
-      start: () => startEmulators({ users: USERS }),
-      reset: (e) => e.reset(),
-      ca: (e) => e.graph.ca,
-      openStore,
-      ready: (w) => ({ env: em, t, engine } = w),
-    });
+    entraSyncHooks({ emulators: { users: USERS }, openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     const org = () => em.graph.directory.org;
     /** Only the department groups are the connector's. */

@@ -9,7 +9,7 @@ import { storeKinds, type TestStore } from '../helpers/stores.ts';
 import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncResult } from '../../src/engine/api.ts';
 import type { OrgGroup } from '../../emulators/org/types.ts';
-import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { assertJiraMatchesDirectory, e2eConnector, graphControl, expectedUsername, planOf, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const CONNECTOR = 'entra-e2e';
@@ -20,13 +20,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    syncHooks({
-      start: () => startEmulators({ users: USERS }),
-      reset: (e) => e.reset(),
-      ca: (e) => e.graph.ca,
-      openStore,
-      ready: (w) => ({ env: em, t, engine } = w),
-    });
+    entraSyncHooks({ emulators: { users: USERS }, openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     const org = () => em.graph.directory.org;
     const groups = () => t!.store.shadow.groups;

@@ -8,7 +8,7 @@ import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest, SyncResult } from '../../src/engine/api.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
 import type { Org, OrgUser } from '../../emulators/org/types.ts';
-import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { JIRA_DEFAULT_GROUP, e2eConnector, expectedUsername, jiraRules, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 120;
 const DEFAULT_GROUP = 'all-staff';
@@ -50,7 +50,7 @@ describe('group rules: Entra ID (transitive) → Jira DC', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  syncHooks({ start: () => startEmulators({ users: USERS, precreateJiraGroups: false }), reset: (e) => e.reset(), ca: (e) => e.graph.ca, ready: (w) => ({ env: em, t, engine } = w) });
+  entraSyncHooks({ emulators: { users: USERS, precreateJiraGroups: false }, ready: (w) => ({ env: em, t, engine } = w) });
 
   const org = () => em.graph.directory.org;
   const connector = (target: Partial<ConnectorConfig['targets'][number]> = {}): ConnectorConfig => {

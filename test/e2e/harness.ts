@@ -16,6 +16,8 @@ import type { Store } from '../../src/store/index.ts';
 import { rule } from '../../src/cli/demo-mapping.ts';
 
 export { rule };
+import { syncHooks, type SyncWorld } from '../helpers/sync-hooks.ts';
+import type { TestStore } from '../helpers/stores.ts';
 export { resetJira, syncHooks, type SyncWorld } from '../helpers/sync-hooks.ts';
 
 /** Secrets unique to this test process, so "never in any output" is a meaningful check. */
@@ -298,3 +300,11 @@ export async function graphControl(graph: Pick<GraphEmulator, 'url' | 'ca'>, met
 /** Edits a user in the emulated directory through its control API, as another process would. */
 export const patchDirectoryUser = (graph: GraphEmulator, id: string, patch: Record<string, unknown>): Promise<void> =>
   graphControl(graph, 'PATCH', `/users/${encodeURIComponent(id)}`, patch);
+
+/**
+ * syncHooks for a suite over the emulated Entra tenant and Jira (startEmulators with `emulators`),
+ * reset before each test, the Graph emulator's CA trusted; `ready` receives each test's world.
+ */
+export function entraSyncHooks(opts: { emulators?: Parameters<typeof startEmulators>[0]; openStore?: () => Promise<TestStore>; ready(world: SyncWorld<Emulators>): void }): void {
+  syncHooks({ start: () => startEmulators(opts.emulators), reset: (e) => e.reset(), ca: (e) => e.graph.ca, openStore: opts.openStore, ready: opts.ready });
+}

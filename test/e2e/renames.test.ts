@@ -9,7 +9,7 @@ import type { TestStore } from '../helpers/stores.ts';
 import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { SyncRequest } from '../../src/engine/api.ts';
 import type { OrgUser } from '../../emulators/org/types.ts';
-import { e2eConnector, expectedEmail, expectedUsername, patchDirectoryUser, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { e2eConnector, expectedEmail, expectedUsername, patchDirectoryUser, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 25;
 
@@ -18,7 +18,7 @@ describe('Entra ID → Jira DC: renames and first contact', () => {
   let t: TestStore | undefined;
   let engine: SyncEngine;
 
-  syncHooks({ start: () => startEmulators({ users: USERS }), reset: (e) => e.reset(), ca: (e) => e.graph.ca, ready: (w) => ({ env: em, t, engine } = w) });
+  entraSyncHooks({ emulators: { users: USERS }, ready: (w) => ({ env: em, t, engine } = w) });
 
   const sync = (extra: Partial<SyncRequest> = {}) => engine.run({ connector: e2eConnector(em), kind: 'full', trigger: 'cli', ...extra });
   const member = (): OrgUser => {

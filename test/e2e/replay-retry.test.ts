@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { storeKinds, type TestStore } from '../helpers/stores.ts';
 import type { SyncEngine } from '../../src/engine/engine.ts';
 import type { ConnectorConfig } from '../../src/config/schema.ts';
-import { e2eConnector, expectedUsername, planOf, startEmulators, syncHooks, type Emulators } from './harness.ts';
+import { e2eConnector, expectedUsername, planOf, entraSyncHooks, type Emulators } from './harness.ts';
 
 const USERS = 60;
 const CONNECTOR = 'entra-e2e';
@@ -20,13 +20,7 @@ for (const [kind, openStore] of storeKinds) {
     let t: TestStore | undefined;
     let engine: SyncEngine;
 
-    syncHooks({
-      start: () => startEmulators({ users: USERS }),
-      reset: (e) => e.reset(),
-      ca: (e) => e.graph.ca,
-      openStore,
-      ready: (w) => ({ env: em, t, engine } = w),
-    });
+    entraSyncHooks({ emulators: { users: USERS }, openStore, ready: (w) => ({ env: em, t, engine } = w) });
 
     /** The department property from jobTitle: a change that needs nothing not read already. */
     const remapped = (): ConnectorConfig => {
