@@ -15,6 +15,7 @@ import { REASON_TEXT, decideCleanup, pseudonymOf, type CleanupDecision } from '.
 import { groupNames } from '../targets/group-delta.ts';
 import { mapLimit } from './concurrency.ts';
 import type { UserSyncReport } from './api.ts';
+import { groupKey } from '../core/group-key.ts';
 
 const ACCOUNT_TEXT = ['user.username', 'user.displayName', 'user.email'] as const;
 
@@ -195,8 +196,8 @@ async function prepare(t: TargetRuntime, plan: PlannedCleanup, cx: CleanupContex
   if (d.disable && link.applied['user.active'] !== false) changes.push({ field: 'user.active', before: (link.applied['user.active'] ?? true) as Json, after: false });
   if (d.removeGroups.length > 0) {
     const before = [...new Set([...groupNames(link.applied.groups), ...link.managedGroups])].sort();
-    const removing = new Set(d.removeGroups.map((g) => g.toLowerCase()));
-    const after = before.filter((g) => !removing.has(g.toLowerCase()));
+    const removing = new Set(d.removeGroups.map(groupKey));
+    const after = before.filter((g) => !removing.has(groupKey(g)));
     changes.push({ field: 'groups', before, after, add: [], remove: d.removeGroups });
   }
   return { plan, changes, originals };
@@ -243,9 +244,9 @@ async function send(t: TargetRuntime, w: PreparedCleanup, nowIso: string): Promi
   for (const c of w.changes) {
     if (!ok.has(c.field)) continue;
     if (c.field === 'groups') {
-      const removed = new Set((c.remove ?? []).map((g) => g.toLowerCase()));
-      managedGroups = managedGroups.filter((g) => !removed.has(g.toLowerCase()));
-      if ('groups' in applied) applied.groups = groupNames(applied.groups).filter((g) => !removed.has(g.toLowerCase()));
+      const removed = new Set((c.remove ?? []).map(groupKey));
+      managedGroups = managedGroups.filter((g) => !removed.has(groupKey(g)));
+      if ('groups' in applied) applied.groups = groupNames(applied.groups).filter((g) => !removed.has(groupKey(g)));
     } else {
       applied[c.field] = c.after as Json;
       if (c.field === 'user.username') username = result.ref.username ?? (c.after as string);

@@ -11,6 +11,7 @@ import type { QuarantineUser } from '../store/quarantine.ts';
 import type { TargetRuntime } from './runtime.ts';
 import type { DeactivationContext } from './deactivation-approval.ts';
 import { executeWrite, intentOf, prepareUserSync } from './user-sync.ts';
+import { groupKey } from '../core/group-key.ts';
 
 export interface HeldGroupRemoval {
   held: QuarantineUser;
@@ -21,11 +22,9 @@ export interface HeldGroupRemoval {
 
 export type GroupRemovalResult = { sourceId: string; state: 'done' | 'skipped' | 'held'; note: string | null };
 
-const key = (g: string) => g.toLowerCase();
-
 /** The held groups to remove now: still managed, and not wanted by the mapping (undefined: the mapping failed, still held). */
 async function toRemove(t: TargetRuntime, h: HeldGroupRemoval): Promise<{ groups: string[] } | { error: string }> {
-  const managed = new Set(h.link.managedGroups.map(key));
+  const managed = new Set(h.link.managedGroups.map(groupKey));
   let wanted = new Set<string>();
   if (h.user) {
     try {
@@ -33,12 +32,12 @@ async function toRemove(t: TargetRuntime, h: HeldGroupRemoval): Promise<{ groups
       const failed = mapped.errors.find((e) => e.field === 'groups');
       if (failed) return { error: `the mapping of groups failed (${failed.message}); still held` };
       const list = Array.isArray(mapped.values.groups) ? (mapped.values.groups as unknown[]) : [];
-      wanted = new Set(list.filter((g): g is string => typeof g === 'string').map(key));
+      wanted = new Set(list.filter((g): g is string => typeof g === 'string').map(groupKey));
     } catch (e) {
       return { error: `the mapping could not be evaluated again (${errorText(e)}); still held` };
     }
   }
-  return { groups: (h.held.groups ?? []).filter((g) => managed.has(key(g)) && !wanted.has(key(g))) };
+  return { groups: (h.held.groups ?? []).filter((g) => managed.has(groupKey(g)) && !wanted.has(groupKey(g))) };
 }
 
 /** Removes the held groups that are still to go, per user; the quarantine state each user ends in. */
@@ -57,10 +56,10 @@ export async function approveGroupRemovals(cx: DeactivationContext, t: TargetRun
       results.push({ sourceId, state: 'skipped', note });
       continue;
     }
-    const going = new Set(plan.groups.map(key));
+    const going = new Set(plan.groups.map(groupKey));
     // Only the held groups change: the user's other changes are the next sync's.
     const base = Array.isArray(h.link.applied.groups) ? (h.link.applied.groups as string[]) : h.link.managedGroups;
-    const keep = base.filter((g) => !going.has(key(g)));
+    const keep = base.filter((g) => !going.has(groupKey(g)));
     const label = h.link.label ?? sourceId;
     const prepared = await prepareUserSync({
       connectorId: cx.connectorId,

@@ -27,9 +27,9 @@
 // reads no census; the recent runs are read only by a run that removes some membership.
 import { exceedsSafety, type SafetyThreshold } from './read-guard.ts';
 import { BURST_WINDOW_MS } from './cleanup-burst.ts';
+import { groupKey } from '../core/group-key.ts';
 
 /** Lower-case, as target group names compare (see docs/architecture.md, Groups). */
-const groupKey = (g: string) => g.toLowerCase();
 
 export interface GroupCensus {
   linked: number;

@@ -3,6 +3,7 @@
 import type { FieldChange, ItemOperation, RunCounts } from '../core/types.ts';
 import type { RunItem, RunRepo } from '../store/runs.ts';
 import { emptyCounts } from '../store/runs.ts';
+import { groupKey } from '../core/group-key.ts';
 
 export interface JournalEntry {
   sourceId: string | null;
@@ -64,7 +65,7 @@ export class Journal {
       for (const g of removedGroups(item)) {
         // Keyed by a name from the directory: no prototype, so a group called `__proto__` or `constructor` is counted like any other.
         t.groupsRemoved ??= Object.create(null) as Record<string, number>;
-        t.groupsRemoved[g.toLowerCase()] = (t.groupsRemoved[g.toLowerCase()] ?? 0) + 1;
+        t.groupsRemoved[groupKey(g)] = (t.groupsRemoved[groupKey(g)] ?? 0) + 1;
       }
     }
     this.buffer.push({

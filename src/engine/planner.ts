@@ -2,6 +2,7 @@
 // mapping wants with what the target has (the last-applied snapshot, or the target's actual
 // values on reconcile / first contact) and applies the rule flows. Pure functions, no I/O.
 import type { FieldChange, FieldValues, Json, MappingFlow, TargetCapabilities, TargetFieldName } from '../core/types.ts';
+import { groupKey } from '../core/group-key.ts';
 
 export interface PlanInput {
   op: 'create' | 'update';
@@ -58,13 +59,9 @@ export function plan(input: PlanInput): Plan {
   return { changes, effective, unknownIfEmpty };
 }
 
-/**
- * Group names compare without regard to case: Jira and Confluence treat "Developers" and
- * "developers" as one group (Confluence even stores them in lower case), so a case difference
- * must not show up as a change on every run.
- */
+/** Group names compare without regard to case (groupKey), so a case difference does not show up as a change on every run. */
 function planGroups(want: Json, input: PlanInput): FieldChange | undefined {
-  const key = (g: string) => g.toLowerCase();
+  const key = groupKey;
   const desired = new Map((Array.isArray(want) ? (want as string[]) : []).map((g) => [key(g), g]));
   const current = new Map((Array.isArray(input.current.groups) ? (input.current.groups as string[]) : []).map((g) => [key(g), g]));
   const managed = new Set(input.managedGroups.map(key));
