@@ -55,11 +55,14 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2);
 }
 
-// Recording keeps node's usual output (spec on a terminal, tap otherwise) beside the timings.
+// node's usual output (spec on a terminal, tap otherwise), then the failures listed again at the
+// end (CI shows only the end of the output), and with --record-timings each file's seconds.
 const recorded = record ? join(mkdtempSync(join(tmpdir(), 'idsync-test-timings-')), 'timings.json') : undefined;
-const reporters = recorded
-  ? ['--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout', '--test-reporter', join(root, 'scripts/test-timings-reporter.mjs'), '--test-reporter-destination', recorded]
-  : [];
+const reporters = [
+  '--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout',
+  '--test-reporter', join(root, 'scripts/test-failures-reporter.mjs'), '--test-reporter-destination', 'stdout',
+  ...(recorded ? ['--test-reporter', join(root, 'scripts/test-timings-reporter.mjs'), '--test-reporter-destination', recorded] : []),
+];
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...reporters, ...files],
