@@ -23,6 +23,7 @@ import type { ConnectorContext } from '../src/sources/registry.ts';
 import { buildRuntime, type Runtime, type TargetRuntime } from '../src/engine/runtime.ts';
 import { fullRead } from '../src/engine/ingest.ts';
 import { ShadowIngest } from '../src/engine/shadow-ingest.ts';
+import { SeenMarks } from '../src/engine/seen-marks.ts';
 import { GroupIngest } from '../src/engine/group-ingest.ts';
 import { ManagerCache, attachManagerViews } from '../src/engine/manager-view.ts';
 import { applyToSnapshot, isEmpty, missingForCreate, plan } from '../src/engine/planner.ts';
@@ -56,7 +57,7 @@ export async function seedDirect(store: Store, connector: ConnectorConfig, ctx: 
   const runtime = await buildRuntime(connector, { ...ctx, store, storedSecret: await store.connectors.secretLookup(connector.id) });
   try {
     const connectorId = connector.id;
-    const ingest = new ShadowIngest(store.shadow, connectorId, { runId: 'seed-direct', write: true, outOfScope: (u) => outOfScope(runtime, u), carried: new Set() });
+    const ingest = new ShadowIngest(store.shadow, connectorId, { marks: new SeenMarks(store.shadow, store.links, connectorId, 'seed-direct'), write: true, outOfScope: (u) => outOfScope(runtime, u), carried: new Set() });
     const managers = new ManagerCache();
     const result: SeedResult = { read: 0, linked: 0, notCreatable: 0, ms: 0 };
     for (const t of runtime.targets) if (t.config.type !== 'jira-dc') throw new Error(`--seed-direct seeds Jira DC targets only, not ${t.config.type} (${t.config.id})`);

@@ -38,6 +38,7 @@ import type { ShadowRecord, ShadowState } from '../store/shadow.ts';
 import { fullRead, incrementalRead, mappingsKeyOf, queryCovers, queryKeyOf, type IngestBatch, type Reader } from './ingest.ts';
 import { pushRead } from './push-read.ts';
 import { ShadowIngest, type Gone } from './shadow-ingest.ts';
+import { SeenMarks } from './seen-marks.ts';
 import { GroupIngest } from './group-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
 import { BURST_WINDOW_MS, recentGroupRemovals, recentRemovals } from './cleanup-burst.ts';
@@ -133,7 +134,7 @@ interface RunContext {
   unresolved: Unresolved;
   /** Per target: its circuit breaker. */
   breakers: Map<string, CircuitBreaker>;
-  /** The read returns every user (a full read, a seeding round): removal guards are loaded, who it returns is marked (SeenRepo). */
+  /** The read returns every user (a full read, a seeding round): removal guards are loaded, who it returns is marked (seen-marks.ts). */
   exhaustive: boolean;
   /** The run projects every user (an exhaustive read, or a replay of the shadow): removal guards and link digests are loaded. */
   projectsEveryone: boolean;
@@ -265,14 +266,15 @@ export class SyncEngine {
     const shadow = this.store.shadow;
     const write = !req.dryRun;
     const carried = new Set(write ? await shadow.pendingIds(connectorId) : []);
-    const ingest = new ShadowIngest(shadow, connectorId, { runId: rc.run.id, write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
+    const marks = new SeenMarks(shadow, this.store.links, connectorId, rc.run.id);
+    const ingest = new ShadowIngest(shadow, connectorId, { marks, write, outOfScope: (u) => this.outOfScope(runtime, u), carried });
     const safety = safetyOf(runtime.connector);
     const startEveryone = async () => {
       rc.projectsEveryone = true;
     };
     const startExhaustive = async () => {
-      // Who the read returns is marked in the store (SeenRepo), not held: rows a dead run left go first.
-      if (!ingest.exhaustive) await shadow.seen.clearStale(rc.run.id);
+      // Who the read returns is marked by the run, one bit per shadow row (seen-marks.ts): store marks a dead run left go first.
+      if (!ingest.exhaustive) await marks.start();
       rc.exhaustive = true;
       ingest.exhaustive = true;
       await startEveryone();
@@ -280,15 +282,15 @@ export class SyncEngine {
     try {
       // A replay of the shadow (a mapping change) projects everyone, guarded as a full read is, but marks nobody returned.
       if (reader.projectsEveryone) await startEveryone();
-      await this.pipelineRead(rc, reader, ingest, carried, startExhaustive, safety);
+      await this.pipelineRead(rc, reader, ingest, marks, carried, startExhaustive, safety);
     } finally {
       // The run's marks of who was returned are scratch: they go with the run, whatever its end.
-      if (ingest.exhaustive) await shadow.seen.clear(rc.run.id).catch(() => undefined);
+      if (ingest.exhaustive) await marks.end().catch(() => undefined);
     }
   }
 
   /** The read and everything after it (see pipeline), inside the run's scratch marks. */
-  private async pipelineRead(rc: RunContext, reader: Reader, ingest: ShadowIngest, carried: Set<string>, startExhaustive: () => Promise<void>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
+  private async pipelineRead(rc: RunContext, reader: Reader, ingest: ShadowIngest, marks: SeenMarks, carried: Set<string>, startExhaustive: () => Promise<void>, safety: { maxUsers: number; maxPercent: number }): Promise<void> {
     const { runtime, req } = rc;
     const connectorId = runtime.connector.id;
     const shadow = this.store.shadow;
@@ -340,7 +342,7 @@ export class SyncEngine {
     }
     if (rc.exhaustive && reader.requireComplete && !complete) {
       // Only a read the source confirmed complete may tell who is gone.
-      throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await shadow.seen.count(rc.run.id)} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
+      throw new IdsyncError('TRANSIENT', `the identity provider's listing ended without confirming that it returned every user (${await marks.count()} read); nobody is marked missing`, { hint: 'run the sync again; if this persists, the source connector has a bug' });
     }
     // Reports of managers whose record changed (their manager.* values), and rows an earlier run left pending.
     const reports = changedRecords.length > 0 ? await shadow.reportsOf(connectorId, changedRecords) : [];
@@ -361,17 +363,17 @@ export class SyncEngine {
     if (rc.exhaustive && complete) {
       // A complete read that left out many linked users is a bad read, not a change (read-guard.ts):
       // nobody is swept; the cleanup it would cause is quarantined for an administrator.
-      // Counted by the store: linked users against the run's marks of who was returned (SeenRepo).
+      // Linked users (from the store, page by page) against the run's marks of who was returned (seen-marks.ts).
       const drops: UserDrop[] = [];
-      for (const t of runtime.targets) drops.push({ targetId: t.config.id, ...(await this.store.links.readDrop(connectorId, t.config.id, rc.run.id)) });
-      const verdict = judgeRead(drops, await shadow.seen.count(rc.run.id), safety);
+      for (const t of runtime.targets) drops.push({ targetId: t.config.id, ...(await marks.readDrop(t.config.id)) });
+      const verdict = judgeRead(drops, await marks.count(), safety);
       rc.progress.phase = 'checking-missing';
       req.onProgress?.({ ...rc.progress });
       if (verdict) {
         trusted = false;
-        await this.quarantineRead(rc, verdict, held);
+        await this.quarantineRead(rc, verdict, held, marks);
       } else {
-        const gone = await ingest.sweep(this.store.links, runtime.targets.map((t) => t.config.id));
+        const gone = await ingest.sweep(runtime.targets.map((t) => t.config.id));
         for (let i = 0; i < gone.length; i += 500) {
           const part = gone.slice(i, i + 500);
           await this.project(rc, [], part, write ? part.map((g) => g.sourceId) : [], new Map());
@@ -557,21 +559,18 @@ export class SyncEngine {
    * out (not already held by an open quarantine) are quarantined with the cleanup planned for
    * each; an administrator who knows the read was right approves it.
    */
-  private async quarantineRead(rc: RunContext, verdict: ReadVerdict, held: Map<string, Set<string>>): Promise<void> {
+  private async quarantineRead(rc: RunContext, verdict: ReadVerdict, held: Map<string, Set<string>>, marks: SeenMarks): Promise<void> {
     rc.cleanupHeld = true;
     const now = this.now();
     const connectorId = rc.runtime.connector.id;
     const entries: Array<{ t: TargetRuntime; plan: PlannedCleanup }> = [];
     for (const t of rc.runtime.targets) {
       // The linked users (not missing) the read did not return in scope, page by page from the store.
-      for (let after = ''; ; ) {
-        const page = await this.store.links.notSeen(connectorId, t.config.id, rc.run.id, after, 500, { active: true, inScope: true });
-        if (page.length === 0) break;
-        after = page[page.length - 1]!;
+      for await (const page of marks.linkedNotReturned(t.config.id, 500)) {
         const ids = page.filter((id) => !held.get(t.config.id)?.has(id));
         if (ids.length === 0) continue;
         const links = await this.store.links.getMany(connectorId, t.config.id, ids);
-        const outside = await this.store.shadow.seen.outside(rc.run.id, ids);
+        const outside = await marks.outsideOnly(ids);
         const shadowDigests = await this.store.shadow.digestsOf(connectorId, ids);
         const candidates: CleanupCandidate[] = [...links.values()].map((l) => {
           const tomb = shadowDigests.get(l.sourceId)?.tombstone;

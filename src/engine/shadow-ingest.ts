@@ -3,8 +3,8 @@
 // changes nothing writes nothing. After a complete read, `sweep` tombstones who it left out.
 import type { SourceKeyType, SourceUser } from '../core/types.ts';
 import type { ShadowDigest, ShadowRecord, ShadowRepo, ShadowRow, TombstoneReason } from '../store/shadow.ts';
-import type { LinkRepo } from '../store/links.ts';
 import type { IngestBatch } from './ingest.ts';
+import type { SeenMarks } from './seen-marks.ts';
 import { managerRefId, noteRecordFingerprint, recordOf, shadowFingerprint } from './shadow-record.ts';
 
 /** A user the provider says is gone (or that a complete read left out), for the projection. */
@@ -33,15 +33,15 @@ export interface Ingested {
 }
 
 export class ShadowIngest {
-  /** Set once the read returns everyone: from then on each batch marks who it returned (SeenRepo). */
+  /** Set once the read returns everyone: from then on each batch marks who it returned (SeenMarks). */
   exhaustive = false;
 
   constructor(
     private readonly shadow: ShadowRepo,
     private readonly connectorId: string,
     private readonly opts: {
-      /** The run: what its read returned is marked under its id (SeenRepo), for the sweep. */
-      runId: string;
+      /** The run's marks of whom its read returned, for the sweep (seen-marks.ts). */
+      marks: SeenMarks;
       /** False in a dry run: the shadow is compared with, never written. */
       write: boolean;
       /** Why a user is outside the connector's scope; undefined when in scope. */
@@ -65,7 +65,7 @@ export class ShadowIngest {
       if (changed) {
         rows.push({ ...row, sourceId: id, pending: true, tombstoneAt: row.tombstone ? now : null });
         // A user returned twice in the batch compares with what the first return wrote.
-        known.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true });
+        known.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true, rowNo: prev?.rowNo });
       }
       const owed = changed || !!prev?.pending || this.opts.carried.has(id);
       if (owed && this.opts.write) out.owed.push(id);
@@ -102,12 +102,10 @@ export class ShadowIngest {
     }
     if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     out.written = rows.map((r) => r.sourceId);
-    // Who was returned, for the sweep after a complete read (scratch rows of this run, not shadow rows).
+    // Who was returned, for the sweep after a complete read: bits of the run by shadow row number
+    // (the digests brought them; new rows' numbers are asked once the rows are written), no store write.
     // A replay of the shadow is not a read: nobody it brings counts as returned.
-    if (this.exhaustive && !batch.replayed) {
-      await this.shadow.seen.mark(this.opts.runId, out.seen, true);
-      await this.shadow.seen.mark(this.opts.runId, outsideIds, false);
-    }
+    if (this.exhaustive && !batch.replayed) await this.opts.marks.mark(out.seen, outsideIds, (id) => known.get(id)?.rowNo, this.opts.write && rows.length > 0);
     return out;
   }
 
@@ -115,10 +113,10 @@ export class ShadowIngest {
    * After a complete read: every user it did not return (of the shadow, and of the links of the
    * targets given, which may predate the shadow) is gone. New tombstones are written
    * ('not-returned'); those already gone keep their reason. All are returned, so the run reports
-   * each one missing. Who was returned is asked of the store (SeenRepo) page by page, so nothing
-   * of the size of the directory is held; only the gone users are.
+   * each one missing. The shadow's rows (and the links) are checked against the run's marks page
+   * by page (seen-marks.ts), so nothing of the size of the directory is held; only the gone users are.
    */
-  async sweep(links: LinkRepo, targetIds: readonly string[]): Promise<Gone[]> {
+  async sweep(targetIds: readonly string[]): Promise<Gone[]> {
     const gone: Gone[] = [];
     const now = new Date().toISOString();
     const fingerprint = shadowFingerprint(null, 'not-returned');
@@ -127,20 +125,14 @@ export class ShadowIngest {
       for (const id of ids) gone.push({ sourceId: id, reason: 'not-returned' });
       if (this.opts.write) await this.shadow.put(this.connectorId, rows);
     };
-    for (let after = ''; ; ) {
-      const page = await this.shadow.notSeen(this.connectorId, this.opts.runId, after, SWEEP_PAGE);
-      if (page.length === 0) break;
-      after = page[page.length - 1]!.sourceId;
+    for await (const page of this.opts.marks.shadowNotReturned(SWEEP_PAGE)) {
       for (const r of page) if (r.tombstone) gone.push({ sourceId: r.sourceId, reason: r.tombstone });
       await tombstone(page.filter((r) => !r.tombstone).map((r) => r.sourceId));
     }
     // Linked users the shadow never held (linked before it existed), once each whatever the targets.
     const linkedOnly = new Set<string>();
     for (const targetId of targetIds) {
-      for (let after = ''; ; ) {
-        const page = await links.notSeen(this.connectorId, targetId, this.opts.runId, after, SWEEP_PAGE, { notInShadow: true });
-        if (page.length === 0) break;
-        after = page[page.length - 1]!;
+      for await (const page of this.opts.marks.linkedWithoutShadowNotReturned(targetId, SWEEP_PAGE)) {
         const fresh = page.filter((id) => !linkedOnly.has(id));
         for (const id of fresh) linkedOnly.add(id);
         await tombstone(fresh);

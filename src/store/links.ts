@@ -159,47 +159,49 @@ export class LinkRepo {
   }
 
   /**
-   * Linked source ids a run's read did not return (table run_seen, store/shadow.ts SeenRepo),
-   * `limit` at a time in source-id order after `after`. `active`: only links not already
-   * missing; `inScope`: a user returned outside the scope counts as not returned; `notInShadow`:
-   * only users the shadow has no row of (linked before the shadow existed).
+   * Linked source ids the shadow has no row of (linked before the shadow existed) that a run's
+   * read did not return, `limit` at a time in source-id order after `after`. Returned ids without
+   * a shadow row are the run's `run_seen` rows (store/shadow.ts SeenRepo).
    */
-  async notSeen(connectorId: string, targetId: string, runId: string, after: string, limit: number, opts: { active?: boolean; inScope?: boolean; notInShadow?: boolean } = {}): Promise<string[]> {
-    let q = this.db
+  async notSeenWithoutShadow(connectorId: string, targetId: string, runId: string, after: string, limit: number): Promise<string[]> {
+    const rows = await this.db
       .selectFrom('links')
       .select('source_id')
       .where('connector_id', '=', connectorId)
       .where('target_id', '=', targetId)
       .where('source_id', '>', after)
-      .where(({ not, exists, selectFrom }) => {
-        let seen = selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).whereRef('run_seen.source_id', '=', 'links.source_id');
-        if (opts.inScope) seen = seen.where('run_seen.in_scope', '=', 1);
-        return not(exists(seen));
-      });
-    if (opts.active) q = q.where('missing_since', 'is', null);
-    if (opts.notInShadow) q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('shadow_users').select('shadow_users.source_id').whereRef('shadow_users.connector_id', '=', 'links.connector_id').whereRef('shadow_users.source_id', '=', 'links.source_id'))));
-    const rows = await q.orderBy('source_id').limit(limit).execute();
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).whereRef('run_seen.source_id', '=', 'links.source_id'))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('shadow_users').select('shadow_users.source_id').whereRef('shadow_users.connector_id', '=', 'links.connector_id').whereRef('shadow_users.source_id', '=', 'links.source_id'))))
+      .orderBy('source_id')
+      .limit(limit)
+      .execute();
     return rows.map((r) => r.source_id);
+  }
+
+  /**
+   * The links of a target not missing, `limit` at a time in source-id order after `after`, each
+   * with its user's shadow row number (null: no shadow row): what a full read's marks
+   * (engine/seen-marks.ts) are checked against for the read guard and a quarantined read.
+   */
+  async activeRowNumbers(connectorId: string, targetId: string, after: string, limit: number): Promise<Array<{ sourceId: string; rowNo: number | null }>> {
+    const rows = await this.db
+      .selectFrom('links')
+      .leftJoin('shadow_users', (j) => j.onRef('shadow_users.connector_id', '=', 'links.connector_id').onRef('shadow_users.source_id', '=', 'links.source_id'))
+      .select(['links.source_id', 'shadow_users.row_no'])
+      .where('links.connector_id', '=', connectorId)
+      .where('links.target_id', '=', targetId)
+      .where('links.missing_since', 'is', null)
+      .where('links.source_id', '>', after)
+      .orderBy('links.source_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ sourceId: r.source_id, rowNo: r.row_no == null ? null : Number(r.row_no) }));
   }
 
   /** How many users are linked to a target and not missing. */
   async activeCount(connectorId: string, targetId: string): Promise<number> {
     const r = await this.db.selectFrom('links').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', connectorId).where('target_id', '=', targetId).where('missing_since', 'is', null).executeTakeFirstOrThrow();
     return Number(r.n);
-  }
-
-  /** The read guard's counts from the store: users linked (not missing), and how many of them a run's read did not return in scope. */
-  async readDrop(connectorId: string, targetId: string, runId: string): Promise<{ linked: number; notReturned: number }> {
-    const linked = await this.activeCount(connectorId, targetId);
-    const notReturned = await this.db
-      .selectFrom('links')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('connector_id', '=', connectorId)
-      .where('target_id', '=', targetId)
-      .where('missing_since', 'is', null)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).where('run_seen.in_scope', '=', 1).whereRef('run_seen.source_id', '=', 'links.source_id'))))
-      .executeTakeFirstOrThrow();
-    return { linked, notReturned: Number(notReturned.n) };
   }
 
   /**

@@ -128,6 +128,12 @@ export interface WriteIntentsTable {
 
 /** The shadow of the directory; see src/store/shadow.ts. */
 export interface ShadowUsersTable {
+  /**
+   * Stable number of the row, assigned by the store on insert, never written by idsync (a read's
+   * marks are one bit per number: engine/seen-marks.ts). Optional for Kysely, as a generated column
+   * is (a PostgreSQL bigint comes back as a string: read it with Number()).
+   */
+  row_no?: number | string;
   connector_id: string;
   source_id: string;
   /** JSON ShadowRecord (attrs, groups, manager, keys); null for a tombstone of a user never read. */
@@ -170,7 +176,7 @@ export interface ShadowUserGroupsTable {
   source_id: string;
 }
 
-/** Ids a run's full read returned (scratch, while the run lasts; see store/shadow.ts SeenRepo). */
+/** Ids a run's full read returned that have no shadow row (scratch, while the run lasts; see store/shadow.ts SeenRepo). */
 export interface RunSeenTable {
   run_id: string;
   source_id: string;

@@ -39,6 +39,8 @@ export interface ShadowDigest {
   fingerprint: string;
   tombstone: TombstoneReason | null;
   pending: boolean;
+  /** The row's stable number (see rowNumbers); absent for a row this batch writes first. */
+  rowNo?: number;
 }
 
 export interface ShadowState {
@@ -63,7 +65,7 @@ export interface ShadowState {
 const CHUNK = 400;
 
 export class ShadowRepo {
-  /** The ids each run's read returned (see SeenRepo). */
+  /** The ids a run's read returned that have no shadow row (see SeenRepo). */
   readonly seen: SeenRepo;
   /** The groups of the shadow (see ShadowGroupRepo). */
   readonly groups: ShadowGroupRepo;
@@ -95,27 +97,32 @@ export class ShadowRepo {
     const out = new Map<string, ShadowDigest>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += CHUNK) {
-      const rows = await this.db.selectFrom('shadow_users').select(['source_id', 'fingerprint', 'tombstone', 'pending']).where('connector_id', '=', connectorId).where('source_id', 'in', unique.slice(i, i + CHUNK)).execute();
-      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1 });
+      const rows = await this.db.selectFrom('shadow_users').select(['source_id', 'fingerprint', 'tombstone', 'pending', 'row_no']).where('connector_id', '=', connectorId).where('source_id', 'in', unique.slice(i, i + CHUNK)).execute();
+      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1, rowNo: Number(r.row_no) });
     }
     return out;
   }
 
   /**
-   * The rows a run's read did not return (see SeenRepo), `limit` at a time in source-id order
-   * after `after`: id and tombstone. The sweep pages through these instead of holding every id.
+   * Stable row numbers (`row_no`: assigned on insert, never changed by an update or a VACUUM) of
+   * the connector's rows, `limit` at a time in source-id order after `after`. On SQLite the
+   * number is the rowid, so this reads the (connector, source id) index alone. What a full
+   * read's marks (engine/seen-marks.ts, one bit per number) are checked against.
    */
-  async notSeen(connectorId: string, runId: string, after: string, limit: number): Promise<Array<{ sourceId: string; tombstone: TombstoneReason | null }>> {
-    const rows = await this.db
-      .selectFrom('shadow_users')
-      .select(['source_id', 'tombstone'])
-      .where('connector_id', '=', connectorId)
-      .where('source_id', '>', after)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_seen').select('run_seen.source_id').where('run_seen.run_id', '=', runId).whereRef('run_seen.source_id', '=', 'shadow_users.source_id'))))
-      .orderBy('source_id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ sourceId: r.source_id, tombstone: r.tombstone as TombstoneReason | null }));
+  async rowNumbers(connectorId: string, after: string, limit: number): Promise<Array<{ sourceId: string; rowNo: number }>> {
+    const rows = await this.db.selectFrom('shadow_users').select(['source_id', 'row_no']).where('connector_id', '=', connectorId).where('source_id', '>', after).orderBy('source_id').limit(limit).execute();
+    return rows.map((r) => ({ sourceId: r.source_id, rowNo: Number(r.row_no) }));
+  }
+
+  /** The row numbers of these ids (those with a row). */
+  async rowNumbersOf(connectorId: string, ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.db.selectFrom('shadow_users').select(['source_id', 'row_no']).where('connector_id', '=', connectorId).where('source_id', 'in', unique.slice(i, i + CHUNK)).execute();
+      for (const r of rows) out.set(r.source_id, Number(r.row_no));
+    }
+    return out;
   }
 
   /**
@@ -327,12 +334,12 @@ function fromRow(r: Database['shadow_users']): ShadowRow {
 }
 
 /**
- * The ids a run's read returned (table `run_seen`, keyed by run): written page by page as the
- * read goes, so that after a complete read the sweep and the read guard ask the store who was
- * not returned instead of holding a set of every id. Scratch rows of one run, never shadow
- * rows (a no-change run still writes no shadow row); removed when the run ends, and rows of
- * runs that are over (a process that died) by the next run that reads everyone. Keyed by run,
- * not connector, so a run that lost its claim cannot disturb its successor's rows.
+ * The ids a run's read returned that have no shadow row (table `run_seen`, keyed by run): those
+ * with a row are one bit of the run's memory (engine/seen-marks.ts); these are the rest, e.g. the
+ * new users of a dry run, which writes no shadow row. A run that writes has none: every user it
+ * reads has a row by the end of its page. Scratch rows of one run, removed when the run ends, and
+ * rows of runs that are over (a process that died) by the next run that reads everyone. Keyed by
+ * run, not connector, so a run that lost its claim cannot disturb its successor's rows.
  */
 export class SeenRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -365,7 +372,18 @@ export class SeenRepo {
     return out;
   }
 
-  /** The run's rows go (its end), with those of runs no longer running (left by a process that died). */
+  /** Which of these ids the run returned (`inScope`: in scope only). */
+  async marked(runId: string, ids: readonly string[], inScope: boolean): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      let q = this.db.selectFrom('run_seen').select('source_id').where('run_id', '=', runId).where('source_id', 'in', ids.slice(i, i + CHUNK));
+      if (inScope) q = q.where('in_scope', '=', 1);
+      for (const r of await q.execute()) out.add(r.source_id);
+    }
+    return out;
+  }
+
+  /** The run's rows go (its end). */
   async clear(runId: string): Promise<void> {
     await this.db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
   }
