@@ -48,7 +48,7 @@ test('GUIDs that all hash to one slot (same first and last word) are still told 
 test('ids that are not canonical GUIDs are kept exactly as they are, apart from GUIDs', () => {
   const map = new GuidMap();
   const guid = '6f9619ff-8b86-d011-b42d-00c04fc964ff';
-  const others = [guid.toUpperCase(), `{${guid}}`, guid.replaceAll('-', ''), `${guid} `, 'S-1-5-21-1-2-3-1001', 'uid=alice,ou=people,dc=ex', '', '6f9619ff-8b86-d011-b42d-00c04fc964fg'];
+  const others = [guid.toUpperCase(), `{${guid}}`, guid.replaceAll('-', ''), `${guid} `, 'S-1-5-21-1-2-3-1001', 'uid=alice,ou=people,dc=ex', '', '6f9619ff-8b86-d011-b42d-00c04fc964fg', '6f9619ff8-b86-d011-b42d-00c04fc964ff', '6f9619ff-8b86-d011-b42d-00c04fc964f\u00e9', '6f9619ff-8b86-d011-b42d-00c04fc964f/', '6f9619ff-8b86-d011-b42d-00c04fc964f:'];
   for (const id of others) assert.equal(isCanonicalGuid(id), false, `${JSON.stringify(id)} is no canonical GUID`);
   others.forEach((id, i) => map.set(id, 100 + i));
   assert.equal(map.get(guid), undefined, 'no other form makes the canonical one present');

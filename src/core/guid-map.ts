@@ -12,14 +12,13 @@
 // Variable-length keys (DNs) have their own off-heap table, src/sources/ldap/key-table.ts: its
 // slot keeps an offset and a length into a byte buffer, 12 bytes more a slot than a GUID needs.
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WORDS = 4; // 128 bits of a GUID
 const MIN_SLOTS = 1024; // a power of two: slots are found by masking
 const MAX_VALUE = 0x7ffffffe; // stored + 1 in an Int32Array, 0 marking a free slot
 
 /** True when `id` is held in the typed table rather than the Map. */
 export function isCanonicalGuid(id: string): boolean {
-  return GUID.test(id);
+  return encode(id, new Uint32Array(WORDS));
 }
 
 export class GuidMap {
@@ -31,8 +30,7 @@ export class GuidMap {
   private readonly word = new Uint32Array(WORDS); // scratch for the id being looked up
 
   get(id: string): number | undefined {
-    if (!GUID.test(id)) return this.other.get(id);
-    encode(id, this.word);
+    if (!encode(id, this.word)) return this.other.get(id);
     const stored = this.values[this.find(this.word)]!;
     return stored === 0 ? undefined : stored - 1;
   }
@@ -43,11 +41,10 @@ export class GuidMap {
 
   set(id: string, value: number): void {
     if (!Number.isInteger(value) || value < 0 || value > MAX_VALUE) throw new RangeError(`GuidMap holds integers 0..${MAX_VALUE}, not ${value}`);
-    if (!GUID.test(id)) {
+    if (!encode(id, this.word)) {
       this.other.set(id, value);
       return;
     }
-    encode(id, this.word);
     const slot = this.find(this.word);
     if (this.values[slot] === 0) {
       this.keys.set(this.word, slot * WORDS);
@@ -125,8 +122,34 @@ export class GuidSet {
   }
 }
 
-/** A canonical GUID's 32 hex digits as four 32-bit words. */
-function encode(guid: string, into: Uint32Array): void {
-  const hex = guid.slice(0, 8) + guid.slice(9, 13) + guid.slice(14, 18) + guid.slice(19, 23) + guid.slice(24);
-  for (let i = 0; i < WORDS; i++) into[i] = parseInt(hex.slice(i * 8, i * 8 + 8), 16);
+/** Value of a lower-case hex digit by character code; -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX[97 + c] = 10 + c;
+
+/**
+ * A canonical GUID (lower-case, 8-4-4-4-12 hex) as four 32-bit words in `into`; false for any
+ * other id (`into` is then garbage). One pass over the character codes: this runs for every
+ * membership and every user a listing reads, and a regular expression test, five slices and four
+ * parseInt calls per id were a measurable share of a no-change run (docs/benchmarks.md).
+ */
+function encode(id: string, into: Uint32Array): boolean {
+  if (id.length !== 36) return false;
+  let word = 0;
+  let digits = 0;
+  for (let i = 0; i < 36; i++) {
+    const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false; // '-'
+      continue;
+    }
+    const v = c < 128 ? HEX[c]! : -1;
+    if (v < 0) return false;
+    word = (word << 4) | v;
+    if (++digits % 8 === 0) {
+      into[(digits >>> 3) - 1] = word >>> 0;
+      word = 0;
+    }
+  }
+  return true;
 }

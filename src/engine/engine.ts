@@ -54,8 +54,11 @@ const RESOLVER_LIMIT = 50_000;
 
 /** Per-target knowledge gathered during a run: who is linked under which username. */
 class UsernameResolver {
+  /**
+   * Users processed (or prefilled) in this run: their username, null when they have none. Every
+   * user recorded is "processed"; no second set says so (one Map operation per user, not two).
+   */
   private readonly known = new Map<string, string | null>();
-  private readonly processed = new Set<string>();
   /** At the end of a run everything not known is final: not synced. */
   final = false;
 
@@ -71,20 +74,15 @@ class UsernameResolver {
    * manager recorded), so that nothing `knows` answered for the page is forgotten within it.
    */
   roomFor(users: number): void {
-    if (this.bounded && this.known.size + 2 * users >= RESOLVER_LIMIT) {
-      this.known.clear();
-      this.processed.clear();
-    }
+    if (this.bounded && this.known.size + 2 * users >= RESOLVER_LIMIT) this.known.clear();
   }
 
   record(sourceId: string, username: string | null): void {
     if (this.bounded && this.known.size >= RESOLVER_LIMIT) {
       // Forgotten: a user processed here without a link reads as "not known yet" and waits for the end of the read, where it is final.
       this.known.clear();
-      this.processed.clear();
     }
     this.known.set(sourceId, username);
-    this.processed.add(sourceId);
   }
 
   async prefill(links: Store['links'], connectorId: string, targetId: string, ids: string[]): Promise<void> {
@@ -106,10 +104,12 @@ class UsernameResolver {
   }
 
   lookup(sourceId: string): string | null | undefined {
-    if (this.known.has(sourceId)) return this.known.get(sourceId)!;
+    // One look-up: a known user's value is a string or null, never undefined.
+    const known = this.known.get(sourceId);
+    if (known !== undefined) return known;
     const digest = this.digests?.get(sourceId);
     if (digest) return digest.username;
-    return this.final || this.processed.has(sourceId) ? null : undefined;
+    return this.final ? null : undefined;
   }
 }
 
@@ -681,24 +681,28 @@ export class SyncEngine {
 
       // Fast path: a user whose source record and mapping are exactly as when it was last fully
       // synced is unchanged, known without reading its link, mapping or planning it.
-      const fingerprints = new Map<string, string>();
+      // By index: only the slow users' are kept (the link they write), the others are compared and dropped.
+      const fingerprints: Array<string | undefined> = new Array(users.length);
       const outcomes: Array<UserOutcome | undefined> = new Array(users.length);
       const slow: number[] = [];
+      const unknownHere = rc.unresolved.get(t.config.id);
       for (let i = 0; i < users.length; i++) {
         const user = users[i]!;
         // Its manager (named by a key) may still come in this read: decided at the end of it.
-        if (rc.keyWaiting.has(user.id) && !resolver.final) {
+        if (rc.keyWaiting.size > 0 && rc.keyWaiting.has(user.id) && !resolver.final) {
           defer(rc, user, t.config.id);
           continue;
         }
         const fp = this.fingerprint(user, t, resolver);
-        if (fp) fingerprints.set(user.id, fp);
         const digest = digests?.get(user.id);
-        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile && !rc.unresolved.get(t.config.id)?.has(user.id)) {
+        if (fp && digest && digest.fingerprint === fp && !digest.missing && !rc.req.reconcile && !unknownHere?.has(user.id)) {
           resolver.record(user.id, digest.username);
           // Quiet: a second look at a user this run already journaled (see pipeline).
           if (!quiet) outcomes[i] = { operation: 'unchanged', changes: [], matched: 'link', username: digest.username, wrote: false };
-        } else slow.push(i);
+        } else {
+          fingerprints[i] = fp;
+          slow.push(i);
+        }
       }
 
       const links = await this.store.links.getMany(connectorId, t.config.id, slow.map((i) => users[i]!.id));
@@ -790,7 +794,7 @@ export class SyncEngine {
           // A held deactivation is in step with the record as far as idsync may go: a full run does not
           // hold it again each time (nor after a rejection); a change of the record, or --reconcile, plans it again.
           const complete = ((outcome.operation === 'created' || outcome.operation === 'updated' || outcome.operation === 'unchanged') && !outcome.error && !held.has(i)) || (outcome.operation === 'quarantined' && heldDeactivations.has(i) && !held.has(i));
-          outcome.link.fingerprint = complete ? (fingerprints.get(user.id) ?? null) : null;
+          outcome.link.fingerprint = complete ? (fingerprints[i] ?? null) : null;
           // In step again: the cleanup is undone, its state goes (kept while anything failed).
           if (complete && outcome.link.cleanup) {
             outcome.link.cleanup = null;

@@ -35,35 +35,42 @@ export class ManagerCache {
  * holds them to the end of the read and attaches their views again then (engine.resolvePending).
  */
 export async function attachManagerViews(shadow: ShadowRepo, connectorId: string, users: SourceUser[], batch: ReadonlyMap<string, ShadowRecord>, fields: readonly string[] | null, cache: ManagerCache): Promise<string[]> {
-  const withRef = users.filter((u) => u.manager !== undefined);
   const unresolved: string[] = [];
-  if (withRef.length === 0) return unresolved;
-  const byKey = new Map<string, string>();
-  const keyed = withRef.filter((u) => u.manager && 'key' in u.manager);
-  for (const type of new Set(keyed.map((u) => (u.manager as { key: 'dn' | 'email' | 'username' }).key))) {
-    const values = keyed.filter((u) => (u.manager as { key: string }).key === type).map((u) => (u.manager as { value: string }).value);
-    for (const [v, id] of await shadow.resolveKeys(connectorId, type, values)) byKey.set(`${type}\u0000${v}`, id);
-  }
-  const idOf = (u: SourceUser): string | undefined => {
+  // This runs for every user of a full read: one pass for the references, one Map look-up per
+  // manager id, no intermediate arrays when (as with Entra) every reference names an id.
+  let keyed: Map<'dn' | 'email' | 'username', string[]> | undefined;
+  for (const u of users) {
     const m = u.manager;
-    if (!m) return undefined;
-    return 'id' in m ? m.id : byKey.get(`${m.key}\u0000${m.value.toLowerCase()}`);
-  };
-  const ids = withRef.map(idOf).filter((id): id is string => !!id && !batch.has(id) && cache.get(id) === undefined);
-  if (ids.length > 0) {
-    const rows = await shadow.getMany(connectorId, ids);
-    for (const id of ids) {
+    if (m && 'key' in m) {
+      keyed ??= new Map();
+      (keyed.get(m.key) ?? keyed.set(m.key, []).get(m.key)!).push(m.value);
+    }
+  }
+  const byKey = new Map<string, string>();
+  if (keyed) for (const [type, values] of keyed) for (const [v, id] of await shadow.resolveKeys(connectorId, type, values)) byKey.set(`${type}\u0000${v}`, id);
+  const idOf = (m: NonNullable<SourceUser['manager']>): string | undefined => ('id' in m ? m.id : byKey.get(`${m.key}\u0000${m.value.toLowerCase()}`));
+  // Managers neither in this batch nor cached: read from the shadow in one query.
+  let missing: Set<string> | undefined;
+  for (const u of users) {
+    if (!u.manager) continue;
+    const id = idOf(u.manager);
+    if (id && !batch.has(id) && cache.get(id) === undefined) (missing ??= new Set()).add(id);
+  }
+  if (missing) {
+    const rows = await shadow.getMany(connectorId, [...missing]);
+    for (const id of missing) {
       const row = rows.get(id);
       cache.set(id, row?.tombstone === 'deleted' || row?.tombstone === 'soft-deleted' ? GONE : (row?.record?.attrs ?? null));
     }
   }
-  for (const u of withRef) {
-    const m = u.manager!;
+  for (const u of users) {
+    const m = u.manager;
+    if (m === undefined) continue;
     if (m === null) {
       u.attrs.manager = null;
       continue;
     }
-    const id = idOf(u);
+    const id = idOf(m);
     if (!id) unresolved.push(u.id);
     const known = id ? (batch.get(id)?.attrs ?? cache.get(id) ?? null) : null;
     if (known === GONE) {

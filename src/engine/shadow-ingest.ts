@@ -60,16 +60,18 @@ export class ShadowIngest {
     const now = new Date().toISOString();
     const rows: ShadowRow[] = [];
     const outsideIds: string[] = [];
-    const put = (id: string, row: Omit<ShadowRow, 'sourceId' | 'pending' | 'tombstoneAt'>, prev: ShadowDigest | undefined): boolean => {
-      const changed = !prev || prev.fingerprint !== row.fingerprint;
+    // The row's parts as arguments, not an object: most users of a full read are unchanged, and
+    // only a changed one needs a row.
+    const put = (id: string, record: ShadowRecord | null, fingerprint: string, managerId: string | null, tombstone: TombstoneReason | null, prev: ShadowDigest | undefined): boolean => {
+      const changed = !prev || prev.fingerprint !== fingerprint;
       if (changed) {
-        rows.push({ ...row, sourceId: id, pending: true, tombstoneAt: row.tombstone ? now : null });
+        rows.push({ sourceId: id, record, fingerprint, managerId, tombstone, pending: true, tombstoneAt: tombstone ? now : null });
         // A user returned twice in the batch compares with what the first return wrote.
-        known.set(id, { fingerprint: row.fingerprint, tombstone: row.tombstone, pending: true, rowNo: prev?.rowNo });
+        known.set(id, { fingerprint, tombstone, pending: true, rowNo: prev?.rowNo });
       }
-      const owed = changed || !!prev?.pending || this.opts.carried.has(id);
+      const carried = this.opts.carried.size > 0 && this.opts.carried.delete(id);
+      const owed = changed || !!prev?.pending || carried;
       if (owed && this.opts.write) out.owed.push(id);
-      this.opts.carried.delete(id);
       return owed;
     };
 
@@ -82,7 +84,7 @@ export class ShadowIngest {
       const managerId = managerRefId(u) ?? (u.manager && 'key' in u.manager ? (byKey.get(`${u.manager.key}\u0000${u.manager.value.toLowerCase()}`) ?? null) : null);
       const fingerprint = shadowFingerprint(record, tombstone, managerId);
       if (!tombstone) noteRecordFingerprint(u, fingerprint);
-      const owed = put(u.id, { record, fingerprint, managerId, tombstone }, prev);
+      const owed = put(u.id, record, fingerprint, managerId, tombstone, prev);
       if (outside) {
         outsideIds.push(u.id);
         if (owed || projectAll) out.gone.push({ sourceId: u.id, reason: 'out-of-scope', detail: outside });
@@ -95,7 +97,7 @@ export class ShadowIngest {
     }
     for (const r of batch.removed) {
       const prev = known.get(r.id);
-      const owed = put(r.id, { record: null, fingerprint: shadowFingerprint(null, r.reason), managerId: null, tombstone: r.reason }, prev);
+      const owed = put(r.id, null, shadowFingerprint(null, r.reason), null, r.reason, prev);
       if (owed || projectAll) out.gone.push({ sourceId: r.id, reason: r.reason });
       // A deleted manager is no manager any more: its reports are projected again (manager-view.ts).
       if (prev && !prev.tombstone && (r.reason === 'deleted' || r.reason === 'soft-deleted')) out.changedRecords.push(r.id);

@@ -289,21 +289,20 @@ export class EntraSource implements SourceConnector {
 
   /** Sets `groups`, drops users that vanished meanwhile and, with required groups, non-members. */
   private async applyMemberships(users: SourceUser[], plan: MembershipPlan): Promise<SourceUser[]> {
-    let memberships: Memberships;
+    let memberships: Memberships | undefined;
     if (plan.strategy === 'perUser') {
       try {
         memberships = await plan.reader.forUsers(users.map((u) => u.id));
       } catch (e) {
         throw explainGraphError(e, 'read group memberships', GROUPS_PERMISSION);
       }
-    } else {
-      // Absent from every member list: in no (listed) group.
-      memberships = new Map(users.map((u) => [u.id, plan.byUser.get(u.id) ?? []]));
     }
+    const byUser = plan.strategy === 'perGroup' ? plan.byUser : undefined;
     const required = this.requiredGroups.map((g) => g.toLowerCase());
     const out: SourceUser[] = [];
     for (const u of users) {
-      const groups = memberships.get(u.id);
+      // Per group: absent from every member list is in no (listed) group; asked of the index directly, no Map per page.
+      const groups = byUser ? (byUser.get(u.id) ?? []) : memberships!.get(u.id);
       if (groups === null) continue; // deleted between the user page and the memberOf request
       if (groups === undefined) throw new IdsyncError('INTERNAL', `group memberships of user ${u.id} were not read`);
       if (required.length && !groups.some((g) => required.includes(g.toLowerCase())) && !plan.requiredOutside?.has(u.id)) continue;
