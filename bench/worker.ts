@@ -9,6 +9,7 @@
 // Graph tenant, and every LDAP search it starts is written to ldapRecordFile for the LDAP floor.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
+import { applyHeapGrowth } from '../src/core/heap-growth.ts';
 import type { SuiteInfo } from '../emulators/launch.ts';
 import { Store } from '../src/store/index.ts';
 import { SyncEngine } from '../src/engine/engine.ts';
@@ -30,6 +31,10 @@ interface Job {
   ldapRecordFile?: string;
 }
 
+// The heap setting `idsync sync` / `idsync serve` apply (bin/idsync.mjs), from the same function, so
+// the worker's peak RSS is the product's; V8 flags given to the worker (IDSYNC_BENCH_NODE_FLAGS,
+// IDSYNC_BENCH_NOCHANGE_FLAGS) win over it as an administrator's NODE_OPTIONS would.
+const heapGrowth = applyHeapGrowth();
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
 // Recording must not distort what it measures: requests are kept as compact lines written in
 // large chunks, and each origin's headers (the same on every request) are written once at the
@@ -142,6 +147,8 @@ if (job.scenario === 'seed') {
 result.peakRssMb = process.resourceUsage().maxRSS / 1024;
 sample();
 result.memory = peaks;
+// Which heap growth the worker ran with: idsync's flag, or none when given V8 flags decided.
+result.heapGrowth = heapGrowth ?? 'V8 flags given to the worker';
 await store.close();
 flush();
 closeSync(fd);
