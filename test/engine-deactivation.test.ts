@@ -98,4 +98,27 @@ describe('deactivations count against the deletion safety in every run kind', ()
     assert.equal(active('Carl Coder'), true, 'Carl still active');
     assert.equal(one.user?.targets[0]?.operation, 'quarantined', "the user's report says held");
   });
+
+  test('removals held by an open quarantine of the hour count: the next slice is held too, and no longer once approved', async () => {
+    const ds = memoryDataset('deactivation', NAMES.map((n, i) => person(`u-${i}`, n)));
+    const c = connector(jira.url);
+    assert.equal((await engine.run({ connector: c, kind: 'full', trigger: 'cli' })).run.status, 'succeeded');
+    for (const i of [0, 1, 2]) ds.edit(`u-${i}`, { accountEnabled: false });
+    const first = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
+    assert.equal(first.run.status, 'partial', first.run.error ?? '');
+    assert.equal(first.run.counts.quarantined, 3, 'the burst of 3 held');
+    // One more a few minutes later: alone under the threshold (2), with the 3 held over it.
+    ds.edit('u-3', { accountEnabled: false });
+    const second = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
+    assert.equal(second.run.status, 'partial', second.run.error ?? '');
+    assert.match(second.run.quarantine?.message ?? '', /4 of the 6 users linked in target 'jira' \(1 deactivation in this run, 3 held by its open quarantines of the last 60 minutes\)/, second.run.quarantine?.message);
+    assert.equal(active('Dana Ops'), true, 'the next slice is held, not written');
+    // Approved (an administrator accepted them): done by the approval runs, which do not count.
+    for (const q of [first.run.quarantine!.id, second.run.quarantine!.id]) assert.equal((await engine.approveQuarantine({ connector: c, quarantineId: q, by: 'admin', trigger: 'cli' })).run.status, 'succeeded');
+    assert.deepEqual(NAMES.slice(0, 4).map(active), [false, false, false, false], 'the four approved removals done');
+    ds.edit('u-4', { accountEnabled: false });
+    const third = await engine.run({ connector: c, kind: 'full', trigger: 'cli' });
+    assert.equal(third.run.status, 'succeeded', third.run.quarantine?.message ?? third.run.error ?? '');
+    assert.equal(active('Eve Admin'), false, 'a single removal after the approval goes through');
+  });
 });

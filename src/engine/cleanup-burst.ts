@@ -8,12 +8,20 @@
 // by one threshold. Group memberships go the same way, per group: the group-removal guard
 // (group-removal-guard.ts) counts the members the recent runs' mapped writes removed from a group
 // (counts `groupsRemoved`, journal.ts) with this run's removals from it. Approvals of a
-// quarantine (runs of kind `cleanup`) do not count: an administrator accepted those.
+// quarantine (runs of kind `cleanup`) do not count: an administrator accepted those. Account
+// removals still held by the connector's open quarantines of the window do count
+// (HELD_REMOVAL_STEPS, QuarantineRepo.heldRemovalsSince): a mass removal held at 09:00 is a burst
+// under way, so more of it at 09:20 is held too instead of passing in slices under the threshold;
+// once the quarantine is approved or rejected, its users no longer count.
 // The window is wall-clock time, as runs' startedAt is (not the engine's injectable clock).
 import type { RunRecord } from '../store/runs.ts';
+import { DAMAGING_STEPS } from './cleanup-policy.ts';
 
 /** How far back earlier cleanups count towards the threshold. */
 export const BURST_WINDOW_MS = 60 * 60 * 1000;
+
+/** The planned steps of a held quarantine row that are account removals (the cleanup's damaging steps and the mapping's deactivation; not `keep`, nor a group removal). */
+export const HELD_REMOVAL_STEPS: readonly string[] = [...DAMAGING_STEPS, 'deactivate'];
 
 interface RunLister {
   list(opts: { connectorId?: string; limit?: number; offset?: number }): Promise<RunRecord[]>;

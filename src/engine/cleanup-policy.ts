@@ -98,8 +98,11 @@ export function decideCleanup(input: CleanupInput): CleanupDecision {
 }
 
 /** The steps that change an account: what a quarantine holds back and its threshold counts. */
+/** The steps that take something away from the account (what the deletion safety counts). */
+export const DAMAGING_STEPS: readonly CleanupStep[] = ['disable', 'removeAccess', 'anonymise', 'delete'];
+
 export function isDamaging(step: CleanupStep): boolean {
-  return step === 'disable' || step === 'removeAccess' || step === 'anonymise' || step === 'delete';
+  return DAMAGING_STEPS.includes(step);
 }
 
 /** The deterministic pseudonym of an anonymised account: the same for the same person, nothing of them in it. */

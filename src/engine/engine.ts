@@ -41,7 +41,7 @@ import { ShadowIngest, type Gone } from './shadow-ingest.ts';
 import { SeenMarks } from './seen-marks.ts';
 import { GroupIngest } from './group-ingest.ts';
 import { ManagerCache, attachManagerViews } from './manager-view.ts';
-import { BURST_WINDOW_MS, recentGroupRemovals, recentRemovals } from './cleanup-burst.ts';
+import { BURST_WINDOW_MS, HELD_REMOVAL_STEPS, recentGroupRemovals, recentRemovals } from './cleanup-burst.ts';
 import { noteRecordFingerprint, recordFingerprintOf, shadowFingerprint, userOf } from './shadow-record.ts';
 import type { QuarantineUser } from '../store/quarantine.ts';
 import { notFound as quarantineNotFound } from '../store/quarantine.ts';
@@ -513,6 +513,8 @@ export class SyncEngine {
     // The threshold: accounts removed in one target (the cleanup's and the mapping's deactivations), against its linked users.
     const over: string[] = [];
     let anyDeactivation = false;
+    // Removals held by open quarantines of the window count too (their quarantine's time is the engine's clock, as it was stored).
+    const heldOpen = rc.req.dryRun ? new Map<string, number>() : await this.store.quarantines.heldRemovalsSince(connectorId, new Date(now.getTime() - BURST_WINDOW_MS).toISOString(), HELD_REMOVAL_STEPS);
     for (const t of runtime.targets) {
       const plans = planned.find(([x]) => x === t)?.[1] ?? [];
       const cleaning = plans.filter((p) => isDamaging(p.decision.step)).length;
@@ -521,13 +523,17 @@ export class SyncEngine {
       if (now_ === 0) continue;
       if (deactivating > 0) anyDeactivation = true;
       // A burst in slices (pushed DELETEs and PATCHes, incremental runs) counts as one: cleanup-burst.ts.
-      const before = rc.req.dryRun ? 0 : await recentRemovals(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
+      const recent = rc.req.dryRun ? 0 : await recentRemovals(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
+      const held = heldOpen.get(t.config.id) ?? 0;
+      const before = recent + held;
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
       const linked = await this.store.links.activeCount(connectorId, t.config.id);
       const parts = [...(cleaning > 0 && deactivating > 0 ? [plural(cleaning, 'cleanup')] : []), ...(deactivating > 0 ? [plural(deactivating, 'deactivation')] : [])];
       const thisRun = parts.length ? `${parts.join(' and ')} in this run` : `${now_} in this run`;
-      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${before > 0 ? ` (${thisRun}, ${before} by the connector's runs of the last ${BURST_WINDOW_MS / 60_000} minutes)` : parts.length ? ` (${thisRun})` : ''}`);
+      const window = `${BURST_WINDOW_MS / 60_000} minutes`;
+      const earlier = [...(recent > 0 ? [`${recent} by the connector's runs of the last ${window}`] : []), ...(held > 0 ? [`${held} held by its open quarantines of the last ${window}`] : [])];
+      if (exceedsSafety(changing, linked, safety)) over.push(`${changing} of the ${linked} users linked in target '${t.config.id}'${earlier.length ? ` (${[thisRun, ...earlier].join(', ')})` : parts.length ? ` (${thisRun})` : ''}`);
     }
     if (over.length > 0) {
       const message = `the ${anyDeactivation ? 'account removals' : 'cleanup'} would change ${over.join(' and ')}, more than the safety threshold (${safety.maxUsers} users and ${safety.maxPercent}%) allows`;

@@ -118,6 +118,27 @@ export class QuarantineRepo {
     return out;
   }
 
+  /**
+   * Per target: the account removals (planned `steps`) still held by the connector's open
+   * quarantines stored since `since`: the deletion safety's burst counts them (cleanup-burst.ts),
+   * so a mass removal held at 09:00 is not followed by more of the same in slices at 09:20.
+   */
+  async heldRemovalsSince(connectorId: string, since: string, steps: readonly string[]): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('cleanup_quarantine_users as u')
+      .innerJoin('cleanup_quarantines as q', 'q.id', 'u.quarantine_id')
+      .select(['u.target_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('q.connector_id', '=', connectorId)
+      .where('q.status', '=', 'open')
+      .where('q.created_at', '>=', since)
+      .where('u.state', '=', 'held')
+      .where('u.reason', '!=', GROUP_REMOVAL)
+      .where('u.planned', 'in', [...steps])
+      .groupBy('u.target_id')
+      .execute();
+    return new Map(rows.map((r) => [r.target_id, Number(r.n)]));
+  }
+
   /** Per target and source id: the group removals held by open quarantines (quarantine id, groups kept). */
   async heldGroups(connectorId: string): Promise<Map<string, Map<string, Array<{ quarantineId: string; groups: string[] }>>>> {
     const out = new Map<string, Map<string, Array<{ quarantineId: string; groups: string[] }>>>();
