@@ -123,6 +123,17 @@ export interface ChangePage {
   complete?: true;
   /** With `complete`: the groups in scope, as on a full read's last page (UserPage.groupList). */
   groupList?: SourceGroup[];
+  /**
+   * The source's census of groups (a declared capability: sources that read every group in the
+   * connector's scope in a change round anyway): on the last page of a round from a checkpoint,
+   * with `query.groups`, the ids of every group in scope (the ids `groupList` uses), only when
+   * the read of them is known complete as a full listing's is (paged to its end as the
+   * provider's paging says, an early-looking end read again; a failure throws, it never gives a
+   * partial census). A group of the engine's shadow not among them is gone for the connector
+   * (deleted, or out of its group scope): its members lose it in this run
+   * (engine/group-ingest.ts, guarded as any removal). Absent: no group is taken for gone.
+   */
+  groupCensus?: string[];
 }
 
 /** A group as a group-centric read returns it. */

@@ -330,6 +330,11 @@ export class SyncEngine {
       await ingestAndProject(batch, batch.replayed ?? reader.projectAll ?? rc.exhaustive);
       if (batch.groupList) await groups.recordListing(batch.groupList);
       if (batch.groupChanges) groups.note(batch.groupChanges);
+      // The round's census of groups (last batch): groups it no longer lists leave their members below, as deletions do.
+      if (batch.groupCensus) {
+        const refused = await groups.noteCensus(batch.groupCensus, safety);
+        if (refused) rc.notice = joinNotice(rc.notice, refused);
+      }
       req.onProgress?.({ ...rc.progress });
       // Every target given up: reading on would only journal users nobody writes.
       if (runtime.targets.every((t) => breakerOf(rc, t).open)) failForStoppedTargets(rc);

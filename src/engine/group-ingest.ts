@@ -11,23 +11,25 @@ import type { ShadowRepo } from '../store/shadow.ts';
 import { groupFingerprint, type ShadowGroup } from '../store/shadow-groups.ts';
 import { userOf } from './shadow-record.ts';
 import { membersEntering, type EnteredGroup } from './group-entered.ts';
+import { exceedsSafety, type SafetyThreshold } from './read-guard.ts';
 
 /** Members rewritten per chunk handed to the engine. */
 const MEMBERS_PER_CHUNK = 500;
 
-/** A group whose name its members lose: renamed (`to`), or deleted or out of the group filter (`to` null). */
+/** A group whose name its members lose: renamed (`to`), or deleted, out of the group filter or missing from the census (`to` null). */
 interface NameChange {
   groupId: string;
   from: string;
   to: string | null;
   left?: boolean;
+  missing?: boolean;
 }
 
 export class GroupIngest {
   /** Ids the run's complete read listed (set by recordListing): the sweep tombstones the others. */
   private listed: Set<string> | undefined;
   /** The feed's group changes, merged by id (the last name, deleted or left the filter, or not), applied once the read ends. */
-  private readonly noted = new Map<string, { name?: string; deleted: boolean; left?: boolean }>();
+  private readonly noted = new Map<string, { name?: string; deleted: boolean; left?: boolean; missing?: boolean }>();
 
   constructor(
     private readonly shadow: ShadowRepo,
@@ -77,6 +79,33 @@ export class GroupIngest {
     }
   }
 
+  /**
+   * A change round's census of the groups in scope (ChangePage.groupCensus): a live group of the
+   * shadow that it does not list is gone for the connector (deleted, or out of its group scope:
+   * the census cannot tell which, so it is tombstoned `not-returned` as by a full read's sweep)
+   * and noted like a deletion the feed reported, so apply() takes its name from its members in
+   * this run. A census that lists no group while the shadow holds some, or that would take more
+   * groups than the safety threshold allows (read-guard.ts: more than maxUsers and maxPercent %
+   * of the live groups), looks like a bad read, not a change: nothing is noted, and the returned
+   * text says why (for the run's notice); the next full sync decides.
+   */
+  async noteCensus(ids: readonly string[], safety: SafetyThreshold): Promise<string | undefined> {
+    const listed = new Set(ids);
+    const live = [...(await this.shadow.groups.all(this.connectorId)).values()].filter((g) => !g.tombstone);
+    const missing = live.filter((g) => !listed.has(g.groupId));
+    if (missing.length === 0) return undefined;
+    if (listed.size === 0) return `the identity provider's census of groups listed none while idsync knows ${live.length}: no group is taken for gone (the next full sync decides)`;
+    if (exceedsSafety(missing.length, live.length, safety)) {
+      return `the identity provider's census of groups left out ${missing.length} of the ${live.length} groups idsync knows, more than the safety threshold (${safety.maxUsers} and ${safety.maxPercent}%) allows: no group is taken for gone (the next full sync decides)`;
+    }
+    for (const g of missing) {
+      const n = this.noted.get(g.groupId) ?? { deleted: false };
+      n.missing = true;
+      this.noted.set(g.groupId, n);
+    }
+    return undefined;
+  }
+
   get hasChanges(): boolean {
     return this.noted.size > 0;
   }
@@ -97,11 +126,12 @@ export class GroupIngest {
     const entering: EnteredGroup[] = [];
     for (const [groupId, n] of this.noted) {
       const prev = known.get(groupId);
-      if (n.deleted || n.left) {
+      if (n.deleted || n.left || n.missing) {
         // A group the shadow never knew by name: nobody carries a name of it that it could tell.
         if (!prev || prev.tombstone) continue;
-        changes.push({ groupId, from: prev.name, to: null, ...(n.left ? { left: true } : {}) });
-        rows.push({ groupId, name: prev.name, tombstone: n.left ? 'not-returned' : 'deleted', tombstoneAt: now });
+        const kind = n.deleted ? {} : n.left ? { left: true } : { missing: true };
+        changes.push({ groupId, from: prev.name, to: null, ...kind });
+        rows.push({ groupId, name: prev.name, tombstone: n.deleted ? 'deleted' : 'not-returned', tombstoneAt: now });
         continue;
       }
       if (n.name === undefined || (prev && !prev.tombstone && prev.name === n.name)) continue;
@@ -113,7 +143,7 @@ export class GroupIngest {
     for (const c of changes) {
       const why = await this.unclear(c, changes);
       if (why) {
-        tell(`group '${c.from}' was ${c.to === null ? 'deleted' : `renamed '${c.to}'`} in the identity provider, but ${why}: its members follow at the next full sync`);
+        tell(`group '${c.from}' ${c.missing ? 'is no longer listed by the identity provider' : `was ${c.to === null ? 'deleted' : `renamed '${c.to}'`} in the identity provider`}, but ${why}: its members follow at the next full sync`);
         continue;
       }
       let members = 0;
@@ -136,7 +166,7 @@ export class GroupIngest {
       const followed = members > 0
         ? `${members} member${members === 1 ? '' : 's'} ${c.to === null ? 'lost it' : 'carry the new name'}`
         : `no member still carried ${c.to === null ? 'it' : 'the old name'} (members read in this run came with the provider's current groups)`;
-      tell(`group '${c.from}' ${c.left ? 'was renamed out of the connector\'s groupFilter' : c.to === null ? 'was deleted in the identity provider' : `was renamed '${c.to}' in the identity provider`}: ${followed}`);
+      tell(`group '${c.from}' ${c.left ? 'was renamed out of the connector\'s groupFilter' : c.missing ? 'is no longer among the identity provider\'s groups in the connector\'s scope (deleted, or moved out of it)' : c.to === null ? 'was deleted in the identity provider' : `was renamed '${c.to}' in the identity provider`}: ${followed}`);
     }
     // New to the connector (renamed into its groupFilter, or created): its members, read from the source, get it.
     for (const g of entering) yield* membersEntering(this.shadow, this.connectorId, g, this.membersOf!, tell);

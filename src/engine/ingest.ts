@@ -25,6 +25,8 @@ export interface IngestBatch {
   groupList?: SourceGroup[];
   /** Group changes of an incremental read (renames, deletions, members): see engine/group-ingest.ts. */
   groupChanges?: GroupChange[];
+  /** Last batch of a round from a checkpoint, from sources that take it: every group id in scope (ChangePage.groupCensus). */
+  groupCensus?: string[];
   /** Users replayed from the shadow (shadowReplay), not read: projected all, not counted as read, not marked returned. */
   replayed?: true;
 }
@@ -222,5 +224,7 @@ function batchOf(page: ChangePage, fromCheckpoint: boolean): IngestBatch {
   const batch: IngestBatch = { users: page.users, removed: page.removed, complete, checkpoint: page.checkpoint };
   if (complete && page.groupList) batch.groupList = page.groupList;
   if (page.groups?.length) batch.groupChanges = page.groups;
+  // A seeding round's complete listing has its group list (and the sweep) instead.
+  if (fromCheckpoint && page.groupCensus) batch.groupCensus = page.groupCensus;
   return batch;
 }

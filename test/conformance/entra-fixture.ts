@@ -105,6 +105,7 @@ export async function entraFixture(opts: { filter?: keyof typeof FILTERS } = {})
     addMember: async (groupId, userId) => void (await control(`/groups/${groupId}/members`, 'POST', { add: [userId] })),
     removeMember: async (groupId, userId) => void (await control(`/groups/${groupId}/members`, 'POST', { remove: [userId] })),
     renameGroup: async (groupId, name) => void (await control(`/groups/${groupId}`, 'PATCH', { displayName: name })),
+    deleteGroup: async (groupId) => void (await control(`/groups/${groupId}`, 'DELETE')),
     async deleteUser(id, how) {
       // Soft: into deleted items (delta: @removed "changed"); hard: permanently (delta: "deleted").
       if (how === 'soft') await control(`/users/${id}/soft-delete`);

@@ -141,6 +141,10 @@ export async function ldapFixture(): Promise<LdapFixture> {
       await (await adminClient()).modifyDN(dn, rdn);
       slapd.names.groupDn.set(groupId, `${rdn},${slapd.layout.groupsDn}`);
     },
+    async deleteGroup(groupId) {
+      // A plain delete: OpenLDAP keeps no trace of it (memberof-refint drops it from the members' memberOf).
+      await (await adminClient()).del(groupDnOf(groupId));
+    },
     async deleteUser(id) {
       // Either way a plain delete: LDAP has nothing like deleted items.
       await (await adminClient()).del(dnOf(id));

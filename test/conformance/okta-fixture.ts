@@ -96,6 +96,7 @@ export async function oktaFixture(): Promise<OktaFixture> {
       await control(`/users/${id}/manager`, 'PUT', { managerId });
     },
     renameGroup: async (groupId, name) => void (await control(`/groups/${groupId}`, 'PATCH', { name })),
+    deleteGroup: async (groupId) => void (await control(`/groups/${groupId}`, 'DELETE')),
     async deleteUser(id, how) {
       // Soft: deactivated (DEPROVISIONED, restorable); hard: deactivated and then deleted, as Okta does it.
       await control(`/users/${id}`, 'DELETE');

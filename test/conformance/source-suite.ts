@@ -38,7 +38,10 @@
 // - groupList: a complete read with groups lists every group in scope (stable ids, the names the
 //   users' records carry), on its last page only; a failed read and a read without groups list
 //   none; a seeding round lists them too; a group renamed with no member change reaches
-//   changes() (ChangePage.groups under the new name, or its members re-read with it);
+//   changes() (ChangePage.groups under the new name, or its members re-read with it); a group
+//   deleted reaches changes() (ChangePage.groups `deleted`, or left out of the round's
+//   groupCensus, which when given is on the last page only, lists exactly the groups in scope,
+//   and never comes from a round that fails);
 // - listGroups(): each group once with its members; searchUsers(); test().
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,7 +149,9 @@ export type Capability =
   /** The complete last page of a read with groups lists the groups in scope (UserPage.groupList). */
   | 'groupList'
   /** changes() tells a group renamed with no member change (ChangePage.groups, or its members re-read). */
-  | 'groupRename';
+  | 'groupRename'
+  /** changes() tells a group deleted with no member change (ChangePage.groups `deleted`, or the round's groupCensus leaves it out). */
+  | 'groupDeletion';
 
 export interface SourceFixture {
   /** A source against the backing directory, configured as `setup` says (fast retries). */
@@ -180,6 +185,8 @@ export interface SourceFixture {
   removeMember?(groupId: string, userId: string): Promise<void>;
   /** Renames a group in the backing directory (its id stays, its members too). */
   renameGroup?(groupId: string, name: string): Promise<void>;
+  /** Deletes a group in the backing directory (its members stay, they only lose it). */
+  deleteGroup?(groupId: string): Promise<void>;
   /** `soft`: restorable (deleted items); `hard`: gone for good. */
   deleteUser(userId: string, how: 'soft' | 'hard'): Promise<void>;
   fault?(spec: FaultSpec): Promise<void>;
@@ -203,6 +210,7 @@ const DRIVEN_BY: Partial<Record<Capability, Array<keyof SourceFixture>>> = {
   setManager: ['setManager'],
   groupMembership: ['addMember', 'removeMember'],
   groupRename: ['renameGroup'],
+  groupDeletion: ['deleteGroup'],
   expireCheckpoint: ['expireCheckpoints'],
 };
 
@@ -913,6 +921,48 @@ export function runSourceConformance(name: string, makeFixture: () => Promise<So
       }
       const calm = await readChanges(s, round.checkpoint, query);
       assert.ok(!calm.pages.flatMap((p) => p.groups ?? []).some((g) => g.id === group.id && g.name !== renamed), 'the next round tells no other name');
+    });
+
+    /** A round's census of groups (ChangePage.groupCensus), when it gives one: on its last page only, each id once. */
+    const censusOf = (round: Changes, what: string): string[] | undefined => {
+      assert.ok(round.pages.slice(0, -1).every((p) => p.groupCensus === undefined), `${what}: only the last page carries groupCensus`);
+      const census = round.pages.at(-1)?.groupCensus;
+      if (census === undefined) return undefined;
+      assert.deepEqual(census.filter((id, i) => census.indexOf(id) !== i), [], `${what}: no group twice in the census`);
+      return sorted(census);
+    };
+
+    test('changes: a group deleted with no member change is told, by a deletion or by the round\'s census', async (t) => {
+      if (!needs(t, 'changes', 'groups', 'groupDeletion')) return;
+      const query = q({ groups: true });
+      const s = changesOf(f.source());
+      const seed = await readChanges(s, null, query);
+      const calm = await readChanges(s, seed.checkpoint, query);
+      const before = censusOf(calm, 'a round with no change');
+      if (before) assert.deepEqual(before, sortIds(dir.groups), 'a census lists every group in scope, by the ids groupList uses');
+      const userIds = new Set(dir.users.map((u) => u.id));
+      const group = dir.groups.find((g) => g.members.some((m) => userIds.has(m)));
+      assert.ok(group, 'a group with user members');
+      await f.deleteGroup!(group.id);
+      const round = await readChanges(s, calm.checkpoint, query);
+      const told = round.pages.flatMap((p) => p.groups ?? []).some((g) => g.id === group.id && (g.deleted === true || g.left === true));
+      const census = censusOf(round, 'the round after the deletion');
+      if (census) assert.deepEqual(census, sortIds(dir.groups.filter((g) => g.id !== group.id)), 'the census lists every other group in scope, and not the deleted one');
+      assert.ok(told || census !== undefined, 'the deletion is told: ChangePage.groups says deleted, or the census leaves the group out');
+    });
+
+    test('changes: a round that fails carries no census of groups', async (t) => {
+      if (!needs(t, 'changes', 'groups', 'groupDeletion', 'faults')) return;
+      const query = q({ groups: true });
+      const s = changesOf(f.source());
+      const seed = await readChanges(s, null, query);
+      await f.fault!({ kind: 'server-error', where: 'all', times: 'always' });
+      const seen: ChangePage[] = [];
+      await failure(async () => {
+        for await (const p of s.changes!(seed.checkpoint, query)) seen.push(p);
+      }, 'a round whose requests fail');
+      assert.ok(seen.every((p) => p.groupCensus === undefined && p.checkpoint === undefined), 'no page carried a census or a checkpoint');
+      await assertFaultsBit();
     });
 
     // ------------------------------------------------------------ listGroups(), searchUsers(), test()

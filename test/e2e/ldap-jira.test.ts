@@ -241,6 +241,79 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
     assert.equal(jira.stats.writes, 0);
   });
 
+  test('a group deleted in the directory: a census that fails or comes back short removes nothing and says why; the next incremental run takes it from its members in Jira; a no-change run writes nothing', async () => {
+    const incremental = () => engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    const seed = await incremental();
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    // A department group nested in no other (its members lose its name alone), under the removal guard's threshold.
+    const group = org.groups.find((x) => x.displayName.startsWith('dept-') && !org.groups.some((o) => o.members.includes(x.id)) && org.users.filter((u) => x.members.includes(u.id)).length >= 2 && x.members.length <= 20);
+    assert.ok(group, 'the org has a department group nested in no other');
+    const members = org.users.filter((u) => group.members.includes(u.id));
+    const inJira = (u: OrgUser) => jira.inspect(username(u))!.groups.includes(group.displayName);
+    assert.ok(members.every(inJira), 'its members start in it in Jira');
+
+    // No change: nothing written, and the census costs no search of its own (the round's group index is it).
+    jira.resetStats();
+    const searches = slapd.proxy!.searches.length;
+    const calm = await incremental();
+    assert.equal(calm.run.status, 'succeeded', calm.run.error ?? '');
+    assert.equal(calm.run.counts.usersWritten, 0);
+    assert.equal(jira.stats.writes, 0, 'a no-change run writes nothing to Jira');
+    const calmSearches = slapd.proxy!.searches.length - searches;
+    console.log(`[census] LDAP no-change incremental run: ${calmSearches} searches`);
+
+    const admin = await slapd.adminClient();
+    try {
+      await admin.del(slapd.names.groupDn.get(group.id)!);
+    } finally {
+      await admin.unbind();
+    }
+    const live = () => shadowGroups().then((m) => m.get(group.id)?.tombstone === null);
+
+    // The group search failing (every try): the run fails and says so; nobody loses the group.
+    slapd.proxy!.faults.push({ kind: 'unavailable', where: 'all', baseEndsWith: slapd.layout.groupsDn, times: Infinity });
+    const failed = await incremental();
+    slapd.proxy!.faults.length = 0;
+    assert.equal(failed.run.status, 'failed');
+    assert.match(failed.run.error ?? '', /unavailable/);
+    assert.ok(members.every(inJira), 'a failed census removed nobody from the group');
+    assert.ok(await live(), 'the group is not tombstoned');
+
+    // The group search cut short as if it had ended (every page after the first answers "end of
+    // paging", the re-read too): a census of 50 of the 139 groups is refused, said in the notice.
+    slapd.proxy!.faults.push({ kind: 'end-of-paging', where: 'later-pages', baseEndsWith: slapd.layout.groupsDn, times: Infinity });
+    const short = await incremental();
+    slapd.proxy!.faults.length = 0;
+    assert.equal(short.run.status, 'succeeded', short.run.error ?? '');
+    assert.match(short.run.notice ?? '', /census of groups left out \d+ of the 139 groups .* no group is taken for gone/);
+    assert.equal(short.run.counts.usersWritten, 0, 'nothing written');
+    assert.ok(members.every(inJira), 'a short census removed nobody from the group');
+    assert.ok(await live(), 'the group is not tombstoned');
+
+    // Complete again: the group is gone from the census, its members leave it in Jira in this run.
+    jira.resetStats();
+    const r = await incremental();
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.read, 0, 'nobody re-read: the deletion moved no user entry');
+    assert.equal(r.run.counts.updated, members.length, r.run.notice ?? '');
+    for (const u of members) {
+      const groups = jira.inspect(username(u))!.groups;
+      assert.deepEqual(groups.filter((g) => g !== JIRA_DEFAULT_GROUP).sort(), expectedGroups(u).filter((g) => g !== group.displayName), `${username(u)}: only the deleted group left`);
+    }
+    assert.match(r.run.notice ?? '', new RegExp(`group '${group.displayName}' is no longer among the identity provider's groups .*: ${members.length} members lost it`));
+    const row = (await shadowGroups()).get(group.id);
+    assert.deepEqual([row?.tombstone, row?.name], ['not-returned', group.displayName], 'tombstoned as a full read\'s sweep does');
+
+    // Converged: nothing written, and no more searches than before the deletion.
+    jira.resetStats();
+    const before = slapd.proxy!.searches.length;
+    const again = await incremental();
+    assert.equal(again.run.status, 'succeeded', again.run.error ?? '');
+    assert.equal(again.run.counts.usersWritten, 0);
+    assert.equal(jira.stats.writes, 0);
+    assert.equal(slapd.proxy!.searches.length - before, calmSearches, 'a no-change run makes the same searches as before');
+  });
+
   test('full syncs: a failed read tombstones no group; the next complete one tombstones the group it no longer lists', async () => {
     assert.equal((await sync()).run.status, 'succeeded');
     // A group the mapping leaves out of Jira, with no groups among its members.

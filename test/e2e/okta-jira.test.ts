@@ -262,6 +262,73 @@ describe('Okta → Jira DC end to end', () => {
     assert.equal(jira.stats.writes, 0);
   });
 
+  test('a group deleted in Okta: a census that fails or comes back empty removes nothing and says why; the next incremental run takes it from its members in Jira; a no-change run writes nothing', async () => {
+    const incremental = () => engine.run({ connector: connector(), kind: 'incremental', trigger: 'cli' });
+    const seed = await incremental();
+    assert.equal(seed.run.status, 'succeeded', seed.run.error ?? '');
+    // At most 20 members (the safety threshold's default): a bigger group's removals are held for approval.
+    const group = okta.directory.sortedGroups().find((g) => g.profile.name.startsWith('dept-') && g.members.length >= 2 && g.members.length <= 20);
+    assert.ok(group, 'a department group with members');
+    const name = group.profile.name;
+    const members = org().users.filter((u) => group.members.includes(okta.directory.idOf(u.id)));
+    const inJira = (u: OrgUser) => jira.inspect(expectedUsername(u))!.groups.includes(name);
+    assert.ok(members.every(inJira), 'its members start in it in Jira');
+    const shadow = () => t!.store.shadow.groups.all(CONNECTOR);
+    const live = async () => (await shadow()).get(group.id)?.tombstone === null;
+
+    // No change: nothing written; the requests it makes (the census is the groups listing the round made anyway).
+    jira.resetStats();
+    okta.resetStats();
+    const calm = await incremental();
+    assert.equal(calm.run.status, 'succeeded', calm.run.error ?? '');
+    assert.equal(calm.run.counts.usersWritten, 0);
+    assert.equal(jira.stats.writes, 0, 'a no-change run writes nothing to Jira');
+    const calmRequests = okta.stats.requests;
+    console.log(`[census] Okta no-change incremental run: ${calmRequests} requests ${JSON.stringify(okta.stats.byRoute)}`);
+
+    await control(`/groups/${group.id}`, 'DELETE');
+
+    // The listing failing part-way (its confirming read answers 500, retries included): the run fails, nobody loses the group.
+    okta.setFaults({ script: [{ method: 'GET', pattern: '^/api/v1/groups\\?', status: 500, skip: 1, times: 1000 }] });
+    const failed = await incremental();
+    okta.setFaults({ script: [] });
+    assert.equal(failed.run.status, 'failed');
+    assert.match(failed.run.error ?? '', /Okta answered 500/);
+    assert.ok(members.every(inJira), 'a failed census removed nobody from the group');
+    assert.ok(await live(), 'the group is not tombstoned');
+
+    // The listing answered empty (a list that claims to end, the re-read too): refused, said in the notice.
+    okta.setFaults({ script: [{ method: 'GET', pattern: '^/api/v1/groups\\?', answer: 'empty-page', times: 1000 }] });
+    const empty = await incremental();
+    okta.setFaults({ script: [] });
+    assert.equal(empty.run.status, 'succeeded', empty.run.error ?? '');
+    assert.match(empty.run.notice ?? '', /census of groups listed none while idsync knows \d+: no group is taken for gone/);
+    assert.equal(empty.run.counts.usersWritten, 0, 'nothing written');
+    assert.ok(members.every(inJira), 'an empty census removed nobody from the group');
+    assert.ok(await live(), 'the group is not tombstoned');
+
+    // Complete again: its members leave it in Jira in this run.
+    const r = await incremental();
+    assert.equal(r.run.status, 'succeeded', r.run.error ?? '');
+    assert.equal(r.run.counts.read, 0, "no user's lastUpdated moved: nobody was re-read");
+    assert.equal(r.run.counts.updated, members.length, r.run.notice ?? '');
+    for (const u of members) {
+      const groups = jira.inspect(expectedUsername(u))!.groups.filter((g) => g !== JIRA_DEFAULT_GROUP).sort();
+      assert.deepEqual(groups, expectedGroups(org(), u).filter((g) => g !== name), `${expectedUsername(u)}: only the deleted group left`);
+    }
+    assert.match(r.run.notice ?? '', new RegExp(`group '${name}' is no longer among the identity provider's groups .*: ${members.length} members lost it`));
+    const row = (await shadow()).get(group.id);
+    assert.deepEqual([row?.tombstone, row?.name], ['not-returned', name]);
+
+    // Converged: nothing written, the same requests as before the deletion.
+    jira.resetStats();
+    okta.resetStats();
+    const again = await incremental();
+    assert.equal(again.run.counts.usersWritten, 0);
+    assert.equal(jira.stats.writes, 0);
+    assert.equal(okta.stats.requests, calmRequests, 'a no-change run makes the same requests');
+  });
+
   test('full syncs: a failed read tombstones no group; the next complete one tombstones the group Okta no longer lists', async () => {
     assert.equal((await sync()).run.status, 'succeeded');
     const shadow = () => t!.store.shadow.groups.all(CONNECTOR);

@@ -6,10 +6,11 @@
 //   the start of the round (what changes during the round is read again next time); deleted
 //   users through the Deleted Objects container (show-deleted control) where the account may
 //   read it.
-// A changed group re-reads its current members. What cannot be seen this way is left to the
-// next complete (full) read, which the engine runs on schedule: a deleted OpenLDAP entry (no
-// tombstones without the accesslog overlay), and on AD a user removed from a group (memberOf
-// is a back-link, the user's uSNChanged does not move).
+// A changed group re-reads its current members; a deleted group is found by its absence from
+// the round's group index (the census, ChangePage.groupCensus). What cannot be seen this way is
+// left to the next complete (full) read, which the engine runs on schedule: a deleted OpenLDAP
+// user (no tombstones without the accesslog overlay), and on AD a user removed from a group
+// (memberOf is a back-link, the user's uSNChanged does not move).
 //
 // The checkpoint is opaque JSON (base64url): the mark, the id of the users' base entry (a
 // rebuilt or restored directory has another, so its marks mean nothing: CHECKPOINT_EXPIRED)
@@ -175,7 +176,11 @@ export class LdapChanges {
     // 3. Changed groups: their current members are read again (their groups changed), and with
     //    groups asked, each changed group's current name goes to the engine (a renamed group's
     //    entry has a new entryCSN / uSNChanged, its id stays), so its shadow follows the rename.
-    //    A deleted group leaves no entry to find: the next full read's sweep notices it.
+    //    A deleted group leaves no entry to find (OpenLDAP keeps no tombstone), but the index
+    //    just read holds every group in scope, read as completely as a full read's (the same
+    //    buildGroupIndex): its ids are the round's census (ChangePage.groupCensus), so the engine
+    //    takes a group it no longer lists from its members, at no extra request.
+    let census: string[] | undefined;
     if (query.groups || required.length) {
       const affected: string[] = [];
       const changedGroups: IndexedGroup[] = [];
@@ -196,6 +201,7 @@ export class LdapChanges {
         }
         yield undefined;
       }.bind(this)));
+      if (query.groups && index) census = [...new Set([...index.byDn.values()].map((g) => g.id))];
       if (query.groups && changedGroups.length) yield { users: [], removed: [], groups: groupNameChanges(changedGroups) };
       const dns = [...new Set(affected)].filter((k) => !k.startsWith('uid:'));
       for (let i = 0; i < dns.length; i += CHANGES_PAGE) {
@@ -215,7 +221,7 @@ export class LdapChanges {
     const removed = mode === 'usn' ? await this.deletedSince(BigInt(previous.mark) + 1n, query.signal) : [];
     if (removed.length) yield { users: [], removed: removed.filter((r) => !returned.has(r.id)) };
 
-    yield { users: [], removed: [], checkpoint: this.encode({ v: 1, mode, mark, base, q }) };
+    yield { users: [], removed: [], checkpoint: this.encode({ v: 1, mode, mark, base, q }), ...(census ? { groupCensus: census } : {}) };
   }
 
   /** Users (normalised DNs) that are members of the group, directly or through groups nested in it. */

@@ -18,7 +18,7 @@ import { explainOktaError, oktaErrorMessage, type CredentialKind } from './error
 import { OktaApi } from './okta-api.ts';
 import { RatePacer } from './pacer.ts';
 import { OktaTokenProvider } from './token.ts';
-import { changedGroups, cheaper, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
+import { cheaper, updatedSince, groupMemberIds, groupsOfUser, listGroupsOfTypes, membershipsByGroup, type ListedGroup } from './groups.ts';
 import { completePage, groupNameChanges } from '../group-list.ts';
 import { decodeCheckpoint, digestOf, encodeCheckpoint, OVERLAP_MS } from './checkpoint.ts';
 import { ManagerAttrs } from './managers.ts';
@@ -333,15 +333,21 @@ export class OktaSource implements SourceConnector {
       const plan: MembershipPlan = query.groups ? { strategy: 'perUser' } : { strategy: 'none', required: await this.requiredMembers(api) };
       users = await this.applyMemberships(api, users, plan, query.groups);
     }
-    // A group's lastUpdated moves when its profile (its name) changes, not its members: the
-    // groups updated since the checkpoint go to the engine under their current names, so a
-    // renamed group's members follow (a name the engine holds already is no change). A deleted
-    // group is not listed any more (only the System Log tells): the next full read's sweep.
-    const groups = query.groups ? await changedGroups(api, previous.at, this.cfg.groupTypes).catch(this.explain('read changed groups', GROUPS)) : [];
+    // One listing of the groups of groupTypes (as a full read lists them: paged to its end, the
+    // last page asked again, so an early-looking end is not taken for it) serves twice:
+    // - a group's lastUpdated moves when its profile (its name) changes, not its members: the
+    //   groups updated since the checkpoint go to the engine under their current names, so a
+    //   renamed group's members follow (a name the engine holds already is no change);
+    // - its ids are the round's census (ChangePage.groupCensus): a deleted group is no longer
+    //   listed, and the engine takes it from its members in this run. Okta lists no deleted
+    //   group and the System Log (group.lifecycle.delete) has no completeness to check, so the
+    //   census, not the log, tells. The same requests as the `search=lastUpdated ge` it replaces.
+    const listing = query.groups ? await listGroupsOfTypes(api, this.cfg.groupTypes).catch(this.explain('list groups', GROUPS)) : [];
+    const groups = updatedSince(listing, previous.at);
     const at = new Date(Math.max(Date.parse(previous.at), (startedAt ?? Date.now()) - OVERLAP_MS)).toISOString();
     const seen: Record<string, string> = {};
     for (const [id, v] of Object.entries({ ...previous.seen, ...versions })) if (v >= at) seen[id] = v;
-    yield { users, removed, checkpoint: encodeCheckpoint({ at, seen, digest }), ...(groups.length ? { groups: groupNameChanges(groups) } : {}) };
+    yield { users, removed, checkpoint: encodeCheckpoint({ at, seen, digest }), ...(groups.length ? { groups: groupNameChanges(groups) } : {}), ...(query.groups ? { groupCensus: listing.map((g) => g.id) } : {}) };
   }
 
   // ------------------------------------------------------------------ groups

@@ -7,6 +7,7 @@ import type { OktaApi } from './okta-api.ts';
 export interface OktaGroupJson {
   id: string;
   type?: string;
+  lastUpdated?: string;
   profile?: { name?: string };
 }
 
@@ -14,6 +15,8 @@ export interface ListedGroup {
   id: string;
   name: string;
   type: string;
+  /** When its profile (name, description) last changed; membership changes move lastMembershipUpdated instead. */
+  lastUpdated?: string;
 }
 
 const GROUPS_PAGE = 10_000;
@@ -21,7 +24,7 @@ const MEMBERS_PAGE = 1_000;
 
 function listed(g: OktaGroupJson): ListedGroup {
   if (typeof g.id !== 'string' || typeof g.profile?.name !== 'string') throw new IdsyncError('TRANSIENT', 'Okta returned a group without an id or a name', { hint: 'retry the run' });
-  return { id: g.id, name: g.profile.name, type: String(g.type ?? 'OKTA_GROUP') };
+  return { id: g.id, name: g.profile.name, type: String(g.type ?? 'OKTA_GROUP'), ...(typeof g.lastUpdated === 'string' ? { lastUpdated: g.lastUpdated } : {}) };
 }
 
 /** Every group of the given types. */
@@ -37,20 +40,15 @@ export async function listGroupsOfTypes(api: OktaApi, types: readonly string[]):
 }
 
 /**
- * Groups of the given types whose profile (name, description) changed at or after `since`:
- * Okta's `lastUpdated` of a group is its profile's, membership changes move
- * `lastMembershipUpdated` instead. Searched with `search` (Groups API: any property but
- * _embedded, _links and objectClass).
+ * Of a complete listing, the groups whose profile (name, description) changed at or after
+ * `since`: Okta's `lastUpdated` of a group is its profile's, membership changes move
+ * `lastMembershipUpdated` instead. A group without a `lastUpdated` counts as changed (a name
+ * the engine already holds is no change). Read from the round's one listing rather than with
+ * `search=lastUpdated ge`: the listing is the round's census of groups too.
  */
-export async function changedGroups(api: OktaApi, since: string, types: readonly string[]): Promise<ListedGroup[]> {
-  const out: ListedGroup[] = [];
-  for await (const page of api.pages<OktaGroupJson>('/api/v1/groups', { search: `lastUpdated ge "${since}"`, limit: GROUPS_PAGE })) {
-    for (const g of page) {
-      const group = listed(g);
-      if (types.includes(group.type)) out.push(group);
-    }
-  }
-  return out;
+export function updatedSince(groups: readonly ListedGroup[], since: string): ListedGroup[] {
+  const from = Date.parse(since);
+  return groups.filter((g) => g.lastUpdated === undefined || !(Date.parse(g.lastUpdated) < from));
 }
 
 /** Ids of a group's user members. */
