@@ -93,6 +93,42 @@ for (const [kind, open] of storeKinds) {
       }
     });
 
+    test("a user's name rows are exactly its live record's, whatever came before", async () => {
+      const t = await open();
+      try {
+        const { shadow, db } = t.store;
+        const rowsOf = async (connector: string, id: string) => (await db.selectFrom('shadow_user_groups').select('group_name').where('connector_id', '=', connector).where('source_id', '=', id).orderBy('group_name').execute()).map((r) => r.group_name);
+        await shadow.put('c', [user('a', ['g1', 'g2']), user('b', ['g2'])]);
+        await shadow.put('other', [user('a', ['g1', 'g9'])]);
+        // Out of scope with a record of other names: its row keeps that record, and it loses every name row.
+        await shadow.put('c', [user('a', ['g3', 'g4'], 'out-of-scope')]);
+        assert.deepEqual(await rowsOf('c', 'a'), []);
+        // Back with yet other names: none of the record before (g3, g4) nor of the one before that (g1, g2) stays.
+        await shadow.put('c', [user('a', ['g5', 'g2'])]);
+        assert.deepEqual(await rowsOf('c', 'a'), ['g2', 'g5']);
+        // A tombstone of a known user without a record keeps its record, and loses its rows; back, the new names only.
+        await shadow.put('c', [{ ...user('a', undefined, 'deleted'), record: null }]);
+        assert.deepEqual(await rowsOf('c', 'a'), []);
+        await shadow.put('c', [user('a', ['g6'])]);
+        assert.deepEqual(await rowsOf('c', 'a'), ['g6']);
+        // A rewrite with no groups at all leaves no row; the other users and connectors keep theirs.
+        await shadow.put('c', [user('a', undefined)]);
+        assert.deepEqual(await rowsOf('c', 'a'), []);
+        assert.deepEqual(await rowsOf('c', 'b'), ['g2']);
+        assert.deepEqual(await rowsOf('other', 'a'), ['g1', 'g9']);
+        // More users than one delete statement takes (400 name rows), all rewritten in one put.
+        const many = Array.from({ length: 450 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+        await shadow.put('c', many.map((id) => user(id, ['x', 'y'])));
+        await shadow.put('c', many.map((id, i) => user(id, i % 2 ? ['y', 'z'] : [])));
+        assert.deepEqual(await allMembers(shadow.groups, 'c', 'x'), []);
+        assert.equal((await allMembers(shadow.groups, 'c', 'y')).length, 225);
+        assert.equal((await allMembers(shadow.groups, 'c', 'z')).length, 225);
+        assert.equal(Number((await db.selectFrom('shadow_user_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('connector_id', '=', 'c').executeTakeFirstOrThrow()).n), 450 + 1, "the many's 450 and b's one");
+      } finally {
+        await t.dispose();
+      }
+    });
+
     test('the migration fills the members by name from the records already in the shadow', async () => {
       const t = await open();
       try {
