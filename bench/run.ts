@@ -45,6 +45,8 @@ interface ScenarioResult {
   requests: number;
   writes: number;
   counts?: Record<string, number>;
+  /** IDSYNC_BENCH_WAIT: where the wall time went beyond the CPU (bench/wait-probe.ts), and the emulators' CPU. */
+  waits?: Record<string, unknown>;
   p50Ms?: number;
   p95Ms?: number;
   floorP50Ms?: number;
@@ -108,6 +110,20 @@ interface EmulatorProcess {
   /** Sends a command to the emulator process (see emulators/launch.ts) and returns its answer. */
   command(c: Record<string, unknown>): Promise<unknown>;
   stop(): void;
+  /** The emulator process's CPU time so far (user + system, ms; Linux /proc): is the emulator the bottleneck? */
+  cpuMs(): number;
+}
+
+/** CPU time (user + system, ms) of a process, from /proc/<pid>/stat; NaN where there is no /proc. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 Hz on Linux).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 async function startEmulatorProcess(): Promise<EmulatorProcess> {
@@ -130,6 +146,7 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
       return JSON.parse(await answer);
     },
     stop: () => child.kill('SIGTERM'),
+    cpuMs: () => processCpuMs(child.pid),
   };
 }
 
@@ -255,9 +272,19 @@ async function main(): Promise<void> {
   };
 
   const fullSync = async (scenario: string, reconcile = false, record = true, nodeFlags?: string) => {
+    const emuCpu0 = emu.cpuMs();
     const w = await runWorker({ info, dataDir, scenario: 'full', reconcile, recordFile }, dir, nodeFlags);
     if (w.status === 'failed') throw new Error(`${scenario}: run failed: ${w.error}`);
-    const r = await measure(scenario, w, await readRecords(recordFile));
+    // The emulators' CPU during the worker (its start-up and store opening included: the emulators idle then).
+    const emuCpuRun = emu.cpuMs() - emuCpu0;
+    const reqs = await readRecords(recordFile);
+    const emuCpu1 = emu.cpuMs();
+    const r = await measure(scenario, w, reqs);
+    if (w.waits) {
+      // IDSYNC_BENCH_WAIT (bench/wait-probe.ts): the emulators' CPU in the run and in the two floor replays.
+      r.waits = { ...w.waits, emulatorCpuMs: { run: emuCpuRun, floors: emu.cpuMs() - emuCpu1 } };
+      log(`${scenario.padEnd(10)} waits ${JSON.stringify(r.waits)}`);
+    }
     if (record) results.push(r);
     log(`${scenario.padEnd(10)} ${(r.wallMs / 1000).toFixed(2)} s (floor ${(r.floorMs / 1000).toFixed(2)} s, ×${r.ratio.toFixed(2)}; parsing floor ${(r.floorParsedMs! / 1000).toFixed(2)} s, ×${r.ratioParsed!.toFixed(2)}), idsync CPU ${(w.cpuMs / 1000).toFixed(2)} s (system ${(w.cpuSystemMs / 1000).toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${memoryText(w)}), ${r.requests} requests, ${r.writes} writes · ${JSON.stringify(w.counts)}`);
     return r;

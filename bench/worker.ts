@@ -18,6 +18,7 @@ import { LdapConnection, type SearchSpec } from '../src/sources/ldap/connection.
 import type { Slapd } from '../emulators/ldap/slapd.ts';
 import type { RecordedSearch } from './ldap.ts';
 import { seedDirect } from './seed-direct.ts';
+import { installWaitProbe } from './wait-probe.ts';
 
 interface Job {
   info: SuiteInfo;
@@ -115,6 +116,8 @@ if (job.scenario === 'seed') {
   const cpu = process.cpuUsage(cpuBefore);
   Object.assign(result, { status: 'succeeded', wallMs: seeded.ms, cpuMs: (cpu.user + cpu.system) / 1000, seeded });
 } else if (job.scenario === 'full' || job.scenario === 'incremental') {
+  // IDSYNC_BENCH_WAIT=1: where the wall time goes beyond the CPU (bench/wait-probe.ts).
+  const waits = process.env.IDSYNC_BENCH_WAIT ? installWaitProbe() : undefined;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const { run } = await engine.run({ connector, kind: job.scenario, trigger: 'bench', reconcile: job.reconcile, onProgress });
@@ -124,6 +127,7 @@ if (job.scenario === 'seed') {
   result.cpuMs = (cpu.user + cpu.system) / 1000;
   // Of which in the kernel (system calls: the store's file I/O, sockets).
   result.cpuSystemMs = cpu.system / 1000;
+  if (waits) result.waits = waits();
   result.status = run.status;
   result.error = run.error;
   result.counts = run.counts;
