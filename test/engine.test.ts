@@ -272,6 +272,35 @@ describe('sync engine with Jira DC', () => {
     assert.equal(second.run.counts.unchanged, 4);
   });
 
+  test('a full sync lists what it changed and who failed; its unchanged users are counted, not listed; a single-user run lists its user', async () => {
+    const users = org();
+    memoryDataset('org', users);
+    const first = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.equal((await t.store.runs.items(first.run.id)).total, 5, 'every created user is listed');
+    assert.equal(first.run.counts.unchangedUnlisted, undefined, 'nothing unchanged, nothing left out');
+
+    users[0]!.attrs.department = 'Research'; // Ada: changed
+    users[1]!.attrs.department = 'x'.repeat(40_000); // Zoë: fails
+    memoryDataset('org', users);
+    const second = await engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });
+    assert.deepEqual([second.run.counts.updated, second.run.counts.failed, second.run.counts.unchanged], [1, 1, 3]);
+    assert.equal(second.run.counts.unchangedUnlisted, 3, 'the unchanged users are counted as not listed');
+    assert.equal(second.run.counts.targets?.jira?.unchangedUnlisted, 3, 'per target too');
+    const { items, total } = await t.store.runs.items(second.run.id);
+    assert.equal(total, 2);
+    assert.deepEqual(items.map((i) => [i.label?.split(' <')[0], i.operation]).sort(), [['Ada Dev', 'updated'], ['Zoë Ünicode', 'failed']]);
+    assert.deepEqual(items.find((i) => i.operation === 'updated')!.changes.map((c) => [c.field, c.before, c.after]), [['property.department', 'Engineering', 'Research']], 'from → to');
+    assert.match(items.find((i) => i.operation === 'failed')!.error ?? '', /property\.department/);
+    assert.equal((await t.store.runs.items(second.run.id, { operation: 'unchanged' })).total, 0, 'no unchanged item is claimed');
+
+    // One user asked for is listed whatever its outcome: its run's answer is its item.
+    const one = await engine.run({ connector: connector(jira.url), kind: 'user', userRef: 'carl.coder', trigger: 'cli' });
+    assert.equal(one.user?.targets[0]?.operation, 'unchanged');
+    // (Zoë, left pending by her failure, is projected again by any run, this one too.)
+    assert.deepEqual((await t.store.runs.items(one.run.id, { search: 'carl' })).items.map((i) => i.operation), ['unchanged']);
+    assert.equal(one.run.counts.unchangedUnlisted, undefined);
+  });
+
   test('runs of one connector never overlap', async () => {
     memoryDataset('org', org());
     const a = engine.run({ connector: connector(jira.url), kind: 'full', trigger: 'cli' });

@@ -6,6 +6,7 @@ import { ConfigError, describePlace } from '../config/validate.ts';
 import type { SyncResult } from '../engine/api.ts';
 import type { ItemOperation, RunKind } from '../core/types.ts';
 import { openStore, resolveConnector, type GlobalOptions } from './context.ts';
+import { unlistedOf } from '../store/runs.ts';
 import { formatChange, printItems, printJson, progressReporter, summaryLine } from './output.ts';
 import { EXIT_USAGE, limitOption, nonEmpty, operationOption, portOption, wholeNumber } from './options.ts';
 import { cliNotifier, notifyCommand } from './notify.ts';
@@ -145,11 +146,13 @@ program
       const run = await store.runs.get(id);
       if (!run) throw new IdsyncError('NOT_FOUND', `no run ${id}`, { hint: 'list runs with `idsync runs`' });
       const items = await store.runs.items(id, { operation: opts.operation, search: opts.search, limit: opts.limit });
-      if (opts.json) return printJson({ run, total: items.total, items: items.items });
+      const unlisted = unlistedOf(run.counts, { operation: opts.operation });
+      if (opts.json) return printJson({ run, total: items.total, items: items.items, unlisted });
       console.log(summaryLine(run));
       if (run.error) console.log(`error: ${run.error}`);
       printItems(items.items);
       if (items.total > items.items.length) console.log(`… ${items.total - items.items.length} more; use --limit or --operation`);
+      if (unlisted > 0) console.log(`${unlisted} users unchanged (not listed: a full sync lists only the users it changed, failed, held or skipped)`);
     } finally {
       await store.close();
     }

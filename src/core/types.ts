@@ -430,6 +430,12 @@ export interface RunCounts {
    * runs (cleanup-burst.ts). Absent on runs that removed none.
    */
   groupsRemoved?: Record<string, number>;
+  /**
+   * Of `unchanged`: users a run that projects everyone (a full sync, a replay) found unchanged
+   * and linked as before, counted but not listed among the run's items (src/engine/journal.ts).
+   * Absent on runs that list every user.
+   */
+  unchangedUnlisted?: number;
   /** The same counts per target, when the connector writes to several. */
   targets?: Record<string, Omit<RunCounts, 'read' | 'targets'>>;
 }

@@ -271,6 +271,8 @@ export class SyncEngine {
     const safety = safetyOf(runtime.connector);
     const startEveryone = async () => {
       rc.projectsEveryone = true;
+      // Everyone is projected: the unchanged users are counted, not listed (journal.ts).
+      rc.journal.listsUnchanged = false;
     };
     const startExhaustive = async () => {
       // Who the read returns is marked by the run, one bit per shadow row (seen-marks.ts): store marks a dead run left go first.
@@ -839,7 +841,7 @@ export class SyncEngine {
         });
       }
       // What the target confirmed, the journal items of those users and the settled intents: one
-      // transaction. The page's other items (unchanged users) stay buffered and go in batches.
+      // transaction. The page's other items (unchanged users, when listed) stay buffered and go in batches.
       const dirty = outcomes.filter((o) => o?.link && o.linkDirty).map((o) => o!.link!);
       const cleared = writes.filter((w) => outcomes[w.i]?.confirmed).map((w) => ({ targetId: t.config.id, sourceId: users[w.i]!.id }));
       if (dirty.length > 0 || cleared.length > 0) {

@@ -1,5 +1,13 @@
 // Collects run items and counts while a run goes, writing items to the store in batches so a
-// 100,000-user run journals every user without a write per user.
+// 100,000-user run journals its users without a write per user.
+//
+// What is listed: every user and target a run handled, except, in a run that projects everyone
+// (a full read, a replay after a mapping change), a user found unchanged and linked as before.
+// Such an item would say nothing but the user's name, and a no-change full sync would write one
+// row per user of the directory for it (100,000 inserts, seconds of SQLite file I/O, on every
+// full run). Those users are counted (`unchanged`) and, of them, `unchangedUnlisted`, so the
+// run's result can say how many are not listed. Changes, errors, skips, holds, quarantines and
+// first-contact matches are always listed; so is every user of a run that projects only some.
 import type { FieldChange, ItemOperation, RunCounts } from '../core/types.ts';
 import type { RunItem, RunRepo } from '../store/runs.ts';
 import { emptyCounts } from '../store/runs.ts';
@@ -31,10 +39,20 @@ function removedGroups(item: JournalEntry): string[] {
   return c && !c.error ? (c.remove ?? []) : [];
 }
 
+/** An unchanged user linked as before: nothing to show but its name. */
+function saysNothing(item: JournalEntry): boolean {
+  return item.operation === 'unchanged' && !item.error && !item.details && !item.changes?.length && !item.wrote;
+}
+
 export class Journal {
   readonly counts: RunCounts = emptyCounts();
   private buffer: RunItem[] = [];
   private seq = 0;
+  /**
+   * Set once the run projects everyone (engine.ts): from then on an unchanged user linked as
+   * before is counted, not listed (see the top of this file).
+   */
+  listsUnchanged = true;
 
   constructor(
     private readonly runs: RunRepo,
@@ -67,6 +85,14 @@ export class Journal {
         t.groupsRemoved ??= Object.create(null) as Record<string, number>;
         t.groupsRemoved[groupKey(g)] = (t.groupsRemoved[groupKey(g)] ?? 0) + 1;
       }
+    }
+    if (!this.listsUnchanged && saysNothing(item)) {
+      this.counts.unchangedUnlisted = (this.counts.unchangedUnlisted ?? 0) + 1;
+      if (item.targetId) {
+        const t = this.counts.targets![item.targetId]!;
+        t.unchangedUnlisted = (t.unchangedUnlisted ?? 0) + 1;
+      }
+      return;
     }
     this.buffer.push({
       seq: ++this.seq,

@@ -9,6 +9,7 @@ export const countsOut = z.object({
   deleted: z.number().optional().describe('cleanup: accounts deleted'),
   anonymised: z.number().optional().describe('cleanup: accounts anonymised'),
   quarantined: z.number().optional().describe('cleanup: users whose cleanup is held in a quarantine'),
+  unchangedUnlisted: z.number().optional().describe('of unchanged: users a full sync (or a replay) found unchanged and linked as before, counted but not listed among its items'),
 });
 
 export const runOut = z.object({

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ITEM_OPERATIONS, type ItemOperation } from '../core/types.ts';
 import type { Store } from '../store/index.ts';
+import { unlistedOf } from '../store/runs.ts';
 import { exportConfig, importConfig } from './config-io.ts';
 import { allItems, csvDownload, jsonDownload } from './run-export.ts';
 import { runOut } from './api-schemas.ts';
@@ -58,11 +59,15 @@ export function runRoutes(api: ApiRouter, deps: { store: Store; services: Servic
         offset: z.coerce.number().int().min(0).default(0),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
-      response: z.object({ total: z.number(), items: z.array(itemOut) }),
+      response: z.object({
+        total: z.number(),
+        items: z.array(itemOut),
+        unlisted: z.number().describe('unchanged users the filter covers that the run counted but did not list (a full sync lists only what it changed, failed, held or skipped); a search does not reach them'),
+      }),
     },
     async ({ params, query }) => {
-      await load(params.id!);
-      return store.runs.items(params.id!, query);
+      const run = await load(params.id!);
+      return { ...(await store.runs.items(run.id, query)), unlisted: unlistedOf(run.counts, query) };
     },
   );
 

@@ -72,6 +72,17 @@ export function countsFromJson(text: string): RunCounts {
   return counts;
 }
 
+/**
+ * Users an item query would cover that the run counted without listing them (unchanged users of
+ * a run that projects everyone, src/engine/journal.ts): 0 unless the query admits `unchanged`.
+ * A search cannot match them (they have no item), so it does not narrow this number.
+ */
+export function unlistedOf(counts: RunCounts, query: Pick<ItemQuery, 'operation' | 'targetId'> = {}): number {
+  const ops = query.operation === undefined ? undefined : Array.isArray(query.operation) ? query.operation : [query.operation];
+  if (ops && ops.length > 0 && !ops.includes('unchanged')) return 0;
+  return (query.targetId !== undefined ? counts.targets?.[query.targetId]?.unchangedUnlisted : counts.unchangedUnlisted) ?? 0;
+}
+
 /** Time-sortable, unguessable run id. */
 export function newRunId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { harness, transcript, STORE_KINDS, type Harness } from './helpers.ts';
 import { newConnectorInput, SECRET, TOKEN_SECRET } from './fakes.ts';
 import { exportConfig, importConfig } from '../../src/server/index.ts';
+import { emptyCounts, newRunId } from '../../src/store/runs.ts';
 
 for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} store)`, () => {
   let h: Harness;
@@ -178,6 +179,20 @@ for (const kind of STORE_KINDS) describe(`connectors, runs and secrets (${kind} 
     assert.equal(json.body.run.id, full.id);
     assert.equal(json.body.items.length, 2);
     assert.equal((await h.admin.get('/api/v1/runs/nope')).status, 404);
+  });
+
+  test('results of a full sync that counted its unchanged users without listing them say how many are not listed', async () => {
+    const run = await h.store.runs.create({ id: newRunId(), connectorId: 'unlisted-check', kind: 'full', dryRun: false, reconcile: false, trigger: 'cli', userRef: null, startedAt: new Date().toISOString() });
+    await h.store.runs.addItems(run.id, [{ seq: 1, sourceId: 'u1', label: 'Adele Vance', targetId: 'jira', operation: 'updated', error: null, changes: [{ field: 'user.displayName', before: 'Adele', after: 'Adele Vance' }], details: null }]);
+    const perTarget = { ...emptyCounts(), updated: 1, unchanged: 3, unchangedUnlisted: 3, usersWritten: 1, writes: 1 };
+    await h.store.runs.update(run.id, { status: 'succeeded', finishedAt: new Date().toISOString(), counts: { ...perTarget, read: 4, targets: { jira: perTarget } } });
+    const items = (q: string) => h.admin.get(`/api/v1/runs/${run.id}/items${q}`).then((r) => (assert.equal(r.status, 200, r.text), r.body));
+    assert.deepEqual(await items('').then((b) => [b.total, b.unlisted]), [1, 3], 'one listed, three counted only');
+    assert.deepEqual(await items('?operation=unchanged').then((b) => [b.total, b.unlisted]), [0, 3], 'the unchanged filter lists none and says so');
+    assert.equal((await items('?operation=updated,failed')).unlisted, 0, 'a filter without unchanged covers none of them');
+    assert.equal((await items('?operation=unchanged&targetId=jira')).unlisted, 3);
+    assert.equal((await items('?targetId=confluence')).unlisted, 0, 'per target');
+    assert.equal((await h.admin.get(`/api/v1/runs/${run.id}`)).body.run.counts.unchangedUnlisted, 3, 'the count is in the run');
   });
 
   test('config export never includes secret values; an import validates everything before saving', async () => {

@@ -190,6 +190,14 @@ describe('the idsync command line', () => {
       assert.equal(o.code, 3, o.stdout + o.stderr);
       assert.match(o.stdout, /full sync partial: .*failed 1.*; users written \d+ \(run /);
       assert.match(o.stdout, /property\.jobTitle: the value is 40000 characters long/);
+      // The others are unchanged: counted, not listed, and `run` says so rather than showing nothing.
+      const runId = /\(run ([^)\s]+)/.exec(o.stdout)?.[1];
+      assert.ok(runId, o.stdout);
+      const shown = await idsync(['run', runId, '--operation', 'unchanged', '--json']);
+      const answer = json<{ total: number; unlisted: number; run: { counts: { unchanged: number } } }>(shown);
+      assert.deepEqual([answer.total, answer.unlisted], [0, answer.run.counts.unchanged]);
+      assert.ok(answer.unlisted > 0, shown.stdout);
+      assert.match((await idsync(['run', runId])).stdout, new RegExp(`^${answer.unlisted} users unchanged \\(not listed`, 'm'));
     } finally {
       await patchDirectoryUser(em.graph, user.id, { jobTitle });
     }

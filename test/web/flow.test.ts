@@ -174,6 +174,30 @@ describe('admin UI in a browser against the emulators', () => {
     assert.match(csv, /^seq,target,sourceId,user,operation,field,before,after,error/);
   });
 
+  test('a full sync that changes nothing lists no user and says how many are unchanged, not listed', async () => {
+    const before = new Set((await store.runs.list({ connectorId: 'contoso-entra' })).map((r) => r.id));
+    await page.goBack();
+    await page.getByRole('button', { name: 'Full sync', exact: true }).click();
+    let run;
+    for (let i = 0; i < 600 && !run; i++) {
+      run = (await store.runs.list({ connectorId: 'contoso-entra' })).find((r) => !before.has(r.id) && r.kind === 'full' && r.finishedAt);
+      if (!run) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(run, 'the second full sync finished');
+    assert.equal(run.counts.usersWritten, 0, JSON.stringify(run.counts));
+    const unlisted = run.counts.unchangedUnlisted ?? 0;
+    assert.ok(unlisted > 0 && unlisted === run.counts.unchanged, `every unchanged user counted, not listed: ${JSON.stringify(run.counts)}`);
+    await page.getByTestId('last-run').locator(`a[href="#/runs/${run.id}"]`).click();
+    const note = page.getByTestId('run-unlisted');
+    await note.waitFor();
+    assert.match((await note.textContent()) ?? '', new RegExp(`^${unlisted} users unchanged \\(not listed\\)`));
+    // The unchanged filter shows the same sentence, not an empty table claiming nobody matched.
+    await page.locator('label.mantine-Chip-label').filter({ hasText: /^unchanged$/ }).click();
+    await note.waitFor();
+    assert.equal(await page.getByText('No user matches this filter.').count(), 0);
+    assert.equal(await page.getByTestId('run-items').count(), 0, 'no row is shown for a user the run did not list');
+  });
+
   test('a viewer can look but not change anything, and never sees a secret', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
     const viewer = await ctx.newPage();

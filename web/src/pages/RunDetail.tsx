@@ -18,7 +18,7 @@ export function RunDetail({ id }: { id: string }) {
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [page, setPage] = useState(1);
-  const [items, setItems] = useState<{ total: number; items: any[] }>();
+  const [items, setItems] = useState<{ total: number; items: any[]; unlisted?: number }>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
@@ -69,7 +69,13 @@ export function RunDetail({ id }: { id: string }) {
         </Chip.Group>
         <TextInput placeholder="Search user (name or id)" value={search} onChange={(e) => setSearch(e.currentTarget.value)} w={280} aria-label="Search user" />
       </Group>
-      {items && items.total === 0 && <Alert color="gray">{ops.length || query ? 'No user matches this filter.' : 'This run has no per-user results.'}</Alert>}
+      {/* A full sync counts its unchanged users without listing them (src/engine/journal.ts): said, never shown as rows that are not there. */}
+      {!!items?.unlisted && (
+        <Text size="sm" c="dimmed" data-testid="run-unlisted">
+          {items.unlisted} user{items.unlisted === 1 ? '' : 's'} unchanged (not listed{query.trim() ? ', so not searched' : ''}): a full sync lists only the users it changed, failed, held or skipped.
+        </Text>
+      )}
+      {items && items.total === 0 && (!items.unlisted || query.trim()) && <Alert color="gray">{ops.length || query ? 'No user matches this filter.' : 'This run has no per-user results.'}</Alert>}
       {items && items.total > 0 && (
         <>
           <Table withTableBorder striped data-testid="run-items" layout="fixed">
