@@ -45,7 +45,7 @@ test('a complete census without two known groups: their members lose them, the r
     const ingest = new GroupIngest(t.store.shadow, C, true);
     const gone = ['g05', 'g07'];
     assert.equal(await ingest.noteCensus(groupIds.filter((g) => !gone.includes(g)), DEFAULT_SAFETY), undefined);
-    assert.ok(ingest.hasChanges);
+    assert.ok(ingest.hasChanges, 'the census is a change to apply');
     const { users, notices } = await applied(ingest);
     assert.deepEqual(users.map((u) => [u.id, u.groups]).sort(), [['u05', [nameOf('g00')]], ['u07', [nameOf('g00')]]]);
     assert.equal(notices.length, 2);
