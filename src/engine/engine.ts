@@ -157,7 +157,7 @@ interface RunContext {
   cleanedUp: boolean;
   /** The run held its cleanup back: the quarantine it stored (absent in a dry run). */
   quarantine?: QuarantineSummary;
-  /** The run held back its cleanup (a quarantine, or a read not trusted whose users are held already). */
+  /** The run held back its cleanup (a quarantine, a read not trusted whose users are held already, or a census of groups not trusted). */
   cleanupHeld: boolean;
   /**
    * Users whose manager key (e-mail, DN, username) named nobody when they were read: held to the
@@ -335,7 +335,11 @@ export class SyncEngine {
       // The round's census of groups (last batch): groups it no longer lists leave their members below, as deletions do.
       if (batch.groupCensus) {
         const refused = await groups.noteCensus(batch.groupCensus, safety);
-        if (refused) rc.notice = joinNotice(rc.notice, refused);
+        if (refused) {
+          rc.notice = joinNotice(rc.notice, refused);
+          // Removals held back for a read not trusted: work not done, so the run ends partial and the administrator looks.
+          rc.cleanupHeld = true;
+        }
       }
       req.onProgress?.({ ...rc.progress });
       // Every target given up: reading on would only journal users nobody writes.

@@ -284,7 +284,7 @@ describe('LDAP (OpenLDAP) → Jira DC end to end', () => {
     slapd.proxy!.faults.push({ kind: 'end-of-paging', where: 'later-pages', baseEndsWith: slapd.layout.groupsDn, times: Infinity });
     const short = await incremental();
     slapd.proxy!.faults.length = 0;
-    assert.equal(short.run.status, 'succeeded', short.run.error ?? '');
+    assert.equal(short.run.status, 'partial', 'removals held back: the run says so');
     assert.match(short.run.notice ?? '', /census of groups left out \d+ of the 139 groups .* no group is taken for gone/);
     assert.equal(short.run.counts.usersWritten, 0, 'nothing written');
     assert.ok(members.every(inJira), 'a short census removed nobody from the group');
