@@ -326,8 +326,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     url: address.replace('://[::1]', '://localhost'),
     store,
     async close() {
-      await server.close();
-      if (ownStore) await store.close();
+      // The store is let go even if a part of the server failed to stop: its pool would outlive the process's work.
+      try {
+        await server.close();
+      } finally {
+        if (ownStore) await store.close();
+      }
     },
   };
 }

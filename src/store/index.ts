@@ -25,6 +25,13 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** PostgreSQL schema to use (tests isolate themselves with one each). */
   pgSchema?: string;
+  /** PostgreSQL: an idle pooled connection was ended by the server (default: one warning on stderr). */
+  onIdleConnectionLost?: (e: Error) => void;
+}
+
+function warnIdleConnectionLost(e: Error): void {
+  // The server's own words ("terminating connection due to administrator command"): no secret in them.
+  process.emitWarning(`an idle PostgreSQL connection was ended by the server (${e.message}); idsync connects again when it next needs one`, { code: 'IDSYNC_PG_CONNECTION_LOST' });
 }
 
 export class Store {
@@ -68,6 +75,11 @@ export class Store {
       // Loaded only for PostgreSQL: a store on SQLite (every CLI command by default) never needs it.
       const { default: pg } = await import('pg');
       const pool = new pg.Pool({ connectionString: url, max: 10 });
+      // An idle pooled connection the server ends (a restart, a failover, pg_terminate_backend,
+      // idle_session_timeout) is reported as an 'error' event on the pool: unheard, it would be an
+      // uncaught exception that stops `idsync serve`. The pool has already dropped that client and
+      // connects anew on the next query, so this is worth a line on stderr, not a crash.
+      pool.on('error', (e) => (opts.onIdleConnectionLost ?? warnIdleConnectionLost)(e));
       if (schema) {
         pool.on('connect', (client) => void client.query(`SET search_path TO "${schema}"`));
         const c = await pool.connect();
