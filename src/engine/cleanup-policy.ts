@@ -98,7 +98,6 @@ export function decideCleanup(input: CleanupInput): CleanupDecision {
 }
 
 /** The steps that change an account: what a quarantine holds back and its threshold counts. */
-/** The steps that take something away from the account (what the deletion safety counts). */
 export const DAMAGING_STEPS: readonly CleanupStep[] = ['disable', 'removeAccess', 'anonymise', 'delete'];
 
 export function isDamaging(step: CleanupStep): boolean {

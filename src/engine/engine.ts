@@ -524,8 +524,10 @@ export class SyncEngine {
     // The threshold: accounts removed in one target (the cleanup's and the mapping's deactivations), against its linked users.
     const over: string[] = [];
     let anyDeactivation = false;
-    // Removals held by open quarantines of the window count too (their quarantine's time is the engine's clock, as it was stored).
-    const heldOpen = rc.req.dryRun ? new Map<string, number>() : await this.store.quarantines.heldRemovalsSince(connectorId, new Date(now.getTime() - BURST_WINDOW_MS).toISOString(), HELD_REMOVAL_STEPS);
+    // Removals held by open quarantines of the window count too (their quarantine's time is the engine's clock, as it was stored);
+    // read once, and only by a run that removes something.
+    let heldOpen: Promise<Map<string, number>> | undefined;
+    const heldIn = async (targetId: string) => (rc.req.dryRun ? 0 : ((await (heldOpen ??= this.store.quarantines.heldRemovalsSince(connectorId, new Date(now.getTime() - BURST_WINDOW_MS).toISOString(), HELD_REMOVAL_STEPS))).get(targetId) ?? 0));
     for (const t of runtime.targets) {
       const plans = planned.find(([x]) => x === t)?.[1] ?? [];
       const cleaning = plans.filter((p) => isDamaging(p.decision.step)).length;
@@ -535,7 +537,7 @@ export class SyncEngine {
       if (deactivating > 0) anyDeactivation = true;
       // A burst in slices (pushed DELETEs and PATCHes, incremental runs) counts as one: cleanup-burst.ts.
       const recent = rc.req.dryRun ? 0 : await recentRemovals(this.store.runs, connectorId, t.config.id, new Date(Date.now() - BURST_WINDOW_MS), rc.run.id);
-      const held = heldOpen.get(t.config.id) ?? 0;
+      const held = await heldIn(t.config.id);
       const before = recent + held;
       const changing = now_ + before;
       if (changing <= safety.maxUsers) continue;
