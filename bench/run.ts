@@ -60,6 +60,9 @@ interface ScenarioResult {
   strayWrites?: number;
   /** latency: the fastest and slowest change, and changes never seen in Jira. */
   minMs?: number;
+  /** latency: every change's latency, sorted (the distribution), and its deciles p10…p90. */
+  latenciesMs?: number[];
+  decilesMs?: number[];
   maxMs?: number;
   lost?: number;
   /** ldap: the LDAP floor plus the replay of the Jira requests, and the ratio to it. */
@@ -382,6 +385,7 @@ async function main(): Promise<void> {
     const l = await measureLatency({ dataDir, graphCa: info.graph.ca, jiraUrl: info.jira.url, changes: latencyChanges, durationMs: latencySeconds * 1000, users, graphControl, log, random: mulberry32(42) });
     const r: ScenarioResult = {
       scenario: `latency (${latencyChanges} changes, interval ${connector.schedule?.incremental})`,
+      // The sum of the latencies (not a run's wall time: the scenario is the serve process's schedule).
       wallMs: l.latenciesMs.reduce((a, b) => a + b, 0),
       floorMs: 0,
       ratio: 0,
@@ -394,9 +398,11 @@ async function main(): Promise<void> {
       minMs: Math.min(...l.latenciesMs),
       lost: l.lost,
       changes: latencyChanges,
+      latenciesMs: [...l.latenciesMs].sort((a, b) => a - b),
+      decilesMs: l.latenciesMs.length ? [10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => percentile(l.latenciesMs, p)) : [],
     };
     results.push(r);
-    log(`latency    p50 ${(r.p50Ms! / 1000).toFixed(1)} s, p95 ${(r.p95Ms! / 1000).toFixed(1)} s, max ${(r.maxMs! / 1000).toFixed(1)} s, min ${(r.minMs! / 1000).toFixed(1)} s over ${l.latenciesMs.length} changes (${l.lost} not seen), serve peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+    log(`latency    p50 ${(r.p50Ms! / 1000).toFixed(1)} s, p95 ${(r.p95Ms! / 1000).toFixed(1)} s, max ${(r.maxMs! / 1000).toFixed(1)} s, min ${(r.minMs! / 1000).toFixed(1)} s over ${l.latenciesMs.length} changes (${l.lost} not seen), serve peak RSS ${r.peakRssMb.toFixed(0)} MB; deciles p10…p90 ${r.decilesMs!.map((v) => (v / 1000).toFixed(1)).join(' / ')} s`);
   }
 
   if (only.has('user')) {
