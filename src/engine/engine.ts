@@ -48,6 +48,7 @@ import { notFound as quarantineNotFound } from '../store/quarantine.ts';
 import { USER_SYNC_WAIT_MS } from './run-claim.ts';
 import type { CleanupReason } from '../config/cleanup-schema.ts';
 import type { ApproveQuarantineRequest, ApproveQuarantineResult } from './api.ts';
+import { DigestPreload } from './digest-preload.ts';
 
 /** Users a resolver remembers in a run that writes: beyond, it forgets them and the links answer. */
 const RESOLVER_LIMIT = 50_000;
@@ -168,6 +169,8 @@ interface RunContext {
   keyWaiting: Set<string>;
   /** Deactivations (user.active true → false) waiting for the deletion safety's decision (deactivation-guard.ts). */
   deactivations: DeactivationGuard;
+  /** An exhaustive read's shadow and link digests, loaded up front (digest-preload.ts). */
+  preload?: DigestPreload;
 }
 
 export class SyncEngine {
@@ -277,6 +280,9 @@ export class SyncEngine {
     const startExhaustive = async () => {
       // Who the read returns is marked by the run, one bit per shadow row (seen-marks.ts): store marks a dead run left go first.
       if (!ingest.exhaustive) await marks.start();
+      // Loading while the source prepares its first page (not awaited: the first lookup waits for it).
+      rc.preload ??= new DigestPreload(this.store, connectorId, runtime.targets.map((t) => t.config.id));
+      ingest.preload = rc.preload;
       rc.exhaustive = true;
       ingest.exhaustive = true;
       await startEveryone();
@@ -288,6 +294,7 @@ export class SyncEngine {
     } finally {
       // The run's marks of who was returned are scratch: they go with the run, whatever its end.
       if (ingest.exhaustive) await marks.end().catch(() => undefined);
+      rc.preload?.close();
     }
   }
 
@@ -874,7 +881,7 @@ export class SyncEngine {
       const m = managerId(u);
       if (m && !resolver.knows(m)) ids.push(m);
     }
-    const d = await this.store.links.digestsOf(rc.runtime.connector.id, t.config.id, ids);
+    const d = rc.preload ? await rc.preload.linkDigestsOf(t.config.id, ids) : await this.store.links.digestsOf(rc.runtime.connector.id, t.config.id, ids);
     resolver.digests = d;
     return d;
   }

@@ -5,6 +5,7 @@ import type { SourceKeyType, SourceUser } from '../core/types.ts';
 import type { ShadowDigest, ShadowRecord, ShadowRepo, ShadowRow, TombstoneReason } from '../store/shadow.ts';
 import type { IngestBatch } from './ingest.ts';
 import type { SeenMarks } from './seen-marks.ts';
+import type { DigestPreload } from './digest-preload.ts';
 import { managerRefId, noteRecordFingerprint, recordOf, shadowFingerprint } from './shadow-record.ts';
 
 /** A user the provider says is gone (or that a complete read left out), for the projection. */
@@ -35,6 +36,8 @@ export interface Ingested {
 export class ShadowIngest {
   /** Set once the read returns everyone: from then on each batch marks who it returned (SeenMarks). */
   exhaustive = false;
+  /** A full read's digests loaded up front (digest-preload.ts); without it each batch asks the store. */
+  preload?: DigestPreload;
 
   constructor(
     private readonly shadow: ShadowRepo,
@@ -54,8 +57,8 @@ export class ShadowIngest {
   async ingest(batch: IngestBatch, projectAll: boolean): Promise<Ingested> {
     const out: Ingested = { project: [], gone: [], seen: [], owed: [], changedRecords: [], records: new Map(), written: [] };
     const ids = [...batch.users.map((u) => u.id), ...batch.removed.map((r) => r.id)];
-    // The digests of this batch's ids only, in one indexed query: memory does not grow with the directory.
-    const known = await this.shadow.digestsOf(this.connectorId, ids);
+    // The digests of this batch's ids only, from the preload or in one indexed query: memory does not grow with the directory.
+    const known = this.preload ? await this.preload.shadowDigestsOf(ids) : await this.shadow.digestsOf(this.connectorId, ids);
     const byKey = await this.managersByKey(batch.users);
     const now = new Date().toISOString();
     const rows: ShadowRow[] = [];

@@ -6,6 +6,7 @@ import type { SecretBox } from './crypto.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { StoredSecretLookup } from '../config/secrets.ts';
 import { IdsyncError } from '../core/errors.ts';
+import { WriteWatch } from './write-watch.ts';
 
 export interface StoredConnector {
   config: ConnectorConfig;
@@ -20,6 +21,8 @@ export class ConnectorRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly box: SecretBox,
+    /** Told of a connector's deletion (its links and shadow go: engine/digest-preload.ts). */
+    private readonly watch = new WriteWatch(),
   ) {}
 
   async list(): Promise<StoredConnector[]> {
@@ -65,6 +68,7 @@ export class ConnectorRepo {
   }
 
   async delete(id: string): Promise<boolean> {
+    this.watch.wrote({ table: 'all', connectorId: id });
     const res = await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('secrets').where('connector_id', '=', id).execute();
       await trx.deleteFrom('links').where('connector_id', '=', id).execute();

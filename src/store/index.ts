@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { StorePostgresDialect } from './pg-dialect.ts';
+import { WriteWatch } from './write-watch.ts';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import { secretBox, secretKey } from './crypto.ts';
@@ -45,6 +46,8 @@ export class Store {
   readonly shadow: ShadowRepo;
   /** Cleanups held back for an administrator (see ./quarantine.ts). */
   readonly quarantines: QuarantineRepo;
+  /** Every write of shadow rows and links says here which rows it names (see ./write-watch.ts). */
+  readonly writes = new WriteWatch();
 
   private constructor(
     db: Kysely<Database>,
@@ -56,11 +59,11 @@ export class Store {
   ) {
     this.db = db;
     this.dialect = dialect;
-    this.connectors = new ConnectorRepo(db, secretBox(key));
-    this.links = new LinkRepo(db, dialect);
+    this.connectors = new ConnectorRepo(db, secretBox(key), this.writes);
+    this.links = new LinkRepo(db, dialect, this.writes);
     this.runs = new RunRepo(db, dialect, sqlite);
-    this.intents = new IntentRepo(db, dialect);
-    this.shadow = new ShadowRepo(db, dialect);
+    this.intents = new IntentRepo(db, dialect, this.writes);
+    this.shadow = new ShadowRepo(db, dialect, this.writes);
     this.quarantines = new QuarantineRepo(db, dialect);
   }
 

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { removeLinks, upsertLinks, type Link } from './links.ts';
+import { WriteWatch } from './write-watch.ts';
 import { assertRunOwner } from './run-fence.ts';
 import { countsFromJson, insertRunItems, type RunItem } from './runs.ts';
 import type { RunCounts } from '../core/types.ts';
@@ -34,6 +35,8 @@ export class IntentRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    /** Told the links each settle writes (engine/digest-preload.ts). */
+    private readonly watch = new WriteWatch(),
   ) {}
 
   /** Records the intents of one page, before any of its writes is sent. */
@@ -104,8 +107,8 @@ export class IntentRepo {
     if (s.links.length === 0 && s.cleared.length === 0 && s.items.length === 0 && !s.removedLinks?.length) return;
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
-      await upsertLinks(trx, s.links);
-      for (const k of s.removedLinks ?? []) await removeLinks(trx, s.connectorId, k.targetId, [k.sourceId]);
+      await upsertLinks(trx, s.links, this.watch);
+      for (const k of s.removedLinks ?? []) await removeLinks(trx, s.connectorId, k.targetId, [k.sourceId], this.watch);
       await insertRunItems(trx, s.runId, s.items);
       await clearIntents(trx, s.connectorId, s.cleared);
     });
@@ -119,7 +122,7 @@ export class IntentRepo {
   async recover(r: { connectorId: string; links: Link[]; cleared: IntentKey[]; created: Array<{ runId: string; item: Omit<RunItem, 'seq'> }> }): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
-      await upsertLinks(trx, r.links);
+      await upsertLinks(trx, r.links, this.watch);
       const byRun = new Map<string, Array<Omit<RunItem, 'seq'>>>();
       for (const c of r.created) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c.item]);
       for (const [runId, items] of byRun) {

@@ -1,10 +1,12 @@
 // Links between a source user (immutable IdP id) and a target user (immutable target key),
 // with the last-applied snapshot that lets a sync write only what changed.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { assertRunOwner } from './run-fence.ts';
 import type { FieldValues } from '../core/types.ts';
 import { containsPattern, searchText } from './search-text.ts';
+import { WriteWatch } from './write-watch.ts';
+import { tableOrderPays } from './shadow.ts';
 
 export interface Link {
   connectorId: string;
@@ -59,6 +61,8 @@ export class LinkRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
+    /** Told the links each write names (engine/digest-preload.ts). */
+    private readonly watch = new WriteWatch(),
   ) {}
 
   async getMany(connectorId: string, targetId: string, sourceIds: string[]): Promise<Map<string, Link>> {
@@ -96,7 +100,7 @@ export class LinkRepo {
     if (links.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
-      await upsertLinks(trx, links);
+      await upsertLinks(trx, links, this.watch);
     });
   }
 
@@ -135,6 +139,32 @@ export class LinkRepo {
       for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
     }
     return out;
+  }
+
+  /**
+   * The digests of every link of a target, `size` a page: what a full read loads up front
+   * (engine/digest-preload.ts). Keyset pages; on SQLite in rowid order when the connector holds
+   * most of the table (read sequentially, see ShadowRepo.digestPages), else by the primary key.
+   */
+  async *digestPages(connectorId: string, targetId: string, size: number): AsyncGenerator<Array<LinkDigest & { sourceId: string }>> {
+    const digest = (r: { source_id: string; fingerprint: string | null; target_username: string | null; missing_since: string | null }) => ({ sourceId: r.source_id, fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
+    if (this.dialect === 'sqlite' && (await tableOrderPays(this.db, 'links', await this.count(connectorId)))) {
+      for (let after = 0; ; ) {
+        const rows = await this.db
+          .selectFrom('links')
+          .select([sql<number>`rowid`.as('rid'), 'source_id', 'fingerprint', 'target_username', 'missing_since'])
+          .where(sql<string>`+${sql.ref('connector_id')}`, '=', connectorId)
+          .where(sql<string>`+${sql.ref('target_id')}`, '=', targetId)
+          .where(sql<number>`rowid`, '>', after)
+          .orderBy(sql`rowid`)
+          .limit(size)
+          .execute();
+        if (rows.length > 0) yield rows.map(digest);
+        if (rows.length < size) return;
+        after = Number(rows[rows.length - 1]!.rid);
+      }
+    }
+    for await (const rows of this.pages(connectorId, targetId, ['fingerprint', 'target_username', 'missing_since'], size)) yield rows.map(digest);
   }
 
   /**
@@ -222,6 +252,7 @@ export class LinkRepo {
 
   async setMissing(connectorId: string, targetId: string, sourceIds: string[], since: string | null): Promise<void> {
     if (sourceIds.length === 0) return;
+    this.watch.wrote({ table: 'links', connectorId, targetId, ids: sourceIds });
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
       for (let i = 0; i < sourceIds.length; i += CHUNK) {
@@ -253,7 +284,7 @@ export class LinkRepo {
 
   /** Removes links (an account deleted by cleanup); `db` may be a transaction. */
   async remove(connectorId: string, targetId: string, sourceIds: string[]): Promise<void> {
-    await removeLinks(this.db, connectorId, targetId, sourceIds);
+    await removeLinks(this.db, connectorId, targetId, sourceIds, this.watch);
   }
 
   /** Finds a link by what an admin may type: source id, target username or label. */
@@ -278,7 +309,8 @@ export class LinkRepo {
 }
 
 /** Inserts or replaces links; `db` may be a transaction another repository shares (see IntentRepo.settle). */
-export async function upsertLinks(db: Kysely<Database>, links: Link[]): Promise<void> {
+export async function upsertLinks(db: Kysely<Database>, links: Link[], watch: WriteWatch): Promise<void> {
+  watch.wroteLinks(links);
   const now = new Date().toISOString();
   for (let i = 0; i < links.length; i += CHUNK) {
     const rows = links.slice(i, i + CHUNK).map((l) => ({
@@ -318,7 +350,8 @@ export async function upsertLinks(db: Kysely<Database>, links: Link[]): Promise<
   }
 }
 
-export async function removeLinks(db: Kysely<Database>, connectorId: string, targetId: string, sourceIds: string[]): Promise<void> {
+export async function removeLinks(db: Kysely<Database>, connectorId: string, targetId: string, sourceIds: string[], watch: WriteWatch): Promise<void> {
+  watch.wrote({ table: 'links', connectorId, targetId, ids: sourceIds });
   for (let i = 0; i < sourceIds.length; i += CHUNK) {
     await db.deleteFrom('links').where('connector_id', '=', connectorId).where('target_id', '=', targetId).where('source_id', 'in', sourceIds.slice(i, i + CHUNK)).execute();
   }

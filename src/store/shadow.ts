@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { assertRunOwner } from './run-fence.ts';
 import { ShadowGroupRepo } from './shadow-groups.ts';
+import { WriteWatch } from './write-watch.ts';
 import type { ManagerRef, SourceKeyType } from '../core/types.ts';
 
 /** Why the shadow holds a user as gone: the provider's removal reasons, or absent from a complete read. */
@@ -73,6 +74,8 @@ export class ShadowRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    /** Told the rows each write names (engine/digest-preload.ts). */
+    readonly watch = new WriteWatch(),
   ) {
     this.seen = new SeenRepo(db);
     this.groups = new ShadowGroupRepo(db, dialect);
@@ -104,6 +107,33 @@ export class ShadowRepo {
   }
 
   /**
+   * The digests of every row of the connector (the records left out), `size` rows a page: what a
+   * full read loads up front (engine/digest-preload.ts). Keyset pages, so every page costs the
+   * same. On SQLite in row-number order when the connector holds most of the table: that is the
+   * table's own order, read sequentially, about half the cost of the source-id index's order,
+   * which looks every row up in the table (`+connector_id` keeps the planner on the rowid).
+   */
+  async *digestPages(connectorId: string, size: number): AsyncGenerator<Array<ShadowDigest & { sourceId: string; rowNo: number }>> {
+    const rowOrder = this.dialect === 'sqlite' && (await tableOrderPays(this.db, 'shadow_users', await this.count(connectorId)));
+    const digest = (r: { source_id: string; fingerprint: string; tombstone: string | null; pending: number; row_no?: number | string }) => ({ sourceId: r.source_id, fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1, rowNo: Number(r.row_no) });
+    const columns = ['source_id', 'fingerprint', 'tombstone', 'pending', 'row_no'] as const;
+    if (rowOrder) {
+      for (let after = 0; ; ) {
+        const rows = await this.db.selectFrom('shadow_users').select(columns).where(sql<string>`+${sql.ref('connector_id')}`, '=', connectorId).where('row_no', '>', after).orderBy('row_no').limit(size).execute();
+        if (rows.length > 0) yield rows.map(digest);
+        if (rows.length < size) return;
+        after = Number(rows[rows.length - 1]!.row_no);
+      }
+    }
+    for (let after = ''; ; ) {
+      const rows = await this.db.selectFrom('shadow_users').select(columns).where('connector_id', '=', connectorId).where('source_id', '>', after).orderBy('source_id').limit(size).execute();
+      if (rows.length > 0) yield rows.map(digest);
+      if (rows.length < size) return;
+      after = rows[rows.length - 1]!.source_id;
+    }
+  }
+
+  /**
    * Stable row numbers (`row_no`: assigned on insert, never changed by an update or a VACUUM) of
    * the connector's rows, `limit` at a time in source-id order after `after`. On SQLite the
    * number is the rowid, so this reads the (connector, source id) index alone. What a full
@@ -131,6 +161,7 @@ export class ShadowRepo {
    */
   async put(connectorId: string, rows: ShadowRow[]): Promise<void> {
     if (rows.length === 0) return;
+    this.watch.wrote({ table: 'shadow', connectorId, ids: rows.map((r) => r.sourceId) });
     const now = new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
@@ -187,6 +218,7 @@ export class ShadowRepo {
   /** Clears the pending mark of rows the projection has applied. */
   async settle(connectorId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
+    this.watch.wrote({ table: 'shadow', connectorId, ids });
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
       for (let i = 0; i < ids.length; i += CHUNK) {
@@ -223,6 +255,7 @@ export class ShadowRepo {
    */
   async markPending(connectorId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
+    this.watch.wrote({ table: 'shadow', connectorId, ids });
     await this.db.transaction().execute(async (trx) => {
       await assertRunOwner(trx, this.dialect);
       for (let i = 0; i < ids.length; i += CHUNK) {
@@ -309,11 +342,22 @@ export class ShadowRepo {
 
   /** Everything of a connector (deleting the connector). */
   async clear(connectorId: string): Promise<void> {
+    this.watch.wrote({ table: 'all', connectorId });
     await this.db.deleteFrom('shadow_users').where('connector_id', '=', connectorId).execute();
     await this.db.deleteFrom('shadow_keys').where('connector_id', '=', connectorId).execute();
     await this.db.deleteFrom('shadow_state').where('connector_id', '=', connectorId).execute();
     await this.groups.clear(connectorId);
   }
+}
+
+/**
+ * SQLite: whether a scan of one connector's rows in the table's order (every connector's rows
+ * read, the others' skipped) is cheaper than one by its index (each row looked up): when the
+ * connector holds at least half of the table.
+ */
+export async function tableOrderPays(db: Kysely<Database>, table: 'shadow_users' | 'links', connectorRows: number): Promise<boolean> {
+  const all = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return connectorRows * 2 >= Number(all.n);
 }
 
 /** Keys compare case-insensitively (DNs and mail addresses do). */
