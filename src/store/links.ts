@@ -7,6 +7,7 @@ import type { FieldValues } from '../core/types.ts';
 import { containsPattern, searchText } from './search-text.ts';
 import { WriteWatch } from './write-watch.ts';
 import { tableOrderPays } from './shadow.ts';
+import { keysetPages } from './keyset.ts';
 
 export interface Link {
   connectorId: string;
@@ -108,9 +109,8 @@ export class LinkRepo {
    * A target's links, `size` rows at a time in source-id order (keyset paging: memory stays flat
    * and every page costs the same), with only the columns asked for.
    */
-  private async *pages<C extends keyof Database['links']>(connectorId: string, targetId: string, columns: readonly C[], size: number, activeOnly = false): AsyncIterable<Array<Pick<Database['links'], C | 'source_id'>>> {
-    let after = '';
-    for (;;) {
+  private pages<C extends keyof Database['links']>(connectorId: string, targetId: string, columns: readonly C[], size: number, activeOnly = false): AsyncIterable<Array<Pick<Database['links'], C | 'source_id'>>> {
+    const fetch = async (after: string) => {
       let q = this.db
         .selectFrom('links')
         .select([...columns, 'source_id'] as Array<C | 'source_id'>)
@@ -118,11 +118,9 @@ export class LinkRepo {
         .where('target_id', '=', targetId)
         .where('source_id', '>', after);
       if (activeOnly) q = q.where('missing_since', 'is', null);
-      const rows = (await q.orderBy('source_id').limit(size).execute()) as unknown as Array<Pick<Database['links'], C | 'source_id'>>;
-      if (rows.length === 0) return;
-      yield rows;
-      after = rows[rows.length - 1]!.source_id;
-    }
+      return (await q.orderBy('source_id').limit(size).execute()) as unknown as Array<Pick<Database['links'], C | 'source_id'>>;
+    };
+    return keysetPages('', size, fetch, (r) => r.source_id);
   }
 
   /** Every source id linked for a connector's target, in pages (memory stays flat). */
@@ -136,7 +134,7 @@ export class LinkRepo {
   async digests(connectorId: string, targetId: string): Promise<Map<string, LinkDigest>> {
     const out = new Map<string, LinkDigest>();
     for await (const rows of this.pages(connectorId, targetId, ['fingerprint', 'target_username', 'missing_since'], 10_000)) {
-      for (const r of rows) out.set(r.source_id, { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
+      for (const r of rows) out.set(r.source_id, linkDigestOf(r));
     }
     return out;
   }
@@ -147,10 +145,9 @@ export class LinkRepo {
    * most of the table (read sequentially, see ShadowRepo.digestPages), else by the primary key.
    */
   async *digestPages(connectorId: string, targetId: string, size: number): AsyncGenerator<Array<LinkDigest & { sourceId: string }>> {
-    const digest = (r: { source_id: string; fingerprint: string | null; target_username: string | null; missing_since: string | null }) => ({ sourceId: r.source_id, fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null });
     if (this.dialect === 'sqlite' && (await tableOrderPays(this.db, 'links', await this.count(connectorId)))) {
-      for (let after = 0; ; ) {
-        const rows = await this.db
+      const byRowid = (after: number) =>
+        this.db
           .selectFrom('links')
           .select([sql<number>`rowid`.as('rid'), 'source_id', 'fingerprint', 'target_username', 'missing_since'])
           .where(sql<string>`+${sql.ref('connector_id')}`, '=', connectorId)
@@ -159,12 +156,10 @@ export class LinkRepo {
           .orderBy(sql`rowid`)
           .limit(size)
           .execute();
-        if (rows.length > 0) yield rows.map(digest);
-        if (rows.length < size) return;
-        after = Number(rows[rows.length - 1]!.rid);
-      }
+      for await (const rows of keysetPages(0, size, byRowid, (r) => Number(r.rid))) yield rows.map(linkDigestWithId);
+      return;
     }
-    for await (const rows of this.pages(connectorId, targetId, ['fingerprint', 'target_username', 'missing_since'], size)) yield rows.map(digest);
+    for await (const rows of this.pages(connectorId, targetId, ['fingerprint', 'target_username', 'missing_since'], size)) yield rows.map(linkDigestWithId);
   }
 
   /**
@@ -306,6 +301,18 @@ export class LinkRepo {
     if (targetId) q = q.where('target_id', '=', targetId);
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
+}
+
+type LinkDigestRow = { source_id: string; fingerprint: string | null; target_username: string | null; missing_since: string | null };
+
+/** A link row's digest. */
+function linkDigestOf(r: LinkDigestRow): LinkDigest {
+  return { fingerprint: r.fingerprint, username: r.target_username, missing: r.missing_since !== null };
+}
+
+/** A link row's digest with its source id (the digest pages). */
+function linkDigestWithId(r: LinkDigestRow): LinkDigest & { sourceId: string } {
+  return { sourceId: r.source_id, ...linkDigestOf(r) };
 }
 
 /** Inserts or replaces links; `db` may be a transaction another repository shares (see IntentRepo.settle). */

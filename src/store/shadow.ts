@@ -11,6 +11,7 @@ import type { Database } from './schema.ts';
 import { assertRunOwner } from './run-fence.ts';
 import { ShadowGroupRepo } from './shadow-groups.ts';
 import { WriteWatch } from './write-watch.ts';
+import { keysetPages } from './keyset.ts';
 import type { ManagerRef, SourceKeyType } from '../core/types.ts';
 
 /** Why the shadow holds a user as gone: the provider's removal reasons, or absent from a complete read. */
@@ -117,20 +118,10 @@ export class ShadowRepo {
     const rowOrder = this.dialect === 'sqlite' && (await tableOrderPays(this.db, 'shadow_users', await this.count(connectorId)));
     const digest = (r: { source_id: string; fingerprint: string; tombstone: string | null; pending: number; row_no?: number | string }) => ({ sourceId: r.source_id, fingerprint: r.fingerprint, tombstone: r.tombstone as TombstoneReason | null, pending: r.pending === 1, rowNo: Number(r.row_no) });
     const columns = ['source_id', 'fingerprint', 'tombstone', 'pending', 'row_no'] as const;
-    if (rowOrder) {
-      for (let after = 0; ; ) {
-        const rows = await this.db.selectFrom('shadow_users').select(columns).where(sql<string>`+${sql.ref('connector_id')}`, '=', connectorId).where('row_no', '>', after).orderBy('row_no').limit(size).execute();
-        if (rows.length > 0) yield rows.map(digest);
-        if (rows.length < size) return;
-        after = Number(rows[rows.length - 1]!.row_no);
-      }
-    }
-    for (let after = ''; ; ) {
-      const rows = await this.db.selectFrom('shadow_users').select(columns).where('connector_id', '=', connectorId).where('source_id', '>', after).orderBy('source_id').limit(size).execute();
-      if (rows.length > 0) yield rows.map(digest);
-      if (rows.length < size) return;
-      after = rows[rows.length - 1]!.source_id;
-    }
+    const pages = rowOrder
+      ? keysetPages(0, size, (after: number) => this.db.selectFrom('shadow_users').select(columns).where(sql<string>`+${sql.ref('connector_id')}`, '=', connectorId).where('row_no', '>', after).orderBy('row_no').limit(size).execute(), (r) => Number(r.row_no))
+      : keysetPages('', size, (after: string) => this.db.selectFrom('shadow_users').select(columns).where('connector_id', '=', connectorId).where('source_id', '>', after).orderBy('source_id').limit(size).execute(), (r) => r.source_id);
+    for await (const rows of pages) yield rows.map(digest);
   }
 
   /**
