@@ -8,6 +8,7 @@
 // same run, so the targets' group memberships follow without waiting for a full sync.
 import type { GroupChange, SourceGroup, SourceUser } from '../core/types.ts';
 import type { ShadowRepo } from '../store/shadow.ts';
+import { keysetPages } from '../store/keyset.ts';
 import { groupFingerprint, type ShadowGroup } from '../store/shadow-groups.ts';
 import { userOf } from './shadow-record.ts';
 import { membersEntering, type EnteredGroup } from './group-entered.ts';
@@ -147,10 +148,7 @@ export class GroupIngest {
         continue;
       }
       let members = 0;
-      for (let after = ''; ; ) {
-        const ids = await this.shadow.groups.membersNamed(this.connectorId, c.from, after, MEMBERS_PER_CHUNK);
-        if (ids.length === 0) break;
-        after = ids[ids.length - 1]!;
+      for await (const ids of keysetPages('', MEMBERS_PER_CHUNK, (after) => this.shadow.groups.membersNamed(this.connectorId, c.from, after, MEMBERS_PER_CHUNK), (id) => id)) {
         const users: SourceUser[] = [];
         for (const row of (await this.shadow.getMany(this.connectorId, ids)).values()) {
           if (row.tombstone || !row.record?.groups?.includes(c.from)) continue;

@@ -9,6 +9,7 @@ import type { ChangePage, GroupChange, SourceGroup, SourceQuery, SourceRemoval, 
 import { IdsyncError, errorText } from '../core/errors.ts';
 import { reactionTo } from '../core/error-policy.ts';
 import type { ShadowRepo, ShadowState, TombstoneReason } from '../store/shadow.ts';
+import { keysetPages } from '../store/keyset.ts';
 import { noteRecordFingerprint, userOf } from './shadow-record.ts';
 import type { Runtime } from './runtime.ts';
 import { prefetch } from './concurrency.ts';
@@ -129,11 +130,9 @@ export const REPLAY_PAGE = 500;
  * through the shadow as for any batch (manager-view.ts), the replayed page included.
  */
 export async function* shadowReplay(shadow: ShadowRepo, connectorId: string, counted: { users: number }, signal?: AbortSignal, page = REPLAY_PAGE): AsyncIterable<IngestBatch> {
-  for (let after = ''; ; ) {
-    if (signal?.aborted) return;
-    const rows = await shadow.liveRecords(connectorId, after, page);
-    if (rows.length === 0) return;
-    after = rows[rows.length - 1]!.sourceId;
+  // A cancelled replay reads no further page.
+  const live = (after: string) => (signal?.aborted ? Promise.resolve([]) : shadow.liveRecords(connectorId, after, page));
+  for await (const rows of keysetPages('', page, live, (r) => r.sourceId)) {
     const users = rows.map((r) => {
       const u = userOf(r.sourceId, r.record!);
       noteRecordFingerprint(u, r.fingerprint);

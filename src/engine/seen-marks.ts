@@ -14,6 +14,7 @@
 // quarantine holds is stored with it (the users and their planned cleanups), not as marks.
 import type { LinkRepo } from '../store/links.ts';
 import type { ShadowRepo, TombstoneReason } from '../store/shadow.ts';
+import { keysetPages } from '../store/keyset.ts';
 
 /** Bits per block of RowBits (8 KB each). */
 const BLOCK_BITS = 1 << 16;
@@ -116,10 +117,7 @@ export class SeenMarks {
 
   /** The shadow rows the read did not return (in scope or out), `page` rows scanned at a time. */
   async *shadowNotReturned(page: number): AsyncGenerator<NotReturned[]> {
-    for (let after = ''; ; ) {
-      const rows = await this.shadow.rowNumbers(this.connectorId, after, page);
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.sourceId;
+    for await (const rows of keysetPages('', page, (after) => this.shadow.rowNumbers(this.connectorId, after, page), (r) => r.sourceId)) {
       const ids = await this.notMarked(rows, false);
       if (ids.length === 0) continue;
       const digests = await this.shadow.digestsOf(this.connectorId, ids);
@@ -130,20 +128,12 @@ export class SeenMarks {
 
   /** Users linked in a target whom the shadow never held (linked before it existed) and the read did not return. */
   async *linkedWithoutShadowNotReturned(targetId: string, page: number): AsyncGenerator<string[]> {
-    for (let after = ''; ; ) {
-      const ids = await this.links.notSeenWithoutShadow(this.connectorId, targetId, this.runId, after, page);
-      if (ids.length === 0) return;
-      after = ids[ids.length - 1]!;
-      yield ids;
-    }
+    yield* keysetPages('', page, (after) => this.links.notSeenWithoutShadow(this.connectorId, targetId, this.runId, after, page), (id) => id);
   }
 
   /** Users linked in a target (not missing) whom the read did not return in scope, `page` links scanned at a time. */
   async *linkedNotReturned(targetId: string, page: number): AsyncGenerator<string[]> {
-    for (let after = ''; ; ) {
-      const rows = await this.links.activeRowNumbers(this.connectorId, targetId, after, page);
-      if (rows.length === 0) return;
-      after = rows[rows.length - 1]!.sourceId;
+    for await (const rows of this.activeRowNumbers(targetId, page)) {
       const ids = await this.notMarked(rows, true);
       if (ids.length > 0) yield ids;
     }
@@ -153,14 +143,16 @@ export class SeenMarks {
   async readDrop(targetId: string): Promise<{ linked: number; notReturned: number }> {
     let linked = 0;
     let notReturned = 0;
-    for (let after = ''; ; ) {
-      const rows = await this.links.activeRowNumbers(this.connectorId, targetId, after, SCAN_PAGE);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.sourceId;
+    for await (const rows of this.activeRowNumbers(targetId, SCAN_PAGE)) {
       linked += rows.length;
       notReturned += (await this.notMarked(rows, true)).length;
     }
     return { linked, notReturned };
+  }
+
+  /** A target's links not missing, with their users' shadow row numbers, `page` at a time. */
+  private activeRowNumbers(targetId: string, page: number): AsyncGenerator<Array<{ sourceId: string; rowNo: number | null }>> {
+    return keysetPages('', page, (after) => this.links.activeRowNumbers(this.connectorId, targetId, after, page), (r) => r.sourceId);
   }
 
   /** Which of these ids the read returned outside the connector's scope only. */
